@@ -1,0 +1,71 @@
+/*  =========================================================================
+    ts_config - settings from flags and an optional config file
+
+    Precedence: built-in defaults < config file (--config FILE) < flags.
+    The file is "key = value" lines; '#' starts a comment. Keys:
+        data_dir = ./var
+        log_level = info                # debug | info | warn | error
+        listen = 127.0.0.1:8080         # gateway only
+        endpoint.<service> = tcp://127.0.0.1:7101   # one per daemon
+        curve.secret_key / curve.public_key / curve.server_key  (Z85, 40 chars)
+    Flags: --data-dir DIR, --config FILE, --log-level L, --listen HOST:PORT,
+    --endpoint SERVICE=ENDPOINT (repeatable), --help, --version.
+
+    Endpoints default to ipc://<data-dir>/run/<service>.sock: loopback only,
+    no port to choose, and two data dirs never collide. Set tcp:// endpoints
+    to run daemons on separate hosts (then set CURVE keys).
+    =========================================================================
+*/
+#ifndef TS_CONFIG_H
+#define TS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define TS_SERVICE_COUNT 5
+//  The five domain daemons, in start order.
+extern const char *const ts_service_names [TS_SERVICE_COUNT];
+
+#define TS_PATH_MAX 512
+#define TS_ENDPOINT_MAX 256
+
+typedef struct {
+    char data_dir [TS_PATH_MAX];    //  absolute path after ts_config_parse
+    char config_file [TS_PATH_MAX]; //  "" when none
+    int log_level;                  //  ts_log_level
+    char listen [TS_ENDPOINT_MAX];  //  gateway HTTP address HOST:PORT
+    char endpoints [TS_SERVICE_COUNT][TS_ENDPOINT_MAX];
+    char curve_secret [41];         //  Z85 keys, "" when CURVE is off
+    char curve_public [41];
+    char curve_server [41];         //  the daemons' public key (clients)
+    //  Positional arguments left after the flags (tashanctl commands).
+    int argc;
+    char **argv;
+} ts_config;
+
+typedef enum {
+    TS_CONFIG_RUN = 0,              //  go on
+    TS_CONFIG_EXIT_OK,              //  --help / --version printed
+    TS_CONFIG_EXIT_USAGE,           //  bad flags: message printed, exit 2
+} ts_config_result;
+
+//  Parse flags and the config file. program and summary are used by
+//  --help; extra_usage (may be NULL) is appended to it. Prints errors
+//  to stderr. allow_positional: tashanctl takes commands after the flags.
+ts_config_result ts_config_parse (ts_config *self, int argc, char **argv,
+                                  const char *program, const char *summary,
+                                  const char *extra_usage,
+                                  bool allow_positional);
+
+//  Endpoint of a domain daemon by name; NULL when unknown.
+const char *ts_config_endpoint (const ts_config *self, const char *service);
+
+//  Parse a config file's text into self (for tests); returns 0 or -1 with
+//  err filled ("line 3: unknown key 'foo'").
+int ts_config_load_text (ts_config *self, const char *text, char *err,
+                         size_t err_size);
+
+//  mkdir -p with mode 0700.
+int ts_mkdir_p (const char *path);
+
+#endif

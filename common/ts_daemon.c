@@ -1,0 +1,649 @@
+/*  =========================================================================
+    ts_daemon - the event loop of every domain daemon
+
+    One thread, one libuv loop:
+      ROUTER socket (ts_zwatch)  -> drain up to TS_BATCH_MAX requests
+                                 -> ts_dispatch_run_batch (group commit)
+                                 -> one reply per request
+      built-in methods           sys.Health, sys.Fetch (long-poll outbox
+                                 reads for consumers), sys.Backup
+      subscriptions              one DEALER per producer: fetch after our
+                                 position, apply the events with the new
+                                 position in one transaction, repeat
+      tick timer                 the service's periodic work
+      SIGINT/SIGTERM             close every handle; the loop ends
+    =========================================================================
+*/
+#include "ts_service.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+#include "ts_config.h"
+#include "ts_dispatch.h"
+#include "ts_log.h"
+#include "ts_valid.h"
+#include "ts_rpc.h"
+#include "ts_zmq.h"
+#include "ts_zwatch.h"
+
+#define DAEMON_MAGIC 0x44414d4eu
+#define IDENTITY_MAX 256
+#define METHOD_MAX_CHARS 64
+#define SUBS_MAX 8
+#define FETCH_WAIT_MAX_MS 5000
+#define FETCH_TIMEOUT_MS 8000
+#define SUB_RETRY_MS 300
+#define WAITER_SWEEP_MS 100
+
+typedef struct {
+    uint8_t identity [IDENTITY_MAX];//  ROUTER identity of the consumer
+    size_t identity_size;
+    uint64_t corr_id;
+    uint64_t after_seq;
+    uint32_t max_events;
+    uint64_t deadline_ms;           //  uv_now time to answer empty
+    bool used;
+} waiter_t;
+
+typedef struct {
+    struct ts_daemon *daemon;
+    const ts_subscription *sub;
+    ts_rpc *rpc;                    //  to the producer
+    uint64_t applied_seq;           //  our position (mirrors LMDB)
+    uint64_t head_seq;              //  producer's head as last seen
+    bool fetching;                  //  a fetch is in flight
+    bool stopping;
+    uv_timer_t retry;               //  back-off after an error
+} sub_t;
+
+typedef struct {
+    uint8_t identity [IDENTITY_MAX];
+    size_t identity_size;
+    uint64_t corr_id;
+} origin_t;
+
+struct ts_daemon {
+    uint32_t magic;                 //  DAEMON_MAGIC
+    const ts_service *service;
+    ts_config cfg;
+    uv_loop_t loop;
+    ts_dispatch *dispatch;
+    void *router;                   //  ROUTER socket
+    ts_zwatch *watch;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t tick;                //  service tick
+    uv_timer_t sweep;               //  long-poll deadlines
+    waiter_t waiters [TS_FETCH_WAITERS_MAX];
+    sub_t subs [SUBS_MAX];
+    size_t sub_count;
+    ts_arena *arena;                //  per batch
+    ts_job jobs [TS_BATCH_MAX];
+    origin_t origins [TS_BATCH_MAX];
+    uint64_t start_ms;
+    uint64_t requests_total;
+    uint64_t batches_total;
+    bool stopping;
+    //  sys.Backup runs on a worker thread
+    uv_work_t backup_work;
+    bool backup_busy;
+    origin_t backup_origin;
+    char backup_dir [TS_PATH_MAX];
+    int backup_rc;
+};
+
+const char *
+ts_daemon_data_dir (ts_daemon *self)
+{
+    assert (self && self->magic == DAEMON_MAGIC);
+    return self->cfg.data_dir;
+}
+
+//  --------------------------------------------------------------------
+//  Replies
+
+static void
+s_send_reply (ts_daemon *self, const uint8_t *identity, size_t identity_size,
+              uint64_t corr_id, unsigned code, const char *message,
+              const uint8_t *body, size_t body_size)
+{
+    Tashan__Status status = TASHAN__STATUS__INIT;
+    status.code = code;
+    status.message = (char *) (message ? message : "");
+    Tashan__Reply reply = TASHAN__REPLY__INIT;
+    reply.corr_id = corr_id;
+    reply.status = &status;
+    reply.body.data = (uint8_t *) body;
+    reply.body.len = body_size;
+    size_t size = protobuf_c_message_get_packed_size (&reply.base);
+    zmq_msg_t msg;
+    zmq_msg_init_size (&msg, size);
+    protobuf_c_message_pack (&reply.base, zmq_msg_data (&msg));
+    //  A peer that vanished (EHOSTUNREACH) or is flooded (EAGAIN) loses
+    //  this reply; its own deadline tells it.
+    if (zmq_send (self->router, identity, identity_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+    ||  zmq_msg_send (&msg, self->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&msg);
+        ts_log_debug ("reply_dropped", "corr_id=%llu error=\"%s\"",
+                      (unsigned long long) corr_id, zmq_strerror (errno));
+    }
+}
+
+static void
+s_reply_msg (ts_daemon *self, const origin_t *to, unsigned code, const char *message,
+             const ProtobufCMessage *body)
+{
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    if (body) {
+        size = protobuf_c_message_get_packed_size (body);
+        buf = malloc (size ? size : 1);
+        assert (buf);
+        protobuf_c_message_pack (body, buf);
+    }
+    s_send_reply (self, to->identity, to->identity_size, to->corr_id, code, message, buf, size);
+    free (buf);
+}
+
+//  --------------------------------------------------------------------
+//  sys.Fetch: outbox reads for consumers, held until events arrive.
+
+static void
+s_answer_fetch (ts_daemon *self, const uint8_t *identity, size_t identity_size,
+                uint64_t corr_id, uint64_t after_seq, uint32_t max_events)
+{
+    ts_arena *arena = ts_arena_new ();
+    Tashan__Event **events = NULL;
+    size_t n = ts_dispatch_events (self->dispatch, after_seq, max_events, arena, &events);
+    Tashan__FetchReply reply = TASHAN__FETCH_REPLY__INIT;
+    reply.events = events;
+    reply.n_events = n;
+    reply.head_seq = ts_dispatch_outbox_head (self->dispatch);
+    origin_t to;
+    assert (identity_size <= IDENTITY_MAX);
+    memcpy (to.identity, identity, identity_size);
+    to.identity_size = identity_size;
+    to.corr_id = corr_id;
+    s_reply_msg (self, &to, TS_OK, "", &reply.base);
+    ts_arena_destroy (&arena);
+}
+
+static void
+s_wake_waiters (ts_daemon *self, bool expire_only)
+{
+    uint64_t head = ts_dispatch_outbox_head (self->dispatch);
+    uint64_t now = uv_now (&self->loop);
+    for (size_t i = 0; i < TS_FETCH_WAITERS_MAX; i++) {
+        waiter_t *w = &self->waiters [i];
+        if (!w->used)
+            continue;
+        bool ready = !expire_only && head > w->after_seq;
+        if (ready || w->deadline_ms <= now || self->stopping) {
+            s_answer_fetch (self, w->identity, w->identity_size, w->corr_id,
+                            w->after_seq, w->max_events);
+            w->used = false;
+        }
+    }
+}
+
+static void
+s_on_sweep (uv_timer_t *timer)
+{
+    s_wake_waiters (timer->data, true);
+}
+
+static void
+s_handle_fetch (ts_daemon *self, const origin_t *from, const Tashan__Request *req)
+{
+    Tashan__FetchRequest *fr = (Tashan__FetchRequest *) protobuf_c_message_unpack (
+        &tashan__fetch_request__descriptor, ts_arena_pb (self->arena),
+        req->body.len, req->body.data);
+    if (!fr || fr->max_events < 1 || fr->max_events > TS_FETCH_MAX_EVENTS
+    ||  fr->wait_ms > FETCH_WAIT_MAX_MS) {
+        s_reply_msg (self, from, TS_BAD_REQUEST,
+                     "fetch needs max_events 1..1000 and wait_ms 0..5000", NULL);
+        return;
+    }
+    uint64_t head = ts_dispatch_outbox_head (self->dispatch);
+    if (head > fr->after_seq || fr->wait_ms == 0 || self->stopping) {
+        s_answer_fetch (self, from->identity, from->identity_size, from->corr_id,
+                        fr->after_seq, fr->max_events);
+        return;
+    }
+    for (size_t i = 0; i < TS_FETCH_WAITERS_MAX; i++) {
+        waiter_t *w = &self->waiters [i];
+        if (w->used)
+            continue;
+        memcpy (w->identity, from->identity, from->identity_size);
+        w->identity_size = from->identity_size;
+        w->corr_id = from->corr_id;
+        w->after_seq = fr->after_seq;
+        w->max_events = fr->max_events;
+        w->deadline_ms = uv_now (&self->loop) + fr->wait_ms;
+        w->used = true;
+        return;
+    }
+    //  Every waiter slot busy: answer now (empty), the consumer asks again.
+    s_answer_fetch (self, from->identity, from->identity_size, from->corr_id,
+                    fr->after_seq, fr->max_events);
+}
+
+//  --------------------------------------------------------------------
+//  sys.Health and sys.Backup
+
+static void
+s_handle_health (ts_daemon *self, const origin_t *from)
+{
+    Tashan__HealthReply reply = TASHAN__HEALTH_REPLY__INIT;
+    reply.service = (char *) self->service->name;
+    reply.version = (char *) TASHAN_VERSION;
+    reply.uptime_ms = (int64_t) (uv_now (&self->loop) - self->start_ms);
+    reply.outbox_head_seq = ts_dispatch_outbox_head (self->dispatch);
+    reply.requests_total = self->requests_total;
+    reply.batches_total = self->batches_total;
+    reply.map_size_bytes = ts_store_map_size (ts_dispatch_store (self->dispatch));
+    Tashan__ConsumerPosition positions [SUBS_MAX];
+    Tashan__ConsumerPosition *ptrs [SUBS_MAX];
+    for (size_t i = 0; i < self->sub_count; i++) {
+        tashan__consumer_position__init (&positions [i]);
+        positions [i].producer = (char *) self->subs [i].sub->producer;
+        positions [i].applied_seq = self->subs [i].applied_seq;
+        positions [i].producer_head_seq = self->subs [i].head_seq;
+        ptrs [i] = &positions [i];
+    }
+    reply.consumers = ptrs;
+    reply.n_consumers = self->sub_count;
+    s_reply_msg (self, from, TS_OK, "", &reply.base);
+}
+
+static void
+s_backup_work (uv_work_t *work)
+{
+    ts_daemon *self = work->data;
+    self->backup_rc = ts_store_copy (ts_dispatch_store (self->dispatch), self->backup_dir);
+}
+
+static void
+s_backup_done (uv_work_t *work, int status)
+{
+    ts_daemon *self = work->data;
+    self->backup_busy = false;
+    if (status != 0 || self->backup_rc != 0) {
+        char why [TS_PATH_MAX + 128];
+        snprintf (why, sizeof why, "backup to %s failed: %s", self->backup_dir,
+                  status ? uv_strerror (status) : mdb_strerror (self->backup_rc));
+        ts_log_error ("backup_failed", "dir=%s", self->backup_dir);
+        s_reply_msg (self, &self->backup_origin, TS_INTERNAL, why, NULL);
+        return;
+    }
+    char path [TS_PATH_MAX + 16];
+    snprintf (path, sizeof path, "%s/data.mdb", self->backup_dir);
+    struct stat st;
+    Tashan__BackupReply reply = TASHAN__BACKUP_REPLY__INIT;
+    reply.path = path;
+    reply.size_bytes = stat (path, &st) == 0 ? (uint64_t) st.st_size : 0;
+    ts_log_info ("backup_done", "path=%s size_bytes=%llu", path,
+                 (unsigned long long) reply.size_bytes);
+    s_reply_msg (self, &self->backup_origin, TS_OK, "", &reply.base);
+}
+
+static void
+s_handle_backup (ts_daemon *self, const origin_t *from, const Tashan__Request *req)
+{
+    Tashan__BackupRequest *br = (Tashan__BackupRequest *) protobuf_c_message_unpack (
+        &tashan__backup_request__descriptor, ts_arena_pb (self->arena),
+        req->body.len, req->body.data);
+    if (!br || br->dir [0] != '/' || strlen (br->dir) > 400 || strstr (br->dir, "..")) {
+        s_reply_msg (self, from, TS_BAD_REQUEST, "backup dir must be an absolute path "
+                     "of at most 400 bytes without '..'", NULL);
+        return;
+    }
+    if (self->backup_busy) {
+        s_reply_msg (self, from, TS_CONFLICT, "a backup is already running", NULL);
+        return;
+    }
+    snprintf (self->backup_dir, sizeof self->backup_dir, "%s/%s", br->dir, self->service->name);
+    if (ts_mkdir_p (self->backup_dir) != 0) {
+        char why [TS_PATH_MAX + 64];
+        snprintf (why, sizeof why, "cannot create %s: %s", self->backup_dir, strerror (errno));
+        s_reply_msg (self, from, TS_BAD_REQUEST, why, NULL);
+        return;
+    }
+    char existing [TS_PATH_MAX + 16];
+    snprintf (existing, sizeof existing, "%s/data.mdb", self->backup_dir);
+    struct stat st;
+    if (stat (existing, &st) == 0) {
+        s_reply_msg (self, from, TS_CONFLICT, "backup dir already holds a data.mdb", NULL);
+        return;
+    }
+    self->backup_busy = true;
+    self->backup_origin = *from;
+    self->backup_work.data = self;
+    uv_queue_work (&self->loop, &self->backup_work, s_backup_work, s_backup_done);
+}
+
+//  --------------------------------------------------------------------
+//  The ROUTER: drain, run one group commit, reply.
+
+static bool
+s_recv_request (ts_daemon *self, origin_t *from, Tashan__Request **req_out)
+{
+    zmq_msg_t id_msg, body_msg;
+    zmq_msg_init (&id_msg);
+    if (zmq_msg_recv (&id_msg, self->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&id_msg);
+        return false;
+    }
+    *req_out = NULL;
+    bool more = zmq_msg_more (&id_msg);
+    from->identity_size = zmq_msg_size (&id_msg);
+    if (from->identity_size > IDENTITY_MAX)
+        from->identity_size = 0;
+    else
+        memcpy (from->identity, zmq_msg_data (&id_msg), from->identity_size);
+    zmq_msg_close (&id_msg);
+    if (!more)
+        return true;
+    zmq_msg_init (&body_msg);
+    if (zmq_msg_recv (&body_msg, self->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&body_msg);
+        return true;
+    }
+    more = zmq_msg_more (&body_msg);
+    if (!more && from->identity_size > 0 && zmq_msg_size (&body_msg) <= TS_FRAME_MAX_BYTES)
+        *req_out = (Tashan__Request *) protobuf_c_message_unpack (
+            &tashan__request__descriptor, ts_arena_pb (self->arena),
+            zmq_msg_size (&body_msg), zmq_msg_data (&body_msg));
+    zmq_msg_close (&body_msg);
+    //  Extra frames: not our protocol; drop the whole message.
+    for (int i = 0; more && i < 64; i++) {
+        zmq_msg_init (&body_msg);
+        if (zmq_msg_recv (&body_msg, self->router, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&body_msg);
+            break;
+        }
+        more = zmq_msg_more (&body_msg);
+        zmq_msg_close (&body_msg);
+        *req_out = NULL;
+    }
+    return true;
+}
+
+static void
+s_on_router (void *arg)
+{
+    ts_daemon *self = arg;
+    size_t job_count = 0;
+    for (size_t i = 0; i < TS_BATCH_MAX && !self->stopping; i++) {
+        origin_t *from = &self->origins [job_count];
+        Tashan__Request *req;
+        if (!s_recv_request (self, from, &req))
+            break;
+        self->requests_total++;
+        if (!req) {
+            ts_log_warn ("bad_frame", "reason=\"not a tashan.Request\"");
+            continue;
+        }
+        from->corr_id = req->corr_id;
+        if (!req->caller) {
+            s_reply_msg (self, from, TS_BAD_REQUEST, "request without caller", NULL);
+            continue;
+        }
+        long chars = ts_utf8_chars (req->method);
+        if (chars <= 0 || chars > METHOD_MAX_CHARS) {
+            s_reply_msg (self, from, TS_BAD_REQUEST, "bad method name", NULL);
+            continue;
+        }
+        if (strncmp (req->method, "sys.", 4) == 0) {
+            unsigned role = ts_role_bit (req->caller->role);
+            if (strcmp (req->method, "sys.Health") == 0)
+                s_handle_health (self, from);
+            else
+            if (role != TS_ROLE_SYSTEM)
+                s_reply_msg (self, from, TS_FORBIDDEN, "system calls only", NULL);
+            else
+            if (strcmp (req->method, "sys.Fetch") == 0)
+                s_handle_fetch (self, from, req);
+            else
+            if (strcmp (req->method, "sys.Backup") == 0)
+                s_handle_backup (self, from, req);
+            else
+                s_reply_msg (self, from, TS_NOT_FOUND, "unknown system method", NULL);
+            continue;
+        }
+        ts_job *job = &self->jobs [job_count];
+        memset (job, 0, sizeof *job);
+        job->method = req->method;
+        job->caller = req->caller;
+        job->body = req->body.data;
+        job->body_size = req->body.len;
+        job_count++;
+    }
+    if (job_count > 0) {
+        self->batches_total += ts_dispatch_run_batch (self->dispatch, self->jobs,
+                                                       job_count, self->arena);
+        for (size_t i = 0; i < job_count; i++) {
+            ts_job *job = &self->jobs [i];
+            s_send_reply (self, self->origins [i].identity, self->origins [i].identity_size,
+                          self->origins [i].corr_id, job->code, job->message,
+                          job->code < 400 ? job->reply : NULL,
+                          job->code < 400 ? job->reply_size : 0);
+        }
+        s_wake_waiters (self, false);
+    }
+    ts_arena_reset (self->arena);
+}
+
+//  --------------------------------------------------------------------
+//  Subscriptions: pull events from producers.
+
+static void s_sub_fetch (sub_t *sub);
+
+static void
+s_sub_retry_fire (uv_timer_t *timer)
+{
+    s_sub_fetch (timer->data);
+}
+
+static void
+s_sub_on_reply (void *arg, unsigned code, const char *message, const uint8_t *body,
+                size_t body_size)
+{
+    sub_t *sub = arg;
+    ts_daemon *self = sub->daemon;
+    sub->fetching = false;
+    if (sub->stopping)
+        return;
+    if (code != TS_OK) {
+        ts_log_debug ("fetch_failed", "producer=%s code=%u reason=\"%s\"",
+                      sub->sub->producer, code, message);
+        uv_timer_start (&sub->retry, s_sub_retry_fire, SUB_RETRY_MS, 0);
+        return;
+    }
+    ts_arena *arena = ts_arena_new ();
+    Tashan__FetchReply *reply = (Tashan__FetchReply *) protobuf_c_message_unpack (
+        &tashan__fetch_reply__descriptor, ts_arena_pb (arena), body_size, body);
+    if (!reply || reply->n_events > TS_FETCH_MAX_EVENTS) {
+        ts_log_warn ("fetch_bad_reply", "producer=%s", sub->sub->producer);
+        ts_arena_destroy (&arena);
+        uv_timer_start (&sub->retry, s_sub_retry_fire, SUB_RETRY_MS, 0);
+        return;
+    }
+    sub->head_seq = reply->head_seq;
+    if (reply->n_events > 0) {
+        if (ts_dispatch_apply_batch (self->dispatch, sub->sub->producer, reply->events,
+                                     reply->n_events, reply->head_seq) != 0) {
+            ts_arena_destroy (&arena);
+            uv_timer_start (&sub->retry, s_sub_retry_fire, SUB_RETRY_MS, 0);
+            return;
+        }
+        uint64_t last = reply->events [reply->n_events - 1]->seq;
+        if (last > sub->applied_seq)
+            sub->applied_seq = last;
+        //  Applying may have emitted events of ours: wake our consumers.
+        s_wake_waiters (self, false);
+    }
+    else
+    if (reply->head_seq < sub->applied_seq)
+        //  The producer's outbox is behind our position: it was restored
+        //  from an older backup. Say so; events below it will not repeat.
+        ts_log_warn ("producer_behind", "producer=%s head=%llu applied=%llu",
+                     sub->sub->producer, (unsigned long long) reply->head_seq,
+                     (unsigned long long) sub->applied_seq);
+    ts_arena_destroy (&arena);
+    s_sub_fetch (sub);
+}
+
+static void
+s_sub_fetch (sub_t *sub)
+{
+    if (sub->stopping || sub->fetching)
+        return;
+    Tashan__FetchRequest fr = TASHAN__FETCH_REQUEST__INIT;
+    fr.after_seq = sub->applied_seq;
+    fr.max_events = TS_FETCH_MAX_EVENTS;
+    fr.wait_ms = 2000;
+    fr.consumer = (char *) sub->daemon->service->name;
+    Tashan__Caller caller = ts_caller ("system", "", sub->daemon->service->name);
+    sub->fetching = true;
+    ts_rpc_call_msg (sub->rpc, "sys.Fetch", &caller, &fr.base, FETCH_TIMEOUT_MS,
+                     s_sub_on_reply, sub);
+}
+
+//  --------------------------------------------------------------------
+//  Start and stop
+
+static void
+s_on_tick (uv_timer_t *timer)
+{
+    ts_daemon *self = timer->data;
+    ts_dispatch_tick (self->dispatch);
+    s_wake_waiters (self, false);
+}
+
+static void
+s_stop (ts_daemon *self)
+{
+    if (self->stopping)
+        return;
+    self->stopping = true;
+    ts_log_info ("stopping", "requests_total=%llu", (unsigned long long) self->requests_total);
+    s_wake_waiters (self, true);
+    ts_zwatch_destroy (&self->watch);
+    for (size_t i = 0; i < self->sub_count; i++) {
+        sub_t *sub = &self->subs [i];
+        sub->stopping = true;
+        uv_close ((uv_handle_t *) &sub->retry, NULL);
+        ts_rpc_destroy (&sub->rpc);
+    }
+    uv_close ((uv_handle_t *) &self->sigint, NULL);
+    uv_close ((uv_handle_t *) &self->sigterm, NULL);
+    uv_close ((uv_handle_t *) &self->tick, NULL);
+    uv_close ((uv_handle_t *) &self->sweep, NULL);
+}
+
+static void
+s_on_signal (uv_signal_t *handle, int signum)
+{
+    ts_daemon *self = handle->data;
+    ts_log_info ("signal", "signum=%d", signum);
+    s_stop (self);
+}
+
+int
+ts_daemon_main (const ts_service *service, int argc, char **argv)
+{
+    assert (service && service->name);
+    ts_daemon *self = calloc (1, sizeof (ts_daemon));
+    assert (self);
+    self->magic = DAEMON_MAGIC;
+    self->service = service;
+    char program [64];
+    snprintf (program, sizeof program, "tashan-%s", service->name);
+    switch (ts_config_parse (&self->cfg, argc, argv, program, service->summary, NULL, false)) {
+        case TS_CONFIG_EXIT_OK: free (self); return 0;
+        case TS_CONFIG_EXIT_USAGE: free (self); return 2;
+        case TS_CONFIG_RUN: break;
+    }
+    ts_log_init (service->name, self->cfg.log_level);
+    signal (SIGPIPE, SIG_IGN);
+    char run_dir [TS_PATH_MAX + 8];
+    snprintf (run_dir, sizeof run_dir, "%s/run", self->cfg.data_dir);
+    if (ts_mkdir_p (run_dir) != 0) {
+        ts_log_error ("start_failed", "reason=\"cannot create %s: %s\"", run_dir, strerror (errno));
+        free (self);
+        return 1;
+    }
+    char err [512];
+    self->dispatch = ts_dispatch_new (service, self->cfg.data_dir, err, sizeof err);
+    if (!self->dispatch) {
+        ts_log_error ("start_failed", "reason=\"%s\"", err);
+        free (self);
+        return 1;
+    }
+    const char *endpoint = ts_config_endpoint (&self->cfg, service->name);
+    assert (endpoint);
+    self->router = ts_zmq_router (endpoint, &self->cfg, err, sizeof err);
+    if (!self->router) {
+        ts_log_error ("start_failed", "reason=\"%s\"", err);
+        ts_dispatch_destroy (&self->dispatch);
+        ts_zmq_term ();
+        free (self);
+        return 1;
+    }
+    uv_loop_init (&self->loop);
+    self->start_ms = uv_now (&self->loop);
+    self->arena = ts_arena_new ();
+    self->watch = ts_zwatch_new (&self->loop, self->router, s_on_router, self);
+    uv_signal_init (&self->loop, &self->sigint);
+    uv_signal_init (&self->loop, &self->sigterm);
+    self->sigint.data = self->sigterm.data = self;
+    uv_signal_start (&self->sigint, s_on_signal, SIGINT);
+    uv_signal_start (&self->sigterm, s_on_signal, SIGTERM);
+    uv_timer_init (&self->loop, &self->tick);
+    uv_timer_init (&self->loop, &self->sweep);
+    self->tick.data = self->sweep.data = self;
+    if (service->tick && service->tick_ms > 0)
+        uv_timer_start (&self->tick, s_on_tick, service->tick_ms, service->tick_ms);
+    uv_timer_start (&self->sweep, s_on_sweep, WAITER_SWEEP_MS, WAITER_SWEEP_MS);
+    assert (service->subscription_count <= SUBS_MAX);
+    for (size_t i = 0; i < service->subscription_count; i++) {
+        sub_t *sub = &self->subs [i];
+        sub->daemon = self;
+        sub->sub = &service->subscriptions [i];
+        const char *producer_ep = ts_config_endpoint (&self->cfg, sub->sub->producer);
+        assert (producer_ep);
+        sub->rpc = ts_rpc_new (&self->loop, producer_ep, &self->cfg, 4);
+        assert (sub->rpc);
+        sub->applied_seq = ts_dispatch_position (self->dispatch, sub->sub->producer);
+        sub->head_seq = ts_dispatch_producer_head (self->dispatch, sub->sub->producer);
+        uv_timer_init (&self->loop, &sub->retry);
+        sub->retry.data = sub;
+        self->sub_count++;
+        //  The first connect takes a moment; a retry soon after is cheap.
+        uv_timer_start (&sub->retry, s_sub_retry_fire, 50, 0);
+    }
+    ts_log_info ("started", "endpoint=%s data_dir=%s version=%s", endpoint,
+                 self->cfg.data_dir, TASHAN_VERSION);
+    uv_run (&self->loop, UV_RUN_DEFAULT);
+    //  Every handle is closed: nothing runs any more.
+    int linger_ms = 0;
+    zmq_setsockopt (self->router, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
+    zmq_close (self->router);
+    ts_zmq_term ();
+    int rc = uv_loop_close (&self->loop);
+    if (rc != 0)
+        ts_log_warn ("loop_close", "error=\"%s\"", uv_strerror (rc));
+    ts_dispatch_destroy (&self->dispatch);
+    ts_arena_destroy (&self->arena);
+    ts_log_info ("stopped", "%s", "");
+    self->magic = 0;
+    free (self);
+    return 0;
+}

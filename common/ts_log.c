@@ -1,0 +1,62 @@
+/*  ts_log - key=value lines on stderr. See ts_log.h. */
+#include "ts_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static char s_service [32] = "tashan";
+static ts_log_level s_level = TS_LOG_INFO;
+
+static const char *s_level_names [] = { "debug", "info", "warn", "error" };
+
+void
+ts_log_init (const char *service, ts_log_level level)
+{
+    snprintf (s_service, sizeof s_service, "%s", service);
+    s_level = level;
+}
+
+int
+ts_log_level_parse (const char *name)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp (name, s_level_names [i]) == 0)
+            return i;
+    return -1;
+}
+
+void
+ts_log (ts_log_level level, const char *event, const char *fmt, ...)
+{
+    if (level < s_level)
+        return;
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    struct tm tm;
+    gmtime_r (&now.tv_sec, &tm);
+    //  One buffer, one write: lines from several processes sharing a log
+    //  file do not interleave mid-line.
+    char line [2048];
+    int n = snprintf (line, sizeof line,
+                      "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s svc=%s event=%s",
+                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                      tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000,
+                      s_level_names [level], s_service, event);
+    if (n < 0)
+        return;
+    if (fmt && *fmt && (size_t) n < sizeof line - 2) {
+        line [n++] = ' ';
+        va_list args;
+        va_start (args, fmt);
+        int m = vsnprintf (line + n, sizeof line - (size_t) n - 1, fmt, args);
+        va_end (args);
+        if (m > 0)
+            n += m;
+    }
+    if ((size_t) n > sizeof line - 2)
+        n = (int) sizeof line - 2;
+    line [n++] = '\n';
+    fwrite (line, 1, (size_t) n, stderr);
+}

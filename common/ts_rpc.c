@@ -1,0 +1,323 @@
+/*  =========================================================================
+    ts_rpc - DEALER client with many calls in flight. See ts_rpc.h.
+
+    Pending calls live in a fixed slot table: corr_id = generation << 16 |
+    slot, so a reply finds its call in O(1) and a late reply to a reused
+    slot is recognised (wrong generation) and dropped. A 50 ms timer
+    expires calls whose deadline passed.
+    =========================================================================
+*/
+#include "ts_rpc.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "ts_log.h"
+#include "ts_status.h"
+#include "ts_zmq.h"
+#include "ts_zwatch.h"
+
+#define RPC_MAGIC 0x52504321u
+#define SLOTS_MAX 65536u
+#define RECV_PER_TURN 1024
+#define SWEEP_MS 50
+
+typedef struct {
+    uint64_t corr_id;               //  0 when the slot is free
+    uint64_t deadline_ms;           //  uv_now time after which we give up
+    ts_rpc_fn fn;
+    void *arg;
+    uint32_t next_free;             //  free list link
+} slot_t;
+
+struct ts_rpc {
+    uint32_t magic;                 //  RPC_MAGIC
+    uv_loop_t *loop;
+    void *zsock;                    //  DEALER
+    ts_zwatch *watch;
+    uv_timer_t sweep;               //  deadline checks
+    slot_t *slots;                  //  max_in_flight entries
+    uint32_t max_in_flight;
+    uint32_t in_flight;
+    uint32_t free_head;             //  first free slot, max_in_flight = none
+    uint64_t generation;            //  bumps on every call
+    uint64_t errors;                //  503/504 given
+    ts_arena *scratch;              //  for unpacking replies
+    char endpoint [TS_ENDPOINT_MAX];
+};
+
+static void
+s_complete (ts_rpc *self, uint32_t index, unsigned code, const char *message,
+            const uint8_t *body, size_t body_size)
+{
+    slot_t *slot = &self->slots [index];
+    assert (slot->corr_id != 0);
+    ts_rpc_fn fn = slot->fn;
+    void *arg = slot->arg;
+    slot->corr_id = 0;
+    slot->next_free = self->free_head;
+    self->free_head = index;
+    assert (self->in_flight > 0);
+    self->in_flight--;
+    if (code == TS_UNAVAILABLE || code == TS_TIMEOUT)
+        self->errors++;
+    fn (arg, code, message, body, body_size);
+}
+
+static void
+s_on_readable (void *arg)
+{
+    ts_rpc *self = arg;
+    for (int i = 0; i < RECV_PER_TURN; i++) {
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        if (zmq_msg_recv (&msg, self->zsock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&msg);
+            break;
+        }
+        int more = zmq_msg_more (&msg);
+        ts_arena_reset (self->scratch);
+        Tashan__Reply *reply = (Tashan__Reply *) protobuf_c_message_unpack (
+            &tashan__reply__descriptor, ts_arena_pb (self->scratch),
+            zmq_msg_size (&msg), zmq_msg_data (&msg));
+        zmq_msg_close (&msg);
+        //  Discard any extra frames: the protocol has one.
+        while (more) {
+            zmq_msg_init (&msg);
+            if (zmq_msg_recv (&msg, self->zsock, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close (&msg);
+                break;
+            }
+            more = zmq_msg_more (&msg);
+            zmq_msg_close (&msg);
+            reply = NULL;
+        }
+        if (!reply) {
+            ts_log_warn ("rpc_bad_reply", "endpoint=%s", self->endpoint);
+            continue;
+        }
+        uint32_t index = (uint32_t) (reply->corr_id & 0xffff);
+        if (index >= self->max_in_flight || self->slots [index].corr_id != reply->corr_id)
+            continue;               //  late reply: its caller already got 504
+        unsigned code = reply->status ? reply->status->code : TS_INTERNAL;
+        const char *message = reply->status ? reply->status->message : "reply without status";
+        s_complete (self, index, code, message, reply->body.data, reply->body.len);
+    }
+}
+
+static void
+s_on_sweep (uv_timer_t *timer)
+{
+    ts_rpc *self = timer->data;
+    uint64_t now = uv_now (self->loop);
+    for (uint32_t i = 0; i < self->max_in_flight && self->in_flight; i++)
+        if (self->slots [i].corr_id && self->slots [i].deadline_ms <= now)
+            s_complete (self, i, TS_TIMEOUT, "no reply before the deadline", NULL, 0);
+}
+
+ts_rpc *
+ts_rpc_new (uv_loop_t *loop, const char *endpoint, const ts_config *cfg,
+            uint32_t max_in_flight)
+{
+    assert (loop && endpoint);
+    assert (max_in_flight > 0 && max_in_flight <= SLOTS_MAX);
+    char err [256];
+    void *zsock = ts_zmq_dealer (endpoint, cfg, true, err, sizeof err);
+    if (!zsock) {
+        ts_log_error ("rpc_connect_failed", "%s", err);
+        return NULL;
+    }
+    ts_rpc *self = calloc (1, sizeof (ts_rpc));
+    assert (self);
+    self->magic = RPC_MAGIC;
+    self->loop = loop;
+    self->zsock = zsock;
+    self->max_in_flight = max_in_flight;
+    self->slots = calloc (max_in_flight, sizeof (slot_t));
+    assert (self->slots);
+    for (uint32_t i = 0; i < max_in_flight; i++)
+        self->slots [i].next_free = i + 1;
+    self->free_head = 0;
+    self->scratch = ts_arena_new ();
+    snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
+    self->watch = ts_zwatch_new (loop, zsock, s_on_readable, self);
+    assert (self->watch);
+    uv_timer_init (loop, &self->sweep);
+    self->sweep.data = self;
+    uv_timer_start (&self->sweep, s_on_sweep, SWEEP_MS, SWEEP_MS);
+    return self;
+}
+
+static void
+s_free_on_close (uv_handle_t *handle)
+{
+    free (handle->data);
+}
+
+void
+ts_rpc_destroy (ts_rpc **self_p)
+{
+    assert (self_p);
+    ts_rpc *self = *self_p;
+    if (!self)
+        return;
+    assert (self->magic == RPC_MAGIC);
+    for (uint32_t i = 0; i < self->max_in_flight; i++)
+        if (self->slots [i].corr_id)
+            s_complete (self, i, TS_UNAVAILABLE, "client closed", NULL, 0);
+    ts_zwatch_destroy (&self->watch);
+    int linger_ms = 0;
+    zmq_setsockopt (self->zsock, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
+    zmq_close (self->zsock);
+    ts_arena_destroy (&self->scratch);
+    free (self->slots);
+    self->magic = 0;
+    //  The timer handle lives inside self: free self when libuv is done.
+    uv_timer_stop (&self->sweep);
+    self->sweep.data = self;
+    uv_close ((uv_handle_t *) &self->sweep, s_free_on_close);
+    *self_p = NULL;
+}
+
+int
+ts_rpc_call (ts_rpc *self, const char *method, const Tashan__Caller *caller,
+             const uint8_t *body, size_t body_size, uint32_t timeout_ms,
+             ts_rpc_fn fn, void *arg)
+{
+    assert (self && self->magic == RPC_MAGIC);
+    assert (method && fn);
+    if (self->free_head >= self->max_in_flight) {
+        self->errors++;
+        fn (arg, TS_UNAVAILABLE, "too many requests in flight", NULL, 0);
+        return 0;
+    }
+    uint32_t index = self->free_head;
+    slot_t *slot = &self->slots [index];
+    assert (slot->corr_id == 0);
+    uint64_t corr_id = (++self->generation << 16) | index;
+    Tashan__Request req = TASHAN__REQUEST__INIT;
+    Tashan__Caller none = TASHAN__CALLER__INIT;
+    req.corr_id = corr_id;
+    req.method = (char *) method;
+    req.caller = (Tashan__Caller *) (caller ? caller : &none);
+    req.body.data = (uint8_t *) body;
+    req.body.len = body_size;
+    size_t size = protobuf_c_message_get_packed_size (&req.base);
+    zmq_msg_t msg;
+    zmq_msg_init_size (&msg, size);
+    protobuf_c_message_pack (&req.base, zmq_msg_data (&msg));
+    if (zmq_msg_send (&msg, self->zsock, ZMQ_DONTWAIT) < 0) {
+        //  ZMQ_IMMEDIATE: EAGAIN means the daemon is not connected.
+        zmq_msg_close (&msg);
+        self->errors++;
+        fn (arg, TS_UNAVAILABLE, "service unreachable", NULL, 0);
+        return 0;
+    }
+    self->free_head = slot->next_free;
+    slot->corr_id = corr_id;
+    slot->deadline_ms = uv_now (self->loop) + timeout_ms;
+    slot->fn = fn;
+    slot->arg = arg;
+    self->in_flight++;
+    return 0;
+}
+
+int
+ts_rpc_call_msg (ts_rpc *self, const char *method, const Tashan__Caller *caller,
+                 const ProtobufCMessage *request, uint32_t timeout_ms,
+                 ts_rpc_fn fn, void *arg)
+{
+    size_t size = protobuf_c_message_get_packed_size (request);
+    uint8_t stack_buf [4096];
+    uint8_t *buf = size <= sizeof stack_buf ? stack_buf : malloc (size);
+    assert (buf);
+    protobuf_c_message_pack (request, buf);
+    int rc = ts_rpc_call (self, method, caller, buf, size, timeout_ms, fn, arg);
+    if (buf != stack_buf)
+        free (buf);
+    return rc;
+}
+
+uint32_t
+ts_rpc_in_flight (ts_rpc *self)
+{
+    return self->in_flight;
+}
+
+uint64_t
+ts_rpc_errors (ts_rpc *self)
+{
+    return self->errors;
+}
+
+//  --------------------------------------------------------------------
+//  Blocking call for tools and benchmarks
+
+unsigned
+ts_rpc_call_sync (const char *endpoint, const ts_config *cfg, const char *method,
+                  const Tashan__Caller *caller, const ProtobufCMessage *request,
+                  const ProtobufCMessageDescriptor *reply_desc, ts_arena *arena,
+                  ProtobufCMessage **reply, char *message, size_t message_size,
+                  uint32_t timeout_ms)
+{
+    char err [256];
+    if (reply)
+        *reply = NULL;
+    //  Not immediate: the connect is asynchronous and a tool calls at once.
+    void *sock = ts_zmq_dealer (endpoint, cfg, false, err, sizeof err);
+    if (!sock) {
+        snprintf (message, message_size, "%s", err);
+        return TS_UNAVAILABLE;
+    }
+    Tashan__Request req = TASHAN__REQUEST__INIT;
+    Tashan__Caller none = TASHAN__CALLER__INIT;
+    req.corr_id = 1;
+    req.method = (char *) method;
+    req.caller = (Tashan__Caller *) (caller ? caller : &none);
+    size_t body_size = protobuf_c_message_get_packed_size (request);
+    req.body.data = ts_arena_alloc (arena, body_size ? body_size : 1);
+    req.body.len = body_size;
+    protobuf_c_message_pack (request, req.body.data);
+    size_t size = protobuf_c_message_get_packed_size (&req.base);
+    uint8_t *buf = ts_arena_alloc (arena, size);
+    protobuf_c_message_pack (&req.base, buf);
+    unsigned code = TS_UNAVAILABLE;
+    snprintf (message, message_size, "no reply from %s within %u ms", endpoint, timeout_ms);
+    if (zmq_send (sock, buf, size, 0) == (int) size) {
+        zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, timeout_ms) == 1) {
+            zmq_msg_t msg;
+            zmq_msg_init (&msg);
+            if (zmq_msg_recv (&msg, sock, 0) >= 0) {
+                Tashan__Reply *rep = (Tashan__Reply *) protobuf_c_message_unpack (
+                    &tashan__reply__descriptor, ts_arena_pb (arena),
+                    zmq_msg_size (&msg), zmq_msg_data (&msg));
+                if (!rep || !rep->status) {
+                    code = TS_INTERNAL;
+                    snprintf (message, message_size, "malformed reply");
+                }
+                else {
+                    code = rep->status->code;
+                    snprintf (message, message_size, "%s", rep->status->message);
+                    if (code < 400 && reply && reply_desc) {
+                        *reply = protobuf_c_message_unpack (reply_desc, ts_arena_pb (arena),
+                                                            rep->body.len, rep->body.data);
+                        if (!*reply) {
+                            code = TS_INTERNAL;
+                            snprintf (message, message_size, "malformed reply body");
+                        }
+                    }
+                }
+            }
+            zmq_msg_close (&msg);
+        }
+    }
+    int linger_ms = 0;
+    zmq_setsockopt (sock, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
+    zmq_close (sock);
+    return code;
+}

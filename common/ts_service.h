@@ -1,0 +1,147 @@
+/*  =========================================================================
+    ts_service - what a daemon declares, and what its handlers get
+
+    A daemon is a table of methods, a list of LMDB tables, optional event
+    subscriptions and an optional periodic tick. ts_daemon_main() does the
+    rest: flags and config, logging, the LMDB store, the ROUTER socket on
+    the libuv loop, group commit, the outbox, event delivery, health,
+    backup, clean shutdown.
+
+    Group commit: the daemon drains up to TS_BATCH_MAX waiting requests,
+    runs each write in a nested transaction of one write transaction
+    (a failed request aborts only its child: it changes nothing), commits
+    once, then replies to each. Handlers must therefore keep no state
+    outside LMDB that they change (a batch can be re-run after the map
+    grew), and must be deterministic given their inputs and ctx->now_ms.
+    =========================================================================
+*/
+#ifndef TS_SERVICE_H
+#define TS_SERVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <protobuf-c/protobuf-c.h>
+#include "common.pb-c.h"
+#include "ts_arena.h"
+#include "ts_status.h"
+#include "ts_store.h"
+
+typedef struct ts_daemon ts_daemon;
+
+//  Roles, as bits for method tables.
+enum {
+    TS_ROLE_PUBLIC = 1u << 0,       //  no token (gateway public routes)
+    TS_ROLE_OPS = 1u << 1,
+    TS_ROLE_PANEL = 1u << 2,
+    TS_ROLE_SCHOOL = 1u << 3,       //  caller->binding = school id
+    TS_ROLE_MERCHANT = 1u << 4,     //  caller->binding = merchant id
+    TS_ROLE_SYSTEM = 1u << 5,       //  other daemons, tashanctl
+    TS_ROLE_ANY = 0x3f,
+};
+//  Bit of a role name ("ops"...), 0 when unknown.
+unsigned ts_role_bit (const char *role);
+
+//  What a handler gets for one request (or one event being applied).
+typedef struct {
+    ts_txn *txn;                    //  nested write txn, or a read txn
+    const Tashan__Caller *caller;   //  never NULL; fields never NULL
+    int64_t now_ms;                 //  unix ms, one value per batch
+    ts_arena *arena;                //  all allocations for this request
+    void *state;                    //  the service's own state (open())
+    ts_daemon *daemon;              //  NULL when driven by ts_dispatch alone
+    struct ts_dispatch *dispatch;   //  the request path this runs on
+    unsigned code;                  //  set by ts_fail
+    char message [256];             //  set by ts_fail
+    uint32_t events_emitted;        //  count of ts_emit calls
+    uint64_t last_event_seq;        //  outbox seq of the last ts_emit
+} ts_ctx;
+
+//  Record an error for the reply and return its code, so a handler can
+//  write: return ts_fail (ctx, TS_NOT_FOUND, "no person %s", id);
+unsigned ts_fail (ts_ctx *ctx, unsigned code, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+//  Append a durable event to this daemon's outbox, in the handler's
+//  transaction: it exists iff the change that caused it commits.
+void ts_emit (ts_ctx *ctx, const char *topic, const ProtobufCMessage *payload);
+
+//  A handler: req is the unpacked request (arena memory), rep an
+//  initialised reply message to fill (arena memory). Returns a status
+//  code: 200/201 on success, >= 400 (via ts_fail) on error, in which case
+//  its writes are rolled back and the reply body is dropped.
+typedef unsigned (*ts_handler_fn) (ts_ctx *ctx, const void *req, void *rep);
+
+enum {
+    TS_METHOD_READ = 0,             //  runs in a read transaction
+    TS_METHOD_WRITE = 1u << 0,      //  runs in the batch's write transaction
+};
+
+typedef struct {
+    const char *name;               //  "<service>.<Verb>", unique
+    const ProtobufCMessageDescriptor *request;
+    const ProtobufCMessageDescriptor *reply;
+    ts_handler_fn handler;
+    unsigned flags;                 //  TS_METHOD_*
+    unsigned roles;                 //  TS_ROLE_* bits allowed to call it
+    //  Name of a string field of the request holding an idempotency key,
+    //  or NULL. When set (write methods only) the daemon stores the reply
+    //  under (method, caller role, caller binding, key): a repeat gets the
+    //  stored reply with code 200 and no second effect; a repeat with a
+    //  different request body gets 409. An empty key is refused (400).
+    const char *idempotency_field;
+} ts_method;
+
+//  Applying one event from another daemon. Runs in a nested write txn;
+//  the consumer's position advances in the same transaction, so the event
+//  takes effect exactly once. A code >= 400 rolls the event's changes back
+//  and the event is skipped (logged): a poison event must not block the
+//  stream.
+typedef unsigned (*ts_apply_fn) (ts_ctx *ctx, const void *payload,
+                                 const Tashan__Event *event);
+typedef struct {
+    const char *topic;              //  e.g. "person.created"
+    const ProtobufCMessageDescriptor *payload;
+    ts_apply_fn apply;
+} ts_topic_handler;
+
+typedef struct {
+    const char *producer;           //  service name, e.g. "residents"
+    const ts_topic_handler *topics; //  topics not listed are skipped
+    size_t topic_count;
+} ts_subscription;
+
+typedef struct {
+    const char *name;               //  "ledger": data dir, endpoint key, logs
+    const char *summary;            //  one line for --help
+    uint32_t schema_version;
+    const ts_table_def *tables;     //  the service's own tables
+    size_t table_count;
+    const ts_method *methods;
+    size_t method_count;
+    const ts_subscription *subscriptions;
+    size_t subscription_count;
+    //  Called once at start inside a write transaction (seed defaults,
+    //  load keys). May set *state. Returns 0 or a status code >= 400.
+    unsigned (*open) (ts_ctx *ctx, void **state);
+    void (*close) (void *state);
+    //  Called every tick_ms inside a write transaction (escalations...).
+    unsigned (*tick) (ts_ctx *ctx);
+    uint32_t tick_ms;
+} ts_service;
+
+//  Run the daemon: parse flags (--help, --version, --config, --data-dir,
+//  --log-level, endpoints), open the store, serve until SIGINT/SIGTERM.
+//  Returns the process exit code.
+int ts_daemon_main (const ts_service *service, int argc, char **argv);
+
+//  For handlers that need to look at the daemon's own data dir
+//  (e.g. to keep a signing key next to the store).
+const char *ts_daemon_data_dir (ts_daemon *self);
+
+//  Limits shared by every daemon.
+#define TS_BATCH_MAX 512            //  requests per group commit
+#define TS_FRAME_MAX_BYTES (2u * 1024 * 1024)
+#define TS_FETCH_MAX_EVENTS 1000
+#define TS_FETCH_WAITERS_MAX 64     //  long-polls held at once
+
+#endif

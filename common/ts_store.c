@@ -1,0 +1,650 @@
+/*  =========================================================================
+    ts_store - LMDB environment, named tables, sticky-error transactions.
+    See ts_store.h.
+
+    Data layout owned by this file: the "meta" table.
+        "schema_version"   -> u32 BE  version the data was written with
+        "seq:<name>"       -> u64 BE  last id handed out by ts_txn_next_id
+    =========================================================================
+*/
+#include "ts_store.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ts_config.h"
+
+#define STORE_MAGIC 0x53544f52u
+#define TXN_MAGIC 0x54584e21u
+#define TABLES_MAX 48
+#define MAP_SIZE_INITIAL ((size_t) 64 * 1024 * 1024)
+#define MAP_SIZE_MAX ((size_t) 1 << 40)
+
+typedef struct {
+    char name [33];                 //  table name
+    MDB_dbi dbi;                    //  its handle
+} table_entry;
+
+struct ts_store {
+    uint32_t magic;                 //  STORE_MAGIC
+    MDB_env *env;                   //  the environment
+    MDB_dbi meta;                   //  schema version and sequences
+    table_entry tables [TABLES_MAX];//  tables opened at start
+    size_t table_count;
+    MDB_txn *read_txn;              //  reusable read txn (reset when idle)
+    bool read_busy;                 //  read_txn is handed out now
+    int open_writes;                //  top-level write txns open (0 or 1)
+};
+
+struct ts_txn {
+    uint32_t magic;                 //  TXN_MAGIC
+    ts_store *store;                //  owning store
+    MDB_txn *mdb;                   //  LMDB handle
+    ts_txn *parent;                 //  NULL for a top-level txn
+    int err;                        //  sticky error, 0 when fine
+    bool write;                     //  write transaction?
+    bool reused_read;               //  the store's reusable read txn?
+};
+
+//  --------------------------------------------------------------------
+//  Open the environment, every table, and check the schema version.
+
+ts_store *
+ts_store_new (const char *dir, const ts_table_def *tables, size_t table_count,
+              uint32_t schema_version, char *err, size_t err_size)
+{
+    assert (dir);
+    assert (table_count < TABLES_MAX);
+    if (ts_mkdir_p (dir) != 0) {
+        snprintf (err, err_size, "cannot create %s: %s", dir, strerror (errno));
+        return NULL;
+    }
+    ts_store *self = calloc (1, sizeof (ts_store));
+    assert (self);
+    self->magic = STORE_MAGIC;
+    int rc = mdb_env_create (&self->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs (self->env, TABLES_MAX + 1);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize (self->env, MAP_SIZE_INITIAL);
+    if (rc == 0)
+        rc = mdb_env_set_maxreaders (self->env, 126);
+    //  MDB_NOTLS: read txns are tied to the txn object, not the thread, so
+    //  backups can run on a worker thread beside the loop's reads.
+    if (rc == 0)
+        rc = mdb_env_open (self->env, dir, MDB_NOTLS, 0600);
+    if (rc != 0) {
+        snprintf (err, err_size, "cannot open LMDB in %s: %s", dir, mdb_strerror (rc));
+        if (self->env)
+            mdb_env_close (self->env);
+        free (self);
+        return NULL;
+    }
+    //  A file bigger than our initial map keeps its own size (LMDB reads it
+    //  from the meta page), so nothing to do for reopened stores.
+    MDB_txn *txn;
+    rc = mdb_txn_begin (self->env, NULL, 0, &txn);
+    if (rc == 0)
+        rc = mdb_dbi_open (txn, "meta", MDB_CREATE, &self->meta);
+    for (size_t i = 0; rc == 0 && i < table_count; i++) {
+        assert (strlen (tables [i].name) <= 32);
+        assert (strcmp (tables [i].name, "meta") != 0);
+        snprintf (self->tables [i].name, sizeof self->tables [i].name, "%s", tables [i].name);
+        rc = mdb_dbi_open (txn, tables [i].name, MDB_CREATE | tables [i].flags,
+                           &self->tables [i].dbi);
+        self->table_count = i + 1;
+    }
+    if (rc == 0) {
+        MDB_val key = { 14, "schema_version" }, val;
+        int got = mdb_get (txn, self->meta, &key, &val);
+        if (got == MDB_NOTFOUND) {
+            uint8_t buf [4];
+            ts_be32_put (buf, schema_version);
+            MDB_val nv = { 4, buf };
+            rc = mdb_put (txn, self->meta, &key, &nv, 0);
+        }
+        else
+        if (got == 0) {
+            uint32_t stored = val.mv_size == 4 ? ts_be32_get (val.mv_data) : 0;
+            if (stored != schema_version) {
+                mdb_txn_abort (txn);
+                snprintf (err, err_size,
+                          "store %s has schema version %u, this build needs %u "
+                          "(restore a matching backup or migrate)", dir, stored, schema_version);
+                mdb_env_close (self->env);
+                free (self);
+                return NULL;
+            }
+        }
+        else
+            rc = got;
+    }
+    if (rc == 0)
+        rc = mdb_txn_commit (txn);
+    else
+        mdb_txn_abort (txn);
+    if (rc != 0) {
+        snprintf (err, err_size, "cannot open tables in %s: %s", dir, mdb_strerror (rc));
+        mdb_env_close (self->env);
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+//  --------------------------------------------------------------------
+//  Close the environment. Safe to call twice.
+
+void
+ts_store_destroy (ts_store **self_p)
+{
+    assert (self_p);
+    ts_store *self = *self_p;
+    if (!self)
+        return;
+    assert (self->magic == STORE_MAGIC);
+    assert (!self->read_busy);
+    assert (self->open_writes == 0);
+    if (self->read_txn)
+        mdb_txn_abort (self->read_txn);
+    mdb_env_close (self->env);
+    self->magic = 0;
+    free (self);
+    *self_p = NULL;
+}
+
+ts_table
+ts_store_table (ts_store *self, const char *name)
+{
+    assert (self && self->magic == STORE_MAGIC);
+    for (size_t i = 0; i < self->table_count; i++)
+        if (strcmp (self->tables [i].name, name) == 0)
+            return self->tables [i].dbi;
+    fprintf (stderr, "ts_store: no table '%s' was declared\n", name);
+    abort ();
+}
+
+//  --------------------------------------------------------------------
+//  Double the map. LMDB requires that no transaction is active in this
+//  process, so the idle read handle is dropped too.
+
+int
+ts_store_grow (ts_store *self)
+{
+    assert (self && self->magic == STORE_MAGIC);
+    assert (!self->read_busy && self->open_writes == 0);
+    if (self->read_txn) {
+        mdb_txn_abort (self->read_txn);
+        self->read_txn = NULL;
+    }
+    MDB_envinfo info;
+    mdb_env_info (self->env, &info);
+    size_t size = info.me_mapsize * 2;
+    if (size > MAP_SIZE_MAX)
+        return MDB_MAP_FULL;
+    return mdb_env_set_mapsize (self->env, size);
+}
+
+size_t
+ts_store_map_size (ts_store *self)
+{
+    MDB_envinfo info;
+    mdb_env_info (self->env, &info);
+    return info.me_mapsize;
+}
+
+MDB_env *
+ts_store_env (ts_store *self)
+{
+    assert (self && self->magic == STORE_MAGIC);
+    return self->env;
+}
+
+int
+ts_store_copy (ts_store *self, const char *dir)
+{
+    assert (self && self->magic == STORE_MAGIC);
+    return mdb_env_copy2 (self->env, dir, MDB_CP_COMPACT);
+}
+
+//  --------------------------------------------------------------------
+//  Transactions
+
+ts_txn *
+ts_txn_begin (ts_store *store, bool write)
+{
+    assert (store && store->magic == STORE_MAGIC);
+    ts_txn *self = calloc (1, sizeof (ts_txn));
+    assert (self);
+    self->magic = TXN_MAGIC;
+    self->store = store;
+    self->write = write;
+    int rc;
+    if (write) {
+        assert (store->open_writes == 0);
+        rc = mdb_txn_begin (store->env, NULL, 0, &self->mdb);
+        if (rc == 0)
+            store->open_writes++;
+    }
+    else
+    if (!store->read_busy) {
+        //  Reuse the idle read handle: renew is much cheaper than begin.
+        if (store->read_txn)
+            rc = mdb_txn_renew (store->read_txn);
+        else
+            rc = mdb_txn_begin (store->env, NULL, MDB_RDONLY, &store->read_txn);
+        if (rc == 0) {
+            self->mdb = store->read_txn;
+            self->reused_read = true;
+            store->read_busy = true;
+        }
+    }
+    else
+        rc = mdb_txn_begin (store->env, NULL, MDB_RDONLY, &self->mdb);
+    if (rc != 0) {
+        //  Hand back a txn in error state: callers check once, at the end.
+        self->mdb = NULL;
+        self->err = rc;
+    }
+    return self;
+}
+
+ts_txn *
+ts_txn_begin_nested (ts_txn *parent)
+{
+    assert (parent && parent->magic == TXN_MAGIC);
+    assert (parent->write);
+    ts_txn *self = calloc (1, sizeof (ts_txn));
+    assert (self);
+    self->magic = TXN_MAGIC;
+    self->store = parent->store;
+    self->parent = parent;
+    self->write = true;
+    if (parent->err)
+        self->err = parent->err;
+    else {
+        int rc = mdb_txn_begin (parent->store->env, parent->mdb, 0, &self->mdb);
+        if (rc != 0) {
+            self->mdb = NULL;
+            self->err = rc;
+        }
+    }
+    return self;
+}
+
+static void
+s_txn_release (ts_txn *self, bool commit, int *rc_out)
+{
+    ts_store *store = self->store;
+    int rc = self->err;
+    if (self->reused_read) {
+        mdb_txn_reset (self->mdb);
+        store->read_busy = false;
+    }
+    else
+    if (self->mdb) {
+        if (commit && rc == 0)
+            rc = mdb_txn_commit (self->mdb);
+        else
+            mdb_txn_abort (self->mdb);
+        //  A failed child poisons its parent for MAP_FULL: the parent's
+        //  pages may be inconsistent, so it must abort too.
+        if (self->parent && rc == MDB_MAP_FULL)
+            self->parent->err = rc;
+    }
+    if (self->write && !self->parent && self->mdb)
+        store->open_writes--;
+    if (rc_out)
+        *rc_out = rc;
+    self->magic = 0;
+    free (self);
+}
+
+int
+ts_txn_commit (ts_txn **self_p)
+{
+    assert (self_p && *self_p && (*self_p)->magic == TXN_MAGIC);
+    int rc;
+    s_txn_release (*self_p, true, &rc);
+    *self_p = NULL;
+    return rc;
+}
+
+void
+ts_txn_abort (ts_txn **self_p)
+{
+    assert (self_p);
+    if (!*self_p)
+        return;
+    assert ((*self_p)->magic == TXN_MAGIC);
+    s_txn_release (*self_p, false, NULL);
+    *self_p = NULL;
+}
+
+int
+ts_txn_error (ts_txn *self)
+{
+    assert (self && self->magic == TXN_MAGIC);
+    return self->err;
+}
+
+void
+ts_txn_fail (ts_txn *self, int err)
+{
+    assert (self && self->magic == TXN_MAGIC);
+    assert (err != 0);
+    if (!self->err)
+        self->err = err;
+}
+
+bool
+ts_txn_writable (ts_txn *self)
+{
+    return self->write;
+}
+
+MDB_txn *
+ts_txn_mdb (ts_txn *self)
+{
+    assert (self && self->magic == TXN_MAGIC);
+    return self->mdb;
+}
+
+ts_store *
+ts_txn_store (ts_txn *self)
+{
+    assert (self && self->magic == TXN_MAGIC);
+    return self->store;
+}
+
+//  --------------------------------------------------------------------
+//  Reads and writes
+
+bool
+ts_txn_get (ts_txn *self, ts_table table, const void *key, size_t key_size,
+            ts_val *value)
+{
+    assert (self && self->magic == TXN_MAGIC);
+    if (self->err)
+        return false;
+    MDB_val k = { key_size, (void *) key }, v;
+    int rc = mdb_get (self->mdb, table, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return false;
+    if (rc != 0) {
+        self->err = rc;
+        return false;
+    }
+    if (value) {
+        value->data = v.mv_data;
+        value->size = v.mv_size;
+    }
+    return true;
+}
+
+void
+ts_txn_put (ts_txn *self, ts_table table, const void *key, size_t key_size,
+            const void *value, size_t value_size)
+{
+    assert (self && self->magic == TXN_MAGIC);
+    assert (self->write);
+    if (self->err)
+        return;
+    MDB_val k = { key_size, (void *) key }, v = { value_size, (void *) value };
+    int rc = mdb_put (self->mdb, table, &k, &v, 0);
+    if (rc != 0)
+        self->err = rc;
+}
+
+bool
+ts_txn_insert (ts_txn *self, ts_table table, const void *key, size_t key_size,
+               const void *value, size_t value_size)
+{
+    assert (self && self->magic == TXN_MAGIC);
+    assert (self->write);
+    if (self->err)
+        return false;
+    MDB_val k = { key_size, (void *) key }, v = { value_size, (void *) value };
+    int rc = mdb_put (self->mdb, table, &k, &v, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST)
+        return false;
+    if (rc != 0) {
+        self->err = rc;
+        return false;
+    }
+    return true;
+}
+
+bool
+ts_txn_del (ts_txn *self, ts_table table, const void *key, size_t key_size)
+{
+    assert (self && self->magic == TXN_MAGIC);
+    assert (self->write);
+    if (self->err)
+        return false;
+    MDB_val k = { key_size, (void *) key };
+    int rc = mdb_del (self->mdb, table, &k, NULL);
+    if (rc == MDB_NOTFOUND)
+        return false;
+    if (rc != 0) {
+        self->err = rc;
+        return false;
+    }
+    return true;
+}
+
+void
+ts_txn_put_msg (ts_txn *self, ts_table table, const void *key, size_t key_size,
+                const ProtobufCMessage *msg)
+{
+    assert (self && self->magic == TXN_MAGIC);
+    assert (self->write);
+    assert (msg);
+    if (self->err)
+        return;
+    size_t size = protobuf_c_message_get_packed_size (msg);
+    MDB_val k = { key_size, (void *) key }, v = { size, NULL };
+    //  MDB_RESERVE: pack straight into the map, no intermediate buffer.
+    //  (Not allowed on DUPSORT tables; messages never live in those.)
+    int rc = mdb_put (self->mdb, table, &k, &v, MDB_RESERVE);
+    if (rc != 0) {
+        self->err = rc;
+        return;
+    }
+    size_t packed = protobuf_c_message_pack (msg, v.mv_data);
+    assert (packed == size);
+}
+
+void *
+ts_txn_get_msg (ts_txn *self, ts_table table, const void *key, size_t key_size,
+                const ProtobufCMessageDescriptor *desc, ts_arena *arena)
+{
+    ts_val v;
+    if (!ts_txn_get (self, table, key, key_size, &v))
+        return NULL;
+    ProtobufCMessage *msg = protobuf_c_message_unpack (desc, ts_arena_pb (arena),
+                                                       v.size, v.data);
+    if (!msg)
+        self->err = TS_STORE_CORRUPT;
+    return msg;
+}
+
+uint64_t
+ts_txn_get_u64 (ts_txn *self, ts_table table, const void *key, size_t key_size,
+                uint64_t fallback)
+{
+    ts_val v;
+    if (!ts_txn_get (self, table, key, key_size, &v))
+        return fallback;
+    if (v.size != 8) {
+        self->err = TS_STORE_CORRUPT;
+        return fallback;
+    }
+    return ts_be64_get (v.data);
+}
+
+void
+ts_txn_put_u64 (ts_txn *self, ts_table table, const void *key, size_t key_size,
+                uint64_t value)
+{
+    uint8_t buf [8];
+    ts_be64_put (buf, value);
+    ts_txn_put (self, table, key, key_size, buf, 8);
+}
+
+int64_t
+ts_txn_add_i64 (ts_txn *self, ts_table table, const void *key, size_t key_size,
+                int64_t delta)
+{
+    int64_t v = (int64_t) ts_txn_get_u64 (self, table, key, key_size, 0);
+    v += delta;
+    ts_txn_put_u64 (self, table, key, key_size, (uint64_t) v);
+    return v;
+}
+
+uint64_t
+ts_txn_next_id (ts_txn *self, const char *sequence)
+{
+    assert (self && self->magic == TXN_MAGIC);
+    ts_key k;
+    ts_key_init (&k);
+    ts_key_bytes (&k, "seq:", 4);
+    ts_key_bytes (&k, sequence, strlen (sequence));
+    uint64_t next = ts_txn_get_u64 (self, self->store->meta, k.data, k.size, 0) + 1;
+    ts_txn_put_u64 (self, self->store->meta, k.data, k.size, next);
+    return next;
+}
+
+//  --------------------------------------------------------------------
+//  Cursors
+
+static bool
+s_cursor_load (ts_cursor *self, MDB_cursor_op op, MDB_val *k)
+{
+    MDB_val key = k ? *k : (MDB_val) { 0, NULL }, val;
+    int rc = mdb_cursor_get (self->cursor, &key, &val, op);
+    if (rc != 0) {
+        if (rc != MDB_NOTFOUND)
+            ts_txn_fail (self->txn, rc);
+        self->key = (ts_val) { NULL, 0 };
+        self->value = (ts_val) { NULL, 0 };
+        return false;
+    }
+    self->key = (ts_val) { key.mv_data, key.mv_size };
+    self->value = (ts_val) { val.mv_data, val.mv_size };
+    return true;
+}
+
+bool
+ts_cursor_open (ts_cursor *self, ts_txn *txn, ts_table table)
+{
+    assert (self && txn && txn->magic == TXN_MAGIC);
+    memset (self, 0, sizeof *self);
+    self->txn = txn;
+    if (txn->err)
+        return false;
+    int rc = mdb_cursor_open (txn->mdb, table, &self->cursor);
+    if (rc != 0) {
+        txn->err = rc;
+        self->cursor = NULL;
+        return false;
+    }
+    return true;
+}
+
+bool
+ts_cursor_seek (ts_cursor *self, const void *key, size_t key_size)
+{
+    if (!self->cursor)
+        return false;
+    if (!key)
+        return s_cursor_load (self, MDB_FIRST, NULL);
+    MDB_val k = { key_size, (void *) key };
+    return s_cursor_load (self, MDB_SET_RANGE, &k);
+}
+
+bool
+ts_cursor_seek_last (ts_cursor *self, const void *key, size_t key_size)
+{
+    if (!self->cursor)
+        return false;
+    if (!key)
+        return s_cursor_load (self, MDB_LAST, NULL);
+    MDB_val k = { key_size, (void *) key };
+    if (!s_cursor_load (self, MDB_SET_RANGE, &k))
+        return s_cursor_load (self, MDB_LAST, NULL);
+    //  Landed on the first key >= key: step back unless it is key itself.
+    if (self->key.size == key_size && memcmp (self->key.data, key, key_size) == 0)
+        return true;
+    return s_cursor_load (self, MDB_PREV, NULL);
+}
+
+bool
+ts_cursor_next (ts_cursor *self)
+{
+    return self->cursor && s_cursor_load (self, MDB_NEXT, NULL);
+}
+
+bool
+ts_cursor_prev (ts_cursor *self)
+{
+    return self->cursor && s_cursor_load (self, MDB_PREV, NULL);
+}
+
+bool
+ts_cursor_has_prefix (ts_cursor *self, const void *prefix, size_t size)
+{
+    return self->key.data && self->key.size >= size
+        && memcmp (self->key.data, prefix, size) == 0;
+}
+
+void
+ts_cursor_close (ts_cursor *self)
+{
+    if (self->cursor)
+        mdb_cursor_close (self->cursor);
+    self->cursor = NULL;
+}
+
+//  --------------------------------------------------------------------
+//  Keys
+
+void
+ts_key_init (ts_key *self)
+{
+    self->size = 0;
+}
+
+void
+ts_key_bytes (ts_key *self, const void *data, size_t size)
+{
+    assert (self->size + size <= TS_KEY_MAX);
+    memcpy (self->data + self->size, data, size);
+    self->size += size;
+}
+
+void
+ts_key_str (ts_key *self, const char *s)
+{
+    ts_key_bytes (self, s, strlen (s) + 1);
+}
+
+void
+ts_key_u64 (ts_key *self, uint64_t v)
+{
+    assert (self->size + 8 <= TS_KEY_MAX);
+    ts_be64_put (self->data + self->size, v);
+    self->size += 8;
+}
+
+void
+ts_key_u32 (ts_key *self, uint32_t v)
+{
+    assert (self->size + 4 <= TS_KEY_MAX);
+    ts_be32_put (self->data + self->size, v);
+    self->size += 4;
+}

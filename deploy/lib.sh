@@ -1,0 +1,110 @@
+# shellcheck shell=bash
+#  deploy/lib.sh - functions shared by deploy/up.sh and deploy/test.sh
+#
+#  Sourced, never run. Callers set TS_PROG (their name, for messages)
+#  before sourcing. Every function here prefixes its messages with it.
+#
+#  Environment it honours:
+#    TASHAN_SKIP_INSTALL=1   do not check or install Debian packages
+#    TASHAN_SKIP_BUILD=1     do not run cmake (use the binaries as they are)
+#    TASHAN_JOBS=N           parallel build jobs (callers pick the default)
+
+#  The repository root: the parent of the folder this file sits in.
+TS_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+
+#  Debian 12 packages needed to build and test, and the extras that the
+#  sanitizer and fuzzing builds use.
+TS_PACKAGES_BASE=(build-essential cmake pkg-config libzmq3-dev
+    libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils libuv1-dev
+    libhttp-parser-dev libjansson-dev libcmocka-dev libsodium-dev
+    libqrencode-dev python3 curl ca-certificates)
+TS_PACKAGES_SANITIZE=(clang libclang-rt-14-dev)
+
+# ---------------------------------------------------------------------------
+#  Messages. ts_say goes to stdout, ts_warn and ts_die to stderr.
+
+ts_say () { printf '%s: %s\n' "${TS_PROG:-tashan}" "$*"; }
+ts_warn () { printf '%s: warning: %s\n' "${TS_PROG:-tashan}" "$*" >&2; }
+ts_die () { printf '%s: error: %s\n' "${TS_PROG:-tashan}" "$*" >&2; exit 1; }
+
+#  UTC timestamp with milliseconds, as the daemons print it.
+ts_now_iso () { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
+
+#  Milliseconds since the epoch (integer; EPOCHREALTIME may use a locale's
+#  decimal comma, so keep only the digits).
+ts_now_ms () {
+    local us=${EPOCHREALTIME//[!0-9]/}
+    printf '%s' "$((us / 1000))"
+}
+
+# ---------------------------------------------------------------------------
+#  ts_install_packages base|sanitize
+#  Install the packages (base, or base plus the sanitizer/fuzzing extras)
+#  that are not installed yet. apt-get update runs only when something is
+#  missing. Uses sudo when not root.
+
+ts_install_packages () {
+    local want=("${TS_PACKAGES_BASE[@]}")
+    if [[ "$1" == sanitize ]]; then
+        want+=("${TS_PACKAGES_SANITIZE[@]}")
+    fi
+    if [[ "${TASHAN_SKIP_INSTALL:-0}" == 1 ]]; then
+        ts_say "packages: skipped (TASHAN_SKIP_INSTALL=1)"
+        return 0
+    fi
+    command -v dpkg-query >/dev/null 2>&1 \
+        || ts_die "dpkg-query not found: this script installs Debian 12 packages; on another system install the equivalents of: ${want[*]} and run with TASHAN_SKIP_INSTALL=1"
+
+    local missing=() pkg status
+    for pkg in "${want[@]}"; do
+        status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+        [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+    done
+    if ((${#missing[@]} == 0)); then
+        ts_say "packages: all ${#want[@]} present"
+        return 0
+    fi
+
+    local sudo=()
+    if ((EUID != 0)); then
+        command -v sudo >/dev/null 2>&1 \
+            || ts_die "missing packages (${missing[*]}) and not root and no sudo: install them as root, then re-run"
+        sudo=(sudo)
+    fi
+    ts_say "packages: installing ${missing[*]}"
+    "${sudo[@]}" apt-get update -q \
+        || ts_die "apt-get update failed"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends "${missing[@]}" \
+        || ts_die "apt-get install failed for: ${missing[*]}"
+}
+
+# ---------------------------------------------------------------------------
+#  ts_build DIR JOBS [cmake -D options...]
+#  Configure DIR (RelWithDebInfo) when it has no cache yet or when a given
+#  -D option differs from its cache, then build incrementally. Returns
+#  cmake's status.
+
+ts_build () {
+    local dir=$1 jobs=$2
+    shift 2
+    local opts=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "$@")
+    local cache="$dir/CMakeCache.txt" configure=0 opt name value
+    if [[ ! -f "$cache" ]]; then
+        configure=1
+    else
+        for opt in "${opts[@]}"; do
+            name=${opt#-D}
+            value=${name#*=}
+            name=${name%%=*}
+            #  The cache line is NAME:TYPE=VALUE.
+            grep -Eq "^${name}:[A-Z]+=${value}\$" "$cache" || configure=1
+        done
+    fi
+    if ((configure)); then
+        ts_say "configure $dir (${opts[*]})"
+        cmake -S "$TS_REPO_ROOT" -B "$dir" "${opts[@]}" || return
+    fi
+    ts_say "build $dir (-j$jobs)"
+    cmake --build "$dir" -j "$jobs"
+}

@@ -1,0 +1,647 @@
+/*  =========================================================================
+    gw_gateway - HTTP in front, ZeroMQ behind. See gw_gateway.h.
+    =========================================================================
+*/
+#include "gw_gateway.h"
+
+#include <assert.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.pb-c.h"
+#include "gw_auth.h"
+#include "gw_console.h"
+#include "gw_http.h"
+#include "gw_json.h"
+#include "gw_metrics.h"
+#include "gw_router.h"
+#include "ts_log.h"
+#include "ts_rpc.h"
+#include "ts_status.h"
+#include "ts_zmq.h"
+
+#define GATEWAY_MAGIC 0x47415457u
+#define QUERY_VALUE_MAX 4096
+#define ERR_MAX 512
+
+struct gw_gateway {
+    uint32_t magic;                 //  GATEWAY_MAGIC
+    uv_loop_t *loop;
+    ts_config cfg;
+    gw_http *http;
+    gw_auth *auth;
+    gw_metrics *metrics;
+    ts_rpc *rpc [TS_SERVICE_COUNT]; //  one DEALER per daemon
+    int port;
+    uv_timer_t health_timer;        //  polls health for /metrics
+    bool health_polling;            //  one poll at a time
+    uv_signal_t sigint, sigterm;
+    bool stopping;
+};
+
+//  One request on its way through a daemon.
+typedef struct {
+    gw_gateway *gw;
+    gw_http_request *req;
+    const gw_route *route;
+    ts_arena *arena;
+    char route_key [96];            //  metrics label
+    uint64_t start_ns;
+} call_t;
+
+//  --------------------------------------------------------------------
+//  Answers (all go through here so metrics see every one)
+
+static void
+s_respond (gw_gateway *self, gw_http_request *req, const char *route_key, unsigned status,
+           const char *content_type, const void *body, size_t len)
+{
+    uint64_t elapsed_us = (uv_hrtime () - gw_http_request_start_ns (req)) / 1000;
+    gw_metrics_request (self->metrics, route_key, status, elapsed_us);
+    gw_http_respond (req, status, content_type, body, len, NULL);
+}
+
+static void
+s_error (gw_gateway *self, gw_http_request *req, const char *route_key, unsigned status,
+         const char *message)
+{
+    uint64_t elapsed_us = (uv_hrtime () - gw_http_request_start_ns (req)) / 1000;
+    gw_metrics_request (self->metrics, route_key, status, elapsed_us);
+    const char *word = status == 405 ? "method_not_allowed"
+                     : ts_status_word (status);
+    gw_http_respond_error (req, status, word, message);
+}
+
+static void
+s_respond_msg (gw_gateway *self, gw_http_request *req, const char *route_key, unsigned status,
+               const ProtobufCMessage *msg)
+{
+    char *json = gw_json_print (msg);
+    if (!json) {
+        s_error (self, req, route_key, TS_INTERNAL, "cannot print the reply");
+        return;
+    }
+    s_respond (self, req, route_key, status, "application/json", json, strlen (json));
+    free (json);
+}
+
+static void
+s_call_free (call_t *call)
+{
+    ts_arena_destroy (&call->arena);
+    free (call);
+}
+
+//  --------------------------------------------------------------------
+//  Health: every daemon's sys.Health, in parallel.
+
+typedef struct {
+    gw_gateway *gw;
+    gw_http_request *req;           //  NULL for the metrics poll
+    int pending;
+    Tashan__HealthReply *replies [TS_SERVICE_COUNT];
+    char errors [TS_SERVICE_COUNT][128];
+    ts_arena *arena;
+} health_t;
+
+typedef struct {
+    health_t *health;
+    int index;
+} health_part_t;
+
+static void
+s_health_done (health_t *h)
+{
+    gw_gateway *self = h->gw;
+    Tashan__Gateway__ServiceHealth items [TS_SERVICE_COUNT];
+    Tashan__Gateway__ServiceHealth *ptrs [TS_SERVICE_COUNT];
+    int up = 0;
+    for (int i = 0; i < TS_SERVICE_COUNT; i++) {
+        Tashan__HealthReply *r = h->replies [i];
+        tashan__gateway__service_health__init (&items [i]);
+        items [i].name = (char *) ts_service_names [i];
+        items [i].up = r != NULL;
+        items [i].error = r ? "" : h->errors [i];
+        if (r) {
+            up++;
+            items [i].version = r->version;
+            items [i].uptime_ms = r->uptime_ms;
+            items [i].outbox_head_seq = r->outbox_head_seq;
+        }
+        ptrs [i] = &items [i];
+        gw_metrics_daemon (self->metrics, ts_service_names [i], r != NULL,
+                           r ? r->outbox_head_seq : 0,
+                           self->rpc [i] ? ts_rpc_errors (self->rpc [i]) : 0);
+    }
+    //  Lag: the producer's own head minus what the consumer applied.
+    for (int i = 0; i < TS_SERVICE_COUNT; i++) {
+        Tashan__HealthReply *r = h->replies [i];
+        for (size_t c = 0; r && c < r->n_consumers; c++) {
+            uint64_t head = r->consumers [c]->producer_head_seq;
+            for (int p = 0; p < TS_SERVICE_COUNT; p++)
+                if (h->replies [p] && strcmp (ts_service_names [p], r->consumers [c]->producer) == 0)
+                    head = h->replies [p]->outbox_head_seq;
+            uint64_t applied = r->consumers [c]->applied_seq;
+            gw_metrics_lag (self->metrics, ts_service_names [i], r->consumers [c]->producer,
+                            head > applied ? head - applied : 0);
+        }
+    }
+    if (h->req) {
+        Tashan__Gateway__Health health = TASHAN__GATEWAY__HEALTH__INIT;
+        health.status = up == TS_SERVICE_COUNT ? "ok" : "degraded";
+        health.services = ptrs;
+        health.n_services = TS_SERVICE_COUNT;
+        s_respond_msg (self, h->req, "GET /healthz",
+                       up == TS_SERVICE_COUNT ? TS_OK : TS_UNAVAILABLE, &health.base);
+    }
+    else
+        self->health_polling = false;
+    ts_arena_destroy (&h->arena);
+    free (h);
+}
+
+static void
+s_health_part (void *arg, unsigned code, const char *message, const uint8_t *body, size_t size)
+{
+    health_part_t *part = arg;
+    health_t *h = part->health;
+    if (code == TS_OK)
+        h->replies [part->index] = (Tashan__HealthReply *) protobuf_c_message_unpack (
+            &tashan__health_reply__descriptor, ts_arena_pb (h->arena), size, body);
+    if (!h->replies [part->index])
+        snprintf (h->errors [part->index], sizeof h->errors [part->index], "%s",
+                  code == TS_TIMEOUT ? "no answer within 1 s" : message);
+    free (part);
+    if (--h->pending == 0)
+        s_health_done (h);
+}
+
+static void
+s_health_start (gw_gateway *self, gw_http_request *req)
+{
+    health_t *h = calloc (1, sizeof (health_t));
+    assert (h);
+    h->gw = self;
+    h->req = req;
+    h->arena = ts_arena_new ();
+    h->pending = TS_SERVICE_COUNT;
+    Tashan__Caller caller = TASHAN__CALLER__INIT;
+    caller.role = "system";
+    caller.principal = "gateway";
+    for (int i = 0; i < TS_SERVICE_COUNT; i++) {
+        health_part_t *part = malloc (sizeof *part);
+        assert (part);
+        part->health = h;
+        part->index = i;
+        //  The callback may run at once (unreachable): h must be complete.
+        ts_rpc_call (self->rpc [i], "sys.Health", &caller, NULL, 0, 1000, s_health_part, part);
+    }
+}
+
+static void
+s_on_health_timer (uv_timer_t *timer)
+{
+    gw_gateway *self = timer->data;
+    if (self->health_polling || self->stopping)
+        return;
+    self->health_polling = true;
+    s_health_start (self, NULL);
+}
+
+//  --------------------------------------------------------------------
+//  Tokens (the gateway's own routes)
+
+static bool
+s_authenticate (gw_gateway *self, gw_http_request *req, ts_arena *arena,
+                Tashan__Caller *caller)
+{
+    const char *role, *binding, *principal;
+    if (!gw_auth_check (self->auth, gw_http_request_header (req, "Authorization"), arena,
+                        &role, &binding, &principal))
+        return false;
+    caller->role = (char *) role;
+    caller->binding = (char *) binding;
+    caller->principal = (char *) principal;
+    return true;
+}
+
+static void
+s_tokens (gw_gateway *self, gw_http_request *req, const char *id)
+{
+    const char *key = id ? "DELETE /v1/tokens/{id}" : "POST /v1/tokens";
+    ts_arena *arena = ts_arena_new ();
+    Tashan__Caller caller = TASHAN__CALLER__INIT;
+    char err [ERR_MAX];
+    if (!s_authenticate (self, req, arena, &caller))
+        s_error (self, req, key, TS_UNAUTHORIZED, "a valid bearer token is required");
+    else
+    if (strcmp (caller.role, "ops") != 0)
+        s_error (self, req, key, TS_FORBIDDEN, "only ops may manage tokens");
+    else
+    if (id) {
+        unsigned code = gw_auth_revoke (self->auth, id, err, sizeof err);
+        if (code >= 400)
+            s_error (self, req, key, code, err);
+        else {
+            Tashan__Gateway__RevokeTokenReply rep = TASHAN__GATEWAY__REVOKE_TOKEN_REPLY__INIT;
+            rep.id = (char *) id;
+            rep.revoked = true;
+            s_respond_msg (self, req, key, TS_OK, &rep.base);
+        }
+    }
+    else {
+        //  Any Content-Type: clients (curl -d) often send a form type for
+        //  what is JSON; the body is parsed as JSON either way.
+        size_t len;
+        const char *body = gw_http_request_body (req, &len);
+        Tashan__Gateway__CreateTokenRequest *ct = (Tashan__Gateway__CreateTokenRequest *)
+            gw_json_parse (&tashan__gateway__create_token_request__descriptor, body, len,
+                           ts_arena_pb (arena), err, sizeof err);
+        if (!ct)
+            s_error (self, req, key, TS_BAD_REQUEST, err);
+        else {
+            Tashan__Gateway__Token token = TASHAN__GATEWAY__TOKEN__INIT;
+            unsigned code = gw_auth_create (self->auth, ct, caller.principal, arena, &token,
+                                            err, sizeof err);
+            if (code >= 400)
+                s_error (self, req, key, code, err);
+            else
+                s_respond_msg (self, req, key, code, &token.base);
+        }
+    }
+    ts_arena_destroy (&arena);
+}
+
+//  --------------------------------------------------------------------
+//  Routed calls
+
+static int
+s_service_index (const char *service)
+{
+    for (int i = 0; i < TS_SERVICE_COUNT; i++)
+        if (strcmp (ts_service_names [i], service) == 0)
+            return i;
+    return -1;
+}
+
+static void
+s_on_reply (void *arg, unsigned code, const char *message, const uint8_t *body, size_t size)
+{
+    call_t *call = arg;
+    gw_gateway *self = call->gw;
+    const gw_route *route = call->route;
+    if (gw_http_request_detached (call->req)) {
+        //  The client left: hand the request back without an answer.
+        gw_http_respond (call->req, 499, NULL, NULL, 0, NULL);
+        s_call_free (call);
+        return;
+    }
+    if (code == TS_UNAVAILABLE || code == TS_TIMEOUT) {
+        char why [ERR_MAX];
+        snprintf (why, sizeof why, "the %s service is unavailable (%.200s); try again",
+                  route->service, message);
+        s_error (self, call->req, call->route_key, TS_UNAVAILABLE, why);
+    }
+    else
+    if (code >= 400)
+        s_error (self, call->req, call->route_key, code, message);
+    else {
+        ProtobufCMessage *reply = protobuf_c_message_unpack (route->reply,
+                                                             ts_arena_pb (call->arena), size, body);
+        if (!reply)
+            s_error (self, call->req, call->route_key, TS_INTERNAL, "malformed reply from the service");
+        else
+        if (route->flags & GW_RAW) {
+            const ProtobufCFieldDescriptor *ct =
+                protobuf_c_message_descriptor_get_field_by_name (route->reply, "content_type");
+            const ProtobufCFieldDescriptor *data =
+                protobuf_c_message_descriptor_get_field_by_name (route->reply, "data");
+            assert (ct && data && ct->type == PROTOBUF_C_TYPE_STRING
+                    && data->type == PROTOBUF_C_TYPE_BYTES);
+            const char *type = *(char **) ((char *) reply + ct->offset);
+            ProtobufCBinaryData *bytes = (ProtobufCBinaryData *) ((char *) reply + data->offset);
+            s_respond (self, call->req, call->route_key, code, type, bytes->data, bytes->len);
+        }
+        else
+            s_respond_msg (self, call->req, call->route_key, code, reply);
+    }
+    s_call_free (call);
+}
+
+//  Set one field from a path or query parameter (name not NUL-terminated).
+static int
+s_set_param (ProtobufCMessage *msg, const char *name, size_t name_len, const char *value,
+             ts_arena *arena, char *err, size_t err_size)
+{
+    char field [64];
+    if (name_len >= sizeof field) {
+        snprintf (err, err_size, "unknown parameter '%.*s'", 48, name);
+        return -1;
+    }
+    memcpy (field, name, name_len);
+    field [name_len] = 0;
+    return gw_json_set_field_from_string (msg, field, value, ts_arena_pb (arena), err, err_size);
+}
+
+static void
+s_routed (gw_gateway *self, gw_http_request *req, gw_match *match)
+{
+    const gw_route *route = match->route;
+    call_t *call = calloc (1, sizeof (call_t));
+    assert (call);
+    call->gw = self;
+    call->req = req;
+    call->route = route;
+    call->arena = ts_arena_new ();
+    snprintf (call->route_key, sizeof call->route_key, "%s %s", route->http_method, route->pattern);
+    char err [ERR_MAX];
+
+    Tashan__Caller caller = TASHAN__CALLER__INIT;
+    if (route->flags & GW_PUBLIC)
+        caller.role = "public";
+    else
+    if (!s_authenticate (self, req, call->arena, &caller)) {
+        s_error (self, req, call->route_key, TS_UNAUTHORIZED, "a valid bearer token is required");
+        s_call_free (call);
+        return;
+    }
+    //  Body first, then query, then path: the path names the resource.
+    ProtobufCMessage *msg;
+    size_t body_len;
+    const char *body = gw_http_request_body (req, &body_len);
+    if (route->flags & GW_BODY) {
+        msg = gw_json_parse (route->request, body, body_len, ts_arena_pb (call->arena),
+                             err, sizeof err);
+        if (!msg) {
+            s_error (self, req, call->route_key, TS_BAD_REQUEST, err);
+            s_call_free (call);
+            return;
+        }
+    }
+    else {
+        msg = ts_arena_alloc (call->arena, route->request->sizeof_message);
+        route->request->message_init (msg);
+    }
+    const char *cursor = gw_http_request_query (req);
+    gw_http_param param;
+    for (int i = 0; i < 64 && gw_http_query_next (&cursor, &param); i++) {
+        char key [64], value [QUERY_VALUE_MAX];
+        if (gw_http_decode (param.key, param.key_len, key, sizeof key, true) < 0
+        ||  gw_http_decode (param.value, param.value_len, value, sizeof value, true) < 0) {
+            s_error (self, req, call->route_key, TS_BAD_REQUEST,
+                     "malformed or too long query parameter");
+            s_call_free (call);
+            return;
+        }
+        bool is_path = false;
+        for (size_t p = 0; p < match->param_count; p++)
+            is_path = is_path || (strlen (key) == match->params [p].name_len
+                                  && memcmp (key, match->params [p].name, match->params [p].name_len) == 0);
+        if (is_path || s_set_param (msg, key, strlen (key), value, call->arena, err, sizeof err) != 0) {
+            char why [ERR_MAX + 128];
+            snprintf (why, sizeof why, "query parameter '%s': %s", key,
+                      is_path ? "is part of the path" : err);
+            s_error (self, req, call->route_key, TS_BAD_REQUEST, why);
+            s_call_free (call);
+            return;
+        }
+    }
+    for (size_t p = 0; p < match->param_count; p++)
+        if (s_set_param (msg, match->params [p].name, match->params [p].name_len,
+                         match->params [p].value, call->arena, err, sizeof err) != 0) {
+            s_error (self, req, call->route_key, TS_BAD_REQUEST, err);
+            s_call_free (call);
+            return;
+        }
+    int index = s_service_index (route->service);
+    assert (index >= 0);
+    size_t size = protobuf_c_message_get_packed_size (msg);
+    uint8_t *buf = ts_arena_alloc (call->arena, size ? size : 1);
+    protobuf_c_message_pack (msg, buf);
+    gw_http_request_set_user (req, call);
+    ts_rpc_call (self->rpc [index], route->rpc, &caller, buf, size, GW_RPC_TIMEOUT_MS,
+                 s_on_reply, call);
+}
+
+//  --------------------------------------------------------------------
+//  Dispatch of every HTTP request
+
+static void
+s_on_request (gw_http_request *req, void *arg)
+{
+    gw_gateway *self = arg;
+    const char *method = gw_http_request_method (req);
+    const char *path = gw_http_request_path (req);
+    bool get = strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0;
+    if (self->stopping) {
+        s_error (self, req, "stopping", TS_UNAVAILABLE, "the gateway is stopping");
+        return;
+    }
+    if (strcmp (path, "/healthz") == 0 && get) {
+        s_health_start (self, req);
+        return;
+    }
+    if (strcmp (path, "/metrics") == 0 && get) {
+        gw_http_stats st;
+        gw_http_stats_get (self->http, &st);
+        char extra [1024];
+        snprintf (extra, sizeof extra,
+                  "# TYPE tashan_http_connections_open gauge\n"
+                  "tashan_http_connections_open %llu\n"
+                  "# TYPE tashan_http_connections_accepted_total counter\n"
+                  "tashan_http_connections_accepted_total %llu\n"
+                  "# TYPE tashan_http_parse_errors_total counter\n"
+                  "tashan_http_parse_errors_total %llu\n"
+                  "# TYPE tashan_http_timeouts_total counter\n"
+                  "tashan_http_timeouts_total %llu\n",
+                  (unsigned long long) st.connections_open,
+                  (unsigned long long) st.connections_accepted,
+                  (unsigned long long) st.parse_errors,
+                  (unsigned long long) st.request_timeouts);
+        char *text = gw_metrics_print (self->metrics, extra);
+        s_respond (self, req, "GET /metrics", TS_OK, "text/plain; version=0.0.4", text, strlen (text));
+        free (text);
+        return;
+    }
+    if ((strcmp (path, "/") == 0 || strcmp (path, "/console") == 0) && get) {
+        size_t len;
+        const char *html = gw_console_html (&len);
+        s_respond (self, req, "GET /", TS_OK, "text/html; charset=utf-8", html, len);
+        return;
+    }
+    if (strcmp (path, "/v1/tokens") == 0 && strcmp (method, "POST") == 0) {
+        s_tokens (self, req, NULL);
+        return;
+    }
+    if (strncmp (path, "/v1/tokens/", 11) == 0 && strcmp (method, "DELETE") == 0
+    &&  path [11] && !strchr (path + 11, '/')) {
+        char id [64];
+        if (gw_http_decode (path + 11, strlen (path + 11), id, sizeof id, false) < 0) {
+            s_error (self, req, "DELETE /v1/tokens/{id}", TS_NOT_FOUND, "no such token");
+            return;
+        }
+        s_tokens (self, req, id);
+        return;
+    }
+    gw_match match;
+    char why [600];
+    switch (gw_router_find (method, path, &match)) {
+        case GW_ROUTER_FOUND:
+            s_routed (self, req, &match);
+            return;
+        case GW_ROUTER_METHOD:
+            snprintf (why, sizeof why, "%s is not allowed on %.500s", method, path);
+            s_error (self, req, "method_not_allowed", 405, why);
+            return;
+        case GW_ROUTER_BAD_PATH:
+            s_error (self, req, "bad_path", TS_BAD_REQUEST, "malformed path");
+            return;
+        case GW_ROUTER_NOT_FOUND:
+            snprintf (why, sizeof why, "no route %s %.500s", method, path);
+            s_error (self, req, "not_found", TS_NOT_FOUND, why);
+            return;
+    }
+}
+
+//  --------------------------------------------------------------------
+//  Life cycle
+
+gw_gateway *
+gw_gateway_new (uv_loop_t *loop, const ts_config *cfg, char *err, size_t err_size)
+{
+    gw_gateway *self = calloc (1, sizeof (gw_gateway));
+    assert (self);
+    self->magic = GATEWAY_MAGIC;
+    self->loop = loop;
+    self->cfg = *cfg;
+    self->metrics = gw_metrics_new ();
+    self->auth = gw_auth_new (cfg->data_dir, err, err_size);
+    if (!self->auth) {
+        gw_gateway_destroy (&self);
+        return NULL;
+    }
+    for (int i = 0; i < TS_SERVICE_COUNT; i++) {
+        self->rpc [i] = ts_rpc_new (loop, ts_config_endpoint (cfg, ts_service_names [i]), cfg,
+                                    GW_RPC_IN_FLIGHT_MAX);
+        if (!self->rpc [i]) {
+            snprintf (err, err_size, "cannot connect to %s", ts_service_names [i]);
+            gw_gateway_destroy (&self);
+            return NULL;
+        }
+    }
+    gw_http_config http_cfg;
+    gw_http_config_defaults (&http_cfg);
+    self->http = gw_http_new (loop, &http_cfg, s_on_request, self);
+    assert (self->http);
+    self->port = gw_http_listen (self->http, cfg->listen, err, err_size);
+    if (self->port < 0) {
+        gw_gateway_destroy (&self);
+        return NULL;
+    }
+    uv_timer_init (loop, &self->health_timer);
+    self->health_timer.data = self;
+    uv_timer_start (&self->health_timer, s_on_health_timer, 200, GW_HEALTH_POLL_MS);
+    return self;
+}
+
+int
+gw_gateway_port (gw_gateway *self)
+{
+    return self->port;
+}
+
+static void
+s_free_on_close (uv_handle_t *handle)
+{
+    gw_gateway *self = handle->data;
+    self->magic = 0;
+    free (self);
+}
+
+void
+gw_gateway_destroy (gw_gateway **self_p)
+{
+    assert (self_p);
+    gw_gateway *self = *self_p;
+    if (!self)
+        return;
+    assert (self->magic == GATEWAY_MAGIC);
+    self->stopping = true;
+    //  HTTP first: held requests detach; their RPC callbacks (completed by
+    //  ts_rpc_destroy with 503) then find them detached and free them.
+    gw_http_destroy (&self->http);
+    for (int i = 0; i < TS_SERVICE_COUNT; i++)
+        ts_rpc_destroy (&self->rpc [i]);
+    gw_auth_destroy (&self->auth);
+    gw_metrics_destroy (&self->metrics);
+    *self_p = NULL;
+    if (self->port > 0 || uv_is_active ((uv_handle_t *) &self->health_timer)) {
+        uv_timer_stop (&self->health_timer);
+        uv_close ((uv_handle_t *) &self->health_timer, s_free_on_close);
+    }
+    else {
+        self->magic = 0;
+        free (self);
+    }
+}
+
+//  --------------------------------------------------------------------
+//  tashan-gateway
+
+typedef struct {
+    uv_loop_t loop;
+    gw_gateway *gw;
+    uv_signal_t sigint, sigterm;
+} main_t;
+
+static void
+s_on_signal (uv_signal_t *handle, int signum)
+{
+    main_t *m = handle->data;
+    ts_log_info ("signal", "signum=%d", signum);
+    gw_gateway_destroy (&m->gw);
+    uv_close ((uv_handle_t *) &m->sigint, NULL);
+    uv_close ((uv_handle_t *) &m->sigterm, NULL);
+}
+
+int
+gw_gateway_main (int argc, char **argv)
+{
+    ts_config cfg;
+    switch (ts_config_parse (&cfg, argc, argv, "tashan-gateway",
+                             "tashan gateway: the HTTP/JSON API, /healthz, /metrics and the ops console",
+                             NULL, false)) {
+        case TS_CONFIG_EXIT_OK: return 0;
+        case TS_CONFIG_EXIT_USAGE: return 2;
+        case TS_CONFIG_RUN: break;
+    }
+    ts_log_init ("gateway", cfg.log_level);
+    signal (SIGPIPE, SIG_IGN);
+    main_t m = { 0 };
+    uv_loop_init (&m.loop);
+    char err [ERR_MAX];
+    m.gw = gw_gateway_new (&m.loop, &cfg, err, sizeof err);
+    if (!m.gw) {
+        ts_log_error ("start_failed", "reason=\"%s\"", err);
+        uv_run (&m.loop, UV_RUN_DEFAULT);
+        uv_loop_close (&m.loop);
+        ts_zmq_term ();
+        return 1;
+    }
+    uv_signal_init (&m.loop, &m.sigint);
+    uv_signal_init (&m.loop, &m.sigterm);
+    m.sigint.data = m.sigterm.data = &m;
+    uv_signal_start (&m.sigint, s_on_signal, SIGINT);
+    uv_signal_start (&m.sigterm, s_on_signal, SIGTERM);
+    ts_log_info ("started", "listen=%s port=%d data_dir=%s version=%s", cfg.listen,
+                 gw_gateway_port (m.gw), cfg.data_dir, TASHAN_VERSION);
+    uv_run (&m.loop, UV_RUN_DEFAULT);
+    int rc = uv_loop_close (&m.loop);
+    if (rc != 0)
+        ts_log_warn ("loop_close", "error=\"%s\"", uv_strerror (rc));
+    ts_zmq_term ();
+    ts_log_info ("stopped", "%s", "");
+    return 0;
+}

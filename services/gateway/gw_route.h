@@ -1,0 +1,52 @@
+/*  =========================================================================
+    gw_route - the gateway's route table entries
+
+    Each route maps "METHOD /v1/path/{param}" to one daemon RPC. The
+    request message is built from, in order: the JSON body (POST/PUT/PATCH,
+    when the route has GW_BODY), then path parameters, then query
+    parameters, each matched to the request field of the same name
+    (snake_case). The reply message is printed as JSON (every field, zero
+    values included). The HTTP status is the daemon's status code.
+
+    Roles are decided by the daemon's method table (caller is forwarded);
+    the gateway only authenticates (401) unless the route is GW_PUBLIC.
+    Each service contributes its own table in routes_<service>.c.
+    =========================================================================
+*/
+#ifndef GW_ROUTE_H
+#define GW_ROUTE_H
+
+#include <stddef.h>
+#include <protobuf-c/protobuf-c.h>
+
+enum {
+    GW_BODY = 1u << 0,              //  parse a JSON body into the request
+    GW_PUBLIC = 1u << 1,            //  no token needed; caller role "public"
+    //  The reply message has string "content_type" and bytes "data" fields:
+    //  send data raw with that type (e.g. an SVG) instead of JSON.
+    GW_RAW = 1u << 2,
+};
+
+typedef struct {
+    const char *http_method;        //  "GET", "POST", "PUT", "PATCH", "DELETE"
+    const char *pattern;            //  "/v1/households/{id}/history"
+    const char *service;            //  owning daemon: "residents"...
+    const char *rpc;                //  daemon method: "residents.GetHistory"
+    const ProtobufCMessageDescriptor *request;
+    const ProtobufCMessageDescriptor *reply;
+    unsigned flags;                 //  GW_*
+} gw_route;
+
+//  Per-service tables, each defined in routes_<service>.c.
+extern const gw_route gw_routes_residents [];
+extern const size_t gw_routes_residents_count;
+extern const gw_route gw_routes_ledger [];
+extern const size_t gw_routes_ledger_count;
+extern const gw_route gw_routes_merchants [];
+extern const size_t gw_routes_merchants_count;
+extern const gw_route gw_routes_volunteers [];
+extern const size_t gw_routes_volunteers_count;
+extern const gw_route gw_routes_proposals [];
+extern const size_t gw_routes_proposals_count;
+
+#endif

@@ -1,0 +1,51 @@
+/*  routes_ledger - HTTP routes served by the ledger daemon (SPEC §4 credit and
+    school calls, and the rest of the ledger API). Roles are enforced by the
+    ledger's method table; path and query parameters fill the request
+    fields of the same name. */
+#include "gw_route.h"
+#include "ledger.pb-c.h"
+
+#define ROUTE(method, pattern, rpc, req, rep, flags) \
+    { method, pattern, "ledger", "ledger." rpc, &tashan__ledger__##req##__descriptor, \
+      &tashan__ledger__##rep##__descriptor, flags }
+
+const gw_route gw_routes_ledger [] = {
+    //  Entries: evaluations, redemptions, statements.
+    ROUTE ("POST", "/v1/credit/evaluations", "Evaluate", evaluate_request, entry, GW_BODY),
+    ROUTE ("POST", "/v1/credit/evaluations/batch", "EvaluateBatch", evaluate_batch_request,
+           batch_reply, GW_BODY),
+    ROUTE ("POST", "/v1/credit/redemptions", "Redeem", redeem_request, entry, GW_BODY),
+    ROUTE ("GET", "/v1/credit/entries/{id}", "GetEntry", get_entry_request, entry, 0),
+    //  Persons.
+    ROUTE ("GET", "/v1/credit/persons/{id}", "GetPerson", get_person_request, person_credit, 0),
+    ROUTE ("GET", "/v1/credit/persons/{id}/entries", "ListEntries", list_entries_request,
+           entry_page, 0),
+    ROUTE ("GET", "/v1/credit/persons/{id}/consent", "GetConsent", get_person_request,
+           consent, 0),
+    ROUTE ("GET", "/v1/credit/persons/{id}/appeals", "ListAppeals", list_appeals_request,
+           appeal_page, 0),
+    //  Rules and settings.
+    ROUTE ("GET", "/v1/credit/rules", "ListRules", list_rules_request, rule_list, 0),
+    ROUTE ("PUT", "/v1/credit/rules/{code}", "PutRule", put_rule_request, rule, GW_BODY),
+    ROUTE ("GET", "/v1/credit/settings", "GetSettings", get_settings_request, settings, 0),
+    ROUTE ("PUT", "/v1/credit/settings", "PutSettings", settings, settings, GW_BODY),
+    //  Appeals.
+    ROUTE ("POST", "/v1/credit/appeals", "FileAppeal", file_appeal_request, appeal, GW_BODY),
+    ROUTE ("GET", "/v1/credit/appeals", "ListAppeals", list_appeals_request, appeal_page, 0),
+    ROUTE ("GET", "/v1/credit/appeals/{id}", "GetAppeal", get_appeal_request, appeal, 0),
+    ROUTE ("POST", "/v1/credit/appeals/{id}/decision", "DecideAppeal", decide_appeal_request,
+           appeal, GW_BODY),
+    //  Boards.
+    ROUTE ("GET", "/v1/credit/honor-board", "HonorBoard", board_request, honor_board, 0),
+    ROUTE ("GET", "/v1/credit/rankings/households", "RankHouseholds", board_request,
+           ranking, 0),
+    ROUTE ("GET", "/v1/credit/rankings/buildings", "RankBuildings", board_request, ranking, 0),
+    //  School.
+    ROUTE ("POST", "/v1/school/medals", "SubmitMedals", medal_batch_request, batch_reply,
+           GW_BODY),
+    ROUTE ("DELETE", "/v1/school/medals/{event_id}", "RevokeMedal", revoke_medal_request,
+           entry, 0),
+    ROUTE ("GET", "/v1/school/pupils/{pupil_no}/credit", "PupilCredit", pupil_credit_request,
+           pupil_credit, 0),
+};
+const size_t gw_routes_ledger_count = sizeof gw_routes_ledger / sizeof gw_routes_ledger [0];

@@ -1,0 +1,50 @@
+/*  routes_merchants - HTTP routes served by the merchants daemon (SPEC §4
+    merchants, codes and check-ins, and the rest of the merchants API:
+    complaints, standing rules, markets, notices). Roles are enforced by
+    the merchants daemon's method table; path and query parameters fill the
+    request fields of the same name. */
+#include "gw_route.h"
+#include "merchants.pb-c.h"
+
+#define ROUTE(method, pattern, rpc, req, rep, flags) \
+    { method, pattern, "merchants", "merchants." rpc, \
+      &tashan__merchants__##req##__descriptor, \
+      &tashan__merchants__##rep##__descriptor, flags }
+
+const gw_route gw_routes_merchants [] = {
+    //  Registry.
+    ROUTE ("POST", "/v1/merchants", "Create", create_merchant_request, merchant, GW_BODY),
+    ROUTE ("GET", "/v1/merchants", "List", list_merchants_request, list_merchants_reply, 0),
+    ROUTE ("GET", "/v1/merchants/{id}", "Get", get_merchant_request, merchant, 0),
+    ROUTE ("PATCH", "/v1/merchants/{id}", "Update", update_merchant_request, merchant,
+           GW_BODY),
+    ROUTE ("GET", "/v1/merchants/{id}/history", "History", merchant_history_request,
+           merchant_history_reply, 0),
+    //  The code: public disclosure, QR symbol.
+    ROUTE ("GET", "/v1/codes/{code}", "Disclose", code_request, disclosure, GW_PUBLIC),
+    ROUTE ("GET", "/v1/merchants/{id}/code.svg", "CodeSvg", code_svg_request, raw_reply,
+           GW_RAW),
+    //  Complaints and the standing rules.
+    ROUTE ("POST", "/v1/merchants/{id}/complaints", "AddComplaint", add_complaint_request,
+           complaint, GW_BODY),
+    ROUTE ("GET", "/v1/merchants/{id}/complaints", "ListComplaints", list_complaints_request,
+           list_complaints_reply, 0),
+    ROUTE ("PATCH", "/v1/merchants/{id}/complaints/{complaint_id}", "ResolveComplaint",
+           resolve_complaint_request, complaint, GW_BODY),
+    ROUTE ("GET", "/v1/merchant-rules", "GetRules", get_rules_request, rules, 0),
+    ROUTE ("PUT", "/v1/merchant-rules", "SetRules", rules, rules, GW_BODY),
+    //  The convenience market.
+    ROUTE ("POST", "/v1/markets", "CreateMarket", create_market_request, market, GW_BODY),
+    ROUTE ("GET", "/v1/markets", "ListMarkets", list_markets_request, list_markets_reply, 0),
+    ROUTE ("GET", "/v1/markets/{id}", "GetMarket", get_market_request, market, 0),
+    ROUTE ("POST", "/v1/markets/{id}/merchants", "Enrol", enrol_request, enrolment, GW_BODY),
+    ROUTE ("GET", "/v1/markets/{id}/stats", "MarketStats", get_market_request, market_stats,
+           0),
+    //  Check-ins.
+    ROUTE ("POST", "/v1/checkins", "Checkin", checkin_request, checkin_reply, GW_BODY),
+    //  Notices.
+    ROUTE ("POST", "/v1/notices", "PostNotice", post_notice_request, notice, GW_BODY),
+    ROUTE ("GET", "/v1/notices", "ListNotices", list_notices_request, list_notices_reply, 0),
+};
+const size_t gw_routes_merchants_count =
+    sizeof gw_routes_merchants / sizeof gw_routes_merchants [0];

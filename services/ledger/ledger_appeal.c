@@ -1,0 +1,198 @@
+/*  =========================================================================
+    ledger_appeal - appeals against entries
+
+    Tables (layout in ledger_core.c): appeals (u64 seq → Appeal),
+    entry_appeal (entry seq → the open appeal's seq: one open appeal per
+    entry), subjects id\0 'p' u64 seq → "" (a person's appeals).
+    =========================================================================
+*/
+#include "ledger_appeal.h"
+#include "ts_valid.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <string.h>
+
+typedef Tashan__Ledger__Appeal ledger_appeal;
+
+static ledger_appeal *
+s_appeal_get (ts_ctx *ctx, uint64_t seq)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    if (seq == 0)
+        return NULL;
+    uint8_t k [8];
+    ts_be64_put (k, seq);
+    return ts_txn_get_msg (ctx->txn, t->appeals, k, 8, &tashan__ledger__appeal__descriptor,
+                           ctx->arena);
+}
+
+static void
+s_appeal_put (ts_ctx *ctx, uint64_t seq, const ledger_appeal *appeal)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    assert (seq > 0 && ledger_id_seq (appeal->id, 'a') == seq);
+    uint8_t k [8];
+    ts_be64_put (k, seq);
+    ts_txn_put_msg (ctx->txn, t->appeals, k, 8, &appeal->base);
+}
+
+//  --------------------------------------------------------------------
+//  File an appeal against an earning or a penalty not yet reversed.
+
+unsigned
+ledger_appeal_file (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    const Tashan__Ledger__FileAppealRequest *r = vreq;
+    ledger_appeal *rep = vrep;
+    unsigned rc;
+    if ((rc = ledger_check_id (ctx, "entry_id", r->entry_id))
+    ||  (rc = ts_check_str (ctx, "reason", r->reason, TS_STR_MAX_CHARS, true)))
+        return rc;
+    uint64_t entry_seq = ledger_id_seq (r->entry_id, 'e');
+    ledger_entry *e = ledger_entry_get (ctx, entry_seq);
+    if (!e)
+        return ts_fail (ctx, TS_UNPROCESSABLE, "no entry %s", r->entry_id);
+    if (strcmp (e->kind, "earning") != 0 && strcmp (e->kind, "penalty") != 0)
+        return ts_fail (ctx, TS_CONFLICT, "entry %s is a %s and cannot be appealed",
+                        e->id, e->kind);
+    uint8_t ek [8];
+    ts_be64_put (ek, entry_seq);
+    if (ts_txn_get_u64 (ctx->txn, t->reversals, ek, 8, 0))
+        return ts_fail (ctx, TS_CONFLICT, "entry %s was already reversed", e->id);
+    uint64_t open = ts_txn_get_u64 (ctx->txn, t->entry_appeal, ek, 8, 0);
+    if (open)
+        return ts_fail (ctx, TS_CONFLICT, "entry %s already has the open appeal a%" PRIu64,
+                        e->id, open);
+    uint64_t seq = ts_txn_next_id (ctx->txn, "appeal");
+    rep->id = ts_arena_printf (ctx->arena, "a%" PRIu64, seq);
+    rep->entry_id = e->id;
+    rep->person_id = e->person_id;
+    rep->reason = r->reason;
+    rep->status = LEDGER_APPEAL_OPEN;
+    rep->created_at = ledger_time_text (ctx->arena, ctx->now_ms);
+    s_appeal_put (ctx, seq, rep);
+    ts_txn_put_u64 (ctx->txn, t->entry_appeal, ek, 8, seq);
+    ts_key k;
+    ledger_subject_key (&k, e->person_id, LEDGER_TAG_APPEAL);
+    ts_key_u64 (&k, seq);
+    ts_txn_put (ctx->txn, t->subjects, k.data, k.size, "", 0);
+    return TS_CREATED;
+}
+
+//  --------------------------------------------------------------------
+//  Accept (reversal entry) or reject (with a reason) an open appeal.
+
+unsigned
+ledger_appeal_decide (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    const Tashan__Ledger__DecideAppealRequest *r = vreq;
+    ledger_appeal *rep = vrep;
+    unsigned rc;
+    if ((rc = ledger_check_id (ctx, "id", r->id))
+    ||  (rc = ts_check_str (ctx, "reason", r->reason, TS_STR_MAX_CHARS, !r->accept)))
+        return rc;
+    uint64_t seq = ledger_id_seq (r->id, 'a');
+    ledger_appeal *a = s_appeal_get (ctx, seq);
+    if (!a)
+        return ts_fail (ctx, TS_NOT_FOUND, "no appeal %s", r->id);
+    if (strcmp (a->status, LEDGER_APPEAL_OPEN) != 0)
+        return ts_fail (ctx, TS_CONFLICT, "appeal %s was already %s", a->id, a->status);
+    uint64_t entry_seq = ledger_id_seq (a->entry_id, 'e');
+    assert (entry_seq > 0);
+    if (r->accept) {
+        ledger_entry *reversal = NULL;
+        const char *note = ts_arena_printf (ctx->arena, "appeal %s accepted%s%s", a->id,
+                                            r->reason [0] ? ": " : "", r->reason);
+        rc = ledger_reverse (ctx, entry_seq, "ops", note, &reversal);
+        if (rc >= 400)
+            return rc;
+        a->status = LEDGER_APPEAL_ACCEPTED;
+        a->reversal_entry_id = reversal->id;
+    }
+    else
+        a->status = LEDGER_APPEAL_REJECTED;
+    a->decision_reason = r->reason;
+    a->decided_at = ledger_time_text (ctx->arena, ctx->now_ms);
+    a->decided_by = (char *) (ctx->caller->principal [0] ? ctx->caller->principal
+                                                         : ctx->caller->role);
+    s_appeal_put (ctx, seq, a);
+    uint8_t ek [8];
+    ts_be64_put (ek, entry_seq);
+    bool was_open = ts_txn_del (ctx->txn, t->entry_appeal, ek, 8);
+    assert (was_open || ts_txn_error (ctx->txn));
+    *rep = *a;
+    return TS_OK;
+}
+
+unsigned
+ledger_appeal_get (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    const Tashan__Ledger__GetAppealRequest *r = vreq;
+    unsigned rc = ledger_check_id (ctx, "id", r->id);
+    if (rc)
+        return rc;
+    ledger_appeal *a = s_appeal_get (ctx, ledger_id_seq (r->id, 'a'));
+    if (!a)
+        return ts_fail (ctx, TS_NOT_FOUND, "no appeal %s", r->id);
+    *(ledger_appeal *) vrep = *a;
+    return TS_OK;
+}
+
+//  --------------------------------------------------------------------
+//  List appeals, of one person or of everyone, optionally by status.
+//  Token: the next appeal seq (hex of 8 bytes).
+
+unsigned
+ledger_appeal_list (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    static const char *const statuses [] = { LEDGER_APPEAL_OPEN, LEDGER_APPEAL_ACCEPTED,
+                                             LEDGER_APPEAL_REJECTED, NULL };
+    ledger_tables *t = ledger_tables_of (ctx);
+    const Tashan__Ledger__ListAppealsRequest *r = vreq;
+    Tashan__Ledger__AppealPage *rep = vrep;
+    unsigned rc;
+    uint32_t page_size;
+    if ((r->id [0] && (rc = ledger_check_id (ctx, "id", r->id)))
+    ||  (r->status [0] && (rc = ts_check_enum (ctx, "status", r->status, statuses)))
+    ||  (rc = ts_page_size (ctx, r->page_size, &page_size)))
+        return rc;
+    uint8_t tok [8] = { 0 };
+    if (r->page_token [0] && ledger_token_parse (r->page_token, tok, 8) != 8)
+        return ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
+    if (r->id [0] && !ledger_subject_get (ctx, r->id))
+        return ts_fail (ctx, TS_NOT_FOUND, "no person %s is known to the ledger", r->id);
+    bool by_person = r->id [0] != 0;
+    ts_key prefix, start;
+    ts_key_init (&prefix);
+    if (by_person)
+        ledger_subject_key (&prefix, r->id, LEDGER_TAG_APPEAL);
+    start = prefix;
+    ts_key_bytes (&start, tok, 8);
+    rep->appeals = ts_arena_alloc (ctx->arena, page_size * sizeof *rep->appeals);
+    ts_cursor cur;
+    bool more = ts_cursor_open (&cur, ctx->txn, by_person ? t->subjects : t->appeals)
+             && ts_cursor_seek (&cur, start.data, start.size);
+    //  A status filter may skip rows: the walk is bounded by a multiple of
+    //  the page and hands back a token where it stopped.
+    for (uint32_t steps = 0; more; steps++) {
+        if (!ts_cursor_has_prefix (&cur, prefix.data, prefix.size)
+        ||  cur.key.size != prefix.size + 8)
+            break;
+        const uint8_t *seq_bytes = (const uint8_t *) cur.key.data + prefix.size;
+        if (rep->n_appeals == page_size || steps == page_size * 16) {
+            rep->next_page_token = ledger_token_text (ctx->arena, seq_bytes, 8);
+            break;
+        }
+        ledger_appeal *a = s_appeal_get (ctx, ts_be64_get (seq_bytes));
+        if (!a)
+            break;
+        if (!r->status [0] || strcmp (a->status, r->status) == 0)
+            rep->appeals [rep->n_appeals++] = a;
+        more = ts_cursor_next (&cur);
+    }
+    ts_cursor_close (&cur);
+    return TS_OK;
+}

@@ -1,0 +1,21 @@
+/*  =========================================================================
+    ledger_appeal - appeals (申诉) against one entry: filed by the office for
+    a resident, then accepted (a reversal entry corrects the entry) or
+    rejected with a reason. The appeal and the reversal both stay on record.
+    =========================================================================
+*/
+#ifndef LEDGER_APPEAL_H
+#define LEDGER_APPEAL_H
+
+#include "ledger_core.h"
+
+#define LEDGER_APPEAL_OPEN "open"
+#define LEDGER_APPEAL_ACCEPTED "accepted"
+#define LEDGER_APPEAL_REJECTED "rejected"
+
+unsigned ledger_appeal_file (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_appeal_decide (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_appeal_get (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_appeal_list (ts_ctx *ctx, const void *req, void *rep);
+
+#endif

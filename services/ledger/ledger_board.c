@@ -1,0 +1,415 @@
+/*  =========================================================================
+    ledger_board - month aggregates and the boards read from them
+
+    Tables (see the full layout in ledger_core.c): subjects id\0 'm' month
+    (a subject's net month points), board (listed persons ordered best month first),
+    hh_month / bld_month (listed members' month sums per household and
+    building), households / buildings (listed member counts).
+    =========================================================================
+*/
+#include "ledger_board.h"
+#include "ts_valid.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIGN_BIT ((uint64_t) 1 << 63)
+#define RANKING_ROWS_MAX 2000000        //  households or buildings in a month
+
+//  --------------------------------------------------------------------
+//  Keys
+
+static void
+s_pmonth_key (ts_key *k, const char *id, int month_index)
+{
+    ledger_subject_key (k, id, LEDGER_TAG_MONTH);
+    ts_key_u32 (k, (uint32_t) month_index);
+}
+
+//  Best month first: rank = ~(points ^ 2^63) orders points descending.
+static void
+s_board_key (ts_key *k, int month_index, int64_t points, const char *id)
+{
+    ts_key_init (k);
+    ts_key_u32 (k, (uint32_t) month_index);
+    ts_key_u64 (k, ~((uint64_t) points ^ SIGN_BIT));
+    ts_key_str (k, id);
+}
+
+static int64_t
+s_board_points (const uint8_t *rank)
+{
+    return (int64_t) (~ts_be64_get (rank) ^ SIGN_BIT);
+}
+
+static void
+s_sum_add (ts_ctx *ctx, ts_table table, int month_index, const char *name, int64_t delta)
+{
+    if (!name || !*name || delta == 0)
+        return;
+    ts_key k;
+    ts_key_init (&k);
+    ts_key_u32 (&k, (uint32_t) month_index);
+    ts_key_str (&k, name);
+    if (ts_txn_add_i64 (ctx->txn, table, k.data, k.size, delta) == 0)
+        ts_txn_del (ctx->txn, table, k.data, k.size);
+}
+
+//  Listed member counts: households also keep their building number.
+static void
+s_members_add (ts_ctx *ctx, ts_table table, const char *name, const char *building,
+               int64_t delta)
+{
+    if (!name || !*name)
+        return;
+    assert (delta == 1 || delta == -1);
+    ts_key k;
+    ts_key_init (&k);
+    ts_key_str (&k, name);
+    ts_val v;
+    uint64_t count = 0;
+    if (ts_txn_get (ctx->txn, table, k.data, k.size, &v) && v.size >= 8)
+        count = ts_be64_get (v.data);
+    assert (delta > 0 || count > 0);
+    count = (uint64_t) ((int64_t) count + delta);
+    if (count == 0) {
+        ts_txn_del (ctx->txn, table, k.data, k.size);
+        return;
+    }
+    size_t extra = building ? strlen (building) : 0;
+    uint8_t value [8 + 64];
+    assert (extra <= 64);
+    ts_be64_put (value, count);
+    if (extra)
+        memcpy (value + 8, building, extra);
+    ts_txn_put (ctx->txn, table, k.data, k.size, value, 8 + extra);
+}
+
+//  --------------------------------------------------------------------
+//  Maintenance as entries arrive
+
+void
+ledger_board_add (ts_ctx *ctx, const ledger_subject *subject, int month_index,
+                  int64_t delta_points)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    assert (subject && delta_points != 0);
+    ts_key k;
+    s_pmonth_key (&k, subject->id, month_index);
+    int64_t before = (int64_t) ts_txn_get_u64 (ctx->txn, t->subjects, k.data, k.size, 0);
+    int64_t after = before + delta_points;
+    if (after == 0)
+        ts_txn_del (ctx->txn, t->subjects, k.data, k.size);
+    else
+        ts_txn_put_u64 (ctx->txn, t->subjects, k.data, k.size, (uint64_t) after);
+    if (!subject->listed)
+        return;
+    ts_key b;
+    if (before != 0) {
+        s_board_key (&b, month_index, before, subject->id);
+        bool gone = ts_txn_del (ctx->txn, t->board, b.data, b.size);
+        assert (gone || ts_txn_error (ctx->txn));
+    }
+    if (after != 0) {
+        s_board_key (&b, month_index, after, subject->id);
+        ts_txn_put (ctx->txn, t->board, b.data, b.size, "", 0);
+    }
+    s_sum_add (ctx, t->hh_month, month_index, subject->household_id, delta_points);
+    s_sum_add (ctx, t->bld_month, month_index, subject->building_number, delta_points);
+}
+
+int64_t
+ledger_board_month_points (ts_ctx *ctx, const char *subject_id, int month_index)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    ts_key k;
+    s_pmonth_key (&k, subject_id, month_index);
+    return (int64_t) ts_txn_get_u64 (ctx->txn, t->subjects, k.data, k.size, 0);
+}
+
+//  Move every month of subject in (sign +1) or out (sign -1) of the board
+//  and the household/building sums.
+static void
+s_board_move (ts_ctx *ctx, const ledger_subject *subject, int sign)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    assert (subject->id [0] == 'p');
+    ts_key prefix;
+    ledger_subject_key (&prefix, subject->id, LEDGER_TAG_MONTH);
+    ts_cursor cur;
+    bool more = ts_cursor_open (&cur, ctx->txn, t->subjects)
+             && ts_cursor_seek (&cur, prefix.data, prefix.size);
+    for (int n = 0; more && n < LEDGER_MONTHS_MAX; n++) {
+        if (!ts_cursor_has_prefix (&cur, prefix.data, prefix.size)
+        ||  cur.key.size != prefix.size + 4 || cur.value.size != 8)
+            break;
+        int month_index = (int) ts_be32_get ((const uint8_t *) cur.key.data + prefix.size);
+        int64_t points = (int64_t) ts_be64_get (cur.value.data);
+        ts_key b;
+        s_board_key (&b, month_index, points, subject->id);
+        if (sign > 0)
+            ts_txn_put (ctx->txn, t->board, b.data, b.size, "", 0);
+        else
+            ts_txn_del (ctx->txn, t->board, b.data, b.size);
+        s_sum_add (ctx, t->hh_month, month_index, subject->household_id, sign * points);
+        s_sum_add (ctx, t->bld_month, month_index, subject->building_number, sign * points);
+        more = ts_cursor_next (&cur);
+    }
+    ts_cursor_close (&cur);
+    s_members_add (ctx, t->households, subject->household_id, subject->building_number, sign);
+    s_members_add (ctx, t->buildings, subject->building_number, NULL, sign);
+}
+
+void
+ledger_board_detach (ts_ctx *ctx, const ledger_subject *subject)
+{
+    s_board_move (ctx, subject, -1);
+}
+
+void
+ledger_board_attach (ts_ctx *ctx, const ledger_subject *subject)
+{
+    s_board_move (ctx, subject, +1);
+}
+
+//  --------------------------------------------------------------------
+//  Masking
+
+char *
+ledger_mask_name (ts_arena *arena, const char *name)
+{
+    long chars = name ? ts_utf8_chars (name) : 0;
+    if (chars <= 0)
+        return ts_arena_strdup (arena, chars == 0 ? "" : "*");
+    //  Byte offsets of the end of the first and the start of the last
+    //  character.
+    size_t len = strlen (name);
+    size_t first_end = 1;
+    while (first_end < len && ((unsigned char) name [first_end] & 0xc0) == 0x80)
+        first_end++;
+    size_t last_start = len - 1;
+    while (last_start > 0 && ((unsigned char) name [last_start] & 0xc0) == 0x80)
+        last_start--;
+    if (chars == 1)
+        return ts_arena_strdup (arena, "*");
+    size_t stars = chars == 2 ? 1 : (size_t) chars - 2;
+    size_t tail = chars == 2 ? 0 : len - last_start;
+    char *out = ts_arena_alloc (arena, first_end + stars + tail + 1);
+    memcpy (out, name, first_end);
+    memset (out + first_end, '*', stars);
+    memcpy (out + first_end + stars, name + last_start, tail);
+    return out;
+}
+
+//  --------------------------------------------------------------------
+//  Honour board
+
+static Tashan__Ledger__BoardRow *
+s_board_row (ts_ctx *ctx, const char *id, int64_t points, bool mask)
+{
+    ledger_subject *s = ledger_subject_get (ctx, id);
+    if (!s)
+        return NULL;
+    Tashan__Ledger__BoardRow *row = ts_arena_alloc (ctx->arena, sizeof *row);
+    tashan__ledger__board_row__init (row);
+    row->person_id = s->id;
+    row->name = mask ? ledger_mask_name (ctx->arena, s->name) : s->name;
+    row->month_points = points;
+    row->index = ledger_index (s);
+    return row;
+}
+
+static unsigned
+s_month_arg (ts_ctx *ctx, const char *month, int *month_index)
+{
+    if (!month || !*month) {
+        *month_index = ledger_month_now (ctx);
+        return 0;
+    }
+    unsigned rc = ts_check_month (ctx, "month", month);
+    if (rc)
+        return rc;
+    *month_index = ts_month_index (month);
+    return 0;
+}
+
+unsigned
+ledger_board_honor (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    const Tashan__Ledger__BoardRequest *r = vreq;
+    Tashan__Ledger__HonorBoard *rep = vrep;
+    unsigned rc;
+    int month_index;
+    uint32_t page_size;
+    if ((rc = s_month_arg (ctx, r->month, &month_index))
+    ||  (rc = ts_page_size (ctx, r->page_size, &page_size)))
+        return rc;
+    bool mask = strcmp (ctx->caller->role, "ops") != 0;
+    uint32_t red_size = ledger_settings_get (ctx)->red_list_size;
+    assert (red_size >= 1 && red_size <= TS_PAGE_MAX);
+    rep->month = ledger_month_text (ctx->arena, month_index);
+    uint8_t month_key [4];
+    ts_be32_put (month_key, (uint32_t) month_index);
+
+    //  Red: the first rows of the month while they are positive.
+    rep->red = ts_arena_alloc (ctx->arena, red_size * sizeof *rep->red);
+    ts_cursor cur;
+    bool more = !r->page_token [0] && ts_cursor_open (&cur, ctx->txn, t->board)
+             && ts_cursor_seek (&cur, month_key, 4);
+    while (more && rep->n_red < red_size) {
+        if (!ts_cursor_has_prefix (&cur, month_key, 4) || cur.key.size < 4 + 8 + 2)
+            break;
+        int64_t points = s_board_points ((const uint8_t *) cur.key.data + 4);
+        if (points <= 0)
+            break;
+        Tashan__Ledger__BoardRow *row = s_board_row (
+            ctx, (const char *) cur.key.data + 12, points, mask);
+        if (!row)
+            break;
+        rep->red [rep->n_red++] = row;
+        more = ts_cursor_next (&cur);
+    }
+    if (!r->page_token [0])
+        ts_cursor_close (&cur);
+
+    //  Grey: back from the month's last row while negative (most negative
+    //  first), paged; the token is the next row's key after the month.
+    ts_key start;
+    ts_key_init (&start);
+    if (r->page_token [0]) {
+        uint8_t tok [8 + LEDGER_ID_MAX_CHARS + 1];
+        size_t n = ledger_token_parse (r->page_token, tok, sizeof tok);
+        if (n < 8 + 2 || tok [n - 1] != 0 || s_board_points (tok) >= 0)
+            return ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
+        ts_key_bytes (&start, month_key, 4);
+        ts_key_bytes (&start, tok, n);
+    }
+    else
+        ts_key_u32 (&start, (uint32_t) month_index + 1);
+    rep->grey = ts_arena_alloc (ctx->arena, page_size * sizeof *rep->grey);
+    more = ts_cursor_open (&cur, ctx->txn, t->board)
+        && ts_cursor_seek_last (&cur, start.data, start.size);
+    for (uint32_t steps = 0; more && steps <= page_size; steps++) {
+        if (!ts_cursor_has_prefix (&cur, month_key, 4) || cur.key.size < 4 + 8 + 2)
+            break;
+        int64_t points = s_board_points ((const uint8_t *) cur.key.data + 4);
+        if (points >= 0)
+            break;
+        if (rep->n_grey == page_size) {
+            rep->next_page_token = ledger_token_text (
+                ctx->arena, (const uint8_t *) cur.key.data + 4, cur.key.size - 4);
+            break;
+        }
+        Tashan__Ledger__BoardRow *row = s_board_row (
+            ctx, (const char *) cur.key.data + 12, points, mask);
+        if (!row)
+            break;
+        rep->grey [rep->n_grey++] = row;
+        more = ts_cursor_prev (&cur);
+    }
+    ts_cursor_close (&cur);
+    return TS_OK;
+}
+
+//  --------------------------------------------------------------------
+//  Rankings: households (最美家庭) and buildings (和谐楼宇)
+
+static int
+s_row_cmp (const void *a, const void *b)
+{
+    const Tashan__Ledger__RankingRow *x = *(Tashan__Ledger__RankingRow *const *) a;
+    const Tashan__Ledger__RankingRow *y = *(Tashan__Ledger__RankingRow *const *) b;
+    if (x->average_points != y->average_points)
+        return x->average_points > y->average_points ? -1 : 1;
+    return strcmp (x->id, y->id);
+}
+
+static unsigned
+s_ranking (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, Tashan__Ledger__Ranking *rep,
+           ts_table sums, ts_table members, bool households)
+{
+    unsigned rc;
+    int month_index;
+    uint32_t page_size;
+    if ((rc = s_month_arg (ctx, r->month, &month_index))
+    ||  (rc = ts_page_size (ctx, r->page_size, &page_size)))
+        return rc;
+    uint32_t offset = 0;
+    if (r->page_token [0]) {
+        uint8_t tok [4];
+        if (ledger_token_parse (r->page_token, tok, sizeof tok) != 4)
+            return ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
+        offset = ts_be32_get (tok);
+    }
+    rep->month = ledger_month_text (ctx->arena, month_index);
+    uint8_t month_key [4];
+    ts_be32_put (month_key, (uint32_t) month_index);
+
+    size_t cap = 1024, n = 0;
+    Tashan__Ledger__RankingRow **rows = malloc (cap * sizeof *rows);
+    assert (rows);
+    ts_cursor cur;
+    bool more = ts_cursor_open (&cur, ctx->txn, sums) && ts_cursor_seek (&cur, month_key, 4);
+    while (more && n < RANKING_ROWS_MAX) {
+        if (!ts_cursor_has_prefix (&cur, month_key, 4) || cur.key.size < 6
+        ||  cur.value.size != 8)
+            break;
+        const char *name = (const char *) cur.key.data + 4;
+        int64_t points = (int64_t) ts_be64_get (cur.value.data);
+        ts_val v;
+        ts_key k;
+        ts_key_init (&k);
+        ts_key_bytes (&k, name, cur.key.size - 4);
+        if (ts_txn_get (ctx->txn, members, k.data, k.size, &v) && v.size >= 8) {
+            uint64_t count = ts_be64_get (v.data);
+            assert (count > 0);
+            Tashan__Ledger__RankingRow *row = ts_arena_alloc (ctx->arena, sizeof *row);
+            tashan__ledger__ranking_row__init (row);
+            row->id = ts_arena_strdup (ctx->arena, name);
+            row->building_number = households
+                ? ts_arena_strndup (ctx->arena, (const char *) v.data + 8, v.size - 8)
+                : row->id;
+            row->month_points = points;
+            row->members = (uint32_t) count;
+            row->average_points = (double) points / (double) count;
+            if (n == cap) {
+                cap *= 2;
+                rows = realloc (rows, cap * sizeof *rows);
+                assert (rows);
+            }
+            rows [n++] = row;
+        }
+        more = ts_cursor_next (&cur);
+    }
+    ts_cursor_close (&cur);
+    qsort (rows, n, sizeof *rows, s_row_cmp);
+    rep->rows = ts_arena_alloc (ctx->arena, page_size * sizeof *rep->rows);
+    for (size_t i = offset; i < n && rep->n_rows < page_size; i++) {
+        rows [i]->rank = (uint32_t) i + 1;
+        rep->rows [rep->n_rows++] = rows [i];
+    }
+    if ((size_t) offset + page_size < n) {
+        uint8_t tok [4];
+        ts_be32_put (tok, offset + page_size);
+        rep->next_page_token = ledger_token_text (ctx->arena, tok, 4);
+    }
+    free (rows);
+    return TS_OK;
+}
+
+unsigned
+ledger_board_households (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    return s_ranking (ctx, vreq, vrep, t->hh_month, t->households, true);
+}
+
+unsigned
+ledger_board_buildings (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    return s_ranking (ctx, vreq, vrep, t->bld_month, t->buildings, false);
+}

@@ -1,0 +1,1217 @@
+/*  =========================================================================
+    ledger_core - entries, balances, rules, tiers and subjects of the ledger
+
+    Data layout (LMDB, one environment under <data-dir>/ledger/). Numbers
+    in keys are big-endian; "id\0" is a 0-terminated string; a month is
+    its ts_month_index (year*12 + month-1) as a u32.
+
+    subjects         everything per subject, clustered under id\0 + a tag
+                     (so an entry dirties few pages):
+                     id\0 'a'                    -> tashan.ledger.Subject
+                         (persons "p…" from residents, merchants "m…" from
+                         merchants, with index sum, card and entry count)
+                     id\0 'c' u32 month rule\0   -> u64 |effective points| used
+                                                    against the rule's cap
+                     id\0 'e' u32 month u64 seq  -> "" (statements, by month)
+                     id\0 'm' u32 month          -> i64 net points (absent = 0)
+                     id\0 'p' u64 appeal seq     -> "" (a person's appeals)
+    pupils           pupil_no\0 school_id\0      -> person id (raw bytes)
+    entries          u64 seq                     -> tashan.ledger.Entry ("e<seq>")
+    keys             scope\0 key\0               -> u64 entry seq (idempotency
+                     per source: "panel", "ops", "volunteers"…, "school/<id>")
+    reversals        u64 seq (reversed)          -> u64 seq (its reversal)
+    rules            code\0                      -> tashan.ledger.Rule
+    config           "settings"                  -> tashan.ledger.Settings
+    board            u32 month u64 rank id\0     -> "" (rank = ~(points^2^63),
+                     so the best month comes first; listed persons, net != 0)
+    hh_month         u32 month household\0       -> i64 listed members' points
+    bld_month        u32 month building\0        -> i64 listed persons' points
+    households       household\0                 -> u64 listed members, then
+                                                    the building number
+    buildings        building\0                  -> u64 listed persons
+    appeals          u64 seq                     -> tashan.ledger.Appeal ("a<seq>")
+    entry_appeal     u64 entry seq               -> u64 appeal seq (open ones)
+
+    Invariants (asserted where they are changed): an entry is written once
+    and never changed; a subject's card never goes below 0; index =
+    LEDGER_BASE_INDEX + Σ effective points of its non-redemption entries;
+    pmonth = Σ of the same per month; an entry is reversed at most once.
+    =========================================================================
+*/
+#include "ledger_core.h"
+#include "ledger_board.h"
+#include "ts_valid.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sodium.h>
+
+#define LEDGER_TABLES_MAGIC 0x4c454447u
+#define LEDGER_RULES_MAX 1000
+
+//  The sources that may apply a rule (rule.roles values).
+static const char *const s_sources [] = {
+    "panel", "ops", "school", "volunteers", "merchants", "proposals", NULL
+};
+
+//  Default rules, seeded when absent (ops may change them later).
+typedef struct {
+    const char *code;
+    int64_t points;
+    int64_t cap_points;
+    const char *roles [3];
+    const char *description;
+} s_default_rule;
+
+static const s_default_rule s_default_rules [] = {
+    { "garbage_sorting.good", 2, 10, { "panel", "ops" }, "Sorts household garbage well" },
+    { "garbage_sorting.bad", -5, 20, { "panel", "ops" }, "Garbage not sorted or dumped" },
+    { "parking.good", 2, 10, { "panel", "ops" }, "Parks in order, keeps fire lanes free" },
+    { "parking.bad", -5, 20, { "panel", "ops" }, "Parking blocks lanes or fire exits" },
+    { "civil_conduct.good", 3, 15, { "panel", "ops" }, "Civil conduct: helps neighbours, keeps the peace" },
+    { "civil_conduct.bad", -5, 20, { "panel", "ops" }, "Uncivil conduct in the community" },
+    { "volunteer.hour", 1, 40, { "volunteers", "ops" }, "One confirmed volunteer service hour" },
+    { "school.medal", 5, 20, { "school" }, "School credit medal" },
+    { "market.service", 2, 20, { "merchants" }, "Service given at the convenience market" },
+    { "proposal.adopted", 10, 30, { "proposals", "ops" }, "A resident proposal was adopted" },
+};
+
+static const char *const s_default_tier_names [] = { "AAA", "AA", "A", "B", "C", "D" };
+static const int64_t s_default_tier_mins [] = { 1050, 1030, 960, 850, 600, 0 };
+#define DEFAULT_RED_LIST_SIZE 10
+
+//  --------------------------------------------------------------------
+//  Small helpers
+
+static ts_table
+s_table (ts_store *store, const char *name)
+{
+    return ts_store_table (store, name);
+}
+
+ledger_tables *
+ledger_tables_of (ts_ctx *ctx)
+{
+    assert (ctx && ctx->state);
+    ledger_tables *t = ctx->state;
+    assert (t->magic == LEDGER_TABLES_MAGIC);
+    return t;
+}
+
+char *
+ledger_time_text (ts_arena *arena, int64_t unix_ms)
+{
+    //  Asia/Shanghai is UTC+8 all year (no DST since 1991).
+    int64_t ms = unix_ms % 1000;
+    if (ms < 0)
+        ms += 1000;
+    time_t secs = (time_t) ((unix_ms - ms) / 1000) + 8 * 3600;
+    struct tm tm;
+    gmtime_r (&secs, &tm);
+    return ts_arena_printf (arena, "%04d-%02d-%02dT%02d:%02d:%02d.%03d+08:00",
+                            (tm.tm_year + 1900) % 10000, tm.tm_mon + 1, tm.tm_mday,
+                            tm.tm_hour, tm.tm_min, tm.tm_sec, (int) ms);
+}
+
+int
+ledger_month_now (ts_ctx *ctx)
+{
+    char month [8];
+    ts_month_of (ctx->now_ms, month);
+    int index = ts_month_index (month);
+    assert (index >= 0);
+    return index;
+}
+
+char *
+ledger_month_text (ts_arena *arena, int month_index)
+{
+    assert (month_index >= 0);
+    return ts_arena_printf (arena, "%04d-%02d", month_index / 12, month_index % 12 + 1);
+}
+
+bool
+ledger_id_ok (const char *id)
+{
+    if (!id || !*id)
+        return false;
+    size_t n = 0;
+    for (const char *p = id; *p; p++, n++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+               || c == '.' || c == '_' || c == '-' || c == ':';
+        if (!ok || n >= LEDGER_ID_MAX_CHARS)
+            return false;
+    }
+    return true;
+}
+
+unsigned
+ledger_check_id (ts_ctx *ctx, const char *field, const char *id)
+{
+    if (!id || !*id)
+        return ts_fail (ctx, TS_BAD_REQUEST, "%s is required", field);
+    if (!ledger_id_ok (id))
+        return ts_fail (ctx, TS_BAD_REQUEST,
+                        "%s must be 1 to %d characters of letters, digits, '.', '_', '-', ':'",
+                        field, LEDGER_ID_MAX_CHARS);
+    return 0;
+}
+
+unsigned
+ledger_check_url (ts_ctx *ctx, const char *field, const char *url)
+{
+    unsigned rc = ts_check_str (ctx, field, url, TS_STR_MAX_CHARS, false);
+    if (rc)
+        return rc;
+    if (!url || !*url)
+        return 0;
+    if (strncmp (url, "https://", 8) != 0 && strncmp (url, "http://", 7) != 0)
+        return ts_fail (ctx, TS_BAD_REQUEST, "%s must be an http:// or https:// URL", field);
+    for (const char *p = url; *p; p++)
+        if (*p == ' ' || *p == '\t' || *p == '\n')
+            return ts_fail (ctx, TS_BAD_REQUEST, "%s must not contain spaces", field);
+    return 0;
+}
+
+uint64_t
+ledger_id_seq (const char *id, char prefix)
+{
+    if (!id || id [0] != prefix || id [1] < '1' || id [1] > '9')
+        return 0;
+    uint64_t v = 0;
+    for (const char *p = id + 1; *p; p++) {
+        if (*p < '0' || *p > '9' || p - id > 19)
+            return 0;
+        v = v * 10 + (uint64_t) (*p - '0');
+    }
+    return v;
+}
+
+char *
+ledger_token_text (ts_arena *arena, const void *data, size_t size)
+{
+    static const char hex [] = "0123456789abcdef";
+    char *out = ts_arena_alloc (arena, size * 2 + 1);
+    const uint8_t *bytes = data;
+    for (size_t i = 0; i < size; i++) {
+        out [2 * i] = hex [bytes [i] >> 4];
+        out [2 * i + 1] = hex [bytes [i] & 15];
+    }
+    return out;
+}
+
+static int
+s_hex_digit (char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+size_t
+ledger_token_parse (const char *text, uint8_t *out, size_t max_bytes)
+{
+    size_t len = text ? strlen (text) : 0;
+    if (len == 0 || len % 2 || len / 2 > max_bytes)
+        return 0;
+    for (size_t i = 0; i < len / 2; i++) {
+        int hi = s_hex_digit (text [2 * i]), lo = s_hex_digit (text [2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        out [i] = (uint8_t) (hi << 4 | lo);
+    }
+    return len / 2;
+}
+
+//  --------------------------------------------------------------------
+//  Open: table handles, default rules and settings.
+
+unsigned
+ledger_core_open (ts_ctx *ctx, void **state)
+{
+    ts_store *store = ts_txn_store (ctx->txn);
+    ledger_tables *t = calloc (1, sizeof *t);
+    assert (t);
+    t->magic = LEDGER_TABLES_MAGIC;
+    t->subjects = s_table (store, "subjects");
+    t->pupils = s_table (store, "pupils");
+    t->entries = s_table (store, "entries");
+    t->keys = s_table (store, "keys");
+    t->reversals = s_table (store, "reversals");
+    t->rules = s_table (store, "rules");
+    t->config = s_table (store, "config");
+    t->board = s_table (store, "board");
+    t->hh_month = s_table (store, "hh_month");
+    t->bld_month = s_table (store, "bld_month");
+    t->households = s_table (store, "households");
+    t->buildings = s_table (store, "buildings");
+    t->appeals = s_table (store, "appeals");
+    t->entry_appeal = s_table (store, "entry_appeal");
+    *state = t;
+    ctx->state = t;
+
+    //  Default rules: seeded once each, never overwriting ops' changes.
+    size_t n = sizeof s_default_rules / sizeof s_default_rules [0];
+    for (size_t i = 0; i < n; i++) {
+        const s_default_rule *d = &s_default_rules [i];
+        ts_key k;
+        ts_key_init (&k);
+        ts_key_str (&k, d->code);
+        ts_val v;
+        if (ts_txn_get (ctx->txn, t->rules, k.data, k.size, &v))
+            continue;
+        Tashan__Ledger__Rule rule = TASHAN__LEDGER__RULE__INIT;
+        rule.code = (char *) d->code;
+        rule.points = d->points;
+        rule.monthly_cap_points = d->cap_points;
+        size_t roles = 0;
+        while (roles < 3 && d->roles [roles])
+            roles++;
+        rule.n_roles = roles;
+        rule.roles = (char **) d->roles;
+        rule.description = (char *) d->description;
+        ts_txn_put_msg (ctx->txn, t->rules, k.data, k.size, &rule.base);
+    }
+    ts_val v;
+    if (!ts_txn_get (ctx->txn, t->config, "settings", 8, &v)) {
+        Tashan__Ledger__Settings settings = TASHAN__LEDGER__SETTINGS__INIT;
+        Tashan__Ledger__Tier tiers [6];
+        Tashan__Ledger__Tier *tier_ptrs [6];
+        for (size_t i = 0; i < 6; i++) {
+            tashan__ledger__tier__init (&tiers [i]);
+            tiers [i].tier = (char *) s_default_tier_names [i];
+            tiers [i].min_index = s_default_tier_mins [i];
+            tier_ptrs [i] = &tiers [i];
+        }
+        settings.n_tiers = 6;
+        settings.tiers = tier_ptrs;
+        settings.red_list_size = DEFAULT_RED_LIST_SIZE;
+        ts_txn_put_msg (ctx->txn, t->config, "settings", 8, &settings.base);
+    }
+    return TS_OK;
+}
+
+void
+ledger_core_close (void *state)
+{
+    ledger_tables *t = state;
+    if (!t)
+        return;
+    assert (t->magic == LEDGER_TABLES_MAGIC);
+    t->magic = 0;
+    free (t);
+}
+
+//  --------------------------------------------------------------------
+//  Subjects
+
+void
+ledger_subject_key (ts_key *key, const char *id, char tag)
+{
+    assert (ledger_id_ok (id));
+    ts_key_init (key);
+    ts_key_str (key, id);
+    ts_key_bytes (key, &tag, 1);
+}
+
+ledger_subject *
+ledger_subject_get (ts_ctx *ctx, const char *id)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    if (!ledger_id_ok (id))
+        return NULL;
+    ts_key k;
+    ledger_subject_key (&k, id, LEDGER_TAG_RECORD);
+    return ts_txn_get_msg (ctx->txn, t->subjects, k.data, k.size,
+                           &tashan__ledger__subject__descriptor, ctx->arena);
+}
+
+void
+ledger_subject_put (ts_ctx *ctx, const ledger_subject *subject)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    assert (ledger_id_ok (subject->id));
+    assert (subject->card_points >= 0);
+    ts_key k;
+    ledger_subject_key (&k, subject->id, LEDGER_TAG_RECORD);
+    ts_txn_put_msg (ctx->txn, t->subjects, k.data, k.size, &subject->base);
+}
+
+static void
+s_pupil_key (ts_key *k, const char *pupil_no, const char *school_id)
+{
+    ts_key_init (k);
+    ts_key_str (k, pupil_no);
+    ts_key_str (k, school_id);
+}
+
+static bool
+s_str_eq (const char *a, const char *b)
+{
+    return strcmp (a ? a : "", b ? b : "") == 0;
+}
+
+static char *
+s_dup (ts_ctx *ctx, const char *s)
+{
+    return ts_arena_strdup (ctx->arena, s ? s : "");
+}
+
+unsigned
+ledger_core_apply_person (ts_ctx *ctx, const void *payload, const Tashan__Event *event)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    const Tashan__Events__Person *p = payload;
+    if (!ledger_id_ok (p->person_id) || p->person_id [0] != 'p')
+        return ts_fail (ctx, TS_BAD_REQUEST, "person_id '%s' is not a person id",
+                        p->person_id);
+    if (ts_utf8_chars (p->name) < 0 || ts_utf8_chars (p->name) > TS_NAME_MAX_CHARS
+    ||  strlen (p->household_id) > LEDGER_ID_MAX_CHARS
+    ||  strlen (p->building_number) > LEDGER_ID_MAX_CHARS
+    ||  strlen (p->school_id) > LEDGER_ID_MAX_CHARS
+    ||  strlen (p->pupil_no) > LEDGER_ID_MAX_CHARS)
+        return ts_fail (ctx, TS_BAD_REQUEST, "person %s has a field over its limit",
+                        p->person_id);
+
+    ledger_subject *s = ledger_subject_get (ctx, p->person_id);
+    bool listed = !p->archived && p->credit_consent;
+    bool attached = false;              //  its aggregates stand as they are
+    if (s) {
+        bool moved = !s_str_eq (s->household_id, p->household_id)
+                  || !s_str_eq (s->building_number, p->building_number);
+        attached = s->listed && listed && !moved;
+        if (s->listed && !attached)
+            ledger_board_detach (ctx, s);
+        //  The pupil index follows the latest school and number.
+        if (s->pupil_no [0] && s->school_id [0]
+        &&  (p->archived || !s_str_eq (s->pupil_no, p->pupil_no)
+                         || !s_str_eq (s->school_id, p->school_id))) {
+            ts_key k;
+            s_pupil_key (&k, s->pupil_no, s->school_id);
+            ts_val v;
+            if (ts_txn_get (ctx->txn, t->pupils, k.data, k.size, &v)
+            &&  v.size == strlen (s->id) && memcmp (v.data, s->id, v.size) == 0)
+                ts_txn_del (ctx->txn, t->pupils, k.data, k.size);
+        }
+    }
+    else {
+        s = ts_arena_alloc (ctx->arena, sizeof *s);
+        tashan__ledger__subject__init (s);
+        s->id = s_dup (ctx, p->person_id);
+    }
+    if (s->credit_consent != p->credit_consent || s->consent_recorded_ms == 0) {
+        s->credit_consent = p->credit_consent;
+        s->consent_recorded_by = "community office (residents)";
+        s->consent_recorded_ms = event && event->created_ms ? event->created_ms : ctx->now_ms;
+    }
+    s->name = s_dup (ctx, p->name);
+    s->household_id = s_dup (ctx, p->household_id);
+    s->building_number = s_dup (ctx, p->building_number);
+    s->school_id = s_dup (ctx, p->school_id);
+    s->pupil_no = s_dup (ctx, p->pupil_no);
+    s->archived = p->archived;
+    s->listed = listed;
+    if (listed && !attached)
+        ledger_board_attach (ctx, s);
+    if (!p->archived && p->pupil_no [0] && p->school_id [0]) {
+        ts_key k;
+        s_pupil_key (&k, p->pupil_no, p->school_id);
+        ts_txn_put (ctx->txn, t->pupils, k.data, k.size, s->id, strlen (s->id));
+    }
+    assert (s->listed == listed);
+    ledger_subject_put (ctx, s);
+    return TS_OK;
+}
+
+unsigned
+ledger_core_apply_merchant (ts_ctx *ctx, const void *payload, const Tashan__Event *event)
+{
+    const Tashan__Events__Merchant *m = payload;
+    if (!ledger_id_ok (m->merchant_id) || m->merchant_id [0] != 'm')
+        return ts_fail (ctx, TS_BAD_REQUEST, "merchant_id '%s' is not a merchant id",
+                        m->merchant_id);
+    if (ts_utf8_chars (m->name) < 0 || ts_utf8_chars (m->name) > TS_STR_MAX_CHARS)
+        return ts_fail (ctx, TS_BAD_REQUEST, "merchant %s has a bad name", m->merchant_id);
+    ledger_subject *s = ledger_subject_get (ctx, m->merchant_id);
+    if (!s) {
+        s = ts_arena_alloc (ctx->arena, sizeof *s);
+        tashan__ledger__subject__init (s);
+        s->id = s_dup (ctx, m->merchant_id);
+        //  Units are scored on their conduct as registered; they are
+        //  never listed on the residents' boards.
+        s->credit_consent = true;
+        s->consent_recorded_by = "merchant registration (merchants)";
+        s->consent_recorded_ms = event ? event->created_ms : ctx->now_ms;
+    }
+    s->name = s_dup (ctx, m->name);
+    assert (!s->listed);
+    ledger_subject_put (ctx, s);
+    return TS_OK;
+}
+
+//  --------------------------------------------------------------------
+//  Settings, tiers, rules
+
+ledger_settings *
+ledger_settings_get (ts_ctx *ctx)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    ledger_settings *s = ts_txn_get_msg (ctx->txn, t->config, "settings", 8,
+                                         &tashan__ledger__settings__descriptor, ctx->arena);
+    //  Seeded at open: only a sticky store error makes it vanish, and then
+    //  the request fails as a whole; answer with something well-formed.
+    if (!s || s->n_tiers == 0) {
+        assert (ts_txn_error (ctx->txn) != 0);
+        s = ts_arena_alloc (ctx->arena, sizeof *s);
+        tashan__ledger__settings__init (s);
+        Tashan__Ledger__Tier **tiers = ts_arena_alloc (ctx->arena, sizeof *tiers);
+        tiers [0] = ts_arena_alloc (ctx->arena, sizeof **tiers);
+        tashan__ledger__tier__init (tiers [0]);
+        tiers [0]->tier = "D";
+        s->tiers = tiers;
+        s->n_tiers = 1;
+        s->red_list_size = DEFAULT_RED_LIST_SIZE;
+    }
+    return s;
+}
+
+const char *
+ledger_tier_of (const ledger_settings *settings, int64_t index)
+{
+    assert (settings && settings->n_tiers > 0 && settings->n_tiers <= LEDGER_TIERS_MAX);
+    for (size_t i = 0; i < settings->n_tiers; i++)
+        if (index >= settings->tiers [i]->min_index)
+            return settings->tiers [i]->tier;
+    return settings->tiers [settings->n_tiers - 1]->tier;
+}
+
+ledger_rule *
+ledger_rule_get (ts_ctx *ctx, const char *code)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    if (!code || !*code || strlen (code) > LEDGER_ID_MAX_CHARS)
+        return NULL;
+    ts_key k;
+    ts_key_init (&k);
+    ts_key_str (&k, code);
+    return ts_txn_get_msg (ctx->txn, t->rules, k.data, k.size,
+                           &tashan__ledger__rule__descriptor, ctx->arena);
+}
+
+bool
+ledger_rule_allows (const ledger_rule *rule, const char *source)
+{
+    assert (rule && source);
+    for (size_t i = 0; i < rule->n_roles; i++)
+        if (strcmp (rule->roles [i], source) == 0)
+            return true;
+    return false;
+}
+
+//  --------------------------------------------------------------------
+//  Entries
+
+ledger_entry *
+ledger_entry_get (ts_ctx *ctx, uint64_t seq)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    if (seq == 0)
+        return NULL;
+    uint8_t k [8];
+    ts_be64_put (k, seq);
+    return ts_txn_get_msg (ctx->txn, t->entries, k, 8, &tashan__ledger__entry__descriptor,
+                           ctx->arena);
+}
+
+//  Keys up to 1,000 characters do not fit an LMDB key: long ones are
+//  stored as "\x01" + their BLAKE2b-256 hash in hex.
+static void
+s_scope_key (ts_key *k, const char *scope, const char *key)
+{
+    assert (strlen (scope) <= LEDGER_ID_MAX_CHARS + 8);
+    ts_key_init (k);
+    ts_key_str (k, scope);
+    size_t len = strlen (key);
+    if (len <= 200) {
+        ts_key_str (k, key);
+        return;
+    }
+    uint8_t hash [32];
+    crypto_generichash (hash, sizeof hash, (const uint8_t *) key, len, NULL, 0);
+    static const char hex [] = "0123456789abcdef";
+    char text [2 + 64 + 1];
+    text [0] = 1;
+    for (size_t i = 0; i < sizeof hash; i++) {
+        text [1 + 2 * i] = hex [hash [i] >> 4];
+        text [2 + 2 * i] = hex [hash [i] & 15];
+    }
+    text [65] = 0;
+    ts_key_str (k, text);
+}
+
+uint64_t
+ledger_key_get (ts_ctx *ctx, const char *scope, const char *key)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    assert (scope && key);
+    ts_key k;
+    s_scope_key (&k, scope, key);
+    return ts_txn_get_u64 (ctx->txn, t->keys, k.data, k.size, 0);
+}
+
+void
+ledger_key_put (ts_ctx *ctx, const char *scope, const char *key, uint64_t seq)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    assert (seq > 0);
+    ts_key k;
+    s_scope_key (&k, scope, key);
+    ts_txn_put_u64 (ctx->txn, t->keys, k.data, k.size, seq);
+}
+
+static void
+s_caps_key (ts_key *k, const char *subject_id, const char *rule, int month_index)
+{
+    ledger_subject_key (k, subject_id, LEDGER_TAG_CAP);
+    ts_key_u32 (k, (uint32_t) month_index);
+    ts_key_str (k, rule);
+}
+
+static void
+s_emit_standing (ts_ctx *ctx, const ledger_subject *subject, const char *tier)
+{
+    Tashan__Events__Standing st = TASHAN__EVENTS__STANDING__INIT;
+    st.subject_id = subject->id;
+    st.index = ledger_index (subject);
+    st.tier = (char *) tier;
+    ts_emit (ctx, "standing.changed", &st.base);
+}
+
+ledger_entry *
+ledger_post (ts_ctx *ctx, ledger_subject *subject, const ledger_posting *posting,
+             uint64_t *seq_out)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    assert (subject && posting && posting->rule && posting->source);
+    assert (posting->month_index >= 0 && posting->month_index < 2101 * 12);
+    ledger_cache local = { 0 };
+    ledger_cache *cache = posting->cache ? posting->cache : &local;
+    if (!cache->settings)
+        cache->settings = ledger_settings_get (ctx);
+    if (!cache->created_at)
+        cache->created_at = ledger_time_text (ctx->arena, ctx->now_ms);
+    if (!cache->month_text || cache->month_index != posting->month_index) {
+        cache->month_index = posting->month_index;
+        cache->month_text = ledger_month_text (ctx->arena, posting->month_index);
+    }
+    const ledger_settings *settings = cache->settings;
+    const char *old_tier = ledger_tier_of (settings, ledger_index (subject));
+    bool first = subject->entry_count == 0;
+
+    const char *kind;
+    const char *reason = "";
+    int64_t effective = 0, card = 0;
+    switch (posting->kind) {
+    case LEDGER_SCORED: {
+        assert (posting->points != 0);
+        kind = posting->points > 0 ? "earning" : "penalty";
+        int64_t magnitude = posting->points > 0 ? posting->points : -posting->points;
+        int64_t sign = posting->points > 0 ? 1 : -1;
+        if (!subject->credit_consent)
+            reason = "credit consent withdrawn: recorded without effect";
+        else
+        if (posting->cap_points > 0) {
+            ts_key k;
+            s_caps_key (&k, subject->id, posting->rule, posting->month_index);
+            int64_t used = (int64_t) ts_txn_get_u64 (ctx->txn, t->subjects, k.data, k.size, 0);
+            int64_t room = posting->cap_points > used ? posting->cap_points - used : 0;
+            int64_t applied = magnitude < room ? magnitude : room;
+            if (applied < magnitude)
+                reason = applied == 0
+                    ? ts_arena_printf (ctx->arena, "monthly cap of %" PRId64
+                                       " points for %s reached", posting->cap_points,
+                                       posting->rule)
+                    : ts_arena_printf (ctx->arena, "monthly cap of %" PRId64
+                                       " points for %s reached: %" PRId64 " of %" PRId64
+                                       " applied", posting->cap_points, posting->rule,
+                                       applied, magnitude);
+            if (applied > 0)
+                ts_txn_put_u64 (ctx->txn, t->subjects, k.data, k.size, (uint64_t) (used + applied));
+            effective = sign * applied;
+        }
+        else
+            effective = posting->points;
+        card = effective > 0 ? effective : 0;
+        break;
+    }
+    case LEDGER_REVERSAL:
+        kind = "reversal";
+        effective = posting->effective_points;
+        card = posting->card_points;
+        assert (posting->points == posting->effective_points);
+        break;
+    case LEDGER_REDEMPTION:
+        kind = "redemption";
+        assert (posting->points > 0 && posting->points <= subject->card_points);
+        effective = posting->points;
+        card = -posting->points;
+        break;
+    default:
+        assert (false);
+        return NULL;
+    }
+
+    uint64_t seq = ts_txn_next_id (ctx->txn, "entry");
+    ledger_entry *e = ts_arena_alloc (ctx->arena, sizeof *e);
+    tashan__ledger__entry__init (e);
+    e->id = ts_arena_printf (ctx->arena, "e%" PRIu64, seq);
+    e->kind = (char *) kind;
+    e->rule = (char *) posting->rule;
+    e->points = posting->points;
+    e->effective_points = effective;
+    e->note = (char *) (posting->note ? posting->note : "");
+    e->source = (char *) posting->source;
+    e->month = (char *) cache->month_text;
+    e->created_at = (char *) cache->created_at;
+    e->person_id = subject->id;
+    e->card_points = card;
+    e->reason = (char *) reason;
+    e->evidence_url = (char *) (posting->evidence_url ? posting->evidence_url : "");
+    e->reverses = (char *) (posting->reverses ? posting->reverses : "");
+    uint8_t seq_key [8];
+    ts_be64_put (seq_key, seq);
+    ts_txn_put_msg (ctx->txn, t->entries, seq_key, 8, &e->base);
+    ts_key k;
+    ledger_subject_key (&k, subject->id, LEDGER_TAG_ENTRY);
+    ts_key_u32 (&k, (uint32_t) posting->month_index);
+    ts_key_u64 (&k, seq);
+    ts_txn_put (ctx->txn, t->subjects, k.data, k.size, "", 0);
+
+    bool touches_index = posting->kind != LEDGER_REDEMPTION;
+    if (touches_index)
+        subject->index_sum_points += effective;
+    subject->card_points += card;
+    assert (subject->card_points >= 0);
+    subject->entry_count++;
+    if (touches_index && effective != 0)
+        ledger_board_add (ctx, subject, posting->month_index, effective);
+    ledger_subject_put (ctx, subject);
+
+    const char *new_tier = ledger_tier_of (settings, ledger_index (subject));
+    if (first || strcmp (old_tier, new_tier) != 0)
+        s_emit_standing (ctx, subject, new_tier);
+    if (seq_out)
+        *seq_out = seq;
+    return e;
+}
+
+unsigned
+ledger_apply_rule (ts_ctx *ctx, const char *subject_id, const char *rule_code,
+                   int64_t quantity, const char *note, const char *evidence_url,
+                   const char *source, int month_index, const char *scope,
+                   const char *key, ledger_cache *cache, ledger_entry **entry_out)
+{
+    assert ((scope == NULL) == (key == NULL));
+    assert (quantity >= 1 && quantity <= LEDGER_QUANTITY_MAX);
+    *entry_out = NULL;
+    if (scope) {
+        uint64_t seq = ledger_key_get (ctx, scope, key);
+        if (seq) {
+            *entry_out = ledger_entry_get (ctx, seq);
+            if (!*entry_out)
+                return ts_fail (ctx, TS_INTERNAL, "entry e%" PRIu64 " is missing", seq);
+            return TS_OK;
+        }
+    }
+    const ledger_rule *rule = cache && cache->rule && strcmp (cache->rule->code, rule_code) == 0
+                            ? cache->rule : ledger_rule_get (ctx, rule_code);
+    if (!rule)
+        return ts_fail (ctx, TS_UNPROCESSABLE, "rule '%s' does not exist", rule_code);
+    if (cache)
+        cache->rule = rule;
+    if (!ledger_rule_allows (rule, source))
+        return ts_fail (ctx, TS_FORBIDDEN, "rule %s cannot be applied by %s",
+                        rule_code, source);
+    ledger_subject *subject = ledger_subject_get (ctx, subject_id);
+    if (!subject)
+        return ts_fail (ctx, TS_UNPROCESSABLE, "no person or merchant %s is known to the ledger",
+                        subject_id);
+    if (subject->archived)
+        return ts_fail (ctx, TS_CONFLICT, "%s has moved out of the community", subject_id);
+    ledger_posting posting = {
+        .kind = LEDGER_SCORED,
+        .rule = rule->code,
+        .points = rule->points * quantity,
+        .cap_points = rule->monthly_cap_points,
+        .note = note,
+        .evidence_url = evidence_url,
+        .source = source,
+        .month_index = month_index,
+        .cache = cache,
+    };
+    uint64_t seq = 0;
+    *entry_out = ledger_post (ctx, subject, &posting, &seq);
+    if (scope)
+        ledger_key_put (ctx, scope, key, seq);
+    return TS_CREATED;
+}
+
+unsigned
+ledger_reverse (ts_ctx *ctx, uint64_t seq, const char *source, const char *note,
+                ledger_entry **reversal_out)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    *reversal_out = NULL;
+    ledger_entry *orig = ledger_entry_get (ctx, seq);
+    if (!orig)
+        return ts_fail (ctx, TS_NOT_FOUND, "no entry e%" PRIu64, seq);
+    if (strcmp (orig->kind, "earning") != 0 && strcmp (orig->kind, "penalty") != 0)
+        return ts_fail (ctx, TS_CONFLICT, "entry %s is a %s and cannot be reversed",
+                        orig->id, orig->kind);
+    uint8_t k [8];
+    ts_be64_put (k, seq);
+    uint64_t done = ts_txn_get_u64 (ctx->txn, t->reversals, k, 8, 0);
+    if (done)
+        return ts_fail (ctx, TS_CONFLICT, "entry %s was already reversed by e%" PRIu64,
+                        orig->id, done);
+    ledger_subject *subject = ledger_subject_get (ctx, orig->person_id);
+    if (!subject)
+        return ts_fail (ctx, TS_INTERNAL, "subject %s of %s is missing", orig->person_id, orig->id);
+    int month_index = ts_month_index (orig->month);
+    assert (month_index >= 0);
+    //  The cap room the entry used is given back.
+    int64_t used_points = orig->effective_points < 0 ? -orig->effective_points
+                                                     : orig->effective_points;
+    if (used_points > 0) {
+        ts_key ck;
+        s_caps_key (&ck, subject->id, orig->rule, month_index);
+        int64_t used = (int64_t) ts_txn_get_u64 (ctx->txn, t->subjects, ck.data, ck.size, 0);
+        if (used > 0)
+            ts_txn_put_u64 (ctx->txn, t->subjects, ck.data, ck.size,
+                            (uint64_t) (used > used_points ? used - used_points : 0));
+    }
+    //  The card gives back what the entry put there, as far as it still
+    //  holds it (it never goes below zero).
+    int64_t card = 0;
+    if (orig->card_points > 0)
+        card = -(orig->card_points < subject->card_points ? orig->card_points
+                                                          : subject->card_points);
+    ledger_posting posting = {
+        .kind = LEDGER_REVERSAL,
+        .rule = orig->rule,
+        .points = -orig->effective_points,
+        .effective_points = -orig->effective_points,
+        .card_points = card,
+        .note = note,
+        .reverses = orig->id,
+        .source = source,
+        .month_index = month_index,
+    };
+    uint64_t rev_seq = 0;
+    *reversal_out = ledger_post (ctx, subject, &posting, &rev_seq);
+    ts_txn_put_u64 (ctx->txn, t->reversals, k, 8, rev_seq);
+    return TS_CREATED;
+}
+
+//  --------------------------------------------------------------------
+//  Handlers: evaluations, redemptions, statements
+
+//  The checks of one evaluation's fields (shared by single and batch).
+static unsigned
+s_check_evaluation (ts_ctx *ctx, const Tashan__Ledger__EvaluateRequest *r)
+{
+    unsigned rc;
+    if ((rc = ledger_check_id (ctx, "person_id", r->person_id))
+    ||  (rc = ledger_check_id (ctx, "rule", r->rule))
+    ||  (rc = ts_check_str (ctx, "note", r->note, TS_STR_MAX_CHARS, false))
+    ||  (rc = ledger_check_url (ctx, "evidence_url", r->evidence_url))
+    ||  (rc = ts_check_str (ctx, "idempotency_key", r->idempotency_key, TS_STR_MAX_CHARS, true)))
+        return rc;
+    return 0;
+}
+
+unsigned
+ledger_core_evaluate (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    const Tashan__Ledger__EvaluateRequest *r = vreq;
+    ledger_entry *rep = vrep;
+    unsigned rc = s_check_evaluation (ctx, r);
+    if (rc)
+        return rc;
+    const char *source = ctx->caller->role;
+    ledger_entry *e = NULL;
+    rc = ledger_apply_rule (ctx, r->person_id, r->rule, 1, r->note, r->evidence_url, source,
+                            ledger_month_now (ctx), source, r->idempotency_key, NULL, &e);
+    if (rc >= 400)
+        return rc;
+    assert (e);
+    *rep = *e;
+    return rc;
+}
+
+unsigned
+ledger_core_evaluate_batch (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    const Tashan__Ledger__EvaluateBatchRequest *r = vreq;
+    Tashan__Ledger__BatchReply *rep = vrep;
+    unsigned rc;
+    if ((rc = ts_check_count (ctx, "evaluations", r->n_evaluations, TS_BATCH_ITEMS_MAX)))
+        return rc;
+    if (r->n_evaluations == 0)
+        return ts_fail (ctx, TS_BAD_REQUEST, "evaluations is required");
+    const char *source = ctx->caller->role;
+    int month_index = ledger_month_now (ctx);
+    ledger_cache cache = { 0 };
+    rep->rejected = ts_arena_alloc (ctx->arena, r->n_evaluations * sizeof *rep->rejected);
+    for (size_t i = 0; i < r->n_evaluations; i++) {
+        const Tashan__Ledger__EvaluateRequest *item = r->evaluations [i];
+        ledger_entry *e = NULL;
+        //  Every check comes before any write, so a refused item leaves
+        //  nothing behind and the rest of the batch still applies.
+        rc = s_check_evaluation (ctx, item);
+        if (rc == 0)
+            rc = ledger_apply_rule (ctx, item->person_id, item->rule, 1, item->note,
+                                    item->evidence_url, source, month_index, source,
+                                    item->idempotency_key, &cache, &e);
+        if (rc == TS_CREATED)
+            rep->accepted++;
+        else
+        if (rc == TS_OK)
+            rep->duplicates++;
+        else {
+            Tashan__Ledger__Rejected *rej = ts_arena_alloc (ctx->arena, sizeof *rej);
+            tashan__ledger__rejected__init (rej);
+            rej->event_id = ts_arena_strndup (ctx->arena, item->idempotency_key,
+                                              strnlen (item->idempotency_key, TS_STR_MAX_CHARS * 4));
+            rej->reason = ts_arena_strdup (ctx->arena, ctx->message);
+            rep->rejected [rep->n_rejected++] = rej;
+        }
+    }
+    assert (rep->accepted + rep->duplicates + rep->n_rejected == r->n_evaluations);
+    ctx->code = 0;
+    ctx->message [0] = 0;
+    return TS_OK;
+}
+
+unsigned
+ledger_core_redeem (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    const Tashan__Ledger__RedeemRequest *r = vreq;
+    ledger_entry *rep = vrep;
+    unsigned rc;
+    if ((rc = ledger_check_id (ctx, "person_id", r->person_id))
+    ||  (rc = ts_check_range (ctx, "points", r->points, 1, LEDGER_REDEEM_MAX_POINTS))
+    ||  (rc = ts_check_str (ctx, "item", r->item, TS_STR_MAX_CHARS, true))
+    ||  (rc = ts_check_str (ctx, "idempotency_key", r->idempotency_key, TS_STR_MAX_CHARS, true)))
+        return rc;
+    ledger_subject *subject = ledger_subject_get (ctx, r->person_id);
+    if (!subject)
+        return ts_fail (ctx, TS_UNPROCESSABLE, "no person %s is known to the ledger", r->person_id);
+    if (subject->card_points < r->points)
+        return ts_fail (ctx, TS_CONFLICT, "card balance %" PRId64 " is less than %" PRId64
+                        " points", subject->card_points, r->points);
+    ledger_posting posting = {
+        .kind = LEDGER_REDEMPTION,
+        .rule = "redemption",
+        .points = r->points,
+        .note = r->item,
+        .source = "ops",
+        .month_index = ledger_month_now (ctx),
+    };
+    *rep = *ledger_post (ctx, subject, &posting, NULL);
+    return TS_CREATED;
+}
+
+unsigned
+ledger_core_get_entry (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    const Tashan__Ledger__GetEntryRequest *r = vreq;
+    unsigned rc = ledger_check_id (ctx, "id", r->id);
+    if (rc)
+        return rc;
+    ledger_entry *e = ledger_entry_get (ctx, ledger_id_seq (r->id, 'e'));
+    if (!e)
+        return ts_fail (ctx, TS_NOT_FOUND, "no entry %s", r->id);
+    *(ledger_entry *) vrep = *e;
+    return TS_OK;
+}
+
+unsigned
+ledger_core_list_entries (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    const Tashan__Ledger__ListEntriesRequest *r = vreq;
+    Tashan__Ledger__EntryPage *rep = vrep;
+    unsigned rc;
+    uint32_t page_size;
+    if ((rc = ledger_check_id (ctx, "id", r->id))
+    ||  (r->month [0] && (rc = ts_check_month (ctx, "month", r->month)))
+    ||  (rc = ts_page_size (ctx, r->page_size, &page_size)))
+        return rc;
+    if (!ledger_subject_get (ctx, r->id))
+        return ts_fail (ctx, TS_NOT_FOUND, "no person %s is known to the ledger", r->id);
+    ts_key prefix;
+    ledger_subject_key (&prefix, r->id, LEDGER_TAG_ENTRY);
+    if (r->month [0])
+        ts_key_u32 (&prefix, (uint32_t) ts_month_index (r->month));
+    ts_key start = prefix;
+    if (r->page_token [0]) {
+        //  The token is the (month, seq) suffix of the next key.
+        uint8_t tok [12];
+        if (ledger_token_parse (r->page_token, tok, sizeof tok) != sizeof tok
+        ||  (r->month [0] && ts_be32_get (tok) != (uint32_t) ts_month_index (r->month)))
+            return ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
+        ledger_subject_key (&start, r->id, LEDGER_TAG_ENTRY);
+        ts_key_bytes (&start, tok, sizeof tok);
+    }
+    rep->entries = ts_arena_alloc (ctx->arena, page_size * sizeof *rep->entries);
+    size_t id_bytes = strlen (r->id) + 2;     //  id\0 tag
+    ts_cursor cur;
+    bool more = ts_cursor_open (&cur, ctx->txn, t->subjects)
+             && ts_cursor_seek (&cur, start.data, start.size);
+    for (uint32_t steps = 0; more && steps <= page_size; steps++) {
+        if (!ts_cursor_has_prefix (&cur, prefix.data, prefix.size)
+        ||  cur.key.size != id_bytes + 12)
+            break;
+        const uint8_t *suffix = (const uint8_t *) cur.key.data + id_bytes;
+        if (rep->n_entries == page_size) {
+            rep->next_page_token = ledger_token_text (ctx->arena, suffix, 12);
+            break;
+        }
+        ledger_entry *e = ledger_entry_get (ctx, ts_be64_get (suffix + 4));
+        if (!e)
+            break;              //  sticky store error: the request fails
+        rep->entries [rep->n_entries++] = e;
+        more = ts_cursor_next (&cur);
+    }
+    ts_cursor_close (&cur);
+    return TS_OK;
+}
+
+//  --------------------------------------------------------------------
+//  Handlers: persons, consent
+
+unsigned
+ledger_core_get_person (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    const Tashan__Ledger__GetPersonRequest *r = vreq;
+    Tashan__Ledger__PersonCredit *rep = vrep;
+    unsigned rc = ledger_check_id (ctx, "id", r->id);
+    if (rc)
+        return rc;
+    ledger_subject *s = ledger_subject_get (ctx, r->id);
+    if (!s)
+        return ts_fail (ctx, TS_NOT_FOUND, "no person %s is known to the ledger", r->id);
+    rep->person_id = s->id;
+    rep->index = ledger_index (s);
+    rep->tier = (char *) ledger_tier_of (ledger_settings_get (ctx), rep->index);
+    rep->card = s->card_points;
+    rep->month_points = ledger_board_month_points (ctx, s->id, ledger_month_now (ctx));
+    return TS_OK;
+}
+
+unsigned
+ledger_core_get_consent (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    const Tashan__Ledger__GetPersonRequest *r = vreq;
+    Tashan__Ledger__Consent *rep = vrep;
+    unsigned rc = ledger_check_id (ctx, "id", r->id);
+    if (rc)
+        return rc;
+    ledger_subject *s = ledger_subject_get (ctx, r->id);
+    if (!s)
+        return ts_fail (ctx, TS_NOT_FOUND, "no person %s is known to the ledger", r->id);
+    rep->person_id = s->id;
+    rep->credit_consent = s->credit_consent;
+    rep->recorded_by = s->consent_recorded_by;
+    rep->recorded_at = ledger_time_text (ctx->arena, s->consent_recorded_ms);
+    return TS_OK;
+}
+
+//  --------------------------------------------------------------------
+//  Handlers: rules and settings
+
+unsigned
+ledger_core_list_rules (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    Tashan__Ledger__RuleList *rep = vrep;
+    rep->rules = ts_arena_alloc (ctx->arena, LEDGER_RULES_MAX * sizeof *rep->rules);
+    ts_cursor cur;
+    bool more = ts_cursor_open (&cur, ctx->txn, t->rules) && ts_cursor_seek (&cur, NULL, 0);
+    while (more && rep->n_rules < LEDGER_RULES_MAX) {
+        ledger_rule *rule = (ledger_rule *) protobuf_c_message_unpack (
+            &tashan__ledger__rule__descriptor, ts_arena_pb (ctx->arena),
+            cur.value.size, cur.value.data);
+        if (!rule) {
+            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
+            break;
+        }
+        rep->rules [rep->n_rules++] = rule;
+        more = ts_cursor_next (&cur);
+    }
+    ts_cursor_close (&cur);
+    return TS_OK;
+}
+
+static size_t
+s_rule_count (ts_ctx *ctx)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    size_t n = 0;
+    ts_cursor cur;
+    bool more = ts_cursor_open (&cur, ctx->txn, t->rules) && ts_cursor_seek (&cur, NULL, 0);
+    while (more && n <= LEDGER_RULES_MAX) {
+        n++;
+        more = ts_cursor_next (&cur);
+    }
+    ts_cursor_close (&cur);
+    return n;
+}
+
+unsigned
+ledger_core_put_rule (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    const Tashan__Ledger__PutRuleRequest *r = vreq;
+    Tashan__Ledger__Rule *rep = vrep;
+    unsigned rc;
+    if ((rc = ledger_check_id (ctx, "code", r->code))
+    ||  (rc = ts_check_range (ctx, "points", r->points, -LEDGER_POINTS_MAX, LEDGER_POINTS_MAX))
+    ||  (rc = ts_check_range (ctx, "monthly_cap_points", r->monthly_cap_points, 0,
+                              LEDGER_CAP_MAX_POINTS))
+    ||  (rc = ts_check_count (ctx, "roles", r->n_roles, 6))
+    ||  (rc = ts_check_str (ctx, "description", r->description, TS_STR_MAX_CHARS, false)))
+        return rc;
+    if (strcmp (r->code, "redemption") == 0)
+        return ts_fail (ctx, TS_BAD_REQUEST, "code 'redemption' is reserved");
+    if (r->points == 0)
+        return ts_fail (ctx, TS_BAD_REQUEST, "points must not be 0");
+    if (r->n_roles == 0)
+        return ts_fail (ctx, TS_BAD_REQUEST, "roles is required");
+    for (size_t i = 0; i < r->n_roles; i++) {
+        if ((rc = ts_check_enum (ctx, "roles", r->roles [i], s_sources)))
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp (r->roles [i], r->roles [j]) == 0)
+                return ts_fail (ctx, TS_BAD_REQUEST, "roles lists '%s' twice", r->roles [i]);
+    }
+    if (!ledger_rule_get (ctx, r->code) && s_rule_count (ctx) >= LEDGER_RULES_MAX)
+        return ts_fail (ctx, TS_CONFLICT, "there are already %d rules", LEDGER_RULES_MAX);
+    rep->code = r->code;
+    rep->points = r->points;
+    rep->monthly_cap_points = r->monthly_cap_points;
+    rep->n_roles = r->n_roles;
+    rep->roles = r->roles;
+    rep->description = r->description;
+    ts_key k;
+    ts_key_init (&k);
+    ts_key_str (&k, r->code);
+    ts_txn_put_msg (ctx->txn, t->rules, k.data, k.size, &rep->base);
+    return TS_OK;
+}
+
+unsigned
+ledger_core_get_settings (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    *(ledger_settings *) vrep = *ledger_settings_get (ctx);
+    return TS_OK;
+}
+
+unsigned
+ledger_core_put_settings (ts_ctx *ctx, const void *vreq, void *vrep)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    const ledger_settings *r = vreq;
+    ledger_settings *rep = vrep;
+    unsigned rc;
+    if ((rc = ts_check_range (ctx, "red_list_size", r->red_list_size, 1, TS_PAGE_MAX))
+    ||  (rc = ts_check_range (ctx, "tiers", (int64_t) r->n_tiers, 2, LEDGER_TIERS_MAX)))
+        return rc;
+    for (size_t i = 0; i < r->n_tiers; i++) {
+        const Tashan__Ledger__Tier *tier = r->tiers [i];
+        if ((rc = ledger_check_id (ctx, "tiers.tier", tier->tier))
+        ||  (rc = ts_check_range (ctx, "tiers.min_index", tier->min_index, -1000000, 1000000)))
+            return rc;
+        if (strlen (tier->tier) > 16)
+            return ts_fail (ctx, TS_BAD_REQUEST, "tiers.tier must be at most 16 characters");
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp (tier->tier, r->tiers [j]->tier) == 0)
+                return ts_fail (ctx, TS_BAD_REQUEST, "tiers lists '%s' twice", tier->tier);
+        }
+        if (i > 0 && tier->min_index >= r->tiers [i - 1]->min_index)
+            return ts_fail (ctx, TS_BAD_REQUEST,
+                            "tiers must be listed from the best down (min_index decreasing)");
+    }
+    const ledger_settings *old = ledger_settings_get (ctx);
+    ts_txn_put_msg (ctx->txn, t->config, "settings", 8, &r->base);
+
+    //  Subjects whose tier moves get a standing event, as for an entry.
+    //  The walk visits each subject's record and skips its other keys.
+    ts_cursor cur;
+    bool more = ts_cursor_open (&cur, ctx->txn, t->subjects) && ts_cursor_seek (&cur, NULL, 0);
+    for (uint64_t n = 0; more && n < LEDGER_SUBJECTS_MAX; n++) {
+        size_t id_len = strnlen (cur.key.data, cur.key.size);
+        if (id_len + 2 > cur.key.size || id_len > LEDGER_ID_MAX_CHARS) {
+            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
+            break;
+        }
+        ts_key next;
+        ts_key_init (&next);
+        ts_key_bytes (&next, cur.key.data, id_len + 1);
+        if (((const char *) cur.key.data) [id_len + 1] == LEDGER_TAG_RECORD) {
+            ledger_subject *s = (ledger_subject *) protobuf_c_message_unpack (
+                &tashan__ledger__subject__descriptor, NULL, cur.value.size, cur.value.data);
+            if (!s) {
+                ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
+                break;
+            }
+            int64_t index = ledger_index (s);
+            const char *before = ledger_tier_of (old, index), *after = ledger_tier_of (r, index);
+            if (s->entry_count > 0 && strcmp (before, after) != 0)
+                s_emit_standing (ctx, s, after);
+            protobuf_c_message_free_unpacked (&s->base, NULL);
+        }
+        uint8_t past = 0xff;            //  beyond every tag of this subject
+        ts_key_bytes (&next, &past, 1);
+        more = ts_cursor_seek (&cur, next.data, next.size);
+    }
+    ts_cursor_close (&cur);
+    *rep = *r;
+    return TS_OK;
+}
+
+//  --------------------------------------------------------------------
+//  Event: credit.requested from merchants, volunteers and proposals.
+
+unsigned
+ledger_core_apply_credit (ts_ctx *ctx, const void *payload, const Tashan__Event *event)
+{
+    static const char *const producers [] = { "merchants", "volunteers", "proposals", NULL };
+    const Tashan__Events__CreditRequest *r = payload;
+    const char *source = ctx->caller->principal;
+    unsigned rc;
+    if ((rc = ts_check_enum (ctx, "producer", source, producers))
+    ||  (rc = ts_check_str (ctx, "idempotency_key", r->idempotency_key, TS_STR_MAX_CHARS, true))
+    ||  (rc = ledger_check_id (ctx, "subject_id", r->subject_id))
+    ||  (rc = ledger_check_id (ctx, "rule", r->rule))
+    ||  (rc = ts_check_range (ctx, "quantity", r->quantity, 1, LEDGER_QUANTITY_MAX))
+    ||  (rc = ts_check_str (ctx, "note", r->note, TS_STR_MAX_CHARS, false))
+    ||  (r->month [0] && (rc = ts_check_month (ctx, "month", r->month))))
+        return rc;
+    int month_index = ledger_month_now (ctx);
+    if (r->month [0]) {
+        int asked = ts_month_index (r->month);
+        if (asked > month_index)
+            return ts_fail (ctx, TS_BAD_REQUEST, "month %s is in the future", r->month);
+        month_index = asked;
+    }
+    ledger_entry *e = NULL;
+    return ledger_apply_rule (ctx, r->subject_id, r->rule, r->quantity, r->note, "", source,
+                              month_index, source, r->idempotency_key, NULL, &e);
+}

@@ -1,0 +1,196 @@
+/*  =========================================================================
+    ledger_core - the ledger's domain core: subjects, rules, settings and
+    tiers, and the one place where a credit entry is posted (caps, consent,
+    balances, month aggregates, standing events, all in the caller's
+    transaction)
+
+    Every function here works on the handler's ts_ctx (its LMDB
+    transaction, arena and clock) and keeps no state outside LMDB but the
+    table handles opened at start. The data layout (tables, keys, values)
+    is written at the top of ledger_core.c.
+    =========================================================================
+*/
+#ifndef LEDGER_CORE_H
+#define LEDGER_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "ts_service.h"
+#include "ledger.pb-c.h"
+#include "events.pb-c.h"
+
+typedef Tashan__Ledger__Entry ledger_entry;
+typedef Tashan__Ledger__Subject ledger_subject;
+typedef Tashan__Ledger__Rule ledger_rule;
+typedef Tashan__Ledger__Settings ledger_settings;
+
+#define LEDGER_BASE_INDEX 1000          //  every index starts here (SPEC §4)
+#define LEDGER_POINTS_MAX 1000          //  |points| of one rule or redemption step
+#define LEDGER_QUANTITY_MAX 1000        //  multiplier of a credit request
+#define LEDGER_REDEEM_MAX_POINTS 1000000
+#define LEDGER_CAP_MAX_POINTS 1000000
+#define LEDGER_TIERS_MAX 10
+#define LEDGER_ID_MAX_CHARS 64          //  person, entry, event ids, keys
+#define LEDGER_SUBJECTS_MAX 20000000    //  bound of full-table walks
+#define LEDGER_MONTHS_MAX 1300          //  2000-01 .. 2100-12 (month indexes)
+
+//  The table handles, opened once in open(): the service's state.
+typedef struct {
+    uint32_t magic;                 //  LEDGER_TABLES_MAGIC
+    ts_table subjects;              //  see the layout in ledger_core.c
+    ts_table pupils;
+    ts_table entries;
+    ts_table keys;
+    ts_table reversals;
+    ts_table rules;
+    ts_table config;
+    ts_table board;
+    ts_table hh_month;
+    ts_table bld_month;
+    ts_table households;
+    ts_table buildings;
+    ts_table appeals;
+    ts_table entry_appeal;
+} ledger_tables;
+
+//  Everything kept per subject lives in the subjects table under
+//  id\0 + one of these tags, so one entry touches one cluster of keys.
+#define LEDGER_TAG_RECORD 'a'           //  id\0 'a'                  -> Subject
+#define LEDGER_TAG_CAP 'c'              //  id\0 'c' u32 month rule\0 -> u64 used
+#define LEDGER_TAG_ENTRY 'e'            //  id\0 'e' u32 month u64 seq -> ""
+#define LEDGER_TAG_MONTH 'm'            //  id\0 'm' u32 month        -> i64 net
+#define LEDGER_TAG_APPEAL 'p'           //  id\0 'p' u64 appeal seq   -> ""
+//  Start a key of the subjects table: id\0 tag.
+void ledger_subject_key (ts_key *key, const char *id, char tag);
+
+//  open(): resolve the tables, seed default rules and settings.
+unsigned ledger_core_open (ts_ctx *ctx, void **state);
+void ledger_core_close (void *state);
+//  The table handles of this ctx (asserts the state is ours).
+ledger_tables *ledger_tables_of (ts_ctx *ctx);
+
+//  --------------------------------------------------------------------
+//  Subjects (persons from residents, merchants from merchants)
+
+//  NULL when the ledger has never heard of id.
+ledger_subject *ledger_subject_get (ts_ctx *ctx, const char *id);
+void ledger_subject_put (ts_ctx *ctx, const ledger_subject *subject);
+static inline int64_t ledger_index (const ledger_subject *s)
+{
+    return LEDGER_BASE_INDEX + s->index_sum_points;
+}
+//  Upsert from residents' person.* events / merchants' merchant.* events.
+unsigned ledger_core_apply_person (ts_ctx *ctx, const void *payload,
+                                   const Tashan__Event *event);
+unsigned ledger_core_apply_merchant (ts_ctx *ctx, const void *payload,
+                                     const Tashan__Event *event);
+
+//  --------------------------------------------------------------------
+//  Settings, tiers, rules
+
+ledger_settings *ledger_settings_get (ts_ctx *ctx);
+//  The tier of an index under settings.
+const char *ledger_tier_of (const ledger_settings *settings, int64_t index);
+ledger_rule *ledger_rule_get (ts_ctx *ctx, const char *code);
+bool ledger_rule_allows (const ledger_rule *rule, const char *source);
+
+//  --------------------------------------------------------------------
+//  Posting entries
+
+//  What one request looks up again and again (a batch of a thousand
+//  entries): filled on first use, valid for that request's transaction
+//  only. Zero-initialise one per request; NULL where taken means none.
+typedef struct {
+    const ledger_settings *settings;
+    const ledger_rule *rule;        //  the last rule looked up
+    const char *created_at;         //  ctx->now_ms as text
+    int month_index;                //  month_text is for this month index
+    const char *month_text;
+} ledger_cache;
+
+typedef enum {
+    LEDGER_SCORED = 0,              //  a rule applied: caps and consent count
+    LEDGER_REVERSAL,                //  undoes another entry exactly
+    LEDGER_REDEMPTION,              //  spends the card; the index is untouched
+} ledger_post_kind;
+
+typedef struct {
+    ledger_post_kind kind;
+    const char *rule;               //  rule code ("redemption" for those)
+    int64_t points;                 //  asked for (redemption: amount > 0)
+    int64_t cap_points;             //  monthly cap of the rule, 0 = none
+    int64_t effective_points;       //  reversal only: the exact index effect
+    int64_t card_points;            //  reversal only: the exact card effect
+    const char *note;
+    const char *evidence_url;
+    const char *reverses;           //  reversal only: the entry id
+    const char *source;             //  panel | school | ops | volunteers…
+    int month_index;                //  the month it counts in
+    ledger_cache *cache;            //  the request's lookups, or NULL
+} ledger_posting;
+
+//  Record one entry for subject (updated in place and stored), with every
+//  derived effect in the same transaction. Returns the entry (arena memory);
+//  *seq_out (may be NULL) its sequence number.
+ledger_entry *ledger_post (ts_ctx *ctx, ledger_subject *subject,
+                           const ledger_posting *posting, uint64_t *seq_out);
+
+//  Apply a rule to a subject for source (the checks an evaluation, a
+//  medal and a credit request share). Fails with 4xx via ts_fail; on
+//  success returns TS_CREATED and the entry. An idempotency scope and key
+//  (both or neither) make it a no-op repeat answering TS_OK and the first
+//  entry.
+unsigned ledger_apply_rule (ts_ctx *ctx, const char *subject_id,
+                            const char *rule_code, int64_t quantity,
+                            const char *note, const char *evidence_url,
+                            const char *source, int month_index,
+                            const char *scope, const char *key,
+                            ledger_cache *cache, ledger_entry **entry_out);
+
+//  Reverse entry seq (earning or penalty, not yet reversed). Returns
+//  TS_CREATED and the reversal, or a 4xx via ts_fail.
+unsigned ledger_reverse (ts_ctx *ctx, uint64_t seq, const char *source,
+                         const char *note, ledger_entry **reversal_out);
+
+//  Entries by sequence number / id ("e12" → 12; 0 when malformed).
+ledger_entry *ledger_entry_get (ts_ctx *ctx, uint64_t seq);
+uint64_t ledger_id_seq (const char *id, char prefix);
+//  Idempotency records (scope, key) → entry seq; 0 when absent.
+uint64_t ledger_key_get (ts_ctx *ctx, const char *scope, const char *key);
+void ledger_key_put (ts_ctx *ctx, const char *scope, const char *key, uint64_t seq);
+
+//  Page tokens: the hex of the next key's bytes. Parse returns the byte
+//  count, 0 when the text is not such a token of at most max_bytes.
+char *ledger_token_text (ts_arena *arena, const void *data, size_t size);
+size_t ledger_token_parse (const char *text, uint8_t *out, size_t max_bytes);
+
+//  "2026-03-01T08:00:00.123+08:00" for unix ms (Asia/Shanghai).
+char *ledger_time_text (ts_arena *arena, int64_t unix_ms);
+//  The current month index (Asia/Shanghai) and its text.
+int ledger_month_now (ts_ctx *ctx);
+char *ledger_month_text (ts_arena *arena, int month_index);
+//  A URL we accept as evidence: http(s)://, at most 1,000 characters.
+unsigned ledger_check_url (ts_ctx *ctx, const char *field, const char *url);
+//  An id-like string: 1..64 characters of [A-Za-z0-9._:-].
+unsigned ledger_check_id (ts_ctx *ctx, const char *field, const char *id);
+bool ledger_id_ok (const char *id);
+
+//  --------------------------------------------------------------------
+//  Handlers (request → reply) for the method table in ledger_service.c
+
+unsigned ledger_core_evaluate (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_core_evaluate_batch (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_core_redeem (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_core_get_entry (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_core_list_entries (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_core_get_person (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_core_get_consent (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_core_list_rules (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_core_put_rule (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_core_get_settings (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_core_put_settings (ts_ctx *ctx, const void *req, void *rep);
+//  credit.requested from merchants, volunteers, proposals.
+unsigned ledger_core_apply_credit (ts_ctx *ctx, const void *payload,
+                                   const Tashan__Event *event);
+
+#endif

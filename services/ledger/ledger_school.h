@@ -1,0 +1,22 @@
+/*  =========================================================================
+    ledger_school - the school integration (一卡通双重兑换): a school pushes
+    credit-medal events for its own pupils in batches and reads a pupil's
+    monthly community credit; it can revoke a medal it gave (a reversal
+    entry, like revoking an Open Badges assertion).
+
+    A school token is bound to one school (caller binding): it sees and
+    credits only pupils recorded with that school id.
+    =========================================================================
+*/
+#ifndef LEDGER_SCHOOL_H
+#define LEDGER_SCHOOL_H
+
+#include "ledger_core.h"
+
+#define LEDGER_MEDAL_RULE "school.medal"
+
+unsigned ledger_school_medals (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_school_revoke (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_school_pupil_credit (ts_ctx *ctx, const void *req, void *rep);
+
+#endif

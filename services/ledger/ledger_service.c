@@ -1,0 +1,106 @@
+/*  =========================================================================
+    ledger_service - the ledger daemon's declaration: its method table
+    (request → core), its LMDB tables, and the events it consumes
+
+    Consumes: residents' person.* (who exists, names, households, pupils,
+    consent), merchants' merchant.* (merchant subjects), and
+    credit.requested from merchants, volunteers and proposals (applied once
+    per (producer, idempotency_key)). Emits standing.changed.
+    =========================================================================
+*/
+#include "ledger_service.h"
+#include "ledger_core.h"
+#include "ledger_board.h"
+#include "ledger_appeal.h"
+#include "ledger_school.h"
+
+#define M(verb, req, rep, fn, flags, roles, idem) \
+    { "ledger." verb, &tashan__ledger__##req##__descriptor, \
+      &tashan__ledger__##rep##__descriptor, fn, flags, roles, idem }
+
+#define W TS_METHOD_WRITE
+#define R TS_METHOD_READ
+#define OPS TS_ROLE_OPS
+#define SYS TS_ROLE_SYSTEM
+#define BOARD_READERS (TS_ROLE_OPS | TS_ROLE_PANEL | TS_ROLE_SCHOOL | TS_ROLE_MERCHANT | SYS)
+
+//  The tables (key and value formats: the layout at the top of ledger_core.c).
+static const ts_table_def s_tables [] = {
+    { "subjects", 0 }, { "pupils", 0 }, { "entries", 0 }, { "keys", 0 },
+    { "reversals", 0 }, { "rules", 0 }, { "config", 0 }, { "board", 0 },
+    { "hh_month", 0 }, { "bld_month", 0 }, { "households", 0 },
+    { "buildings", 0 }, { "appeals", 0 }, { "entry_appeal", 0 },
+};
+
+static const ts_method s_methods [] = {
+    M ("Evaluate", evaluate_request, entry, ledger_core_evaluate, W,
+       OPS | TS_ROLE_PANEL, "idempotency_key"),
+    M ("EvaluateBatch", evaluate_batch_request, batch_reply, ledger_core_evaluate_batch, W,
+       OPS | TS_ROLE_PANEL, NULL),
+    M ("Redeem", redeem_request, entry, ledger_core_redeem, W, OPS, "idempotency_key"),
+    M ("GetEntry", get_entry_request, entry, ledger_core_get_entry, R, OPS | SYS, NULL),
+    M ("ListEntries", list_entries_request, entry_page, ledger_core_list_entries, R,
+       OPS | SYS, NULL),
+    M ("GetPerson", get_person_request, person_credit, ledger_core_get_person, R,
+       OPS | SYS, NULL),
+    M ("GetConsent", get_person_request, consent, ledger_core_get_consent, R, OPS | SYS, NULL),
+    M ("ListRules", list_rules_request, rule_list, ledger_core_list_rules, R,
+       BOARD_READERS, NULL),
+    M ("PutRule", put_rule_request, rule, ledger_core_put_rule, W, OPS, NULL),
+    M ("GetSettings", get_settings_request, settings, ledger_core_get_settings, R,
+       OPS | TS_ROLE_PANEL | SYS, NULL),
+    M ("PutSettings", settings, settings, ledger_core_put_settings, W, OPS, NULL),
+    M ("FileAppeal", file_appeal_request, appeal, ledger_appeal_file, W, OPS, NULL),
+    M ("DecideAppeal", decide_appeal_request, appeal, ledger_appeal_decide, W, OPS, NULL),
+    M ("GetAppeal", get_appeal_request, appeal, ledger_appeal_get, R, OPS, NULL),
+    M ("ListAppeals", list_appeals_request, appeal_page, ledger_appeal_list, R, OPS, NULL),
+    M ("HonorBoard", board_request, honor_board, ledger_board_honor, R, BOARD_READERS, NULL),
+    M ("RankHouseholds", board_request, ranking, ledger_board_households, R,
+       BOARD_READERS, NULL),
+    M ("RankBuildings", board_request, ranking, ledger_board_buildings, R,
+       BOARD_READERS, NULL),
+    M ("SubmitMedals", medal_batch_request, batch_reply, ledger_school_medals, W,
+       TS_ROLE_SCHOOL, NULL),
+    M ("RevokeMedal", revoke_medal_request, entry, ledger_school_revoke, W,
+       TS_ROLE_SCHOOL, NULL),
+    M ("PupilCredit", pupil_credit_request, pupil_credit, ledger_school_pupil_credit, R,
+       TS_ROLE_SCHOOL, NULL),
+};
+
+static const ts_topic_handler s_resident_topics [] = {
+    { "person.created", &tashan__events__person__descriptor, ledger_core_apply_person },
+    { "person.updated", &tashan__events__person__descriptor, ledger_core_apply_person },
+    { "person.moved", &tashan__events__person__descriptor, ledger_core_apply_person },
+    { "person.archived", &tashan__events__person__descriptor, ledger_core_apply_person },
+};
+
+static const ts_topic_handler s_merchant_topics [] = {
+    { "merchant.registered", &tashan__events__merchant__descriptor, ledger_core_apply_merchant },
+    { "merchant.updated", &tashan__events__merchant__descriptor, ledger_core_apply_merchant },
+    { "credit.requested", &tashan__events__credit_request__descriptor, ledger_core_apply_credit },
+};
+
+static const ts_topic_handler s_credit_topics [] = {
+    { "credit.requested", &tashan__events__credit_request__descriptor, ledger_core_apply_credit },
+};
+
+static const ts_subscription s_subscriptions [] = {
+    { "residents", s_resident_topics, sizeof s_resident_topics / sizeof s_resident_topics [0] },
+    { "merchants", s_merchant_topics, sizeof s_merchant_topics / sizeof s_merchant_topics [0] },
+    { "volunteers", s_credit_topics, 1 },
+    { "proposals", s_credit_topics, 1 },
+};
+
+const ts_service ledger_service = {
+    .name = "ledger",
+    .summary = "tashan ledger daemon: integrity index, shared card, honour board (SPEC §2 ledger)",
+    .schema_version = 1,
+    .tables = s_tables,
+    .table_count = sizeof s_tables / sizeof s_tables [0],
+    .methods = s_methods,
+    .method_count = sizeof s_methods / sizeof s_methods [0],
+    .subscriptions = s_subscriptions,
+    .subscription_count = sizeof s_subscriptions / sizeof s_subscriptions [0],
+    .open = ledger_core_open,
+    .close = ledger_core_close,
+};

@@ -1,0 +1,169 @@
+/*  =========================================================================
+    merchants_core - the merchants domain over one LMDB transaction
+
+    Registry of units, their public code, complaints, standing and the
+    rules that decide it, the persons and ledger standings mirrored from
+    events, the convenience market with its check-ins and stats, and
+    notices to merchants. Every function is a pure function of the
+    request, the transaction (ctx->txn) and ctx->now_ms: no other state
+    changes. Handlers in merchants_service.c only route to these.
+
+    The data layout (every table, key and value) is written at the top of
+    merchants_core.c. Market and check-in functions live in
+    merchants_market.c, notices in merchants_notice.c; they share the
+    helpers declared at the end of this header.
+    =========================================================================
+*/
+#ifndef MERCHANTS_CORE_H
+#define MERCHANTS_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "ts_service.h"
+#include "events.pb-c.h"
+#include "merchants.pb-c.h"
+#include "merchants_code.h"
+
+#define MERCHANTS_STATE_MAGIC 0x4d524348u
+#define MERCHANTS_SERVICES_MAX 64           //  per list (services, free_services)
+#define MERCHANTS_TIERS_MAX 16              //  rows of a discount table
+#define MERCHANTS_TIER_MAX_CHARS 8
+#define MERCHANTS_ID_MAX_CHARS 64           //  ids and keys given by callers
+#define MERCHANTS_MARKETS_SCAN_MAX 10000    //  markets summed by one list call
+#define MERCHANTS_NOTICES_SCAN_MAX 10000    //  notices examined by one list call
+#define MERCHANTS_SERVICE_ROWS_MAX 1000     //  service kinds listed per market
+
+//  The daemon's state: the code key and the table handles, set in open()
+//  and never changed afterwards.
+typedef struct {
+    uint32_t magic;                 //  MERCHANTS_STATE_MAGIC
+    uint8_t key [MERCHANTS_CODE_KEY_BYTES];  //  code MAC key
+    ts_table merchants;             //  see merchants_core.c for each table
+    ts_table history;
+    ts_table licences;
+    ts_table complaints;
+    ts_table markets;
+    ts_table market_dates;
+    ts_table enrolments;
+    ts_table attended;
+    ts_table served;
+    ts_table checkins;
+    ts_table counters;
+    ts_table persons;
+    ts_table standings;
+    ts_table settings;
+    ts_table notices;
+} merchants_state;
+
+//  The service's tables, for the service declaration.
+#define MERCHANTS_TABLE_COUNT 15
+extern const ts_table_def merchants_tables [MERCHANTS_TABLE_COUNT];
+
+//  open(): load or create the code key next to the store, check its
+//  fingerprint against the store's, open the table handles.
+unsigned merchants_open (ts_ctx *ctx, void **state);
+void merchants_close (void *state);
+
+//  Registry
+unsigned merchants_create (ts_ctx *ctx, const Tashan__Merchants__CreateMerchantRequest *req,
+                           Tashan__Merchants__Merchant *rep);
+unsigned merchants_update (ts_ctx *ctx, const Tashan__Merchants__UpdateMerchantRequest *req,
+                           Tashan__Merchants__Merchant *rep);
+unsigned merchants_get (ts_ctx *ctx, const Tashan__Merchants__GetMerchantRequest *req,
+                        Tashan__Merchants__Merchant *rep);
+unsigned merchants_list (ts_ctx *ctx, const Tashan__Merchants__ListMerchantsRequest *req,
+                         Tashan__Merchants__ListMerchantsReply *rep);
+unsigned merchants_history (ts_ctx *ctx, const Tashan__Merchants__MerchantHistoryRequest *req,
+                            Tashan__Merchants__MerchantHistoryReply *rep);
+
+//  The code
+unsigned merchants_disclose (ts_ctx *ctx, const Tashan__Merchants__CodeRequest *req,
+                             Tashan__Merchants__Disclosure *rep);
+unsigned merchants_code_svg_get (ts_ctx *ctx, const Tashan__Merchants__CodeSvgRequest *req,
+                                 Tashan__Merchants__RawReply *rep);
+
+//  Standing: rules and complaints
+unsigned merchants_rules_get (ts_ctx *ctx, const Tashan__Merchants__GetRulesRequest *req,
+                              Tashan__Merchants__Rules *rep);
+unsigned merchants_rules_set (ts_ctx *ctx, const Tashan__Merchants__Rules *req,
+                              Tashan__Merchants__Rules *rep);
+unsigned merchants_complaint_add (ts_ctx *ctx, const Tashan__Merchants__AddComplaintRequest *req,
+                                  Tashan__Merchants__Complaint *rep);
+unsigned merchants_complaint_resolve (ts_ctx *ctx,
+                                      const Tashan__Merchants__ResolveComplaintRequest *req,
+                                      Tashan__Merchants__Complaint *rep);
+unsigned merchants_complaint_list (ts_ctx *ctx, const Tashan__Merchants__ListComplaintsRequest *req,
+                                   Tashan__Merchants__ListComplaintsReply *rep);
+
+//  Events from other daemons
+unsigned merchants_apply_person (ts_ctx *ctx, const Tashan__Events__Person *person);
+unsigned merchants_apply_standing (ts_ctx *ctx, const Tashan__Events__Standing *standing);
+
+//  Market and check-ins (merchants_market.c)
+unsigned merchants_market_create (ts_ctx *ctx, const Tashan__Merchants__CreateMarketRequest *req,
+                                  Tashan__Merchants__Market *rep);
+unsigned merchants_market_get (ts_ctx *ctx, const Tashan__Merchants__GetMarketRequest *req,
+                               Tashan__Merchants__Market *rep);
+unsigned merchants_market_enrol (ts_ctx *ctx, const Tashan__Merchants__EnrolRequest *req,
+                                 Tashan__Merchants__Enrolment *rep);
+unsigned merchants_market_stats (ts_ctx *ctx, const Tashan__Merchants__GetMarketRequest *req,
+                                 Tashan__Merchants__MarketStats *rep);
+unsigned merchants_market_list (ts_ctx *ctx, const Tashan__Merchants__ListMarketsRequest *req,
+                                Tashan__Merchants__ListMarketsReply *rep);
+unsigned merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
+                            Tashan__Merchants__CheckinReply *rep);
+
+//  Notices (merchants_notice.c)
+unsigned merchants_notice_post (ts_ctx *ctx, const Tashan__Merchants__PostNoticeRequest *req,
+                                Tashan__Merchants__Notice *rep);
+unsigned merchants_notice_list (ts_ctx *ctx, const Tashan__Merchants__ListNoticesRequest *req,
+                                Tashan__Merchants__ListNoticesReply *rep);
+
+//  --------------------------------------------------------------------
+//  Helpers shared by the core files
+
+//  The state of the request's daemon (asserts its magic).
+merchants_state *merchants_state_of (ts_ctx *ctx);
+
+//  Parse "<prefix><n>" (n 1..2^53, canonical decimal); false when not.
+bool merchants_id_parse (const char *s, char prefix, uint64_t *out);
+
+//  Load merchant number id (NULL when absent).
+Tashan__Merchants__Merchant *merchants_load (ts_ctx *ctx, uint64_t id);
+
+//  The rules record (defaults if never set).
+Tashan__Merchants__Rules *merchants_rules_load (ts_ctx *ctx);
+
+//  The standing of a merchant: "good", "watch" or "suspended".
+const char *merchants_standing (ts_ctx *ctx, const Tashan__Merchants__Rules *rules,
+                                const Tashan__Merchants__Merchant *m, uint64_t id);
+
+//  Discount a tier earns at merchant m: its own table first, then the
+//  community's, then 0.
+uint32_t merchants_discount (const Tashan__Merchants__Rules *rules,
+                             const Tashan__Merchants__Merchant *m, const char *tier);
+
+//  The tier of a person: the ledger's last word, else the default tier.
+const char *merchants_person_tier (ts_ctx *ctx, const Tashan__Merchants__Rules *rules,
+                                   const char *person_id);
+
+//  Counters: ("name", id [, sub]) -> u64.
+void merchants_count_add (ts_ctx *ctx, const char *name, uint64_t id,
+                          const char *sub, int64_t delta);
+uint32_t merchants_count_get (ts_ctx *ctx, const char *name, uint64_t id,
+                              const char *sub);
+
+//  Validate a string list: at most max items, each 1..max_chars, no
+//  duplicates. Returns 0 or a 400 recorded on ctx.
+unsigned merchants_check_list (ts_ctx *ctx, const char *field, char **items,
+                               size_t n, size_t max, size_t max_chars);
+
+//  Caller is ops or system (sees personal data, all notices...)?
+bool merchants_caller_is_staff (const ts_ctx *ctx);
+
+//  Page tokens: the hex of a key.
+char *merchants_token_make (ts_arena *arena, const void *key, size_t size);
+//  Decode into out (size set); false when malformed.
+bool merchants_token_parse (const char *token, ts_key *out);
+
+#endif

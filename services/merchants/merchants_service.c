@@ -1,0 +1,154 @@
+/*  merchants_service - the merchants daemon's declaration: the method
+    table (request -> merchants_core, roles, idempotency), the tables, the
+    events it follows (residents' persons, the ledger's standings) and
+    open/close. No logic lives here: see merchants_core.c for that.
+
+    Persons and tiers are mirrored from events rather than asked for: a
+    check-in never waits on the residents or ledger daemons and still
+    answers while they are down (the mirror is as fresh as the last event
+    delivered, which replaces a TTL cache of ledger calls). */
+#include "merchants_service.h"
+
+#include "merchants_core.h"
+
+//  Typed core function -> ts_handler_fn, one per method.
+#define HANDLER(name, fn, Req, Rep) \
+    static unsigned \
+    name (ts_ctx *ctx, const void *req, void *rep) \
+    { \
+        return fn (ctx, (const Req *) req, (Rep *) rep); \
+    }
+
+HANDLER (h_create, merchants_create, Tashan__Merchants__CreateMerchantRequest,
+         Tashan__Merchants__Merchant)
+HANDLER (h_update, merchants_update, Tashan__Merchants__UpdateMerchantRequest,
+         Tashan__Merchants__Merchant)
+HANDLER (h_get, merchants_get, Tashan__Merchants__GetMerchantRequest,
+         Tashan__Merchants__Merchant)
+HANDLER (h_list, merchants_list, Tashan__Merchants__ListMerchantsRequest,
+         Tashan__Merchants__ListMerchantsReply)
+HANDLER (h_history, merchants_history, Tashan__Merchants__MerchantHistoryRequest,
+         Tashan__Merchants__MerchantHistoryReply)
+HANDLER (h_disclose, merchants_disclose, Tashan__Merchants__CodeRequest,
+         Tashan__Merchants__Disclosure)
+HANDLER (h_code_svg, merchants_code_svg_get, Tashan__Merchants__CodeSvgRequest,
+         Tashan__Merchants__RawReply)
+HANDLER (h_rules_get, merchants_rules_get, Tashan__Merchants__GetRulesRequest,
+         Tashan__Merchants__Rules)
+HANDLER (h_rules_set, merchants_rules_set, Tashan__Merchants__Rules,
+         Tashan__Merchants__Rules)
+HANDLER (h_complaint_add, merchants_complaint_add, Tashan__Merchants__AddComplaintRequest,
+         Tashan__Merchants__Complaint)
+HANDLER (h_complaint_resolve, merchants_complaint_resolve,
+         Tashan__Merchants__ResolveComplaintRequest, Tashan__Merchants__Complaint)
+HANDLER (h_complaint_list, merchants_complaint_list,
+         Tashan__Merchants__ListComplaintsRequest, Tashan__Merchants__ListComplaintsReply)
+HANDLER (h_market_create, merchants_market_create, Tashan__Merchants__CreateMarketRequest,
+         Tashan__Merchants__Market)
+HANDLER (h_market_get, merchants_market_get, Tashan__Merchants__GetMarketRequest,
+         Tashan__Merchants__Market)
+HANDLER (h_market_enrol, merchants_market_enrol, Tashan__Merchants__EnrolRequest,
+         Tashan__Merchants__Enrolment)
+HANDLER (h_market_stats, merchants_market_stats, Tashan__Merchants__GetMarketRequest,
+         Tashan__Merchants__MarketStats)
+HANDLER (h_market_list, merchants_market_list, Tashan__Merchants__ListMarketsRequest,
+         Tashan__Merchants__ListMarketsReply)
+HANDLER (h_checkin, merchants_checkin, Tashan__Merchants__CheckinRequest,
+         Tashan__Merchants__CheckinReply)
+HANDLER (h_notice_post, merchants_notice_post, Tashan__Merchants__PostNoticeRequest,
+         Tashan__Merchants__Notice)
+HANDLER (h_notice_list, merchants_notice_list, Tashan__Merchants__ListNoticesRequest,
+         Tashan__Merchants__ListNoticesReply)
+
+#define D(x) &tashan__merchants__##x##__descriptor
+#define W TS_METHOD_WRITE
+#define R TS_METHOD_READ
+#define STAFF (TS_ROLE_OPS | TS_ROLE_SYSTEM)
+#define STAFF_OR_MERCHANT (STAFF | TS_ROLE_MERCHANT)
+
+static const ts_method s_methods [] = {
+    { "merchants.Create", D (create_merchant_request), D (merchant), h_create, W, STAFF, NULL },
+    { "merchants.Update", D (update_merchant_request), D (merchant), h_update, W, STAFF, NULL },
+    { "merchants.Get", D (get_merchant_request), D (merchant), h_get, R,
+      STAFF_OR_MERCHANT, NULL },
+    { "merchants.List", D (list_merchants_request), D (list_merchants_reply), h_list, R,
+      STAFF, NULL },
+    { "merchants.History", D (merchant_history_request), D (merchant_history_reply),
+      h_history, R, STAFF_OR_MERCHANT, NULL },
+    { "merchants.Disclose", D (code_request), D (disclosure), h_disclose, R,
+      TS_ROLE_ANY, NULL },
+    { "merchants.CodeSvg", D (code_svg_request), D (raw_reply), h_code_svg, R,
+      STAFF_OR_MERCHANT, NULL },
+    { "merchants.GetRules", D (get_rules_request), D (rules), h_rules_get, R, STAFF, NULL },
+    { "merchants.SetRules", D (rules), D (rules), h_rules_set, W, STAFF, NULL },
+    { "merchants.AddComplaint", D (add_complaint_request), D (complaint), h_complaint_add,
+      W, STAFF, NULL },
+    { "merchants.ResolveComplaint", D (resolve_complaint_request), D (complaint),
+      h_complaint_resolve, W, STAFF, NULL },
+    { "merchants.ListComplaints", D (list_complaints_request), D (list_complaints_reply),
+      h_complaint_list, R, STAFF_OR_MERCHANT, NULL },
+    { "merchants.CreateMarket", D (create_market_request), D (market), h_market_create, W,
+      STAFF, NULL },
+    { "merchants.GetMarket", D (get_market_request), D (market), h_market_get, R,
+      STAFF_OR_MERCHANT, NULL },
+    { "merchants.Enrol", D (enrol_request), D (enrolment), h_market_enrol, W,
+      STAFF_OR_MERCHANT, NULL },
+    { "merchants.MarketStats", D (get_market_request), D (market_stats), h_market_stats, R,
+      STAFF_OR_MERCHANT, NULL },
+    { "merchants.ListMarkets", D (list_markets_request), D (list_markets_reply),
+      h_market_list, R, STAFF, NULL },
+    { "merchants.Checkin", D (checkin_request), D (checkin_reply), h_checkin, W,
+      TS_ROLE_MERCHANT, "checkin_id" },
+    { "merchants.PostNotice", D (post_notice_request), D (notice), h_notice_post, W,
+      STAFF, NULL },
+    { "merchants.ListNotices", D (list_notices_request), D (list_notices_reply),
+      h_notice_list, R, STAFF_OR_MERCHANT, NULL },
+};
+
+//  --------------------------------------------------------------------
+//  Events followed
+
+static unsigned
+s_apply_person (ts_ctx *ctx, const void *payload, const Tashan__Event *event)
+{
+    (void) event;
+    return merchants_apply_person (ctx, (const Tashan__Events__Person *) payload);
+}
+
+static unsigned
+s_apply_standing (ts_ctx *ctx, const void *payload, const Tashan__Event *event)
+{
+    (void) event;
+    return merchants_apply_standing (ctx, (const Tashan__Events__Standing *) payload);
+}
+
+static const ts_topic_handler s_residents_topics [] = {
+    { "person.created", &tashan__events__person__descriptor, s_apply_person },
+    { "person.updated", &tashan__events__person__descriptor, s_apply_person },
+    { "person.moved", &tashan__events__person__descriptor, s_apply_person },
+    { "person.archived", &tashan__events__person__descriptor, s_apply_person },
+};
+
+static const ts_topic_handler s_ledger_topics [] = {
+    { "standing.changed", &tashan__events__standing__descriptor, s_apply_standing },
+};
+
+static const ts_subscription s_subscriptions [] = {
+    { "residents", s_residents_topics,
+      sizeof s_residents_topics / sizeof s_residents_topics [0] },
+    { "ledger", s_ledger_topics, sizeof s_ledger_topics / sizeof s_ledger_topics [0] },
+};
+
+const ts_service merchants_service = {
+    .name = "merchants",
+    .summary = "tashan merchants daemon: registry, merchant codes, market, check-ins",
+    .schema_version = 1,
+    .tables = merchants_tables,
+    .table_count = MERCHANTS_TABLE_COUNT,
+    .methods = s_methods,
+    .method_count = sizeof s_methods / sizeof s_methods [0],
+    .subscriptions = s_subscriptions,
+    .subscription_count = sizeof s_subscriptions / sizeof s_subscriptions [0],
+    .open = merchants_open,
+    .close = merchants_close,
+};

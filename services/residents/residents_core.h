@@ -1,0 +1,267 @@
+/*  =========================================================================
+    residents_core - the residents domain: community layout, household
+    files, persons, needs, resources and the match between them
+
+    Every function here is pure over one LMDB transaction (a ts_ctx): no
+    sockets, no state outside the store but the read-only keys loaded at
+    open. The handler table (residents_service.c) maps protobuf requests to
+    the functions declared here; unit tests drive them through ts_dispatch.
+
+    Files:
+        residents_core.c    data layout, open, ids, personal data, the
+                            household file, versions, audit, persons
+        residents_layout.c  compounds and buildings
+        residents_needs.c   needs, resources, ranking and assignment
+        residents_match.c   the batch match of every open need (MatchAll)
+        residents_demo.c    the deterministic demo community (SeedDemo)
+    =========================================================================
+*/
+#ifndef RESIDENTS_CORE_H
+#define RESIDENTS_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "ts_service.h"
+#include "residents.pb-c.h"
+#include "events.pb-c.h"
+
+//  Short names for the generated types.
+typedef Tashan__Residents__Compound res_compound;
+typedef Tashan__Residents__Building res_building;
+typedef Tashan__Residents__MemberInput res_member_input;
+typedef Tashan__Residents__Member res_member;
+typedef Tashan__Residents__Need res_need;
+typedef Tashan__Residents__Household res_household;
+typedef Tashan__Residents__Resource res_resource;
+typedef Tashan__Residents__PersonRec res_person_rec;
+typedef Tashan__Residents__HouseholdRec res_household_rec;
+
+//  Limits (SPEC section 4 and our own).
+#define RES_MEMBERS_MAX 50          //  persons in one household
+#define RES_NEEDS_PER_HOUSEHOLD_MAX 1000
+#define RES_TAGS_MAX 16
+#define RES_SKILLS_MAX 16
+#define RES_CODE_MAX_CHARS 32       //  building number, unit, room, grid, school, pupil no
+#define RES_PHONE_MAX_CHARS 20
+#define RES_CAPACITY_MAX 10000      //  bookings per resource per week
+#define RES_SCAN_MAX 1000000        //  rows any one request may scan
+#define RES_ID_HASH_BYTES 32
+#define RES_ID_KEY_BYTES 32
+
+//  Open tables and keys: the service's state (ctx->state).
+typedef struct {
+    uint32_t magic;                 //  RES_STATE_MAGIC
+    ts_table compounds;             //  see the layout in residents_core.c
+    ts_table compound_names;
+    ts_table buildings;
+    ts_table building_nos;
+    ts_table households;
+    ts_table bld_households;
+    ts_table persons;
+    ts_table id_hashes;
+    ts_table pupils;
+    ts_table versions;
+    ts_table audit;
+    ts_table needs;
+    ts_table resources;
+    ts_table res_by_cat;
+    ts_table res_by_provider;
+    ts_table merchants;
+    ts_table demo;
+    uint8_t id_key [RES_ID_KEY_BYTES];  //  key of the ID-number hash
+} res_state;
+#define RES_STATE_MAGIC 0x52455344u
+
+//  The tables of the service (for ts_service.tables).
+#define RES_TABLE_COUNT 17
+extern const ts_table_def residents_tables [RES_TABLE_COUNT];
+
+//  Vocabularies (NULL-terminated).
+extern const char *const residents_tags [];
+extern const char *const residents_categories [];
+extern const char *const residents_provider_kinds [];
+
+//  --------------------------------------------------------------------
+//  Service lifecycle
+
+unsigned residents_open (ts_ctx *ctx, void **state);
+void residents_close (void *state);
+res_state *residents_state (ts_ctx *ctx);
+
+//  --------------------------------------------------------------------
+//  Small pure helpers (no transaction)
+
+//  "h12" -> 12 with prefix 'h'. False unless prefix, then 1..19 digits,
+//  no leading zero, value > 0.
+bool residents_id_parse (const char *s, char prefix, uint64_t *id);
+char *residents_id_str (ts_arena *arena, char prefix, uint64_t id);
+//  GB 11643-1999: 17 digits and a check character (0-9 or X, x accepted).
+//  On success writes the normalised 18 characters (upper-case X) to out.
+bool residents_id_number_valid (const char *s, char out [19]);
+//  "13812341234" -> "138****1234": the first 3 and last 4 characters
+//  kept, the rest starred; shorter numbers keep only their last 2.
+void residents_phone_mask (const char *phone, char *out, size_t out_size);
+//  Week index (weeks since the Monday 1970-01-05 00:00 Asia/Shanghai).
+uint32_t residents_week_of (int64_t unix_ms);
+//  Is the caller ops (the only role that sees phones unmasked)?
+bool residents_caller_is_ops (const ts_ctx *ctx);
+
+//  --------------------------------------------------------------------
+//  Lookups and records (residents_core.c)
+
+//  Resolve an id given by the client. A malformed or unknown id fails
+//  with code (404 for path ids, 422 for references in a body).
+unsigned residents_ref_building (ts_ctx *ctx, const char *field, const char *id,
+                                 unsigned code, res_building **out);
+unsigned residents_ref_household (ts_ctx *ctx, const char *field, const char *id,
+                                  unsigned code, bool active, res_household_rec **out);
+unsigned residents_ref_person (ts_ctx *ctx, const char *field, const char *id,
+                               unsigned code, bool active, res_person_rec **out);
+
+res_building *residents_building_load (ts_ctx *ctx, uint64_t id);
+res_household_rec *residents_household_load (ts_ctx *ctx, uint64_t id);
+res_person_rec *residents_person_load (ts_ctx *ctx, uint64_t id);
+res_need *residents_need_load (ts_ctx *ctx, uint64_t id);
+void residents_need_save (ts_ctx *ctx, const res_need *need);
+res_resource *residents_resource_load (ts_ctx *ctx, uint64_t id);
+void residents_resource_save (ts_ctx *ctx, const res_resource *resource);
+
+//  Paging over keys prefix + rest: position cur at page_token (the hex of
+//  the rest of the next key; cur closed when nothing is left) and give the
+//  page size (default 100, at most 1,000). The token for the next page is
+//  the rest of the key under cur (or "" when cur is past the prefix).
+unsigned residents_page_begin (ts_ctx *ctx, ts_cursor *cur, ts_table table,
+                               const void *prefix, size_t prefix_size,
+                               const char *token, uint32_t requested,
+                               uint32_t *page_size);
+char *residents_page_token (ts_ctx *ctx, const ts_cursor *cur, size_t prefix_size);
+
+//  The household file as returned (phones masked unless unmasked).
+res_household *residents_household_file (ts_ctx *ctx, const res_household_rec *rec,
+                                          bool unmasked);
+//  Record a change of the household file: bump the version, save the
+//  record and write the new version (who, when, what, the file after).
+void residents_household_commit (ts_ctx *ctx, res_household_rec *rec,
+                                 const char *action);
+//  Write one line of the read audit of a household.
+void residents_audit (ts_ctx *ctx, uint64_t household_id, const char *action);
+//  Emit a person.* event with the person's full state.
+void residents_person_emit (ts_ctx *ctx, const char *topic, const res_person_rec *p);
+//  Emit need.opened / need.closed.
+void residents_need_emit (ts_ctx *ctx, const char *topic, const res_need *need);
+//  Move the resources a person offers to their current household's place
+//  (after a move or a grid change); archive them when the person is.
+void residents_person_resources_follow (ts_ctx *ctx, const res_person_rec *p);
+
+//  Create a person in household hh from a validated input (checks the
+//  ID-number and pupil uniqueness: 409). On success *out is the record.
+unsigned residents_person_create (ts_ctx *ctx, const char *field,
+                                  const res_member_input *in,
+                                  res_household_rec *hh, res_person_rec **out);
+//  Validate one member as given by a client (400 naming field).
+unsigned residents_member_check (ts_ctx *ctx, const char *field,
+                                 const res_member_input *in, bool name_required);
+
+//  --------------------------------------------------------------------
+//  Handlers: households and persons (residents_core.c)
+
+unsigned residents_household_create (ts_ctx *ctx,
+    const Tashan__Residents__CreateHouseholdRequest *req, res_household *rep);
+unsigned residents_household_get (ts_ctx *ctx,
+    const Tashan__Residents__GetRequest *req, res_household *rep);
+unsigned residents_household_list (ts_ctx *ctx,
+    const Tashan__Residents__ListHouseholdsRequest *req,
+    Tashan__Residents__ListHouseholdsReply *rep);
+unsigned residents_household_update (ts_ctx *ctx,
+    const Tashan__Residents__UpdateHouseholdRequest *req, res_household *rep);
+unsigned residents_household_move_out (ts_ctx *ctx,
+    const Tashan__Residents__ArchiveRequest *req, res_household *rep);
+unsigned residents_household_history (ts_ctx *ctx,
+    const Tashan__Residents__PageRequest *req, Tashan__Residents__HistoryReply *rep);
+unsigned residents_household_audit (ts_ctx *ctx,
+    const Tashan__Residents__PageRequest *req, Tashan__Residents__AuditReply *rep);
+unsigned residents_member_add (ts_ctx *ctx,
+    const Tashan__Residents__AddMemberRequest *req, res_member *rep);
+unsigned residents_person_get (ts_ctx *ctx,
+    const Tashan__Residents__GetRequest *req, res_member *rep);
+unsigned residents_person_update (ts_ctx *ctx,
+    const Tashan__Residents__UpdatePersonRequest *req, res_member *rep);
+unsigned residents_person_move (ts_ctx *ctx,
+    const Tashan__Residents__MovePersonRequest *req, res_member *rep);
+unsigned residents_person_archive (ts_ctx *ctx,
+    const Tashan__Residents__ArchiveRequest *req, res_member *rep);
+
+//  Fill a reply member from a record.
+void residents_member_out (ts_ctx *ctx, const res_person_rec *p, bool unmasked,
+                           res_member *out);
+
+//  --------------------------------------------------------------------
+//  Handlers: layout (residents_layout.c)
+
+unsigned residents_compound_create (ts_ctx *ctx,
+    const Tashan__Residents__CreateCompoundRequest *req, res_compound *rep);
+unsigned residents_compound_get (ts_ctx *ctx,
+    const Tashan__Residents__GetRequest *req, res_compound *rep);
+unsigned residents_compound_list (ts_ctx *ctx,
+    const Tashan__Residents__ListCompoundsRequest *req,
+    Tashan__Residents__ListCompoundsReply *rep);
+unsigned residents_compound_update (ts_ctx *ctx,
+    const Tashan__Residents__UpdateCompoundRequest *req, res_compound *rep);
+unsigned residents_compound_archive (ts_ctx *ctx,
+    const Tashan__Residents__ArchiveRequest *req, res_compound *rep);
+unsigned residents_building_create (ts_ctx *ctx,
+    const Tashan__Residents__CreateBuildingRequest *req, res_building *rep);
+unsigned residents_building_get (ts_ctx *ctx,
+    const Tashan__Residents__GetRequest *req, res_building *rep);
+unsigned residents_building_list (ts_ctx *ctx,
+    const Tashan__Residents__ListBuildingsRequest *req,
+    Tashan__Residents__ListBuildingsReply *rep);
+unsigned residents_building_update (ts_ctx *ctx,
+    const Tashan__Residents__UpdateBuildingRequest *req, res_building *rep);
+unsigned residents_building_archive (ts_ctx *ctx,
+    const Tashan__Residents__ArchiveRequest *req, res_building *rep);
+
+//  --------------------------------------------------------------------
+//  Handlers: needs and resources (residents_needs.c)
+
+unsigned residents_need_open (ts_ctx *ctx,
+    const Tashan__Residents__OpenNeedRequest *req, res_need *rep);
+unsigned residents_need_get (ts_ctx *ctx,
+    const Tashan__Residents__GetRequest *req, res_need *rep);
+unsigned residents_need_list (ts_ctx *ctx,
+    const Tashan__Residents__ListNeedsRequest *req,
+    Tashan__Residents__ListNeedsReply *rep);
+unsigned residents_need_set_status (ts_ctx *ctx,
+    const Tashan__Residents__SetNeedStatusRequest *req, res_need *rep);
+unsigned residents_need_matches (ts_ctx *ctx,
+    const Tashan__Residents__PageRequest *req, Tashan__Residents__MatchesReply *rep);
+unsigned residents_need_assign (ts_ctx *ctx,
+    const Tashan__Residents__AssignRequest *req, Tashan__Residents__AssignReply *rep);
+unsigned residents_resource_add (ts_ctx *ctx,
+    const Tashan__Residents__AddResourceRequest *req, res_resource *rep);
+unsigned residents_resource_get (ts_ctx *ctx,
+    const Tashan__Residents__GetRequest *req, res_resource *rep);
+unsigned residents_resource_list (ts_ctx *ctx,
+    const Tashan__Residents__ListResourcesRequest *req,
+    Tashan__Residents__ListResourcesReply *rep);
+unsigned residents_resource_archive (ts_ctx *ctx,
+    const Tashan__Residents__ArchiveRequest *req, res_resource *rep);
+//  Capacity left this week (the stored count belongs to booked_week).
+uint32_t residents_resource_left (const res_resource *r, uint32_t week);
+//  Close every open or matched need of a household (moving out).
+void residents_needs_close_all (ts_ctx *ctx, res_household_rec *hh, const char *note);
+//  Apply merchant.registered / merchant.updated from the merchants daemon.
+unsigned residents_merchant_apply (ts_ctx *ctx, const void *payload,
+                                   const Tashan__Event *event);
+
+//  --------------------------------------------------------------------
+//  System methods
+
+unsigned residents_match_all (ts_ctx *ctx,
+    const Tashan__Residents__MatchAllRequest *req,
+    Tashan__Residents__MatchAllReply *rep);
+unsigned residents_seed_demo (ts_ctx *ctx,
+    const Tashan__Residents__SeedDemoRequest *req,
+    Tashan__Residents__SeedDemoReply *rep);
+
+#endif

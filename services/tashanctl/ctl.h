@@ -1,0 +1,28 @@
+/*  ctl - tashanctl's commands, one file each. */
+#ifndef CTL_H
+#define CTL_H
+
+#include "ts_arena.h"
+#include "ts_config.h"
+#include "ts_log.h"
+#include "ts_rpc.h"
+#include "ts_status.h"
+#include "ts_zmq.h"
+
+typedef struct {
+    ts_config cfg;                  //  flags and config file
+} ctl_t;
+
+int ctl_status (ctl_t *ctl, int argc, char **argv);
+int ctl_backup (ctl_t *ctl, int argc, char **argv);
+int ctl_restore (ctl_t *ctl, int argc, char **argv);
+int ctl_demo (ctl_t *ctl, int argc, char **argv);
+int ctl_match (ctl_t *ctl, int argc, char **argv);
+
+//  One call as role "system"; prints an error line on failure.
+unsigned ctl_call (ctl_t *ctl, const char *service, const char *method,
+                   const ProtobufCMessage *request,
+                   const ProtobufCMessageDescriptor *reply_desc, ts_arena *arena,
+                   ProtobufCMessage **reply, uint32_t timeout_ms, bool quiet);
+
+#endif
