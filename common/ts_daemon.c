@@ -22,7 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "ts_config.h"
@@ -262,11 +265,51 @@ s_handle_health (ts_daemon *self, const origin_t *from)
     s_reply_msg (self, from, TS_OK, "", &reply.base);
 }
 
+//  Copy a small file (a service's key kept beside its store).
+static int
+s_copy_small_file (const char *from, const char *to)
+{
+    FILE *in = fopen (from, "rb");
+    if (!in)
+        return -1;
+    char buf [64 * 1024];
+    size_t n = fread (buf, 1, sizeof buf, in);
+    bool whole = feof (in);
+    fclose (in);
+    if (!whole)
+        return -1;                  //  not a key: too big to be one
+    int fd = open (to, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return -1;
+    int rc = (write (fd, buf, n) == (ssize_t) n && fsync (fd) == 0) ? 0 : -1;
+    close (fd);
+    return rc;
+}
+
 static void
 s_backup_work (uv_work_t *work)
 {
     ts_daemon *self = work->data;
-    self->backup_rc = ts_store_copy (ts_dispatch_store (self->dispatch), self->backup_dir);
+    ts_store *store = ts_dispatch_store (self->dispatch);
+    self->backup_rc = ts_store_copy (store, self->backup_dir);
+    if (self->backup_rc != 0)
+        return;
+    //  Keys kept next to the store (signing, hashing) belong to it: a
+    //  restore without them could not verify what the store holds.
+    const char *dir = NULL;
+    mdb_env_get_path (ts_store_env (store), &dir);
+    DIR *d = dir ? opendir (dir) : NULL;
+    for (struct dirent *e; d && (e = readdir (d)) != NULL; ) {
+        if (e->d_type != DT_REG || !strcmp (e->d_name, "data.mdb") || !strcmp (e->d_name, "lock.mdb"))
+            continue;
+        char from [TS_PATH_MAX + 300], to [TS_PATH_MAX + 300];
+        snprintf (from, sizeof from, "%s/%s", dir, e->d_name);
+        snprintf (to, sizeof to, "%s/%s", self->backup_dir, e->d_name);
+        if (s_copy_small_file (from, to) != 0)
+            self->backup_rc = EIO;
+    }
+    if (d)
+        closedir (d);
 }
 
 static void
@@ -277,7 +320,8 @@ s_backup_done (uv_work_t *work, int status)
     if (status != 0 || self->backup_rc != 0) {
         char why [TS_PATH_MAX + 128];
         snprintf (why, sizeof why, "backup to %s failed: %s", self->backup_dir,
-                  status ? uv_strerror (status) : mdb_strerror (self->backup_rc));
+                  status ? uv_strerror (status)
+                  : self->backup_rc == EIO ? "cannot copy a key file" : mdb_strerror (self->backup_rc));
         ts_log_error ("backup_failed", "dir=%s", self->backup_dir);
         s_reply_msg (self, &self->backup_origin, TS_INTERNAL, why, NULL);
         return;

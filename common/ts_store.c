@@ -50,6 +50,15 @@ struct ts_txn {
     bool reused_read;               //  the store's reusable read txn?
 };
 
+static size_t s_initial_map_bytes = MAP_SIZE_INITIAL;
+
+void
+ts_store_set_initial_map_size (size_t size_bytes)
+{
+    assert (size_bytes >= 64 * 1024);
+    s_initial_map_bytes = size_bytes;
+}
+
 //  --------------------------------------------------------------------
 //  Open the environment, every table, and check the schema version.
 
@@ -70,7 +79,7 @@ ts_store_new (const char *dir, const ts_table_def *tables, size_t table_count,
     if (rc == 0)
         rc = mdb_env_set_maxdbs (self->env, TABLES_MAX + 1);
     if (rc == 0)
-        rc = mdb_env_set_mapsize (self->env, MAP_SIZE_INITIAL);
+        rc = mdb_env_set_mapsize (self->env, s_initial_map_bytes);
     if (rc == 0)
         rc = mdb_env_set_maxreaders (self->env, 126);
     //  MDB_NOTLS: read txns are tied to the txn object, not the thread, so

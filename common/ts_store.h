@@ -51,6 +51,10 @@ ts_store *ts_store_new (const char *dir, const ts_table_def *tables,
                         char *err, size_t err_size);
 void ts_store_destroy (ts_store **self_p);
 
+//  Map size a new environment starts with (default 64 MiB; it doubles as
+//  it fills). Tests set a small one to exercise growth.
+void ts_store_set_initial_map_size (size_t size_bytes);
+
 //  Handle of a table opened at start; asserts that it exists.
 ts_table ts_store_table (ts_store *self, const char *name);
 

@@ -37,7 +37,7 @@ struct gw_gateway {
     int port;
     uv_timer_t health_timer;        //  polls health for /metrics
     bool health_polling;            //  one poll at a time
-    uv_signal_t sigint, sigterm;
+    uint64_t start_ms;              //  uv_now at start, for uptime
     bool stopping;
 };
 
@@ -115,8 +115,15 @@ static void
 s_health_done (health_t *h)
 {
     gw_gateway *self = h->gw;
-    Tashan__Gateway__ServiceHealth items [TS_SERVICE_COUNT];
-    Tashan__Gateway__ServiceHealth *ptrs [TS_SERVICE_COUNT];
+    //  The gateway itself first (it answers, so it is up), then the daemons.
+    Tashan__Gateway__ServiceHealth items [TS_SERVICE_COUNT + 1];
+    Tashan__Gateway__ServiceHealth *ptrs [TS_SERVICE_COUNT + 1];
+    tashan__gateway__service_health__init (&items [TS_SERVICE_COUNT]);
+    items [TS_SERVICE_COUNT].name = "gateway";
+    items [TS_SERVICE_COUNT].up = true;
+    items [TS_SERVICE_COUNT].version = (char *) TASHAN_VERSION;
+    items [TS_SERVICE_COUNT].uptime_ms = (int64_t) (uv_now (self->loop) - self->start_ms);
+    ptrs [0] = &items [TS_SERVICE_COUNT];
     int up = 0;
     for (int i = 0; i < TS_SERVICE_COUNT; i++) {
         Tashan__HealthReply *r = h->replies [i];
@@ -130,7 +137,7 @@ s_health_done (health_t *h)
             items [i].uptime_ms = r->uptime_ms;
             items [i].outbox_head_seq = r->outbox_head_seq;
         }
-        ptrs [i] = &items [i];
+        ptrs [i + 1] = &items [i];
         gw_metrics_daemon (self->metrics, ts_service_names [i], r != NULL,
                            r ? r->outbox_head_seq : 0,
                            self->rpc [i] ? ts_rpc_errors (self->rpc [i]) : 0);
@@ -152,7 +159,7 @@ s_health_done (health_t *h)
         Tashan__Gateway__Health health = TASHAN__GATEWAY__HEALTH__INIT;
         health.status = up == TS_SERVICE_COUNT ? "ok" : "degraded";
         health.services = ptrs;
-        health.n_services = TS_SERVICE_COUNT;
+        health.n_services = TS_SERVICE_COUNT + 1;
         s_respond_msg (self, h->req, "GET /healthz",
                        up == TS_SERVICE_COUNT ? TS_OK : TS_UNAVAILABLE, &health.base);
     }
@@ -516,6 +523,7 @@ gw_gateway_new (uv_loop_t *loop, const ts_config *cfg, char *err, size_t err_siz
     self->magic = GATEWAY_MAGIC;
     self->loop = loop;
     self->cfg = *cfg;
+    self->start_ms = uv_now (loop);
     self->metrics = gw_metrics_new ();
     self->auth = gw_auth_new (cfg->data_dir, err, err_size);
     if (!self->auth) {

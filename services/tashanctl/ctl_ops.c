@@ -228,7 +228,7 @@ ctl_restore (ctl_t *ctl, int argc, char **argv)
     }
     for (int i = 0; i <= TS_SERVICE_COUNT; i++) {
         char live [TS_PATH_MAX + 64], moved [TS_PATH_MAX * 2], src [TS_PATH_MAX + 64];
-        char live_file [TS_PATH_MAX + 80], lock_file [TS_PATH_MAX + 80];
+        char live_file [TS_PATH_MAX * 2];
         snprintf (live, sizeof live, "%s/%s", ctl->cfg.data_dir, names [i]);
         snprintf (moved, sizeof moved, "%s/%s", aside, names [i]);
         snprintf (src, sizeof src, "%s/%s/data.mdb", dir, names [i]);
@@ -237,12 +237,28 @@ ctl_restore (ctl_t *ctl, int argc, char **argv)
             fprintf (stderr, "tashanctl: cannot move %s aside: %s\n", live, strerror (errno));
             return 1;
         }
-        snprintf (live_file, sizeof live_file, "%s/data.mdb", live);
-        snprintf (lock_file, sizeof lock_file, "%s/lock.mdb", live);
-        if (ts_mkdir_p (live) != 0 || s_copy_file (src, live_file) != 0) {
-            fprintf (stderr, "tashanctl: cannot restore %s: %s\n", live, strerror (errno));
+        if (ts_mkdir_p (live) != 0) {
+            fprintf (stderr, "tashanctl: cannot create %s: %s\n", live, strerror (errno));
             return 1;
         }
+        //  data.mdb and the service's key files, as the backup holds them.
+        char src_dir [TS_PATH_MAX + 64];
+        snprintf (src_dir, sizeof src_dir, "%s/%s", dir, names [i]);
+        DIR *d = opendir (src_dir);
+        for (struct dirent *e; d && (e = readdir (d)) != NULL; ) {
+            if (e->d_type != DT_REG || !strcmp (e->d_name, "lock.mdb"))
+                continue;
+            char from [TS_PATH_MAX * 2];
+            snprintf (from, sizeof from, "%s/%s", src_dir, e->d_name);
+            snprintf (live_file, sizeof live_file, "%s/%s", live, e->d_name);
+            if (s_copy_file (from, live_file) != 0) {
+                fprintf (stderr, "tashanctl: cannot restore %s: %s\n", live_file, strerror (errno));
+                closedir (d);
+                return 1;
+            }
+        }
+        if (d)
+            closedir (d);
         printf ("%-12s restored from %s\n", names [i], src);
     }
     printf ("restore complete; the previous data is in %s\n", aside);
