@@ -16,6 +16,7 @@
 #include "gw_http.h"
 #include "gw_json.h"
 #include "gw_metrics.h"
+#include "gw_openapi.h"
 #include "gw_router.h"
 #include "ts_log.h"
 #include "ts_rpc.h"
@@ -617,10 +618,19 @@ s_on_signal (uv_signal_t *handle, int signum)
 int
 gw_gateway_main (int argc, char **argv)
 {
+    if (argc == 2 && strcmp (argv [1], "--openapi") == 0) {
+        char *doc = gw_openapi_print ();
+        if (!doc)
+            return 1;
+        puts (doc);
+        free (doc);
+        return 0;
+    }
     ts_config cfg;
     switch (ts_config_parse (&cfg, argc, argv, "tashan-gateway",
                              "tashan gateway: the HTTP/JSON API, /healthz, /metrics and the ops console",
-                             NULL, false)) {
+                             "Also: tashan-gateway --openapi prints the API description (OpenAPI 3).\n",
+                             false)) {
         case TS_CONFIG_EXIT_OK: return 0;
         case TS_CONFIG_EXIT_USAGE: return 2;
         case TS_CONFIG_RUN: break;
