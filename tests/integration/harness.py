@@ -44,6 +44,7 @@ Environment:
 import ctypes
 import http.client
 import json
+import re
 import os
 import shutil
 import signal
@@ -602,6 +603,7 @@ class Harness:
             self._conn_requests += 1
             if resp.will_close:
                 self._close_conn()
+            _record_route(method, path, resp.status)
             return resp.status, _parse_body(resp, raw), resp.headers
         raise AssertionError('unreachable')
 
@@ -650,6 +652,47 @@ class Harness:
                                            describe_returncode(cp.returncode),
                                            cp.stdout, cp.stderr))
         return cp
+
+
+# ----------------------------------------------------------------------
+#  Route coverage: every request is matched against docs/openapi.json and
+#  (method, pattern, status) appended to $TASHAN_COVERAGE_DIR/<pid>.txt,
+#  so tests/integration/check_coverage.py can prove that every documented
+#  route is exercised by the suite.
+
+_ROUTES = None
+
+
+def _load_routes():
+    global _ROUTES
+    if _ROUTES is not None:
+        return _ROUTES
+    _ROUTES = []
+    src = os.environ.get('TASHAN_SOURCE_DIR',
+                         os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
+    try:
+        with open(os.path.join(src, 'docs', 'openapi.json')) as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        return _ROUTES
+    for pattern, item in doc.get('paths', {}).items():
+        regex = '^' + re.sub(r'\\{[^/]+?\\}', '[^/]+', re.escape(pattern)) + '$'
+        for method in item:
+            _ROUTES.append((method.upper(), pattern, re.compile(regex)))
+    return _ROUTES
+
+
+def _record_route(method, path, status):
+    out_dir = os.environ.get('TASHAN_COVERAGE_DIR')
+    if not out_dir:
+        return
+    bare = path.split('?', 1)[0]
+    for m, pattern, regex in _load_routes():
+        if m == method.upper() and regex.match(bare):
+            os.makedirs(out_dir, exist_ok=True)
+            with open(os.path.join(out_dir, '%d.txt' % os.getpid()), 'a') as f:
+                f.write('%s %s %d\n' % (m, pattern, status))
+            return
 
 
 def _parse_body(resp, raw):
