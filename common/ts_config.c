@@ -173,9 +173,13 @@ ts_config_load_text (ts_config *self, const char *text, char *err, size_t err_si
         memcpy (line, p, len);
         line [len] = 0;
         p = eol ? eol + 1 : p + len;
-        char *hash = strchr (line, '#');
-        if (hash)
-            *hash = 0;
+        //  A comment starts at a '#' that begins the line or follows a
+        //  blank: Z85 keys contain '#' but never blanks.
+        for (char *c = line; *c; c++)
+            if (*c == '#' && (c == line || c [-1] == ' ' || c [-1] == '\t')) {
+                *c = 0;
+                break;
+            }
         char *s = s_trim (line);
         if (!*s)
             continue;

@@ -2,7 +2,8 @@
     ts_config - settings from flags and an optional config file
 
     Precedence: built-in defaults < config file (--config FILE) < flags.
-    The file is "key = value" lines; '#' starts a comment. Keys:
+    The file is "key = value" lines; '#' at the start of a line or after a
+    blank starts a comment (Z85 keys may contain '#'). Keys:
         data_dir = ./var
         log_level = info                # debug | info | warn | error
         listen = 127.0.0.1:8080         # gateway only

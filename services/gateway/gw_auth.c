@@ -87,7 +87,7 @@ s_new_secret (char *out, size_t size)
 static int
 s_write_token_file (const char *path, const char *token)
 {
-    char tmp [1100];
+    char tmp [1200];
     snprintf (tmp, sizeof tmp, "%s.tmp", path);
     int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0)

@@ -420,7 +420,7 @@ merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
             credit.subject_id = m->id;
             credit.rule = "market.service";
             credit.quantity = 1;
-            credit.note = ts_arena_printf (ctx->arena, "free %s at market %s",
+            credit.note = ts_arena_printf (ctx->arena, "%s (free) at market %s",
                                            req->service, req->market_id);
             credit.month = "";
             ts_emit (ctx, "credit.requested", &credit.base);

@@ -18,6 +18,7 @@ int ctl_backup (ctl_t *ctl, int argc, char **argv);
 int ctl_restore (ctl_t *ctl, int argc, char **argv);
 int ctl_demo (ctl_t *ctl, int argc, char **argv);
 int ctl_match (ctl_t *ctl, int argc, char **argv);
+int ctl_keygen (ctl_t *ctl, int argc, char **argv);
 
 //  One call as role "system"; prints an error line on failure.
 unsigned ctl_call (ctl_t *ctl, const char *service, const char *method,

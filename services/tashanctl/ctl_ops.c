@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <lmdb.h>
+#include <zmq.h>
 
 #include "ctl.h"
 
@@ -262,5 +263,29 @@ ctl_restore (ctl_t *ctl, int argc, char **argv)
         printf ("%-12s restored from %s\n", names [i], src);
     }
     printf ("restore complete; the previous data is in %s\n", aside);
+    return 0;
+}
+
+//  A CURVE key pair in the config file's terms. One pair shared by every
+//  daemon and client is the simple deployment: the daemons' public key
+//  (server_key) is then the pair's own public key.
+int
+ctl_keygen (ctl_t *ctl, int argc, char **argv)
+{
+    (void) ctl;
+    (void) argv;
+    if (argc != 0) {
+        fprintf (stderr, "tashanctl: keygen takes no arguments\n");
+        return 2;
+    }
+    char public_key [41], secret_key [41];
+    if (zmq_curve_keypair (public_key, secret_key) != 0) {
+        fprintf (stderr, "tashanctl: this libzmq has no CURVE support\n");
+        return 1;
+    }
+    printf ("# CURVE keys for tashan.conf (keep the secret key private: mode 0600)\n"
+            "curve.public_key = %s\n"
+            "curve.secret_key = %s\n"
+            "curve.server_key = %s\n", public_key, secret_key, public_key);
     return 0;
 }

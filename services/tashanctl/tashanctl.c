@@ -7,6 +7,8 @@
         status            health of every daemon
         backup DIR        consistent compacted LMDB copies of every daemon
         restore DIR       put a backup in place (daemons stopped)
+        demo, match       the demo community; the batch needs match
+        keygen            a CURVE key pair for encrypted endpoints
     =========================================================================
 */
 #include <errno.h>
@@ -28,7 +30,8 @@ static const char *s_usage =
     "  restore DIR         put the backup in DIR in place; every daemon must\n"
     "                      be stopped; the current data is moved aside\n"
     "  demo [--seed N]     create the demo community through the daemons\n"
-    "  match --all         match every open need against the resources\n";
+    "  match --all         match every open need against the resources\n"
+    "  keygen              print a new CURVE key pair as config lines\n";
 
 int
 main (int argc, char **argv)
@@ -62,6 +65,9 @@ main (int argc, char **argv)
     else
     if (strcmp (cmd, "match") == 0)
         rc = ctl_match (&ctl, ctl.cfg.argc - 1, ctl.cfg.argv + 1);
+    else
+    if (strcmp (cmd, "keygen") == 0)
+        rc = ctl_keygen (&ctl, ctl.cfg.argc - 1, ctl.cfg.argv + 1);
     else {
         fprintf (stderr, "tashanctl: unknown command '%s' (see --help)\n", cmd);
         rc = 2;

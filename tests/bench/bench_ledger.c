@@ -23,7 +23,11 @@
        single-event HTTP requests/s.
            bench_ledger ingest --data-dir DIR [--listen HOST:PORT]
                [--seconds 10] [--threads 4] [--batch 1000]
-               [--connections 32] [--persons 200]
+               [--connections 32] [--persons 200] [--seeded]
+       --seeded: the persons p1..pN were put in the ledger's store by
+       "bench_ledger seed --data-dir DIR --persons N" (person.created
+       events applied as the residents consumer would, before the ledger
+       daemon starts), so the residents daemon is not needed.
 */
 #include <arpa/inet.h>
 #include <assert.h>
@@ -653,9 +657,35 @@ s_run (const ingest *g, int count, void *(*fn) (void *), const char *what)
 }
 
 static int
-s_ingest (ingest *g, int threads, int connections, size_t persons)
+s_ingest (ingest *g, int threads, int connections, size_t persons, bool seeded)
 {
-    if (s_setup_zmq (g, persons) != 0 || (g->port && s_setup_http (g) != 0))
+    if (seeded) {
+        ts_config cfg;
+        char *args [] = { "bench_ledger", "--data-dir", g->data_dir, NULL };
+        if (ts_config_parse (&cfg, 3, args, "bench_ledger", "", NULL, false) != TS_CONFIG_RUN)
+            return 1;
+        snprintf (g->ledger_ep, sizeof g->ledger_ep, "%s", ts_config_endpoint (&cfg, "ledger"));
+        ts_arena *arena = ts_arena_new ();
+        ProtobufCMessage *reply = NULL;
+        Tashan__Ledger__PutRuleRequest pr = TASHAN__LEDGER__PUT_RULE_REQUEST__INIT;
+        char *roles [] = { "panel" };
+        pr.code = "bench.point";
+        pr.points = 1;
+        pr.n_roles = 1;
+        pr.roles = roles;
+        unsigned code = s_call (g->ledger_ep, "ledger.PutRule", &pr.base,
+                                &tashan__ledger__rule__descriptor, arena, &reply);
+        ts_arena_destroy (&arena);
+        if (code != 200)
+            return 1;
+        for (size_t i = 0; i < persons; i++)
+            snprintf (g->persons [i], sizeof g->persons [i], "p%zu", i + 1);
+        g->person_count = persons;
+    }
+    else
+    if (s_setup_zmq (g, persons) != 0)
+        return 1;
+    if (g->port && s_setup_http (g) != 0)
         return 1;
     printf ("ingest bench: %zu persons; ZeroMQ %d clients x batches of %d; "
             "HTTP %d connections; %.0f s each\n", persons, threads, g->batch,
@@ -675,6 +705,7 @@ s_usage (void)
 {
     fprintf (stderr,
         "usage: bench_ledger board [--persons N] [--entries N] [--dir DIR]\n"
+        "       bench_ledger seed --data-dir DIR [--persons N]\n"
         "       bench_ledger ingest --data-dir DIR [--listen HOST:PORT] [--seconds S]\n"
         "            [--threads N] [--batch N] [--connections N] [--persons N]\n");
 }
@@ -687,7 +718,9 @@ main (int argc, char **argv)
         return 2;
     }
     bool board = strcmp (argv [1], "board") == 0;
-    if (!board && strcmp (argv [1], "ingest") != 0) {
+    bool seed = strcmp (argv [1], "seed") == 0;
+    bool seeded = false;
+    if (!board && !seed && strcmp (argv [1], "ingest") != 0) {
         s_usage ();
         return 2;
     }
@@ -698,9 +731,10 @@ main (int argc, char **argv)
     g.seconds = 10;
     g.batch = 1000;
     int threads = 4, connections = 32;
-    for (int i = 2; i + 1 < argc; i += 2) {
-        const char *k = argv [i], *v = argv [i + 1];
-        if (!strcmp (k, "--persons")) persons = strtoull (v, NULL, 10);
+    for (int i = 2; i < argc; i += 2) {
+        const char *k = argv [i], *v = i + 1 < argc ? argv [i + 1] : "";
+        if (!strcmp (k, "--seeded")) { seeded = true; i--; }
+        else if (!strcmp (k, "--persons")) persons = strtoull (v, NULL, 10);
         else if (!strcmp (k, "--entries")) entries = strtoull (v, NULL, 10);
         else if (!strcmp (k, "--dir")) dir = v;
         else if (!strcmp (k, "--data-dir")) snprintf (g.data_dir, sizeof g.data_dir, "%s", v);
@@ -723,11 +757,26 @@ main (int argc, char **argv)
         }
         return s_board (persons, entries, dir);
     }
+    if (seed) {
+        char err [256];
+        if (!g.data_dir [0] || persons < 1 || persons > PERSONS_MAX) {
+            s_usage ();
+            return 2;
+        }
+        ts_dispatch *d = ts_dispatch_new (&ledger_service, g.data_dir, err, sizeof err);
+        if (!d) {
+            fprintf (stderr, "%s\n", err);
+            return 1;
+        }
+        s_load_persons (d, persons);
+        ts_dispatch_destroy (&d);
+        return 0;
+    }
     if (!g.data_dir [0] || persons < 1 || persons > PERSONS_MAX || threads < 1
     ||  threads > THREADS_MAX || connections < 1 || connections > CONNECTIONS_MAX
     ||  g.batch < 1 || g.batch > 1000 || g.seconds <= 0) {
         s_usage ();
         return 2;
     }
-    return s_ingest (&g, threads, connections, (size_t) persons);
+    return s_ingest (&g, threads, connections, (size_t) persons, seeded);
 }

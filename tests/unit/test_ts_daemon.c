@@ -1,0 +1,256 @@
+/*  test_ts_daemon - a real daemon (forked, on the shared runtime, with its
+    own LMDB and ROUTER socket) fed malformed ZeroMQ traffic: it answers
+    what it can with a clear status, drops what it cannot, never dies, and
+    still serves; SIGTERM stops it cleanly (exit 0). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "crashtest.pb-c.h"
+#include "ts_service.h"
+#include "ts_status.h"
+#include "ts_zmq.h"
+
+static unsigned
+s_echo (ts_ctx *ctx, const void *req_, void *rep_)
+{
+    const Tashan__Crashtest__EmitRequest *req = req_;
+    Tashan__Crashtest__EmitReply *rep = rep_;
+    if (strcmp (req->key, "fail") == 0)
+        return ts_fail (ctx, TS_CONFLICT, "asked to fail");
+    rep->seq = strlen (req->key);
+    return TS_OK;
+}
+
+static const ts_method s_methods [] = {
+    { "test.Echo", &tashan__crashtest__emit_request__descriptor,
+      &tashan__crashtest__emit_reply__descriptor, s_echo, TS_METHOD_READ,
+      TS_ROLE_OPS, NULL },
+};
+
+static const ts_service s_service = {
+    .name = "volunteers", .summary = "frame test", .schema_version = 1,
+    .methods = s_methods, .method_count = 1,
+};
+
+typedef struct {
+    char dir [64];
+    pid_t pid;
+    void *ctx;
+    void *sock;
+} fixture_t;
+
+static int
+s_setup (void **state)
+{
+    fixture_t *f = calloc (1, sizeof *f);
+    snprintf (f->dir, sizeof f->dir, "/tmp/ts-daemon-XXXXXX");
+    assert_non_null (mkdtemp (f->dir));
+    f->pid = fork ();
+    assert_true (f->pid >= 0);
+    if (f->pid == 0) {
+        char *argv [] = { "test", "--data-dir", f->dir, "--log-level", "error", NULL };
+        _exit (ts_daemon_main (&s_service, 5, argv));
+    }
+    //  Our own context: the child has its own copy of the process state.
+    f->ctx = zmq_ctx_new ();
+    f->sock = zmq_socket (f->ctx, ZMQ_DEALER);
+    int timeout_ms = 2000, linger = 0;
+    zmq_setsockopt (f->sock, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    zmq_setsockopt (f->sock, ZMQ_LINGER, &linger, sizeof linger);
+    char ep [128];
+    snprintf (ep, sizeof ep, "ipc://%s/run/volunteers.sock", f->dir);
+    assert_int_equal (zmq_connect (f->sock, ep), 0);
+    *state = f;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *f = *state;
+    zmq_close (f->sock);
+    zmq_ctx_term (f->ctx);
+    if (f->pid > 0) {
+        kill (f->pid, SIGKILL);
+        waitpid (f->pid, NULL, 0);
+    }
+    char cmd [128];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal (system (cmd), 0);
+    free (f);
+    return 0;
+}
+
+static void
+s_send_request (fixture_t *f, uint64_t corr_id, const char *method, const char *role,
+                bool with_caller, const uint8_t *body, size_t body_size)
+{
+    Tashan__Caller caller = TASHAN__CALLER__INIT;
+    caller.role = (char *) role;
+    Tashan__Request req = TASHAN__REQUEST__INIT;
+    req.corr_id = corr_id;
+    req.method = (char *) method;
+    req.caller = with_caller ? &caller : NULL;
+    req.body.data = (uint8_t *) body;
+    req.body.len = body_size;
+    uint8_t buf [4096];
+    size_t size = protobuf_c_message_pack (&req.base, buf);
+    assert_true (size < sizeof buf);
+    assert_int_equal (zmq_send (f->sock, buf, size, 0), (int) size);
+}
+
+//  Receive one reply; returns its status code (0 when none came).
+static unsigned
+s_recv_reply (fixture_t *f, uint64_t *corr_id, char *message, size_t message_size)
+{
+    uint8_t buf [8192];
+    int n = zmq_recv (f->sock, buf, sizeof buf, 0);
+    if (n < 0)
+        return 0;
+    Tashan__Reply *rep = tashan__reply__unpack (NULL, (size_t) n, buf);
+    assert_non_null (rep);
+    assert_non_null (rep->status);
+    unsigned code = rep->status->code;
+    if (corr_id)
+        *corr_id = rep->corr_id;
+    if (message)
+        snprintf (message, message_size, "%s", rep->status->message);
+    tashan__reply__free_unpacked (rep, NULL);
+    return code;
+}
+
+static unsigned
+s_health (fixture_t *f)
+{
+    s_send_request (f, 77, "sys.Health", "system", true, NULL, 0);
+    //  Junk sent before may decode as requests (protobuf is lenient) and
+    //  get error replies: skip those, bounded.
+    for (int i = 0; i < 100; i++) {
+        uint64_t corr = 0;
+        unsigned code = s_recv_reply (f, &corr, NULL, 0);
+        if (code == 0 || corr == 77)
+            return code;
+        assert_true (code >= 400);
+    }
+    return 0;
+}
+
+static void
+test_serves_a_valid_request (void **state)
+{
+    fixture_t *f = *state;
+    Tashan__Crashtest__EmitRequest req = TASHAN__CRASHTEST__EMIT_REQUEST__INIT;
+    req.key = "hello";
+    uint8_t body [64];
+    size_t size = protobuf_c_message_pack (&req.base, body);
+    s_send_request (f, 5, "test.Echo", "ops", true, body, size);
+    uint64_t corr;
+    assert_int_equal (s_recv_reply (f, &corr, NULL, 0), TS_OK);
+    assert_int_equal (corr, 5);
+}
+
+static void
+test_garbage_frames_are_dropped_and_daemon_lives (void **state)
+{
+    fixture_t *f = *state;
+    //  Not a protobuf at all.
+    assert_int_equal (zmq_send (f->sock, "\xff\xff\xff\xff garbage", 12, 0), 12);
+    //  Empty frame.
+    assert_int_equal (zmq_send (f->sock, "", 0, 0), 0);
+    //  Three frames: not our protocol.
+    zmq_send (f->sock, "a", 1, ZMQ_SNDMORE);
+    zmq_send (f->sock, "b", 1, ZMQ_SNDMORE);
+    zmq_send (f->sock, "c", 1, 0);
+    //  Random bytes of many sizes.
+    uint8_t junk [3000];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk [i] = (uint8_t) (i * 7919u >> 3);
+    for (size_t len = 1; len < sizeof junk; len += 97)
+        zmq_send (f->sock, junk, len, 0);
+    assert_int_equal (s_health (f), TS_OK);
+}
+
+static void
+test_bad_envelopes_get_clear_errors (void **state)
+{
+    fixture_t *f = *state;
+    char message [256];
+    s_send_request (f, 1, "test.Echo", "ops", false, NULL, 0);
+    assert_int_equal (s_recv_reply (f, NULL, message, sizeof message), TS_BAD_REQUEST);
+    assert_non_null (strstr (message, "caller"));
+
+    char long_method [200];
+    memset (long_method, 'm', sizeof long_method - 1);
+    long_method [sizeof long_method - 1] = 0;
+    s_send_request (f, 2, long_method, "ops", true, NULL, 0);
+    assert_int_equal (s_recv_reply (f, NULL, NULL, 0), TS_BAD_REQUEST);
+
+    s_send_request (f, 3, "", "ops", true, NULL, 0);
+    assert_int_equal (s_recv_reply (f, NULL, NULL, 0), TS_BAD_REQUEST);
+
+    s_send_request (f, 4, "test.Nope", "ops", true, NULL, 0);
+    assert_int_equal (s_recv_reply (f, NULL, NULL, 0), TS_NOT_FOUND);
+
+    s_send_request (f, 5, "test.Echo", "merchant", true, NULL, 0);
+    assert_int_equal (s_recv_reply (f, NULL, NULL, 0), TS_FORBIDDEN);
+
+    //  A body that is not the method's request message.
+    s_send_request (f, 6, "test.Echo", "ops", true, (const uint8_t *) "\x0a\xff", 2);
+    assert_int_equal (s_recv_reply (f, NULL, NULL, 0), TS_BAD_REQUEST);
+
+    //  System methods are for role system only, and validate their input.
+    s_send_request (f, 7, "sys.Fetch", "ops", true, NULL, 0);
+    assert_int_equal (s_recv_reply (f, NULL, NULL, 0), TS_FORBIDDEN);
+    s_send_request (f, 8, "sys.Fetch", "system", true, NULL, 0);
+    assert_int_equal (s_recv_reply (f, NULL, NULL, 0), TS_BAD_REQUEST);
+    s_send_request (f, 9, "sys.Backup", "system", true, NULL, 0);
+    assert_int_equal (s_recv_reply (f, NULL, NULL, 0), TS_BAD_REQUEST);
+    s_send_request (f, 10, "sys.Nothing", "system", true, NULL, 0);
+    assert_int_equal (s_recv_reply (f, NULL, NULL, 0), TS_NOT_FOUND);
+
+    //  A handler error comes back with its message.
+    Tashan__Crashtest__EmitRequest req = TASHAN__CRASHTEST__EMIT_REQUEST__INIT;
+    req.key = "fail";
+    uint8_t body [64];
+    size_t size = protobuf_c_message_pack (&req.base, body);
+    s_send_request (f, 11, "test.Echo", "ops", true, body, size);
+    assert_int_equal (s_recv_reply (f, NULL, message, sizeof message), TS_CONFLICT);
+    assert_string_equal (message, "asked to fail");
+    assert_int_equal (s_health (f), TS_OK);
+}
+
+static void
+test_sigterm_stops_cleanly (void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal (s_health (f), TS_OK);
+    kill (f->pid, SIGTERM);
+    int status;
+    assert_int_equal (waitpid (f->pid, &status, 0), f->pid);
+    f->pid = 0;
+    assert_true (WIFEXITED (status));
+    assert_int_equal (WEXITSTATUS (status), 0);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_serves_a_valid_request, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_garbage_frames_are_dropped_and_daemon_lives,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_bad_envelopes_get_clear_errors, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_sigterm_stops_cleanly, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
