@@ -119,6 +119,48 @@ ts_page_size (ts_ctx *ctx, uint32_t requested, uint32_t *out)
     return 0;
 }
 
+char *
+ts_page_token_make (ts_arena *arena, const void *key, size_t size)
+{
+    static const char hex [] = "0123456789abcdef";
+    char *out = ts_arena_alloc (arena, size * 2 + 1);
+    const uint8_t *bytes = key;
+    for (size_t i = 0; i < size; i++) {
+        out [2 * i] = hex [bytes [i] >> 4];
+        out [2 * i + 1] = hex [bytes [i] & 15];
+    }
+    return out;
+}
+
+static int
+s_hex_digit (char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+long
+ts_page_token_parse (ts_ctx *ctx, const char *token, uint8_t *out, size_t max_bytes)
+{
+    size_t len = token ? strlen (token) : 0;
+    if (len % 2 || len / 2 > max_bytes) {
+        ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
+        return -1;
+    }
+    for (size_t i = 0; i < len / 2; i++) {
+        int hi = s_hex_digit (token [2 * i]), lo = s_hex_digit (token [2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
+            return -1;
+        }
+        out [i] = (uint8_t) (hi << 4 | lo);
+    }
+    return (long) (len / 2);
+}
+
 void
 ts_month_of (int64_t unix_ms, char out [8])
 {

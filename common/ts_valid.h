@@ -36,6 +36,15 @@ unsigned ts_check_count (ts_ctx *ctx, const char *field, size_t n, size_t max);
 //  page_size 0 → default 100; 1..1000 fine; above → 400. *out the size.
 unsigned ts_page_size (ts_ctx *ctx, uint32_t requested, uint32_t *out);
 
+//  Page tokens: the next key to read, as lower-case hex (opaque to
+//  clients). make: arena string of 2*size chars. parse: the key bytes into
+//  out (at most max_bytes); returns their count, or -1 (and records a 400
+//  "page_token is malformed" on ctx) for anything else. An empty token
+//  parses to 0 bytes (the first page).
+char *ts_page_token_make (ts_arena *arena, const void *key, size_t size);
+long ts_page_token_parse (ts_ctx *ctx, const char *token, uint8_t *out,
+                          size_t max_bytes);
+
 //  Month helpers in the community's time zone (Asia/Shanghai, UTC+8 with
 //  no DST since 1991): "YYYY-MM" of a unix ms time, and months as an
 //  integer index (year*12 + month-1) for comparisons.
