@@ -647,6 +647,10 @@ ts_dispatch_events (ts_dispatch *self, uint64_t after_seq, size_t max,
     assert (self && self->magic == DISPATCH_MAGIC);
     if (max > TS_FETCH_MAX_EVENTS)
         max = TS_FETCH_MAX_EVENTS;
+    if (after_seq == UINT64_MAX) {
+        *events = NULL;
+        return 0;                   //  nothing can come after the last seq
+    }
     Tashan__Event **out = ts_arena_alloc (arena, sizeof (Tashan__Event *) * (max ? max : 1));
     size_t n = 0;
     ts_txn *txn = ts_txn_begin (self->store, false);

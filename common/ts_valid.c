@@ -49,7 +49,10 @@ ts_check_str (ts_ctx *ctx, const char *field, const char *s, size_t max_chars,
         return ts_fail (ctx, TS_BAD_REQUEST, "%s is longer than %zu characters",
                         field, max_chars);
     for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-        if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f)
+        //  C0 controls but tab/newline, DEL, and C1 controls (U+0080..U+009F,
+        //  UTF-8 C2 80..C2 9F: NEL, CSI terminal escapes...).
+        if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f
+        ||  (*p == 0xc2 && p [1] >= 0x80 && p [1] <= 0x9f))
             return ts_fail (ctx, TS_BAD_REQUEST, "%s contains a control character", field);
     return 0;
 }

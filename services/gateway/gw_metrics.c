@@ -70,29 +70,36 @@ gw_metrics_destroy (gw_metrics **self_p)
     *self_p = NULL;
 }
 
+static series_t *
+s_series_find (gw_metrics *self, const char *route, unsigned status)
+{
+    for (size_t i = 0; i < self->series_count; i++)
+        if (self->series [i].status == status && strcmp (self->series [i].route, route) == 0)
+            return &self->series [i];
+    return NULL;
+}
+
 void
-gw_metrics_request (gw_metrics *self, const char *route, unsigned status,
+gw_metrics_request (gw_metrics *self, const char *route_in, unsigned status,
                     uint64_t latency_us)
 {
     assert (self && self->magic == METRICS_MAGIC);
-    series_t *hit = NULL;
-    for (size_t i = 0; i < self->series_count && !hit; i++)
-        if (self->series [i].status == status && strcmp (self->series [i].route, route) == 0)
-            hit = &self->series [i];
-    if (!hit) {
-        if (self->series_count == GW_METRICS_SERIES_MAX)
-            route = "other";
-        for (size_t i = 0; i < self->series_count && !hit; i++)
-            if (self->series [i].status == status && strcmp (self->series [i].route, route) == 0)
-                hit = &self->series [i];
+    //  Compare what would be stored: a long label is cut, never doubled.
+    char route [ROUTE_MAX];
+    snprintf (route, sizeof route, "%s", route_in);
+    series_t *hit = s_series_find (self, route, status);
+    //  The last slots are kept for "other", so overflow is still counted.
+    if (!hit && self->series_count >= GW_METRICS_SERIES_MAX - GW_METRICS_OTHER_SLOTS) {
+        snprintf (route, sizeof route, "other");
+        hit = s_series_find (self, route, status);
     }
     if (!hit && self->series_count < GW_METRICS_SERIES_MAX) {
         hit = &self->series [self->series_count++];
         snprintf (hit->route, sizeof hit->route, "%s", route);
         hit->status = status;
     }
-    if (hit)
-        hit->count++;
+    assert (hit);
+    hit->count++;
     for (size_t b = 0; b < BUCKETS; b++)
         if (latency_us <= s_bounds_us [b]) {
             self->buckets [b]++;

@@ -4,7 +4,8 @@
     Requests by route pattern and status, a latency histogram, RPC errors
     per daemon (fed by the caller when printing), outbox lag per consumer
     (from the last health poll). Bounded: at most GW_METRICS_SERIES_MAX
-    (route, status) series; further ones count under route="other".
+    (route, status) series: once GW_METRICS_SERIES_MAX - GW_METRICS_OTHER_SLOTS
+    exist, new ones count under route="other".
     =========================================================================
 */
 #ifndef GW_METRICS_H
@@ -14,6 +15,8 @@
 #include <stdint.h>
 
 #define GW_METRICS_SERIES_MAX 1024
+//  Slots kept for route="other" (one per status seen beyond the bound).
+#define GW_METRICS_OTHER_SLOTS 8
 
 typedef struct gw_metrics gw_metrics;
 

@@ -160,7 +160,10 @@ ledger_appeal_list (ts_ctx *ctx, const void *vreq, void *vrep)
     ||  (rc = ts_page_size (ctx, r->page_size, &page_size)))
         return rc;
     uint8_t tok [8] = { 0 };
-    if (r->page_token [0] && ledger_token_parse (r->page_token, tok, 8) != 8)
+    long tok_bytes = ts_page_token_parse (ctx, r->page_token, tok, sizeof tok);
+    if (tok_bytes < 0)
+        return ctx->code;
+    if (tok_bytes != 0 && tok_bytes != sizeof tok)
         return ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
     if (r->id [0] && !ledger_subject_get (ctx, r->id))
         return ts_fail (ctx, TS_NOT_FOUND, "no person %s is known to the ledger", r->id);
@@ -183,7 +186,7 @@ ledger_appeal_list (ts_ctx *ctx, const void *vreq, void *vrep)
             break;
         const uint8_t *seq_bytes = (const uint8_t *) cur.key.data + prefix.size;
         if (rep->n_appeals == page_size || steps == page_size * 16) {
-            rep->next_page_token = ledger_token_text (ctx->arena, seq_bytes, 8);
+            rep->next_page_token = ts_page_token_make (ctx->arena, seq_bytes, 8);
             break;
         }
         ledger_appeal *a = s_appeal_get (ctx, ts_be64_get (seq_bytes));

@@ -281,11 +281,13 @@ ledger_board_honor (ts_ctx *ctx, const void *vreq, void *vrep)
     ts_key_init (&start);
     if (r->page_token [0]) {
         uint8_t tok [8 + LEDGER_ID_MAX_CHARS + 1];
-        size_t n = ledger_token_parse (r->page_token, tok, sizeof tok);
+        long n = ts_page_token_parse (ctx, r->page_token, tok, sizeof tok);
+        if (n < 0)
+            return ctx->code;
         if (n < 8 + 2 || tok [n - 1] != 0 || s_board_points (tok) >= 0)
             return ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
         ts_key_bytes (&start, month_key, 4);
-        ts_key_bytes (&start, tok, n);
+        ts_key_bytes (&start, tok, (size_t) n);
     }
     else
         ts_key_u32 (&start, (uint32_t) month_index + 1);
@@ -299,7 +301,7 @@ ledger_board_honor (ts_ctx *ctx, const void *vreq, void *vrep)
         if (points >= 0)
             break;
         if (rep->n_grey == page_size) {
-            rep->next_page_token = ledger_token_text (
+            rep->next_page_token = ts_page_token_make (
                 ctx->arena, (const uint8_t *) cur.key.data + 4, cur.key.size - 4);
             break;
         }
@@ -340,7 +342,10 @@ s_ranking (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, Tashan__Ledger__R
     uint32_t offset = 0;
     if (r->page_token [0]) {
         uint8_t tok [4];
-        if (ledger_token_parse (r->page_token, tok, sizeof tok) != 4)
+        long n = ts_page_token_parse (ctx, r->page_token, tok, sizeof tok);
+        if (n < 0)
+            return ctx->code;
+        if (n != 4)
             return ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
         offset = ts_be32_get (tok);
     }
@@ -349,8 +354,7 @@ s_ranking (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, Tashan__Ledger__R
     ts_be32_put (month_key, (uint32_t) month_index);
 
     size_t cap = 1024, n = 0;
-    Tashan__Ledger__RankingRow **rows = malloc (cap * sizeof *rows);
-    assert (rows);
+    Tashan__Ledger__RankingRow **rows = ts_arena_alloc (ctx->arena, cap * sizeof *rows);
     ts_cursor cur;
     bool more = ts_cursor_open (&cur, ctx->txn, sums) && ts_cursor_seek (&cur, month_key, 4);
     while (more && n < RANKING_ROWS_MAX) {
@@ -376,9 +380,11 @@ s_ranking (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, Tashan__Ledger__R
             row->members = (uint32_t) count;
             row->average_points = (double) points / (double) count;
             if (n == cap) {
+                Tashan__Ledger__RankingRow **bigger =
+                    ts_arena_alloc (ctx->arena, 2 * cap * sizeof *rows);
+                memcpy (bigger, rows, cap * sizeof *rows);
+                rows = bigger;
                 cap *= 2;
-                rows = realloc (rows, cap * sizeof *rows);
-                assert (rows);
             }
             rows [n++] = row;
         }
@@ -394,9 +400,8 @@ s_ranking (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, Tashan__Ledger__R
     if ((size_t) offset + page_size < n) {
         uint8_t tok [4];
         ts_be32_put (tok, offset + page_size);
-        rep->next_page_token = ledger_token_text (ctx->arena, tok, 4);
+        rep->next_page_token = ts_page_token_make (ctx->arena, tok, 4);
     }
-    free (rows);
     return TS_OK;
 }
 

@@ -192,42 +192,6 @@ ledger_id_seq (const char *id, char prefix)
     return v;
 }
 
-char *
-ledger_token_text (ts_arena *arena, const void *data, size_t size)
-{
-    static const char hex [] = "0123456789abcdef";
-    char *out = ts_arena_alloc (arena, size * 2 + 1);
-    const uint8_t *bytes = data;
-    for (size_t i = 0; i < size; i++) {
-        out [2 * i] = hex [bytes [i] >> 4];
-        out [2 * i + 1] = hex [bytes [i] & 15];
-    }
-    return out;
-}
-
-static int
-s_hex_digit (char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
-size_t
-ledger_token_parse (const char *text, uint8_t *out, size_t max_bytes)
-{
-    size_t len = text ? strlen (text) : 0;
-    if (len == 0 || len % 2 || len / 2 > max_bytes)
-        return 0;
-    for (size_t i = 0; i < len / 2; i++) {
-        int hi = s_hex_digit (text [2 * i]), lo = s_hex_digit (text [2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return 0;
-        out [i] = (uint8_t) (hi << 4 | lo);
-    }
-    return len / 2;
-}
-
 //  --------------------------------------------------------------------
 //  Open: table handles, default rules and settings.
 
@@ -963,7 +927,10 @@ ledger_core_list_entries (ts_ctx *ctx, const void *vreq, void *vrep)
     if (r->page_token [0]) {
         //  The token is the (month, seq) suffix of the next key.
         uint8_t tok [12];
-        if (ledger_token_parse (r->page_token, tok, sizeof tok) != sizeof tok
+        long n = ts_page_token_parse (ctx, r->page_token, tok, sizeof tok);
+        if (n < 0)
+            return ctx->code;
+        if (n != sizeof tok
         ||  (r->month [0] && ts_be32_get (tok) != (uint32_t) ts_month_index (r->month)))
             return ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
         ledger_subject_key (&start, r->id, LEDGER_TAG_ENTRY);
@@ -980,7 +947,7 @@ ledger_core_list_entries (ts_ctx *ctx, const void *vreq, void *vrep)
             break;
         const uint8_t *suffix = (const uint8_t *) cur.key.data + id_bytes;
         if (rep->n_entries == page_size) {
-            rep->next_page_token = ledger_token_text (ctx->arena, suffix, 12);
+            rep->next_page_token = ts_page_token_make (ctx->arena, suffix, 12);
             break;
         }
         ledger_entry *e = ledger_entry_get (ctx, ts_be64_get (suffix + 4));
@@ -1165,6 +1132,8 @@ ledger_core_put_settings (ts_ctx *ctx, const void *vreq, void *vrep)
         ts_key_init (&next);
         ts_key_bytes (&next, cur.key.data, id_len + 1);
         if (((const char *) cur.key.data) [id_len + 1] == LEDGER_TAG_RECORD) {
+            //  Unpacked with malloc and freed at once, not from the arena:
+            //  the walk may visit millions of subjects.
             ledger_subject *s = (ledger_subject *) protobuf_c_message_unpack (
                 &tashan__ledger__subject__descriptor, NULL, cur.value.size, cur.value.data);
             if (!s) {

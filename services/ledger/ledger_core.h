@@ -159,11 +159,6 @@ uint64_t ledger_id_seq (const char *id, char prefix);
 uint64_t ledger_key_get (ts_ctx *ctx, const char *scope, const char *key);
 void ledger_key_put (ts_ctx *ctx, const char *scope, const char *key, uint64_t seq);
 
-//  Page tokens: the hex of the next key's bytes. Parse returns the byte
-//  count, 0 when the text is not such a token of at most max_bytes.
-char *ledger_token_text (ts_arena *arena, const void *data, size_t size);
-size_t ledger_token_parse (const char *text, uint8_t *out, size_t max_bytes);
-
 //  "2026-03-01T08:00:00.123+08:00" for unix ms (Asia/Shanghai).
 char *ledger_time_text (ts_arena *arena, int64_t unix_ms);
 //  The current month index (Asia/Shanghai) and its text.

@@ -195,6 +195,34 @@ def test_bad_input(h):
     assert status == 404, reply
 
 
+def test_evaluation_batch(h):
+    panel = h.make_token('panel')
+    pid = person(h)
+    keys = [unique('b') for _ in range(3)]
+    body = {'evaluations': [
+        {'person_id': pid, 'rule': 'parking.good', 'idempotency_key': keys[0]},
+        {'person_id': pid, 'rule': 'civil_conduct.good', 'idempotency_key': keys[1]},
+        {'person_id': 'p999999', 'rule': 'parking.good', 'idempotency_key': keys[2]},
+        {'person_id': pid, 'rule': 'parking.good', 'idempotency_key': keys[0]},
+    ]}
+    reply = h.call('POST', '/v1/credit/evaluations/batch', body, token=panel,
+                   expect=200)
+    assert reply['accepted'] == 2 and reply['duplicates'] == 1, reply
+    assert [r['event_id'] for r in reply['rejected']] == [keys[2]], reply
+    again = h.call('POST', '/v1/credit/evaluations/batch', body, token=panel,
+                   expect=200)
+    assert again['accepted'] == 0 and again['duplicates'] == 3, again
+    assert h.call('GET', '/v1/credit/persons/' + pid)['index'] == 1005
+    merchant = h.make_token('merchant', merchant_id='m1')
+    status, reply, _ = h.request('POST', '/v1/credit/evaluations/batch', body,
+                                 token=merchant)
+    assert status == 403, reply
+    status, reply, _ = h.request('POST', '/v1/credit/evaluations/batch',
+                                 {'evaluations': [body['evaluations'][0]] * 1001},
+                                 token=panel)
+    assert status == 400, reply
+
+
 def test_redemptions(h):
     pid = person(h)
     panel = h.make_token('panel')
@@ -286,6 +314,11 @@ def test_appeals(h):
     assert h.call('GET', '/v1/credit/appeals/' + appeal['id']) == rejected
     mine = h.call('GET', '/v1/credit/persons/%s/appeals' % pid)['appeals']
     assert [a['status'] for a in mine] == ['accepted', 'rejected'], mine
+    everyone = h.call('GET', '/v1/credit/appeals?status=rejected&page_size=1000')
+    assert appeal['id'] in [a['id'] for a in everyone['appeals']], everyone
+    assert all(a['status'] == 'rejected' for a in everyone['appeals'])
+    status, body, _ = h.request('GET', '/v1/credit/appeals?status=maybe')
+    assert status == 400, body
     status, body, _ = h.request('POST', '/v1/credit/appeals',
                                 {'entry_id': 'e999999999', 'reason': 'x'})
     assert status in (404, 422), body
@@ -368,28 +401,57 @@ def test_school(h):
     assert h.call('GET', '/v1/credit/persons/' + pid_a)['index'] == 1000
 
 
+def test_consent_withdrawn(h):
+    """A resident who refuses credit scoring: entries are kept with no
+    effect and say why; the person is on no board."""
+    panel = h.make_token('panel')
+    pid = person(h, name='赵不评', credit_opt_out=True)
+    consent = h.call('GET', '/v1/credit/persons/%s/consent' % pid)
+    assert consent['credit_consent'] is False and consent['recorded_at'], consent
+    status, entry, _ = evaluate(h, panel, pid, rule='civil_conduct.good')
+    assert status == 201, entry
+    assert entry['effective_points'] == 0 and 'consent' in entry['reason'], entry
+    status, entry, _ = evaluate(h, panel, pid, rule='civil_conduct.bad')
+    assert entry['effective_points'] == 0, entry
+    credit = h.call('GET', '/v1/credit/persons/' + pid)
+    assert credit['index'] == 1000 and credit['month_points'] == 0, credit
+    board = h.call('GET', '/v1/credit/honor-board?page_size=1000')
+    listed = [r['person_id'] for r in board['red'] + board['grey']]
+    assert pid not in listed, board
+
+
 def test_kill9_during_evaluations(h):
     """Acknowledged evaluations survive kill -9; retries never double."""
     panel = h.make_token('panel')
     code = unique('t.kill')
     uncapped_rule(h, code)
     pid = person(h)
-    keys = [unique('kk') for _ in range(300)]
+    keys = []
     acked = set()
+    refused = 0
+    killed = threading.Event()
 
     def killer():
         time.sleep(0.3)
         h.kill('ledger')
+        killed.set()
 
     t = threading.Thread(target=killer)
     t.start()
-    for key in keys:
+    after_kill = 0
+    while after_kill < 20 and len(keys) < 20000:
+        key = unique('kk')
+        keys.append(key)
+        if killed.is_set():
+            after_kill += 1
         status, body, _ = evaluate(h, panel, pid, rule=code, key=key)
         if status in (200, 201):
             acked.add(key)
         else:
             assert status in (503, 504), (status, body)
+            refused += 1
     t.join()
+    assert acked and refused, (len(acked), refused)
     h.start('ledger')
     h.wait_healthy()
     #  Every key again: the acknowledged ones are repeats (200).
@@ -400,17 +462,18 @@ def test_kill9_during_evaluations(h):
         else:
             assert status in (200, 201), (key, status, body)
     credit = h.call('GET', '/v1/credit/persons/' + pid)
-    assert credit['index'] == 1000 + len(keys), (credit, len(acked))
+    assert credit['index'] == 1000 + len(keys), (credit, len(keys), len(acked))
     entries = []
     token = ''
-    for _ in range(10):
+    for _ in range(100):
         page = h.call('GET', '/v1/credit/persons/%s/entries?page_size=1000&page_token=%s'
                       % (pid, token))
         entries += page['entries']
         token = page['next_page_token']
         if not token:
             break
-    assert len(entries) == len(keys), len(entries)
+    assert len(entries) == len(keys), (len(entries), len(keys))
+    assert len({e['id'] for e in entries}) == len(keys)
 
 
 if __name__ == '__main__':

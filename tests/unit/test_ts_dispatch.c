@@ -179,10 +179,31 @@ static const ts_service s_service = {
     .open = s_open,
 };
 
+//  A service whose open() refuses to start.
+static unsigned
+s_open_refuses (ts_ctx *ctx, void **state)
+{
+    (void) state;
+    ts_table items = ts_store_table (ts_txn_store (ctx->txn), "items");
+    ts_txn_put (ctx->txn, items, "half", 4, "h", 1);
+    return ts_fail (ctx, TS_INTERNAL, "signing key missing");
+}
+
+static const ts_service s_refusing_service = {
+    .name = "dt",
+    .schema_version = 1,
+    .tables = s_tables,
+    .table_count = 1,
+    .methods = s_methods,
+    .method_count = 1,
+    .open = s_open_refuses,
+};
+
 //  --------------------------------------------------------------------
 //  Fixture
 
 typedef struct {
+    bool finished;                  //  the test ran to its end
     char dir [64];                  //  temp data dir
     ts_dispatch *d;
     ts_arena *arena;
@@ -228,7 +249,10 @@ static int
 s_teardown (void **state)
 {
     fx_t *f = *state;
-    ts_dispatch_destroy (&f->d);
+    //  A failed assertion may have left a transaction open: then the
+    //  store is left alone (closing it would assert and end the run).
+    if (f->finished)
+        ts_dispatch_destroy (&f->d);
     ts_arena_destroy (&f->arena);
     ts_store_set_initial_map_size ((size_t) 64 * 1024 * 1024);
     nftw (f->dir, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
@@ -831,6 +855,33 @@ test_open_runs_once_in_write_txn_and_seeds (void **state)
 }
 
 static void
+test_open_failure_refuses_to_start (void **state)
+{
+    fx_t *f = *state;
+    ts_dispatch_destroy (&f->d);
+    char err [256] = "";
+    ts_dispatch *d = ts_dispatch_new (&s_refusing_service, f->dir, err, sizeof err);
+    assert_null (d);
+    assert_non_null (strstr (err, "signing key missing"));
+    //  Its writes were rolled back.
+    s_open_dispatch (f);
+    assert_false (s_item_exists (f, "half"));
+}
+
+static void
+test_schema_change_refuses_to_start (void **state)
+{
+    fx_t *f = *state;
+    ts_dispatch_destroy (&f->d);
+    ts_service v2 = s_service;
+    v2.schema_version = 2;
+    char err [256] = "";
+    assert_null (ts_dispatch_new (&v2, f->dir, err, sizeof err));
+    assert_non_null (strstr (err, "schema version 1"));
+    s_open_dispatch (f);
+}
+
+static void
 test_reopen_keeps_outbox_head (void **state)
 {
     fx_t *f = *state;
@@ -869,42 +920,52 @@ test_role_bits_and_callers (void **state)
     assert_string_equal (c.principal, "");
 }
 
-#define T(name) cmocka_unit_test_setup_teardown (name, s_setup, s_teardown)
+//  Each test runs through a wrapper that marks the fixture finished when
+//  the test returns (a failed assertion jumps past it).
+#define TESTS(X) \
+    X (test_first_call_creates_and_emits) \
+    X (test_repeat_same_key_and_body_gives_stored_reply) \
+    X (test_repeat_survives_reopen) \
+    X (test_repeat_in_same_batch_applies_once) \
+    X (test_same_key_different_body_conflicts) \
+    X (test_idempotency_is_scoped_by_binding) \
+    X (test_empty_key_is_bad_request) \
+    X (test_overlong_key_is_bad_request) \
+    X (test_role_not_allowed_is_forbidden) \
+    X (test_unknown_method_is_not_found) \
+    X (test_malformed_body_is_bad_request) \
+    X (test_read_method_sees_data_and_fails_cleanly) \
+    X (test_read_in_write_batch_sees_earlier_jobs) \
+    X (test_read_only_batch_makes_no_commit) \
+    X (test_failing_handler_rolled_back_others_commit) \
+    X (test_batch_is_one_commit_events_in_order) \
+    X (test_events_after_and_max) \
+    X (test_apply_same_event_twice_applies_once) \
+    X (test_apply_batch_skips_redeliveries) \
+    X (test_unknown_topic_advances_position) \
+    X (test_unknown_producer_advances_position) \
+    X (test_failing_apply_is_skipped) \
+    X (test_malformed_event_payload_is_skipped) \
+    X (test_position_survives_reopen) \
+    X (test_map_growth_during_batch_is_transparent) \
+    X (test_map_growth_during_apply_is_transparent) \
+    X (test_set_now_drives_now_ms) \
+    X (test_open_runs_once_in_write_txn_and_seeds) \
+    X (test_open_failure_refuses_to_start) \
+    X (test_schema_change_refuses_to_start) \
+    X (test_reopen_keeps_outbox_head) \
+    X (test_role_bits_and_callers)
+
+#define WRAP(name) \
+    static void name##_run (void **state) { name (state); ((fx_t *) *state)->finished = true; }
+TESTS (WRAP)
+#define ENTRY(name) { #name, name##_run, s_setup, s_teardown, NULL },
 
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
-        T (test_first_call_creates_and_emits),
-        T (test_repeat_same_key_and_body_gives_stored_reply),
-        T (test_repeat_survives_reopen),
-        T (test_repeat_in_same_batch_applies_once),
-        T (test_same_key_different_body_conflicts),
-        T (test_idempotency_is_scoped_by_binding),
-        T (test_empty_key_is_bad_request),
-        T (test_overlong_key_is_bad_request),
-        T (test_role_not_allowed_is_forbidden),
-        T (test_unknown_method_is_not_found),
-        T (test_malformed_body_is_bad_request),
-        T (test_read_method_sees_data_and_fails_cleanly),
-        T (test_read_in_write_batch_sees_earlier_jobs),
-        T (test_read_only_batch_makes_no_commit),
-        T (test_failing_handler_rolled_back_others_commit),
-        T (test_batch_is_one_commit_events_in_order),
-        T (test_events_after_and_max),
-        T (test_apply_same_event_twice_applies_once),
-        T (test_apply_batch_skips_redeliveries),
-        T (test_unknown_topic_advances_position),
-        T (test_unknown_producer_advances_position),
-        T (test_failing_apply_is_skipped),
-        T (test_malformed_event_payload_is_skipped),
-        T (test_position_survives_reopen),
-        T (test_map_growth_during_batch_is_transparent),
-        T (test_map_growth_during_apply_is_transparent),
-        T (test_set_now_drives_now_ms),
-        T (test_open_runs_once_in_write_txn_and_seeds),
-        T (test_reopen_keeps_outbox_head),
-        T (test_role_bits_and_callers),
+        TESTS (ENTRY)
     };
     return cmocka_run_group_tests_name ("ts_dispatch", tests, NULL, NULL);
 }

@@ -273,6 +273,44 @@ test_page_size (void **state)
     assert_int_equal (ts_page_size (&ctx, UINT32_MAX, &out), TS_BAD_REQUEST);
 }
 
+static void
+test_page_token_roundtrip (void **state)
+{
+    (void) state;
+    ts_arena *a = ts_arena_new ();
+    static const uint8_t key [] = { 0x00, 0x01, 0x7f, 0x80, 0xab, 0xff, 'p', 0 };
+    char *token = ts_page_token_make (a, key, sizeof key);
+    assert_string_equal (token, "00017f80abff7000");
+    ts_ctx ctx = s_ctx ();
+    uint8_t out [16];
+    assert_int_equal (ts_page_token_parse (&ctx, token, out, sizeof out), sizeof key);
+    assert_memory_equal (out, key, sizeof key);
+    assert_int_equal (ctx.code, 0);
+    //  Empty: the first page.
+    assert_string_equal (ts_page_token_make (a, key, 0), "");
+    assert_int_equal (ts_page_token_parse (&ctx, "", out, sizeof out), 0);
+    assert_int_equal (ts_page_token_parse (&ctx, NULL, out, sizeof out), 0);
+    assert_int_equal (ctx.code, 0);
+    ts_arena_destroy (&a);
+}
+
+static void
+test_page_token_malformed (void **state)
+{
+    (void) state;
+    static const char *const bad [] = { "abc", "zz", "0G", "ABCD", " 00", "00 ", "0x00",
+                                        "000102030405060708" };   //  9 bytes > 8
+    uint8_t out [8];
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        ts_ctx ctx = s_ctx ();
+        assert_int_equal (ts_page_token_parse (&ctx, bad [i], out, sizeof out), -1);
+        assert_int_equal (ctx.code, TS_BAD_REQUEST);
+        assert_string_equal (ctx.message, "page_token is malformed");
+    }
+    ts_ctx ctx = s_ctx ();
+    assert_int_equal (ts_page_token_parse (&ctx, "0001020304050607", out, sizeof out), 8);
+}
+
 //  --------------------------------------------------------------------
 //  Months
 
@@ -530,6 +568,8 @@ main (void)
         cmocka_unit_test (test_check_enum_long_list_is_bounded),
         cmocka_unit_test (test_check_count),
         cmocka_unit_test (test_page_size),
+        cmocka_unit_test (test_page_token_roundtrip),
+        cmocka_unit_test (test_page_token_malformed),
         cmocka_unit_test (test_check_month_good),
         cmocka_unit_test (test_check_month_bad),
         cmocka_unit_test (test_month_index_orders_months),
