@@ -146,22 +146,27 @@ s_hex_digit (char c)
 }
 
 long
-ts_page_token_parse (ts_ctx *ctx, const char *token, uint8_t *out, size_t max_bytes)
+ts_hex_parse (const char *text, uint8_t *out, size_t max_bytes)
 {
-    size_t len = token ? strlen (token) : 0;
-    if (len % 2 || len / 2 > max_bytes) {
-        ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
+    size_t len = text ? strnlen (text, 2 * max_bytes + 1) : 0;
+    if (len % 2 || len / 2 > max_bytes)
         return -1;
-    }
     for (size_t i = 0; i < len / 2; i++) {
-        int hi = s_hex_digit (token [2 * i]), lo = s_hex_digit (token [2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
+        int hi = s_hex_digit (text [2 * i]), lo = s_hex_digit (text [2 * i + 1]);
+        if (hi < 0 || lo < 0)
             return -1;
-        }
         out [i] = (uint8_t) (hi << 4 | lo);
     }
     return (long) (len / 2);
+}
+
+long
+ts_page_token_parse (ts_ctx *ctx, const char *token, uint8_t *out, size_t max_bytes)
+{
+    long n = ts_hex_parse (token, out, max_bytes);
+    if (n < 0)
+        ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
+    return n;
 }
 
 void

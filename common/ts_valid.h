@@ -42,6 +42,8 @@ unsigned ts_page_size (ts_ctx *ctx, uint32_t requested, uint32_t *out);
 //  "page_token is malformed" on ctx) for anything else. An empty token
 //  parses to 0 bytes (the first page).
 char *ts_page_token_make (ts_arena *arena, const void *key, size_t size);
+//  The bytes of lower-case hex text into out: their count, or -1.
+long ts_hex_parse (const char *text, uint8_t *out, size_t max_bytes);
 long ts_page_token_parse (ts_ctx *ctx, const char *token, uint8_t *out,
                           size_t max_bytes);
 

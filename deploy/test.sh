@@ -5,6 +5,8 @@
 #                  integration, crash)
 #  2. build-asan/  -DTASHAN_SANITIZE=ON (ASan + UBSan), ctest with labels
 #                  unit and integration, leaks and UB fatal
+#  3. build-fuzz/   clang + libFuzzer: each fuzz target runs for
+#                  TASHAN_FUZZ_SECONDS (30) from its seed corpus
 #
 #  Both builds are incremental. Exits non-zero when a build or a test
 #  fails; the last line is "summary: N passed, N failed". Run with --help
@@ -27,12 +29,13 @@ usage: deploy/test.sh [--no-asan] [--quick] [--help] [ctest args...]
 Build build/ and run every test, then build build-asan/ (ASan + UBSan)
 and run the unit and integration tests again there.
 
-  --no-asan     skip the sanitizer build and its tests
+  --no-asan     skip the sanitizer build, its tests and the fuzzing
   --quick       build/ only, without the crash tests (implies --no-asan)
   -h, --help    this text
   ctest args    passed to every ctest run, e.g. -R ledger or -L unit
 
-Environment: TASHAN_SKIP_INSTALL=1, TASHAN_JOBS=N (default 2).
+Environment: TASHAN_SKIP_INSTALL=1, TASHAN_JOBS=N (default 2),
+TASHAN_FUZZ_SECONDS=N (per fuzz target, default 30; 0 skips fuzzing).
 EOF
 }
 
@@ -151,6 +154,45 @@ if ((asan)); then
             step_tests tests-asan build-asan -L 'unit|integration'
     else
         record tests-asan "not run" "(build-asan failed)"
+    fi
+fi
+
+# ---------------------------------------------------------------------------
+#  3. Fuzzing: every libFuzzer target (clang, ASan+UBSan) for a short,
+#     bounded run from its seed corpus; a crash, leak or timeout fails.
+
+fuzz_s=${TASHAN_FUZZ_SECONDS:-30}
+[[ "$fuzz_s" =~ ^[0-9]+$ ]] || ts_die "TASHAN_FUZZ_SECONDS must be a number"
+if ((asan && fuzz_s > 0)); then
+    if step_build build-fuzz build-fuzz -DTASHAN_FUZZ=ON -DCMAKE_C_COMPILER=clang; then
+        t0=$SECONDS
+        fuzz_passed=0
+        fuzz_failed=0
+        for bin in build-fuzz/tests/fuzz/fuzz_*; do
+            [[ -x "$bin" && -f "$bin" ]] || continue
+            name=$(basename "$bin")
+            work=$(mktemp -d)
+            seeds="tests/fuzz/corpus/${name#fuzz_}"
+            [[ -d "$seeds" ]] && cp -r "$seeds/." "$work/"
+            ts_say "---- fuzz: $name for ${fuzz_s} s"
+            if "$bin" -max_total_time="$fuzz_s" -timeout=10 -rss_limit_mb=2048 \
+                    -print_final_stats=1 "$work" > "$work.log" 2>&1; then
+                fuzz_passed=$((fuzz_passed + 1))
+                grep -E '^(Done|stat::number_of_executed_units)' "$work.log" | tail -n 1
+            else
+                fuzz_failed=$((fuzz_failed + 1))
+                tail -n 60 "$work.log"
+            fi
+            rm -rf -- "$work" "$work.log"
+        done
+        passed_total=$((passed_total + fuzz_passed))
+        failed_total=$((failed_total + fuzz_failed))
+        if ((fuzz_failed == 0 && fuzz_passed > 0)); then
+            record fuzz ok "$fuzz_passed targets, ${fuzz_s} s each ($((SECONDS - t0)) s)"
+        else
+            ((fuzz_passed == 0 && fuzz_failed == 0)) && failed_total=$((failed_total + 1))
+            record fuzz FAILED "$fuzz_passed passed, $fuzz_failed failed ($((SECONDS - t0)) s)"
+        fi
     fi
 fi
 

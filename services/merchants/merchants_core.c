@@ -127,38 +127,18 @@ s_key_no (ts_key *k, uint64_t no)
 char *
 merchants_token_make (ts_arena *arena, const void *key, size_t size)
 {
-    static const char hex [] = "0123456789abcdef";
     assert (size <= TS_KEY_MAX);
-    char *out = ts_arena_alloc (arena, size * 2 + 1);
-    const uint8_t *p = key;
-    for (size_t i = 0; i < size; i++) {
-        out [2 * i] = hex [p [i] >> 4];
-        out [2 * i + 1] = hex [p [i] & 15];
-    }
-    return out;
-}
-
-static int
-s_hex_digit (char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
+    return ts_page_token_make (arena, key, size);
 }
 
 bool
 merchants_token_parse (const char *token, ts_key *out)
 {
     ts_key_init (out);
-    size_t len = strnlen (token, 2 * TS_KEY_MAX + 1);
-    if (len == 0 || len % 2 || len > 2 * TS_KEY_MAX)
+    long n = ts_hex_parse (token, out->data, TS_KEY_MAX);
+    if (n <= 0)
         return false;
-    for (size_t i = 0; i < len; i += 2) {
-        int hi = s_hex_digit (token [i]), lo = s_hex_digit (token [i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        out->data [out->size++] = (uint8_t) (hi * 16 + lo);
-    }
+    out->size = (size_t) n;
     return true;
 }
 
