@@ -446,6 +446,65 @@ ts_txn_del (ts_txn *self, ts_table table, const void *key, size_t key_size)
     return true;
 }
 
+bool
+ts_txn_insert_get (ts_txn *self, ts_table table, const void *key, size_t key_size,
+                   const void *value, size_t value_size, ts_val *existing)
+{
+    assert (self && self->magic == TXN_MAGIC);
+    assert (self->write);
+    if (existing)
+        *existing = (ts_val) { NULL, 0 };
+    if (self->err)
+        return false;
+    MDB_val k = { key_size, (void *) key }, v = { value_size, (void *) value };
+    //  On MDB_KEYEXIST LMDB points v at the stored value.
+    int rc = mdb_put (self->mdb, table, &k, &v, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) {
+        if (existing)
+            *existing = (ts_val) { v.mv_data, v.mv_size };
+        return false;
+    }
+    if (rc != 0) {
+        self->err = rc;
+        return false;
+    }
+    return true;
+}
+
+void
+ts_txn_append (ts_txn *self, ts_table table, const void *key, size_t key_size,
+               const void *value, size_t value_size)
+{
+    assert (self && self->magic == TXN_MAGIC);
+    assert (self->write);
+    if (self->err)
+        return;
+    MDB_val k = { key_size, (void *) key }, v = { value_size, (void *) value };
+    int rc = mdb_put (self->mdb, table, &k, &v, MDB_APPEND);
+    if (rc != 0)
+        self->err = rc;
+}
+
+void
+ts_txn_append_msg (ts_txn *self, ts_table table, const void *key, size_t key_size,
+                   const ProtobufCMessage *msg)
+{
+    assert (self && self->magic == TXN_MAGIC);
+    assert (self->write);
+    assert (msg);
+    if (self->err)
+        return;
+    size_t size = protobuf_c_message_get_packed_size (msg);
+    MDB_val k = { key_size, (void *) key }, v = { size, NULL };
+    int rc = mdb_put (self->mdb, table, &k, &v, MDB_APPEND | MDB_RESERVE);
+    if (rc != 0) {
+        self->err = rc;
+        return;
+    }
+    size_t packed = protobuf_c_message_pack (msg, v.mv_data);
+    assert (packed == size);
+}
+
 void
 ts_txn_put_msg (ts_txn *self, ts_table table, const void *key, size_t key_size,
                 const ProtobufCMessage *msg)

@@ -98,6 +98,17 @@ bool ts_txn_insert (ts_txn *self, ts_table table, const void *key,
 //  Returns true if something was deleted.
 bool ts_txn_del (ts_txn *self, ts_table table, const void *key,
                  size_t key_size);
+//  Insert only if absent, in one B-tree search: returns true when
+//  inserted; false when the key is present (no sticky error), and then
+//  *existing (may be NULL) points at the stored value.
+bool ts_txn_insert_get (ts_txn *self, ts_table table, const void *key,
+                        size_t key_size, const void *value, size_t value_size,
+                        ts_val *existing);
+//  Append to an append-only table (MDB_APPEND: no search; keys must come
+//  in increasing order): a key that does not sort after every key already
+//  in the table sets the sticky error MDB_KEYEXIST and writes nothing.
+void ts_txn_append (ts_txn *self, ts_table table, const void *key,
+                    size_t key_size, const void *value, size_t value_size);
 
 //  Protobuf values: pack into the table / unpack into an arena. A value
 //  that fails to unpack sets TS_STORE_CORRUPT and returns NULL.
@@ -106,6 +117,9 @@ void ts_txn_put_msg (ts_txn *self, ts_table table, const void *key,
 void *ts_txn_get_msg (ts_txn *self, ts_table table, const void *key,
                       size_t key_size, const ProtobufCMessageDescriptor *desc,
                       ts_arena *arena);
+//  ts_txn_append of a packed protobuf value (packed straight into the map).
+void ts_txn_append_msg (ts_txn *self, ts_table table, const void *key,
+                        size_t key_size, const ProtobufCMessage *msg);
 
 //  Counters kept in a table as 8-byte big-endian values.
 uint64_t ts_txn_get_u64 (ts_txn *self, ts_table table, const void *key,

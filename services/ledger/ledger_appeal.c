@@ -106,9 +106,11 @@ ledger_appeal_decide (ts_ctx *ctx, const void *vreq, void *vrep)
         ledger_entry *reversal = NULL;
         const char *note = ts_arena_printf (ctx->arena, "appeal %s accepted%s%s", a->id,
                                             r->reason [0] ? ": " : "", r->reason);
-        rc = ledger_reverse (ctx, entry_seq, "ops", note, &reversal);
+        ledger_cache cache = { 0 };
+        rc = ledger_reverse (ctx, &cache, entry_seq, "ops", note, &reversal);
         if (rc >= 400)
             return rc;
+        ledger_cache_flush (ctx, &cache);
         a->status = LEDGER_APPEAL_ACCEPTED;
         a->reversal_entry_id = reversal->id;
     }

@@ -1,8 +1,9 @@
 /*  =========================================================================
     ledger_board - month aggregates and the boards read from them
 
-    Tables (see the full layout in ledger_core.c): subjects id\0 'm' month
-    (a subject's net month points), board (listed persons ordered best month first),
+    Tables (see the full layout in ledger_core.c): subjects id\0 'r' (the
+    record: its latest month's net) and id\0 'm' month (a subject's net
+    points of an earlier month), board (listed persons ordered best month first),
     hh_month / bld_month (listed members' month sums per household and
     building), households / buildings (listed member counts).
     =========================================================================
@@ -44,8 +45,9 @@ s_board_points (const uint8_t *rank)
     return (int64_t) (~ts_be64_get (rank) ^ SIGN_BIT);
 }
 
-static void
-s_sum_add (ts_ctx *ctx, ts_table table, int month_index, const char *name, int64_t delta)
+void
+ledger_board_sum_add (ts_ctx *ctx, ts_table table, int month_index, const char *name,
+                      int64_t delta)
 {
     if (!name || !*name || delta == 0)
         return;
@@ -90,21 +92,59 @@ s_members_add (ts_ctx *ctx, ts_table table, const char *name, const char *buildi
 //  --------------------------------------------------------------------
 //  Maintenance as entries arrive
 
-void
-ledger_board_add (ts_ctx *ctx, const ledger_subject *subject, int month_index,
-                  int64_t delta_points)
+bool
+ledger_board_month_load (ts_ctx *ctx, const char *subject_id, int month_index,
+                         int64_t *points)
 {
     ledger_tables *t = ledger_tables_of (ctx);
-    assert (subject && delta_points != 0);
     ts_key k;
-    s_pmonth_key (&k, subject->id, month_index);
-    int64_t before = (int64_t) ts_txn_get_u64 (ctx->txn, t->subjects, k.data, k.size, 0);
-    int64_t after = before + delta_points;
-    if (after == 0)
-        ts_txn_del (ctx->txn, t->subjects, k.data, k.size);
+    s_pmonth_key (&k, subject_id, month_index);
+    ts_val v;
+    *points = 0;
+    if (!ts_txn_get (ctx->txn, t->subjects, k.data, k.size, &v))
+        return false;
+    if (v.size != 8) {
+        ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
+        return false;
+    }
+    *points = (int64_t) ts_be64_get (v.data);
+    return true;
+}
+
+void
+ledger_board_month_store (ts_ctx *ctx, const char *subject_id, int month_index,
+                          int64_t points, bool had_key)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    ts_key k;
+    s_pmonth_key (&k, subject_id, month_index);
+    if (points != 0)
+        ts_txn_put_u64 (ctx->txn, t->subjects, k.data, k.size, (uint64_t) points);
     else
-        ts_txn_put_u64 (ctx->txn, t->subjects, k.data, k.size, (uint64_t) after);
-    if (!subject->listed)
+    if (had_key)
+        ts_txn_del (ctx->txn, t->subjects, k.data, k.size);
+}
+
+int64_t
+ledger_board_month_points (ts_ctx *ctx, const ledger_subject *subject, int month_index)
+{
+    assert (subject && month_index >= 0);
+    if ((uint32_t) month_index == subject->current_month)
+        return subject->current_month_points;
+    //  Keys hold only months before the record's (see ledger_cache.c).
+    int64_t points = 0;
+    if ((uint32_t) month_index < subject->current_month)
+        ledger_board_month_load (ctx, subject->id, month_index, &points);
+    return points;
+}
+
+void
+ledger_board_row_move (ts_ctx *ctx, const ledger_subject *subject, int month_index,
+                       int64_t before, int64_t after)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    assert (subject && subject->listed);
+    if (before == after)
         return;
     ts_key b;
     if (before != 0) {
@@ -116,26 +156,35 @@ ledger_board_add (ts_ctx *ctx, const ledger_subject *subject, int month_index,
         s_board_key (&b, month_index, after, subject->id);
         ts_txn_put (ctx->txn, t->board, b.data, b.size, "", 0);
     }
-    s_sum_add (ctx, t->hh_month, month_index, subject->household_id, delta_points);
-    s_sum_add (ctx, t->bld_month, month_index, subject->building_number, delta_points);
-}
-
-int64_t
-ledger_board_month_points (ts_ctx *ctx, const char *subject_id, int month_index)
-{
-    ledger_tables *t = ledger_tables_of (ctx);
-    ts_key k;
-    s_pmonth_key (&k, subject_id, month_index);
-    return (int64_t) ts_txn_get_u64 (ctx->txn, t->subjects, k.data, k.size, 0);
 }
 
 //  Move every month of subject in (sign +1) or out (sign -1) of the board
 //  and the household/building sums.
 static void
+s_board_month_move (ts_ctx *ctx, const ledger_subject *subject, int sign, int month_index,
+                    int64_t points)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    ts_key b;
+    s_board_key (&b, month_index, points, subject->id);
+    if (sign > 0)
+        ts_txn_put (ctx->txn, t->board, b.data, b.size, "", 0);
+    else
+        ts_txn_del (ctx->txn, t->board, b.data, b.size);
+    ledger_board_sum_add (ctx, t->hh_month, month_index, subject->household_id, sign * points);
+    ledger_board_sum_add (ctx, t->bld_month, month_index, subject->building_number,
+                          sign * points);
+}
+
+static void
 s_board_move (ts_ctx *ctx, const ledger_subject *subject, int sign)
 {
     ledger_tables *t = ledger_tables_of (ctx);
     assert (subject->id [0] == 'p');
+    //  The record's month, then the earlier months' keys.
+    if (subject->current_month && subject->current_month_points != 0)
+        s_board_month_move (ctx, subject, sign, (int) subject->current_month,
+                            subject->current_month_points);
     ts_key prefix;
     ledger_subject_key (&prefix, subject->id, LEDGER_TAG_MONTH);
     ts_cursor cur;
@@ -147,14 +196,8 @@ s_board_move (ts_ctx *ctx, const ledger_subject *subject, int sign)
             break;
         int month_index = (int) ts_be32_get ((const uint8_t *) cur.key.data + prefix.size);
         int64_t points = (int64_t) ts_be64_get (cur.value.data);
-        ts_key b;
-        s_board_key (&b, month_index, points, subject->id);
-        if (sign > 0)
-            ts_txn_put (ctx->txn, t->board, b.data, b.size, "", 0);
-        else
-            ts_txn_del (ctx->txn, t->board, b.data, b.size);
-        s_sum_add (ctx, t->hh_month, month_index, subject->household_id, sign * points);
-        s_sum_add (ctx, t->bld_month, month_index, subject->building_number, sign * points);
+        assert ((uint32_t) month_index < subject->current_month && points != 0);
+        s_board_month_move (ctx, subject, sign, month_index, points);
         more = ts_cursor_next (&cur);
     }
     ts_cursor_close (&cur);

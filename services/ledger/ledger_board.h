@@ -4,9 +4,11 @@
 
     Performance: an entry touches a constant number of keys (the subject's
     month total, one board row moved, its household's and building's month
-    sums), so a month's board is a short cursor walk: the red list is the
-    first N rows of the month, the grey list a walk back over its negative
-    rows, whatever the number of persons and entries.
+    sums), and a request's working set (ledger_cache) writes each of them
+    once however many of its entries moved it; so a month's board is a
+    short cursor walk: the red list is the first N rows of the month, the
+    grey list a walk back over its negative rows, whatever the number of
+    persons and entries.
     =========================================================================
 */
 #ifndef LEDGER_BOARD_H
@@ -14,13 +16,25 @@
 
 #include "ledger_core.h"
 
-//  Add delta points to subject's month (every subject), and when the
-//  subject is listed to the board and its household/building sums.
-void ledger_board_add (ts_ctx *ctx, const ledger_subject *subject,
-                       int month_index, int64_t delta_points);
-//  The subject's net points in a month.
-int64_t ledger_board_month_points (ts_ctx *ctx, const char *subject_id,
+//  The subject's net points in a month: its record holds its latest month
+//  (current_month), keys id\0 'm' month the earlier ones.
+int64_t ledger_board_month_points (ts_ctx *ctx, const ledger_subject *subject,
                                    int month_index);
+//  The key of an earlier month: false (and 0 points) when absent.
+bool ledger_board_month_load (ts_ctx *ctx, const char *subject_id, int month_index,
+                              int64_t *points);
+//  Store an earlier month's net under its key (0 points: no key; had_key
+//  says whether one exists now).
+void ledger_board_month_store (ts_ctx *ctx, const char *subject_id, int month_index,
+                               int64_t points, bool had_key);
+//  Move a listed subject's row of a month from before to after points
+//  (0: no row).
+void ledger_board_row_move (ts_ctx *ctx, const ledger_subject *subject, int month_index,
+                            int64_t before_points, int64_t after_points);
+//  Add to a household's (hh_month) or building's (bld_month) month sum;
+//  a sum that comes back to 0 is deleted.
+void ledger_board_sum_add (ts_ctx *ctx, ts_table table, int month_index, const char *name,
+                           int64_t delta_points);
 //  Take a listed subject out of every month's board and rankings (consent
 //  withdrawn, moved out, moving household) / put it back in.
 void ledger_board_detach (ts_ctx *ctx, const ledger_subject *subject);

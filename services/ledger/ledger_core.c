@@ -6,17 +6,22 @@
     its ts_month_index (year*12 + month-1) as a u32.
 
     subjects         everything per subject, clustered under id\0 + a tag
-                     (so an entry dirties few pages):
-                     id\0 'a'                    -> tashan.ledger.Subject
-                         (persons "p…" from residents, merchants "m…" from
-                         merchants, with index sum, card and entry count)
-                     id\0 'c' u32 month rule\0   -> u64 |effective points| used
-                                                    against the rule's cap
+                     (so an entry dirties few pages: what it writes sorts
+                     last in the cluster, mostly on one page):
                      id\0 'e' u32 month u64 seq  -> "" (statements, by month)
-                     id\0 'm' u32 month          -> i64 net points (absent = 0)
+                     id\0 'k' u32 month rule\0   -> u64 |effective points| used
+                                                    against the rule's cap
+                     id\0 'm' u32 month          -> i64 net points of a month
+                                                    before the record's
+                                                    current_month (absent = 0)
                      id\0 'p' u64 appeal seq     -> "" (a person's appeals)
+                     id\0 'r'                    -> tashan.ledger.Subject
+                         (persons "p…" from residents, merchants "m…" from
+                         merchants, with index sum, card, entry count, and
+                         the net points of its latest month)
     pupils           pupil_no\0 school_id\0      -> person id (raw bytes)
-    entries          u64 seq                     -> tashan.ledger.Entry ("e<seq>")
+    entries          u64 seq                     -> tashan.ledger.Entry ("e<seq>"),
+                     append-only: the next seq follows the last key
     keys             scope\0 key\0               -> u64 entry seq (idempotency
                      per source: "panel", "ops", "volunteers"…, "school/<id>")
     reversals        u64 seq (reversed)          -> u64 seq (its reversal)
@@ -35,7 +40,9 @@
     Invariants (asserted where they are changed): an entry is written once
     and never changed; a subject's card never goes below 0; index =
     LEDGER_BASE_INDEX + Σ effective points of its non-redemption entries;
-    pmonth = Σ of the same per month; an entry is reversed at most once.
+    a month's net = Σ of the same per month; an entry is reversed at most
+    once. A request writes subjects' aggregates once, through its working
+    set (ledger_cache.c).
     =========================================================================
 */
 #include "ledger_core.h"
@@ -528,22 +535,27 @@ ledger_key_get (ts_ctx *ctx, const char *scope, const char *key)
     return ts_txn_get_u64 (ctx->txn, t->keys, k.data, k.size, 0);
 }
 
-void
-ledger_key_put (ts_ctx *ctx, const char *scope, const char *key, uint64_t seq)
+//  Claim (scope, key) for entry seq in one search: 0 when claimed, else
+//  the seq it already stands for.
+static uint64_t
+s_key_claim (ts_ctx *ctx, const ts_key *k, uint64_t seq)
 {
     ledger_tables *t = ledger_tables_of (ctx);
     assert (seq > 0);
-    ts_key k;
-    s_scope_key (&k, scope, key);
-    ts_txn_put_u64 (ctx->txn, t->keys, k.data, k.size, seq);
-}
-
-static void
-s_caps_key (ts_key *k, const char *subject_id, const char *rule, int month_index)
-{
-    ledger_subject_key (k, subject_id, LEDGER_TAG_CAP);
-    ts_key_u32 (k, (uint32_t) month_index);
-    ts_key_str (k, rule);
+    uint8_t value [8];
+    ts_be64_put (value, seq);
+    ts_val stored;
+    if (ts_txn_insert_get (ctx->txn, t->keys, k->data, k->size, value, 8, &stored))
+        return 0;
+    if (ts_txn_error (ctx->txn))
+        return 0;
+    if (stored.size != 8) {
+        ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
+        return 0;
+    }
+    uint64_t existing = ts_be64_get (stored.data);
+    assert (existing > 0);
+    return existing;
 }
 
 static void
@@ -556,15 +568,30 @@ s_emit_standing (ts_ctx *ctx, const ledger_subject *subject, const char *tier)
     ts_emit (ctx, "standing.changed", &st.base);
 }
 
+//  "e<seq>" without printf (one per entry).
+static char *
+s_entry_id (ts_arena *arena, uint64_t seq)
+{
+    char digits [24];
+    size_t n = 0;
+    do {
+        digits [n++] = (char) ('0' + seq % 10);
+        seq /= 10;
+    } while (seq && n < sizeof digits);
+    char *id = ts_arena_alloc (arena, n + 2);
+    id [0] = 'e';
+    for (size_t i = 0; i < n; i++)
+        id [1 + i] = digits [n - 1 - i];
+    return id;
+}
+
 ledger_entry *
-ledger_post (ts_ctx *ctx, ledger_subject *subject, const ledger_posting *posting,
-             uint64_t *seq_out)
+ledger_post (ts_ctx *ctx, ledger_cache *cache, ledger_subject *subject,
+             const ledger_posting *posting, uint64_t *seq_out)
 {
     ledger_tables *t = ledger_tables_of (ctx);
-    assert (subject && posting && posting->rule && posting->source);
-    assert (posting->month_index >= 0 && posting->month_index < 2101 * 12);
-    ledger_cache local = { 0 };
-    ledger_cache *cache = posting->cache ? posting->cache : &local;
+    assert (cache && subject && posting && posting->rule && posting->source);
+    assert (posting->month_index > 0 && posting->month_index < 2101 * 12);
     if (!cache->settings)
         cache->settings = ledger_settings_get (ctx);
     if (!cache->created_at)
@@ -590,9 +617,8 @@ ledger_post (ts_ctx *ctx, ledger_subject *subject, const ledger_posting *posting
             reason = "credit consent withdrawn: recorded without effect";
         else
         if (posting->cap_points > 0) {
-            ts_key k;
-            s_caps_key (&k, subject->id, posting->rule, posting->month_index);
-            int64_t used = (int64_t) ts_txn_get_u64 (ctx->txn, t->subjects, k.data, k.size, 0);
+            int64_t used = ledger_cache_cap_used (ctx, cache, subject, posting->month_index,
+                                                  posting->rule);
             int64_t room = posting->cap_points > used ? posting->cap_points - used : 0;
             int64_t applied = magnitude < room ? magnitude : room;
             if (applied < magnitude)
@@ -605,7 +631,8 @@ ledger_post (ts_ctx *ctx, ledger_subject *subject, const ledger_posting *posting
                                        " applied", posting->cap_points, posting->rule,
                                        applied, magnitude);
             if (applied > 0)
-                ts_txn_put_u64 (ctx->txn, t->subjects, k.data, k.size, (uint64_t) (used + applied));
+                ledger_cache_cap_set (ctx, cache, subject, posting->month_index,
+                                      posting->rule, used + applied);
             effective = sign * applied;
         }
         else
@@ -630,10 +657,10 @@ ledger_post (ts_ctx *ctx, ledger_subject *subject, const ledger_posting *posting
         return NULL;
     }
 
-    uint64_t seq = ts_txn_next_id (ctx->txn, "entry");
+    uint64_t seq = ledger_cache_seq_next (ctx, cache);
     ledger_entry *e = ts_arena_alloc (ctx->arena, sizeof *e);
     tashan__ledger__entry__init (e);
-    e->id = ts_arena_printf (ctx->arena, "e%" PRIu64, seq);
+    e->id = s_entry_id (ctx->arena, seq);
     e->kind = (char *) kind;
     e->rule = (char *) posting->rule;
     e->points = posting->points;
@@ -649,7 +676,7 @@ ledger_post (ts_ctx *ctx, ledger_subject *subject, const ledger_posting *posting
     e->reverses = (char *) (posting->reverses ? posting->reverses : "");
     uint8_t seq_key [8];
     ts_be64_put (seq_key, seq);
-    ts_txn_put_msg (ctx->txn, t->entries, seq_key, 8, &e->base);
+    ts_txn_append_msg (ctx->txn, t->entries, seq_key, 8, &e->base);
     ts_key k;
     ledger_subject_key (&k, subject->id, LEDGER_TAG_ENTRY);
     ts_key_u32 (&k, (uint32_t) posting->month_index);
@@ -662,9 +689,9 @@ ledger_post (ts_ctx *ctx, ledger_subject *subject, const ledger_posting *posting
     subject->card_points += card;
     assert (subject->card_points >= 0);
     subject->entry_count++;
+    ledger_cache_changed (cache, subject);
     if (touches_index && effective != 0)
-        ledger_board_add (ctx, subject, posting->month_index, effective);
-    ledger_subject_put (ctx, subject);
+        ledger_cache_month_add (ctx, cache, subject, posting->month_index, effective);
 
     const char *new_tier = ledger_tier_of (settings, ledger_index (subject));
     if (first || strcmp (old_tier, new_tier) != 0)
@@ -675,16 +702,27 @@ ledger_post (ts_ctx *ctx, ledger_subject *subject, const ledger_posting *posting
 }
 
 unsigned
-ledger_apply_rule (ts_ctx *ctx, const char *subject_id, const char *rule_code,
-                   int64_t quantity, const char *note, const char *evidence_url,
-                   const char *source, int month_index, const char *scope,
-                   const char *key, ledger_cache *cache, ledger_entry **entry_out)
+ledger_apply_rule (ts_ctx *ctx, ledger_cache *cache, const char *subject_id,
+                   const char *rule_code, int64_t quantity, const char *note,
+                   const char *evidence_url, const char *source, int month_index,
+                   const char *scope, const char *key, ledger_entry **entry_out)
 {
+    ledger_tables *t = ledger_tables_of (ctx);
+    assert (cache);
     assert ((scope == NULL) == (key == NULL));
     assert (quantity >= 1 && quantity <= LEDGER_QUANTITY_MAX);
     *entry_out = NULL;
+    //  The key is claimed first, for the seq the entry will get (one
+    //  search where a lookup and a later put took two); a refusal below
+    //  gives it back, so a refused request leaves nothing behind.
+    ts_key scope_key;
+    uint64_t seq_claimed = 0;
     if (scope) {
-        uint64_t seq = ledger_key_get (ctx, scope, key);
+        s_scope_key (&scope_key, scope, key);
+        seq_claimed = ledger_cache_seq_peek (ctx, cache);
+        uint64_t seq = s_key_claim (ctx, &scope_key, seq_claimed);
+        if (ts_txn_error (ctx->txn))
+            return ts_fail (ctx, TS_INTERNAL, "storage error");
         if (seq) {
             *entry_out = ledger_entry_get (ctx, seq);
             if (!*entry_out)
@@ -692,21 +730,32 @@ ledger_apply_rule (ts_ctx *ctx, const char *subject_id, const char *rule_code,
             return TS_OK;
         }
     }
-    const ledger_rule *rule = cache && cache->rule && strcmp (cache->rule->code, rule_code) == 0
+    const ledger_rule *rule = cache->rule && strcmp (cache->rule->code, rule_code) == 0
                             ? cache->rule : ledger_rule_get (ctx, rule_code);
+    ledger_subject *subject = NULL;
+    unsigned rc = 0;
     if (!rule)
-        return ts_fail (ctx, TS_UNPROCESSABLE, "rule '%s' does not exist", rule_code);
-    if (cache)
+        rc = ts_fail (ctx, TS_UNPROCESSABLE, "rule '%s' does not exist", rule_code);
+    else {
         cache->rule = rule;
-    if (!ledger_rule_allows (rule, source))
-        return ts_fail (ctx, TS_FORBIDDEN, "rule %s cannot be applied by %s",
-                        rule_code, source);
-    ledger_subject *subject = ledger_subject_get (ctx, subject_id);
-    if (!subject)
-        return ts_fail (ctx, TS_UNPROCESSABLE, "no person or merchant %s is known to the ledger",
-                        subject_id);
-    if (subject->archived)
-        return ts_fail (ctx, TS_CONFLICT, "%s has moved out of the community", subject_id);
+        if (!ledger_rule_allows (rule, source))
+            rc = ts_fail (ctx, TS_FORBIDDEN, "rule %s cannot be applied by %s",
+                          rule_code, source);
+        else
+        if (!(subject = ledger_cache_subject (ctx, cache, subject_id)))
+            rc = ts_fail (ctx, TS_UNPROCESSABLE,
+                          "no person or merchant %s is known to the ledger", subject_id);
+        else
+        if (subject->archived)
+            rc = ts_fail (ctx, TS_CONFLICT, "%s has moved out of the community", subject_id);
+    }
+    if (rc) {
+        if (scope) {
+            bool released = ts_txn_del (ctx->txn, t->keys, scope_key.data, scope_key.size);
+            assert (released || ts_txn_error (ctx->txn));
+        }
+        return rc;
+    }
     ledger_posting posting = {
         .kind = LEDGER_SCORED,
         .rule = rule->code,
@@ -716,20 +765,19 @@ ledger_apply_rule (ts_ctx *ctx, const char *subject_id, const char *rule_code,
         .evidence_url = evidence_url,
         .source = source,
         .month_index = month_index,
-        .cache = cache,
     };
     uint64_t seq = 0;
-    *entry_out = ledger_post (ctx, subject, &posting, &seq);
-    if (scope)
-        ledger_key_put (ctx, scope, key, seq);
+    *entry_out = ledger_post (ctx, cache, subject, &posting, &seq);
+    assert (!scope || seq == seq_claimed);
     return TS_CREATED;
 }
 
 unsigned
-ledger_reverse (ts_ctx *ctx, uint64_t seq, const char *source, const char *note,
-                ledger_entry **reversal_out)
+ledger_reverse (ts_ctx *ctx, ledger_cache *cache, uint64_t seq, const char *source,
+                const char *note, ledger_entry **reversal_out)
 {
     ledger_tables *t = ledger_tables_of (ctx);
+    assert (cache);
     *reversal_out = NULL;
     ledger_entry *orig = ledger_entry_get (ctx, seq);
     if (!orig)
@@ -743,21 +791,19 @@ ledger_reverse (ts_ctx *ctx, uint64_t seq, const char *source, const char *note,
     if (done)
         return ts_fail (ctx, TS_CONFLICT, "entry %s was already reversed by e%" PRIu64,
                         orig->id, done);
-    ledger_subject *subject = ledger_subject_get (ctx, orig->person_id);
+    ledger_subject *subject = ledger_cache_subject (ctx, cache, orig->person_id);
     if (!subject)
         return ts_fail (ctx, TS_INTERNAL, "subject %s of %s is missing", orig->person_id, orig->id);
     int month_index = ts_month_index (orig->month);
-    assert (month_index >= 0);
+    assert (month_index > 0);
     //  The cap room the entry used is given back.
     int64_t used_points = orig->effective_points < 0 ? -orig->effective_points
                                                      : orig->effective_points;
     if (used_points > 0) {
-        ts_key ck;
-        s_caps_key (&ck, subject->id, orig->rule, month_index);
-        int64_t used = (int64_t) ts_txn_get_u64 (ctx->txn, t->subjects, ck.data, ck.size, 0);
+        int64_t used = ledger_cache_cap_used (ctx, cache, subject, month_index, orig->rule);
         if (used > 0)
-            ts_txn_put_u64 (ctx->txn, t->subjects, ck.data, ck.size,
-                            (uint64_t) (used > used_points ? used - used_points : 0));
+            ledger_cache_cap_set (ctx, cache, subject, month_index, orig->rule,
+                                  used > used_points ? used - used_points : 0);
     }
     //  The card gives back what the entry put there, as far as it still
     //  holds it (it never goes below zero).
@@ -777,7 +823,7 @@ ledger_reverse (ts_ctx *ctx, uint64_t seq, const char *source, const char *note,
         .month_index = month_index,
     };
     uint64_t rev_seq = 0;
-    *reversal_out = ledger_post (ctx, subject, &posting, &rev_seq);
+    *reversal_out = ledger_post (ctx, cache, subject, &posting, &rev_seq);
     ts_txn_put_u64 (ctx->txn, t->reversals, k, 8, rev_seq);
     return TS_CREATED;
 }
@@ -809,10 +855,12 @@ ledger_core_evaluate (ts_ctx *ctx, const void *vreq, void *vrep)
         return rc;
     const char *source = ctx->caller->role;
     ledger_entry *e = NULL;
-    rc = ledger_apply_rule (ctx, r->person_id, r->rule, 1, r->note, r->evidence_url, source,
-                            ledger_month_now (ctx), source, r->idempotency_key, NULL, &e);
+    ledger_cache cache = { 0 };
+    rc = ledger_apply_rule (ctx, &cache, r->person_id, r->rule, 1, r->note, r->evidence_url,
+                            source, ledger_month_now (ctx), source, r->idempotency_key, &e);
     if (rc >= 400)
         return rc;
+    ledger_cache_flush (ctx, &cache);
     assert (e);
     *rep = *e;
     return rc;
@@ -839,9 +887,9 @@ ledger_core_evaluate_batch (ts_ctx *ctx, const void *vreq, void *vrep)
         //  nothing behind and the rest of the batch still applies.
         rc = s_check_evaluation (ctx, item);
         if (rc == 0)
-            rc = ledger_apply_rule (ctx, item->person_id, item->rule, 1, item->note,
+            rc = ledger_apply_rule (ctx, &cache, item->person_id, item->rule, 1, item->note,
                                     item->evidence_url, source, month_index, source,
-                                    item->idempotency_key, &cache, &e);
+                                    item->idempotency_key, &e);
         if (rc == TS_CREATED)
             rep->accepted++;
         else
@@ -857,6 +905,7 @@ ledger_core_evaluate_batch (ts_ctx *ctx, const void *vreq, void *vrep)
         }
     }
     assert (rep->accepted + rep->duplicates + rep->n_rejected == r->n_evaluations);
+    ledger_cache_flush (ctx, &cache);
     ctx->code = 0;
     ctx->message [0] = 0;
     return TS_OK;
@@ -873,7 +922,8 @@ ledger_core_redeem (ts_ctx *ctx, const void *vreq, void *vrep)
     ||  (rc = ts_check_str (ctx, "item", r->item, TS_STR_MAX_CHARS, true))
     ||  (rc = ts_check_str (ctx, "idempotency_key", r->idempotency_key, TS_STR_MAX_CHARS, true)))
         return rc;
-    ledger_subject *subject = ledger_subject_get (ctx, r->person_id);
+    ledger_cache cache = { 0 };
+    ledger_subject *subject = ledger_cache_subject (ctx, &cache, r->person_id);
     if (!subject)
         return ts_fail (ctx, TS_UNPROCESSABLE, "no person %s is known to the ledger", r->person_id);
     if (subject->card_points < r->points)
@@ -887,7 +937,8 @@ ledger_core_redeem (ts_ctx *ctx, const void *vreq, void *vrep)
         .source = "ops",
         .month_index = ledger_month_now (ctx),
     };
-    *rep = *ledger_post (ctx, subject, &posting, NULL);
+    *rep = *ledger_post (ctx, &cache, subject, &posting, NULL);
+    ledger_cache_flush (ctx, &cache);
     return TS_CREATED;
 }
 
@@ -978,7 +1029,7 @@ ledger_core_get_person (ts_ctx *ctx, const void *vreq, void *vrep)
     rep->index = ledger_index (s);
     rep->tier = (char *) ledger_tier_of (ledger_settings_get (ctx), rep->index);
     rep->card = s->card_points;
-    rep->month_points = ledger_board_month_points (ctx, s->id, ledger_month_now (ctx));
+    rep->month_points = ledger_board_month_points (ctx, s, ledger_month_now (ctx));
     return TS_OK;
 }
 
@@ -1119,7 +1170,8 @@ ledger_core_put_settings (ts_ctx *ctx, const void *vreq, void *vrep)
     ts_txn_put_msg (ctx->txn, t->config, "settings", 8, &r->base);
 
     //  Subjects whose tier moves get a standing event, as for an entry.
-    //  The walk visits each subject's record and skips its other keys.
+    //  The walk jumps from a subject's first key to its record, the last
+    //  key of its cluster, then on to the next subject.
     ts_cursor cur;
     bool more = ts_cursor_open (&cur, ctx->txn, t->subjects) && ts_cursor_seek (&cur, NULL, 0);
     for (uint64_t n = 0; more && n < LEDGER_SUBJECTS_MAX; n++) {
@@ -1128,10 +1180,14 @@ ledger_core_put_settings (ts_ctx *ctx, const void *vreq, void *vrep)
             ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
             break;
         }
-        ts_key next;
-        ts_key_init (&next);
-        ts_key_bytes (&next, cur.key.data, id_len + 1);
-        if (((const char *) cur.key.data) [id_len + 1] == LEDGER_TAG_RECORD) {
+        ts_key record;
+        ts_key_init (&record);
+        ts_key_bytes (&record, cur.key.data, id_len + 1);
+        char tag = LEDGER_TAG_RECORD;
+        ts_key_bytes (&record, &tag, 1);
+        if (!ts_cursor_seek (&cur, record.data, record.size))
+            break;
+        if (cur.key.size == record.size && memcmp (cur.key.data, record.data, record.size) == 0) {
             //  Unpacked with malloc and freed at once, not from the arena:
             //  the walk may visit millions of subjects.
             ledger_subject *s = (ledger_subject *) protobuf_c_message_unpack (
@@ -1145,10 +1201,9 @@ ledger_core_put_settings (ts_ctx *ctx, const void *vreq, void *vrep)
             if (s->entry_count > 0 && strcmp (before, after) != 0)
                 s_emit_standing (ctx, s, after);
             protobuf_c_message_free_unpacked (&s->base, NULL);
+            more = ts_cursor_next (&cur);
         }
-        uint8_t past = 0xff;            //  beyond every tag of this subject
-        ts_key_bytes (&next, &past, 1);
-        more = ts_cursor_seek (&cur, next.data, next.size);
+        //  else: the cursor already stands past this subject.
     }
     ts_cursor_close (&cur);
     *rep = *r;
@@ -1181,6 +1236,10 @@ ledger_core_apply_credit (ts_ctx *ctx, const void *payload, const Tashan__Event 
         month_index = asked;
     }
     ledger_entry *e = NULL;
-    return ledger_apply_rule (ctx, r->subject_id, r->rule, r->quantity, r->note, "", source,
-                              month_index, source, r->idempotency_key, NULL, &e);
+    ledger_cache cache = { 0 };
+    rc = ledger_apply_rule (ctx, &cache, r->subject_id, r->rule, r->quantity, r->note, "",
+                            source, month_index, source, r->idempotency_key, &e);
+    if (rc < 400)
+        ledger_cache_flush (ctx, &cache);
+    return rc;
 }

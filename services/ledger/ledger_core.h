@@ -55,11 +55,14 @@ typedef struct {
 
 //  Everything kept per subject lives in the subjects table under
 //  id\0 + one of these tags, so one entry touches one cluster of keys.
-#define LEDGER_TAG_RECORD 'a'           //  id\0 'a'                  -> Subject
-#define LEDGER_TAG_CAP 'c'              //  id\0 'c' u32 month rule\0 -> u64 used
+//  The tags sort so that what an entry writes (the newest statement key,
+//  this month's caps, the record) sits together at the cluster's end,
+//  mostly on one page.
 #define LEDGER_TAG_ENTRY 'e'            //  id\0 'e' u32 month u64 seq -> ""
+#define LEDGER_TAG_CAP 'k'              //  id\0 'k' u32 month rule\0 -> u64 used
 #define LEDGER_TAG_MONTH 'm'            //  id\0 'm' u32 month        -> i64 net
 #define LEDGER_TAG_APPEAL 'p'           //  id\0 'p' u64 appeal seq   -> ""
+#define LEDGER_TAG_RECORD 'r'           //  id\0 'r'                  -> Subject
 //  Start a key of the subjects table: id\0 tag.
 void ledger_subject_key (ts_key *key, const char *id, char tag);
 
@@ -97,16 +100,69 @@ bool ledger_rule_allows (const ledger_rule *rule, const char *source);
 //  --------------------------------------------------------------------
 //  Posting entries
 
-//  What one request looks up again and again (a batch of a thousand
-//  entries): filled on first use, valid for that request's transaction
-//  only. Zero-initialise one per request; NULL where taken means none.
+//  A request's working set. A request that posts entries (one evaluation
+//  or a batch of a thousand) reads and writes the same few things again
+//  and again: the settings, the rule, the time texts, and per subject its
+//  record, its month nets and its cap counters, and the month sums of
+//  households and buildings. The cache holds them for the request: lookups
+//  are filled on first use, and the subjects' aggregates are changed in
+//  memory and written once, by ledger_cache_flush, whatever the number of
+//  entries that moved them. Entries, statement keys and idempotency keys
+//  are written at once.
+//
+//  Rules: one cache per request (zero-initialise it), passed to everything
+//  that posts; subjects that are posted to come from ledger_cache_subject;
+//  ledger_cache_flush before the handler returns success (a handler that
+//  fails needs no flush: its writes are rolled back). Valid for that
+//  request's transaction only.
+typedef struct ledger_held ledger_held;
+typedef struct ledger_sum ledger_sum;
 typedef struct {
     const ledger_settings *settings;
     const ledger_rule *rule;        //  the last rule looked up
     const char *created_at;         //  ctx->now_ms as text
     int month_index;                //  month_text is for this month index
     const char *month_text;
+    //  The working set (ledger_core.c).
+    bool seq_loaded;                //  last_seq read from the entries table
+    uint64_t last_seq;              //  the last entry seq handed out
+    ledger_held **held;             //  hash buckets of subjects held
+    ledger_held *held_first;        //  held subjects in the order first held
+    ledger_held *held_last;
+    size_t held_count;
+    ledger_sum **sums;              //  hash buckets of month sum deltas
+    ledger_sum *sums_first;         //  in the order first changed
+    ledger_sum *sums_last;
+    size_t sum_count;
 } ledger_cache;
+
+//  The subject id as held by cache (loaded on first use), NULL when the
+//  ledger has never heard of id. Change it only through ledger_post.
+ledger_subject *ledger_cache_subject (ts_ctx *ctx, ledger_cache *cache, const char *id);
+//  Write the working set back (records, month nets, caps, the board rows
+//  and household/building sums they move) and forget it.
+void ledger_cache_flush (ts_ctx *ctx, ledger_cache *cache);
+
+//  What ledger_post and ledger_reverse change through the cache (subject
+//  held by it). The record changed (balances): write it back at flush.
+void ledger_cache_changed (ledger_cache *cache, const ledger_subject *subject);
+//  A subject's net points of a month; add to them (and, for a listed
+//  subject, to its household's and building's month sums).
+int64_t ledger_cache_month_points (ts_ctx *ctx, ledger_cache *cache,
+                                   const ledger_subject *subject, int month_index);
+void ledger_cache_month_add (ts_ctx *ctx, ledger_cache *cache,
+                             const ledger_subject *subject, int month_index,
+                             int64_t delta_points);
+//  A subject's |effective points| used against rule's cap in a month.
+int64_t ledger_cache_cap_used (ts_ctx *ctx, ledger_cache *cache,
+                               const ledger_subject *subject, int month_index,
+                               const char *rule);
+void ledger_cache_cap_set (ts_ctx *ctx, ledger_cache *cache,
+                           const ledger_subject *subject, int month_index,
+                           const char *rule, int64_t used_points);
+//  Entry sequence numbers: the next one (not yet handed out) / hand it out.
+uint64_t ledger_cache_seq_peek (ts_ctx *ctx, ledger_cache *cache);
+uint64_t ledger_cache_seq_next (ts_ctx *ctx, ledger_cache *cache);
 
 typedef enum {
     LEDGER_SCORED = 0,              //  a rule applied: caps and consent count
@@ -126,38 +182,38 @@ typedef struct {
     const char *reverses;           //  reversal only: the entry id
     const char *source;             //  panel | school | ops | volunteers…
     int month_index;                //  the month it counts in
-    ledger_cache *cache;            //  the request's lookups, or NULL
 } ledger_posting;
 
-//  Record one entry for subject (updated in place and stored), with every
-//  derived effect in the same transaction. Returns the entry (arena memory);
-//  *seq_out (may be NULL) its sequence number.
-ledger_entry *ledger_post (ts_ctx *ctx, ledger_subject *subject,
+//  Record one entry for subject (held by cache: updated there, written by
+//  ledger_cache_flush), with every derived effect in the same transaction.
+//  Returns the entry (arena memory); *seq_out (may be NULL) its sequence
+//  number.
+ledger_entry *ledger_post (ts_ctx *ctx, ledger_cache *cache, ledger_subject *subject,
                            const ledger_posting *posting, uint64_t *seq_out);
 
 //  Apply a rule to a subject for source (the checks an evaluation, a
-//  medal and a credit request share). Fails with 4xx via ts_fail; on
-//  success returns TS_CREATED and the entry. An idempotency scope and key
-//  (both or neither) make it a no-op repeat answering TS_OK and the first
-//  entry.
-unsigned ledger_apply_rule (ts_ctx *ctx, const char *subject_id,
+//  medal and a credit request share). Fails with 4xx via ts_fail (and
+//  then leaves nothing behind); on success returns TS_CREATED and the
+//  entry. An idempotency scope and key (both or neither) make it a no-op
+//  repeat answering TS_OK and the first entry.
+unsigned ledger_apply_rule (ts_ctx *ctx, ledger_cache *cache, const char *subject_id,
                             const char *rule_code, int64_t quantity,
                             const char *note, const char *evidence_url,
                             const char *source, int month_index,
                             const char *scope, const char *key,
-                            ledger_cache *cache, ledger_entry **entry_out);
+                            ledger_entry **entry_out);
 
 //  Reverse entry seq (earning or penalty, not yet reversed). Returns
 //  TS_CREATED and the reversal, or a 4xx via ts_fail.
-unsigned ledger_reverse (ts_ctx *ctx, uint64_t seq, const char *source,
-                         const char *note, ledger_entry **reversal_out);
+unsigned ledger_reverse (ts_ctx *ctx, ledger_cache *cache, uint64_t seq,
+                         const char *source, const char *note,
+                         ledger_entry **reversal_out);
 
 //  Entries by sequence number / id ("e12" → 12; 0 when malformed).
 ledger_entry *ledger_entry_get (ts_ctx *ctx, uint64_t seq);
 uint64_t ledger_id_seq (const char *id, char prefix);
 //  Idempotency records (scope, key) → entry seq; 0 when absent.
 uint64_t ledger_key_get (ts_ctx *ctx, const char *scope, const char *key);
-void ledger_key_put (ts_ctx *ctx, const char *scope, const char *key, uint64_t seq);
 
 //  "2026-03-01T08:00:00.123+08:00" for unix ms (Asia/Shanghai).
 char *ledger_time_text (ts_arena *arena, int64_t unix_ms);

@@ -86,9 +86,9 @@ s_medal (ts_ctx *ctx, const Tashan__Ledger__MedalEvent *ev, const char *school_i
         return ts_fail (ctx, TS_UNPROCESSABLE, "unknown pupil %s", ev->pupil_no);
     }
     ledger_entry *e = NULL;
-    return ledger_apply_rule (ctx, person_id, LEDGER_MEDAL_RULE, 1, ev->medal,
+    return ledger_apply_rule (ctx, cache, person_id, LEDGER_MEDAL_RULE, 1, ev->medal,
                               ev->evidence_url, "school", month_index, scope,
-                              ev->event_id, cache, &e);
+                              ev->event_id, &e);
 }
 
 unsigned
@@ -125,6 +125,7 @@ ledger_school_medals (ts_ctx *ctx, const void *vreq, void *vrep)
         }
     }
     assert (rep->accepted + rep->duplicates + rep->n_rejected == r->n_events);
+    ledger_cache_flush (ctx, &cache);
     ctx->code = 0;
     ctx->message [0] = 0;
     return TS_OK;
@@ -162,9 +163,11 @@ ledger_school_revoke (ts_ctx *ctx, const void *vreq, void *vrep)
     ledger_entry *reversal = NULL;
     char *note = ts_arena_printf (ctx->arena, "medal %s revoked by school %s",
                                   r->event_id, school_id);
-    rc = ledger_reverse (ctx, seq, "school", note, &reversal);
+    ledger_cache cache = { 0 };
+    rc = ledger_reverse (ctx, &cache, seq, "school", note, &reversal);
     if (rc >= 400)
         return rc;
+    ledger_cache_flush (ctx, &cache);
     *rep = *reversal;
     return TS_CREATED;
 }
@@ -199,7 +202,7 @@ ledger_school_pupil_credit (ts_ctx *ctx, const void *vreq, void *vrep)
         return ts_fail (ctx, TS_INTERNAL, "pupil %s maps to a missing person", r->pupil_no);
     rep->pupil_no = r->pupil_no;
     rep->month = ledger_month_text (ctx->arena, month_index);
-    rep->month_points = ledger_board_month_points (ctx, s->id, month_index);
+    rep->month_points = ledger_board_month_points (ctx, s, month_index);
     rep->index = ledger_index (s);
     rep->tier = (char *) ledger_tier_of (ledger_settings_get (ctx), rep->index);
     return TS_OK;

@@ -58,7 +58,7 @@ s_teardown (void **state)
 
 //  Parse "prog" + the NULL-terminated arguments, capturing what it prints.
 static ts_config_result
-s_parse (fx_t *f, bool positional, ...)
+s_parse (fx_t *f, int positional, ...)
 {
     va_list args;
     va_start (args, positional);

@@ -186,7 +186,9 @@ test_check_str_c1_control_characters (void **state)
     (void) state;
     //  U+0080..U+009F are control characters too (Unicode category Cc),
     //  e.g. U+0085 NEXT LINE and U+009B CSI, which terminals obey.
-    static const char *const bad [] = { "a\xc2\x85", "\xc2\x9b" "31m", "\xc2\x80" };
+    //  ("\xc2\x9b" then "31m": split so the hex escape ends before '3')
+    static const char csi [] = { (char) 0xc2, (char) 0x9b, '3', '1', 'm', 0 };
+    static const char *const bad [] = { "a\xc2\x85", csi, "\xc2\x80" };
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
         ts_ctx ctx = s_ctx ();
         assert_int_equal (ts_check_str (&ctx, "note", bad [i], 64, false), TS_BAD_REQUEST);

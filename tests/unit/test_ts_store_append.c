@@ -1,0 +1,279 @@
+/*  test_ts_store_append - the store's one-search writes: append to an
+    append-only table (ts_txn_append, ts_txn_append_msg) and insert-or-get
+    (ts_txn_insert_get). Each test opens a store in its own temp dir. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ts_store.h"
+#include "common.pb-c.h"
+
+static const ts_table_def s_tables [] = { { "log", 0 }, { "keys", 0 } };
+#define TABLE_COUNT 2
+#define SCHEMA 3
+
+typedef struct {
+    char dir [64];                  //  temp dir of this test
+    ts_store *store;
+    ts_table log, keys;
+} fx_t;
+
+static int
+s_rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st; (void) flag; (void) ftw;
+    return remove (path);
+}
+
+static void
+s_open (fx_t *f)
+{
+    char err [256] = "";
+    f->store = ts_store_new (f->dir, s_tables, TABLE_COUNT, SCHEMA, err, sizeof err);
+    if (!f->store)
+        fprintf (stderr, "ts_store_new: %s\n", err);
+    assert_non_null (f->store);
+    f->log = ts_store_table (f->store, "log");
+    f->keys = ts_store_table (f->store, "keys");
+}
+
+static int
+s_setup (void **state)
+{
+    fx_t *f = calloc (1, sizeof *f);
+    assert_non_null (f);
+    snprintf (f->dir, sizeof f->dir, "/tmp/test_ts_append_XXXXXX");
+    assert_non_null (mkdtemp (f->dir));
+    s_open (f);
+    *state = f;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fx_t *f = *state;
+    ts_store_destroy (&f->store);
+    nftw (f->dir, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free (f);
+    return 0;
+}
+
+//  Count the keys of a table, checking they come in increasing u64 order.
+static uint64_t
+s_count_ordered (fx_t *f, ts_table table)
+{
+    ts_txn *txn = ts_txn_begin (f->store, false);
+    ts_cursor cur;
+    uint64_t n = 0, last = 0;
+    bool more = ts_cursor_open (&cur, txn, table) && ts_cursor_seek (&cur, NULL, 0);
+    while (more && n < 1000000) {
+        assert_int_equal (cur.key.size, 8);
+        uint64_t seq = ts_be64_get (cur.key.data);
+        assert_true (n == 0 || seq > last);
+        last = seq;
+        n++;
+        more = ts_cursor_next (&cur);
+    }
+    ts_cursor_close (&cur);
+    assert_int_equal (ts_txn_error (txn), 0);
+    ts_txn_abort (&txn);
+    return n;
+}
+
+//  --------------------------------------------------------------------
+static void
+test_append_in_order (void **state)
+{
+    fx_t *f = *state;
+    //  Into an empty table, across many pages, over several commits.
+    uint64_t seq = 0;
+    for (int commit = 0; commit < 5; commit++) {
+        ts_txn *txn = ts_txn_begin (f->store, true);
+        for (int i = 0; i < 2000; i++) {
+            uint8_t k [8];
+            char v [32];
+            ts_be64_put (k, ++seq);
+            int len = snprintf (v, sizeof v, "value %llu", (unsigned long long) seq);
+            ts_txn_append (txn, f->log, k, 8, v, (size_t) len);
+        }
+        assert_int_equal (ts_txn_commit (&txn), 0);
+    }
+    assert_int_equal (s_count_ordered (f, f->log), 10000);
+    ts_txn *txn = ts_txn_begin (f->store, false);
+    uint8_t k [8];
+    ts_be64_put (k, 4321);
+    ts_val v;
+    assert_true (ts_txn_get (txn, f->log, k, 8, &v));
+    assert_int_equal (v.size, strlen ("value 4321"));
+    assert_memory_equal (v.data, "value 4321", v.size);
+    ts_txn_abort (&txn);
+}
+
+static void
+test_append_out_of_order_fails (void **state)
+{
+    fx_t *f = *state;
+    ts_txn *txn = ts_txn_begin (f->store, true);
+    uint8_t k [8];
+    ts_be64_put (k, 10);
+    ts_txn_append (txn, f->log, k, 8, "ten", 3);
+    assert_int_equal (ts_txn_error (txn), 0);
+    assert_int_equal (ts_txn_commit (&txn), 0);
+
+    //  A key equal to the last one: sticky error, nothing written.
+    txn = ts_txn_begin (f->store, true);
+    ts_txn_append (txn, f->log, k, 8, "again", 5);
+    assert_int_equal (ts_txn_error (txn), MDB_KEYEXIST);
+    //  Later calls do nothing; commit becomes abort.
+    ts_be64_put (k, 11);
+    ts_txn_append (txn, f->log, k, 8, "eleven", 6);
+    assert_int_equal (ts_txn_commit (&txn), MDB_KEYEXIST);
+
+    //  A smaller key: the same.
+    txn = ts_txn_begin (f->store, true);
+    ts_be64_put (k, 9);
+    ts_txn_append (txn, f->log, k, 8, "nine", 4);
+    assert_int_equal (ts_txn_error (txn), MDB_KEYEXIST);
+    ts_txn_abort (&txn);
+
+    assert_int_equal (s_count_ordered (f, f->log), 1);
+    txn = ts_txn_begin (f->store, false);
+    ts_be64_put (k, 10);
+    ts_val v;
+    assert_true (ts_txn_get (txn, f->log, k, 8, &v));
+    assert_memory_equal (v.data, "ten", 3);
+    ts_txn_abort (&txn);
+}
+
+static void
+test_append_msg_and_nested (void **state)
+{
+    fx_t *f = *state;
+    ts_arena *arena = ts_arena_new ();
+    ts_txn *txn = ts_txn_begin (f->store, true);
+    //  A child's appends vanish with it; the parent appends after them.
+    ts_txn *child = ts_txn_begin_nested (txn);
+    uint8_t k [8];
+    Tashan__Caller caller = TASHAN__CALLER__INIT;
+    caller.role = "ops";
+    caller.binding = "";
+    caller.principal = "first";
+    ts_be64_put (k, 1);
+    ts_txn_append_msg (child, f->log, k, 8, &caller.base);
+    ts_txn_abort (&child);
+    child = ts_txn_begin_nested (txn);
+    caller.principal = "second";
+    ts_txn_append_msg (child, f->log, k, 8, &caller.base);
+    ts_be64_put (k, 2);
+    caller.principal = "third";
+    ts_txn_append_msg (child, f->log, k, 8, &caller.base);
+    assert_int_equal (ts_txn_commit (&child), 0);
+    ts_be64_put (k, 3);
+    caller.principal = "fourth";
+    ts_txn_append_msg (txn, f->log, k, 8, &caller.base);
+    assert_int_equal (ts_txn_commit (&txn), 0);
+
+    txn = ts_txn_begin (f->store, false);
+    const char *want [] = { "second", "third", "fourth" };
+    for (uint64_t seq = 1; seq <= 3; seq++) {
+        ts_be64_put (k, seq);
+        Tashan__Caller *got = ts_txn_get_msg (txn, f->log, k, 8, &tashan__caller__descriptor,
+                                              arena);
+        assert_non_null (got);
+        assert_string_equal (got->principal, want [seq - 1]);
+        assert_string_equal (got->role, "ops");
+    }
+    ts_txn_abort (&txn);
+    //  Out of order: sticky error, as for plain appends.
+    txn = ts_txn_begin (f->store, true);
+    ts_be64_put (k, 2);
+    ts_txn_append_msg (txn, f->log, k, 8, &caller.base);
+    assert_int_equal (ts_txn_error (txn), MDB_KEYEXIST);
+    ts_txn_abort (&txn);
+    ts_arena_destroy (&arena);
+}
+
+//  --------------------------------------------------------------------
+static void
+test_insert_get (void **state)
+{
+    fx_t *f = *state;
+    ts_txn *txn = ts_txn_begin (f->store, true);
+    ts_val v = { "junk", 4 };
+    assert_true (ts_txn_insert_get (txn, f->keys, "k1", 2, "one", 3, &v));
+    assert_null (v.data);
+    assert_int_equal (v.size, 0);
+    //  Present: false, the stored value, nothing overwritten, no error.
+    assert_false (ts_txn_insert_get (txn, f->keys, "k1", 2, "uno", 3, &v));
+    assert_int_equal (v.size, 3);
+    assert_memory_equal (v.data, "one", 3);
+    assert_int_equal (ts_txn_error (txn), 0);
+    assert_false (ts_txn_insert_get (txn, f->keys, "k1", 2, "uno", 3, NULL));
+    assert_true (ts_txn_insert_get (txn, f->keys, "k2", 2, "", 0, NULL));
+    assert_false (ts_txn_insert_get (txn, f->keys, "k2", 2, "two", 3, &v));
+    assert_int_equal (v.size, 0);
+    assert_int_equal (ts_txn_commit (&txn), 0);
+
+    //  Across commits, and inside a child that is dropped.
+    txn = ts_txn_begin (f->store, true);
+    assert_false (ts_txn_insert_get (txn, f->keys, "k1", 2, "x", 1, &v));
+    assert_memory_equal (v.data, "one", 3);
+    ts_txn *child = ts_txn_begin_nested (txn);
+    assert_true (ts_txn_insert_get (child, f->keys, "k3", 2, "three", 5, NULL));
+    assert_false (ts_txn_insert_get (child, f->keys, "k3", 2, "drei", 4, &v));
+    assert_memory_equal (v.data, "three", 5);
+    ts_txn_abort (&child);
+    assert_true (ts_txn_insert_get (txn, f->keys, "k3", 2, "tres", 4, NULL));
+    assert_int_equal (ts_txn_commit (&txn), 0);
+
+    txn = ts_txn_begin (f->store, false);
+    assert_true (ts_txn_get (txn, f->keys, "k3", 2, &v));
+    assert_memory_equal (v.data, "tres", 4);
+    assert_true (ts_txn_get (txn, f->keys, "k1", 2, &v));
+    assert_memory_equal (v.data, "one", 3);
+    ts_txn_abort (&txn);
+}
+
+static void
+test_sticky_error_blocks (void **state)
+{
+    fx_t *f = *state;
+    ts_txn *txn = ts_txn_begin (f->store, true);
+    ts_txn_fail (txn, TS_STORE_CORRUPT);
+    ts_val v = { "junk", 4 };
+    assert_false (ts_txn_insert_get (txn, f->keys, "k1", 2, "one", 3, &v));
+    assert_null (v.data);
+    uint8_t k [8];
+    ts_be64_put (k, 1);
+    ts_txn_append (txn, f->log, k, 8, "x", 1);
+    Tashan__Caller caller = TASHAN__CALLER__INIT;
+    ts_txn_append_msg (txn, f->log, k, 8, &caller.base);
+    assert_int_equal (ts_txn_commit (&txn), TS_STORE_CORRUPT);
+    assert_int_equal (s_count_ordered (f, f->log), 0);
+    txn = ts_txn_begin (f->store, false);
+    assert_false (ts_txn_get (txn, f->keys, "k1", 2, NULL));
+    ts_txn_abort (&txn);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_append_in_order, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_append_out_of_order_fails, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_append_msg_and_nested, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_insert_get, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_sticky_error_blocks, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
