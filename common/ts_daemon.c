@@ -41,7 +41,8 @@
 #define METHOD_MAX_CHARS 64
 #define SUBS_MAX 8
 #define FETCH_WAIT_MAX_MS 5000
-#define FETCH_TIMEOUT_MS 8000
+#define FETCH_WAIT_MS 1500           //  our long-poll: one idle call per 1.5 s
+#define FETCH_TIMEOUT_MS 2500        //  a fetch lost with its producer is retried soon
 #define SUB_RETRY_MS 300
 #define WAITER_SWEEP_MS 100
 
@@ -552,7 +553,7 @@ s_sub_fetch (sub_t *sub)
     Tashan__FetchRequest fr = TASHAN__FETCH_REQUEST__INIT;
     fr.after_seq = sub->applied_seq;
     fr.max_events = TS_FETCH_MAX_EVENTS;
-    fr.wait_ms = 2000;
+    fr.wait_ms = FETCH_WAIT_MS;
     fr.consumer = (char *) sub->daemon->service->name;
     Tashan__Caller caller = ts_caller ("system", "", sub->daemon->service->name);
     sub->fetching = true;

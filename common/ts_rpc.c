@@ -39,6 +39,8 @@ struct ts_rpc {
     uv_loop_t *loop;
     void *zsock;                    //  DEALER
     ts_zwatch *watch;
+    void *monitor;                  //  PAIR receiving the DEALER's events
+    ts_zwatch *monitor_watch;
     uv_timer_t sweep;               //  deadline checks
     slot_t *slots;                  //  max_in_flight entries
     uint32_t max_in_flight;
@@ -109,6 +111,39 @@ s_on_readable (void *arg)
     }
 }
 
+//  The daemon went away: what it had not answered never will be (its
+//  replies would go down the dead connection). Fail those calls now
+//  instead of at their deadlines.
+static void
+s_on_monitor (void *arg)
+{
+    ts_rpc *self = arg;
+    for (int i = 0; i < 64; i++) {
+        zmq_msg_t event_msg, addr_msg;
+        zmq_msg_init (&event_msg);
+        if (zmq_msg_recv (&event_msg, self->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&event_msg);
+            break;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size (&event_msg) >= 2)
+            memcpy (&event, zmq_msg_data (&event_msg), 2);
+        bool more = zmq_msg_more (&event_msg);
+        zmq_msg_close (&event_msg);
+        if (more) {
+            zmq_msg_init (&addr_msg);
+            zmq_msg_recv (&addr_msg, self->monitor, ZMQ_DONTWAIT);
+            zmq_msg_close (&addr_msg);
+        }
+        if (event != ZMQ_EVENT_DISCONNECTED)
+            continue;
+        for (uint32_t slot = 0; slot < self->max_in_flight && self->in_flight; slot++)
+            if (self->slots [slot].corr_id)
+                s_complete (self, slot, TS_UNAVAILABLE, "connection to the service was lost",
+                            NULL, 0);
+    }
+}
+
 static void
 s_on_sweep (uv_timer_t *timer)
 {
@@ -146,6 +181,16 @@ ts_rpc_new (uv_loop_t *loop, const char *endpoint, const ts_config *cfg,
     snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
     self->watch = ts_zwatch_new (loop, zsock, s_on_readable, self);
     assert (self->watch);
+    char monitor_ep [64];
+    snprintf (monitor_ep, sizeof monitor_ep, "inproc://ts-rpc-monitor-%p", (void *) self);
+    if (zmq_socket_monitor (zsock, monitor_ep, ZMQ_EVENT_DISCONNECTED) == 0) {
+        self->monitor = zmq_socket (ts_zmq_ctx (), ZMQ_PAIR);
+        assert (self->monitor);
+        int rc = zmq_connect (self->monitor, monitor_ep);
+        assert (rc == 0);
+        self->monitor_watch = ts_zwatch_new (loop, self->monitor, s_on_monitor, self);
+        assert (self->monitor_watch);
+    }
     uv_timer_init (loop, &self->sweep);
     self->sweep.data = self;
     uv_timer_start (&self->sweep, s_on_sweep, SWEEP_MS, SWEEP_MS);
@@ -171,6 +216,12 @@ ts_rpc_destroy (ts_rpc **self_p)
             s_complete (self, i, TS_UNAVAILABLE, "client closed", NULL, 0);
     ts_zwatch_destroy (&self->watch);
     int linger_ms = 0;
+    if (self->monitor) {
+        ts_zwatch_destroy (&self->monitor_watch);
+        zmq_socket_monitor (self->zsock, NULL, 0);
+        zmq_setsockopt (self->monitor, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
+        zmq_close (self->monitor);
+    }
     zmq_setsockopt (self->zsock, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
     zmq_close (self->zsock);
     ts_arena_destroy (&self->scratch);

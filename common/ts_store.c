@@ -671,6 +671,37 @@ ts_cursor_has_prefix (ts_cursor *self, const void *prefix, size_t size)
 }
 
 void
+ts_cursor_put (ts_cursor *self, const void *key, size_t key_size, const void *value,
+               size_t value_size)
+{
+    assert (self && self->txn && self->txn->magic == TXN_MAGIC);
+    assert (self->txn->write);
+    self->key = (ts_val) { NULL, 0 };
+    self->value = (ts_val) { NULL, 0 };
+    if (!self->cursor || self->txn->err)
+        return;
+    MDB_val k = { key_size, (void *) key }, v = { value_size, (void *) value };
+    int rc = mdb_cursor_put (self->cursor, &k, &v, 0);
+    if (rc != 0)
+        ts_txn_fail (self->txn, rc);
+}
+
+void
+ts_cursor_del (ts_cursor *self)
+{
+    assert (self && self->txn && self->txn->magic == TXN_MAGIC);
+    assert (self->txn->write);
+    assert (self->key.data);        //  the cursor stands on an item
+    self->key = (ts_val) { NULL, 0 };
+    self->value = (ts_val) { NULL, 0 };
+    if (!self->cursor || self->txn->err)
+        return;
+    int rc = mdb_cursor_del (self->cursor, 0);
+    if (rc != 0)
+        ts_txn_fail (self->txn, rc);
+}
+
+void
 ts_cursor_close (ts_cursor *self)
 {
     if (self->cursor)

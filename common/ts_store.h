@@ -153,6 +153,16 @@ bool ts_cursor_next (ts_cursor *self);
 bool ts_cursor_prev (ts_cursor *self);
 //  Does the current key start with prefix?
 bool ts_cursor_has_prefix (ts_cursor *self, const void *prefix, size_t size);
+//  Writes through a cursor (write transactions). A cursor that stands on
+//  the leaf page where key belongs finds its place there, without a
+//  descent from the root: writes in key order through one cursor cost a
+//  page-local search each. Put leaves the cursor on key; del removes the
+//  item under the cursor (after a seek that landed on it). After either,
+//  self->key and self->value are unset until the next move. A failure
+//  sets the transaction's sticky error.
+void ts_cursor_put (ts_cursor *self, const void *key, size_t key_size,
+                    const void *value, size_t value_size);
+void ts_cursor_del (ts_cursor *self);
 void ts_cursor_close (ts_cursor *self);
 
 //  --------------------------------------------------------------------

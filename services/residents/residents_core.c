@@ -464,6 +464,9 @@ residents_member_check (ts_ctx *ctx, const char *field, const res_member_input *
     char year [8];
     ts_month_of (ctx->now_ms, year);
     int this_year = atoi (year);
+    snprintf (f, sizeof f, "%s.consent_by", field);
+    if ((rc = ts_check_str (ctx, f, in->consent_by, TS_NAME_MAX_CHARS, false)))
+        return rc;
     snprintf (f, sizeof f, "%s.birth_year", field);
     if (in->birth_year != 0 && (rc = ts_check_range (ctx, f, in->birth_year, 1900, this_year)))
         return rc;
@@ -603,7 +606,21 @@ s_person_fill (ts_ctx *ctx, res_person_rec *p, const res_member_input *in)
     p->phone = in->phone;
     p->n_skills = in->n_skills;
     p->skills = in->skills;
+    //  Consent is recorded with who gave it and who wrote it down, when it
+    //  is first given and whenever it changes.
+    bool consent_changed = p->consent_recorded_ms == 0
+                        || p->credit_opt_out != in->credit_opt_out
+                        || (in->consent_by [0] && strcmp (p->consent_by, in->consent_by) != 0);
     p->credit_opt_out = in->credit_opt_out;
+    if (consent_changed) {
+        char year [8];
+        ts_month_of (ctx->now_ms, year);
+        bool minor = in->birth_year > 0 && atoi (year) - in->birth_year < 18;
+        p->consent_by = in->consent_by [0] ? in->consent_by : minor ? "guardian" : "self";
+        p->consent_recorded_by = ctx->caller->principal [0] ? ctx->caller->principal
+                                                            : ctx->caller->role;
+        p->consent_recorded_ms = ctx->now_ms;
+    }
     if (in->id_number [0]) {
         uint8_t *hash = ts_arena_alloc (ctx->arena, RES_ID_HASH_BYTES);
         s_id_hash (ctx, in->id_number, hash);
@@ -684,6 +701,8 @@ residents_member_out (ts_ctx *ctx, const res_person_rec *p, bool unmasked, res_m
     m->n_skills = p->n_skills;
     m->skills = p->skills;
     m->credit_consent = !p->credit_opt_out;
+    m->consent_by = p->consent_by;
+    m->consent_recorded_ms = p->consent_recorded_ms;
     m->archived = p->archived;
     m->archived_reason = p->archived_reason;
     m->created_ms = p->created_ms;
@@ -790,6 +809,9 @@ residents_person_emit (ts_ctx *ctx, const char *topic, const res_person_rec *p)
     ev.pupil_no = p->pupil_no;
     ev.archived = p->archived;
     ev.credit_consent = !p->credit_opt_out;
+    ev.consent_by = p->consent_by;
+    ev.consent_recorded_by = p->consent_recorded_by;
+    ev.consent_recorded_ms = p->consent_recorded_ms;
     ts_emit (ctx, topic, &ev.base);
 }
 
@@ -1176,7 +1198,7 @@ residents_household_audit (ts_ctx *ctx, const Tashan__Residents__PageRequest *re
     .school_id = (req)->school_id, .pupil_no = (req)->pupil_no, \
     .id_number = (req)->id_number, .phone = (req)->phone, \
     .n_skills = (req)->n_skills, .skills = (req)->skills, \
-    .credit_opt_out = (req)->credit_opt_out }
+    .credit_opt_out = (req)->credit_opt_out, .consent_by = (req)->consent_by }
 
 unsigned
 residents_member_add (ts_ctx *ctx, const Tashan__Residents__AddMemberRequest *req,

@@ -10,6 +10,7 @@ Run: TASHAN_BIN_DIR=build python3 tests/integration/test_residents.py
 import itertools
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -22,7 +23,7 @@ HOUSEHOLD_KEYS = {'id', 'building', 'building_id', 'compound', 'unit', 'room',
 MEMBER_KEYS = {'id', 'household_id', 'name', 'birth_year', 'tags',
                'school_id', 'pupil_no', 'phone', 'has_id_number', 'skills',
                'credit_consent', 'archived', 'archived_reason', 'created_ms',
-               'updated_ms'}
+               'updated_ms', 'consent_by', 'consent_recorded_ms'}
 
 
 def unique(prefix):
@@ -465,6 +466,40 @@ def test_kill9_keeps_acknowledged_writes(h):
         'members': [{'name': '冒名', 'id_number': numbers[7]}]})
     assert status == 409, (status, body)
     assert household_count(h, number) == 20
+
+
+def test_credit_consent_recorded_with_who_and_when(h):
+    number = unique('cs')
+    h.call('POST', '/v1/buildings', {'number': number, 'grid': 'G2'}, expect=201)
+    hh = h.call('POST', '/v1/households', {
+        'building': number, 'room': '101',
+        'members': [{'name': 'Adult', 'birth_year': 1980},
+                    {'name': 'Child', 'birth_year': 2016},
+                    {'name': 'Named', 'birth_year': 2015, 'consent_by': '母亲 李芳'}]},
+        expect=201)
+    adult, child, named = hh['members']
+    assert adult['consent_by'] == 'self' and adult['credit_consent'] is True, adult
+    assert child['consent_by'] == 'guardian', child
+    assert named['consent_by'] == '母亲 李芳', named
+    assert adult['consent_recorded_ms'] > 0
+    # Withdrawing consent is recorded again, with a new time; the ledger
+    # learns it through the person event and stops scoring.
+    body = dict(name='Adult', birth_year=1980, credit_opt_out=True)
+    time.sleep(0.01)
+    after = h.call('PUT', '/v1/persons/' + adult['id'], body)
+    assert after['credit_consent'] is False and after['consent_by'] == 'self', after
+    assert after['consent_recorded_ms'] > adult['consent_recorded_ms'], after
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        consent = h.call('GET', '/v1/credit/persons/%s/consent' % adult['id'], expect=(200, 404))
+        if isinstance(consent, dict) and consent.get('credit_consent') is False:
+            break
+        time.sleep(0.05)
+    assert consent['credit_consent'] is False, consent
+    status, body, _ = h.request('POST', '/v1/households', {
+        'building': number, 'room': '102',
+        'members': [{'name': 'X', 'birth_year': 1990, 'consent_by': 'x' * 65}]})
+    assert status == 400 and 'consent_by' in body['error']['message'], body
 
 
 if __name__ == '__main__':
