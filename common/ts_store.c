@@ -691,11 +691,12 @@ ts_cursor_del (ts_cursor *self)
 {
     assert (self && self->txn && self->txn->magic == TXN_MAGIC);
     assert (self->txn->write);
-    assert (self->key.data);        //  the cursor stands on an item
+    bool on_item = self->key.data != NULL;
     self->key = (ts_val) { NULL, 0 };
     self->value = (ts_val) { NULL, 0 };
     if (!self->cursor || self->txn->err)
         return;
+    assert (on_item);               //  a seek landed on the item
     int rc = mdb_cursor_del (self->cursor, 0);
     if (rc != 0)
         ts_txn_fail (self->txn, rc);

@@ -55,7 +55,7 @@
 
 #define GW_HTTP_READ_BUF_BYTES  (64 * 1024)
 #define GW_HTTP_WRITE_BATCH     16          //  responses per uv_write
-#define GW_HTTP_FAKE_SINK_BYTES (64 * 1024)
+#define GW_HTTP_MEMORY_SINK_BYTES (64 * 1024)
 #define GW_HTTP_MAX_EXTRA_HEADERS 32        //  name/value pairs per response
 #define GW_HTTP_REMOTE_BYTES    64
 #define GW_HTTP_ERROR_MESSAGE_BYTES 1024    //  JSON error message, truncated
@@ -130,7 +130,7 @@ struct _gw_http_conn {
     uint32_t magic;                 //  GW_HTTP_CONN_MAGIC while alive
     gw_http *server;                //  owner
     conn_state state;
-    bool fake;                      //  no socket: fuzzer / tests
+    bool in_memory;                    //  no socket: fuzzer / tests
     bool reading;                   //  uv_read_start is in effect
     bool eof;                       //  the peer sent FIN
     bool in_parse;                  //  inside http_parser_execute
@@ -159,7 +159,7 @@ struct _gw_http_conn {
     gw_http_conn *rprev;            //  server's resume list
     gw_http_conn *rnext;
     char remote [GW_HTTP_REMOTE_BYTES];
-    char *sink;                     //  fake: what would have been written
+    char *sink;                     //  in memory: what would have been written
     size_t sink_len;
 };
 
@@ -174,9 +174,9 @@ struct _gw_http {
     uv_idle_t idle;                 //  runs the resume list
     unsigned handles_open;          //  listener + idle not yet closed
     bool destroyed;                 //  waiting for close callbacks
-    gw_http_conn *conns;            //  every connection, fakes included
+    gw_http_conn *conns;            //  every connection, in-memory ones included
     uint32_t conn_count;
-    uint32_t fake_count;
+    uint32_t memory_count;
     gw_http_conn *resume_head;      //  connections with leftover to parse
     bool read_buf_busy;             //  lent to libuv between alloc and read
     time_t date_s;                  //  second of the cached Date
@@ -927,7 +927,7 @@ conn_blocked (gw_http_conn *conn)
 
 
 //  --------------------------------------------------------------------------
-//  Hand buffers to the socket (or the fake sink); takes ownership of every
+//  Hand buffers to the socket (or the in-memory sink); takes ownership of every
 //  bufs[i].base. Returns 0 or a negative errno (the connection is closed).
 
 static int
@@ -939,9 +939,9 @@ conn_write (gw_http_conn *conn, uv_buf_t *bufs, unsigned count)
     for (unsigned i = 0; i < count; i++)
         size += bufs [i].len;
 
-    if (conn->fake) {
+    if (conn->in_memory) {
         for (unsigned i = 0; i < count; i++) {
-            size_t room = GW_HTTP_FAKE_SINK_BYTES - conn->sink_len;
+            size_t room = GW_HTTP_MEMORY_SINK_BYTES - conn->sink_len;
             size_t take = bufs [i].len < room? bufs [i].len: room;
             if (take > 0) {
                 memcpy (conn->sink + conn->sink_len, bufs [i].base, take);
@@ -1073,7 +1073,7 @@ conn_close (gw_http_conn *conn)
     resume_list_remove (conn);
     conn->reading = false;
     conn->timer_purpose = TIMER_NONE;
-    if (conn->fake)
+    if (conn->in_memory)
         return;
     uv_timer_stop (&conn->timer);
     uv_close ((uv_handle_t *) &conn->timer, s_on_conn_handle_close);
@@ -1119,7 +1119,7 @@ conn_shutdown (gw_http_conn *conn)
     assert (conn->state == CONN_DRAINING);
     assert (conn->queue_head == NULL);
     conn->state = CONN_SHUTDOWN;
-    if (conn->fake) {
+    if (conn->in_memory) {
         conn_close (conn);
         return;
     }
@@ -1142,7 +1142,7 @@ conn_shutdown (gw_http_conn *conn)
 static void
 conn_arm_timer (gw_http_conn *conn)
 {
-    if (conn->fake || conn->state == CONN_CLOSED)
+    if (conn->in_memory || conn->state == CONN_CLOSED)
         return;
     if (conn->timer_purpose == TIMER_LINGER)
         return;                     //  set once, in s_on_shutdown
@@ -1233,7 +1233,7 @@ conn_update (gw_http_conn *conn)
         //  here: we may be inside http_parser_execute.
         if (conn->leftover_len > 0 && !blocked)
             resume_list_add (conn);
-        bool want_read = !blocked && conn->leftover_len == 0 && !conn->fake;
+        bool want_read = !blocked && conn->leftover_len == 0 && !conn->in_memory;
         if (want_read && !conn->reading) {
             if (uv_read_start ((uv_stream_t *) &conn->tcp, s_on_alloc, s_on_read)) {
                 conn_close (conn);
@@ -1723,8 +1723,8 @@ gw_http_destroy (gw_http **self_p)
     assert (self->magic == GW_HTTP_MAGIC);
     if (self->destroyed)
         return;
-    //  Fake connections are freed by their owner, never by close callbacks.
-    assert (self->fake_count == 0);
+    //  In-memory connections are freed by their owner, never by close callbacks.
+    assert (self->memory_count == 0);
     self->destroyed = true;
     if (self->listener_inited)
         uv_close ((uv_handle_t *) &self->listener, s_on_server_handle_close);
@@ -2134,16 +2134,16 @@ gw_http_query_get (gw_http_request *req, const char *key, char *dst,
 
 
 //  =========================================================================
-//  Fake connections (fuzzing, tests)
+//  In-memory connections (fuzzing, tests)
 
 gw_http_conn *
-gw_http__conn_new_fake (gw_http *self)
+gw_http__conn_new_memory (gw_http *self)
 {
     assert (self);
     assert (self->magic == GW_HTTP_MAGIC);
     assert (!self->destroyed);
     gw_http_conn *conn = calloc (1, sizeof *conn);
-    char *sink = malloc (GW_HTTP_FAKE_SINK_BYTES);
+    char *sink = malloc (GW_HTTP_MEMORY_SINK_BYTES);
     if (!conn || !sink) {
         free (conn);
         free (sink);
@@ -2152,14 +2152,14 @@ gw_http__conn_new_fake (gw_http *self)
     conn->magic = GW_HTTP_CONN_MAGIC;
     conn->server = self;
     conn->state = CONN_OPEN;
-    conn->fake = true;
+    conn->in_memory = true;
     conn->sink = sink;
-    snprintf (conn->remote, sizeof conn->remote, "fake:0");
+    snprintf (conn->remote, sizeof conn->remote, "memory:0");
     http_parser_init (&conn->parser, HTTP_REQUEST);
     conn->parser.data = conn;
     conn->idle_since_ms = uv_now (self->loop);
     s_conn_link (self, conn);
-    self->fake_count++;
+    self->memory_count++;
     return conn;
 }
 
@@ -2168,7 +2168,7 @@ gw_http__feed (gw_http_conn *conn, const void *data, size_t len)
 {
     assert (conn);
     assert (conn->magic == GW_HTTP_CONN_MAGIC);
-    assert (conn->fake);
+    assert (conn->in_memory);
     assert (!conn->in_parse);
     if (len == 0) {
         if (conn->state == CONN_OPEN || conn->state == CONN_DRAINING)
@@ -2186,18 +2186,18 @@ gw_http__feed (gw_http_conn *conn, const void *data, size_t len)
 }
 
 size_t
-gw_http__fake_output (gw_http_conn *conn, const char **data)
+gw_http__memory_output (gw_http_conn *conn, const char **data)
 {
     assert (conn);
     assert (conn->magic == GW_HTTP_CONN_MAGIC);
-    assert (conn->fake);
+    assert (conn->in_memory);
     if (data)
         *data = conn->sink;
     return conn->sink_len;
 }
 
 bool
-gw_http__fake_closed (gw_http_conn *conn)
+gw_http__memory_closed (gw_http_conn *conn)
 {
     assert (conn);
     assert (conn->magic == GW_HTTP_CONN_MAGIC);
@@ -2205,20 +2205,20 @@ gw_http__fake_closed (gw_http_conn *conn)
 }
 
 void
-gw_http__conn_destroy_fake (gw_http_conn **conn_p)
+gw_http__conn_destroy_memory (gw_http_conn **conn_p)
 {
     if (!conn_p || !*conn_p)
         return;
     gw_http_conn *conn = *conn_p;
     *conn_p = NULL;
     assert (conn->magic == GW_HTTP_CONN_MAGIC);
-    assert (conn->fake);
+    assert (conn->in_memory);
     assert (!conn->in_parse);
     conn_close (conn);
     gw_http *server = conn->server;
     s_conn_unlink (conn);
-    assert (server->fake_count > 0);
-    server->fake_count--;
+    assert (server->memory_count > 0);
+    server->memory_count--;
     free (conn->sink);
     free (conn->resuming);
     conn->magic = 0;

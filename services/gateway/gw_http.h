@@ -66,7 +66,7 @@ typedef struct {
 
 //  Counters for /metrics. Monotonic except connections_open.
 typedef struct {
-    uint64_t connections_open;      //  now, fake ones included
+    uint64_t connections_open;      //  now, in-memory ones included
     uint64_t connections_accepted;  //  total accepted and served
     uint64_t connections_rejected;  //  closed at once: over max_connections
     uint64_t requests_parsed;       //  complete requests handed to handler
@@ -190,17 +190,17 @@ ssize_t gw_http_query_get (gw_http_request *req, const char *key,
 //  Bytes go to the same parser, limits and queue as a real connection;
 //  responses are appended to an in-memory sink (first 64 KiB kept).
 //  Parsed-ahead bytes resume from the loop's idle handle once a slot
-//  frees: answer held requests, then uv_run (NOWAIT). Destroy fake
+//  frees: answer held requests, then uv_run (NOWAIT). Destroy in-memory
 //  connections before the server.
-gw_http_conn *gw_http__conn_new_fake (gw_http *self);
+gw_http_conn *gw_http__conn_new_memory (gw_http *self);
 //  Feed bytes as if read from the socket; len 0 means the peer sent EOF.
 //  Returns 0; -EAGAIN while a socket would not be read (in-flight bound
 //  or parsed-ahead bytes pending; nothing consumed); -EPIPE once the
 //  connection no longer reads.
 int gw_http__feed (gw_http_conn *conn, const void *data, size_t len);
 //  What the server "wrote" so far, and whether it would have closed.
-size_t gw_http__fake_output (gw_http_conn *conn, const char **data);
-bool gw_http__fake_closed (gw_http_conn *conn);
-void gw_http__conn_destroy_fake (gw_http_conn **conn_p);
+size_t gw_http__memory_output (gw_http_conn *conn, const char **data);
+bool gw_http__memory_closed (gw_http_conn *conn);
+void gw_http__conn_destroy_memory (gw_http_conn **conn_p);
 
 #endif

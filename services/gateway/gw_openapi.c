@@ -83,7 +83,7 @@ s_schema_add (json_t *schemas, const ProtobufCMessageDescriptor *desc, int depth
     json_t *props = json_object ();
     json_t *schema = json_pack ("{s:s,s:o,s:b}", "type", "object", "properties", props,
                                 "additionalProperties", 0);
-    //  Placeholder first: a recursive type finds itself and stops.
+    //  Registered before its fields: a recursive type finds itself and stops.
     json_object_set_new (schemas, desc->name, schema);
     for (unsigned i = 0; i < desc->n_fields; i++)
         json_object_set_new (props, desc->fields [i].name,

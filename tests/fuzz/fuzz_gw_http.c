@@ -1,6 +1,6 @@
 /*  fuzz_gw_http - raw bytes into the gateway's HTTP connection parser.
 
-    No sockets: a fake connection (gw_http__conn_new_fake) runs the same
+    No sockets: an in-memory connection (gw_http__conn_new_memory) runs the same
     parser callbacks, limits, in-flight queue and response path as a real
     one. Input layout:
         byte 0   bit 0: tiny limits (hit 413/414/431 and the in-flight
@@ -129,7 +129,7 @@ static void
 s_check_output (gw_http_conn *conn, fuzz_state *st)
 {
     const char *out = NULL;
-    size_t len = gw_http__fake_output (conn, &out);
+    size_t len = gw_http__memory_output (conn, &out);
     if (len == 0)
         return;
     FUZZ_CHECK (len >= 9 && memcmp (out, "HTTP/1.1 ", 9) == 0);
@@ -176,7 +176,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
     gw_http *http = gw_http_new (&loop, &cfg, s_on_request, &st);
     FUZZ_CHECK (http);
-    gw_http_conn *conn = gw_http__conn_new_fake (http);
+    gw_http_conn *conn = gw_http__conn_new_memory (http);
     FUZZ_CHECK (conn);
 
     size_t offset = 0;
@@ -205,7 +205,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         uv_run (&loop, UV_RUN_NOWAIT);
         s_check_output (conn, &st);
     }
-    gw_http__conn_destroy_fake (&conn);
+    gw_http__conn_destroy_memory (&conn);
     //  The connection is gone: answering only frees.
     while (st.held_count > 0)
         FUZZ_CHECK (gw_http_respond (st.held [--st.held_count], 200, NULL, NULL, 0, NULL)

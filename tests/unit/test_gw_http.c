@@ -422,10 +422,10 @@ fixture_destroy (fixture **f_p)
 }
 
 //  =========================================================================
-//  Tests without sockets: URL helpers and the fake connection
+//  Tests without sockets: URL helpers and the in-memory connection
 
 static void
-s_fake_handler (gw_http_request *req, void *arg)
+s_memory_handler (gw_http_request *req, void *arg)
 {
     fixture *f = arg;
     f->calls++;
@@ -483,25 +483,25 @@ test_url_helpers (void **state)
     assert_false (gw_http_query_next (&cursor, &p));
     assert_false (gw_http_query_next (&cursor, &p));
 
-    //  Accessors through a fake connection (no socket).
+    //  Accessors through an in-memory connection (no socket).
     fixture *f = fixture_new ();
-    gw_http *http = gw_http_new (&f->loop, NULL, s_fake_handler, f);
+    gw_http *http = gw_http_new (&f->loop, NULL, s_memory_handler, f);
     assert_non_null (http);
-    gw_http_conn *conn = gw_http__conn_new_fake (http);
+    gw_http_conn *conn = gw_http__conn_new_memory (http);
     assert_non_null (conn);
     const char *req = "GET /v1/x%2Fy?a=1&b+c=x%20y&flag&bad=%zz HTTP/1.1\r\n"
                       "Host: h\r\nX-Empty:\r\nX-Trim:  v  \r\n\r\n";
     assert_int_equal (gw_http__feed (conn, req, strlen (req)), 0);
     assert_int_equal (f->calls, 1);
     const char *out_bytes = NULL;
-    size_t out_len = gw_http__fake_output (conn, &out_bytes);
+    size_t out_len = gw_http__memory_output (conn, &out_bytes);
     assert_true (out_len > 0);
     assert_memory_equal (out_bytes, "HTTP/1.1 204 No Content\r\n", 25);
     assert_null (memmem (out_bytes, out_len, "Content-Length", 14));
-    assert_false (gw_http__fake_closed (conn));
+    assert_false (gw_http__memory_closed (conn));
     assert_int_equal (gw_http__feed (conn, "", 0), 0);     //  EOF
-    assert_true (gw_http__fake_closed (conn));
-    gw_http__conn_destroy_fake (&conn);
+    assert_true (gw_http__memory_closed (conn));
+    gw_http__conn_destroy_memory (&conn);
     assert_null (conn);
     gw_http_destroy (&http);
     uv_run (&f->loop, UV_RUN_DEFAULT);

@@ -1,6 +1,8 @@
-/*  test_ts_store_append - the store's one-search writes: append to an
-    append-only table (ts_txn_append, ts_txn_append_msg) and insert-or-get
-    (ts_txn_insert_get). Each test opens a store in its own temp dir. */
+/*  test_ts_store_append - the store's cheap writes: append to an
+    append-only table (ts_txn_append, ts_txn_append_msg), insert-or-get in
+    one search (ts_txn_insert_get), and writes through a cursor
+    (ts_cursor_put, ts_cursor_del). Each test opens a store in its own
+    temp dir. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -265,6 +267,103 @@ test_sticky_error_blocks (void **state)
     ts_txn_abort (&txn);
 }
 
+//  --------------------------------------------------------------------
+static void
+test_cursor_put_del (void **state)
+{
+    fx_t *f = *state;
+    //  Even keys 0..1998 written in order through one cursor, over pages.
+    ts_txn *txn = ts_txn_begin (f->store, true);
+    ts_cursor cur;
+    assert_true (ts_cursor_open (&cur, txn, f->log));
+    for (uint64_t i = 0; i < 2000; i += 2) {
+        uint8_t k [8];
+        ts_be64_put (k, i);
+        ts_cursor_put (&cur, k, 8, "even", 4);
+        assert_null (cur.key.data);
+    }
+    ts_cursor_close (&cur);
+    assert_int_equal (ts_txn_commit (&txn), 0);
+    assert_int_equal (s_count_ordered (f, f->log), 1000);
+
+    //  Odd keys in between, overwrites of some even ones (another size),
+    //  and deletes of every fourth even key after a seek, all in key
+    //  order through one cursor, inside a child that commits.
+    txn = ts_txn_begin (f->store, true);
+    ts_txn *child = ts_txn_begin_nested (txn);
+    assert_true (ts_cursor_open (&cur, child, f->log));
+    for (uint64_t i = 0; i < 2000; i++) {
+        uint8_t k [8];
+        ts_be64_put (k, i);
+        if (i % 2)
+            ts_cursor_put (&cur, k, 8, "odd", 3);
+        else
+        if (i % 8 == 0) {
+            assert_true (ts_cursor_seek (&cur, k, 8));
+            assert_memory_equal (cur.key.data, k, 8);
+            ts_cursor_del (&cur);
+            assert_null (cur.key.data);
+        }
+        else
+        if (i % 8 == 2)
+            ts_cursor_put (&cur, k, 8, "even, again", 11);
+    }
+    ts_cursor_close (&cur);
+    assert_int_equal (ts_txn_commit (&child), 0);
+    //  A child that is dropped changes nothing.
+    child = ts_txn_begin_nested (txn);
+    assert_true (ts_cursor_open (&cur, child, f->log));
+    assert_true (ts_cursor_seek (&cur, NULL, 0));
+    ts_cursor_del (&cur);
+    uint8_t big [8];
+    ts_be64_put (big, 1u << 30);
+    ts_cursor_put (&cur, big, 8, "gone", 4);
+    ts_cursor_close (&cur);
+    ts_txn_abort (&child);
+    assert_int_equal (ts_txn_commit (&txn), 0);
+
+    assert_int_equal (s_count_ordered (f, f->log), 2000 - 250);
+    txn = ts_txn_begin (f->store, false);
+    for (uint64_t i = 0; i < 2000; i++) {
+        uint8_t k [8];
+        ts_be64_put (k, i);
+        ts_val v;
+        bool found = ts_txn_get (txn, f->log, k, 8, &v);
+        if (i % 8 == 0) {
+            assert_false (found);
+            continue;
+        }
+        assert_true (found);
+        const char *want = i % 2 ? "odd" : i % 8 == 2 ? "even, again" : "even";
+        assert_int_equal (v.size, strlen (want));
+        assert_memory_equal (v.data, want, v.size);
+    }
+    assert_false (ts_txn_get (txn, f->log, big, 8, NULL));
+    ts_txn_abort (&txn);
+}
+
+static void
+test_cursor_writes_sticky (void **state)
+{
+    fx_t *f = *state;
+    ts_txn *txn = ts_txn_begin (f->store, true);
+    ts_cursor cur;
+    assert_true (ts_cursor_open (&cur, txn, f->keys));
+    ts_cursor_put (&cur, "a", 1, "1", 1);
+    assert_true (ts_cursor_seek (&cur, "a", 1));
+    ts_txn_fail (txn, TS_STORE_CORRUPT);
+    //  Nothing happens once the transaction has failed.
+    ts_cursor_del (&cur);
+    ts_cursor_put (&cur, "b", 1, "2", 1);
+    ts_cursor_del (&cur);
+    ts_cursor_close (&cur);
+    assert_int_equal (ts_txn_commit (&txn), TS_STORE_CORRUPT);
+    txn = ts_txn_begin (f->store, false);
+    assert_false (ts_txn_get (txn, f->keys, "a", 1, NULL));
+    assert_false (ts_txn_get (txn, f->keys, "b", 1, NULL));
+    ts_txn_abort (&txn);
+}
+
 int
 main (void)
 {
@@ -274,6 +373,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_append_msg_and_nested, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_insert_get, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_sticky_error_blocks, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_cursor_put_del, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_cursor_writes_sticky, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
