@@ -235,6 +235,19 @@ residents_need_set_status (ts_ctx *ctx, const Tashan__Residents__SetNeedStatusRe
     res_household_rec *hh;
     if ((rc = s_need_household (ctx, n, &hh)))
         return rc;
+    //  A matched need closed without being served gives its booking back,
+    //  if that week's capacity is still the one it took from (a need is
+    //  matched once, so its last change is the booking).
+    uint64_t resource_no;
+    if (!serve && strcmp (n->status, "matched") == 0
+    &&  residents_id_parse (n->resource_id, 'r', &resource_no)) {
+        res_resource *r = residents_resource_load (ctx, resource_no);
+        if (r && r->booked_week == residents_week_of (n->updated_ms) && r->booked > 0) {
+            r->booked--;
+            r->updated_ms = ctx->now_ms;
+            residents_resource_save (ctx, r);
+        }
+    }
     n->status = req->status;
     n->note = req->note;
     n->updated_ms = ctx->now_ms;

@@ -1061,6 +1061,40 @@ test_assign_books_capacity (void **state)
 }
 
 static void
+test_closing_a_matched_need_gives_the_booking_back (void **state)
+{
+    fixture *f = *state;
+    s_match_world (f);
+    res_need *n1 = s_need (f, "h1", "p1", "repair", 2);
+    res_need *n2 = s_need (f, "h1", "p1", "repair", 2);
+    Tashan__Residents__AssignRequest req = TASHAN__RESIDENTS__ASSIGN_REQUEST__INIT;
+    req.id = n1->id;
+    req.resource_id = "r3";                         //  capacity 1 a week
+    assert_int_equal (s_call (f, "residents.AssignNeed", &f->ops, &req, NULL), 200);
+    req.id = n2->id;
+    assert_int_equal (s_call (f, "residents.AssignNeed", &f->ops, &req, NULL), 409);
+    //  n1 is cancelled before it is served: r3 is free again this week.
+    Tashan__Residents__SetNeedStatusRequest sr = TASHAN__RESIDENTS__SET_NEED_STATUS_REQUEST__INIT;
+    sr.id = n1->id;
+    sr.status = "closed";
+    assert_int_equal (s_call (f, "residents.SetNeedStatus", &f->ops, &sr, NULL), 200);
+    Tashan__Residents__GetRequest gr = TASHAN__RESIDENTS__GET_REQUEST__INIT;
+    gr.id = "r3";
+    res_resource *r;
+    assert_int_equal (s_call (f, "residents.GetResource", &f->ops, &gr, &r), 200);
+    assert_int_equal (r->capacity_left, 1);
+    assert_int_equal (s_call (f, "residents.AssignNeed", &f->ops, &req, NULL), 200);
+    //  Served needs keep their booking: closing a served need frees nothing.
+    sr.id = n2->id;
+    sr.status = "served";
+    assert_int_equal (s_call (f, "residents.SetNeedStatus", &f->ops, &sr, NULL), 200);
+    sr.status = "closed";
+    assert_int_equal (s_call (f, "residents.SetNeedStatus", &f->ops, &sr, NULL), 200);
+    assert_int_equal (s_call (f, "residents.GetResource", &f->ops, &gr, &r), 200);
+    assert_int_equal (r->capacity_left, 0);
+}
+
+static void
 test_match_all_batch (void **state)
 {
     fixture *f = *state;
@@ -1233,6 +1267,7 @@ main (void)
         T (test_matches_ranked_with_reasons),
         T (test_capacity_breaks_ties_by_urgency),
         T (test_assign_books_capacity),
+        T (test_closing_a_matched_need_gives_the_booking_back),
         T (test_match_all_batch),
         T (test_seed_demo_deterministic),
         T (test_restart_keeps_data_and_key),
