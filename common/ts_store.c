@@ -446,31 +446,6 @@ ts_txn_del (ts_txn *self, ts_table table, const void *key, size_t key_size)
     return true;
 }
 
-bool
-ts_txn_insert_get (ts_txn *self, ts_table table, const void *key, size_t key_size,
-                   const void *value, size_t value_size, ts_val *existing)
-{
-    assert (self && self->magic == TXN_MAGIC);
-    assert (self->write);
-    if (existing)
-        *existing = (ts_val) { NULL, 0 };
-    if (self->err)
-        return false;
-    MDB_val k = { key_size, (void *) key }, v = { value_size, (void *) value };
-    //  On MDB_KEYEXIST LMDB points v at the stored value.
-    int rc = mdb_put (self->mdb, table, &k, &v, MDB_NOOVERWRITE);
-    if (rc == MDB_KEYEXIST) {
-        if (existing)
-            *existing = (ts_val) { v.mv_data, v.mv_size };
-        return false;
-    }
-    if (rc != 0) {
-        self->err = rc;
-        return false;
-    }
-    return true;
-}
-
 void
 ts_txn_append (ts_txn *self, ts_table table, const void *key, size_t key_size,
                const void *value, size_t value_size)

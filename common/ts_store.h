@@ -98,12 +98,6 @@ bool ts_txn_insert (ts_txn *self, ts_table table, const void *key,
 //  Returns true if something was deleted.
 bool ts_txn_del (ts_txn *self, ts_table table, const void *key,
                  size_t key_size);
-//  Insert only if absent, in one B-tree search: returns true when
-//  inserted; false when the key is present (no sticky error), and then
-//  *existing (may be NULL) points at the stored value.
-bool ts_txn_insert_get (ts_txn *self, ts_table table, const void *key,
-                        size_t key_size, const void *value, size_t value_size,
-                        ts_val *existing);
 //  Append to an append-only table (MDB_APPEND: no search; keys must come
 //  in increasing order): a key that does not sort after every key already
 //  in the table sets the sticky error MDB_KEYEXIST and writes nothing.

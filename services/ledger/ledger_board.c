@@ -22,21 +22,29 @@
 //  --------------------------------------------------------------------
 //  Keys
 
-static void
-s_pmonth_key (ts_key *k, const char *id, int month_index)
+void
+ledger_board_month_key (ts_key *k, const char *id, int month_index)
 {
     ledger_subject_key (k, id, LEDGER_TAG_MONTH);
     ts_key_u32 (k, (uint32_t) month_index);
 }
 
 //  Best month first: rank = ~(points ^ 2^63) orders points descending.
-static void
-s_board_key (ts_key *k, int month_index, int64_t points, const char *id)
+void
+ledger_board_row_key (ts_key *k, int month_index, int64_t points, const char *id)
 {
     ts_key_init (k);
     ts_key_u32 (k, (uint32_t) month_index);
     ts_key_u64 (k, ~((uint64_t) points ^ SIGN_BIT));
     ts_key_str (k, id);
+}
+
+void
+ledger_board_sum_key (ts_key *k, int month_index, const char *name)
+{
+    ts_key_init (k);
+    ts_key_u32 (k, (uint32_t) month_index);
+    ts_key_str (k, name);
 }
 
 static int64_t
@@ -52,9 +60,7 @@ ledger_board_sum_add (ts_ctx *ctx, ts_table table, int month_index, const char *
     if (!name || !*name || delta == 0)
         return;
     ts_key k;
-    ts_key_init (&k);
-    ts_key_u32 (&k, (uint32_t) month_index);
-    ts_key_str (&k, name);
+    ledger_board_sum_key (&k, month_index, name);
     if (ts_txn_add_i64 (ctx->txn, table, k.data, k.size, delta) == 0)
         ts_txn_del (ctx->txn, table, k.data, k.size);
 }
@@ -98,7 +104,7 @@ ledger_board_month_load (ts_ctx *ctx, const char *subject_id, int month_index,
 {
     ledger_tables *t = ledger_tables_of (ctx);
     ts_key k;
-    s_pmonth_key (&k, subject_id, month_index);
+    ledger_board_month_key (&k, subject_id, month_index);
     ts_val v;
     *points = 0;
     if (!ts_txn_get (ctx->txn, t->subjects, k.data, k.size, &v))
@@ -109,20 +115,6 @@ ledger_board_month_load (ts_ctx *ctx, const char *subject_id, int month_index,
     }
     *points = (int64_t) ts_be64_get (v.data);
     return true;
-}
-
-void
-ledger_board_month_store (ts_ctx *ctx, const char *subject_id, int month_index,
-                          int64_t points, bool had_key)
-{
-    ledger_tables *t = ledger_tables_of (ctx);
-    ts_key k;
-    s_pmonth_key (&k, subject_id, month_index);
-    if (points != 0)
-        ts_txn_put_u64 (ctx->txn, t->subjects, k.data, k.size, (uint64_t) points);
-    else
-    if (had_key)
-        ts_txn_del (ctx->txn, t->subjects, k.data, k.size);
 }
 
 int64_t
@@ -138,27 +130,7 @@ ledger_board_month_points (ts_ctx *ctx, const ledger_subject *subject, int month
     return points;
 }
 
-void
-ledger_board_row_move (ts_ctx *ctx, const ledger_subject *subject, int month_index,
-                       int64_t before, int64_t after)
-{
-    ledger_tables *t = ledger_tables_of (ctx);
-    assert (subject && subject->listed);
-    if (before == after)
-        return;
-    ts_key b;
-    if (before != 0) {
-        s_board_key (&b, month_index, before, subject->id);
-        bool gone = ts_txn_del (ctx->txn, t->board, b.data, b.size);
-        assert (gone || ts_txn_error (ctx->txn));
-    }
-    if (after != 0) {
-        s_board_key (&b, month_index, after, subject->id);
-        ts_txn_put (ctx->txn, t->board, b.data, b.size, "", 0);
-    }
-}
-
-//  Move every month of subject in (sign +1) or out (sign -1) of the board
+//  Move one month of subject in (sign +1) or out (sign -1) of the board
 //  and the household/building sums.
 static void
 s_board_month_move (ts_ctx *ctx, const ledger_subject *subject, int sign, int month_index,
@@ -166,7 +138,7 @@ s_board_month_move (ts_ctx *ctx, const ledger_subject *subject, int sign, int mo
 {
     ledger_tables *t = ledger_tables_of (ctx);
     ts_key b;
-    s_board_key (&b, month_index, points, subject->id);
+    ledger_board_row_key (&b, month_index, points, subject->id);
     if (sign > 0)
         ts_txn_put (ctx->txn, t->board, b.data, b.size, "", 0);
     else
@@ -176,12 +148,12 @@ s_board_month_move (ts_ctx *ctx, const ledger_subject *subject, int sign, int mo
                           sign * points);
 }
 
+//  Every month of subject: its record's, then its earlier months' keys.
 static void
 s_board_move (ts_ctx *ctx, const ledger_subject *subject, int sign)
 {
     ledger_tables *t = ledger_tables_of (ctx);
     assert (subject->id [0] == 'p');
-    //  The record's month, then the earlier months' keys.
     if (subject->current_month && subject->current_month_points != 0)
         s_board_month_move (ctx, subject, sign, (int) subject->current_month,
                             subject->current_month_points);

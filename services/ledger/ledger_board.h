@@ -23,14 +23,11 @@ int64_t ledger_board_month_points (ts_ctx *ctx, const ledger_subject *subject,
 //  The key of an earlier month: false (and 0 points) when absent.
 bool ledger_board_month_load (ts_ctx *ctx, const char *subject_id, int month_index,
                               int64_t *points);
-//  Store an earlier month's net under its key (0 points: no key; had_key
-//  says whether one exists now).
-void ledger_board_month_store (ts_ctx *ctx, const char *subject_id, int month_index,
-                               int64_t points, bool had_key);
-//  Move a listed subject's row of a month from before to after points
-//  (0: no row).
-void ledger_board_row_move (ts_ctx *ctx, const ledger_subject *subject, int month_index,
-                            int64_t before_points, int64_t after_points);
+//  Keys: a subject's earlier month (subjects table), a board row (board),
+//  a household's or building's month sum (hh_month, bld_month).
+void ledger_board_month_key (ts_key *key, const char *subject_id, int month_index);
+void ledger_board_row_key (ts_key *key, int month_index, int64_t points, const char *id);
+void ledger_board_sum_key (ts_key *key, int month_index, const char *name);
 //  Add to a household's (hh_month) or building's (bld_month) month sum;
 //  a sum that comes back to 0 is deleted.
 void ledger_board_sum_add (ts_ctx *ctx, ts_table table, int month_index, const char *name,

@@ -8,7 +8,12 @@
     subjects         everything per subject, clustered under id\0 + a tag
                      (so an entry dirties few pages: what it writes sorts
                      last in the cluster, mostly on one page):
-                     id\0 'e' u32 month u64 seq  -> "" (statements, by month)
+                     id\0 'e' u32 month u64 seq  -> u64 last seq, then varint
+                                                    deltas (a statement chunk:
+                                                    the month's entries from
+                                                    seq on, ascending; at most
+                                                    LEDGER_CHUNK_MAX_BYTES of
+                                                    deltas)
                      id\0 'k' u32 month rule\0   -> u64 |effective points| used
                                                     against the rule's cap
                      id\0 'm' u32 month          -> i64 net points of a month
@@ -23,7 +28,8 @@
     entries          u64 seq                     -> tashan.ledger.Entry ("e<seq>"),
                      append-only: the next seq follows the last key
     keys             scope\0 key\0               -> u64 entry seq (idempotency
-                     per source: "panel", "ops", "volunteers"…, "school/<id>")
+                     per source: "panel", "ops", "volunteers"…, "school/<id>";
+                     also Evaluate's: the entry is its stored reply)
     reversals        u64 seq (reversed)          -> u64 seq (its reversal)
     rules            code\0                      -> tashan.ledger.Rule
     config           "settings"                  -> tashan.ledger.Settings
@@ -41,8 +47,9 @@
     and never changed; a subject's card never goes below 0; index =
     LEDGER_BASE_INDEX + Σ effective points of its non-redemption entries;
     a month's net = Σ of the same per month; an entry is reversed at most
-    once. A request writes subjects' aggregates once, through its working
-    set (ledger_cache.c).
+    once; an 'm' key is for a month before its record's current_month and
+    holds a net != 0. A request changes subjects' aggregates in its
+    working set and writes each once (ledger_cache.c).
     =========================================================================
 */
 #include "ledger_core.h"
@@ -375,6 +382,19 @@ ledger_core_apply_person (ts_ctx *ctx, const void *payload, const Tashan__Event 
         tashan__ledger__subject__init (s);
         s->id = s_dup (ctx, p->person_id);
     }
+    if (p->consent_recorded_ms > 0) {
+        //  The office recorded consent in residents: who gave it (the
+        //  person, or a minor's guardian), which account wrote it, when.
+        if (s->consent_recorded_ms != p->consent_recorded_ms
+        ||  s->credit_consent != p->credit_consent) {
+            s->credit_consent = p->credit_consent;
+            s->consent_by = s_dup (ctx, p->consent_by);
+            s->consent_recorded_by = ts_arena_printf (ctx->arena, "%.64s (residents)",
+                p->consent_recorded_by [0] ? p->consent_recorded_by : "community office");
+            s->consent_recorded_ms = p->consent_recorded_ms;
+        }
+    }
+    else
     if (s->credit_consent != p->credit_consent || s->consent_recorded_ms == 0) {
         s->credit_consent = p->credit_consent;
         s->consent_recorded_by = "community office (residents)";
@@ -535,29 +555,6 @@ ledger_key_get (ts_ctx *ctx, const char *scope, const char *key)
     return ts_txn_get_u64 (ctx->txn, t->keys, k.data, k.size, 0);
 }
 
-//  Claim (scope, key) for entry seq in one search: 0 when claimed, else
-//  the seq it already stands for.
-static uint64_t
-s_key_claim (ts_ctx *ctx, const ts_key *k, uint64_t seq)
-{
-    ledger_tables *t = ledger_tables_of (ctx);
-    assert (seq > 0);
-    uint8_t value [8];
-    ts_be64_put (value, seq);
-    ts_val stored;
-    if (ts_txn_insert_get (ctx->txn, t->keys, k->data, k->size, value, 8, &stored))
-        return 0;
-    if (ts_txn_error (ctx->txn))
-        return 0;
-    if (stored.size != 8) {
-        ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-        return 0;
-    }
-    uint64_t existing = ts_be64_get (stored.data);
-    assert (existing > 0);
-    return existing;
-}
-
 static void
 s_emit_standing (ts_ctx *ctx, const ledger_subject *subject, const char *tier)
 {
@@ -677,11 +674,6 @@ ledger_post (ts_ctx *ctx, ledger_cache *cache, ledger_subject *subject,
     uint8_t seq_key [8];
     ts_be64_put (seq_key, seq);
     ts_txn_append_msg (ctx->txn, t->entries, seq_key, 8, &e->base);
-    ts_key k;
-    ledger_subject_key (&k, subject->id, LEDGER_TAG_ENTRY);
-    ts_key_u32 (&k, (uint32_t) posting->month_index);
-    ts_key_u64 (&k, seq);
-    ts_txn_put (ctx->txn, t->subjects, k.data, k.size, "", 0);
 
     bool touches_index = posting->kind != LEDGER_REDEMPTION;
     if (touches_index)
@@ -689,9 +681,9 @@ ledger_post (ts_ctx *ctx, ledger_cache *cache, ledger_subject *subject,
     subject->card_points += card;
     assert (subject->card_points >= 0);
     subject->entry_count++;
-    ledger_cache_changed (cache, subject);
     if (touches_index && effective != 0)
         ledger_cache_month_add (ctx, cache, subject, posting->month_index, effective);
+    ledger_cache_posted (ctx, cache, subject, posting->month_index, seq);
 
     const char *new_tier = ledger_tier_of (settings, ledger_index (subject));
     if (first || strcmp (old_tier, new_tier) != 0)
@@ -707,20 +699,19 @@ ledger_apply_rule (ts_ctx *ctx, ledger_cache *cache, const char *subject_id,
                    const char *evidence_url, const char *source, int month_index,
                    const char *scope, const char *key, ledger_entry **entry_out)
 {
-    ledger_tables *t = ledger_tables_of (ctx);
     assert (cache);
     assert ((scope == NULL) == (key == NULL));
     assert (quantity >= 1 && quantity <= LEDGER_QUANTITY_MAX);
     *entry_out = NULL;
-    //  The key is claimed first, for the seq the entry will get (one
-    //  search where a lookup and a later put took two); a refusal below
-    //  gives it back, so a refused request leaves nothing behind.
+    //  The key is claimed first, for the seq the entry will get (where a
+    //  lookup and a later put took two searches); a refusal below gives
+    //  it back, so a refused request leaves nothing behind.
     ts_key scope_key;
     uint64_t seq_claimed = 0;
     if (scope) {
         s_scope_key (&scope_key, scope, key);
         seq_claimed = ledger_cache_seq_peek (ctx, cache);
-        uint64_t seq = s_key_claim (ctx, &scope_key, seq_claimed);
+        uint64_t seq = ledger_cache_key_claim (ctx, cache, &scope_key, seq_claimed);
         if (ts_txn_error (ctx->txn))
             return ts_fail (ctx, TS_INTERNAL, "storage error");
         if (seq) {
@@ -750,10 +741,8 @@ ledger_apply_rule (ts_ctx *ctx, ledger_cache *cache, const char *subject_id,
             rc = ts_fail (ctx, TS_CONFLICT, "%s has moved out of the community", subject_id);
     }
     if (rc) {
-        if (scope) {
-            bool released = ts_txn_del (ctx->txn, t->keys, scope_key.data, scope_key.size);
-            assert (released || ts_txn_error (ctx->txn));
-        }
+        if (scope)
+            ledger_cache_key_release (ctx, cache, &scope_key);
         return rc;
     }
     ledger_posting posting = {
@@ -860,8 +849,15 @@ ledger_core_evaluate (ts_ctx *ctx, const void *vreq, void *vrep)
                             source, ledger_month_now (ctx), source, r->idempotency_key, &e);
     if (rc >= 400)
         return rc;
-    ledger_cache_flush (ctx, &cache);
     assert (e);
+    //  A repeat answers 200 and the first entry, which records every field
+    //  of the request: the same key for another request is a conflict.
+    if (rc == TS_OK
+    &&  (strcmp (e->person_id, r->person_id) != 0 || strcmp (e->rule, r->rule) != 0
+    ||   strcmp (e->note, r->note) != 0 || strcmp (e->evidence_url, r->evidence_url) != 0))
+        return ts_fail (ctx, TS_CONFLICT, "idempotency_key '%s' was already used for a "
+                        "different request", r->idempotency_key);
+    ledger_cache_flush (ctx, &cache);
     *rep = *e;
     return rc;
 }
@@ -956,6 +952,39 @@ ledger_core_get_entry (ts_ctx *ctx, const void *vreq, void *vrep)
     return TS_OK;
 }
 
+//  Statement chunks: id\0 'e' u32 month u64 first seq -> u64 last seq,
+//  then the varint deltas of the chunk's later seqs (ascending, in the
+//  same month).
+
+size_t
+ledger_statement_decode (uint64_t first_seq, const void *data, size_t size,
+                         uint64_t *seqs, size_t max)
+{
+    assert (max >= 1);
+    if (size < 8 || size > 8 + LEDGER_CHUNK_MAX_BYTES)
+        return 0;
+    const uint8_t *p = data, *end = p + size;
+    uint64_t last = ts_be64_get (p);
+    p += 8;
+    size_t n = 0;
+    seqs [n++] = first_seq;
+    uint64_t seq = first_seq;
+    while (p < end && n < max) {
+        uint64_t delta = 0;
+        for (int shift = 0; p < end && shift < 64; shift += 7) {
+            uint8_t byte = *p++;
+            delta |= (uint64_t) (byte & 0x7f) << shift;
+            if (!(byte & 0x80))
+                break;
+        }
+        if (delta == 0)
+            return 0;           //  malformed: seqs strictly increase
+        seq += delta;
+        seqs [n++] = seq;
+    }
+    return p == end && seq == last ? n : 0;
+}
+
 unsigned
 ledger_core_list_entries (ts_ctx *ctx, const void *vreq, void *vrep)
 {
@@ -974,9 +1003,10 @@ ledger_core_list_entries (ts_ctx *ctx, const void *vreq, void *vrep)
     ledger_subject_key (&prefix, r->id, LEDGER_TAG_ENTRY);
     if (r->month [0])
         ts_key_u32 (&prefix, (uint32_t) ts_month_index (r->month));
-    ts_key start = prefix;
+    //  The token is the (month, seq) of the next entry to list.
+    uint32_t tok_month = 0;
+    uint64_t tok_seq = 0;
     if (r->page_token [0]) {
-        //  The token is the (month, seq) suffix of the next key.
         uint8_t tok [12];
         long n = ts_page_token_parse (ctx, r->page_token, tok, sizeof tok);
         if (n < 0)
@@ -984,28 +1014,62 @@ ledger_core_list_entries (ts_ctx *ctx, const void *vreq, void *vrep)
         if (n != sizeof tok
         ||  (r->month [0] && ts_be32_get (tok) != (uint32_t) ts_month_index (r->month)))
             return ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
-        ledger_subject_key (&start, r->id, LEDGER_TAG_ENTRY);
-        ts_key_bytes (&start, tok, sizeof tok);
+        tok_month = ts_be32_get (tok);
+        tok_seq = ts_be64_get (tok + 4);
     }
     rep->entries = ts_arena_alloc (ctx->arena, page_size * sizeof *rep->entries);
     size_t id_bytes = strlen (r->id) + 2;     //  id\0 tag
     ts_cursor cur;
-    bool more = ts_cursor_open (&cur, ctx->txn, t->subjects)
-             && ts_cursor_seek (&cur, start.data, start.size);
-    for (uint32_t steps = 0; more && steps <= page_size; steps++) {
+    bool more = ts_cursor_open (&cur, ctx->txn, t->subjects);
+    if (more && r->page_token [0]) {
+        //  Resume in the chunk that holds the token's seq: the last chunk
+        //  of its month that starts at or before it.
+        ts_key start, month_prefix;
+        ledger_subject_key (&month_prefix, r->id, LEDGER_TAG_ENTRY);
+        ts_key_u32 (&month_prefix, tok_month);
+        start = month_prefix;
+        ts_key_u64 (&start, tok_seq);
+        more = ts_cursor_seek_last (&cur, start.data, start.size);
+        if (!more || !ts_cursor_has_prefix (&cur, month_prefix.data, month_prefix.size))
+            more = ts_cursor_seek (&cur, start.data, start.size);
+    }
+    else
+    if (more)
+        more = ts_cursor_seek (&cur, prefix.data, prefix.size);
+    uint64_t seqs [LEDGER_CHUNK_SEQS_MAX];
+    bool done = false;
+    for (uint32_t chunks = 0; more && !done && chunks <= page_size + 1; chunks++) {
         if (!ts_cursor_has_prefix (&cur, prefix.data, prefix.size)
         ||  cur.key.size != id_bytes + 12)
             break;
         const uint8_t *suffix = (const uint8_t *) cur.key.data + id_bytes;
-        if (rep->n_entries == page_size) {
-            rep->next_page_token = ts_page_token_make (ctx->arena, suffix, 12);
+        uint32_t month = ts_be32_get (suffix);
+        size_t n = ledger_statement_decode (ts_be64_get (suffix + 4), cur.value.data,
+                                            cur.value.size, seqs, LEDGER_CHUNK_SEQS_MAX);
+        if (n == 0) {
+            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
             break;
         }
-        ledger_entry *e = ledger_entry_get (ctx, ts_be64_get (suffix + 4));
-        if (!e)
-            break;              //  sticky store error: the request fails
-        rep->entries [rep->n_entries++] = e;
-        more = ts_cursor_next (&cur);
+        for (size_t i = 0; i < n; i++) {
+            if (month == tok_month && seqs [i] < tok_seq)
+                continue;           //  listed on an earlier page
+            if (rep->n_entries == page_size) {
+                uint8_t tok [12];
+                ts_be32_put (tok, month);
+                ts_be64_put (tok + 4, seqs [i]);
+                rep->next_page_token = ts_page_token_make (ctx->arena, tok, 12);
+                done = true;
+                break;
+            }
+            ledger_entry *e = ledger_entry_get (ctx, seqs [i]);
+            if (!e) {
+                done = true;        //  sticky store error: the request fails
+                break;
+            }
+            rep->entries [rep->n_entries++] = e;
+        }
+        if (!done)
+            more = ts_cursor_next (&cur);
     }
     ts_cursor_close (&cur);
     return TS_OK;
@@ -1048,6 +1112,7 @@ ledger_core_get_consent (ts_ctx *ctx, const void *vreq, void *vrep)
     rep->credit_consent = s->credit_consent;
     rep->recorded_by = s->consent_recorded_by;
     rep->recorded_at = ledger_time_text (ctx->arena, s->consent_recorded_ms);
+    rep->consent_by = s->consent_by;
     return TS_OK;
 }
 

@@ -58,13 +58,24 @@ typedef struct {
 //  The tags sort so that what an entry writes (the newest statement key,
 //  this month's caps, the record) sits together at the cluster's end,
 //  mostly on one page.
-#define LEDGER_TAG_ENTRY 'e'            //  id\0 'e' u32 month u64 seq -> ""
+#define LEDGER_TAG_ENTRY 'e'            //  id\0 'e' u32 month u64 seq -> chunk
 #define LEDGER_TAG_CAP 'k'              //  id\0 'k' u32 month rule\0 -> u64 used
 #define LEDGER_TAG_MONTH 'm'            //  id\0 'm' u32 month        -> i64 net
 #define LEDGER_TAG_APPEAL 'p'           //  id\0 'p' u64 appeal seq   -> ""
 #define LEDGER_TAG_RECORD 'r'           //  id\0 'r'                  -> Subject
 //  Start a key of the subjects table: id\0 tag.
 void ledger_subject_key (ts_key *key, const char *id, char tag);
+
+//  A subject's statement is kept in chunks, so that its entries cost a few
+//  bytes each in its cluster (and many subjects share a page): the key
+//  holds the month and the chunk's first seq; the value the chunk's last
+//  seq (u64, so appending needs no decoding), then the varint deltas of
+//  its later seqs, at most LEDGER_CHUNK_MAX_BYTES of them.
+#define LEDGER_CHUNK_MAX_BYTES 240
+#define LEDGER_CHUNK_SEQS_MAX (LEDGER_CHUNK_MAX_BYTES + 1)
+//  The seqs of a chunk (at most max); 0 when its value is malformed.
+size_t ledger_statement_decode (uint64_t first_seq, const void *data, size_t size,
+                                uint64_t *seqs, size_t max);
 
 //  open(): resolve the tables, seed default rules and settings.
 unsigned ledger_core_open (ts_ctx *ctx, void **state);
@@ -100,21 +111,22 @@ bool ledger_rule_allows (const ledger_rule *rule, const char *source);
 //  --------------------------------------------------------------------
 //  Posting entries
 
-//  A request's working set. A request that posts entries (one evaluation
-//  or a batch of a thousand) reads and writes the same few things again
-//  and again: the settings, the rule, the time texts, and per subject its
-//  record, its month nets and its cap counters, and the month sums of
-//  households and buildings. The cache holds them for the request: lookups
-//  are filled on first use, and the subjects' aggregates are changed in
-//  memory and written once, by ledger_cache_flush, whatever the number of
-//  entries that moved them. Entries, statement keys and idempotency keys
-//  are written at once.
+//  A request's working set (ledger_cache.c). A request that posts entries
+//  (one evaluation or a batch of a thousand) reads and writes the same few
+//  things again and again: the settings, the rule, the time texts, and per
+//  subject its record, statement, month nets and cap counters, the board
+//  rows and the month sums of households and buildings. The cache holds
+//  them for the request: lookups are filled on first use; a subject's
+//  keys are written through a cursor that stands in its cluster (at once
+//  when it still does, else at the flush), the board rows and sums once
+//  per request at the flush, however many entries moved them. Entries and
+//  idempotency keys are written at once.
 //
 //  Rules: one cache per request (zero-initialise it), passed to everything
 //  that posts; subjects that are posted to come from ledger_cache_subject;
 //  ledger_cache_flush before the handler returns success (a handler that
-//  fails needs no flush: its writes are rolled back). Valid for that
-//  request's transaction only.
+//  fails needs no flush: its writes are rolled back, and its transaction
+//  frees the cache's cursors). Valid for that request's transaction only.
 typedef struct ledger_held ledger_held;
 typedef struct ledger_sum ledger_sum;
 typedef struct {
@@ -123,7 +135,7 @@ typedef struct {
     const char *created_at;         //  ctx->now_ms as text
     int month_index;                //  month_text is for this month index
     const char *month_text;
-    //  The working set (ledger_core.c).
+    //  The working set (ledger_cache.c).
     bool seq_loaded;                //  last_seq read from the entries table
     uint64_t last_seq;              //  the last entry seq handed out
     ledger_held **held;             //  hash buckets of subjects held
@@ -134,22 +146,25 @@ typedef struct {
     ledger_sum *sums_first;         //  in the order first changed
     ledger_sum *sums_last;
     size_t sum_count;
+    ts_cursor cursor;               //  on the subjects table, while open
+    bool cursor_open;
+    ledger_held *cursor_at;         //  the subject whose cluster it stands in
+    ts_cursor keys_cursor;          //  on the keys table, while open
+    bool keys_cursor_open;
 } ledger_cache;
 
 //  The subject id as held by cache (loaded on first use), NULL when the
 //  ledger has never heard of id. Change it only through ledger_post.
 ledger_subject *ledger_cache_subject (ts_ctx *ctx, ledger_cache *cache, const char *id);
-//  Write the working set back (records, month nets, caps, the board rows
-//  and household/building sums they move) and forget it.
+//  Write what is left of the working set (subjects' keys not yet written,
+//  the board rows and household/building sums the request moved), close
+//  its cursors and forget it.
 void ledger_cache_flush (ts_ctx *ctx, ledger_cache *cache);
 
 //  What ledger_post and ledger_reverse change through the cache (subject
-//  held by it). The record changed (balances): write it back at flush.
-void ledger_cache_changed (ledger_cache *cache, const ledger_subject *subject);
-//  A subject's net points of a month; add to them (and, for a listed
-//  subject, to its household's and building's month sums).
-int64_t ledger_cache_month_points (ts_ctx *ctx, ledger_cache *cache,
-                                   const ledger_subject *subject, int month_index);
+//  held by it, changed in place). Add to a subject's net points of a
+//  month (and, for a listed subject, to its household's and building's
+//  month sums).
 void ledger_cache_month_add (ts_ctx *ctx, ledger_cache *cache,
                              const ledger_subject *subject, int month_index,
                              int64_t delta_points);
@@ -160,6 +175,19 @@ int64_t ledger_cache_cap_used (ts_ctx *ctx, ledger_cache *cache,
 void ledger_cache_cap_set (ts_ctx *ctx, ledger_cache *cache,
                            const ledger_subject *subject, int month_index,
                            const char *rule, int64_t used_points);
+//  An entry seq was posted for subject (its record changed): its
+//  statement key and the record are written now when the cache's cursor
+//  still stands in the subject's cluster, else at the flush.
+void ledger_cache_posted (ts_ctx *ctx, ledger_cache *cache,
+                          const ledger_subject *subject, int month_index, uint64_t seq);
+//  Idempotency records (keys table, key k built by the caller): claim k
+//  for entry seq (0), or find the seq it already stands for; give a
+//  claimed key back (the request it was for was refused). Through a
+//  cursor: a batch's keys, when they come in order, cost a page-local
+//  search each.
+uint64_t ledger_cache_key_claim (ts_ctx *ctx, ledger_cache *cache, const ts_key *k,
+                                 uint64_t seq);
+void ledger_cache_key_release (ts_ctx *ctx, ledger_cache *cache, const ts_key *k);
 //  Entry sequence numbers: the next one (not yet handed out) / hand it out.
 uint64_t ledger_cache_seq_peek (ts_ctx *ctx, ledger_cache *cache);
 uint64_t ledger_cache_seq_next (ts_ctx *ctx, ledger_cache *cache);

@@ -23,11 +23,12 @@
        single-event HTTP requests/s.
            bench_ledger ingest --data-dir DIR [--listen HOST:PORT]
                [--seconds 10] [--threads 4] [--batch 1000]
-               [--connections 32] [--persons 200] [--seeded]
+               [--connections 32] [--persons 200] [--seeded] [--http-only]
        --seeded: the persons p1..pN were put in the ledger's store by
        "bench_ledger seed --data-dir DIR --persons N" (person.created
        events applied as the residents consumer would, before the ledger
        daemon starts), so the residents daemon is not needed.
+       --http-only: skip the ZeroMQ part (to profile the HTTP path alone).
 */
 #include <arpa/inet.h>
 #include <assert.h>
@@ -657,7 +658,8 @@ s_run (const ingest *g, int count, void *(*fn) (void *), const char *what)
 }
 
 static int
-s_ingest (ingest *g, int threads, int connections, size_t persons, bool seeded)
+s_ingest (ingest *g, int threads, int connections, size_t persons, bool seeded,
+          bool http_only)
 {
     if (seeded) {
         ts_config cfg;
@@ -690,7 +692,10 @@ s_ingest (ingest *g, int threads, int connections, size_t persons, bool seeded)
     printf ("ingest bench: %zu persons; ZeroMQ %d clients x batches of %d; "
             "HTTP %d connections; %.0f s each\n", persons, threads, g->batch,
             g->port ? connections : 0, g->seconds);
-    s_run (g, threads, s_zmq_worker, "zeromq EvaluateBatch (per batch)");
+    if (http_only)
+        printf ("zeromq: skipped (--http-only)\n");
+    else
+        s_run (g, threads, s_zmq_worker, "zeromq EvaluateBatch (per batch)");
     if (g->port)
         s_run (g, connections, s_http_worker, "http POST /v1/credit/evaluations");
     else
@@ -707,7 +712,8 @@ s_usage (void)
         "usage: bench_ledger board [--persons N] [--entries N] [--dir DIR]\n"
         "       bench_ledger seed --data-dir DIR [--persons N]\n"
         "       bench_ledger ingest --data-dir DIR [--listen HOST:PORT] [--seconds S]\n"
-        "            [--threads N] [--batch N] [--connections N] [--persons N]\n");
+        "            [--threads N] [--batch N] [--connections N] [--persons N]\n"
+        "            [--seeded] [--http-only]\n");
 }
 
 int
@@ -719,7 +725,7 @@ main (int argc, char **argv)
     }
     bool board = strcmp (argv [1], "board") == 0;
     bool seed = strcmp (argv [1], "seed") == 0;
-    bool seeded = false;
+    bool seeded = false, http_only = false;
     if (!board && !seed && strcmp (argv [1], "ingest") != 0) {
         s_usage ();
         return 2;
@@ -734,6 +740,7 @@ main (int argc, char **argv)
     for (int i = 2; i < argc; i += 2) {
         const char *k = argv [i], *v = i + 1 < argc ? argv [i + 1] : "";
         if (!strcmp (k, "--seeded")) { seeded = true; i--; }
+        else if (!strcmp (k, "--http-only")) { http_only = true; i--; }
         else if (!strcmp (k, "--persons")) persons = strtoull (v, NULL, 10);
         else if (!strcmp (k, "--entries")) entries = strtoull (v, NULL, 10);
         else if (!strcmp (k, "--dir")) dir = v;
@@ -778,5 +785,9 @@ main (int argc, char **argv)
         s_usage ();
         return 2;
     }
-    return s_ingest (&g, threads, connections, (size_t) persons, seeded);
+    if (http_only && !g.port) {
+        s_usage ();
+        return 2;
+    }
+    return s_ingest (&g, threads, connections, (size_t) persons, seeded, http_only);
 }

@@ -213,6 +213,15 @@ def test_evaluation_batch(h):
                    expect=200)
     assert again['accepted'] == 0 and again['duplicates'] == 3, again
     assert h.call('GET', '/v1/credit/persons/' + pid)['index'] == 1005
+    #  A single evaluation with a batch item's key: the same evaluation is
+    #  a repeat (200), another one a conflict (409).
+    status, entry, _ = h.request('POST', '/v1/credit/evaluations',
+                                 body['evaluations'][1], token=panel)
+    assert status == 200 and entry['rule'] == 'civil_conduct.good', entry
+    status, reply, _ = evaluate(h, panel, pid, rule='civil_conduct.good',
+                                key=keys[1])
+    assert status == 409 and error_code(reply) == 'conflict', reply
+    assert h.call('GET', '/v1/credit/persons/' + pid)['index'] == 1005
     merchant = h.make_token('merchant', merchant_id='m1')
     status, reply, _ = h.request('POST', '/v1/credit/evaluations/batch', body,
                                  token=merchant)

@@ -496,6 +496,8 @@ def test_credit_consent_recorded_with_who_and_when(h):
             break
         time.sleep(0.05)
     assert consent['credit_consent'] is False, consent
+    assert consent['consent_by'] == 'self' and consent['recorded_by'].endswith('(residents)'), consent
+    assert consent['recorded_by'] != 'community office (residents)', consent
     status, body, _ = h.request('POST', '/v1/households', {
         'building': number, 'room': '102',
         'members': [{'name': 'X', 'birth_year': 1990, 'consent_by': 'x' * 65}]})

@@ -590,10 +590,19 @@ test_evaluate_batch (void **state)
     assert_int_equal (rep->accepted, 0);
     assert_int_equal (rep->duplicates, 3);
     assert_int_equal (fx_credit (f, "p1")->index, 1002);
-    //  A single evaluation with a key a batch used is a repeat.
+    //  A single evaluation with a key a batch used is a repeat (the same
+    //  evaluation: 200 and its entry) or a conflict (another one: 409).
     Tashan__Ledger__Entry *e = NULL;
-    assert_int_equal (fx_evaluate (f, "p2", "parking.good", "b2", &e), 200);
+    assert_int_equal (fx_call (f, "ledger.Evaluate", "panel", "", &items [1].base, &e), 200);
+    assert_string_equal (e->person_id, "p2");
+    assert_int_equal (fx_evaluate (f, "p2", "parking.good", "b2", &e), 409);
+    assert_non_null (strstr (f->message, "b2"));
+    assert_int_equal (fx_evaluate (f, "p1", "parking.good", "b2", &e), 409);
     assert_int_equal (fx_credit (f, "p2")->index, 1002);
+    assert_int_equal (fx_credit (f, "p1")->index, 1002);
+    //  Keys are per role: the same key from ops is a new evaluation.
+    assert_int_equal (fx_call (f, "ledger.Evaluate", "ops", "", &items [1].base, &e), 201);
+    assert_int_equal (fx_credit (f, "p2")->index, 1004);
     //  Over 1,000 items: 400.
     b.n_evaluations = 1001;
     Tashan__Ledger__EvaluateRequest **many = calloc (1001, sizeof *many);
@@ -605,6 +614,183 @@ test_evaluate_batch (void **state)
     b.n_evaluations = 0;
     assert_int_equal (fx_call (f, "ledger.EvaluateBatch", "panel", "", &b.base, NULL), 400);
     assert_int_equal (fx_call (f, "ledger.EvaluateBatch", "school", "S1", &b.base, NULL), 403);
+}
+
+//  --------------------------------------------------------------------
+//  A statement of many entries spans chunks (a chunk holds the seqs of
+//  at most LEDGER_CHUNK_MAX_BYTES of deltas): every page size, with and
+//  without a month, lists each entry once, in order.
+
+static size_t
+s_list_all (fx_t *f, const char *person, const char *month, uint32_t page_size,
+            char (*ids) [16], size_t max)
+{
+    size_t n = 0;
+    char token [64] = "";
+    for (int pages = 0; pages < 5000; pages++) {
+        Tashan__Ledger__EntryPage *p = fx_entries (f, person, month, page_size, token);
+        assert_true (p->n_entries <= (page_size ? page_size : 100));
+        for (size_t i = 0; i < p->n_entries; i++) {
+            assert_true (n < max);
+            assert_string_equal (p->entries [i]->person_id, person);
+            if (month [0])
+                assert_string_equal (p->entries [i]->month, month);
+            snprintf (ids [n++], 16, "%s", p->entries [i]->id);
+        }
+        if (!p->next_page_token [0])
+            break;
+        assert_true (p->n_entries > 0);
+        snprintf (token, sizeof token, "%s", p->next_page_token);
+        ts_arena_reset (f->arena);
+    }
+    return n;
+}
+
+static void
+test_statement_chunks (void **state)
+{
+    fx_t *f = *state;
+    fx_person (f, "p1", "冯一", "h1", "12");
+    fx_person (f, "p2", "陈二", "h1", "12");
+    Tashan__Ledger__PutRuleRequest pr = TASHAN__LEDGER__PUT_RULE_REQUEST__INIT;
+    char *roles [] = { "panel" };
+    pr.code = "t.one";
+    pr.points = 1;
+    pr.n_roles = 1;
+    pr.roles = roles;
+    assert_int_equal (fx_call (f, "ledger.PutRule", "ops", "", &pr.base, NULL), 200);
+    //  March: 300 single evaluations for p1, p2 in between now and then
+    //  (deltas of 1 and 2 bytes); April: two batches of 500 for p1.
+    char key [16];
+    int expected_march = 0;
+    for (int i = 0; i < 300; i++) {
+        snprintf (key, sizeof key, "m%d", i);
+        assert_int_equal (fx_evaluate (f, "p1", "t.one", key, NULL), 201);
+        expected_march++;
+        for (int j = 0; j < (i % 50 == 0 ? 200 : i % 3); j++) {
+            snprintf (key, sizeof key, "o%d.%d", i, j);
+            assert_int_equal (fx_evaluate (f, "p2", "t.one", key, NULL), 201);
+        }
+        ts_arena_reset (f->arena);
+    }
+    ts_dispatch_set_now (f->d, T_APR15);
+    static Tashan__Ledger__EvaluateRequest items [500];
+    static Tashan__Ledger__EvaluateRequest *ptrs [500];
+    static char keys [500][16];
+    for (int batch = 0; batch < 2; batch++) {
+        for (int i = 0; i < 500; i++) {
+            tashan__ledger__evaluate_request__init (&items [i]);
+            snprintf (keys [i], sizeof keys [i], "a%d.%d", batch, i);
+            items [i].person_id = i % 7 == 3 ? "p2" : "p1";
+            items [i].rule = "t.one";
+            items [i].idempotency_key = keys [i];
+            ptrs [i] = &items [i];
+        }
+        Tashan__Ledger__EvaluateBatchRequest b = TASHAN__LEDGER__EVALUATE_BATCH_REQUEST__INIT;
+        b.evaluations = ptrs;
+        b.n_evaluations = 500;
+        Tashan__Ledger__BatchReply *rep = NULL;
+        assert_int_equal (fx_call (f, "ledger.EvaluateBatch", "panel", "", &b.base, &rep), 200);
+        assert_int_equal (rep->accepted, 500);
+    }
+    int expected_april = 2 * (500 - 71);
+    assert_int_equal (fx_credit (f, "p1")->index, 1000 + expected_march + expected_april);
+    assert_int_equal (fx_credit (f, "p1")->month_points, expected_april);
+
+    static char all [2000][16], part [2000][16];
+    size_t total = s_list_all (f, "p1", "", 1000, all, 2000);
+    assert_int_equal (total, expected_march + expected_april);
+    for (size_t i = 1; i < total; i++)
+        assert_true (atoll (all [i] + 1) > atoll (all [i - 1] + 1));
+    const uint32_t sizes [] = { 1, 7, 240, 241, 0 };
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes [0]; s++) {
+        size_t n = s_list_all (f, "p1", "", sizes [s], part, 2000);
+        assert_int_equal (n, total);
+        for (size_t i = 0; i < n; i++)
+            assert_string_equal (part [i], all [i]);
+        n = s_list_all (f, "p1", "2026-04", sizes [s], part, 2000);
+        assert_int_equal (n, expected_april);
+        for (size_t i = 0; i < n; i++)
+            assert_string_equal (part [i], all [expected_march + i]);
+        n = s_list_all (f, "p1", "2026-03", sizes [s], part, 2000);
+        assert_int_equal (n, expected_march);
+        n = s_list_all (f, "p1", "2026-05", sizes [s], part, 2000);
+        assert_int_equal (n, 0);
+    }
+    //  A token of one month is refused for another.
+    Tashan__Ledger__EntryPage *p = fx_entries (f, "p1", "2026-03", 10, "");
+    Tashan__Ledger__ListEntriesRequest r = TASHAN__LEDGER__LIST_ENTRIES_REQUEST__INIT;
+    r.id = "p1";
+    r.month = "2026-04";
+    r.page_token = p->next_page_token;
+    assert_int_equal (fx_call (f, "ledger.ListEntries", "ops", "", &r.base, NULL), 400);
+}
+
+//  --------------------------------------------------------------------
+//  A batch that outgrows the map is run again on a bigger one (its
+//  working set's cursors die with the aborted transaction): the store
+//  ends exactly as if the map had been big enough.
+static void
+test_map_growth_mid_batch (void **state)
+{
+    (void) state;
+    ts_store_set_initial_map_size (256 * 1024);
+    fx_t *f = NULL;
+    fx_setup ((void **) &f);
+    char id [16], hh [16];
+    for (int i = 0; i < 50; i++) {
+        snprintf (id, sizeof id, "p%d", i + 1);
+        snprintf (hh, sizeof hh, "h%d", i / 3);
+        fx_person (f, id, "测试人", hh, i % 2 ? "1" : "2");
+    }
+    Tashan__Ledger__PutRuleRequest pr = TASHAN__LEDGER__PUT_RULE_REQUEST__INIT;
+    char *roles [] = { "panel" };
+    pr.code = "t.one";
+    pr.points = 1;
+    pr.n_roles = 1;
+    pr.roles = roles;
+    assert_int_equal (fx_call (f, "ledger.PutRule", "ops", "", &pr.base, NULL), 200);
+    static Tashan__Ledger__EvaluateRequest items [1000];
+    static Tashan__Ledger__EvaluateRequest *ptrs [1000];
+    static char ids [1000][16], keys [1000][32];
+    for (int batch = 0; batch < 6; batch++) {
+        for (int i = 0; i < 1000; i++) {
+            tashan__ledger__evaluate_request__init (&items [i]);
+            snprintf (ids [i], sizeof ids [i], "p%d", 1 + (i * 7 + batch) % 50);
+            snprintf (keys [i], sizeof keys [i], "growth-%d-%d-with-a-longer-key", batch, i);
+            items [i].person_id = ids [i];
+            items [i].rule = i % 5 ? "t.one" : "parking.good";
+            items [i].note = "the map grows under this batch";
+            items [i].idempotency_key = keys [i];
+            ptrs [i] = &items [i];
+        }
+        Tashan__Ledger__EvaluateBatchRequest b = TASHAN__LEDGER__EVALUATE_BATCH_REQUEST__INIT;
+        b.evaluations = ptrs;
+        b.n_evaluations = 1000;
+        Tashan__Ledger__BatchReply *rep = NULL;
+        assert_int_equal (fx_call (f, "ledger.EvaluateBatch", "panel", "", &b.base, &rep), 200);
+        assert_int_equal (rep->accepted, 1000);
+        ts_arena_reset (f->arena);
+    }
+    assert_true (ts_store_map_size (ts_dispatch_store (f->d)) > 256 * 1024);
+    //  Each person: 120 evaluations, 24 of them parking.good (+2, cap 10).
+    int64_t total = 0;
+    for (int i = 0; i < 50; i++) {
+        snprintf (id, sizeof id, "p%d", i + 1);
+        Tashan__Ledger__PersonCredit *c = fx_credit (f, id);
+        assert_int_equal (c->index - 1000, c->month_points);
+        total += c->month_points;
+        Tashan__Ledger__EntryPage *page = fx_entries (f, id, "2026-03", 1000, "");
+        assert_int_equal (page->n_entries, 120);
+    }
+    assert_int_equal (total, 50 * (96 + 10));
+    //  The keys hold: a repeat is a repeat, another request a conflict.
+    Tashan__Ledger__Entry *e = NULL;
+    assert_int_equal (fx_call (f, "ledger.Evaluate", "panel", "", &items [0].base, &e), 200);
+    items [0].note = "another note";
+    assert_int_equal (fx_call (f, "ledger.Evaluate", "panel", "", &items [0].base, &e), 409);
+    fx_teardown ((void **) &f);
+    ts_store_set_initial_map_size (64 * 1024 * 1024);
 }
 
 //  --------------------------------------------------------------------
@@ -672,6 +858,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_reversal_card_floor, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_month_boundaries, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_statement_paging, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown (test_statement_chunks, fx_setup, fx_teardown),
+        cmocka_unit_test (test_map_growth_mid_batch),
         cmocka_unit_test_setup_teardown (test_consent, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_credit_events, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_evaluate_batch, fx_setup, fx_teardown),

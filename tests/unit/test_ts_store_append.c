@@ -1,8 +1,7 @@
 /*  test_ts_store_append - the store's cheap writes: append to an
-    append-only table (ts_txn_append, ts_txn_append_msg), insert-or-get in
-    one search (ts_txn_insert_get), and writes through a cursor
-    (ts_cursor_put, ts_cursor_del). Each test opens a store in its own
-    temp dir. */
+    append-only table (ts_txn_append, ts_txn_append_msg) and writes through
+    a cursor (ts_cursor_put, ts_cursor_del). Each test opens a store in its
+    own temp dir. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -207,54 +206,11 @@ test_append_msg_and_nested (void **state)
 
 //  --------------------------------------------------------------------
 static void
-test_insert_get (void **state)
-{
-    fx_t *f = *state;
-    ts_txn *txn = ts_txn_begin (f->store, true);
-    ts_val v = { "junk", 4 };
-    assert_true (ts_txn_insert_get (txn, f->keys, "k1", 2, "one", 3, &v));
-    assert_null (v.data);
-    assert_int_equal (v.size, 0);
-    //  Present: false, the stored value, nothing overwritten, no error.
-    assert_false (ts_txn_insert_get (txn, f->keys, "k1", 2, "uno", 3, &v));
-    assert_int_equal (v.size, 3);
-    assert_memory_equal (v.data, "one", 3);
-    assert_int_equal (ts_txn_error (txn), 0);
-    assert_false (ts_txn_insert_get (txn, f->keys, "k1", 2, "uno", 3, NULL));
-    assert_true (ts_txn_insert_get (txn, f->keys, "k2", 2, "", 0, NULL));
-    assert_false (ts_txn_insert_get (txn, f->keys, "k2", 2, "two", 3, &v));
-    assert_int_equal (v.size, 0);
-    assert_int_equal (ts_txn_commit (&txn), 0);
-
-    //  Across commits, and inside a child that is dropped.
-    txn = ts_txn_begin (f->store, true);
-    assert_false (ts_txn_insert_get (txn, f->keys, "k1", 2, "x", 1, &v));
-    assert_memory_equal (v.data, "one", 3);
-    ts_txn *child = ts_txn_begin_nested (txn);
-    assert_true (ts_txn_insert_get (child, f->keys, "k3", 2, "three", 5, NULL));
-    assert_false (ts_txn_insert_get (child, f->keys, "k3", 2, "drei", 4, &v));
-    assert_memory_equal (v.data, "three", 5);
-    ts_txn_abort (&child);
-    assert_true (ts_txn_insert_get (txn, f->keys, "k3", 2, "tres", 4, NULL));
-    assert_int_equal (ts_txn_commit (&txn), 0);
-
-    txn = ts_txn_begin (f->store, false);
-    assert_true (ts_txn_get (txn, f->keys, "k3", 2, &v));
-    assert_memory_equal (v.data, "tres", 4);
-    assert_true (ts_txn_get (txn, f->keys, "k1", 2, &v));
-    assert_memory_equal (v.data, "one", 3);
-    ts_txn_abort (&txn);
-}
-
-static void
 test_sticky_error_blocks (void **state)
 {
     fx_t *f = *state;
     ts_txn *txn = ts_txn_begin (f->store, true);
     ts_txn_fail (txn, TS_STORE_CORRUPT);
-    ts_val v = { "junk", 4 };
-    assert_false (ts_txn_insert_get (txn, f->keys, "k1", 2, "one", 3, &v));
-    assert_null (v.data);
     uint8_t k [8];
     ts_be64_put (k, 1);
     ts_txn_append (txn, f->log, k, 8, "x", 1);
@@ -371,7 +327,6 @@ main (void)
         cmocka_unit_test_setup_teardown (test_append_in_order, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_append_out_of_order_fails, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_append_msg_and_nested, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_insert_get, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_sticky_error_blocks, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_cursor_put_del, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_cursor_writes_sticky, s_setup, s_teardown),
