@@ -12,41 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ts_keyfile.h"
 #include "ts_store.h"
 
 static const char s_alphabet [] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 static const char s_domain [] = "tashan.merchant.code.v1";
 static const char s_fingerprint_domain [] = "tashan.merchant.code.fingerprint.v1";
-
-//  --------------------------------------------------------------------
-//  Write a fresh random key to path (exclusive create, 0600, fsynced).
-
-static int
-s_key_create (const char *dir, const char *path,
-              uint8_t key [MERCHANTS_CODE_KEY_BYTES], char *err, size_t err_size)
-{
-    randombytes_buf (key, MERCHANTS_CODE_KEY_BYTES);
-    int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        snprintf (err, err_size, "cannot create %s: %s", path, strerror (errno));
-        return -1;
-    }
-    ssize_t written = write (fd, key, MERCHANTS_CODE_KEY_BYTES);
-    int rc = (written == MERCHANTS_CODE_KEY_BYTES && fsync (fd) == 0) ? 0 : -1;
-    close (fd);
-    if (rc != 0) {
-        snprintf (err, err_size, "cannot write %s: %s", path, strerror (errno));
-        unlink (path);
-        return -1;
-    }
-    //  Make the new directory entry durable too.
-    int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync (dfd);
-        close (dfd);
-    }
-    return 0;
-}
 
 //  --------------------------------------------------------------------
 //  Load (or create on first start) the code key.
@@ -56,42 +27,7 @@ merchants_code_key_load (const char *dir, uint8_t key [MERCHANTS_CODE_KEY_BYTES]
                          char *err, size_t err_size)
 {
     assert (dir && key);
-    if (sodium_init () < 0) {
-        snprintf (err, err_size, "libsodium failed to initialise");
-        return -1;
-    }
-    char path [600];
-    if (snprintf (path, sizeof path, "%s/code.key", dir) >= (int) sizeof path) {
-        snprintf (err, err_size, "data dir path too long");
-        return -1;
-    }
-    int fd = open (path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT)
-        return s_key_create (dir, path, key, err, err_size);
-    if (fd < 0) {
-        snprintf (err, err_size, "cannot open %s: %s", path, strerror (errno));
-        return -1;
-    }
-    struct stat st;
-    int rc = 0;
-    if (fstat (fd, &st) != 0 || st.st_size != MERCHANTS_CODE_KEY_BYTES) {
-        snprintf (err, err_size, "%s must hold exactly %d bytes", path,
-                  MERCHANTS_CODE_KEY_BYTES);
-        rc = -1;
-    }
-    else
-    if ((st.st_mode & 077) != 0) {
-        snprintf (err, err_size, "%s must not be readable by group or others (chmod 600)",
-                  path);
-        rc = -1;
-    }
-    else
-    if (read (fd, key, MERCHANTS_CODE_KEY_BYTES) != MERCHANTS_CODE_KEY_BYTES) {
-        snprintf (err, err_size, "cannot read %s", path);
-        rc = -1;
-    }
-    close (fd);
-    return rc;
+    return ts_keyfile_load (dir, "code.key", key, MERCHANTS_CODE_KEY_BYTES, err, err_size);
 }
 
 //  --------------------------------------------------------------------

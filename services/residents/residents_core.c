@@ -46,6 +46,7 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#include "ts_keyfile.h"
 #include "ts_valid.h"
 
 const ts_table_def residents_tables [RES_TABLE_COUNT] = {
@@ -76,47 +77,6 @@ const char *const residents_provider_kinds [] = {
 
 //  --------------------------------------------------------------------
 //  Open the tables and load (or create) the ID-number hash key.
-
-static int
-s_key_load (const char *dir, uint8_t key [RES_ID_KEY_BYTES], char *err, size_t err_size)
-{
-    char path [1024];
-    snprintf (path, sizeof path, "%s/%s", dir, ID_KEY_FILE);
-    int fd = open (path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) {
-        //  First start: a fresh key, written once (O_EXCL), never replaced.
-        uint8_t fresh [RES_ID_KEY_BYTES];
-        randombytes_buf (fresh, sizeof fresh);
-        char tmp [1100];
-        snprintf (tmp, sizeof tmp, "%s.tmp", path);
-        int out = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (out < 0) {
-            snprintf (err, err_size, "cannot create %s: %s", tmp, strerror (errno));
-            return -1;
-        }
-        bool ok = write (out, fresh, sizeof fresh) == (ssize_t) sizeof fresh
-               && fsync (out) == 0;
-        close (out);
-        if (!ok || link (tmp, path) != 0) {
-            snprintf (err, err_size, "cannot write %s: %s", path, strerror (errno));
-            unlink (tmp);
-            return -1;
-        }
-        unlink (tmp);
-        fd = open (path, O_RDONLY | O_CLOEXEC);
-    }
-    if (fd < 0) {
-        snprintf (err, err_size, "cannot open %s: %s", path, strerror (errno));
-        return -1;
-    }
-    ssize_t got = read (fd, key, RES_ID_KEY_BYTES);
-    close (fd);
-    if (got != RES_ID_KEY_BYTES) {
-        snprintf (err, err_size, "%s must hold %d bytes", path, RES_ID_KEY_BYTES);
-        return -1;
-    }
-    return 0;
-}
 
 unsigned
 residents_open (ts_ctx *ctx, void **state)
@@ -151,7 +111,7 @@ residents_open (ts_ctx *ctx, void **state)
         return ts_fail (ctx, TS_INTERNAL, "cannot find the store's directory");
     }
     char err [1536];                //  room for a path and the reason
-    if (s_key_load (dir, self->id_key, err, sizeof err) != 0) {
+    if (ts_keyfile_load (dir, ID_KEY_FILE, self->id_key, RES_ID_KEY_BYTES, err, sizeof err) != 0) {
         free (self);
         return ts_fail (ctx, TS_INTERNAL, "%s", err);
     }
