@@ -154,8 +154,19 @@ s_fixture (ts_dispatch *d, uint32_t need_count, uint32_t res_count, int64_t now_
 int
 main (int argc, char **argv)
 {
-    uint32_t need_count = argc > 1 ? (uint32_t) atoi (argv [1]) : 100000;
-    uint32_t res_count = argc > 2 ? (uint32_t) atoi (argv [2]) : 50000;
+    uint32_t counts [2] = { 100000, 50000 };
+    for (int i = 1; i < argc; i++) {
+        char *end;
+        unsigned long v = strtoul (argv [i], &end, 10);
+        if (argc > 3 || *end || end == argv [i] || argv [i][0] == '-' || v == 0 || v > 10000000) {
+            fprintf (stderr, "usage: bench_residents_match [needs (100000)] [resources (50000)]\n"
+                             "  both 1..10000000\n");
+            return strcmp (argv [i], "--help") == 0 ? 0 : 2;
+        }
+        counts [i - 1] = (uint32_t) v;
+    }
+    uint32_t need_count = counts [0];
+    uint32_t res_count = counts [1];
     char dir [] = "/tmp/bench_residents_XXXXXX";
     if (!mkdtemp (dir))
         return 1;
