@@ -534,14 +534,10 @@ s_scope_key (ts_key *k, const char *scope, const char *key)
     }
     uint8_t hash [32];
     crypto_generichash (hash, sizeof hash, (const uint8_t *) key, len, NULL, 0);
-    static const char hex [] = "0123456789abcdef";
-    char text [2 + 64 + 1];
+    //  \1 first: no client key (valid UTF-8 text) can collide with a hash.
+    char text [1 + 64 + 1];
     text [0] = 1;
-    for (size_t i = 0; i < sizeof hash; i++) {
-        text [1 + 2 * i] = hex [hash [i] >> 4];
-        text [2 + 2 * i] = hex [hash [i] & 15];
-    }
-    text [65] = 0;
+    sodium_bin2hex (text + 1, sizeof text - 1, hash, sizeof hash);
     ts_key_str (k, text);
 }
 
