@@ -127,6 +127,20 @@ s_set (ts_config *self, const char *key, const char *value, char *err, size_t er
             return -1;
         return s_copy (self->endpoints [i], sizeof self->endpoints [i], value, key, err, err_size);
     }
+    if (strcmp (key, "rate_limit.token_per_s") == 0 || strcmp (key, "rate_limit.public_per_s") == 0) {
+        char *end;
+        unsigned long v = strtoul (value, &end, 10);
+        if (!*value || *end || value [0] == '-' || v > 10000000) {
+            snprintf (err, err_size, "%s must be a number of requests per second "
+                      "(0 = no limit, at most 10000000)", key);
+            return -1;
+        }
+        if (key [11] == 't')
+            self->rate_token_per_s = (unsigned) v;
+        else
+            self->rate_public_per_s = (unsigned) v;
+        return 0;
+    }
     char *dst = NULL;
     if (strcmp (key, "curve.secret_key") == 0) dst = self->curve_secret;
     else if (strcmp (key, "curve.public_key") == 0) dst = self->curve_public;
@@ -258,6 +272,8 @@ ts_config_parse (ts_config *self, int argc, char **argv, const char *program,
     snprintf (self->data_dir, sizeof self->data_dir, "./var");
     snprintf (self->listen, sizeof self->listen, "127.0.0.1:8080");
     self->log_level = TS_LOG_INFO;
+    self->rate_token_per_s = 20000;
+    self->rate_public_per_s = 2000;
     char err [512];
     //  Flags first into a side table, so the config file (which may be
     //  named by a flag) loads before them and flags win.

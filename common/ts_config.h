@@ -9,6 +9,9 @@
         listen = 127.0.0.1:8080         # gateway only
         endpoint.<service> = tcp://127.0.0.1:7101   # one per daemon
         curve.secret_key / curve.public_key / curve.server_key  (Z85, 40 chars)
+        rate_limit.token_per_s = 20000  # gateway: requests/s per token (0 off)
+        rate_limit.public_per_s = 2000  # gateway: requests/s per client
+                                        # address without a token (0 off)
     Flags: --data-dir DIR, --config FILE, --log-level L, --listen HOST:PORT,
     --endpoint SERVICE=ENDPOINT (repeatable), --help, --version.
 
@@ -39,6 +42,8 @@ typedef struct {
     char curve_secret [41];         //  Z85 keys, "" when CURVE is off
     char curve_public [41];
     char curve_server [41];         //  the daemons' public key (clients)
+    unsigned rate_token_per_s;      //  gateway: per token, 0 = no limit
+    unsigned rate_public_per_s;     //  gateway: per address, no token, 0 = none
     //  Positional arguments left after the flags (tashanctl commands).
     int argc;
     char **argv;

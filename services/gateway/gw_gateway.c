@@ -17,6 +17,7 @@
 #include "gw_json.h"
 #include "gw_metrics.h"
 #include "gw_openapi.h"
+#include "gw_ratelimit.h"
 #include "gw_router.h"
 #include "ts_log.h"
 #include "ts_rpc.h"
@@ -34,6 +35,8 @@ struct gw_gateway {
     gw_http *http;
     gw_auth *auth;
     gw_metrics *metrics;
+    gw_ratelimit *token_limit;      //  per bearer token
+    gw_ratelimit *public_limit;     //  per client address, calls without token
     ts_rpc *rpc [TS_SERVICE_COUNT]; //  one DEALER per daemon
     int port;
     uv_timer_t health_timer;        //  polls health for /metrics
@@ -353,6 +356,34 @@ s_set_param (ProtobufCMessage *msg, const char *name, size_t name_len, const cha
     return gw_json_set_field_from_string (msg, field, value, ts_arena_pb (arena), err, err_size);
 }
 
+//  One more call for this caller? The key is the token id, or for calls
+//  without a token the client's address (port dropped).
+static bool
+s_within_rate (gw_gateway *self, gw_http_request *req, const char *principal)
+{
+    uint64_t now_ms = uv_now (self->loop);
+    if (principal)
+        return gw_ratelimit_allow (self->token_limit, principal, now_ms);
+    char address [GW_RATELIMIT_KEY_MAX];
+    snprintf (address, sizeof address, "%s", gw_http_request_remote (req));
+    char *end = address [0] == '[' ? strchr (address, ']') : strrchr (address, ':');
+    if (end)
+        end [address [0] == '[' ? 1 : 0] = 0;
+    return gw_ratelimit_allow (self->public_limit, address, now_ms);
+}
+
+static void
+s_too_many (gw_gateway *self, gw_http_request *req, const char *route_key)
+{
+    static const char body [] =
+        "{\"error\":{\"code\":\"too_many_requests\",\"message\":"
+        "\"rate limit reached for this caller; retry after a second\"}}";
+    static const char *const headers [] = { "Retry-After", "1", NULL };
+    uint64_t elapsed_us = (uv_hrtime () - gw_http_request_start_ns (req)) / 1000;
+    gw_metrics_request (self->metrics, route_key, TS_TOO_MANY, elapsed_us);
+    gw_http_respond (req, TS_TOO_MANY, "application/json", body, sizeof body - 1, headers);
+}
+
 static void
 s_routed (gw_gateway *self, gw_http_request *req, gw_match *match)
 {
@@ -372,6 +403,11 @@ s_routed (gw_gateway *self, gw_http_request *req, gw_match *match)
     else
     if (!s_authenticate (self, req, call->arena, &caller)) {
         s_error (self, req, call->route_key, TS_UNAUTHORIZED, "a valid bearer token is required");
+        s_call_free (call);
+        return;
+    }
+    if (!s_within_rate (self, req, (route->flags & GW_PUBLIC) ? NULL : caller.principal)) {
+        s_too_many (self, req, call->route_key);
         s_call_free (call);
         return;
     }
@@ -526,6 +562,8 @@ gw_gateway_new (uv_loop_t *loop, const ts_config *cfg, char *err, size_t err_siz
     self->cfg = *cfg;
     self->start_ms = uv_now (loop);
     self->metrics = gw_metrics_new ();
+    self->token_limit = gw_ratelimit_new (cfg->rate_token_per_s);
+    self->public_limit = gw_ratelimit_new (cfg->rate_public_per_s);
     self->auth = gw_auth_new (cfg->data_dir, err, err_size);
     if (!self->auth) {
         gw_gateway_destroy (&self);
@@ -585,6 +623,8 @@ gw_gateway_destroy (gw_gateway **self_p)
         ts_rpc_destroy (&self->rpc [i]);
     gw_auth_destroy (&self->auth);
     gw_metrics_destroy (&self->metrics);
+    gw_ratelimit_destroy (&self->token_limit);
+    gw_ratelimit_destroy (&self->public_limit);
     *self_p = NULL;
     if (self->port > 0 || uv_is_active ((uv_handle_t *) &self->health_timer)) {
         uv_timer_stop (&self->health_timer);

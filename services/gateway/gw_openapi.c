@@ -164,6 +164,8 @@ s_operation (json_t *schemas, const char *method, const char *pattern,
     json_object_set_new (responses, "409", s_error_response ("conflict"));
     json_object_set_new (responses, "413", s_error_response ("body over 1 MiB"));
     json_object_set_new (responses, "422", s_error_response ("refers to something that does not exist"));
+    json_object_set_new (responses, "429", s_error_response ("rate limit reached for this "
+                                                              "caller (Retry-After: 1)"));
     json_object_set_new (responses, "503", s_error_response ("owning daemon unreachable"));
     json_object_set_new (op, "responses", responses);
     if (flags & GW_PUBLIC)

@@ -136,6 +136,29 @@ test_defaults (void **state)
     }
     assert_int_equal (f->cfg.argc, 0);
     assert_string_equal (f->output, "");
+    assert_int_equal (f->cfg.rate_token_per_s, 20000);
+    assert_int_equal (f->cfg.rate_public_per_s, 2000);
+}
+
+static void
+test_rate_limits (void **state)
+{
+    (void) state;
+    ts_config cfg;
+    char err [256];
+    assert_int_equal (s_load (&cfg, "rate_limit.token_per_s = 5\nrate_limit.public_per_s = 0\n",
+                              err, sizeof err), 0);
+    assert_int_equal (cfg.rate_token_per_s, 5);
+    assert_int_equal (cfg.rate_public_per_s, 0);
+    static const char *const bad [] = {
+        "rate_limit.token_per_s = -1", "rate_limit.token_per_s = ten",
+        "rate_limit.public_per_s = 10000001", "rate_limit.public_per_s =",
+        "rate_limit.token_per_s = 5x",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        assert_int_equal (s_load (&cfg, bad [i], err, sizeof err), -1);
+        assert_non_null (strstr (err, "requests per second"));
+    }
 }
 
 static void
@@ -557,6 +580,7 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         T (test_defaults),
+        T (test_rate_limits),
         T (test_service_names_and_unknown_endpoint),
         T (test_relative_data_dir_made_absolute),
         T (test_absolute_data_dir_kept),
