@@ -3,6 +3,7 @@
 
     One thread, one libuv loop:
       ROUTER socket (ts_zwatch)  -> drain up to TS_BATCH_MAX requests
+                                    (and TS_BATCH_MAX_BYTES of them)
                                  -> ts_dispatch_run_batch (group commit)
                                  -> one reply per request
       built-in methods           sys.Health, sys.Fetch (long-poll outbox
@@ -425,7 +426,9 @@ s_on_router (void *arg)
 {
     ts_daemon *self = arg;
     size_t job_count = 0;
-    for (size_t i = 0; i < TS_BATCH_MAX && !self->stopping; i++) {
+    size_t batch_bytes = 0;
+    for (size_t i = 0; i < TS_BATCH_MAX && batch_bytes < TS_BATCH_MAX_BYTES
+                       && !self->stopping; i++) {
         origin_t *from = &self->origins [job_count];
         Tashan__Request *req;
         if (!s_recv_request (self, from, &req))
@@ -462,6 +465,7 @@ s_on_router (void *arg)
                 s_reply_msg (self, from, TS_NOT_FOUND, "unknown system method", NULL);
             continue;
         }
+        batch_bytes += req->body.len;
         ts_job *job = &self->jobs [job_count];
         memset (job, 0, sizeof *job);
         job->method = req->method;

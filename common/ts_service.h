@@ -140,6 +140,10 @@ const char *ts_daemon_data_dir (ts_daemon *self);
 
 //  Limits shared by every daemon.
 #define TS_BATCH_MAX 512            //  requests per group commit
+//  Request bytes per group commit: a burst of large requests (batches of
+//  1,000 items) is split over several commits, so one transaction's
+//  memory stays bounded whatever the clients send.
+#define TS_BATCH_MAX_BYTES (4u * 1024 * 1024)
 #define TS_FRAME_MAX_BYTES (2u * 1024 * 1024)
 #define TS_FETCH_MAX_EVENTS 1000
 #define TS_FETCH_WAITERS_MAX 64     //  long-polls held at once

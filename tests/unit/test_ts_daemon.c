@@ -31,15 +31,33 @@ s_echo (ts_ctx *ctx, const void *req_, void *rep_)
     return TS_OK;
 }
 
+//  Stores the key (up to megabytes) as a value: a write of any size.
+static unsigned
+s_store (ts_ctx *ctx, const void *req_, void *rep_)
+{
+    const Tashan__Crashtest__EmitRequest *req = req_;
+    Tashan__Crashtest__EmitReply *rep = rep_;
+    ts_table t = ts_store_table (ts_txn_store (ctx->txn), "blobs");
+    ts_txn_put (ctx->txn, t, "last", 4, req->key, strlen (req->key));
+    rep->seq = strlen (req->key);
+    return TS_CREATED;
+}
+
 static const ts_method s_methods [] = {
     { "test.Echo", &tashan__crashtest__emit_request__descriptor,
       &tashan__crashtest__emit_reply__descriptor, s_echo, TS_METHOD_READ,
       TS_ROLE_OPS, NULL },
+    { "test.Store", &tashan__crashtest__emit_request__descriptor,
+      &tashan__crashtest__emit_reply__descriptor, s_store, TS_METHOD_WRITE,
+      TS_ROLE_OPS, NULL },
 };
+
+static const ts_table_def s_tables [] = { { "blobs", 0 } };
 
 static const ts_service s_service = {
     .name = "volunteers", .summary = "frame test", .schema_version = 1,
-    .methods = s_methods, .method_count = 1,
+    .tables = s_tables, .table_count = 1,
+    .methods = s_methods, .method_count = 2,
 };
 
 typedef struct {
@@ -230,6 +248,56 @@ test_bad_envelopes_get_clear_errors (void **state)
 }
 
 static void
+test_big_requests_all_answered (void **state)
+{
+    fixture_t *f = *state;
+    //  Ten 1 MiB writes sent at once: all answered and committed (group
+    //  commits of at most TS_BATCH_MAX_BYTES of requests each; how they
+    //  split depends on how fast the bytes arrive).
+    size_t size = 1024 * 1024;
+    char *key = malloc (size + 1);
+    memset (key, 'k', size);
+    key [size] = 0;
+    Tashan__Crashtest__EmitRequest req = TASHAN__CRASHTEST__EMIT_REQUEST__INIT;
+    req.key = key;
+    size_t body_size = protobuf_c_message_get_packed_size (&req.base);
+    uint8_t *body = malloc (body_size);
+    protobuf_c_message_pack (&req.base, body);
+    Tashan__Caller caller = TASHAN__CALLER__INIT;
+    caller.role = "ops";
+    for (uint64_t i = 0; i < 10; i++) {
+        Tashan__Request r = TASHAN__REQUEST__INIT;
+        r.corr_id = 100 + i;
+        r.method = "test.Store";
+        r.caller = &caller;
+        r.body.data = body;
+        r.body.len = body_size;
+        size_t n = protobuf_c_message_get_packed_size (&r.base);
+        uint8_t *frame = malloc (n);
+        protobuf_c_message_pack (&r.base, frame);
+        assert_int_equal (zmq_send (f->sock, frame, n, 0), (int) n);
+        free (frame);
+    }
+    for (int i = 0; i < 10; i++)
+        assert_int_equal (s_recv_reply (f, NULL, NULL, 0), TS_CREATED);
+    free (body);
+    free (key);
+    //  Health counts the commits made.
+    s_send_request (f, 78, "sys.Health", "system", true, NULL, 0);
+    uint8_t buf [8192];
+    int n = zmq_recv (f->sock, buf, sizeof buf, 0);
+    assert_true (n > 0);
+    Tashan__Reply *rep = tashan__reply__unpack (NULL, (size_t) n, buf);
+    assert_non_null (rep);
+    Tashan__HealthReply *h = tashan__health_reply__unpack (NULL, rep->body.len, rep->body.data);
+    assert_non_null (h);
+    assert_true (h->batches_total >= 1 && h->batches_total <= 10);
+    assert_int_equal (h->requests_total, 11);
+    tashan__health_reply__free_unpacked (h, NULL);
+    tashan__reply__free_unpacked (rep, NULL);
+}
+
+static void
 test_sigterm_stops_cleanly (void **state)
 {
     fixture_t *f = *state;
@@ -250,6 +318,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_garbage_frames_are_dropped_and_daemon_lives,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_bad_envelopes_get_clear_errors, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_big_requests_all_answered,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_sigterm_stops_cleanly, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
