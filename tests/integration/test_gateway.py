@@ -167,6 +167,14 @@ def test_slowloris_headers_are_cut_off(h):
     assert time.time() - t0 < 14 and b'408' in data.split(b'\r\n')[0], data[:200]
 
 
+def test_console_page(h):
+    status, text, headers = h.request('GET', '/', token=None)
+    assert status == 200 and headers['Content-Type'].startswith('text/html'), status
+    assert '<title>tashan console</title>' in text and "fetch('/healthz')" in text
+    status, _, _ = h.request('GET', '/console', token=None)
+    assert status == 200
+
+
 def test_tashanctl_status(h):
     cp = h.tashanctl('status')
     assert cp.returncode == 0, cp.stderr
