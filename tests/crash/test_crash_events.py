@@ -10,6 +10,7 @@ have applied every acknowledged event exactly once.
 
 usage: test_crash_events.py CRASH_DAEMON CRASH_WRITER [COUNT]
 """
+import atexit
 import os
 import random
 import shutil
@@ -55,6 +56,17 @@ def check(name, ok, detail=""):
 
 producer = start("producer")
 consumer = start("consumer")
+
+
+def _reap_on_exit():
+    # Whatever happens (an exception included), no daemon outlives the test.
+    for p in (producer, consumer):
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(_reap_on_exit)
 time.sleep(0.3)
 w = subprocess.Popen([writer, producer_ep, str(count), "64", "400"],
                      stdout=subprocess.PIPE, stderr=logs, text=True)
