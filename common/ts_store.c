@@ -460,9 +460,12 @@ ts_txn_append (ts_txn *self, ts_table table, const void *key, size_t key_size,
         self->err = rc;
 }
 
-void
-ts_txn_append_msg (ts_txn *self, ts_table table, const void *key, size_t key_size,
-                   const ProtobufCMessage *msg)
+//  Pack a message straight into the map (MDB_RESERVE: no intermediate
+//  buffer; not allowed on DUPSORT tables, and messages never live in
+//  those), with extra put flags (MDB_APPEND for append-only tables).
+static void
+s_put_msg (ts_txn *self, ts_table table, const void *key, size_t key_size,
+           const ProtobufCMessage *msg, unsigned flags)
 {
     assert (self && self->magic == TXN_MAGIC);
     assert (self->write);
@@ -471,7 +474,7 @@ ts_txn_append_msg (ts_txn *self, ts_table table, const void *key, size_t key_siz
         return;
     size_t size = protobuf_c_message_get_packed_size (msg);
     MDB_val k = { key_size, (void *) key }, v = { size, NULL };
-    int rc = mdb_put (self->mdb, table, &k, &v, MDB_APPEND | MDB_RESERVE);
+    int rc = mdb_put (self->mdb, table, &k, &v, MDB_RESERVE | flags);
     if (rc != 0) {
         self->err = rc;
         return;
@@ -481,25 +484,17 @@ ts_txn_append_msg (ts_txn *self, ts_table table, const void *key, size_t key_siz
 }
 
 void
+ts_txn_append_msg (ts_txn *self, ts_table table, const void *key, size_t key_size,
+                   const ProtobufCMessage *msg)
+{
+    s_put_msg (self, table, key, key_size, msg, MDB_APPEND);
+}
+
+void
 ts_txn_put_msg (ts_txn *self, ts_table table, const void *key, size_t key_size,
                 const ProtobufCMessage *msg)
 {
-    assert (self && self->magic == TXN_MAGIC);
-    assert (self->write);
-    assert (msg);
-    if (self->err)
-        return;
-    size_t size = protobuf_c_message_get_packed_size (msg);
-    MDB_val k = { key_size, (void *) key }, v = { size, NULL };
-    //  MDB_RESERVE: pack straight into the map, no intermediate buffer.
-    //  (Not allowed on DUPSORT tables; messages never live in those.)
-    int rc = mdb_put (self->mdb, table, &k, &v, MDB_RESERVE);
-    if (rc != 0) {
-        self->err = rc;
-        return;
-    }
-    size_t packed = protobuf_c_message_pack (msg, v.mv_data);
-    assert (packed == size);
+    s_put_msg (self, table, key, key_size, msg, 0);
 }
 
 void *
