@@ -129,6 +129,37 @@ typedef struct {
     uint32_t tick_ms;
 } ts_service;
 
+//  --------------------------------------------------------------------
+//  Declaring a service: counts are derived from the arrays, never typed.
+//
+//      TS_HANDLER (h_get, volunteers_get, Tashan__Volunteers__GetRequest,
+//                  Tashan__Volunteers__Volunteer)
+//      static const ts_method s_methods [] = {
+//          { "volunteers.Get", D (get_request), D (volunteer), h_get,
+//            TS_METHOD_READ, TS_ROLE_OPS, NULL },
+//      };
+//      const ts_service volunteers_service = {
+//          .name = "volunteers", TS_TABLES (s_tables), TS_METHODS (s_methods),
+//          TS_SUBSCRIPTIONS (s_subscriptions), ...
+//      };
+
+#define TS_COUNT(array) (sizeof (array) / sizeof (array) [0])
+#define TS_TABLES(array) .tables = (array), .table_count = TS_COUNT (array)
+#define TS_METHODS(array) .methods = (array), .method_count = TS_COUNT (array)
+#define TS_SUBSCRIPTIONS(array) \
+    .subscriptions = (array), .subscription_count = TS_COUNT (array)
+//  One subscription: { "residents", topics, count }.
+#define TS_SUBSCRIPTION(producer, topics) { (producer), (topics), TS_COUNT (topics) }
+//  A ts_handler_fn named `wrapper` calling the typed core function fn.
+#define TS_HANDLER(wrapper, fn, Req, Rep) \
+    static unsigned wrapper (ts_ctx *ctx, const void *req, void *rep) \
+    { return fn (ctx, (const Req *) req, (Rep *) rep); }
+//  A ts_apply_fn named `wrapper` calling the typed core function fn.
+#define TS_APPLY(wrapper, fn, Payload) \
+    static unsigned wrapper (ts_ctx *ctx, const void *payload, \
+                             const Tashan__Event *event) \
+    { return fn (ctx, (const Payload *) payload, event); }
+
 //  Run the daemon: parse flags (--help, --version, --config, --data-dir,
 //  --log-level, endpoints), open the store, serve until SIGINT/SIGTERM.
 //  Returns the process exit code.

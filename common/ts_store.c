@@ -504,11 +504,29 @@ ts_txn_get_msg (ts_txn *self, ts_table table, const void *key, size_t key_size,
     ts_val v;
     if (!ts_txn_get (self, table, key, key_size, &v))
         return NULL;
+    return ts_txn_unpack (self, &v, desc, arena);
+}
+
+void *
+ts_txn_unpack (ts_txn *self, const ts_val *value,
+               const ProtobufCMessageDescriptor *desc, ts_arena *arena)
+{
+    assert (self && value && desc && arena);
+    if (self->err)
+        return NULL;
     ProtobufCMessage *msg = protobuf_c_message_unpack (desc, ts_arena_pb (arena),
-                                                       v.size, v.data);
+                                                       value->size, value->data);
     if (!msg)
         self->err = TS_STORE_CORRUPT;
     return msg;
+}
+
+void *
+ts_cursor_msg (ts_cursor *self, const ProtobufCMessageDescriptor *desc,
+               ts_arena *arena)
+{
+    assert (self && self->cursor && self->value.data);
+    return ts_txn_unpack (self->txn, &self->value, desc, arena);
 }
 
 uint64_t

@@ -111,6 +111,11 @@ void ts_txn_put_msg (ts_txn *self, ts_table table, const void *key,
 void *ts_txn_get_msg (ts_txn *self, ts_table table, const void *key,
                       size_t key_size, const ProtobufCMessageDescriptor *desc,
                       ts_arena *arena);
+//  A value already read (ts_txn_get, a cursor) unpacked into the arena;
+//  one that fails to unpack sets TS_STORE_CORRUPT and returns NULL (so
+//  does a transaction that already failed).
+void *ts_txn_unpack (ts_txn *self, const ts_val *value,
+                     const ProtobufCMessageDescriptor *desc, ts_arena *arena);
 //  ts_txn_append of a packed protobuf value (packed straight into the map).
 void ts_txn_append_msg (ts_txn *self, ts_table table, const void *key,
                         size_t key_size, const ProtobufCMessage *msg);
@@ -157,6 +162,10 @@ bool ts_cursor_has_prefix (ts_cursor *self, const void *prefix, size_t size);
 void ts_cursor_put (ts_cursor *self, const void *key, size_t key_size,
                     const void *value, size_t value_size);
 void ts_cursor_del (ts_cursor *self);
+//  The value under the cursor unpacked (ts_txn_unpack): NULL and the
+//  sticky TS_STORE_CORRUPT when it does not unpack.
+void *ts_cursor_msg (ts_cursor *self, const ProtobufCMessageDescriptor *desc,
+                     ts_arena *arena);
 void ts_cursor_close (ts_cursor *self);
 
 //  --------------------------------------------------------------------

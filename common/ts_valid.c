@@ -66,22 +66,6 @@ ts_check_range (ts_ctx *ctx, const char *field, int64_t v, int64_t lo, int64_t h
     return 0;
 }
 
-int
-ts_month_index (const char *month)
-{
-    if (!month || strlen (month) != 7 || month [4] != '-')
-        return -1;
-    for (int i = 0; i < 7; i++)
-        if (i != 4 && (month [i] < '0' || month [i] > '9'))
-            return -1;
-    int year = (month [0] - '0') * 1000 + (month [1] - '0') * 100
-             + (month [2] - '0') * 10 + (month [3] - '0');
-    int mon = (month [5] - '0') * 10 + (month [6] - '0');
-    if (year < 2000 || year > 2100 || mon < 1 || mon > 12)
-        return -1;
-    return year * 12 + mon - 1;
-}
-
 unsigned
 ts_check_month (ts_ctx *ctx, const char *field, const char *month)
 {
@@ -114,69 +98,26 @@ ts_check_count (ts_ctx *ctx, const char *field, size_t n, size_t max)
 }
 
 unsigned
-ts_page_size (ts_ctx *ctx, uint32_t requested, uint32_t *out)
+ts_check_time (ts_ctx *ctx, const char *field, const char *text, bool required,
+               int64_t *unix_ms)
 {
-    if (requested > TS_PAGE_MAX)
-        return ts_fail (ctx, TS_BAD_REQUEST, "page_size must be at most %d", TS_PAGE_MAX);
-    *out = requested ? requested : TS_PAGE_DEFAULT;
+    *unix_ms = 0;
+    if (!text || !*text) {
+        if (required)
+            return ts_fail (ctx, TS_BAD_REQUEST, "%s is required", field);
+        return 0;
+    }
+    if (!ts_time_parse (text, unix_ms))
+        return ts_fail (ctx, TS_BAD_REQUEST,
+                        "%s must be an RFC 3339 time such as 2026-12-04T09:30:00+08:00",
+                        field);
     return 0;
 }
 
-char *
-ts_page_token_make (ts_arena *arena, const void *key, size_t size)
+unsigned
+ts_check_day (ts_ctx *ctx, const char *field, const char *text, int64_t *unix_ms)
 {
-    static const char hex [] = "0123456789abcdef";
-    char *out = ts_arena_alloc (arena, size * 2 + 1);
-    const uint8_t *bytes = key;
-    for (size_t i = 0; i < size; i++) {
-        out [2 * i] = hex [bytes [i] >> 4];
-        out [2 * i + 1] = hex [bytes [i] & 15];
-    }
-    return out;
-}
-
-static int
-s_hex_digit (char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-long
-ts_hex_parse (const char *text, uint8_t *out, size_t max_bytes)
-{
-    size_t len = text ? strnlen (text, 2 * max_bytes + 1) : 0;
-    if (len % 2 || len / 2 > max_bytes)
-        return -1;
-    for (size_t i = 0; i < len / 2; i++) {
-        int hi = s_hex_digit (text [2 * i]), lo = s_hex_digit (text [2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out [i] = (uint8_t) (hi << 4 | lo);
-    }
-    return (long) (len / 2);
-}
-
-long
-ts_page_token_parse (ts_ctx *ctx, const char *token, uint8_t *out, size_t max_bytes)
-{
-    long n = ts_hex_parse (token, out, max_bytes);
-    if (n < 0)
-        ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
-    return n;
-}
-
-void
-ts_month_of (int64_t unix_ms, char out [8])
-{
-    //  Asia/Shanghai is UTC+8 all year (no DST since 1991).
-    time_t secs = (time_t) (unix_ms / 1000) + 8 * 3600;
-    struct tm tm;
-    gmtime_r (&secs, &tm);
-    unsigned year = (unsigned) (tm.tm_year + 1900) % 10000u;
-    unsigned mon = (unsigned) (tm.tm_mon + 1) % 100u;
-    snprintf (out, 8, "%04u-%02u", year, mon);
+    if (!ts_day_parse (text, unix_ms))
+        return ts_fail (ctx, TS_BAD_REQUEST, "%s must be a day YYYY-MM-DD", field);
+    return 0;
 }

@@ -8,11 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ts_service.h"
+#include "ts_id.h"
+#include "ts_page.h"
+#include "ts_time.h"
 
 #define TS_STR_MAX_CHARS 1000       //  default limit of SPEC section 4
 #define TS_NAME_MAX_CHARS 64
-#define TS_PAGE_DEFAULT 100
-#define TS_PAGE_MAX 1000
 #define TS_BATCH_ITEMS_MAX 1000
 
 //  Characters (UTF-8 code points) in s; -1 if s is not valid UTF-8.
@@ -33,24 +34,12 @@ unsigned ts_check_enum (ts_ctx *ctx, const char *field, const char *s,
 //  A list of at most max items.
 unsigned ts_check_count (ts_ctx *ctx, const char *field, size_t n, size_t max);
 
-//  page_size 0 → default 100; 1..1000 fine; above → 400. *out the size.
-unsigned ts_page_size (ts_ctx *ctx, uint32_t requested, uint32_t *out);
-
-//  Page tokens: the next key to read, as lower-case hex (opaque to
-//  clients). make: arena string of 2*size chars. parse: the key bytes into
-//  out (at most max_bytes); returns their count, or -1 (and records a 400
-//  "page_token is malformed" on ctx) for anything else. An empty token
-//  parses to 0 bytes (the first page).
-char *ts_page_token_make (ts_arena *arena, const void *key, size_t size);
-//  The bytes of lower-case hex text into out: their count, or -1.
-long ts_hex_parse (const char *text, uint8_t *out, size_t max_bytes);
-long ts_page_token_parse (ts_ctx *ctx, const char *token, uint8_t *out,
-                          size_t max_bytes);
-
-//  Month helpers in the community's time zone (Asia/Shanghai, UTC+8 with
-//  no DST since 1991): "YYYY-MM" of a unix ms time, and months as an
-//  integer index (year*12 + month-1) for comparisons.
-void ts_month_of (int64_t unix_ms, char out [8]);
-int ts_month_index (const char *month);   //  -1 when malformed
+//  An RFC 3339 time (ts_time_parse) into *unix_ms; an empty one is 0
+//  (or 400 when required).
+unsigned ts_check_time (ts_ctx *ctx, const char *field, const char *text,
+                        bool required, int64_t *unix_ms);
+//  A day "YYYY-MM-DD" into the unix ms of its local midnight.
+unsigned ts_check_day (ts_ctx *ctx, const char *field, const char *text,
+                       int64_t *unix_ms);
 
 #endif

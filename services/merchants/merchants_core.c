@@ -135,10 +135,12 @@ bool
 merchants_token_parse (const char *token, ts_key *out)
 {
     ts_key_init (out);
-    long n = ts_hex_parse (token, out->data, TS_KEY_MAX);
-    if (n <= 0)
+    size_t len = token ? strnlen (token, 2 * TS_KEY_MAX + 1) : 0;
+    const char *end = NULL;
+    if (len == 0 || len % 2
+    ||  sodium_hex2bin (out->data, TS_KEY_MAX, token, len, NULL, &out->size, &end) != 0
+    ||  end != token + len)
         return false;
-    out->size = (size_t) n;
     return true;
 }
 
