@@ -51,6 +51,10 @@ typedef struct {
     ts_table buildings;
     ts_table appeals;
     ts_table entry_appeal;
+    ts_table code_keys;             //  card codes: ledger_cardcode.c
+    ts_table codes;
+    ts_table person_codes;
+    uint8_t code_master [32];       //  the card-code key file's secret
 } ledger_tables;
 
 //  Everything kept per subject lives in the subjects table under

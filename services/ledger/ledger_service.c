@@ -13,6 +13,7 @@
 #include "ledger_board.h"
 #include "ledger_appeal.h"
 #include "ledger_school.h"
+#include "ledger_cardcode.h"
 
 #define M(verb, req, rep, fn, flags, roles, idem) \
     { "ledger." verb, &tashan__ledger__##req##__descriptor, \
@@ -30,7 +31,19 @@ static const ts_table_def s_tables [] = {
     { "reversals", 0 }, { "rules", 0 }, { "config", 0 }, { "board", 0 },
     { "hh_month", 0 }, { "bld_month", 0 }, { "households", 0 },
     { "buildings", 0 }, { "appeals", 0 }, { "entry_appeal", 0 },
+    { "code_keys", 0 }, { "codes", 0 }, { "person_codes", 0 },
 };
+
+TS_HANDLER (h_code_issue, ledger_cardcode_issue, Tashan__Ledger__IssueCardCodeRequest,
+            Tashan__Ledger__CardCode)
+TS_HANDLER (h_code_list, ledger_cardcode_list, Tashan__Ledger__ListCardCodesRequest,
+            Tashan__Ledger__CardCodeList)
+TS_HANDLER (h_code_revoke, ledger_cardcode_revoke, Tashan__Ledger__RevokeCardCodeRequest,
+            Tashan__Ledger__CardCode)
+TS_HANDLER (h_code_keys, ledger_cardcode_keys, Tashan__Ledger__ResidentKeysRequest,
+            Tashan__Ledger__ResidentKeys)
+TS_HANDLER (h_code_rotate, ledger_cardcode_rotate, Tashan__Ledger__RotateResidentKeyRequest,
+            Tashan__Ledger__ResidentKey)
 
 static const ts_method s_methods [] = {
     //  Evaluate keeps its idempotency in the ledger's own keys table (the
@@ -68,7 +81,30 @@ static const ts_method s_methods [] = {
        TS_ROLE_SCHOOL, NULL),
     M ("PupilCredit", pupil_credit_request, pupil_credit, ledger_school_pupil_credit, R,
        TS_ROLE_SCHOOL, NULL),
+    //  The resident's card code (ledger_cardcode.c)
+    M ("IssueCardCode", issue_card_code_request, card_code, h_code_issue, W, OPS, NULL),
+    M ("ListCardCodes", list_card_codes_request, card_code_list, h_code_list, R, OPS | SYS,
+       NULL),
+    M ("RevokeCardCode", revoke_card_code_request, card_code, h_code_revoke, W, OPS, NULL),
+    M ("ResidentKeys", resident_keys_request, resident_keys, h_code_keys, R, TS_ROLE_ANY, NULL),
+    M ("RotateResidentKey", rotate_resident_key_request, resident_key, h_code_rotate, W, OPS,
+       NULL),
 };
+
+//  open/close: the core's tables, then the card-code keys.
+static unsigned
+s_open (ts_ctx *ctx, void **state)
+{
+    unsigned rc = ledger_core_open (ctx, state);
+    return rc >= 400 ? rc : ledger_cardcode_open (ctx);
+}
+
+static void
+s_close (void *state)
+{
+    ledger_cardcode_close (state);
+    ledger_core_close (state);
+}
 
 static const ts_topic_handler s_resident_topics [] = {
     { "person.created", &tashan__events__person__descriptor, ledger_core_apply_person },
@@ -104,6 +140,6 @@ const ts_service ledger_service = {
     .method_count = sizeof s_methods / sizeof s_methods [0],
     .subscriptions = s_subscriptions,
     .subscription_count = sizeof s_subscriptions / sizeof s_subscriptions [0],
-    .open = ledger_core_open,
-    .close = ledger_core_close,
+    .open = s_open,
+    .close = s_close,
 };

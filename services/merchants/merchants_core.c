@@ -54,6 +54,7 @@ const ts_table_def merchants_tables [MERCHANTS_TABLE_COUNT] = {
     { "enrolments", 0 }, { "attended", 0 }, { "served", 0 },
     { "checkins", 0 }, { "counters", 0 }, { "persons", 0 },
     { "standings", 0 }, { "settings", 0 }, { "notices", 0 },
+    { "code_keys", 0 }, { "revoked_codes", 0 },     //  merchants_cardcode.c
 };
 
 static const char *const s_kinds [] = { "enterprise", "institution", "individual", NULL };

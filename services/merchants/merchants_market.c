@@ -7,6 +7,7 @@
     ledger (event credit.requested, rule market.service) to credit the
     merchant, once per check-in. Tables are described in merchants_core.c. */
 #include "merchants_core.h"
+#include "merchants_cardcode.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -335,14 +336,24 @@ merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
     unsigned rc;
     if ((rc = ts_check_str (ctx, "checkin_id", req->checkin_id, MERCHANTS_ID_MAX_CHARS, true))
     ||  (rc = ts_check_str (ctx, "merchant_id", req->merchant_id, MERCHANTS_ID_MAX_CHARS, true))
-    ||  (rc = ts_check_str (ctx, "person_id", req->person_id, MERCHANTS_ID_MAX_CHARS, true))
+    ||  (rc = ts_check_str (ctx, "person_id", req->person_id, MERCHANTS_ID_MAX_CHARS, false))
     ||  (rc = ts_check_str (ctx, "service", req->service, TS_NAME_MAX_CHARS, true))
-    ||  (rc = ts_check_str (ctx, "market_id", req->market_id, MERCHANTS_ID_MAX_CHARS, false)))
+    ||  (rc = ts_check_str (ctx, "market_id", req->market_id, MERCHANTS_ID_MAX_CHARS, false))
+    ||  (rc = ts_check_str (ctx, "override_reason", req->override_reason, TS_STR_MAX_CHARS,
+                            false)))
         return rc;
-    //  A merchant token posts for its own merchant only.
-    if (strcmp (ctx->caller->binding, req->merchant_id) != 0)
+    //  A merchant token posts for its own merchant only; ops for any.
+    bool ops = strcmp (ctx->caller->role, "ops") == 0;
+    if (!ops && strcmp (ctx->caller->binding, req->merchant_id) != 0)
         return ts_fail (ctx, TS_FORBIDDEN, "this token may post check-ins only for merchant %s",
                         ctx->caller->binding [0] ? ctx->caller->binding : "(none)");
+    int64_t served_ms = 0;
+    if ((rc = ts_check_time (ctx, "served_at", req->served_at, false, &served_ms)))
+        return rc;
+    if (!req->served_at [0])
+        served_ms = ctx->now_ms;
+    if (served_ms > ctx->now_ms + MERCHANTS_SERVED_AHEAD_MAX_MS)
+        return ts_fail (ctx, TS_BAD_REQUEST, "served_at is in the future");
     uint64_t merchant_no;
     Tashan__Merchants__Merchant *m = NULL;
     if (merchants_id_parse (req->merchant_id, 'm', &merchant_no))
@@ -354,15 +365,42 @@ merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
         return ts_fail (ctx, TS_CONFLICT, "merchant %s is suspended", m->id);
     bool free = s_is_free (m, req->service);
 
+    //  Who was served, and their tier: from the code the resident showed
+    //  (a merchant learns a tier only that way), or an audited ops override.
+    const char *person_id = req->person_id;
+    const char *tier;
+    ts_cardcode code = { 0 };
+    if (req->resident_code [0]) {
+        if (req->person_id [0] || req->override_reason [0])
+            return ts_fail (ctx, TS_BAD_REQUEST,
+                            "give resident_code, or (ops) person_id with override_reason, "
+                            "not both");
+        if ((rc = merchants_cardcode_check (ctx, merchant_no, "resident_code",
+                                            req->resident_code, served_ms, &code)))
+            return rc;
+        person_id = ts_arena_strdup (ctx->arena, code.person_id);
+        tier = ts_arena_strdup (ctx->arena, code.tier);
+    }
+    else
+    if (!ops)
+        return ts_fail (ctx, TS_BAD_REQUEST,
+                        "resident_code is required: scan the card code the resident shows");
+    else
+    if (!req->person_id [0] || !req->override_reason [0])
+        return ts_fail (ctx, TS_BAD_REQUEST,
+                        "without resident_code, ops gives person_id and override_reason");
+    else
+        tier = merchants_person_tier (ctx, rules, person_id);
+
     ts_key person;
     ts_key_init (&person);
-    ts_key_str (&person, req->person_id);
+    ts_key_str (&person, person_id);
     ts_val val;
     if (!ts_txn_get (ctx->txn, self->persons, person.data, person.size, &val))
-        return ts_fail (ctx, TS_UNPROCESSABLE, "no person %s", req->person_id);
+        return ts_fail (ctx, TS_UNPROCESSABLE, "no person %s", person_id);
     if (val.size == 1 && ((const uint8_t *) val.data) [0] == 1)
         return ts_fail (ctx, TS_UNPROCESSABLE, "person %s has moved out of the community",
-                        req->person_id);
+                        person_id);
 
     uint64_t market_no = 0;
     if (req->market_id [0]) {
@@ -375,20 +413,25 @@ merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
                             m->id, req->market_id);
     }
 
-    const char *tier = merchants_person_tier (ctx, rules, req->person_id);
     uint32_t discount = merchants_discount (rules, m, tier);
     assert (discount <= 100);
 
     Tashan__Merchants__Checkin rec = TASHAN__MERCHANTS__CHECKIN__INIT;
     rec.checkin_id = req->checkin_id;
     rec.merchant_id = m->id;
-    rec.person_id = req->person_id;
+    rec.person_id = (char *) person_id;
     rec.service = req->service;
     rec.market_id = req->market_id;
     rec.free = free;
     rec.tier = (char *) tier;
     rec.discount_percent = discount;
     rec.at_ms = ctx->now_ms;
+    rec.served_ms = served_ms;
+    rec.code_serial = code.serial;
+    if (!req->resident_code [0]) {
+        rec.override_by = (char *) ctx->caller->principal;
+        rec.override_reason = req->override_reason;
+    }
     ts_key k;
     ts_key_init (&k);
     ts_key_u64 (&k, ts_txn_next_id (ctx->txn, "checkin"));
@@ -401,7 +444,7 @@ merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
         merchants_count_add (ctx, "k.svc", market_no, sub, 1);
         ts_key_init (&k);
         ts_key_u64 (&k, market_no);
-        ts_key_str (&k, req->person_id);
+        ts_key_str (&k, person_id);
         if (ts_txn_insert (ctx->txn, self->served, k.data, k.size, "", 0))
             merchants_count_add (ctx, "k.residents", market_no, NULL, 1);
         s_pair_key (&k, merchant_no, market_no);

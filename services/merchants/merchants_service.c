@@ -10,6 +10,7 @@
 #include "merchants_service.h"
 
 #include "merchants_core.h"
+#include "merchants_cardcode.h"
 
 //  Typed core function -> ts_handler_fn, one per method.
 #define HANDLER(name, fn, Req, Rep) \
@@ -98,7 +99,7 @@ static const ts_method s_methods [] = {
     { "merchants.ListMarkets", D (list_markets_request), D (list_markets_reply),
       h_market_list, R, STAFF, NULL },
     { "merchants.Checkin", D (checkin_request), D (checkin_reply), h_checkin, W,
-      TS_ROLE_MERCHANT, "checkin_id" },
+      TS_ROLE_MERCHANT | TS_ROLE_OPS, "checkin_id" },
     { "merchants.PostNotice", D (post_notice_request), D (notice), h_notice_post, W,
       STAFF, NULL },
     { "merchants.ListNotices", D (list_notices_request), D (list_notices_reply),
@@ -129,8 +130,15 @@ static const ts_topic_handler s_residents_topics [] = {
     { "person.archived", &tashan__events__person__descriptor, s_apply_person },
 };
 
+TS_APPLY (s_apply_resident_key, merchants_apply_resident_key, Tashan__Events__ResidentKey)
+TS_APPLY (s_apply_code_revoked, merchants_apply_code_revoked, Tashan__Events__CardCodeRevoked)
+
 static const ts_topic_handler s_ledger_topics [] = {
     { "standing.changed", &tashan__events__standing__descriptor, s_apply_standing },
+    { "resident_key.published", &tashan__events__resident_key__descriptor,
+      s_apply_resident_key },
+    { "card_code.revoked", &tashan__events__card_code_revoked__descriptor,
+      s_apply_code_revoked },
 };
 
 static const ts_subscription s_subscriptions [] = {
@@ -138,6 +146,14 @@ static const ts_subscription s_subscriptions [] = {
       sizeof s_residents_topics / sizeof s_residents_topics [0] },
     { "ledger", s_ledger_topics, sizeof s_ledger_topics / sizeof s_ledger_topics [0] },
 };
+
+//  open: the core's state; a fresh process forgives refused card codes.
+static unsigned
+s_open (ts_ctx *ctx, void **state)
+{
+    merchants_cardcode_reset ();
+    return merchants_open (ctx, state);
+}
 
 const ts_service merchants_service = {
     .name = "merchants",
@@ -149,6 +165,6 @@ const ts_service merchants_service = {
     .method_count = sizeof s_methods / sizeof s_methods [0],
     .subscriptions = s_subscriptions,
     .subscription_count = sizeof s_subscriptions / sizeof s_subscriptions [0],
-    .open = merchants_open,
+    .open = s_open,
     .close = merchants_close,
 };

@@ -27,6 +27,7 @@
 
 #define CONNECTIONS_MAX 256
 #define PERSONS 32
+#define CODE_MAX 256                //  a card code's text (ts_cardcode.h: < 200)
 #define SAMPLES_MAX (4u * 1000 * 1000)      //  requests per connection, at most
 #define RESPONSE_MAX 65536
 #define WAIT_READY_S 30
@@ -38,6 +39,7 @@ typedef struct {
     char merchant_token [256];
     char merchant_id [32];
     char persons [PERSONS][32];
+    char codes [PERSONS][CODE_MAX];     //  each person's card code
     size_t person_count;
     double seconds;
     int connections;
@@ -172,7 +174,7 @@ s_prepare (bench *b)
         fprintf (stderr, "POST /v1/merchants: %u %s\n", st, body);
         return -1;
     }
-    char json [512];
+    char json [768];
     snprintf (json, sizeof json, "{\"role\":\"merchant\",\"merchant_id\":\"%s\"}", b->merchant_id);
     st = s_http (fd, "POST", "/v1/tokens", b->ops_token, json, body, sizeof body);
     if (st != 201 || !s_json_str (body, "token", b->merchant_token, sizeof b->merchant_token)) {
@@ -212,13 +214,29 @@ s_prepare (bench *b)
         fprintf (stderr, "no person ids in the households' replies\n");
         return -1;
     }
-    //  Persons reach the merchants daemon as events: wait for the last.
+    //  Each resident's card code from the ledger (which hears of persons
+    //  as events: wait for each), then one check-in to wait until the
+    //  merchants daemon knows the last person too.
     double deadline = s_now_s () + WAIT_READY_S;
+    for (size_t i = 0; i < b->person_count; i++) {
+        char path [96];
+        snprintf (path, sizeof path, "/v1/persons/%s/card-code", b->persons [i]);
+        for (;;) {
+            st = s_http (fd, "POST", path, b->ops_token, "{}", body, sizeof body);
+            if (st == 201 && s_json_str (body, "code", b->codes [i], sizeof b->codes [i]))
+                break;
+            if (s_now_s () > deadline || st != 404) {
+                fprintf (stderr, "POST %s: %u %s\n", path, st, body);
+                return -1;
+            }
+            usleep (50 * 1000);
+        }
+    }
     for (int attempt = 0;; attempt++) {
         snprintf (json, sizeof json,
-                  "{\"checkin_id\":\"warm-%d\",\"merchant_id\":\"%s\",\"person_id\":\"%s\","
+                  "{\"checkin_id\":\"warm-%d\",\"merchant_id\":\"%s\",\"resident_code\":\"%s\","
                   "\"service\":\"haircut\"}",
-                  attempt, b->merchant_id, b->persons [b->person_count - 1]);
+                  attempt, b->merchant_id, b->codes [b->person_count - 1]);
         st = s_http (fd, "POST", "/v1/checkins", b->merchant_token, json, body, sizeof body);
         if (st == 201)
             break;
@@ -243,16 +261,16 @@ s_worker (void *arg)
         return NULL;
     }
     double end = s_now_s () + b->seconds;
-    char json [512], body [512];
+    char json [768], body [512];
     for (size_t i = 0; i < w->cap; i++) {
         double t0 = s_now_s ();
         if (t0 >= end)
             break;
         snprintf (json, sizeof json,
-                  "{\"checkin_id\":\"b%d-%d-%zu\",\"merchant_id\":\"%s\",\"person_id\":\"%s\","
+                  "{\"checkin_id\":\"b%d-%d-%zu\",\"merchant_id\":\"%s\",\"resident_code\":\"%s\","
                   "\"service\":\"haircut\"}",
                   (int) getpid (), w->index, i, b->merchant_id,
-                  b->persons [(i + (size_t) w->index) % b->person_count]);
+                  b->codes [(i + (size_t) w->index) % b->person_count]);
         unsigned st = s_http (fd, "POST", "/v1/checkins", b->merchant_token, json,
                               body, sizeof body);
         double t1 = s_now_s ();
