@@ -383,7 +383,9 @@ s_run_job (ts_dispatch *self, ts_txn *batch_txn, ts_job *job, ts_arena *arena,
     protobuf_c_message_pack (rep, job->reply);
     if (!write)
         return;
-    if (m->idempotency_field) {
+    //  A 202 is not an outcome: the request runs again until it has one,
+    //  and only that is stored for repeats.
+    if (m->idempotency_field && code != TS_ACCEPTED) {
         size_t size = 4 + IDEM_HASH_BYTES + job->reply_size;
         uint8_t *rec = ts_arena_alloc (arena, size);
         ts_be32_put (rec, code);

@@ -521,8 +521,8 @@ ledger_entry_get (ts_ctx *ctx, uint64_t seq)
 
 //  Keys up to 1,000 characters do not fit an LMDB key: long ones are
 //  stored as "\x01" + their BLAKE2b-256 hash in hex.
-static void
-s_scope_key (ts_key *k, const char *scope, const char *key)
+void
+ledger_scope_key (ts_key *k, const char *scope, const char *key)
 {
     assert (strlen (scope) <= LEDGER_ID_MAX_CHARS + 8);
     ts_key_init (k);
@@ -547,7 +547,7 @@ ledger_key_get (ts_ctx *ctx, const char *scope, const char *key)
     ledger_tables *t = ledger_tables_of (ctx);
     assert (scope && key);
     ts_key k;
-    s_scope_key (&k, scope, key);
+    ledger_scope_key (&k, scope, key);
     return ts_txn_get_u64 (ctx->txn, t->keys, k.data, k.size, 0);
 }
 
@@ -705,7 +705,7 @@ ledger_apply_rule (ts_ctx *ctx, ledger_cache *cache, const char *subject_id,
     ts_key scope_key;
     uint64_t seq_claimed = 0;
     if (scope) {
-        s_scope_key (&scope_key, scope, key);
+        ledger_scope_key (&scope_key, scope, key);
         seq_claimed = ledger_cache_seq_peek (ctx, cache);
         uint64_t seq = ledger_cache_key_claim (ctx, cache, &scope_key, seq_claimed);
         if (ts_txn_error (ctx->txn))

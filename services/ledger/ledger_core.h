@@ -246,6 +246,8 @@ ledger_entry *ledger_entry_get (ts_ctx *ctx, uint64_t seq);
 uint64_t ledger_id_seq (const char *id, char prefix);
 //  Idempotency records (scope, key) → entry seq; 0 when absent.
 uint64_t ledger_key_get (ts_ctx *ctx, const char *scope, const char *key);
+//  The keys table's key of (scope, key).
+void ledger_scope_key (ts_key *k, const char *scope, const char *key);
 
 //  "2026-03-01T08:00:00.123+08:00" for unix ms (Asia/Shanghai).
 char *ledger_time_text (ts_arena *arena, int64_t unix_ms);

@@ -14,6 +14,7 @@
 #include "ledger_appeal.h"
 #include "ledger_school.h"
 #include "ledger_cardcode.h"
+#include "ledger_redemption.h"
 
 #define M(verb, req, rep, fn, flags, roles, idem) \
     { "ledger." verb, &tashan__ledger__##req##__descriptor, \
@@ -113,10 +114,14 @@ static const ts_topic_handler s_resident_topics [] = {
     { "person.archived", &tashan__events__person__descriptor, ledger_core_apply_person },
 };
 
+TS_APPLY (s_apply_redemption, ledger_redemption_apply, Tashan__Events__RedemptionRequest)
+
 static const ts_topic_handler s_merchant_topics [] = {
     { "merchant.registered", &tashan__events__merchant__descriptor, ledger_core_apply_merchant },
     { "merchant.updated", &tashan__events__merchant__descriptor, ledger_core_apply_merchant },
     { "credit.requested", &tashan__events__credit_request__descriptor, ledger_core_apply_credit },
+    { "redemption.requested", &tashan__events__redemption_request__descriptor,
+      s_apply_redemption },
 };
 
 static const ts_topic_handler s_credit_topics [] = {

@@ -55,6 +55,8 @@ const ts_table_def merchants_tables [MERCHANTS_TABLE_COUNT] = {
     { "checkins", 0 }, { "counters", 0 }, { "persons", 0 },
     { "standings", 0 }, { "settings", 0 }, { "notices", 0 },
     { "code_keys", 0 }, { "revoked_codes", 0 },     //  merchants_cardcode.c
+    { "offers", 0 }, { "offers_by_merch", 0 }, { "redemptions", 0 },  //  merchants_offers.c
+    { "red_keys", 0 }, { "red_by_merch", 0 }, { "red_month", 0 },
 };
 
 static const char *const s_kinds [] = { "enterprise", "institution", "individual", NULL };

@@ -56,7 +56,7 @@ typedef struct {
 } merchants_state;
 
 //  The service's tables, for the service declaration.
-#define MERCHANTS_TABLE_COUNT 17
+#define MERCHANTS_TABLE_COUNT 23
 extern const ts_table_def merchants_tables [MERCHANTS_TABLE_COUNT];
 
 //  open(): load or create the code key next to the store, check its

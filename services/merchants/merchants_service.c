@@ -11,6 +11,7 @@
 
 #include "merchants_core.h"
 #include "merchants_cardcode.h"
+#include "merchants_offers.h"
 
 //  Typed core function -> ts_handler_fn, one per method.
 #define HANDLER(name, fn, Req, Rep) \
@@ -61,6 +62,22 @@ HANDLER (h_notice_post, merchants_notice_post, Tashan__Merchants__PostNoticeRequ
 HANDLER (h_notice_list, merchants_notice_list, Tashan__Merchants__ListNoticesRequest,
          Tashan__Merchants__ListNoticesReply)
 
+TS_HANDLER (h_offer_create, merchants_offer_create, Tashan__Merchants__CreateOfferRequest,
+            Tashan__Merchants__Offer)
+TS_HANDLER (h_offer_get, merchants_offer_get, Tashan__Merchants__GetOfferRequest,
+            Tashan__Merchants__Offer)
+TS_HANDLER (h_offer_update, merchants_offer_update, Tashan__Merchants__UpdateOfferRequest,
+            Tashan__Merchants__Offer)
+TS_HANDLER (h_offer_list, merchants_offer_list, Tashan__Merchants__ListOffersRequest,
+            Tashan__Merchants__ListOffersReply)
+TS_HANDLER (h_offer_redeem, merchants_offer_redeem, Tashan__Merchants__RedeemOfferRequest,
+            Tashan__Merchants__RedeemOfferReply)
+TS_HANDLER (h_red_get, merchants_redemption_get, Tashan__Merchants__GetRedemptionRequest,
+            Tashan__Merchants__Redemption)
+TS_HANDLER (h_red_list, merchants_redemption_list, Tashan__Merchants__ListRedemptionsRequest,
+            Tashan__Merchants__ListRedemptionsReply)
+TS_APPLY (s_apply_settled, merchants_apply_settled, Tashan__Events__RedemptionSettled)
+
 #define D(x) &tashan__merchants__##x##__descriptor
 #define W TS_METHOD_WRITE
 #define R TS_METHOD_READ
@@ -100,6 +117,21 @@ static const ts_method s_methods [] = {
       h_market_list, R, STAFF, NULL },
     { "merchants.Checkin", D (checkin_request), D (checkin_reply), h_checkin, W,
       TS_ROLE_MERCHANT | TS_ROLE_OPS, "checkin_id" },
+    //  Card offers and their redemptions (merchants_offers.c)
+    { "merchants.CreateOffer", D (create_offer_request), D (offer), h_offer_create, W,
+      STAFF_OR_MERCHANT, NULL },
+    { "merchants.GetOffer", D (get_offer_request), D (offer), h_offer_get, R,
+      STAFF_OR_MERCHANT, NULL },
+    { "merchants.UpdateOffer", D (update_offer_request), D (offer), h_offer_update, W,
+      STAFF_OR_MERCHANT, NULL },
+    { "merchants.ListOffers", D (list_offers_request), D (list_offers_reply), h_offer_list, R,
+      STAFF_OR_MERCHANT, NULL },
+    { "merchants.RedeemOffer", D (redeem_offer_request), D (redeem_offer_reply),
+      h_offer_redeem, W, STAFF_OR_MERCHANT, "idempotency_key" },
+    { "merchants.GetRedemption", D (get_redemption_request), D (redemption), h_red_get, R,
+      STAFF_OR_MERCHANT, NULL },
+    { "merchants.ListRedemptions", D (list_redemptions_request), D (list_redemptions_reply),
+      h_red_list, R, STAFF_OR_MERCHANT, NULL },
     { "merchants.PostNotice", D (post_notice_request), D (notice), h_notice_post, W,
       STAFF, NULL },
     { "merchants.ListNotices", D (list_notices_request), D (list_notices_reply),
@@ -139,6 +171,7 @@ static const ts_topic_handler s_ledger_topics [] = {
       s_apply_resident_key },
     { "card_code.revoked", &tashan__events__card_code_revoked__descriptor,
       s_apply_code_revoked },
+    { "redemption.settled", &tashan__events__redemption_settled__descriptor, s_apply_settled },
 };
 
 static const ts_subscription s_subscriptions [] = {

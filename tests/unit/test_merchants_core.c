@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "ts_cardcode.h"
+#include "ts_id.h"
 #include "ts_time.h"
 #include "ts_dispatch.h"
 #include "events.pb-c.h"
@@ -1220,6 +1221,165 @@ test_cardcode_refusals_rate_limited (void **state)
     assert_int_equal (s_checkin_code (f, "g1", good, "", &r), 201);
 }
 
+
+//  --------------------------------------------------------------------
+//  Card offers: the merchants side of the redemption saga
+
+static Tashan__Merchants__Offer *
+s_offer (fixture *f, int64_t points, uint32_t stock)
+{
+    Tashan__Merchants__CreateOfferRequest req = TASHAN__MERCHANTS__CREATE_OFFER_REQUEST__INIT;
+    req.merchant_id = "m1";
+    req.title = "notebook";
+    req.kind = "item";
+    req.points = points;
+    req.stock = stock;
+    Tashan__Merchants__Offer *o = NULL;
+    assert_int_equal (s_call (f, "merchants.CreateOffer", &f->ops, &req, &o), 201);
+    return o;
+}
+
+static unsigned
+s_redeem (fixture *f, const char *offer, const char *person, const char *key,
+          Tashan__Merchants__RedeemOfferReply **out)
+{
+    Tashan__Merchants__RedeemOfferRequest req = TASHAN__MERCHANTS__REDEEM_OFFER_REQUEST__INIT;
+    req.id = (char *) offer;
+    req.person_id = (char *) person;
+    req.idempotency_key = (char *) key;
+    Tashan__Merchants__RedeemOfferReply *rep = NULL;
+    unsigned code = s_call (f, "merchants.RedeemOffer", &f->ops, &req, &rep);
+    if (out)
+        *out = rep;
+    return code;
+}
+
+static Tashan__Merchants__Offer *
+s_offer_get (fixture *f, const char *id)
+{
+    Tashan__Merchants__GetOfferRequest req = TASHAN__MERCHANTS__GET_OFFER_REQUEST__INIT;
+    req.id = (char *) id;
+    Tashan__Merchants__Offer *o = NULL;
+    assert_int_equal (s_call (f, "merchants.GetOffer", &f->ops, &req, &o), 200);
+    return o;
+}
+
+//  The ledger's answer to redemption id.
+static void
+s_settled (fixture *f, const char *id, bool ok, const char *reason)
+{
+    Tashan__Events__RedemptionSettled ev = TASHAN__EVENTS__REDEMPTION_SETTLED__INIT;
+    ev.redemption_id = (char *) id;
+    ev.ok = ok;
+    ev.reason = (char *) reason;
+    ev.card_after = ok ? 7 : 0;
+    ev.entry_id = ok ? "e9" : "";
+    assert_int_equal (s_event (f, "ledger", &f->ledger_seq, "redemption.settled", &ev.base), 200);
+}
+
+static void
+test_offer_saga_states (void **state)
+{
+    fixture *f = *state;
+    s_merchant (f, "Shop", "");
+    s_person (f, "p1", false);
+    s_offer (f, 3, 2);
+    Tashan__Merchants__RedeemOfferReply *r;
+    //  Pending: one unit reserved, the ledger asked once.
+    assert_int_equal (s_redeem (f, "f1", "p1", "k1", &r), 202);
+    Tashan__Merchants__Offer *o = s_offer_get (f, "f1");
+    assert_int_equal (o->reserved, 1);
+    assert_int_equal (o->stock_left, 1);
+    Tashan__Event **ev;
+    assert_int_equal (s_events (f, "redemption.requested", &ev), 1);
+    //  Asked again before the answer: still pending, nothing new.
+    assert_int_equal (s_redeem (f, "f1", "p1", "k1", &r), 202);
+    assert_int_equal (s_events (f, "redemption.requested", NULL), 1);
+    assert_int_equal (s_offer_get (f, "f1")->reserved, 1);
+    //  The same key for another person: refused.
+    s_person (f, "p2", false);
+    assert_int_equal (s_redeem (f, "f1", "p2", "k1", &r), 409);
+    //  The ledger debited: taken, and the answer is final (201, then the
+    //  runtime's stored 200 for repeats).
+    s_settled (f, "i1", true, "");
+    o = s_offer_get (f, "f1");
+    assert_int_equal (o->reserved, 0);
+    assert_int_equal (o->taken, 1);
+    assert_int_equal (o->stock_left, 1);
+    assert_int_equal (s_redeem (f, "f1", "p1", "k1", &r), 201);
+    assert_string_equal (r->id, "i1");
+    assert_int_equal (r->card_after, 7);
+    assert_int_equal (s_redeem (f, "f1", "p1", "k1", &r), 200);
+    //  A replayed answer changes nothing.
+    s_settled (f, "i1", false, "late");
+    assert_int_equal (s_offer_get (f, "f1")->taken, 1);
+    //  Refused: the unit is released, the caller gets 409 with the reason.
+    assert_int_equal (s_redeem (f, "f1", "p1", "k2", &r), 202);
+    s_settled (f, "i2", false, "card balance 1 is less than 3 points");
+    o = s_offer_get (f, "f1");
+    assert_int_equal (o->reserved, 0);
+    assert_int_equal (o->stock_left, 1);
+    assert_int_equal (s_redeem (f, "f1", "p1", "k2", &r), 409);
+    assert_non_null (strstr (f->msg, "card balance"));
+    //  Out of stock: 409 at once, nothing asked of the ledger.
+    assert_int_equal (s_redeem (f, "f1", "p1", "k3", &r), 202);
+    assert_int_equal (s_redeem (f, "f1", "p2", "k4", &r), 409);
+    assert_non_null (strstr (f->msg, "out of stock"));
+    assert_int_equal (s_events (f, "redemption.requested", NULL), 3);
+    //  Unknown and moved-out persons never reach the ledger.
+    s_person (f, "p3", true);
+    assert_int_equal (s_redeem (f, "f1", "p3", "k5", &r), 422);
+    assert_int_equal (s_redeem (f, "f1", "p404", "k5", &r), 422);
+}
+
+static void
+test_offer_invariant_random_walk (void **state)
+{
+    fixture *f = *state;
+    s_merchant (f, "Shop", "");
+    s_person (f, "p1", false);
+    s_offer (f, 1, 20);
+    //  Requests and answers in a random order: at every step
+    //  stock = taken + reserved + stock_left, and no unit is lost.
+    uint32_t seed = 12345, pending [64], n_pending = 0, taken = 0;
+    Tashan__Merchants__RedeemOfferReply *r;
+    for (int step = 0; step < 200; step++) {
+        seed = seed * 1103515245 + 12345;
+        char key [32], id [32];
+        if ((seed >> 16) % 2 && n_pending < 64) {
+            snprintf (key, sizeof key, "w%d", step);
+            unsigned rc = s_redeem (f, "f1", "p1", key, &r);
+            assert_true (rc == 202 || rc == 409);
+            if (rc == 202) {
+                Tashan__Event **ev;
+                size_t n = s_events (f, "redemption.requested", &ev);
+                Tashan__Events__RedemptionRequest *rq =
+                    tashan__events__redemption_request__unpack (
+                        NULL, ev [n - 1]->payload.len, ev [n - 1]->payload.data);
+                uint64_t no = 0;
+                assert_true (ts_id_parse (rq->redemption_id, 'i', &no));
+                tashan__events__redemption_request__free_unpacked (rq, NULL);
+                pending [n_pending++] = (uint32_t) no;
+            }
+        }
+        else
+        if (n_pending > 0) {
+            uint32_t pick = (seed >> 8) % n_pending;
+            bool ok = (seed >> 4) % 3 != 0;
+            snprintf (id, sizeof id, "i%u", pending [pick]);
+            s_settled (f, id, ok, ok ? "" : "card short");
+            taken += ok;
+            pending [pick] = pending [--n_pending];
+        }
+        Tashan__Merchants__Offer *o = s_offer_get (f, "f1");
+        assert_int_equal (o->stock, 20);
+        assert_int_equal (o->taken, taken);
+        assert_int_equal (o->reserved, n_pending);
+        assert_int_equal (o->stock_left + o->taken + o->reserved, o->stock);
+        ts_arena_reset (f->arena);
+    }
+}
+
 int
 main (void)
 {
@@ -1241,6 +1401,8 @@ main (void)
         T (test_market_create_validates),
         T (test_checkin_refusals),
         T (test_cardcode_checkin),
+        T (test_offer_saga_states),
+        T (test_offer_invariant_random_walk),
         T (test_cardcode_time_and_revocation),
         T (test_cardcode_no_code_no_tier),
         T (test_cardcode_refusals_rate_limited),
