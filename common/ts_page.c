@@ -125,3 +125,9 @@ ts_page_close (ts_page *self, ts_arena *arena)
     self->open = false;
     return token;
 }
+
+unsigned
+ts_page_token_refuse (ts_ctx *ctx)
+{
+    return ts_fail (ctx, TS_BAD_REQUEST, "%s", s_bad_token);
+}

@@ -79,5 +79,8 @@ char *ts_page_token_make (ts_arena *arena, const void *rest, size_t size);
 //  with the 400 recorded on ctx. An empty token is 0 bytes (first page).
 long ts_page_token_parse (ts_ctx *ctx, const char *token, uint8_t *out,
                           size_t max_bytes);
+//  Refuse a token that parsed but that the list cannot have given (a
+//  size or a value it never makes): the one 400, recorded on ctx.
+unsigned ts_page_token_refuse (ts_ctx *ctx);
 
 #endif

@@ -240,7 +240,7 @@ static unsigned
 s_month_arg (ts_ctx *ctx, const char *month, int *month_index)
 {
     if (!month || !*month) {
-        *month_index = ledger_month_now (ctx);
+        *month_index = ts_month_index_of (ctx->now_ms);
         return 0;
     }
     unsigned rc = ts_check_month (ctx, "month", month);
@@ -251,11 +251,9 @@ s_month_arg (ts_ctx *ctx, const char *month, int *month_index)
 }
 
 unsigned
-ledger_board_honor (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_board_honor (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, Tashan__Ledger__HonorBoard *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
-    const Tashan__Ledger__BoardRequest *r = vreq;
-    Tashan__Ledger__HonorBoard *rep = vrep;
     unsigned rc;
     int month_index;
     uint32_t page_size;
@@ -265,7 +263,7 @@ ledger_board_honor (ts_ctx *ctx, const void *vreq, void *vrep)
     bool mask = strcmp (ctx->caller->role, "ops") != 0;
     uint32_t red_size = ledger_settings_get (ctx)->red_list_size;
     assert (red_size >= 1 && red_size <= TS_PAGE_MAX);
-    rep->month = ledger_month_text (ctx->arena, month_index);
+    rep->month = ts_month_text (ctx->arena, month_index);
     uint8_t month_key [4];
     ts_be32_put (month_key, (uint32_t) month_index);
 
@@ -295,12 +293,12 @@ ledger_board_honor (ts_ctx *ctx, const void *vreq, void *vrep)
     ts_key start;
     ts_key_init (&start);
     if (r->page_token [0]) {
-        uint8_t tok [8 + LEDGER_ID_MAX_CHARS + 1];
+        uint8_t tok [8 + TS_ID_MAX_CHARS + 1];
         long n = ts_page_token_parse (ctx, r->page_token, tok, sizeof tok);
         if (n < 0)
             return ctx->code;
         if (n < 8 + 2 || tok [n - 1] != 0 || s_board_points (tok) >= 0)
-            return ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
+            return ts_page_token_refuse (ctx);
         ts_key_bytes (&start, month_key, 4);
         ts_key_bytes (&start, tok, (size_t) n);
     }
@@ -361,10 +359,10 @@ s_ranking (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, Tashan__Ledger__R
         if (n < 0)
             return ctx->code;
         if (n != 4)
-            return ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
+            return ts_page_token_refuse (ctx);
         offset = ts_be32_get (tok);
     }
-    rep->month = ledger_month_text (ctx->arena, month_index);
+    rep->month = ts_month_text (ctx->arena, month_index);
     uint8_t month_key [4];
     ts_be32_put (month_key, (uint32_t) month_index);
 
@@ -421,15 +419,15 @@ s_ranking (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, Tashan__Ledger__R
 }
 
 unsigned
-ledger_board_households (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_board_households (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, Tashan__Ledger__Ranking *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
-    return s_ranking (ctx, vreq, vrep, t->hh_month, t->households, true);
+    return s_ranking (ctx, r, rep, t->hh_month, t->households, true);
 }
 
 unsigned
-ledger_board_buildings (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_board_buildings (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, Tashan__Ledger__Ranking *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
-    return s_ranking (ctx, vreq, vrep, t->bld_month, t->buildings, false);
+    return s_ranking (ctx, r, rep, t->bld_month, t->buildings, false);
 }

@@ -116,38 +116,6 @@ ledger_tables_of (ts_ctx *ctx)
     return t;
 }
 
-char *
-ledger_time_text (ts_arena *arena, int64_t unix_ms)
-{
-    //  Asia/Shanghai is UTC+8 all year (no DST since 1991).
-    int64_t ms = unix_ms % 1000;
-    if (ms < 0)
-        ms += 1000;
-    time_t secs = (time_t) ((unix_ms - ms) / 1000) + 8 * 3600;
-    struct tm tm;
-    gmtime_r (&secs, &tm);
-    return ts_arena_printf (arena, "%04d-%02d-%02dT%02d:%02d:%02d.%03d+08:00",
-                            (tm.tm_year + 1900) % 10000, tm.tm_mon + 1, tm.tm_mday,
-                            tm.tm_hour, tm.tm_min, tm.tm_sec, (int) ms);
-}
-
-int
-ledger_month_now (ts_ctx *ctx)
-{
-    char month [8];
-    ts_month_of (ctx->now_ms, month);
-    int index = ts_month_index (month);
-    assert (index >= 0);
-    return index;
-}
-
-char *
-ledger_month_text (ts_arena *arena, int month_index)
-{
-    assert (month_index >= 0);
-    return ts_arena_printf (arena, "%04d-%02d", month_index / 12, month_index % 12 + 1);
-}
-
 bool
 ledger_id_ok (const char *id)
 {
@@ -158,7 +126,7 @@ ledger_id_ok (const char *id)
         char c = *p;
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
                || c == '.' || c == '_' || c == '-' || c == ':';
-        if (!ok || n >= LEDGER_ID_MAX_CHARS)
+        if (!ok || n >= TS_ID_MAX_CHARS)
             return false;
     }
     return true;
@@ -172,7 +140,7 @@ ledger_check_id (ts_ctx *ctx, const char *field, const char *id)
     if (!ledger_id_ok (id))
         return ts_fail (ctx, TS_BAD_REQUEST,
                         "%s must be 1 to %d characters of letters, digits, '.', '_', '-', ':'",
-                        field, LEDGER_ID_MAX_CHARS);
+                        field, TS_ID_MAX_CHARS);
     return 0;
 }
 
@@ -190,20 +158,6 @@ ledger_check_url (ts_ctx *ctx, const char *field, const char *url)
         if (*p == ' ' || *p == '\t' || *p == '\n')
             return ts_fail (ctx, TS_BAD_REQUEST, "%s must not contain spaces", field);
     return 0;
-}
-
-uint64_t
-ledger_id_seq (const char *id, char prefix)
-{
-    if (!id || id [0] != prefix || id [1] < '1' || id [1] > '9')
-        return 0;
-    uint64_t v = 0;
-    for (const char *p = id + 1; *p; p++) {
-        if (*p < '0' || *p > '9' || p - id > 19)
-            return 0;
-        v = v * 10 + (uint64_t) (*p - '0');
-    }
-    return v;
 }
 
 //  --------------------------------------------------------------------
@@ -341,7 +295,7 @@ s_dup (ts_ctx *ctx, const char *s)
 }
 
 unsigned
-ledger_core_apply_person (ts_ctx *ctx, const void *payload, const Tashan__Event *event)
+ledger_core_apply_person (ts_ctx *ctx, const Tashan__Events__Person *payload, const Tashan__Event *event)
 {
     ledger_tables *t = ledger_tables_of (ctx);
     const Tashan__Events__Person *p = payload;
@@ -349,10 +303,10 @@ ledger_core_apply_person (ts_ctx *ctx, const void *payload, const Tashan__Event 
         return ts_fail (ctx, TS_BAD_REQUEST, "person_id '%s' is not a person id",
                         p->person_id);
     if (ts_utf8_chars (p->name) < 0 || ts_utf8_chars (p->name) > TS_NAME_MAX_CHARS
-    ||  strlen (p->household_id) > LEDGER_ID_MAX_CHARS
-    ||  strlen (p->building_number) > LEDGER_ID_MAX_CHARS
-    ||  strlen (p->school_id) > LEDGER_ID_MAX_CHARS
-    ||  strlen (p->pupil_no) > LEDGER_ID_MAX_CHARS)
+    ||  strlen (p->household_id) > TS_ID_MAX_CHARS
+    ||  strlen (p->building_number) > TS_ID_MAX_CHARS
+    ||  strlen (p->school_id) > TS_ID_MAX_CHARS
+    ||  strlen (p->pupil_no) > TS_ID_MAX_CHARS)
         return ts_fail (ctx, TS_BAD_REQUEST, "person %s has a field over its limit",
                         p->person_id);
 
@@ -420,7 +374,7 @@ ledger_core_apply_person (ts_ctx *ctx, const void *payload, const Tashan__Event 
 }
 
 unsigned
-ledger_core_apply_merchant (ts_ctx *ctx, const void *payload, const Tashan__Event *event)
+ledger_core_apply_merchant (ts_ctx *ctx, const Tashan__Events__Merchant *payload, const Tashan__Event *event)
 {
     const Tashan__Events__Merchant *m = payload;
     if (!ledger_id_ok (m->merchant_id) || m->merchant_id [0] != 'm')
@@ -485,7 +439,7 @@ ledger_rule *
 ledger_rule_get (ts_ctx *ctx, const char *code)
 {
     ledger_tables *t = ledger_tables_of (ctx);
-    if (!code || !*code || strlen (code) > LEDGER_ID_MAX_CHARS)
+    if (!code || !*code || strlen (code) > TS_ID_MAX_CHARS)
         return NULL;
     ts_key k;
     ts_key_init (&k);
@@ -524,7 +478,7 @@ ledger_entry_get (ts_ctx *ctx, uint64_t seq)
 static void
 s_scope_key (ts_key *k, const char *scope, const char *key)
 {
-    assert (strlen (scope) <= LEDGER_ID_MAX_CHARS + 8);
+    assert (strlen (scope) <= TS_ID_MAX_CHARS + 8);
     ts_key_init (k);
     ts_key_str (k, scope);
     size_t len = strlen (key);
@@ -561,23 +515,6 @@ s_emit_standing (ts_ctx *ctx, const ledger_subject *subject, const char *tier)
     ts_emit (ctx, "standing.changed", &st.base);
 }
 
-//  "e<seq>" without printf (one per entry).
-static char *
-s_entry_id (ts_arena *arena, uint64_t seq)
-{
-    char digits [24];
-    size_t n = 0;
-    do {
-        digits [n++] = (char) ('0' + seq % 10);
-        seq /= 10;
-    } while (seq && n < sizeof digits);
-    char *id = ts_arena_alloc (arena, n + 2);
-    id [0] = 'e';
-    for (size_t i = 0; i < n; i++)
-        id [1 + i] = digits [n - 1 - i];
-    return id;
-}
-
 ledger_entry *
 ledger_post (ts_ctx *ctx, ledger_cache *cache, ledger_subject *subject,
              const ledger_posting *posting, uint64_t *seq_out)
@@ -588,10 +525,10 @@ ledger_post (ts_ctx *ctx, ledger_cache *cache, ledger_subject *subject,
     if (!cache->settings)
         cache->settings = ledger_settings_get (ctx);
     if (!cache->created_at)
-        cache->created_at = ledger_time_text (ctx->arena, ctx->now_ms);
+        cache->created_at = ts_time_text (ctx->arena, ctx->now_ms);
     if (!cache->month_text || cache->month_index != posting->month_index) {
         cache->month_index = posting->month_index;
-        cache->month_text = ledger_month_text (ctx->arena, posting->month_index);
+        cache->month_text = ts_month_text (ctx->arena, posting->month_index);
     }
     const ledger_settings *settings = cache->settings;
     const char *old_tier = ledger_tier_of (settings, ledger_index (subject));
@@ -653,7 +590,7 @@ ledger_post (ts_ctx *ctx, ledger_cache *cache, ledger_subject *subject,
     uint64_t seq = ledger_cache_seq_next (ctx, cache);
     ledger_entry *e = ts_arena_alloc (ctx->arena, sizeof *e);
     tashan__ledger__entry__init (e);
-    e->id = s_entry_id (ctx->arena, seq);
+    e->id = ts_id_text (ctx->arena, 'e', seq);
     e->kind = (char *) kind;
     e->rule = (char *) posting->rule;
     e->points = posting->points;
@@ -831,18 +768,15 @@ s_check_evaluation (ts_ctx *ctx, const Tashan__Ledger__EvaluateRequest *r)
 }
 
 unsigned
-ledger_core_evaluate (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_core_evaluate (ts_ctx *ctx, ledger_cache *cache, const Tashan__Ledger__EvaluateRequest *r, ledger_entry *rep)
 {
-    const Tashan__Ledger__EvaluateRequest *r = vreq;
-    ledger_entry *rep = vrep;
     unsigned rc = s_check_evaluation (ctx, r);
     if (rc)
         return rc;
     const char *source = ctx->caller->role;
     ledger_entry *e = NULL;
-    ledger_cache cache = { 0 };
-    rc = ledger_apply_rule (ctx, &cache, r->person_id, r->rule, 1, r->note, r->evidence_url,
-                            source, ledger_month_now (ctx), source, r->idempotency_key, &e);
+    rc = ledger_apply_rule (ctx, cache, r->person_id, r->rule, 1, r->note, r->evidence_url,
+                            source, ts_month_index_of (ctx->now_ms), source, r->idempotency_key, &e);
     if (rc >= 400)
         return rc;
     assert (e);
@@ -853,24 +787,21 @@ ledger_core_evaluate (ts_ctx *ctx, const void *vreq, void *vrep)
     ||   strcmp (e->note, r->note) != 0 || strcmp (e->evidence_url, r->evidence_url) != 0))
         return ts_fail (ctx, TS_CONFLICT, "idempotency_key '%s' was already used for a "
                         "different request", r->idempotency_key);
-    ledger_cache_flush (ctx, &cache);
+    ledger_cache_flush (ctx, cache);
     *rep = *e;
     return rc;
 }
 
 unsigned
-ledger_core_evaluate_batch (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_core_evaluate_batch (ts_ctx *ctx, ledger_cache *cache, const Tashan__Ledger__EvaluateBatchRequest *r, Tashan__Ledger__BatchReply *rep)
 {
-    const Tashan__Ledger__EvaluateBatchRequest *r = vreq;
-    Tashan__Ledger__BatchReply *rep = vrep;
     unsigned rc;
     if ((rc = ts_check_count (ctx, "evaluations", r->n_evaluations, TS_BATCH_ITEMS_MAX)))
         return rc;
     if (r->n_evaluations == 0)
         return ts_fail (ctx, TS_BAD_REQUEST, "evaluations is required");
     const char *source = ctx->caller->role;
-    int month_index = ledger_month_now (ctx);
-    ledger_cache cache = { 0 };
+    int month_index = ts_month_index_of (ctx->now_ms);
     rep->rejected = ts_arena_alloc (ctx->arena, r->n_evaluations * sizeof *rep->rejected);
     for (size_t i = 0; i < r->n_evaluations; i++) {
         const Tashan__Ledger__EvaluateRequest *item = r->evaluations [i];
@@ -879,7 +810,7 @@ ledger_core_evaluate_batch (ts_ctx *ctx, const void *vreq, void *vrep)
         //  nothing behind and the rest of the batch still applies.
         rc = s_check_evaluation (ctx, item);
         if (rc == 0)
-            rc = ledger_apply_rule (ctx, &cache, item->person_id, item->rule, 1, item->note,
+            rc = ledger_apply_rule (ctx, cache, item->person_id, item->rule, 1, item->note,
                                     item->evidence_url, source, month_index, source,
                                     item->idempotency_key, &e);
         if (rc == TS_CREATED)
@@ -897,25 +828,22 @@ ledger_core_evaluate_batch (ts_ctx *ctx, const void *vreq, void *vrep)
         }
     }
     assert (rep->accepted + rep->duplicates + rep->n_rejected == r->n_evaluations);
-    ledger_cache_flush (ctx, &cache);
+    ledger_cache_flush (ctx, cache);
     ctx->code = 0;
     ctx->message [0] = 0;
     return TS_OK;
 }
 
 unsigned
-ledger_core_redeem (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_core_redeem (ts_ctx *ctx, ledger_cache *cache, const Tashan__Ledger__RedeemRequest *r, ledger_entry *rep)
 {
-    const Tashan__Ledger__RedeemRequest *r = vreq;
-    ledger_entry *rep = vrep;
     unsigned rc;
     if ((rc = ledger_check_id (ctx, "person_id", r->person_id))
     ||  (rc = ts_check_range (ctx, "points", r->points, 1, LEDGER_REDEEM_MAX_POINTS))
     ||  (rc = ts_check_str (ctx, "item", r->item, TS_STR_MAX_CHARS, true))
     ||  (rc = ts_check_str (ctx, "idempotency_key", r->idempotency_key, TS_STR_MAX_CHARS, true)))
         return rc;
-    ledger_cache cache = { 0 };
-    ledger_subject *subject = ledger_cache_subject (ctx, &cache, r->person_id);
+    ledger_subject *subject = ledger_cache_subject (ctx, cache, r->person_id);
     if (!subject)
         return ts_fail (ctx, TS_UNPROCESSABLE, "no person %s is known to the ledger", r->person_id);
     if (subject->card_points < r->points)
@@ -927,24 +855,24 @@ ledger_core_redeem (ts_ctx *ctx, const void *vreq, void *vrep)
         .points = r->points,
         .note = r->item,
         .source = "ops",
-        .month_index = ledger_month_now (ctx),
+        .month_index = ts_month_index_of (ctx->now_ms),
     };
-    *rep = *ledger_post (ctx, &cache, subject, &posting, NULL);
-    ledger_cache_flush (ctx, &cache);
+    *rep = *ledger_post (ctx, cache, subject, &posting, NULL);
+    ledger_cache_flush (ctx, cache);
     return TS_CREATED;
 }
 
 unsigned
-ledger_core_get_entry (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_core_get_entry (ts_ctx *ctx, const Tashan__Ledger__GetEntryRequest *r, ledger_entry *rep)
 {
-    const Tashan__Ledger__GetEntryRequest *r = vreq;
-    unsigned rc = ledger_check_id (ctx, "id", r->id);
+    uint64_t seq;
+    unsigned rc = ts_check_id (ctx, "id", r->id, 'e', "entry", TS_NOT_FOUND, &seq);
     if (rc)
         return rc;
-    ledger_entry *e = ledger_entry_get (ctx, ledger_id_seq (r->id, 'e'));
+    ledger_entry *e = ledger_entry_get (ctx, seq);
     if (!e)
         return ts_fail (ctx, TS_NOT_FOUND, "no entry %s", r->id);
-    *(ledger_entry *) vrep = *e;
+    *rep = *e;
     return TS_OK;
 }
 
@@ -982,11 +910,9 @@ ledger_statement_decode (uint64_t first_seq, const void *data, size_t size,
 }
 
 unsigned
-ledger_core_list_entries (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_core_list_entries (ts_ctx *ctx, const Tashan__Ledger__ListEntriesRequest *r, Tashan__Ledger__EntryPage *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
-    const Tashan__Ledger__ListEntriesRequest *r = vreq;
-    Tashan__Ledger__EntryPage *rep = vrep;
     unsigned rc;
     uint32_t page_size;
     if ((rc = ledger_check_id (ctx, "id", r->id))
@@ -1009,7 +935,7 @@ ledger_core_list_entries (ts_ctx *ctx, const void *vreq, void *vrep)
             return ctx->code;
         if (n != sizeof tok
         ||  (r->month [0] && ts_be32_get (tok) != (uint32_t) ts_month_index (r->month)))
-            return ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
+            return ts_page_token_refuse (ctx);
         tok_month = ts_be32_get (tok);
         tok_seq = ts_be64_get (tok + 4);
     }
@@ -1075,10 +1001,8 @@ ledger_core_list_entries (ts_ctx *ctx, const void *vreq, void *vrep)
 //  Handlers: persons, consent
 
 unsigned
-ledger_core_get_person (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_core_get_person (ts_ctx *ctx, const Tashan__Ledger__GetPersonRequest *r, Tashan__Ledger__PersonCredit *rep)
 {
-    const Tashan__Ledger__GetPersonRequest *r = vreq;
-    Tashan__Ledger__PersonCredit *rep = vrep;
     unsigned rc = ledger_check_id (ctx, "id", r->id);
     if (rc)
         return rc;
@@ -1089,15 +1013,13 @@ ledger_core_get_person (ts_ctx *ctx, const void *vreq, void *vrep)
     rep->index = ledger_index (s);
     rep->tier = (char *) ledger_tier_of (ledger_settings_get (ctx), rep->index);
     rep->card = s->card_points;
-    rep->month_points = ledger_board_month_points (ctx, s, ledger_month_now (ctx));
+    rep->month_points = ledger_board_month_points (ctx, s, ts_month_index_of (ctx->now_ms));
     return TS_OK;
 }
 
 unsigned
-ledger_core_get_consent (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_core_get_consent (ts_ctx *ctx, const Tashan__Ledger__GetPersonRequest *r, Tashan__Ledger__Consent *rep)
 {
-    const Tashan__Ledger__GetPersonRequest *r = vreq;
-    Tashan__Ledger__Consent *rep = vrep;
     unsigned rc = ledger_check_id (ctx, "id", r->id);
     if (rc)
         return rc;
@@ -1107,7 +1029,7 @@ ledger_core_get_consent (ts_ctx *ctx, const void *vreq, void *vrep)
     rep->person_id = s->id;
     rep->credit_consent = s->credit_consent;
     rep->recorded_by = s->consent_recorded_by;
-    rep->recorded_at = ledger_time_text (ctx->arena, s->consent_recorded_ms);
+    rep->recorded_at = ts_time_text (ctx->arena, s->consent_recorded_ms);
     rep->consent_by = s->consent_by;
     return TS_OK;
 }
@@ -1116,21 +1038,17 @@ ledger_core_get_consent (ts_ctx *ctx, const void *vreq, void *vrep)
 //  Handlers: rules and settings
 
 unsigned
-ledger_core_list_rules (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_core_list_rules (ts_ctx *ctx, const Tashan__Ledger__ListRulesRequest *r, Tashan__Ledger__RuleList *rep)
 {
+    (void) r;
     ledger_tables *t = ledger_tables_of (ctx);
-    Tashan__Ledger__RuleList *rep = vrep;
     rep->rules = ts_arena_alloc (ctx->arena, LEDGER_RULES_MAX * sizeof *rep->rules);
     ts_cursor cur;
     bool more = ts_cursor_open (&cur, ctx->txn, t->rules) && ts_cursor_seek (&cur, NULL, 0);
     while (more && rep->n_rules < LEDGER_RULES_MAX) {
-        ledger_rule *rule = (ledger_rule *) protobuf_c_message_unpack (
-            &tashan__ledger__rule__descriptor, ts_arena_pb (ctx->arena),
-            cur.value.size, cur.value.data);
-        if (!rule) {
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-            break;
-        }
+        ledger_rule *rule = ts_cursor_msg (&cur, &tashan__ledger__rule__descriptor, ctx->arena);
+        if (!rule)
+            break;                  //  corrupt: the txn failed
         rep->rules [rep->n_rules++] = rule;
         more = ts_cursor_next (&cur);
     }
@@ -1154,11 +1072,9 @@ s_rule_count (ts_ctx *ctx)
 }
 
 unsigned
-ledger_core_put_rule (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_core_put_rule (ts_ctx *ctx, const Tashan__Ledger__PutRuleRequest *r, Tashan__Ledger__Rule *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
-    const Tashan__Ledger__PutRuleRequest *r = vreq;
-    Tashan__Ledger__Rule *rep = vrep;
     unsigned rc;
     if ((rc = ledger_check_id (ctx, "code", r->code))
     ||  (rc = ts_check_range (ctx, "points", r->points, -LEDGER_POINTS_MAX, LEDGER_POINTS_MAX))
@@ -1196,18 +1112,17 @@ ledger_core_put_rule (ts_ctx *ctx, const void *vreq, void *vrep)
 }
 
 unsigned
-ledger_core_get_settings (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_core_get_settings (ts_ctx *ctx, const Tashan__Ledger__GetSettingsRequest *r, ledger_settings *rep)
 {
-    *(ledger_settings *) vrep = *ledger_settings_get (ctx);
+    (void) r;
+    *rep = *ledger_settings_get (ctx);
     return TS_OK;
 }
 
 unsigned
-ledger_core_put_settings (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_core_put_settings (ts_ctx *ctx, const ledger_settings *r, ledger_settings *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
-    const ledger_settings *r = vreq;
-    ledger_settings *rep = vrep;
     unsigned rc;
     if ((rc = ts_check_range (ctx, "red_list_size", r->red_list_size, 1, TS_PAGE_MAX))
     ||  (rc = ts_check_range (ctx, "tiers", (int64_t) r->n_tiers, 2, LEDGER_TIERS_MAX)))
@@ -1233,11 +1148,15 @@ ledger_core_put_settings (ts_ctx *ctx, const void *vreq, void *vrep)
     //  Subjects whose tier moves get a standing event, as for an entry.
     //  The walk jumps from a subject's first key to its record, the last
     //  key of its cluster, then on to the next subject.
+    //  Subjects are unpacked into a scratch arena reset as the walk goes,
+    //  not the request's: the walk may visit millions of them.
+    ts_arena *scratch = ts_arena_new ();
+    assert (scratch);
     ts_cursor cur;
     bool more = ts_cursor_open (&cur, ctx->txn, t->subjects) && ts_cursor_seek (&cur, NULL, 0);
     for (uint64_t n = 0; more && n < LEDGER_SUBJECTS_MAX; n++) {
         size_t id_len = strnlen (cur.key.data, cur.key.size);
-        if (id_len + 2 > cur.key.size || id_len > LEDGER_ID_MAX_CHARS) {
+        if (id_len + 2 > cur.key.size || id_len > TS_ID_MAX_CHARS) {
             ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
             break;
         }
@@ -1249,24 +1168,20 @@ ledger_core_put_settings (ts_ctx *ctx, const void *vreq, void *vrep)
         if (!ts_cursor_seek (&cur, record.data, record.size))
             break;
         if (cur.key.size == record.size && memcmp (cur.key.data, record.data, record.size) == 0) {
-            //  Unpacked with malloc and freed at once, not from the arena:
-            //  the walk may visit millions of subjects.
-            ledger_subject *s = (ledger_subject *) protobuf_c_message_unpack (
-                &tashan__ledger__subject__descriptor, NULL, cur.value.size, cur.value.data);
-            if (!s) {
-                ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-                break;
-            }
+            ts_arena_reset (scratch);
+            ledger_subject *s = ts_cursor_msg (&cur, &tashan__ledger__subject__descriptor, scratch);
+            if (!s)
+                break;              //  corrupt: the txn failed
             int64_t index = ledger_index (s);
             const char *before = ledger_tier_of (old, index), *after = ledger_tier_of (r, index);
             if (s->entry_count > 0 && strcmp (before, after) != 0)
                 s_emit_standing (ctx, s, after);
-            protobuf_c_message_free_unpacked (&s->base, NULL);
             more = ts_cursor_next (&cur);
         }
         //  else: the cursor already stands past this subject.
     }
     ts_cursor_close (&cur);
+    ts_arena_destroy (&scratch);
     *rep = *r;
     return TS_OK;
 }
@@ -1275,10 +1190,10 @@ ledger_core_put_settings (ts_ctx *ctx, const void *vreq, void *vrep)
 //  Event: credit.requested from merchants, volunteers and proposals.
 
 unsigned
-ledger_core_apply_credit (ts_ctx *ctx, const void *payload, const Tashan__Event *event)
+ledger_core_apply_credit (ts_ctx *ctx, ledger_cache *cache, const Tashan__Events__CreditRequest *r,
+                          const Tashan__Event *event)
 {
     static const char *const producers [] = { "merchants", "volunteers", "proposals", NULL };
-    const Tashan__Events__CreditRequest *r = payload;
     const char *source = ctx->caller->principal;
     unsigned rc;
     if ((rc = ts_check_enum (ctx, "producer", source, producers))
@@ -1289,7 +1204,7 @@ ledger_core_apply_credit (ts_ctx *ctx, const void *payload, const Tashan__Event 
     ||  (rc = ts_check_str (ctx, "note", r->note, TS_STR_MAX_CHARS, false))
     ||  (r->month [0] && (rc = ts_check_month (ctx, "month", r->month))))
         return rc;
-    int month_index = ledger_month_now (ctx);
+    int month_index = ts_month_index_of (ctx->now_ms);
     if (r->month [0]) {
         int asked = ts_month_index (r->month);
         if (asked > month_index)
@@ -1297,10 +1212,9 @@ ledger_core_apply_credit (ts_ctx *ctx, const void *payload, const Tashan__Event 
         month_index = asked;
     }
     ledger_entry *e = NULL;
-    ledger_cache cache = { 0 };
-    rc = ledger_apply_rule (ctx, &cache, r->subject_id, r->rule, r->quantity, r->note, "",
+    rc = ledger_apply_rule (ctx, cache, r->subject_id, r->rule, r->quantity, r->note, "",
                             source, month_index, source, r->idempotency_key, &e);
     if (rc < 400)
-        ledger_cache_flush (ctx, &cache);
+        ledger_cache_flush (ctx, cache);
     return rc;
 }

@@ -16,6 +16,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "ts_service.h"
+#include "ts_id.h"
+#include "ts_page.h"
+#include "ts_time.h"
 #include "ledger.pb-c.h"
 #include "events.pb-c.h"
 
@@ -30,7 +33,6 @@ typedef Tashan__Ledger__Settings ledger_settings;
 #define LEDGER_REDEEM_MAX_POINTS 1000000
 #define LEDGER_CAP_MAX_POINTS 1000000
 #define LEDGER_TIERS_MAX 10
-#define LEDGER_ID_MAX_CHARS 64          //  person, entry, event ids, keys
 #define LEDGER_SUBJECTS_MAX 20000000    //  bound of full-table walks
 #define LEDGER_MONTHS_MAX 1300          //  2000-01 .. 2100-12 (month indexes)
 
@@ -94,9 +96,10 @@ static inline int64_t ledger_index (const ledger_subject *s)
     return LEDGER_BASE_INDEX + s->index_sum_points;
 }
 //  Upsert from residents' person.* events / merchants' merchant.* events.
-unsigned ledger_core_apply_person (ts_ctx *ctx, const void *payload,
+unsigned ledger_core_apply_person (ts_ctx *ctx, const Tashan__Events__Person *payload,
                                    const Tashan__Event *event);
-unsigned ledger_core_apply_merchant (ts_ctx *ctx, const void *payload,
+unsigned ledger_core_apply_merchant (ts_ctx *ctx,
+                                     const Tashan__Events__Merchant *payload,
                                      const Tashan__Event *event);
 
 //  --------------------------------------------------------------------
@@ -124,7 +127,8 @@ bool ledger_rule_allows (const ledger_rule *rule, const char *source);
 //
 //  Rules: one cache per request (zero-initialise it), passed to everything
 //  that posts; subjects that are posted to come from ledger_cache_subject;
-//  ledger_cache_flush before the handler returns success (a handler that
+//  ledger_cache_flush before the handler returns success, asserted by the
+//  handler wrapper that owns the cache (a handler that
 //  fails needs no flush: its writes are rolled back, and its transaction
 //  frees the cache's cursors). Valid for that request's transaction only.
 typedef struct ledger_held ledger_held;
@@ -160,6 +164,10 @@ ledger_subject *ledger_cache_subject (ts_ctx *ctx, ledger_cache *cache, const ch
 //  the board rows and household/building sums the request moved), close
 //  its cursors and forget it.
 void ledger_cache_flush (ts_ctx *ctx, ledger_cache *cache);
+//  Has the working set nothing left to write and no cursor open? A
+//  handler that succeeds must leave its cache so: the service's wrapper
+//  (POSTING in ledger_service.c) asserts it on every successful return.
+bool ledger_cache_clean (const ledger_cache *cache);
 
 //  What ledger_post and ledger_reverse change through the cache (subject
 //  held by it, changed in place). Add to a subject's net points of a
@@ -237,39 +245,53 @@ unsigned ledger_reverse (ts_ctx *ctx, ledger_cache *cache, uint64_t seq,
                          const char *source, const char *note,
                          ledger_entry **reversal_out);
 
-//  Entries by sequence number / id ("e12" → 12; 0 when malformed).
+//  Entries by sequence number (NULL when absent, or seq 0).
 ledger_entry *ledger_entry_get (ts_ctx *ctx, uint64_t seq);
-uint64_t ledger_id_seq (const char *id, char prefix);
 //  Idempotency records (scope, key) → entry seq; 0 when absent.
 uint64_t ledger_key_get (ts_ctx *ctx, const char *scope, const char *key);
 
-//  "2026-03-01T08:00:00.123+08:00" for unix ms (Asia/Shanghai).
-char *ledger_time_text (ts_arena *arena, int64_t unix_ms);
-//  The current month index (Asia/Shanghai) and its text.
-int ledger_month_now (ts_ctx *ctx);
-char *ledger_month_text (ts_arena *arena, int month_index);
 //  A URL we accept as evidence: http(s)://, at most 1,000 characters.
 unsigned ledger_check_url (ts_ctx *ctx, const char *field, const char *url);
-//  An id-like string: 1..64 characters of [A-Za-z0-9._:-].
+//  An id-like string (another daemon's id, a rule code, a key): 1 to
+//  TS_ID_MAX_CHARS characters of [A-Za-z0-9._:-].
 unsigned ledger_check_id (ts_ctx *ctx, const char *field, const char *id);
 bool ledger_id_ok (const char *id);
 
 //  --------------------------------------------------------------------
 //  Handlers (request → reply) for the method table in ledger_service.c
 
-unsigned ledger_core_evaluate (ts_ctx *ctx, const void *req, void *rep);
-unsigned ledger_core_evaluate_batch (ts_ctx *ctx, const void *req, void *rep);
-unsigned ledger_core_redeem (ts_ctx *ctx, const void *req, void *rep);
-unsigned ledger_core_get_entry (ts_ctx *ctx, const void *req, void *rep);
-unsigned ledger_core_list_entries (ts_ctx *ctx, const void *req, void *rep);
-unsigned ledger_core_get_person (ts_ctx *ctx, const void *req, void *rep);
-unsigned ledger_core_get_consent (ts_ctx *ctx, const void *req, void *rep);
-unsigned ledger_core_list_rules (ts_ctx *ctx, const void *req, void *rep);
-unsigned ledger_core_put_rule (ts_ctx *ctx, const void *req, void *rep);
-unsigned ledger_core_get_settings (ts_ctx *ctx, const void *req, void *rep);
-unsigned ledger_core_put_settings (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_core_evaluate (ts_ctx *ctx, ledger_cache *cache,
+                               const Tashan__Ledger__EvaluateRequest *r,
+                               ledger_entry *rep);
+unsigned ledger_core_evaluate_batch (ts_ctx *ctx, ledger_cache *cache,
+                                     const Tashan__Ledger__EvaluateBatchRequest *r,
+                                     Tashan__Ledger__BatchReply *rep);
+unsigned ledger_core_redeem (ts_ctx *ctx, ledger_cache *cache,
+                             const Tashan__Ledger__RedeemRequest *r, ledger_entry *rep);
+unsigned ledger_core_get_entry (ts_ctx *ctx, const Tashan__Ledger__GetEntryRequest *r,
+                                ledger_entry *rep);
+unsigned ledger_core_list_entries (ts_ctx *ctx,
+                                   const Tashan__Ledger__ListEntriesRequest *r,
+                                   Tashan__Ledger__EntryPage *rep);
+unsigned ledger_core_get_person (ts_ctx *ctx,
+                                 const Tashan__Ledger__GetPersonRequest *r,
+                                 Tashan__Ledger__PersonCredit *rep);
+unsigned ledger_core_get_consent (ts_ctx *ctx,
+                                  const Tashan__Ledger__GetPersonRequest *r,
+                                  Tashan__Ledger__Consent *rep);
+unsigned ledger_core_list_rules (ts_ctx *ctx,
+                                 const Tashan__Ledger__ListRulesRequest *r,
+                                 Tashan__Ledger__RuleList *rep);
+unsigned ledger_core_put_rule (ts_ctx *ctx, const Tashan__Ledger__PutRuleRequest *r,
+                               Tashan__Ledger__Rule *rep);
+unsigned ledger_core_get_settings (ts_ctx *ctx,
+                                   const Tashan__Ledger__GetSettingsRequest *r,
+                                   ledger_settings *rep);
+unsigned ledger_core_put_settings (ts_ctx *ctx, const ledger_settings *r,
+                                   ledger_settings *rep);
 //  credit.requested from merchants, volunteers, proposals.
-unsigned ledger_core_apply_credit (ts_ctx *ctx, const void *payload,
+unsigned ledger_core_apply_credit (ts_ctx *ctx, ledger_cache *cache,
+                                   const Tashan__Events__CreditRequest *r,
                                    const Tashan__Event *event);
 
 #endif

@@ -48,21 +48,12 @@
 
 #include "ts_valid.h"
 
-const ts_table_def merchants_tables [MERCHANTS_TABLE_COUNT] = {
-    { "merchants", 0 }, { "history", 0 }, { "licences", 0 },
-    { "complaints", 0 }, { "markets", 0 }, { "market_dates", 0 },
-    { "enrolments", 0 }, { "attended", 0 }, { "served", 0 },
-    { "checkins", 0 }, { "counters", 0 }, { "persons", 0 },
-    { "standings", 0 }, { "settings", 0 }, { "notices", 0 },
-};
-
 static const char *const s_kinds [] = { "enterprise", "institution", "individual", NULL };
 static const char *const s_complaint_status [] = { "open", "upheld", "dismissed", NULL };
 static const char *const s_resolutions [] = { "upheld", "dismissed", NULL };
 
 #define RULES_KEY "rules"
 #define FINGERPRINT_KEY "key_fingerprint"
-#define LIST_SCAN_MAX 10000         //  rows examined by one filtered list call
 #define INDEX_LIMIT 1000000         //  |index| thresholds accepted in rules
 
 //  --------------------------------------------------------------------
@@ -75,26 +66,6 @@ merchants_state_of (ts_ctx *ctx)
     merchants_state *self = (merchants_state *) ctx->state;
     assert (self->magic == MERCHANTS_STATE_MAGIC);
     return self;
-}
-
-bool
-merchants_id_parse (const char *s, char prefix, uint64_t *out)
-{
-    assert (out);
-    if (!s || s [0] != prefix)
-        return false;
-    const char *p = s + 1;
-    size_t len = strnlen (p, 17);
-    if (len == 0 || len > 15 || p [0] == '0')
-        return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (p [i] < '0' || p [i] > '9')
-            return false;
-        v = v * 10 + (uint64_t) (p [i] - '0');
-    }
-    *out = v;
-    return true;
 }
 
 bool
@@ -122,39 +93,6 @@ s_key_no (ts_key *k, uint64_t no)
 {
     ts_key_init (k);
     ts_key_u64 (k, no);
-}
-
-char *
-merchants_token_make (ts_arena *arena, const void *key, size_t size)
-{
-    assert (size <= TS_KEY_MAX);
-    return ts_page_token_make (arena, key, size);
-}
-
-bool
-merchants_token_parse (const char *token, ts_key *out)
-{
-    ts_key_init (out);
-    size_t len = token ? strnlen (token, 2 * TS_KEY_MAX + 1) : 0;
-    const char *end = NULL;
-    if (len == 0 || len % 2
-    ||  sodium_hex2bin (out->data, TS_KEY_MAX, token, len, NULL, &out->size, &end) != 0
-    ||  end != token + len)
-        return false;
-    return true;
-}
-
-//  Page token to a key (400 when malformed).
-static unsigned
-s_page_start (ts_ctx *ctx, const char *token, ts_key *start)
-{
-    if (!token || !*token) {
-        ts_key_init (start);
-        return 0;
-    }
-    if (!merchants_token_parse (token, start))
-        return ts_fail (ctx, TS_BAD_REQUEST, "page_token is not valid");
-    return 0;
 }
 
 unsigned
@@ -499,7 +437,7 @@ merchants_load (ts_ctx *ctx, uint64_t id)
 static Tashan__Merchants__Merchant *
 s_find (ts_ctx *ctx, const char *id_text, unsigned code, uint64_t *id)
 {
-    if (!merchants_id_parse (id_text, 'm', id)) {
+    if (!ts_id_parse (id_text, 'm', id)) {
         ts_fail (ctx, code, "no merchant %.64s", id_text ? id_text : "");
         return NULL;
     }
@@ -634,7 +572,7 @@ merchants_create (ts_ctx *ctx, const Tashan__Merchants__CreateMerchantRequest *r
         return rc;
 
     Tashan__Merchants__Merchant m = TASHAN__MERCHANTS__MERCHANT__INIT;
-    m.id = ts_arena_printf (ctx->arena, "m%" PRIu64, id);
+    m.id = ts_id_text (ctx->arena, 'm', id);
     m.name = req->name;
     m.kind = req->kind;
     m.category = req->category;
@@ -759,45 +697,35 @@ merchants_list (ts_ctx *ctx, const Tashan__Merchants__ListMerchantsRequest *req,
 {
     merchants_state *self = merchants_state_of (ctx);
     unsigned rc;
-    uint32_t page_size;
-    ts_key start;
-    if ((rc = ts_page_size (ctx, req->page_size, &page_size))
-    ||  (rc = ts_check_str (ctx, "kind", req->kind, TS_NAME_MAX_CHARS, false))
-    ||  (rc = ts_check_str (ctx, "category", req->category, TS_NAME_MAX_CHARS, false))
-    ||  (rc = s_page_start (ctx, req->page_token, &start)))
+    if ((rc = ts_check_str (ctx, "kind", req->kind, TS_NAME_MAX_CHARS, false))
+    ||  (rc = ts_check_str (ctx, "category", req->category, TS_NAME_MAX_CHARS, false)))
         return rc;
     if (req->kind [0] && (rc = ts_check_enum (ctx, "kind", req->kind, s_kinds)))
         return rc;
+    ts_page pg;
+    if ((rc = ts_page_open (ctx, &pg, self->merchants, NULL, 0, req->page_token,
+                            req->page_size)))
+        return rc;
     Tashan__Merchants__Rules *rules = merchants_rules_load (ctx);
-    rep->merchants = ts_arena_alloc (ctx->arena, page_size * sizeof *rep->merchants);
-    ts_cursor cur;
-    ts_cursor_open (&cur, ctx->txn, self->merchants);
-    bool more = start.size ? ts_cursor_seek (&cur, start.data, start.size)
-                           : ts_cursor_seek (&cur, NULL, 0);
-    for (size_t scanned = 0; more; scanned++, more = ts_cursor_next (&cur)) {
-        if (rep->n_merchants == page_size || scanned == LIST_SCAN_MAX) {
-            rep->next_page_token = merchants_token_make (ctx->arena, cur.key.data,
-                                                         cur.key.size);
-            break;
-        }
-        if (cur.key.size != 8)
+    rep->merchants = ts_arena_alloc (ctx->arena, pg.size * sizeof *rep->merchants);
+    for (; ts_page_more (&pg); ts_page_next (&pg)) {
+        size_t key_size;
+        const uint8_t *key = ts_page_rest (&pg, &key_size);
+        if (key_size != 8)
             continue;
-        Tashan__Merchants__Merchant *m = (Tashan__Merchants__Merchant *)
-            protobuf_c_message_unpack (&tashan__merchants__merchant__descriptor,
-                                       ts_arena_pb (ctx->arena), cur.value.size,
-                                       cur.value.data);
-        if (!m) {
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-            break;
-        }
+        Tashan__Merchants__Merchant *m =
+            ts_page_msg (&pg, &tashan__merchants__merchant__descriptor, ctx->arena);
+        if (!m)
+            break;                  //  corrupt: the txn failed
         if ((req->kind [0] && strcmp (req->kind, m->kind) != 0)
         ||  (req->category [0] && strcmp (req->category, m->category) != 0))
             continue;
         Tashan__Merchants__Merchant *view = ts_arena_alloc (ctx->arena, sizeof *view);
-        s_view (ctx, rules, m, ts_be64_get (cur.key.data), view);
+        s_view (ctx, rules, m, ts_be64_get (key), view);
         rep->merchants [rep->n_merchants++] = view;
+        ts_page_take (&pg);
     }
-    ts_cursor_close (&cur);
+    rep->next_page_token = ts_page_close (&pg, ctx->arena);
     if (ts_txn_error (ctx->txn))
         return ts_fail (ctx, TS_INTERNAL, "store error listing merchants");
     return TS_OK;
@@ -809,46 +737,30 @@ merchants_history (ts_ctx *ctx, const Tashan__Merchants__MerchantHistoryRequest 
 {
     merchants_state *self = merchants_state_of (ctx);
     unsigned rc;
-    uint32_t page_size;
-    ts_key start;
-    if ((rc = s_check_own (ctx, req->id))
-    ||  (rc = ts_page_size (ctx, req->page_size, &page_size))
-    ||  (rc = s_page_start (ctx, req->page_token, &start)))
+    if ((rc = s_check_own (ctx, req->id)))
         return rc;
     uint64_t id;
     if (!s_find (ctx, req->id, TS_NOT_FOUND, &id))
         return ctx->code;
     ts_key prefix;
     s_key_no (&prefix, id);
-    if (start.size && (start.size != 12 || memcmp (start.data, prefix.data, 8) != 0))
-        return ts_fail (ctx, TS_BAD_REQUEST, "page_token is not valid");
-    if (!start.size)
-        start = prefix;
-    rep->versions = ts_arena_alloc (ctx->arena, page_size * sizeof *rep->versions);
+    ts_page pg;
+    if ((rc = ts_page_open (ctx, &pg, self->history, prefix.data, prefix.size,
+                            req->page_token, req->page_size)))
+        return rc;
+    rep->versions = ts_arena_alloc (ctx->arena, pg.size * sizeof *rep->versions);
     bool staff = merchants_caller_is_staff (ctx);
-    ts_cursor cur;
-    ts_cursor_open (&cur, ctx->txn, self->history);
-    bool more = ts_cursor_seek (&cur, start.data, start.size);
-    for (size_t n = 0; more && ts_cursor_has_prefix (&cur, prefix.data, prefix.size)
-                       && n <= TS_PAGE_MAX; n++, more = ts_cursor_next (&cur)) {
-        if (rep->n_versions == page_size) {
-            rep->next_page_token = merchants_token_make (ctx->arena, cur.key.data,
-                                                         cur.key.size);
-            break;
-        }
-        Tashan__Merchants__Merchant *m = (Tashan__Merchants__Merchant *)
-            protobuf_c_message_unpack (&tashan__merchants__merchant__descriptor,
-                                       ts_arena_pb (ctx->arena), cur.value.size,
-                                       cur.value.data);
-        if (!m) {
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-            break;
-        }
+    for (; ts_page_more (&pg); ts_page_next (&pg)) {
+        Tashan__Merchants__Merchant *m =
+            ts_page_msg (&pg, &tashan__merchants__merchant__descriptor, ctx->arena);
+        if (!m)
+            break;                  //  corrupt: the txn failed
         if (!staff)
             m->contact = s_mask (ctx->arena, m->contact);
         rep->versions [rep->n_versions++] = m;
+        ts_page_take (&pg);
     }
-    ts_cursor_close (&cur);
+    rep->next_page_token = ts_page_close (&pg, ctx->arena);
     if (ts_txn_error (ctx->txn))
         return ts_fail (ctx, TS_INTERNAL, "store error reading history");
     return TS_OK;
@@ -943,7 +855,7 @@ merchants_complaint_add (ts_ctx *ctx, const Tashan__Merchants__AddComplaintReque
                             TS_STR_MAX_CHARS, false)))
         return rc;
     uint64_t no = ts_txn_next_id (ctx->txn, "complaint");
-    rep->id = ts_arena_printf (ctx->arena, "q%" PRIu64, no);
+    rep->id = ts_id_text (ctx->arena, 'q', no);
     rep->merchant_id = m->id;
     rep->summary = req->summary;
     rep->category = req->category;
@@ -969,7 +881,7 @@ merchants_complaint_resolve (ts_ctx *ctx,
     uint64_t merchant, no;
     if (!s_find (ctx, req->id, TS_NOT_FOUND, &merchant))
         return ctx->code;
-    if (!merchants_id_parse (req->complaint_id, 'q', &no))
+    if (!ts_id_parse (req->complaint_id, 'q', &no))
         return ts_fail (ctx, TS_NOT_FOUND, "no complaint %.64s", req->complaint_id);
     unsigned rc;
     if ((rc = ts_check_enum (ctx, "status", req->status, s_resolutions))
@@ -1006,43 +918,27 @@ merchants_complaint_list (ts_ctx *ctx, const Tashan__Merchants__ListComplaintsRe
 {
     merchants_state *self = merchants_state_of (ctx);
     unsigned rc;
-    uint32_t page_size;
-    ts_key start;
-    if ((rc = s_check_own (ctx, req->id))
-    ||  (rc = ts_page_size (ctx, req->page_size, &page_size))
-    ||  (rc = s_page_start (ctx, req->page_token, &start)))
+    if ((rc = s_check_own (ctx, req->id)))
         return rc;
     uint64_t merchant;
     if (!s_find (ctx, req->id, TS_NOT_FOUND, &merchant))
         return ctx->code;
     ts_key prefix;
     s_key_no (&prefix, merchant);
-    if (start.size && (start.size != 16 || memcmp (start.data, prefix.data, 8) != 0))
-        return ts_fail (ctx, TS_BAD_REQUEST, "page_token is not valid");
-    if (!start.size)
-        start = prefix;
-    rep->complaints = ts_arena_alloc (ctx->arena, page_size * sizeof *rep->complaints);
-    ts_cursor cur;
-    ts_cursor_open (&cur, ctx->txn, self->complaints);
-    bool more = ts_cursor_seek (&cur, start.data, start.size);
-    for (size_t n = 0; more && ts_cursor_has_prefix (&cur, prefix.data, prefix.size)
-                       && n <= TS_PAGE_MAX; n++, more = ts_cursor_next (&cur)) {
-        if (rep->n_complaints == page_size) {
-            rep->next_page_token = merchants_token_make (ctx->arena, cur.key.data,
-                                                         cur.key.size);
-            break;
-        }
-        Tashan__Merchants__Complaint *c = (Tashan__Merchants__Complaint *)
-            protobuf_c_message_unpack (&tashan__merchants__complaint__descriptor,
-                                       ts_arena_pb (ctx->arena), cur.value.size,
-                                       cur.value.data);
-        if (!c) {
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-            break;
-        }
+    ts_page pg;
+    if ((rc = ts_page_open (ctx, &pg, self->complaints, prefix.data, prefix.size,
+                            req->page_token, req->page_size)))
+        return rc;
+    rep->complaints = ts_arena_alloc (ctx->arena, pg.size * sizeof *rep->complaints);
+    for (; ts_page_more (&pg); ts_page_next (&pg)) {
+        Tashan__Merchants__Complaint *c =
+            ts_page_msg (&pg, &tashan__merchants__complaint__descriptor, ctx->arena);
+        if (!c)
+            break;                  //  corrupt: the txn failed
         rep->complaints [rep->n_complaints++] = c;
+        ts_page_take (&pg);
     }
-    ts_cursor_close (&cur);
+    rep->next_page_token = ts_page_close (&pg, ctx->arena);
     if (ts_txn_error (ctx->txn))
         return ts_fail (ctx, TS_INTERNAL, "store error listing complaints");
     return TS_OK;

@@ -20,6 +20,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "ts_service.h"
+#include "ts_id.h"
+#include "ts_page.h"
+#include "ts_time.h"
 #include "events.pb-c.h"
 #include "merchants.pb-c.h"
 #include "merchants_code.h"
@@ -54,10 +57,6 @@ typedef struct {
     ts_table settings;
     ts_table notices;
 } merchants_state;
-
-//  The service's tables, for the service declaration.
-#define MERCHANTS_TABLE_COUNT 15
-extern const ts_table_def merchants_tables [MERCHANTS_TABLE_COUNT];
 
 //  open(): load or create the code key next to the store, check its
 //  fingerprint against the store's, open the table handles.
@@ -125,9 +124,6 @@ unsigned merchants_notice_list (ts_ctx *ctx, const Tashan__Merchants__ListNotice
 //  The state of the request's daemon (asserts its magic).
 merchants_state *merchants_state_of (ts_ctx *ctx);
 
-//  Parse "<prefix><n>" (n 1..2^53, canonical decimal); false when not.
-bool merchants_id_parse (const char *s, char prefix, uint64_t *out);
-
 //  Load merchant number id (NULL when absent).
 Tashan__Merchants__Merchant *merchants_load (ts_ctx *ctx, uint64_t id);
 
@@ -160,10 +156,5 @@ unsigned merchants_check_list (ts_ctx *ctx, const char *field, char **items,
 
 //  Caller is ops or system (sees personal data, all notices...)?
 bool merchants_caller_is_staff (const ts_ctx *ctx);
-
-//  Page tokens: the hex of a key.
-char *merchants_token_make (ts_arena *arena, const void *key, size_t size);
-//  Decode into out (size set); false when malformed.
-bool merchants_token_parse (const char *token, ts_key *out);
 
 #endif

@@ -64,7 +64,7 @@ static Tashan__Merchants__Market *
 s_market_find (ts_ctx *ctx, const char *id_text, unsigned code, uint64_t *no)
 {
     Tashan__Merchants__Market *market = NULL;
-    if (merchants_id_parse (id_text, 'k', no))
+    if (ts_id_parse (id_text, 'k', no))
         market = s_market_load (ctx, *no);
     if (!market)
         ts_fail (ctx, code, "no market %.64s", id_text);
@@ -93,7 +93,7 @@ merchants_market_create (ts_ctx *ctx, const Tashan__Merchants__CreateMarketReque
     ||  (rc = ts_check_str (ctx, "title", req->title, TS_NAME_MAX_CHARS, true)))
         return rc;
     uint64_t no = ts_txn_next_id (ctx->txn, "market");
-    rep->id = ts_arena_printf (ctx->arena, "k%" PRIu64, no);
+    rep->id = ts_id_text (ctx->arena, 'k', no);
     rep->date = req->date;
     rep->place = req->place;
     rep->title = req->title;
@@ -139,7 +139,7 @@ merchants_market_enrol (ts_ctx *ctx, const Tashan__Merchants__EnrolRequest *req,
         return ts_fail (ctx, TS_FORBIDDEN, "this token may enrol only merchant %s",
                         ctx->caller->binding);
     Tashan__Merchants__Merchant *m = NULL;
-    if (merchants_id_parse (req->merchant_id, 'm', &merchant_no))
+    if (ts_id_parse (req->merchant_id, 'm', &merchant_no))
         m = merchants_load (ctx, merchant_no);
     if (!m)
         return ts_fail (ctx, TS_UNPROCESSABLE, "no merchant %s", req->merchant_id);
@@ -244,12 +244,15 @@ merchants_market_list (ts_ctx *ctx, const Tashan__Merchants__ListMarketsRequest 
         return rc;
     if (req->from [0] && req->to [0] && strcmp (req->from, req->to) > 0)
         return ts_fail (ctx, TS_BAD_REQUEST, "from must not be after to");
+    //  The token is the date key of the first market of the next page.
     ts_key page;
     ts_key_init (&page);
-    if (req->page_token [0]
-    &&  (!merchants_token_parse (req->page_token, &page)
-         || page.size != MARKET_DATE_KEY_BYTES || page.data [DATE_CHARS] != 0))
-        return ts_fail (ctx, TS_BAD_REQUEST, "page_token is not valid");
+    long page_bytes = ts_page_token_parse (ctx, req->page_token, page.data, sizeof page.data);
+    if (page_bytes < 0)
+        return ctx->code;
+    page.size = (size_t) page_bytes;
+    if (page.size && (page.size != MARKET_DATE_KEY_BYTES || page.data [DATE_CHARS] != 0))
+        return ts_page_token_refuse (ctx);
 
     Tashan__Merchants__MarketTotals *totals = ts_arena_alloc (ctx->arena, sizeof *totals);
     tashan__merchants__market_totals__init (totals);
@@ -289,8 +292,8 @@ merchants_market_list (ts_ctx *ctx, const Tashan__Merchants__ListMarketsRequest 
             continue;
         if (rep->n_markets == page_size) {
             if (!rep->next_page_token [0])
-                rep->next_page_token = merchants_token_make (ctx->arena, cur.key.data,
-                                                             cur.key.size);
+                rep->next_page_token = ts_page_token_make (ctx->arena, cur.key.data,
+                                                           cur.key.size);
             continue;
         }
         Tashan__Merchants__Market *market = s_market_load (ctx, no);
@@ -345,7 +348,7 @@ merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
                         ctx->caller->binding [0] ? ctx->caller->binding : "(none)");
     uint64_t merchant_no;
     Tashan__Merchants__Merchant *m = NULL;
-    if (merchants_id_parse (req->merchant_id, 'm', &merchant_no))
+    if (ts_id_parse (req->merchant_id, 'm', &merchant_no))
         m = merchants_load (ctx, merchant_no);
     if (!m)
         return ts_fail (ctx, TS_UNPROCESSABLE, "no merchant %s", req->merchant_id);

@@ -12,12 +12,7 @@
 #include "merchants_core.h"
 
 //  Typed core function -> ts_handler_fn, one per method.
-#define HANDLER(name, fn, Req, Rep) \
-    static unsigned \
-    name (ts_ctx *ctx, const void *req, void *rep) \
-    { \
-        return fn (ctx, (const Req *) req, (Rep *) rep); \
-    }
+#define HANDLER TS_HANDLER
 
 HANDLER (h_create, merchants_create, Tashan__Merchants__CreateMerchantRequest,
          Tashan__Merchants__Merchant)
@@ -59,6 +54,15 @@ HANDLER (h_notice_post, merchants_notice_post, Tashan__Merchants__PostNoticeRequ
          Tashan__Merchants__Notice)
 HANDLER (h_notice_list, merchants_notice_list, Tashan__Merchants__ListNoticesRequest,
          Tashan__Merchants__ListNoticesReply)
+
+//  The tables (layout at the top of merchants_core.c).
+static const ts_table_def s_tables [] = {
+    { "merchants", 0 }, { "history", 0 }, { "licences", 0 },
+    { "complaints", 0 }, { "markets", 0 }, { "market_dates", 0 },
+    { "enrolments", 0 }, { "attended", 0 }, { "served", 0 },
+    { "checkins", 0 }, { "counters", 0 }, { "persons", 0 },
+    { "standings", 0 }, { "settings", 0 }, { "notices", 0 },
+};
 
 #define D(x) &tashan__merchants__##x##__descriptor
 #define W TS_METHOD_WRITE
@@ -134,21 +138,17 @@ static const ts_topic_handler s_ledger_topics [] = {
 };
 
 static const ts_subscription s_subscriptions [] = {
-    { "residents", s_residents_topics,
-      sizeof s_residents_topics / sizeof s_residents_topics [0] },
-    { "ledger", s_ledger_topics, sizeof s_ledger_topics / sizeof s_ledger_topics [0] },
+    TS_SUBSCRIPTION ("residents", s_residents_topics),
+    TS_SUBSCRIPTION ("ledger", s_ledger_topics),
 };
 
 const ts_service merchants_service = {
     .name = "merchants",
     .summary = "tashan merchants daemon: registry, merchant codes, market, check-ins",
     .schema_version = 1,
-    .tables = merchants_tables,
-    .table_count = MERCHANTS_TABLE_COUNT,
-    .methods = s_methods,
-    .method_count = sizeof s_methods / sizeof s_methods [0],
-    .subscriptions = s_subscriptions,
-    .subscription_count = sizeof s_subscriptions / sizeof s_subscriptions [0],
+    TS_TABLES (s_tables),
+    TS_METHODS (s_methods),
+    TS_SUBSCRIPTIONS (s_subscriptions),
     .open = merchants_open,
     .close = merchants_close,
 };

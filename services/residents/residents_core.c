@@ -49,14 +49,6 @@
 #include "ts_keyfile.h"
 #include "ts_valid.h"
 
-const ts_table_def residents_tables [RES_TABLE_COUNT] = {
-    { "compounds", 0 }, { "compound_names", 0 }, { "buildings", 0 },
-    { "building_nos", 0 }, { "households", 0 }, { "bld_households", 0 },
-    { "persons", 0 }, { "id_hashes", 0 }, { "pupils", 0 }, { "versions", 0 },
-    { "audit", 0 }, { "needs", 0 }, { "resources", 0 }, { "res_by_cat", 0 },
-    { "res_by_provider", 0 }, { "merchants", 0 }, { "demo", 0 },
-};
-
 const char *const residents_tags [] = {
     "party_member", "veteran", "elderly", "elderly_alone", "disabled", "pupil",
     "floating", "low_income", "unemployed", "special_care", "volunteer",
@@ -82,7 +74,6 @@ unsigned
 residents_open (ts_ctx *ctx, void **state)
 {
     assert (ctx && state);
-    assert (residents_tables [RES_TABLE_COUNT - 1].name);   //  every table listed
     ts_store *store = ts_txn_store (ctx->txn);
     res_state *self = calloc (1, sizeof (res_state));
     assert (self);
@@ -143,35 +134,6 @@ residents_state (ts_ctx *ctx)
 //  Pure helpers
 
 bool
-residents_id_parse (const char *s, char prefix, uint64_t *id)
-{
-    if (!s || s [0] != prefix || s [1] < '1' || s [1] > '9')
-        return false;
-    uint64_t v = 0;
-    size_t i = 1;
-    for (; s [i] && i <= 19; i++) {
-        if (s [i] < '0' || s [i] > '9')
-            return false;
-        uint64_t digit = (uint64_t) (s [i] - '0');
-        if (v > (UINT64_MAX - digit) / 10)
-            return false;
-        v = v * 10 + digit;
-    }
-    if (s [i])
-        return false;
-    *id = v;
-    return v > 0;
-}
-
-char *
-residents_id_str (ts_arena *arena, char prefix, uint64_t id)
-{
-    if (id == 0)
-        return ts_arena_strdup (arena, "");
-    return ts_arena_printf (arena, "%c%llu", prefix, (unsigned long long) id);
-}
-
-bool
 residents_id_number_valid (const char *s, char out [19])
 {
     static const int weights [17] = { 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2 };
@@ -205,16 +167,6 @@ residents_phone_mask (const char *phone, char *out, size_t out_size)
     for (size_t i = 0; i < len; i++)
         out [i] = (i < keep_head || i >= len - keep_tail) ? phone [i] : '*';
     out [len] = 0;
-}
-
-uint32_t
-residents_week_of (int64_t unix_ms)
-{
-    int64_t days = (unix_ms / 1000 + 8 * 3600) / 86400;
-    if (days < 0)
-        return 0;
-    //  Day 4 (1970-01-05) is the first Monday.
-    return (uint32_t) ((days + 3) / 7);
 }
 
 bool
@@ -274,7 +226,7 @@ void
 residents_need_save (ts_ctx *ctx, const res_need *need)
 {
     uint64_t id;
-    bool ok = residents_id_parse (need->id, 'n', &id);
+    bool ok = ts_id_parse (need->id, 'n', &id);
     assert (ok);
     s_save_u64 (ctx, residents_state (ctx)->needs, id, &need->base);
 }
@@ -290,7 +242,7 @@ void
 residents_resource_save (ts_ctx *ctx, const res_resource *resource)
 {
     uint64_t id;
-    bool ok = residents_id_parse (resource->id, 'r', &id);
+    bool ok = ts_id_parse (resource->id, 'r', &id);
     assert (ok);
     s_save_u64 (ctx, residents_state (ctx)->resources, id, &resource->base);
 }
@@ -318,7 +270,7 @@ residents_ref_building (ts_ctx *ctx, const char *field, const char *id,
 {
     uint64_t n;
     res_building *b = NULL;
-    if (residents_id_parse (id, 'b', &n))
+    if (ts_id_parse (id, 'b', &n))
         b = residents_building_load (ctx, n);
     if (!b)
         return ts_fail (ctx, code, "%s: no building %s", field, id);
@@ -332,7 +284,7 @@ residents_ref_household (ts_ctx *ctx, const char *field, const char *id,
 {
     uint64_t n;
     res_household_rec *hh = NULL;
-    if (residents_id_parse (id, 'h', &n))
+    if (ts_id_parse (id, 'h', &n))
         hh = residents_household_load (ctx, n);
     if (!hh)
         return ts_fail (ctx, code, "%s: no household %s", field, id);
@@ -348,7 +300,7 @@ residents_ref_person (ts_ctx *ctx, const char *field, const char *id,
 {
     uint64_t n;
     res_person_rec *p = NULL;
-    if (residents_id_parse (id, 'p', &n))
+    if (ts_id_parse (id, 'p', &n))
         p = residents_person_load (ctx, n);
     if (!p)
         return ts_fail (ctx, code, "%s: no person %s", field, id);
@@ -356,51 +308,6 @@ residents_ref_person (ts_ctx *ctx, const char *field, const char *id,
         return ts_fail (ctx, TS_CONFLICT, "%s: person %s is archived", field, id);
     *out = p;
     return 0;
-}
-
-//  --------------------------------------------------------------------
-//  Paging over a table whose keys are prefix + rest: the token is the hex
-//  of the rest of the next key (opaque to clients).
-
-unsigned
-residents_page_begin (ts_ctx *ctx, ts_cursor *cur, ts_table table,
-                      const void *prefix, size_t prefix_size, const char *token,
-                      uint32_t requested, uint32_t *page_size)
-{
-    unsigned rc = ts_page_size (ctx, requested, page_size);
-    if (rc)
-        return rc;
-    if ((rc = ts_check_str (ctx, "page_token", token, 2 * (TS_KEY_MAX - 16), false)))
-        return rc;
-    ts_key k;
-    ts_key_init (&k);
-    if (prefix_size)
-        ts_key_bytes (&k, prefix, prefix_size);
-    size_t len = token ? strlen (token) : 0;
-    if (len > 0) {
-        uint8_t rest [TS_KEY_MAX];
-        size_t rest_size = 0;
-        if (len % 2 || sodium_hex2bin (rest, sizeof rest, token, len, NULL, &rest_size, NULL) != 0
-        ||  rest_size + prefix_size > TS_KEY_MAX)
-            return ts_fail (ctx, TS_BAD_REQUEST, "page_token is not a token this list gave");
-        ts_key_bytes (&k, rest, rest_size);
-    }
-    ts_cursor_open (cur, ctx->txn, table);
-    if (!ts_cursor_seek (cur, k.size ? k.data : NULL, k.size))
-        ts_cursor_close (cur);
-    return 0;
-}
-
-char *
-residents_page_token (ts_ctx *ctx, const ts_cursor *cur, size_t prefix_size)
-{
-    if (!cur->key.data)
-        return ts_arena_strdup (ctx->arena, "");
-    assert (cur->key.size >= prefix_size);
-    size_t rest = cur->key.size - prefix_size;
-    char *hex = ts_arena_alloc (ctx->arena, rest * 2 + 1);
-    sodium_bin2hex (hex, rest * 2 + 1, (const uint8_t *) cur->key.data + prefix_size, rest);
-    return hex;
 }
 
 //  --------------------------------------------------------------------
@@ -642,8 +549,8 @@ void
 residents_member_out (ts_ctx *ctx, const res_person_rec *p, bool unmasked, res_member *m)
 {
     tashan__residents__member__init (m);
-    m->id = residents_id_str (ctx->arena, 'p', p->id);
-    m->household_id = residents_id_str (ctx->arena, 'h', p->household_id);
+    m->id = ts_id_text (ctx->arena, 'p', p->id);
+    m->household_id = ts_id_text (ctx->arena, 'h', p->household_id);
     m->name = p->name;
     m->birth_year = p->birth_year;
     m->n_tags = p->n_tags;
@@ -674,9 +581,9 @@ residents_household_file (ts_ctx *ctx, const res_household_rec *rec, bool unmask
 {
     res_household *h = ts_arena_alloc (ctx->arena, sizeof *h);
     tashan__residents__household__init (h);
-    h->id = residents_id_str (ctx->arena, 'h', rec->id);
+    h->id = ts_id_text (ctx->arena, 'h', rec->id);
     res_building *b = residents_building_load (ctx, rec->building_id);
-    h->building_id = residents_id_str (ctx->arena, 'b', rec->building_id);
+    h->building_id = ts_id_text (ctx->arena, 'b', rec->building_id);
     h->building = b ? b->number : "";
     h->compound = b ? b->compound : "";
     h->unit = rec->unit;
@@ -755,8 +662,8 @@ void
 residents_person_emit (ts_ctx *ctx, const char *topic, const res_person_rec *p)
 {
     Tashan__Events__Person ev = TASHAN__EVENTS__PERSON__INIT;
-    ev.person_id = residents_id_str (ctx->arena, 'p', p->id);
-    ev.household_id = residents_id_str (ctx->arena, 'h', p->household_id);
+    ev.person_id = ts_id_text (ctx->arena, 'p', p->id);
+    ev.household_id = ts_id_text (ctx->arena, 'h', p->household_id);
     res_household_rec *hh = residents_household_load (ctx, p->household_id);
     res_building *b = hh ? residents_building_load (ctx, hh->building_id) : NULL;
     ev.building_number = b ? b->number : "";
@@ -794,7 +701,7 @@ residents_person_resources_follow (ts_ctx *ctx, const res_person_rec *p)
     res_state *st = residents_state (ctx);
     res_household_rec *hh = residents_household_load (ctx, p->household_id);
     res_building *b = hh ? residents_building_load (ctx, hh->building_id) : NULL;
-    char *pid = residents_id_str (ctx->arena, 'p', p->id);
+    char *pid = ts_id_text (ctx->arena, 'p', p->id);
     ts_key prefix;
     ts_key_init (&prefix);
     ts_key_str (&prefix, pid);
@@ -866,7 +773,7 @@ residents_household_create (ts_ctx *ctx, const Tashan__Residents__CreateHousehol
     if (b->archived)
         return ts_fail (ctx, TS_UNPROCESSABLE, "building: building %s is archived", req->building);
     uint64_t building_id;
-    residents_id_parse (b->id, 'b', &building_id);
+    ts_id_parse (b->id, 'b', &building_id);
 
     res_household_rec *hh = ts_arena_alloc (ctx->arena, sizeof *hh);
     tashan__residents__household_rec__init (hh);
@@ -906,6 +813,29 @@ residents_household_get (ts_ctx *ctx, const Tashan__Residents__GetRequest *req,
     return TS_OK;
 }
 
+//  One row of ListHouseholds: where it is, how many live there, open needs.
+static Tashan__Residents__HouseholdSummary *
+s_household_summary (ts_ctx *ctx, const res_household_rec *hh)
+{
+    res_building *b = residents_building_load (ctx, hh->building_id);
+    Tashan__Residents__HouseholdSummary *s = ts_arena_alloc (ctx->arena, sizeof *s);
+    tashan__residents__household_summary__init (s);
+    s->id = ts_id_text (ctx->arena, 'h', hh->id);
+    s->building = b ? b->number : "";
+    s->unit = hh->unit;
+    s->room = hh->room;
+    s->grid = hh->grid;
+    s->members = (uint32_t) hh->n_member_ids;
+    for (size_t i = 0; i < hh->n_need_ids; i++) {
+        res_need *n = residents_need_load (ctx, hh->need_ids [i]);
+        if (n && strcmp (n->status, "open") == 0)
+            s->open_needs++;
+    }
+    s->archived = hh->archived;
+    s->version = hh->version;
+    return s;
+}
+
 unsigned
 residents_household_list (ts_ctx *ctx, const Tashan__Residents__ListHouseholdsRequest *req,
                           Tashan__Residents__ListHouseholdsReply *rep)
@@ -927,45 +857,23 @@ residents_household_list (ts_ctx *ctx, const Tashan__Residents__ListHouseholdsRe
         ts_key_u64 (&prefix, ts_be64_get (v.data));
         table = st->bld_households;
     }
-    uint32_t page;
-    ts_cursor cur;
-    if ((rc = residents_page_begin (ctx, &cur, table, prefix.data, prefix.size,
-                                    req->page_token, req->page_size, &page)))
+    ts_page pg;
+    if ((rc = ts_page_open (ctx, &pg, table, prefix.data, prefix.size,
+                            req->page_token, req->page_size)))
         return rc;
-    rep->households = ts_arena_alloc (ctx->arena, page * sizeof (void *));
-    size_t scanned = 0;
-    for (bool ok = cur.key.data != NULL; ok && ts_cursor_has_prefix (&cur, prefix.data, prefix.size);
-         ok = ts_cursor_next (&cur)) {
-        if (rep->n_households == page || ++scanned > RES_SCAN_MAX)
-            break;
-        if (cur.key.size != prefix.size + 8)
+    rep->households = ts_arena_alloc (ctx->arena, pg.size * sizeof (void *));
+    for (; ts_page_more (&pg); ts_page_next (&pg)) {
+        size_t rest_size;
+        const uint8_t *rest = ts_page_rest (&pg, &rest_size);
+        if (rest_size != 8)
             continue;
-        uint64_t id = ts_be64_get ((const uint8_t *) cur.key.data + cur.key.size - 8);
-        res_household_rec *hh = residents_household_load (ctx, id);
+        res_household_rec *hh = residents_household_load (ctx, ts_be64_get (rest));
         if (!hh || (hh->archived && !req->include_archived))
             continue;
-        res_building *b = residents_building_load (ctx, hh->building_id);
-        Tashan__Residents__HouseholdSummary *s = ts_arena_alloc (ctx->arena, sizeof *s);
-        tashan__residents__household_summary__init (s);
-        s->id = residents_id_str (ctx->arena, 'h', hh->id);
-        s->building = b ? b->number : "";
-        s->unit = hh->unit;
-        s->room = hh->room;
-        s->grid = hh->grid;
-        s->members = (uint32_t) hh->n_member_ids;
-        for (size_t i = 0; i < hh->n_need_ids; i++) {
-            res_need *n = residents_need_load (ctx, hh->need_ids [i]);
-            if (n && strcmp (n->status, "open") == 0)
-                s->open_needs++;
-        }
-        s->archived = hh->archived;
-        s->version = hh->version;
-        rep->households [rep->n_households++] = s;
+        rep->households [rep->n_households++] = s_household_summary (ctx, hh);
+        ts_page_take (&pg);
     }
-    rep->next_page_token = cur.cursor && ts_cursor_has_prefix (&cur, prefix.data, prefix.size)
-                         ? residents_page_token (ctx, &cur, prefix.size)
-                         : ts_arena_strdup (ctx->arena, "");
-    ts_cursor_close (&cur);
+    rep->next_page_token = ts_page_close (&pg, ctx->arena);
     return TS_OK;
 }
 
@@ -1083,32 +991,25 @@ residents_household_history (ts_ctx *ctx, const Tashan__Residents__PageRequest *
     ts_key prefix;
     ts_key_init (&prefix);
     ts_key_u64 (&prefix, hh->id);
-    uint32_t page;
-    ts_cursor cur;
-    if ((rc = residents_page_begin (ctx, &cur, residents_state (ctx)->versions, prefix.data,
-                                    prefix.size, req->page_token, req->page_size, &page)))
+    ts_page pg;
+    if ((rc = ts_page_open (ctx, &pg, residents_state (ctx)->versions, prefix.data,
+                            prefix.size, req->page_token, req->page_size)))
         return rc;
     residents_audit (ctx, hh->id, "history");
-    rep->household_id = residents_id_str (ctx->arena, 'h', hh->id);
-    rep->versions = ts_arena_alloc (ctx->arena, page * sizeof (void *));
+    rep->household_id = ts_id_text (ctx->arena, 'h', hh->id);
+    rep->versions = ts_arena_alloc (ctx->arena, pg.size * sizeof (void *));
     bool unmasked = residents_caller_is_ops (ctx);
-    for (bool ok = cur.key.data != NULL; ok && rep->n_versions < page
-         && ts_cursor_has_prefix (&cur, prefix.data, prefix.size); ok = ts_cursor_next (&cur)) {
-        Tashan__Residents__HouseholdVersion *v = (void *) protobuf_c_message_unpack (
-            &tashan__residents__household_version__descriptor, ts_arena_pb (ctx->arena),
-            cur.value.size, cur.value.data);
-        if (!v) {
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-            break;
-        }
+    for (; ts_page_more (&pg); ts_page_next (&pg)) {
+        Tashan__Residents__HouseholdVersion *v =
+            ts_page_msg (&pg, &tashan__residents__household_version__descriptor, ctx->arena);
+        if (!v)
+            break;                  //  corrupt: the txn failed
         if (!unmasked && v->household)
             s_mask_file (ctx, v->household);
         rep->versions [rep->n_versions++] = v;
+        ts_page_take (&pg);
     }
-    rep->next_page_token = cur.cursor && ts_cursor_has_prefix (&cur, prefix.data, prefix.size)
-                         ? residents_page_token (ctx, &cur, prefix.size)
-                         : ts_arena_strdup (ctx->arena, "");
-    ts_cursor_close (&cur);
+    rep->next_page_token = ts_page_close (&pg, ctx->arena);
     return TS_OK;
 }
 
@@ -1123,28 +1024,21 @@ residents_household_audit (ts_ctx *ctx, const Tashan__Residents__PageRequest *re
     ts_key prefix;
     ts_key_init (&prefix);
     ts_key_u64 (&prefix, hh->id);
-    uint32_t page;
-    ts_cursor cur;
-    if ((rc = residents_page_begin (ctx, &cur, residents_state (ctx)->audit, prefix.data,
-                                    prefix.size, req->page_token, req->page_size, &page)))
+    ts_page pg;
+    if ((rc = ts_page_open (ctx, &pg, residents_state (ctx)->audit, prefix.data,
+                            prefix.size, req->page_token, req->page_size)))
         return rc;
-    rep->household_id = residents_id_str (ctx->arena, 'h', hh->id);
-    rep->entries = ts_arena_alloc (ctx->arena, page * sizeof (void *));
-    for (bool ok = cur.key.data != NULL; ok && rep->n_entries < page
-         && ts_cursor_has_prefix (&cur, prefix.data, prefix.size); ok = ts_cursor_next (&cur)) {
-        Tashan__Residents__AuditEntry *e = (void *) protobuf_c_message_unpack (
-            &tashan__residents__audit_entry__descriptor, ts_arena_pb (ctx->arena),
-            cur.value.size, cur.value.data);
-        if (!e) {
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-            break;
-        }
+    rep->household_id = ts_id_text (ctx->arena, 'h', hh->id);
+    rep->entries = ts_arena_alloc (ctx->arena, pg.size * sizeof (void *));
+    for (; ts_page_more (&pg); ts_page_next (&pg)) {
+        Tashan__Residents__AuditEntry *e =
+            ts_page_msg (&pg, &tashan__residents__audit_entry__descriptor, ctx->arena);
+        if (!e)
+            break;                  //  corrupt: the txn failed
         rep->entries [rep->n_entries++] = e;
+        ts_page_take (&pg);
     }
-    rep->next_page_token = cur.cursor && ts_cursor_has_prefix (&cur, prefix.data, prefix.size)
-                         ? residents_page_token (ctx, &cur, prefix.size)
-                         : ts_arena_strdup (ctx->arena, "");
-    ts_cursor_close (&cur);
+    rep->next_page_token = ts_page_close (&pg, ctx->arena);
     return TS_OK;
 }
 
@@ -1229,7 +1123,7 @@ residents_person_move (ts_ctx *ctx, const Tashan__Residents__MovePersonRequest *
     res_household_rec *to;
     unsigned rc;
     if ((rc = residents_ref_person (ctx, "id", req->id, TS_NOT_FOUND, true, &p))
-    ||  (rc = ts_check_str (ctx, "household_id", req->household_id, 32, true))
+    ||  (rc = ts_check_str (ctx, "household_id", req->household_id, TS_ID_MAX_CHARS, true))
     ||  (rc = residents_ref_household (ctx, "household_id", req->household_id,
                                        TS_UNPROCESSABLE, true, &to)))
         return rc;

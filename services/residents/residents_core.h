@@ -22,6 +22,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "ts_service.h"
+#include "ts_id.h"
+#include "ts_page.h"
+#include "ts_time.h"
 #include "residents.pb-c.h"
 #include "events.pb-c.h"
 
@@ -72,10 +75,6 @@ typedef struct {
 } res_state;
 #define RES_STATE_MAGIC 0x52455344u
 
-//  The tables of the service (for ts_service.tables).
-#define RES_TABLE_COUNT 17
-extern const ts_table_def residents_tables [RES_TABLE_COUNT];
-
 //  Vocabularies (NULL-terminated).
 extern const char *const residents_tags [];
 extern const char *const residents_categories [];
@@ -91,18 +90,12 @@ res_state *residents_state (ts_ctx *ctx);
 //  --------------------------------------------------------------------
 //  Small pure helpers (no transaction)
 
-//  "h12" -> 12 with prefix 'h'. False unless prefix, then 1..19 digits,
-//  no leading zero, value > 0.
-bool residents_id_parse (const char *s, char prefix, uint64_t *id);
-char *residents_id_str (ts_arena *arena, char prefix, uint64_t id);
 //  GB 11643-1999: 17 digits and a check character (0-9 or X, x accepted).
 //  On success writes the normalised 18 characters (upper-case X) to out.
 bool residents_id_number_valid (const char *s, char out [19]);
 //  "13812341234" -> "138****1234": the first 3 and last 4 characters
 //  kept, the rest starred; shorter numbers keep only their last 2.
 void residents_phone_mask (const char *phone, char *out, size_t out_size);
-//  Week index (weeks since the Monday 1970-01-05 00:00 Asia/Shanghai).
-uint32_t residents_week_of (int64_t unix_ms);
 //  Is the caller ops (the only role that sees phones unmasked)?
 bool residents_caller_is_ops (const ts_ctx *ctx);
 
@@ -125,16 +118,6 @@ res_need *residents_need_load (ts_ctx *ctx, uint64_t id);
 void residents_need_save (ts_ctx *ctx, const res_need *need);
 res_resource *residents_resource_load (ts_ctx *ctx, uint64_t id);
 void residents_resource_save (ts_ctx *ctx, const res_resource *resource);
-
-//  Paging over keys prefix + rest: position cur at page_token (the hex of
-//  the rest of the next key; cur closed when nothing is left) and give the
-//  page size (default 100, at most 1,000). The token for the next page is
-//  the rest of the key under cur (or "" when cur is past the prefix).
-unsigned residents_page_begin (ts_ctx *ctx, ts_cursor *cur, ts_table table,
-                               const void *prefix, size_t prefix_size,
-                               const char *token, uint32_t requested,
-                               uint32_t *page_size);
-char *residents_page_token (ts_ctx *ctx, const ts_cursor *cur, size_t prefix_size);
 
 //  The household file as returned (phones masked unless unmasked).
 res_household *residents_household_file (ts_ctx *ctx, const res_household_rec *rec,
