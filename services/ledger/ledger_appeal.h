@@ -7,7 +7,7 @@
 #ifndef LEDGER_APPEAL_H
 #define LEDGER_APPEAL_H
 
-#include "ledger_core.h"
+#include "ledger_posting.h"
 
 typedef Tashan__Ledger__Appeal ledger_appeal;
 

@@ -31,7 +31,7 @@
     holds a net != 0.
     =========================================================================
 */
-#include "ledger_core.h"
+#include "ledger_cache.h"
 #include "ledger_board.h"
 
 #include <assert.h>

@@ -11,7 +11,7 @@
 #ifndef LEDGER_SCHOOL_H
 #define LEDGER_SCHOOL_H
 
-#include "ledger_core.h"
+#include "ledger_posting.h"
 
 #define LEDGER_MEDAL_RULE "school.medal"
 

@@ -12,7 +12,9 @@
 
 #include <assert.h>
 
-#include "ledger_core.h"
+#include "ledger_posting.h"
+#include "ledger_rules.h"
+#include "ledger_subjects.h"
 #include "ledger_board.h"
 #include "ledger_appeal.h"
 #include "ledger_school.h"
@@ -56,17 +58,17 @@ static const ts_table_def s_tables [] = {
     }
 
 #define L(name) Tashan__Ledger__##name
-POSTING (h_evaluate, ledger_core_evaluate, L (EvaluateRequest), L (Entry))
-POSTING (h_evaluate_batch, ledger_core_evaluate_batch, L (EvaluateBatchRequest), L (BatchReply))
-POSTING (h_redeem, ledger_core_redeem, L (RedeemRequest), L (Entry))
-TS_HANDLER (h_get_entry, ledger_core_get_entry, L (GetEntryRequest), L (Entry))
-TS_HANDLER (h_list_entries, ledger_core_list_entries, L (ListEntriesRequest), L (EntryPage))
-TS_HANDLER (h_get_person, ledger_core_get_person, L (GetPersonRequest), L (PersonCredit))
-TS_HANDLER (h_get_consent, ledger_core_get_consent, L (GetPersonRequest), L (Consent))
-TS_HANDLER (h_list_rules, ledger_core_list_rules, L (ListRulesRequest), L (RuleList))
-TS_HANDLER (h_put_rule, ledger_core_put_rule, L (PutRuleRequest), L (Rule))
-TS_HANDLER (h_get_settings, ledger_core_get_settings, L (GetSettingsRequest), L (Settings))
-TS_HANDLER (h_put_settings, ledger_core_put_settings, L (Settings), L (Settings))
+POSTING (h_evaluate, ledger_posting_evaluate, L (EvaluateRequest), L (Entry))
+POSTING (h_evaluate_batch, ledger_posting_evaluate_batch, L (EvaluateBatchRequest), L (BatchReply))
+POSTING (h_redeem, ledger_posting_redeem, L (RedeemRequest), L (Entry))
+TS_HANDLER (h_get_entry, ledger_posting_get_entry, L (GetEntryRequest), L (Entry))
+TS_HANDLER (h_list_entries, ledger_posting_list_entries, L (ListEntriesRequest), L (EntryPage))
+TS_HANDLER (h_get_person, ledger_posting_get_person, L (GetPersonRequest), L (PersonCredit))
+TS_HANDLER (h_get_consent, ledger_posting_get_consent, L (GetPersonRequest), L (Consent))
+TS_HANDLER (h_list_rules, ledger_rules_list, L (ListRulesRequest), L (RuleList))
+TS_HANDLER (h_put_rule, ledger_rules_put, L (PutRuleRequest), L (Rule))
+TS_HANDLER (h_get_settings, ledger_rules_get_settings, L (GetSettingsRequest), L (Settings))
+TS_HANDLER (h_put_settings, ledger_rules_put_settings, L (Settings), L (Settings))
 TS_HANDLER (h_file_appeal, ledger_appeal_file, L (FileAppealRequest), L (Appeal))
 POSTING (h_decide_appeal, ledger_appeal_decide, L (DecideAppealRequest), L (Appeal))
 TS_HANDLER (h_get_appeal, ledger_appeal_get, L (GetAppealRequest), L (Appeal))
@@ -77,9 +79,9 @@ TS_HANDLER (h_rank_buildings, ledger_board_buildings, L (BoardRequest), L (Ranki
 POSTING (h_medals, ledger_school_medals, L (MedalBatchRequest), L (BatchReply))
 POSTING (h_revoke_medal, ledger_school_revoke, L (RevokeMedalRequest), L (Entry))
 TS_HANDLER (h_pupil_credit, ledger_school_pupil_credit, L (PupilCreditRequest), L (PupilCredit))
-TS_APPLY (a_person, ledger_core_apply_person, Tashan__Events__Person)
-TS_APPLY (a_merchant, ledger_core_apply_merchant, Tashan__Events__Merchant)
-POSTING_APPLY (a_credit, ledger_core_apply_credit, Tashan__Events__CreditRequest)
+TS_APPLY (a_person, ledger_subjects_apply_person, Tashan__Events__Person)
+TS_APPLY (a_merchant, ledger_subjects_apply_merchant, Tashan__Events__Merchant)
+POSTING_APPLY (a_credit, ledger_posting_apply_credit, Tashan__Events__CreditRequest)
 
 static const ts_method s_methods [] = {
     //  Evaluate keeps its idempotency in the ledger's own keys table (the
