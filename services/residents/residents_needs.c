@@ -637,6 +637,54 @@ residents_resource_archive (ts_ctx *ctx, const Tashan__Residents__ArchiveRequest
 }
 
 //  --------------------------------------------------------------------
+//  Resources follow their providers
+
+void
+residents_person_resources_follow (ts_ctx *ctx, const res_person_rec *p)
+{
+    res_state *st = residents_state (ctx);
+    res_household_rec *hh = residents_household_load (ctx, p->household_id);
+    res_building *b = hh ? residents_building_load (ctx, hh->building_id) : NULL;
+    char *pid = ts_id_text (ctx->arena, 'p', p->id);
+    ts_key prefix;
+    ts_key_init (&prefix);
+    ts_key_str (&prefix, pid);
+    //  Collect first: archiving deletes index rows under the cursor.
+    uint64_t ids [64];
+    size_t n = 0;
+    ts_cursor cur;
+    ts_cursor_open (&cur, ctx->txn, st->res_by_provider);
+    for (bool ok = ts_cursor_seek (&cur, prefix.data, prefix.size);
+         ok && n < 64 && ts_cursor_has_prefix (&cur, prefix.data, prefix.size);
+         ok = ts_cursor_next (&cur))
+        ids [n++] = ts_be64_get ((const uint8_t *) cur.key.data + prefix.size);
+    ts_cursor_close (&cur);
+    for (size_t i = 0; i < n; i++) {
+        res_resource *r = residents_resource_load (ctx, ids [i]);
+        if (!r || r->archived)
+            continue;
+        if (p->archived) {
+            r->archived = true;
+            ts_key k;
+            ts_key_init (&k);
+            ts_key_str (&k, r->category);
+            ts_key_u64 (&k, ids [i]);
+            ts_txn_del (ctx->txn, st->res_by_cat, k.data, k.size);
+            ts_key_init (&k);
+            ts_key_str (&k, pid);
+            ts_key_u64 (&k, ids [i]);
+            ts_txn_del (ctx->txn, st->res_by_provider, k.data, k.size);
+        }
+        else {
+            r->building = b ? b->number : "";
+            r->grid = hh ? hh->grid : "";
+        }
+        r->updated_ms = ctx->now_ms;
+        residents_resource_save (ctx, r);
+    }
+}
+
+//  --------------------------------------------------------------------
 //  merchant.registered / merchant.updated: keep who may offer resources.
 
 unsigned
