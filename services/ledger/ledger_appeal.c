@@ -44,7 +44,8 @@ s_appeal_put (ts_ctx *ctx, uint64_t seq, const ledger_appeal *appeal)
 //  File an appeal against an earning or a penalty not yet reversed.
 
 unsigned
-ledger_appeal_file (ts_ctx *ctx, const Tashan__Ledger__FileAppealRequest *r, ledger_appeal *rep)
+ledger_appeal_file (ts_ctx *ctx, const Tashan__Ledger__FileAppealRequest *r,
+                    ledger_appeal *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
     unsigned rc;
@@ -87,7 +88,8 @@ ledger_appeal_file (ts_ctx *ctx, const Tashan__Ledger__FileAppealRequest *r, led
 //  Accept (reversal entry) or reject (with a reason) an open appeal.
 
 unsigned
-ledger_appeal_decide (ts_ctx *ctx, ledger_cache *cache, const Tashan__Ledger__DecideAppealRequest *r, ledger_appeal *rep)
+ledger_appeal_decide (ts_ctx *ctx, ledger_cache *cache,
+                      const Tashan__Ledger__DecideAppealRequest *r, ledger_appeal *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
     unsigned rc;
@@ -131,7 +133,8 @@ ledger_appeal_decide (ts_ctx *ctx, ledger_cache *cache, const Tashan__Ledger__De
 }
 
 unsigned
-ledger_appeal_get (ts_ctx *ctx, const Tashan__Ledger__GetAppealRequest *r, ledger_appeal *rep)
+ledger_appeal_get (ts_ctx *ctx, const Tashan__Ledger__GetAppealRequest *r,
+                   ledger_appeal *rep)
 {
     uint64_t seq;
     unsigned rc = ts_check_id (ctx, "id", r->id, 'a', "appeal", TS_NOT_FOUND, &seq);
@@ -149,7 +152,8 @@ ledger_appeal_get (ts_ctx *ctx, const Tashan__Ledger__GetAppealRequest *r, ledge
 //  Token: the next appeal seq (hex of 8 bytes).
 
 unsigned
-ledger_appeal_list (ts_ctx *ctx, const Tashan__Ledger__ListAppealsRequest *r, Tashan__Ledger__AppealPage *rep)
+ledger_appeal_list (ts_ctx *ctx, const Tashan__Ledger__ListAppealsRequest *r,
+                    Tashan__Ledger__AppealPage *rep)
 {
     static const char *const statuses [] = { LEDGER_APPEAL_OPEN, LEDGER_APPEAL_ACCEPTED,
                                              LEDGER_APPEAL_REJECTED, NULL };
@@ -161,11 +165,9 @@ ledger_appeal_list (ts_ctx *ctx, const Tashan__Ledger__ListAppealsRequest *r, Ta
     ||  (rc = ts_page_size (ctx, r->page_size, &page_size)))
         return rc;
     uint8_t tok [8] = { 0 };
-    long tok_bytes = ts_page_token_parse (ctx, r->page_token, tok, sizeof tok);
-    if (tok_bytes < 0)
-        return ctx->code;
-    if (tok_bytes != 0 && tok_bytes != sizeof tok)
-        return ts_page_token_refuse (ctx);
+    bool resume;
+    if ((rc = ts_page_token_exact (ctx, r->page_token, tok, sizeof tok, &resume)))
+        return rc;
     if (r->id [0] && !ledger_subject_get (ctx, r->id))
         return ts_fail (ctx, TS_NOT_FOUND, "no person %s is known to the ledger", r->id);
     bool by_person = r->id [0] != 0;

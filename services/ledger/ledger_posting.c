@@ -22,25 +22,21 @@
 //  --------------------------------------------------------------------
 //  Posting, applying a rule, reversing
 
-ledger_entry *
-ledger_post (ts_ctx *ctx, ledger_cache *cache, ledger_subject *subject,
-             const ledger_posting *posting, uint64_t *seq_out)
-{
-    ledger_tables *t = ledger_tables_of (ctx);
-    assert (cache && subject && posting && posting->rule && posting->source);
-    assert (posting->month_index > 0 && posting->month_index < 2101 * 12);
-    if (!cache->settings)
-        cache->settings = ledger_settings_get (ctx);
-    if (!cache->created_at)
-        cache->created_at = ts_time_text (ctx->arena, ctx->now_ms);
-    if (!cache->month_text || cache->month_index != posting->month_index) {
-        cache->month_index = posting->month_index;
-        cache->month_text = ts_month_text (ctx->arena, posting->month_index);
-    }
-    const ledger_settings *settings = cache->settings;
-    const char *old_tier = ledger_tier_of (settings, ledger_index (subject));
-    bool first = subject->entry_count == 0;
+//  What one entry does: its kind, the points it moves on the index
+//  (effective) and on the card, and why it moves less than asked (consent
+//  withdrawn, the rule's monthly cap reached). A scored entry uses up cap
+//  room in the cache; reversals and redemptions move exactly what they say.
+typedef struct {
+    const char *kind;               //  earning, penalty, reversal, redemption
+    const char *reason;             //  "" when it had its full effect
+    int64_t effective_points;       //  on the index
+    int64_t card_points;            //  on the card
+} s_effect;
 
+static bool
+s_effect_of (ts_ctx *ctx, ledger_cache *cache, const ledger_subject *subject,
+             const ledger_posting *posting, s_effect *out)
+{
     const char *kind;
     const char *reason = "";
     int64_t effective = 0, card = 0;
@@ -91,24 +87,53 @@ ledger_post (ts_ctx *ctx, ledger_cache *cache, ledger_subject *subject,
         break;
     default:
         assert (false);
-        return NULL;
+        return false;
     }
+    out->kind = kind;
+    out->reason = reason;
+    out->effective_points = effective;
+    out->card_points = card;
+    return true;
+}
+
+ledger_entry *
+ledger_post (ts_ctx *ctx, ledger_cache *cache, ledger_subject *subject,
+             const ledger_posting *posting, uint64_t *seq_out)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    assert (cache && subject && posting && posting->rule && posting->source);
+    assert (posting->month_index > 0 && posting->month_index < 2101 * 12);
+    if (!cache->settings)
+        cache->settings = ledger_settings_get (ctx);
+    if (!cache->created_at)
+        cache->created_at = ts_time_text (ctx->arena, ctx->now_ms);
+    if (!cache->month_text || cache->month_index != posting->month_index) {
+        cache->month_index = posting->month_index;
+        cache->month_text = ts_month_text (ctx->arena, posting->month_index);
+    }
+    const ledger_settings *settings = cache->settings;
+    const char *old_tier = ledger_tier_of (settings, ledger_index (subject));
+    bool first = subject->entry_count == 0;
+
+    s_effect eff;
+    if (!s_effect_of (ctx, cache, subject, posting, &eff))
+        return NULL;
 
     uint64_t seq = ledger_cache_seq_next (ctx, cache);
     ledger_entry *e = ts_arena_alloc (ctx->arena, sizeof *e);
     tashan__ledger__entry__init (e);
     e->id = ts_id_text (ctx->arena, 'e', seq);
-    e->kind = (char *) kind;
+    e->kind = (char *) eff.kind;
     e->rule = (char *) posting->rule;
     e->points = posting->points;
-    e->effective_points = effective;
+    e->effective_points = eff.effective_points;
     e->note = (char *) (posting->note ? posting->note : "");
     e->source = (char *) posting->source;
     e->month = (char *) cache->month_text;
     e->created_at = (char *) cache->created_at;
     e->person_id = subject->id;
-    e->card_points = card;
-    e->reason = (char *) reason;
+    e->card_points = eff.card_points;
+    e->reason = (char *) eff.reason;
     e->evidence_url = (char *) (posting->evidence_url ? posting->evidence_url : "");
     e->reverses = (char *) (posting->reverses ? posting->reverses : "");
     uint8_t seq_key [8];
@@ -117,12 +142,13 @@ ledger_post (ts_ctx *ctx, ledger_cache *cache, ledger_subject *subject,
 
     bool touches_index = posting->kind != LEDGER_REDEMPTION;
     if (touches_index)
-        subject->index_sum_points += effective;
-    subject->card_points += card;
+        subject->index_sum_points += eff.effective_points;
+    subject->card_points += eff.card_points;
     assert (subject->card_points >= 0);
     subject->entry_count++;
-    if (touches_index && effective != 0)
-        ledger_cache_month_add (ctx, cache, subject, posting->month_index, effective);
+    if (touches_index && eff.effective_points != 0)
+        ledger_cache_month_add (ctx, cache, subject, posting->month_index,
+                                eff.effective_points);
     ledger_cache_posted (ctx, cache, subject, posting->month_index, seq);
 
     const char *new_tier = ledger_tier_of (settings, ledger_index (subject));
@@ -275,7 +301,8 @@ s_check_evaluation (ts_ctx *ctx, const Tashan__Ledger__EvaluateRequest *r)
 }
 
 unsigned
-ledger_posting_evaluate (ts_ctx *ctx, ledger_cache *cache, const Tashan__Ledger__EvaluateRequest *r, ledger_entry *rep)
+ledger_posting_evaluate (ts_ctx *ctx, ledger_cache *cache,
+                         const Tashan__Ledger__EvaluateRequest *r, ledger_entry *rep)
 {
     unsigned rc = s_check_evaluation (ctx, r);
     if (rc)
@@ -300,7 +327,9 @@ ledger_posting_evaluate (ts_ctx *ctx, ledger_cache *cache, const Tashan__Ledger_
 }
 
 unsigned
-ledger_posting_evaluate_batch (ts_ctx *ctx, ledger_cache *cache, const Tashan__Ledger__EvaluateBatchRequest *r, Tashan__Ledger__BatchReply *rep)
+ledger_posting_evaluate_batch (ts_ctx *ctx, ledger_cache *cache,
+                               const Tashan__Ledger__EvaluateBatchRequest *r,
+                               Tashan__Ledger__BatchReply *rep)
 {
     unsigned rc;
     if ((rc = ts_check_count (ctx, "evaluations", r->n_evaluations, TS_BATCH_ITEMS_MAX)))
@@ -342,7 +371,8 @@ ledger_posting_evaluate_batch (ts_ctx *ctx, ledger_cache *cache, const Tashan__L
 }
 
 unsigned
-ledger_posting_redeem (ts_ctx *ctx, ledger_cache *cache, const Tashan__Ledger__RedeemRequest *r, ledger_entry *rep)
+ledger_posting_redeem (ts_ctx *ctx, ledger_cache *cache,
+                       const Tashan__Ledger__RedeemRequest *r, ledger_entry *rep)
 {
     unsigned rc;
     if ((rc = ledger_check_id (ctx, "person_id", r->person_id))
@@ -370,7 +400,8 @@ ledger_posting_redeem (ts_ctx *ctx, ledger_cache *cache, const Tashan__Ledger__R
 }
 
 unsigned
-ledger_posting_get_entry (ts_ctx *ctx, const Tashan__Ledger__GetEntryRequest *r, ledger_entry *rep)
+ledger_posting_get_entry (ts_ctx *ctx, const Tashan__Ledger__GetEntryRequest *r,
+                          ledger_entry *rep)
 {
     uint64_t seq;
     unsigned rc = ts_check_id (ctx, "id", r->id, 'e', "entry", TS_NOT_FOUND, &seq);
@@ -383,8 +414,48 @@ ledger_posting_get_entry (ts_ctx *ctx, const Tashan__Ledger__GetEntryRequest *r,
     return TS_OK;
 }
 
+//  The token of ListEntries is the (month, seq) of the next entry to list
+//  (u32, u64); one for another month than the one asked for is refused.
+static unsigned
+s_entries_token (ts_ctx *ctx, const Tashan__Ledger__ListEntriesRequest *r,
+                 uint32_t *tok_month, uint64_t *tok_seq)
+{
+    uint8_t tok [12];
+    bool resume;
+    unsigned rc = ts_page_token_exact (ctx, r->page_token, tok, sizeof tok, &resume);
+    if (rc || !resume)
+        return rc;
+    if (r->month [0] && ts_be32_get (tok) != (uint32_t) ts_month_index (r->month))
+        return ts_page_token_refuse (ctx);
+    *tok_month = ts_be32_get (tok);
+    *tok_seq = ts_be64_get (tok + 4);
+    return 0;
+}
+
+//  Place cur on the statement chunk a page of a subject's entries starts
+//  in: the first chunk under prefix, or, resuming at a token's (month,
+//  seq), the chunk that holds that seq (the last chunk of its month that
+//  starts at or before it). False when there is none.
+static bool
+s_entries_seek (ts_cursor *cur, const char *id, const ts_key *prefix, bool resume,
+                uint32_t tok_month, uint64_t tok_seq)
+{
+    if (!resume)
+        return ts_cursor_seek (cur, prefix->data, prefix->size);
+    ts_key start, month_prefix;
+    ledger_subject_key (&month_prefix, id, LEDGER_TAG_ENTRY);
+    ts_key_u32 (&month_prefix, tok_month);
+    start = month_prefix;
+    ts_key_u64 (&start, tok_seq);
+    bool found = ts_cursor_seek_last (cur, start.data, start.size);
+    if (!found || !ts_cursor_has_prefix (cur, month_prefix.data, month_prefix.size))
+        found = ts_cursor_seek (cur, start.data, start.size);
+    return found;
+}
+
 unsigned
-ledger_posting_list_entries (ts_ctx *ctx, const Tashan__Ledger__ListEntriesRequest *r, Tashan__Ledger__EntryPage *rep)
+ledger_posting_list_entries (ts_ctx *ctx, const Tashan__Ledger__ListEntriesRequest *r,
+                             Tashan__Ledger__EntryPage *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
     unsigned rc;
@@ -399,39 +470,16 @@ ledger_posting_list_entries (ts_ctx *ctx, const Tashan__Ledger__ListEntriesReque
     ledger_subject_key (&prefix, r->id, LEDGER_TAG_ENTRY);
     if (r->month [0])
         ts_key_u32 (&prefix, (uint32_t) ts_month_index (r->month));
-    //  The token is the (month, seq) of the next entry to list.
     uint32_t tok_month = 0;
     uint64_t tok_seq = 0;
-    if (r->page_token [0]) {
-        uint8_t tok [12];
-        long n = ts_page_token_parse (ctx, r->page_token, tok, sizeof tok);
-        if (n < 0)
-            return ctx->code;
-        if (n != sizeof tok
-        ||  (r->month [0] && ts_be32_get (tok) != (uint32_t) ts_month_index (r->month)))
-            return ts_page_token_refuse (ctx);
-        tok_month = ts_be32_get (tok);
-        tok_seq = ts_be64_get (tok + 4);
-    }
+    if ((rc = s_entries_token (ctx, r, &tok_month, &tok_seq)))
+        return rc;
     rep->entries = ts_arena_alloc (ctx->arena, page_size * sizeof *rep->entries);
     size_t id_bytes = strlen (r->id) + 2;     //  id\0 tag
     ts_cursor cur;
-    bool more = ts_cursor_open (&cur, ctx->txn, t->subjects);
-    if (more && r->page_token [0]) {
-        //  Resume in the chunk that holds the token's seq: the last chunk
-        //  of its month that starts at or before it.
-        ts_key start, month_prefix;
-        ledger_subject_key (&month_prefix, r->id, LEDGER_TAG_ENTRY);
-        ts_key_u32 (&month_prefix, tok_month);
-        start = month_prefix;
-        ts_key_u64 (&start, tok_seq);
-        more = ts_cursor_seek_last (&cur, start.data, start.size);
-        if (!more || !ts_cursor_has_prefix (&cur, month_prefix.data, month_prefix.size))
-            more = ts_cursor_seek (&cur, start.data, start.size);
-    }
-    else
-    if (more)
-        more = ts_cursor_seek (&cur, prefix.data, prefix.size);
+    bool more = ts_cursor_open (&cur, ctx->txn, t->subjects)
+             && s_entries_seek (&cur, r->id, &prefix, r->page_token [0] != 0,
+                                tok_month, tok_seq);
     uint64_t seqs [LEDGER_CHUNK_SEQS_MAX];
     bool done = false;
     for (uint32_t chunks = 0; more && !done && chunks <= page_size + 1; chunks++) {
@@ -472,7 +520,8 @@ ledger_posting_list_entries (ts_ctx *ctx, const Tashan__Ledger__ListEntriesReque
 }
 
 unsigned
-ledger_posting_get_person (ts_ctx *ctx, const Tashan__Ledger__GetPersonRequest *r, Tashan__Ledger__PersonCredit *rep)
+ledger_posting_get_person (ts_ctx *ctx, const Tashan__Ledger__GetPersonRequest *r,
+                           Tashan__Ledger__PersonCredit *rep)
 {
     unsigned rc = ledger_check_id (ctx, "id", r->id);
     if (rc)
@@ -489,7 +538,8 @@ ledger_posting_get_person (ts_ctx *ctx, const Tashan__Ledger__GetPersonRequest *
 }
 
 unsigned
-ledger_posting_get_consent (ts_ctx *ctx, const Tashan__Ledger__GetPersonRequest *r, Tashan__Ledger__Consent *rep)
+ledger_posting_get_consent (ts_ctx *ctx, const Tashan__Ledger__GetPersonRequest *r,
+                            Tashan__Ledger__Consent *rep)
 {
     unsigned rc = ledger_check_id (ctx, "id", r->id);
     if (rc)

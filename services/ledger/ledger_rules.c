@@ -20,7 +20,8 @@ static const char *const s_sources [] = {
 };
 
 unsigned
-ledger_rules_list (ts_ctx *ctx, const Tashan__Ledger__ListRulesRequest *r, Tashan__Ledger__RuleList *rep)
+ledger_rules_list (ts_ctx *ctx, const Tashan__Ledger__ListRulesRequest *r,
+                   Tashan__Ledger__RuleList *rep)
 {
     (void) r;
     ledger_tables *t = ledger_tables_of (ctx);
@@ -54,7 +55,8 @@ s_rule_count (ts_ctx *ctx)
 }
 
 unsigned
-ledger_rules_put (ts_ctx *ctx, const Tashan__Ledger__PutRuleRequest *r, Tashan__Ledger__Rule *rep)
+ledger_rules_put (ts_ctx *ctx, const Tashan__Ledger__PutRuleRequest *r,
+                  Tashan__Ledger__Rule *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
     unsigned rc;
@@ -94,7 +96,8 @@ ledger_rules_put (ts_ctx *ctx, const Tashan__Ledger__PutRuleRequest *r, Tashan__
 }
 
 unsigned
-ledger_rules_get_settings (ts_ctx *ctx, const Tashan__Ledger__GetSettingsRequest *r, ledger_settings *rep)
+ledger_rules_get_settings (ts_ctx *ctx, const Tashan__Ledger__GetSettingsRequest *r,
+                           ledger_settings *rep)
 {
     (void) r;
     *rep = *ledger_settings_get (ctx);

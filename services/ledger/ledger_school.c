@@ -92,7 +92,9 @@ s_medal (ts_ctx *ctx, const Tashan__Ledger__MedalEvent *ev, const char *school_i
 }
 
 unsigned
-ledger_school_medals (ts_ctx *ctx, ledger_cache *cache, const Tashan__Ledger__MedalBatchRequest *r, Tashan__Ledger__BatchReply *rep)
+ledger_school_medals (ts_ctx *ctx, ledger_cache *cache,
+                      const Tashan__Ledger__MedalBatchRequest *r,
+                      Tashan__Ledger__BatchReply *rep)
 {
     unsigned rc;
     const char *school_id = NULL;
@@ -132,7 +134,8 @@ ledger_school_medals (ts_ctx *ctx, ledger_cache *cache, const Tashan__Ledger__Me
 //  Revoke a medal: 201 and the reversal; a repeat answers 200 and it.
 
 unsigned
-ledger_school_revoke (ts_ctx *ctx, ledger_cache *cache, const Tashan__Ledger__RevokeMedalRequest *r, ledger_entry *rep)
+ledger_school_revoke (ts_ctx *ctx, ledger_cache *cache,
+                      const Tashan__Ledger__RevokeMedalRequest *r, ledger_entry *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
     unsigned rc;
@@ -170,7 +173,8 @@ ledger_school_revoke (ts_ctx *ctx, ledger_cache *cache, const Tashan__Ledger__Re
 //  A pupil's month: points, index, tier. Own pupils only (else 403).
 
 unsigned
-ledger_school_pupil_credit (ts_ctx *ctx, const Tashan__Ledger__PupilCreditRequest *r, Tashan__Ledger__PupilCredit *rep)
+ledger_school_pupil_credit (ts_ctx *ctx, const Tashan__Ledger__PupilCreditRequest *r,
+                            Tashan__Ledger__PupilCredit *rep)
 {
     unsigned rc;
     const char *school_id = NULL;

@@ -32,8 +32,35 @@ s_pupil_key (ts_key *k, const char *pupil_no, const char *school_id)
     ts_key_str (k, school_id);
 }
 
+//  Consent follows the residents daemon: when the office recorded it
+//  there, who gave it, which account wrote it and when; otherwise the
+//  time the ledger heard of a change.
+static void
+s_consent_follow (ts_ctx *ctx, ledger_subject *s, const Tashan__Events__Person *p,
+                  const Tashan__Event *event)
+{
+    if (p->consent_recorded_ms > 0) {
+        //  The person, or a minor's guardian, gave it.
+        if (s->consent_recorded_ms != p->consent_recorded_ms
+        ||  s->credit_consent != p->credit_consent) {
+            s->credit_consent = p->credit_consent;
+            s->consent_by = s_dup (ctx, p->consent_by);
+            s->consent_recorded_by = ts_arena_printf (ctx->arena, "%.64s (residents)",
+                p->consent_recorded_by [0] ? p->consent_recorded_by : "community office");
+            s->consent_recorded_ms = p->consent_recorded_ms;
+        }
+    }
+    else
+    if (s->credit_consent != p->credit_consent || s->consent_recorded_ms == 0) {
+        s->credit_consent = p->credit_consent;
+        s->consent_recorded_by = "community office (residents)";
+        s->consent_recorded_ms = event && event->created_ms ? event->created_ms : ctx->now_ms;
+    }
+}
+
 unsigned
-ledger_subjects_apply_person (ts_ctx *ctx, const Tashan__Events__Person *payload, const Tashan__Event *event)
+ledger_subjects_apply_person (ts_ctx *ctx, const Tashan__Events__Person *payload,
+                              const Tashan__Event *event)
 {
     ledger_tables *t = ledger_tables_of (ctx);
     const Tashan__Events__Person *p = payload;
@@ -74,24 +101,7 @@ ledger_subjects_apply_person (ts_ctx *ctx, const Tashan__Events__Person *payload
         tashan__ledger__subject__init (s);
         s->id = s_dup (ctx, p->person_id);
     }
-    if (p->consent_recorded_ms > 0) {
-        //  The office recorded consent in residents: who gave it (the
-        //  person, or a minor's guardian), which account wrote it, when.
-        if (s->consent_recorded_ms != p->consent_recorded_ms
-        ||  s->credit_consent != p->credit_consent) {
-            s->credit_consent = p->credit_consent;
-            s->consent_by = s_dup (ctx, p->consent_by);
-            s->consent_recorded_by = ts_arena_printf (ctx->arena, "%.64s (residents)",
-                p->consent_recorded_by [0] ? p->consent_recorded_by : "community office");
-            s->consent_recorded_ms = p->consent_recorded_ms;
-        }
-    }
-    else
-    if (s->credit_consent != p->credit_consent || s->consent_recorded_ms == 0) {
-        s->credit_consent = p->credit_consent;
-        s->consent_recorded_by = "community office (residents)";
-        s->consent_recorded_ms = event && event->created_ms ? event->created_ms : ctx->now_ms;
-    }
+    s_consent_follow (ctx, s, p, event);
     s->name = s_dup (ctx, p->name);
     s->household_id = s_dup (ctx, p->household_id);
     s->building_number = s_dup (ctx, p->building_number);
@@ -112,7 +122,8 @@ ledger_subjects_apply_person (ts_ctx *ctx, const Tashan__Events__Person *payload
 }
 
 unsigned
-ledger_subjects_apply_merchant (ts_ctx *ctx, const Tashan__Events__Merchant *payload, const Tashan__Event *event)
+ledger_subjects_apply_merchant (ts_ctx *ctx, const Tashan__Events__Merchant *payload,
+                                const Tashan__Event *event)
 {
     const Tashan__Events__Merchant *m = payload;
     if (!ledger_id_ok (m->merchant_id) || m->merchant_id [0] != 'm')

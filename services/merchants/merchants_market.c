@@ -24,27 +24,12 @@
 static unsigned
 s_check_date (ts_ctx *ctx, const char *field, const char *date, bool required)
 {
+    int64_t midnight_ms;
     if (!date [0] && !required)
         return 0;
-    char month [8];
-    if (strnlen (date, DATE_CHARS + 1) != DATE_CHARS || date [7] != '-')
-        goto bad;
-    memcpy (month, date, 7);
-    month [7] = 0;
-    if (ts_month_index (month) < 0
-    ||  date [8] < '0' || date [8] > '9' || date [9] < '0' || date [9] > '9')
-        goto bad;
-    int year = (date [0] - '0') * 1000 + (date [1] - '0') * 100
-             + (date [2] - '0') * 10 + (date [3] - '0');
-    int mon = (date [5] - '0') * 10 + (date [6] - '0');
-    int day = (date [8] - '0') * 10 + (date [9] - '0');
-    static const int days [12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    if (day < 1 || day > days [mon - 1] || (mon == 2 && day == 29 && !leap))
-        goto bad;
+    if (!ts_day_parse (date, &midnight_ms))
+        return ts_fail (ctx, TS_BAD_REQUEST, "%s must be a date YYYY-MM-DD", field);
     return 0;
-bad:
-    return ts_fail (ctx, TS_BAD_REQUEST, "%s must be a date YYYY-MM-DD", field);
 }
 
 static Tashan__Merchants__Market *
@@ -132,7 +117,7 @@ merchants_market_enrol (ts_ctx *ctx, const Tashan__Merchants__EnrolRequest *req,
         return ctx->code;
     unsigned rc;
     if ((rc = ts_check_str (ctx, "merchant_id", req->merchant_id,
-                            MERCHANTS_ID_MAX_CHARS, true)))
+                            TS_ID_MAX_CHARS, true)))
         return rc;
     if (!merchants_caller_is_staff (ctx)
     &&  strcmp (ctx->caller->binding, req->merchant_id) != 0)
@@ -231,6 +216,32 @@ merchants_market_stats (ts_ctx *ctx, const Tashan__Merchants__GetMarketRequest *
     return s_stats (ctx, no, market, rep);
 }
 
+//  The token of ListMarkets is the date key (date\0 u64 market) of the
+//  first market of the next page; page->size 0 for the first page.
+static unsigned
+s_market_list_token (ts_ctx *ctx, const char *token, ts_key *page)
+{
+    ts_key_init (page);
+    long page_bytes = ts_page_token_parse (ctx, token, page->data, sizeof page->data);
+    if (page_bytes < 0)
+        return ctx->code;
+    page->size = (size_t) page_bytes;
+    if (page->size && (page->size != MARKET_DATE_KEY_BYTES || page->data [DATE_CHARS] != 0))
+        return ts_page_token_refuse (ctx);
+    return 0;
+}
+
+//  Add market no's counters to the totals of a range of markets.
+static void
+s_totals_add (ts_ctx *ctx, Tashan__Merchants__MarketTotals *totals, uint64_t no)
+{
+    totals->markets++;
+    totals->checkins += merchants_count_get (ctx, "k.checkins", no, NULL);
+    totals->resident_visits += merchants_count_get (ctx, "k.residents", no, NULL);
+    totals->merchant_attendances += merchants_count_get (ctx, "k.merchants", no, NULL);
+    totals->free_services_given += merchants_count_get (ctx, "k.free", no, NULL);
+}
+
 unsigned
 merchants_market_list (ts_ctx *ctx, const Tashan__Merchants__ListMarketsRequest *req,
                        Tashan__Merchants__ListMarketsReply *rep)
@@ -244,15 +255,9 @@ merchants_market_list (ts_ctx *ctx, const Tashan__Merchants__ListMarketsRequest 
         return rc;
     if (req->from [0] && req->to [0] && strcmp (req->from, req->to) > 0)
         return ts_fail (ctx, TS_BAD_REQUEST, "from must not be after to");
-    //  The token is the date key of the first market of the next page.
     ts_key page;
-    ts_key_init (&page);
-    long page_bytes = ts_page_token_parse (ctx, req->page_token, page.data, sizeof page.data);
-    if (page_bytes < 0)
-        return ctx->code;
-    page.size = (size_t) page_bytes;
-    if (page.size && (page.size != MARKET_DATE_KEY_BYTES || page.data [DATE_CHARS] != 0))
-        return ts_page_token_refuse (ctx);
+    if ((rc = s_market_list_token (ctx, req->page_token, &page)))
+        return rc;
 
     Tashan__Merchants__MarketTotals *totals = ts_arena_alloc (ctx->arena, sizeof *totals);
     tashan__merchants__market_totals__init (totals);
@@ -282,11 +287,7 @@ merchants_market_list (ts_ctx *ctx, const Tashan__Merchants__ListMarketsRequest 
                             MERCHANTS_MARKETS_SCAN_MAX);
         }
         uint64_t no = ts_be64_get ((const uint8_t *) cur.key.data + DATE_CHARS + 1);
-        totals->markets++;
-        totals->checkins += merchants_count_get (ctx, "k.checkins", no, NULL);
-        totals->resident_visits += merchants_count_get (ctx, "k.residents", no, NULL);
-        totals->merchant_attendances += merchants_count_get (ctx, "k.merchants", no, NULL);
-        totals->free_services_given += merchants_count_get (ctx, "k.free", no, NULL);
+        s_totals_add (ctx, totals, no);
         //  The page: keys at or after the token, page_size of them.
         if (page.size && memcmp (cur.key.data, page.data, MARKET_DATE_KEY_BYTES) < 0)
             continue;
@@ -330,17 +331,76 @@ s_is_free (const Tashan__Merchants__Merchant *m, const char *service)
     return false;
 }
 
+//  What a check-in at a market counts: the market's check-ins and
+//  services, distinct residents served, the merchant's attendance, free
+//  services, and for a free one a credit request to the ledger.
+static void
+s_checkin_at_market (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
+                     const Tashan__Merchants__Merchant *m, uint64_t merchant_no,
+                     uint64_t market_no, bool free)
+{
+    merchants_state *self = merchants_state_of (ctx);
+    ts_key k;
+    merchants_count_add (ctx, "k.checkins", market_no, NULL, 1);
+    const char *sub = ts_arena_printf (ctx->arena, "%s%c", req->service, free ? 1 : 2);
+    merchants_count_add (ctx, "k.svc", market_no, sub, 1);
+    ts_key_init (&k);
+    ts_key_u64 (&k, market_no);
+    ts_key_str (&k, req->person_id);
+    if (ts_txn_insert (ctx->txn, self->served, k.data, k.size, "", 0))
+        merchants_count_add (ctx, "k.residents", market_no, NULL, 1);
+    s_pair_key (&k, merchant_no, market_no);
+    if (ts_txn_insert (ctx->txn, self->attended, k.data, k.size, "", 0)) {
+        merchants_count_add (ctx, "m.markets", merchant_no, NULL, 1);
+        merchants_count_add (ctx, "k.active", market_no, NULL, 1);
+    }
+    if (free) {
+        merchants_count_add (ctx, "k.free", market_no, NULL, 1);
+        //  The runtime answers a repeated checkin_id from its store,
+        //  so this runs once per check-in; the key makes the ledger's
+        //  side exactly-once too.
+        Tashan__Events__CreditRequest credit = TASHAN__EVENTS__CREDIT_REQUEST__INIT;
+        credit.idempotency_key = ts_arena_printf (ctx->arena, "checkin:%s:%s",
+                                                  m->id, req->checkin_id);
+        credit.subject_id = m->id;
+        credit.rule = "market.service";
+        credit.quantity = 1;
+        credit.note = ts_arena_printf (ctx->arena, "%s (free) at market %s",
+                                       req->service, req->market_id);
+        credit.month = "";
+        ts_emit (ctx, "credit.requested", &credit.base);
+    }
+}
+
+//  A check-in is for a person of the community (mirrored from residents'
+//  events) who has not moved out: 422 otherwise.
+static unsigned
+s_check_resident (ts_ctx *ctx, const char *person_id)
+{
+    merchants_state *self = merchants_state_of (ctx);
+    ts_key person;
+    ts_key_init (&person);
+    ts_key_str (&person, person_id);
+    ts_val val;
+    if (!ts_txn_get (ctx->txn, self->persons, person.data, person.size, &val))
+        return ts_fail (ctx, TS_UNPROCESSABLE, "no person %s", person_id);
+    if (val.size == 1 && ((const uint8_t *) val.data) [0] == 1)
+        return ts_fail (ctx, TS_UNPROCESSABLE, "person %s has moved out of the community",
+                        person_id);
+    return 0;
+}
+
 unsigned
 merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
                    Tashan__Merchants__CheckinReply *rep)
 {
     merchants_state *self = merchants_state_of (ctx);
     unsigned rc;
-    if ((rc = ts_check_str (ctx, "checkin_id", req->checkin_id, MERCHANTS_ID_MAX_CHARS, true))
-    ||  (rc = ts_check_str (ctx, "merchant_id", req->merchant_id, MERCHANTS_ID_MAX_CHARS, true))
-    ||  (rc = ts_check_str (ctx, "person_id", req->person_id, MERCHANTS_ID_MAX_CHARS, true))
+    if ((rc = ts_check_str (ctx, "checkin_id", req->checkin_id, TS_ID_MAX_CHARS, true))
+    ||  (rc = ts_check_str (ctx, "merchant_id", req->merchant_id, TS_ID_MAX_CHARS, true))
+    ||  (rc = ts_check_str (ctx, "person_id", req->person_id, TS_ID_MAX_CHARS, true))
     ||  (rc = ts_check_str (ctx, "service", req->service, TS_NAME_MAX_CHARS, true))
-    ||  (rc = ts_check_str (ctx, "market_id", req->market_id, MERCHANTS_ID_MAX_CHARS, false)))
+    ||  (rc = ts_check_str (ctx, "market_id", req->market_id, TS_ID_MAX_CHARS, false)))
         return rc;
     //  A merchant token posts for its own merchant only.
     if (strcmp (ctx->caller->binding, req->merchant_id) != 0)
@@ -357,15 +417,9 @@ merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
         return ts_fail (ctx, TS_CONFLICT, "merchant %s is suspended", m->id);
     bool free = s_is_free (m, req->service);
 
-    ts_key person;
-    ts_key_init (&person);
-    ts_key_str (&person, req->person_id);
+    if ((rc = s_check_resident (ctx, req->person_id)))
+        return rc;
     ts_val val;
-    if (!ts_txn_get (ctx->txn, self->persons, person.data, person.size, &val))
-        return ts_fail (ctx, TS_UNPROCESSABLE, "no person %s", req->person_id);
-    if (val.size == 1 && ((const uint8_t *) val.data) [0] == 1)
-        return ts_fail (ctx, TS_UNPROCESSABLE, "person %s has moved out of the community",
-                        req->person_id);
 
     uint64_t market_no = 0;
     if (req->market_id [0]) {
@@ -398,37 +452,8 @@ merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
     ts_txn_put_msg (ctx->txn, self->checkins, k.data, k.size, &rec.base);
     merchants_count_add (ctx, "m.checkins", merchant_no, NULL, 1);
 
-    if (market_no) {
-        merchants_count_add (ctx, "k.checkins", market_no, NULL, 1);
-        const char *sub = ts_arena_printf (ctx->arena, "%s%c", req->service, free ? 1 : 2);
-        merchants_count_add (ctx, "k.svc", market_no, sub, 1);
-        ts_key_init (&k);
-        ts_key_u64 (&k, market_no);
-        ts_key_str (&k, req->person_id);
-        if (ts_txn_insert (ctx->txn, self->served, k.data, k.size, "", 0))
-            merchants_count_add (ctx, "k.residents", market_no, NULL, 1);
-        s_pair_key (&k, merchant_no, market_no);
-        if (ts_txn_insert (ctx->txn, self->attended, k.data, k.size, "", 0)) {
-            merchants_count_add (ctx, "m.markets", merchant_no, NULL, 1);
-            merchants_count_add (ctx, "k.active", market_no, NULL, 1);
-        }
-        if (free) {
-            merchants_count_add (ctx, "k.free", market_no, NULL, 1);
-            //  The runtime answers a repeated checkin_id from its store,
-            //  so this runs once per check-in; the key makes the ledger's
-            //  side exactly-once too.
-            Tashan__Events__CreditRequest credit = TASHAN__EVENTS__CREDIT_REQUEST__INIT;
-            credit.idempotency_key = ts_arena_printf (ctx->arena, "checkin:%s:%s",
-                                                      m->id, req->checkin_id);
-            credit.subject_id = m->id;
-            credit.rule = "market.service";
-            credit.quantity = 1;
-            credit.note = ts_arena_printf (ctx->arena, "%s (free) at market %s",
-                                           req->service, req->market_id);
-            credit.month = "";
-            ts_emit (ctx, "credit.requested", &credit.base);
-        }
-    }
+    if (market_no)
+        s_checkin_at_market (ctx, req, m, merchant_no, market_no, free);
     rep->discount_percent = discount;
     rep->tier = (char *) tier;
     return TS_CREATED;

@@ -53,11 +53,9 @@ merchants_notice_list (ts_ctx *ctx, const Tashan__Merchants__ListNoticesRequest 
     uint32_t after = req->since;
     if (req->page_token [0]) {
         uint8_t token [4];
-        long bytes = ts_page_token_parse (ctx, req->page_token, token, sizeof token);
-        if (bytes < 0)
-            return ctx->code;
-        if (bytes != sizeof token)
-            return ts_page_token_refuse (ctx);
+        bool resume;
+        if ((rc = ts_page_token_exact (ctx, req->page_token, token, sizeof token, &resume)))
+            return rc;
         after = ts_be32_get (token);
     }
     //  Which audiences may this caller read? Staff: all of them; a

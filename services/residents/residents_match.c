@@ -364,6 +364,48 @@ s_assign (ts_ctx *ctx, const m_need *needs, const int64_t *chosen, uint32_t need
     ts_arena_destroy (&scratch);
 }
 
+//  Give each need, in the order given (most urgent first), the nearest
+//  resource with capacity left: in its building (tier 3), else its grid
+//  (2), else anywhere in the community (1). chosen [i] is the index of the
+//  resource in res, or -1; the counts go to rep.
+static void
+s_match_greedy (const m_need *needs, uint32_t need_count, m_res *res,
+                m_index *by_building, m_index *by_grid, m_index *by_cat,
+                int64_t *chosen, uint8_t *tier, Tashan__Residents__MatchAllReply *rep)
+{
+    for (uint32_t i = 0; i < need_count; i++) {
+        const m_need *n = &needs [i];
+        uint64_t cat = (uint64_t) n->category << 32;
+        int64_t pick = -1;
+        tier [i] = 3;
+        if (n->building)
+            pick = s_pick (by_building, res, n, cat | n->building);
+        if (pick < 0 && n->grid) {
+            tier [i] = 2;
+            pick = s_pick (by_grid, res, n, cat | n->grid);
+        }
+        if (pick < 0) {
+            tier [i] = 1;
+            pick = s_pick (by_cat, res, n, cat);
+        }
+        chosen [i] = pick;
+        if (pick < 0) {
+            rep->unmatched++;
+            continue;
+        }
+        assert (res [pick].left > 0);
+        res [pick].left--;
+        rep->matched++;
+        if (tier [i] == 3)
+            rep->same_building++;
+        else
+        if (tier [i] == 2)
+            rep->same_grid++;
+        else
+            rep->community++;
+    }
+}
+
 //  --------------------------------------------------------------------
 
 unsigned
@@ -411,37 +453,8 @@ residents_match_all (ts_ctx *ctx, const Tashan__Residents__MatchAllRequest *req,
 
     int64_t *chosen = ts_arena_alloc (ctx->arena, (need_count + 1) * sizeof (int64_t));
     uint8_t *tier = ts_arena_alloc (ctx->arena, need_count + 1);
-    for (uint32_t i = 0; i < need_count; i++) {
-        const m_need *n = &needs [i];
-        uint64_t cat = (uint64_t) n->category << 32;
-        int64_t pick = -1;
-        tier [i] = 3;
-        if (n->building)
-            pick = s_pick (&by_building, res, n, cat | n->building);
-        if (pick < 0 && n->grid) {
-            tier [i] = 2;
-            pick = s_pick (&by_grid, res, n, cat | n->grid);
-        }
-        if (pick < 0) {
-            tier [i] = 1;
-            pick = s_pick (&by_cat, res, n, cat);
-        }
-        chosen [i] = pick;
-        if (pick < 0) {
-            rep->unmatched++;
-            continue;
-        }
-        assert (res [pick].left > 0);
-        res [pick].left--;
-        rep->matched++;
-        if (tier [i] == 3)
-            rep->same_building++;
-        else
-        if (tier [i] == 2)
-            rep->same_grid++;
-        else
-            rep->community++;
-    }
+    s_match_greedy (needs, need_count, res, &by_building, &by_grid, &by_cat,
+                    chosen, tier, rep);
     assert (rep->matched + rep->unmatched == need_count);
     rep->open_needs = need_count;
     rep->resources = res_count;

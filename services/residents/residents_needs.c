@@ -371,12 +371,10 @@ residents_need_matches (ts_ctx *ctx, const Tashan__Residents__PageRequest *req,
         return rc;
     //  The list is ranked afresh each time: the token is an offset into it.
     uint8_t tok [4];
-    long tok_bytes = ts_page_token_parse (ctx, req->page_token, tok, sizeof tok);
-    if (tok_bytes < 0)
-        return ctx->code;
-    if (tok_bytes != 0 && tok_bytes != 4)
-        return ts_page_token_refuse (ctx);
-    size_t offset = tok_bytes ? ts_be32_get (tok) : 0;
+    bool resume;
+    if ((rc = ts_page_token_exact (ctx, req->page_token, tok, sizeof tok, &resume)))
+        return rc;
+    size_t offset = resume ? ts_be32_get (tok) : 0;
     s_candidate *c;
     size_t count = s_rank (ctx, n, &c);
     rep->need_id = n->id;

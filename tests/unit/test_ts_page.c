@@ -286,6 +286,23 @@ test_token_helpers (void **state)
     assert_string_equal (ts_page_token_make (f->arena, bytes, 0), "");
     //  Exactly max_bytes fits.
     assert_int_equal (ts_page_token_parse (&f->ctx, "0102030405060708", out, 8), 8);
+
+    //  Tokens of a fixed size: none (the first page), exactly that size,
+    //  or the one message for any other size.
+    bool resume = true;
+    s_reset_ctx (f);
+    assert_int_equal (ts_page_token_exact (&f->ctx, "", out, 4, &resume), 0);
+    assert_false (resume);
+    assert_int_equal (ts_page_token_exact (&f->ctx, "0000002a", out, 4, &resume), 0);
+    assert_true (resume);
+    assert_int_equal (ts_be32_get (out), 42);
+    const char *wrong [] = { "00", "000000", "0000002a00", "zz" };
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong [0]; i++) {
+        s_reset_ctx (f);
+        assert_int_equal (ts_page_token_exact (&f->ctx, wrong [i], out, 4, &resume),
+                          TS_BAD_REQUEST);
+        assert_string_equal (f->ctx.message, BAD_TOKEN);
+    }
 }
 
 static void
