@@ -12,9 +12,10 @@
 
 #include "ts_log.h"
 
-const char *const ts_service_names [TS_SERVICE_COUNT] = {
-    "residents", "ledger", "merchants", "volunteers", "proposals"
-};
+//  The names come from services/services.list, through ts_services.h.
+#define S_NAME(svc) #svc,
+const char *const ts_service_names [TS_SERVICE_COUNT] = { TS_SERVICES (S_NAME) };
+#undef S_NAME
 
 #define CONFIG_FILE_MAX_BYTES (64 * 1024)
 #define CONFIG_LINES_MAX 1000
