@@ -605,36 +605,24 @@ s_on_signal (uv_signal_t *handle, int signum)
     s_stop (self);
 }
 
-int
-ts_daemon_main (const ts_service *service, int argc, char **argv)
+//  Open what the daemon serves from: the run dir, the store (through
+//  ts_dispatch) and the ROUTER socket. Returns 0, or -1 after logging why
+//  (nothing left open).
+static int
+s_open (ts_daemon *self)
 {
-    assert (service && service->name);
-    ts_daemon *self = calloc (1, sizeof (ts_daemon));
-    assert (self);
-    self->magic = DAEMON_MAGIC;
-    self->service = service;
-    char program [64];
-    snprintf (program, sizeof program, "tashan-%s", service->name);
-    switch (ts_config_parse (&self->cfg, argc, argv, program, service->summary, NULL, false)) {
-        case TS_CONFIG_EXIT_OK: free (self); return 0;
-        case TS_CONFIG_EXIT_USAGE: free (self); return 2;
-        case TS_CONFIG_RUN: break;
-    }
-    ts_log_init (service->name, self->cfg.log_level);
-    signal (SIGPIPE, SIG_IGN);
+    const ts_service *service = self->service;
     char run_dir [TS_PATH_MAX + 8];
     snprintf (run_dir, sizeof run_dir, "%s/run", self->cfg.data_dir);
     if (ts_mkdir_p (run_dir) != 0) {
         ts_log_error ("start_failed", "reason=\"cannot create %s: %s\"", run_dir, strerror (errno));
-        free (self);
-        return 1;
+        return -1;
     }
     char err [512];
     self->dispatch = ts_dispatch_new (service, self->cfg.data_dir, err, sizeof err);
     if (!self->dispatch) {
         ts_log_error ("start_failed", "reason=\"%s\"", err);
-        free (self);
-        return 1;
+        return -1;
     }
     const char *endpoint = ts_config_endpoint (&self->cfg, service->name);
     assert (endpoint);
@@ -643,9 +631,18 @@ ts_daemon_main (const ts_service *service, int argc, char **argv)
         ts_log_error ("start_failed", "reason=\"%s\"", err);
         ts_dispatch_destroy (&self->dispatch);
         ts_zmq_term ();
-        free (self);
-        return 1;
+        return -1;
     }
+    return 0;
+}
+
+//  Put everything on the loop: the ROUTER's readiness, the signals, the
+//  service's tick, the waiters' sweep, and one fetching subscription per
+//  producer the service consumes.
+static void
+s_start_loop (ts_daemon *self)
+{
+    const ts_service *service = self->service;
     uv_loop_init (&self->loop);
     self->start_ms = uv_now (&self->loop);
     self->arena = ts_arena_new ();
@@ -678,10 +675,13 @@ ts_daemon_main (const ts_service *service, int argc, char **argv)
         //  The first connect takes a moment; a retry soon after is cheap.
         uv_timer_start (&sub->retry, s_sub_retry_fire, 50, 0);
     }
-    ts_log_info ("started", "endpoint=%s data_dir=%s version=%s", endpoint,
-                 self->cfg.data_dir, TASHAN_VERSION);
-    uv_run (&self->loop, UV_RUN_DEFAULT);
-    //  Every handle is closed: nothing runs any more.
+}
+
+//  After the loop has ended (every handle closed): close the socket, the
+//  loop and the store.
+static void
+s_close (ts_daemon *self)
+{
     int linger_ms = 0;
     zmq_setsockopt (self->router, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
     zmq_close (self->router);
@@ -691,6 +691,35 @@ ts_daemon_main (const ts_service *service, int argc, char **argv)
         ts_log_warn ("loop_close", "error=\"%s\"", uv_strerror (rc));
     ts_dispatch_destroy (&self->dispatch);
     ts_arena_destroy (&self->arena);
+}
+
+int
+ts_daemon_main (const ts_service *service, int argc, char **argv)
+{
+    assert (service && service->name);
+    ts_daemon *self = calloc (1, sizeof (ts_daemon));
+    assert (self);
+    self->magic = DAEMON_MAGIC;
+    self->service = service;
+    char program [64];
+    snprintf (program, sizeof program, "tashan-%s", service->name);
+    switch (ts_config_parse (&self->cfg, argc, argv, program, service->summary, NULL, false)) {
+        case TS_CONFIG_EXIT_OK: free (self); return 0;
+        case TS_CONFIG_EXIT_USAGE: free (self); return 2;
+        case TS_CONFIG_RUN: break;
+    }
+    ts_log_init (service->name, self->cfg.log_level);
+    signal (SIGPIPE, SIG_IGN);
+    if (s_open (self) != 0) {
+        free (self);
+        return 1;
+    }
+    s_start_loop (self);
+    ts_log_info ("started", "endpoint=%s data_dir=%s version=%s",
+                 ts_config_endpoint (&self->cfg, service->name), self->cfg.data_dir,
+                 TASHAN_VERSION);
+    uv_run (&self->loop, UV_RUN_DEFAULT);
+    s_close (self);
     ts_log_info ("stopped", "%s", "");
     self->magic = 0;
     free (self);
