@@ -391,25 +391,12 @@ gw_http_destroy (gw_http **self_p)
 }
 
 
-//  --------------------------------------------------------------------------
-//  Listen on "ip:port" or "[ip6]:port"; returns the bound port.
-
-int
-gw_http_listen (gw_http *self, const char *address, char *err, size_t err_size)
+//  "ip:port" or "[ip6]:port" into ss. 0, or a negative error with err
+//  filled.
+static int
+s_parse_address (const char *address, struct sockaddr_storage *ss, char *err,
+                 size_t err_size)
 {
-    assert (self);
-    assert (self->magic == GW_HTTP_MAGIC);
-    assert (!self->destroyed);
-    assert (address);
-    char scratch [8];
-    if (!err) {
-        err = scratch;
-        err_size = sizeof scratch;
-    }
-    if (self->listener_inited) {
-        snprintf (err, err_size, "already listening");
-        return -EALREADY;
-    }
     char host [64];
     const char *port_text;
     size_t host_len;
@@ -444,14 +431,37 @@ gw_http_listen (gw_http *self, const char *address, char *err, size_t err_size)
     }
     host [host_len] = '\0';
 
-    struct sockaddr_storage ss;
-    memset (&ss, 0, sizeof ss);
-    int rc = ipv6? uv_ip6_addr (host, (int) port, (struct sockaddr_in6 *) &ss)
-                 : uv_ip4_addr (host, (int) port, (struct sockaddr_in *) &ss);
-    if (rc) {
+    memset (ss, 0, sizeof *ss);
+    int rc = ipv6? uv_ip6_addr (host, (int) port, (struct sockaddr_in6 *) ss)
+                 : uv_ip4_addr (host, (int) port, (struct sockaddr_in *) ss);
+    if (rc)
         snprintf (err, err_size, "bad address '%s': %s", address, uv_strerror (rc));
-        return rc;
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Listen on "ip:port" or "[ip6]:port"; returns the bound port.
+
+int
+gw_http_listen (gw_http *self, const char *address, char *err, size_t err_size)
+{
+    assert (self);
+    assert (self->magic == GW_HTTP_MAGIC);
+    assert (!self->destroyed);
+    assert (address);
+    char scratch [8];
+    if (!err) {
+        err = scratch;
+        err_size = sizeof scratch;
     }
+    if (self->listener_inited) {
+        snprintf (err, err_size, "already listening");
+        return -EALREADY;
+    }
+    struct sockaddr_storage ss;
+    int rc = s_parse_address (address, &ss, err, err_size);
+    if (rc)
+        return rc;
     rc = uv_tcp_init (self->loop, &self->listener);
     assert (rc == 0);
     self->listener.data = self;

@@ -238,4 +238,11 @@ void gw_http__req_free (gw_http_request *req);
 //  Append the request to the connection's queue.
 void gw_http__conn_enqueue (gw_http_conn *conn, gw_http_request *req);
 
+//  --------------------------------------------------------------------------
+//  gw_http_url.c
+
+//  Split the request target in head into path and query (NUL-terminated
+//  in place). 0, or -1 when the target is malformed.
+int gw_http__split_target (gw_http_request *req);
+
 #endif

@@ -277,19 +277,11 @@ on_header_value (http_parser *parser, const char *at, size_t len)
     return 0;
 }
 
-static int
-on_headers_complete (http_parser *parser)
+//  Terminate every header value in head (trailing blanks dropped; a
+//  field cut short by the end of headers is empty).
+static void
+s_terminate_headers (gw_http_request *req)
 {
-    gw_http_conn *conn = parser->data;
-    gw_http_request *req = conn->req;
-    gw_http *server = conn->server;
-    assert (req && req->state == REQ_PARSING);
-    assert (!req->headers_done);
-
-    //  Terminate the last value (or the URL); head never grows after this,
-    //  so pointers into it stay valid.
-    if (req_head_append (req, server, "", 1))
-        return s_refuse_oom (conn);
     req->head [req->url_len] = '\0';
     for (size_t i = 0; i < req->header_count; i++) {
         header_slot *slot = &req->headers [i];
@@ -307,6 +299,46 @@ on_headers_complete (http_parser *parser)
         }
         req->head [slot->value_off + slot->value_len] = '\0';
     }
+}
+
+//  curl and others wait for "100 Continue" before a body. Only safe to
+//  send when no earlier response is still to come on this connection.
+//  Returns -1 when the write closed the connection.
+static int
+s_maybe_continue (gw_http_conn *conn, gw_http_request *req, http_parser *parser)
+{
+    const char *expect = gw_http_request_header (req, "Expect");
+    bool has_body = (parser->flags & F_CHUNKED) || parser->content_length > 0;
+    if (!expect || !has_body || strcasecmp (expect, "100-continue") != 0
+    ||  conn->queue_head != NULL || conn->write_pending_bytes != 0)
+        return 0;
+    static const char cont [] = "HTTP/1.1 100 Continue\r\n\r\n";
+    char *copy = malloc (sizeof cont - 1);
+    if (!copy)
+        return 0;
+    memcpy (copy, cont, sizeof cont - 1);
+    uv_buf_t buf = uv_buf_init (copy, sizeof cont - 1);
+    if (gw_http__conn_write (conn, &buf, 1) < 0)
+        return -1;                  //  closed; gw_http__conn_parse sees CONN_CLOSED
+    return 0;
+}
+
+//  The head is complete: terminate it, refuse what is not allowed
+//  (CONNECT, ambiguous framing, a bad target, a body over the limit),
+//  split the target into path and query, answer Expect: 100-continue.
+static int
+on_headers_complete (http_parser *parser)
+{
+    gw_http_conn *conn = parser->data;
+    gw_http_request *req = conn->req;
+    gw_http *server = conn->server;
+    assert (req && req->state == REQ_PARSING);
+    assert (!req->headers_done);
+
+    //  Head never grows after this, so pointers into it stay valid.
+    if (req_head_append (req, server, "", 1))
+        return s_refuse_oom (conn);
+    s_terminate_headers (req);
     req->headers_done = true;
     req->method = (uint8_t) parser->method;
 
@@ -321,25 +353,9 @@ on_headers_complete (http_parser *parser)
         server->stats.parse_errors++;
         return s_refuse (conn, 400, "bad_request", "ambiguous Transfer-Encoding");
     }
-    struct http_parser_url url;
-    http_parser_url_init (&url);
-    if (req->url_len == 0
-    ||  http_parser_parse_url (req->head, req->url_len, 0, &url)) {
+    if (gw_http__split_target (req) != 0) {
         server->stats.parse_errors++;
         return s_refuse (conn, 400, "bad_request", "malformed request target");
-    }
-    //  NULs go over '?' and '#', which no caller needs.
-    if (url.field_set & (1 << UF_PATH)) {
-        size_t off = url.field_data [UF_PATH].off;
-        size_t len = url.field_data [UF_PATH].len;
-        req->head [off + len] = '\0';
-        req->path = req->head + off;
-    }
-    if (url.field_set & (1 << UF_QUERY)) {
-        size_t off = url.field_data [UF_QUERY].off;
-        size_t len = url.field_data [UF_QUERY].len;
-        req->head [off + len] = '\0';
-        req->query = req->head + off;
     }
     if ((parser->flags & F_CONTENTLENGTH)
     &&  parser->content_length > server->cfg.max_body_bytes) {
@@ -348,22 +364,7 @@ on_headers_complete (http_parser *parser)
         return s_refuse_limit (conn, 413, "too_large", "request body",
                                server->cfg.max_body_bytes);
     }
-    //  curl and others wait for "100 Continue" before a body. Only safe to
-    //  send when no earlier response is still to come on this connection.
-    const char *expect = gw_http_request_header (req, "Expect");
-    bool has_body = (parser->flags & F_CHUNKED) || parser->content_length > 0;
-    if (expect && has_body && strcasecmp (expect, "100-continue") == 0
-    &&  conn->queue_head == NULL && conn->write_pending_bytes == 0) {
-        static const char cont [] = "HTTP/1.1 100 Continue\r\n\r\n";
-        char *copy = malloc (sizeof cont - 1);
-        if (copy) {
-            memcpy (copy, cont, sizeof cont - 1);
-            uv_buf_t buf = uv_buf_init (copy, sizeof cont - 1);
-            if (gw_http__conn_write (conn, &buf, 1) < 0)
-                return -1;          //  closed; gw_http__conn_parse sees CONN_CLOSED
-        }
-    }
-    return 0;
+    return s_maybe_continue (conn, req, parser);
 }
 
 static int

@@ -23,6 +23,31 @@
 //  =========================================================================
 //  URL helpers
 
+int
+gw_http__split_target (gw_http_request *req)
+{
+    assert (req && req->headers_done);
+    struct http_parser_url url;
+    http_parser_url_init (&url);
+    if (req->url_len == 0
+    ||  http_parser_parse_url (req->head, req->url_len, 0, &url))
+        return -1;
+    //  NULs go over '?' and '#', which no caller needs.
+    if (url.field_set & (1 << UF_PATH)) {
+        size_t off = url.field_data [UF_PATH].off;
+        size_t len = url.field_data [UF_PATH].len;
+        req->head [off + len] = '\0';
+        req->path = req->head + off;
+    }
+    if (url.field_set & (1 << UF_QUERY)) {
+        size_t off = url.field_data [UF_QUERY].off;
+        size_t len = url.field_data [UF_QUERY].len;
+        req->head [off + len] = '\0';
+        req->query = req->head + off;
+    }
+    return 0;
+}
+
 //  The byte of a %XX escape (libsodium's hex decoder, either case), or
 //  -1 when the two characters are not hex digits.
 static int

@@ -485,6 +485,139 @@ s_store_enum (parser_t *self, const ProtobufCFieldDescriptor *field,
     return 0;
 }
 
+//  Text to an integer field: canonical decimal, range-checked.
+static int
+s_text_integer (parser_t *self, const ProtobufCFieldDescriptor *field,
+                const char *text, size_t len, void *slot)
+{
+    s_integer_t value;
+    int rc = s_decimal_parse (text, len, &value);
+    if (rc == -2) {
+        s_fail (self, "value out of range for %s", s_type_name (field->type));
+        return -1;
+    }
+    if (rc) {
+        s_fail (self, "expected an integer");
+        return -1;
+    }
+    return s_store_integer (self, field, value, slot);
+}
+
+//  Text to a float or double field: a JSON number, "NaN", "Infinity" or
+//  "-Infinity".
+static int
+s_text_double (parser_t *self, const ProtobufCFieldDescriptor *field,
+               const char *text, size_t len, void *slot)
+{
+    double value;
+    if (len == 3 && memcmp (text, "NaN", 3) == 0)
+        value = NAN;
+    else
+    if (len == 8 && memcmp (text, "Infinity", 8) == 0)
+        value = INFINITY;
+    else
+    if (len == 9 && memcmp (text, "-Infinity", 9) == 0)
+        value = -INFINITY;
+    else
+    if (s_is_json_number (text, len)) {
+        //  text ends at len (see s_store_from_text) and the grammar leaves
+        //  strtod no room to read less or more
+        errno = 0;
+        value = strtod (text, NULL);
+        if (errno == ERANGE && isinf (value)) {
+            s_fail (self, "value out of range for %s", s_type_name (field->type));
+            return -1;
+        }
+    }
+    else {
+        s_fail (self, "expected a number");
+        return -1;
+    }
+    return s_store_double (self, field, value, slot);
+}
+
+//  Text to a bool field: "true" or "false".
+static int
+s_text_bool (parser_t *self, const char *text, size_t len, void *slot)
+{
+    if (len == 4 && memcmp (text, "true", 4) == 0)
+        *(protobuf_c_boolean *) slot = 1;
+    else
+    if (len == 5 && memcmp (text, "false", 5) == 0)
+        *(protobuf_c_boolean *) slot = 0;
+    else {
+        s_fail (self, "expected true or false");
+        return -1;
+    }
+    return 0;
+}
+
+//  Text to an enum field: a value's name, or its number.
+static int
+s_text_enum (parser_t *self, const ProtobufCFieldDescriptor *field,
+             const char *text, size_t len, void *slot)
+{
+    const ProtobufCEnumDescriptor *enum_desc = field->descriptor;
+    const ProtobufCEnumValue *value = NULL;
+    s_integer_t number;
+    if (memchr (text, 0, len) == NULL)
+        value = protobuf_c_enum_descriptor_get_value_by_name (enum_desc, text);
+    if (!value && s_decimal_parse (text, len, &number) == 0
+    &&  number.magnitude <= INT32_MAX) {
+        int as_int = number.negative? -(int) number.magnitude: (int) number.magnitude;
+        value = protobuf_c_enum_descriptor_get_value (enum_desc, as_int);
+    }
+    return s_store_enum (self, field, value, slot);
+}
+
+//  Text to a string field: UTF-8 without NUL, copied.
+static int
+s_text_string (parser_t *self, const char *text, size_t len, void *slot)
+{
+    //  jansson checked JSON strings already; parameters it did not
+    if (!ts_utf8_valid (text, len) || memchr (text, 0, len)) {
+        s_fail (self, "expected a UTF-8 string without NUL");
+        return -1;
+    }
+    //  Always a block of our own, even for "": free_unpacked frees
+    //  every element of a repeated string field unconditionally.
+    char *copy = s_alloc (self, len + 1);
+    if (!copy)
+        return -1;
+    memcpy (copy, text, len);
+    copy [len] = 0;
+    *(char **) slot = copy;
+    return 0;
+}
+
+//  Text to a bytes field: base64, decoded into a block of our own.
+static int
+s_text_bytes (parser_t *self, const char *text, size_t len, void *slot)
+{
+    ProtobufCBinaryData *binary = slot;
+    if (len == 0) {
+        binary->len = 0;
+        binary->data = NULL;
+        return 0;
+    }
+    uint8_t *data = s_alloc (self, len / 4 * 3 + 2);
+    if (!data)
+        return -1;
+    ssize_t data_len = s_base64_decode (text, len, data);
+    if (data_len < 0) {
+        s_free (self->alloc, data);
+        s_fail (self, "expected base64");
+        return -1;
+    }
+    if (data_len == 0) {        //  "=" and the like
+        s_free (self->alloc, data);
+        data = NULL;
+    }
+    binary->len = (size_t) data_len;
+    binary->data = data;
+    return 0;
+}
+
 //  Convert text to the field's type: the reading of path and query
 //  parameters, map keys, and JSON strings given for any type. Every caller
 //  has a NUL at text [len] (C strings, jansson strings and keys).
@@ -503,116 +636,19 @@ s_store_from_text (parser_t *self, const ProtobufCFieldDescriptor *field,
         case PROTOBUF_C_TYPE_SINT64:
         case PROTOBUF_C_TYPE_SFIXED64:
         case PROTOBUF_C_TYPE_UINT64:
-        case PROTOBUF_C_TYPE_FIXED64: {
-            s_integer_t value;
-            int rc = s_decimal_parse (text, len, &value);
-            if (rc == -2) {
-                s_fail (self, "value out of range for %s",
-                        s_type_name (field->type));
-                return -1;
-            }
-            if (rc) {
-                s_fail (self, "expected an integer");
-                return -1;
-            }
-            return s_store_integer (self, field, value, slot);
-        }
+        case PROTOBUF_C_TYPE_FIXED64:
+            return s_text_integer (self, field, text, len, slot);
         case PROTOBUF_C_TYPE_FLOAT:
-        case PROTOBUF_C_TYPE_DOUBLE: {
-            double value;
-            if (len == 3 && memcmp (text, "NaN", 3) == 0)
-                value = NAN;
-            else
-            if (len == 8 && memcmp (text, "Infinity", 8) == 0)
-                value = INFINITY;
-            else
-            if (len == 9 && memcmp (text, "-Infinity", 9) == 0)
-                value = -INFINITY;
-            else
-            if (s_is_json_number (text, len)) {
-                //  text ends at len (see above) and the grammar leaves
-                //  strtod no room to read less or more
-                errno = 0;
-                value = strtod (text, NULL);
-                if (errno == ERANGE && isinf (value)) {
-                    s_fail (self, "value out of range for %s",
-                            s_type_name (field->type));
-                    return -1;
-                }
-            }
-            else {
-                s_fail (self, "expected a number");
-                return -1;
-            }
-            return s_store_double (self, field, value, slot);
-        }
+        case PROTOBUF_C_TYPE_DOUBLE:
+            return s_text_double (self, field, text, len, slot);
         case PROTOBUF_C_TYPE_BOOL:
-            if (len == 4 && memcmp (text, "true", 4) == 0)
-                *(protobuf_c_boolean *) slot = 1;
-            else
-            if (len == 5 && memcmp (text, "false", 5) == 0)
-                *(protobuf_c_boolean *) slot = 0;
-            else {
-                s_fail (self, "expected true or false");
-                return -1;
-            }
-            return 0;
-        case PROTOBUF_C_TYPE_ENUM: {
-            const ProtobufCEnumDescriptor *enum_desc = field->descriptor;
-            const ProtobufCEnumValue *value = NULL;
-            s_integer_t number;
-            if (memchr (text, 0, len) == NULL)
-                value = protobuf_c_enum_descriptor_get_value_by_name (
-                    enum_desc, text);
-            if (!value && s_decimal_parse (text, len, &number) == 0
-            &&  number.magnitude <= INT32_MAX) {
-                int as_int = number.negative? -(int) number.magnitude
-                                            : (int) number.magnitude;
-                value = protobuf_c_enum_descriptor_get_value (enum_desc,
-                                                              as_int);
-            }
-            return s_store_enum (self, field, value, slot);
-        }
-        case PROTOBUF_C_TYPE_STRING: {
-            //  jansson checked JSON strings already; parameters it did not
-            if (!ts_utf8_valid (text, len) || memchr (text, 0, len)) {
-                s_fail (self, "expected a UTF-8 string without NUL");
-                return -1;
-            }
-            //  Always a block of our own, even for "": free_unpacked frees
-            //  every element of a repeated string field unconditionally.
-            char *copy = s_alloc (self, len + 1);
-            if (!copy)
-                return -1;
-            memcpy (copy, text, len);
-            copy [len] = 0;
-            *(char **) slot = copy;
-            return 0;
-        }
-        case PROTOBUF_C_TYPE_BYTES: {
-            ProtobufCBinaryData *binary = slot;
-            if (len == 0) {
-                binary->len = 0;
-                binary->data = NULL;
-                return 0;
-            }
-            uint8_t *data = s_alloc (self, len / 4 * 3 + 2);
-            if (!data)
-                return -1;
-            ssize_t data_len = s_base64_decode (text, len, data);
-            if (data_len < 0) {
-                s_free (self->alloc, data);
-                s_fail (self, "expected base64");
-                return -1;
-            }
-            if (data_len == 0) {        //  "=" and the like
-                s_free (self->alloc, data);
-                data = NULL;
-            }
-            binary->len = (size_t) data_len;
-            binary->data = data;
-            return 0;
-        }
+            return s_text_bool (self, text, len, slot);
+        case PROTOBUF_C_TYPE_ENUM:
+            return s_text_enum (self, field, text, len, slot);
+        case PROTOBUF_C_TYPE_STRING:
+            return s_text_string (self, text, len, slot);
+        case PROTOBUF_C_TYPE_BYTES:
+            return s_text_bytes (self, text, len, slot);
         case PROTOBUF_C_TYPE_MESSAGE:
             s_fail (self, "a message cannot be given as a string");
             return -1;
@@ -624,6 +660,41 @@ s_store_from_text (parser_t *self, const ProtobufCFieldDescriptor *field,
 static ProtobufCMessage *
     s_parse_message (parser_t *self, const ProtobufCMessageDescriptor *desc,
                      json_t *object, int depth);
+
+//  A JSON number to an integer field: an integer, or an integral real
+//  up to 2^53, range-checked.
+static int
+s_json_integer (parser_t *self, const ProtobufCFieldDescriptor *field,
+                json_t *value, void *slot)
+{
+    s_integer_t number;
+    if (json_is_integer (value)) {
+        json_int_t as_int = json_integer_value (value);
+        number.negative = as_int < 0;
+        number.magnitude = as_int < 0
+                         ? (uint64_t) (-(as_int + 1)) + 1
+                         : (uint64_t) as_int;
+    }
+    else
+    if (json_is_real (value)) {
+        //  1e3 or 5.0 are integers too, if exact; past 2^53 the
+        //  text was already rounded by the reader, so refuse it.
+        double real = json_real_value (value);
+        if (real != trunc (real) || fabs (real) > MAX_EXACT_REAL) {
+            s_fail (self, "expected an integer");
+            return -1;
+        }
+        number.negative = real < 0;
+        number.magnitude = (uint64_t) fabs (real);
+        if (number.magnitude == 0)
+            number.negative = false;
+    }
+    else {
+        s_fail (self, "expected an integer");
+        return -1;
+    }
+    return s_store_integer (self, field, number, slot);
+}
 
 //  Convert one non-null JSON value to the field's type and store it.
 //  depth is the JSON depth of the container holding value.
@@ -650,35 +721,8 @@ s_store_from_json (parser_t *self, const ProtobufCFieldDescriptor *field,
         case PROTOBUF_C_TYPE_SINT64:
         case PROTOBUF_C_TYPE_SFIXED64:
         case PROTOBUF_C_TYPE_UINT64:
-        case PROTOBUF_C_TYPE_FIXED64: {
-            s_integer_t number;
-            if (json_is_integer (value)) {
-                json_int_t as_int = json_integer_value (value);
-                number.negative = as_int < 0;
-                number.magnitude = as_int < 0
-                                 ? (uint64_t) (-(as_int + 1)) + 1
-                                 : (uint64_t) as_int;
-            }
-            else
-            if (json_is_real (value)) {
-                //  1e3 or 5.0 are integers too, if exact; past 2^53 the
-                //  text was already rounded by the reader, so refuse it.
-                double real = json_real_value (value);
-                if (real != trunc (real) || fabs (real) > MAX_EXACT_REAL) {
-                    s_fail (self, "expected an integer");
-                    return -1;
-                }
-                number.negative = real < 0;
-                number.magnitude = (uint64_t) fabs (real);
-                if (number.magnitude == 0)
-                    number.negative = false;
-            }
-            else {
-                s_fail (self, "expected an integer");
-                return -1;
-            }
-            return s_store_integer (self, field, number, slot);
-        }
+        case PROTOBUF_C_TYPE_FIXED64:
+            return s_json_integer (self, field, value, slot);
         case PROTOBUF_C_TYPE_FLOAT:
         case PROTOBUF_C_TYPE_DOUBLE:
             if (!json_is_number (value)) {
@@ -1061,6 +1105,38 @@ s_release_value (ProtobufCAllocator *alloc,
     }
 }
 
+//  One more element of a repeated field, from text (a query parameter
+//  given again).
+static int
+s_append_from_text (parser_t *self, ProtobufCMessage *msg,
+                    const ProtobufCFieldDescriptor *field, const char *value, size_t len)
+{
+    size_t *count_p = MEMBER_P (msg, field->quantifier_offset);
+    void **array_p = MEMBER_P (msg, field->offset);
+    if (*count_p >= GW_JSON_MAX_ELEMENTS) {
+        s_fail (self, "more than %d elements", GW_JSON_MAX_ELEMENTS);
+        return -1;
+    }
+    //  The allocator has no realloc: copy into a new array. Fine for
+    //  the few values a query string repeats.
+    size_t element_size = gw_json__element_size (field->type);
+    char *elements = s_alloc (self, (*count_p + 1) * element_size);
+    if (!elements)
+        return -1;
+    memset (elements + *count_p * element_size, 0, element_size);
+    if (s_store_from_text (self, field, value, len,
+                           elements + *count_p * element_size)) {
+        s_free (self->alloc, elements);
+        return -1;
+    }
+    if (*count_p > 0)
+        memcpy (elements, *array_p, *count_p * element_size);
+    s_free (self->alloc, *array_p);
+    *array_p = elements;
+    (*count_p)++;
+    return 0;
+}
+
 int
 gw_json_set_field_from_string (ProtobufCMessage *msg, const char *field_name,
                                const char *value, ProtobufCAllocator *alloc,
@@ -1088,32 +1164,8 @@ gw_json_set_field_from_string (ProtobufCMessage *msg, const char *field_name,
     }
     size_t len = strlen (value);
 
-    if (field->label == PROTOBUF_C_LABEL_REPEATED) {
-        size_t *count_p = MEMBER_P (msg, field->quantifier_offset);
-        void **array_p = MEMBER_P (msg, field->offset);
-        if (*count_p >= GW_JSON_MAX_ELEMENTS) {
-            s_fail (&parser, "more than %d elements", GW_JSON_MAX_ELEMENTS);
-            return -1;
-        }
-        //  The allocator has no realloc: copy into a new array. Fine for
-        //  the few values a query string repeats.
-        size_t element_size = gw_json__element_size (field->type);
-        char *elements = s_alloc (&parser, (*count_p + 1) * element_size);
-        if (!elements)
-            return -1;
-        memset (elements + *count_p * element_size, 0, element_size);
-        if (s_store_from_text (&parser, field, value, len,
-                               elements + *count_p * element_size)) {
-            s_free (parser.alloc, elements);
-            return -1;
-        }
-        if (*count_p > 0)
-            memcpy (elements, *array_p, *count_p * element_size);
-        s_free (parser.alloc, *array_p);
-        *array_p = elements;
-        (*count_p)++;
-        return 0;
-    }
+    if (field->label == PROTOBUF_C_LABEL_REPEATED)
+        return s_append_from_text (&parser, msg, field, value, len);
 
     //  Read into a scratch slot first: on error the message is untouched.
     union {

@@ -185,9 +185,36 @@ s_print_double (printer_t *self, double value, bool is_float)
     s_puts (self, text);
 }
 
-//  One value of a field (singular, array element, map value).
 static void s_print_message (printer_t *self, const ProtobufCMessage *msg);
 
+//  A message field's value. Absent: print the defaults, unless this type
+//  is already being printed further out (a recursive type), where
+//  defaults would nest forever: then null.
+static void
+s_print_sub_message (printer_t *self, const ProtobufCFieldDescriptor *field,
+                     const ProtobufCMessage *sub)
+{
+    if (sub) {
+        s_print_message (self, sub);
+        return;
+    }
+    const ProtobufCMessageDescriptor *desc = field->descriptor;
+    for (int index = 0; index < self->depth; index++)
+        if (self->chain [index] == desc) {
+            s_puts (self, "null");
+            return;
+        }
+    ProtobufCMessage *defaults = malloc (desc->sizeof_message);
+    if (!defaults) {
+        self->failed = true;
+        return;
+    }
+    protobuf_c_message_init (desc, defaults);
+    s_print_message (self, defaults);
+    free (defaults);            //  holds nothing but defaults
+}
+
+//  One value of a field (singular, array element, map value).
 static void
 s_print_value (printer_t *self, const ProtobufCFieldDescriptor *field,
                const void *slot)
@@ -250,31 +277,9 @@ s_print_value (printer_t *self, const ProtobufCFieldDescriptor *field,
             s_print_base64 (self, binary->data, binary->data? binary->len: 0);
             break;
         }
-        case PROTOBUF_C_TYPE_MESSAGE: {
-            const ProtobufCMessage *sub = *(ProtobufCMessage * const *) slot;
-            if (sub) {
-                s_print_message (self, sub);
-                break;
-            }
-            //  Absent: print the defaults, unless this type is already
-            //  being printed further out (a recursive type), where
-            //  defaults would nest forever.
-            const ProtobufCMessageDescriptor *desc = field->descriptor;
-            for (int index = 0; index < self->depth; index++)
-                if (self->chain [index] == desc) {
-                    s_puts (self, "null");
-                    return;
-                }
-            ProtobufCMessage *defaults = malloc (desc->sizeof_message);
-            if (!defaults) {
-                self->failed = true;
-                return;
-            }
-            protobuf_c_message_init (desc, defaults);
-            s_print_message (self, defaults);
-            free (defaults);            //  holds nothing but defaults
+        case PROTOBUF_C_TYPE_MESSAGE:
+            s_print_sub_message (self, field, *(ProtobufCMessage * const *) slot);
             break;
-        }
     }
 }
 
