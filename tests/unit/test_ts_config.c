@@ -7,7 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
+#include "test_fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,19 +29,11 @@ typedef struct {
 } fx_t;
 
 static int
-s_rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st; (void) flag; (void) ftw;
-    return remove (path);
-}
-
-static int
 s_setup (void **state)
 {
     fx_t *f = calloc (1, sizeof *f);
     assert_non_null (getcwd (f->old_cwd, sizeof f->old_cwd));
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_ts_config_XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
+    assert_int_equal (test_dir_make (f->dir, sizeof f->dir, "config"), 0);
     assert_int_equal (chdir (f->dir), 0);
     *state = f;
     return 0;
@@ -51,7 +44,7 @@ s_teardown (void **state)
 {
     fx_t *f = *state;
     assert_int_equal (chdir (f->old_cwd), 0);
-    nftw (f->dir, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_dir_remove (f->dir);
     free (f);
     return 0;
 }
