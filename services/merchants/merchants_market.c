@@ -427,6 +427,36 @@ s_served (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req, uint64_t me
     return merchants_check_resident (ctx, *person_id);
 }
 
+//  Keep the check-in: what was served to whom, when, at which tier, and
+//  what proved it (the code's serial, or the ops override and its reason).
+static void
+s_checkin_record (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
+                  const Tashan__Merchants__Merchant *m, const char *person_id,
+                  const char *tier, uint32_t discount, bool free, int64_t served_ms,
+                  uint64_t serial)
+{
+    Tashan__Merchants__Checkin rec = TASHAN__MERCHANTS__CHECKIN__INIT;
+    rec.checkin_id = req->checkin_id;
+    rec.merchant_id = m->id;
+    rec.person_id = (char *) person_id;
+    rec.service = req->service;
+    rec.market_id = req->market_id;
+    rec.free = free;
+    rec.tier = (char *) tier;
+    rec.discount_percent = discount;
+    rec.at_ms = ctx->now_ms;
+    rec.served_ms = served_ms;
+    rec.code_serial = serial;
+    if (!serial) {
+        rec.override_by = (char *) ctx->caller->principal;
+        rec.override_reason = req->override_reason;
+    }
+    ts_key k;
+    ts_key_init (&k);
+    ts_key_u64 (&k, ts_txn_next_id (ctx->txn, "checkin"));
+    ts_txn_put_msg (ctx->txn, merchants_state_of (ctx)->checkins, k.data, k.size, &rec.base);
+}
+
 //  served_at (default now), never in the future beyond an app's clock skew.
 static unsigned
 s_served_at (ts_ctx *ctx, const char *served_at, int64_t *served_ms)
@@ -491,26 +521,7 @@ merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
     uint32_t discount = merchants_discount (rules, m, tier);
     assert (discount <= 100);
 
-    Tashan__Merchants__Checkin rec = TASHAN__MERCHANTS__CHECKIN__INIT;
-    rec.checkin_id = req->checkin_id;
-    rec.merchant_id = m->id;
-    rec.person_id = (char *) person_id;
-    rec.service = req->service;
-    rec.market_id = req->market_id;
-    rec.free = free;
-    rec.tier = (char *) tier;
-    rec.discount_percent = discount;
-    rec.at_ms = ctx->now_ms;
-    rec.served_ms = served_ms;
-    rec.code_serial = serial;
-    if (!serial) {
-        rec.override_by = (char *) ctx->caller->principal;
-        rec.override_reason = req->override_reason;
-    }
-    ts_key k;
-    ts_key_init (&k);
-    ts_key_u64 (&k, ts_txn_next_id (ctx->txn, "checkin"));
-    ts_txn_put_msg (ctx->txn, self->checkins, k.data, k.size, &rec.base);
+    s_checkin_record (ctx, req, m, person_id, tier, discount, free, served_ms, serial);
     merchants_count_add (ctx, "m.checkins", merchant_no, NULL, 1);
     if (market_no)
         s_checkin_at_market (ctx, req, person_id, m, merchant_no, market_no, free);
