@@ -92,6 +92,13 @@ void vol_key_str (ts_key *k, const char *s);
 void vol_key_u64 (ts_key *k, uint64_t n);
 //  Does list (n items) hold s?
 bool vol_has (char **list, size_t n, const char *s);
+//  A list field: at most max items, each one of allowed, none twice.
+unsigned vol_check_list (ts_ctx *ctx, const char *field, char **list, size_t n, size_t max,
+                         const char *const *allowed);
+//  A record kept under its number (circles, posts, orders, projects...).
+void *vol_load (ts_ctx *ctx, const char *table, uint64_t no,
+                const ProtobufCMessageDescriptor *desc);
+void vol_save (ts_ctx *ctx, const char *table, uint64_t no, const ProtobufCMessage *msg);
 
 unsigned vol_apply_person (ts_ctx *ctx, const Tashan__Events__Person *p,
                            const Tashan__Event *event);
@@ -161,6 +168,8 @@ unsigned vol_list_reports (ts_ctx *ctx, const Tashan__Volunteers__ListHourReport
 void vol_notify (ts_ctx *ctx, const char *person_id, const char *kind, const char *ref,
                  const char *text);
 void vol_timer_set (ts_ctx *ctx, int64_t fire_ms, char kind, uint64_t ref, uint64_t check);
+//  Reminder timers 24 h and 2 h before at_ms (those still ahead), check at_ms.
+void vol_remind_before (ts_ctx *ctx, int64_t at_ms, char kind, uint64_t ref);
 unsigned vol_notifications (ts_ctx *ctx, const Tashan__Volunteers__ListNotificationsRequest *req,
                             Tashan__Volunteers__ListNotificationsReply *rep);
 //  One fired timer; the handler of its kind decides whether it still holds.

@@ -197,18 +197,14 @@ typedef Tashan__Volunteers__HourReport vol_report;
 static vol_report *
 s_report_load (ts_ctx *ctx, uint64_t no)
 {
-    ts_key k;
-    vol_key_u64 (&k, no);
-    return ts_txn_get_msg (ctx->txn, vol_table (ctx, "reports"), k.data, k.size,
-                           &tashan__volunteers__hour_report__descriptor, ctx->arena);
+    return vol_load (ctx, "reports", no, &tashan__volunteers__hour_report__descriptor);
 }
 
 static void
 s_report_save (ts_ctx *ctx, uint64_t no, const vol_report *r)
 {
-    ts_key k;
-    vol_key_u64 (&k, no);
-    ts_txn_put_msg (ctx->txn, vol_table (ctx, "reports"), k.data, k.size, &r->base);
+    assert (r->minutes >= 1 && r->minutes <= VOL_MINUTES_MAX);
+    vol_save (ctx, "reports", no, &r->base);
 }
 
 unsigned

@@ -97,6 +97,15 @@ vol_timer_set (ts_ctx *ctx, int64_t fire_ms, char kind, uint64_t ref, uint64_t c
     ts_txn_put (ctx->txn, vol_table (ctx, "timers"), k.data, k.size, v, sizeof v);
 }
 
+void
+vol_remind_before (ts_ctx *ctx, int64_t at_ms, char kind, uint64_t ref)
+{
+    static const int64_t before_ms [] = { 24 * TS_HOUR_MS, 2 * TS_HOUR_MS };
+    for (size_t i = 0; i < TS_COUNT (before_ms); i++)
+        if (at_ms - before_ms [i] > ctx->now_ms)
+            vol_timer_set (ctx, at_ms - before_ms [i], kind, ref, (uint64_t) at_ms);
+}
+
 uint32_t
 vol_timers_run (ts_ctx *ctx, vol_timer_fn fn)
 {

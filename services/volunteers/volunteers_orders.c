@@ -60,19 +60,16 @@ vol_order_allowed (const char *state, const char *action)
 vol_order *
 vol_order_load (ts_ctx *ctx, uint64_t no)
 {
-    ts_key k;
-    vol_key_u64 (&k, no);
-    return ts_txn_get_msg (ctx->txn, vol_table (ctx, "orders"), k.data, k.size,
-                           &tashan__volunteers__order__descriptor, ctx->arena);
+    return vol_load (ctx, "orders", no, &tashan__volunteers__order__descriptor);
 }
 
 static void
 s_save (ts_ctx *ctx, uint64_t no, const vol_order *o)
 {
     assert (o->n_events >= 1 && o->n_events <= VOL_EVENTS_MAX + 1);
+    vol_save (ctx, "orders", no, &o->base);
     ts_key k;
     vol_key_u64 (&k, no);
-    ts_txn_put_msg (ctx->txn, vol_table (ctx, "orders"), k.data, k.size, &o->base);
     //  The open index follows the state.
     if (strcmp (o->state, "open") == 0)
         ts_txn_put (ctx->txn, vol_table (ctx, "open_ord"), k.data, k.size, "", 0);
@@ -159,12 +156,16 @@ s_release (ts_ctx *ctx, const char *person_id)
     }
 }
 
-//  Load the order named by a path id and check the action is allowed.
+//  Load the order named by a path id and check the action is allowed
+//  and, when volunteer is given (required: it must be), that it is the
+//  order's volunteer.
 static unsigned
-s_ref (ts_ctx *ctx, const char *id, const char *action, uint64_t *no, vol_order **out)
+s_ref (ts_ctx *ctx, const char *id, const char *action, const char *volunteer,
+       bool required, uint64_t *no, vol_order **out)
 {
-    unsigned rc = ts_check_id (ctx, "id", id, 'o', "service order", TS_NOT_FOUND, no);
-    if (rc)
+    unsigned rc;
+    if ((rc = ts_check_str (ctx, "volunteer_person_id", volunteer, TS_ID_MAX_CHARS, required))
+    ||  (rc = ts_check_id (ctx, "id", id, 'o', "service order", TS_NOT_FOUND, no)))
         return rc;
     vol_order *o = vol_order_load (ctx, *no);
     if (!o)
@@ -172,6 +173,9 @@ s_ref (ts_ctx *ctx, const char *id, const char *action, uint64_t *no, vol_order 
     if (!vol_order_allowed (o->state, action))
         return ts_fail (ctx, TS_CONFLICT, "service order %s is %s: it cannot %s", id,
                         o->state, action);
+    if (volunteer [0] && strcmp (o->volunteer_person_id, volunteer) != 0)
+        return ts_fail (ctx, TS_CONFLICT, "service order %s is %s by %s, not %s", o->id,
+                        o->state, o->volunteer_person_id, volunteer);
     *out = o;
     return 0;
 }
@@ -229,13 +233,8 @@ vol_order_accept (ts_ctx *ctx, const Tashan__Volunteers__AcceptRequest *req, vol
     unsigned rc;
     uint64_t no;
     vol_order *o;
-    if ((rc = ts_check_str (ctx, "volunteer_person_id", req->volunteer_person_id,
-                            TS_ID_MAX_CHARS, true))
-    ||  (rc = s_ref (ctx, req->id, "accept", &no, &o)))
+    if ((rc = s_ref (ctx, req->id, "accept", req->volunteer_person_id, true, &no, &o)))
         return rc;
-    if (strcmp (o->volunteer_person_id, req->volunteer_person_id) != 0)
-        return ts_fail (ctx, TS_CONFLICT, "service order %s is dispatched to %s, not %s",
-                        o->id, o->volunteer_person_id, req->volunteer_person_id);
     vol_settings *s = vol_settings_load (ctx);
     o->state = "accepted";
     o->state_ms = ctx->now_ms;
@@ -244,12 +243,7 @@ vol_order_accept (ts_ctx *ctx, const Tashan__Volunteers__AcceptRequest *req, vol
     o->due_at = ts_time_text (ctx->arena, o->due_ms);
     s_event (ctx, o, "accepted", req->volunteer_person_id, "");
     s_arm_escalation (ctx, no, o, o->due_ms);
-    //  Reminders 24 h and 2 h before the due time (those still ahead).
-    static const int64_t before_ms [] = { 24 * TS_HOUR_MS, 2 * TS_HOUR_MS };
-    for (size_t i = 0; i < TS_COUNT (before_ms); i++)
-        if (o->due_ms - before_ms [i] > ctx->now_ms)
-            vol_timer_set (ctx, o->due_ms - before_ms [i], VOL_TIMER_ORDER_REMIND, no,
-                           (uint64_t) o->due_ms);
+    vol_remind_before (ctx, o->due_ms, VOL_TIMER_ORDER_REMIND, no);
     s_save (ctx, no, o);
     *rep = *o;
     return TS_OK;
@@ -261,14 +255,9 @@ vol_order_decline (ts_ctx *ctx, const Tashan__Volunteers__DeclineRequest *req, v
     unsigned rc;
     uint64_t no;
     vol_order *o;
-    if ((rc = ts_check_str (ctx, "volunteer_person_id", req->volunteer_person_id,
-                            TS_ID_MAX_CHARS, true))
-    ||  (rc = ts_check_str (ctx, "reason", req->reason, TS_STR_MAX_CHARS, false))
-    ||  (rc = s_ref (ctx, req->id, "decline", &no, &o)))
+    if ((rc = ts_check_str (ctx, "reason", req->reason, TS_STR_MAX_CHARS, false))
+    ||  (rc = s_ref (ctx, req->id, "decline", req->volunteer_person_id, true, &no, &o)))
         return rc;
-    if (strcmp (o->volunteer_person_id, req->volunteer_person_id) != 0)
-        return ts_fail (ctx, TS_CONFLICT, "service order %s is dispatched to %s, not %s",
-                        o->id, o->volunteer_person_id, req->volunteer_person_id);
     if (o->n_declined_by >= VOL_EVENTS_MAX / 2)
         return ts_fail (ctx, TS_CONFLICT, "service order %s was declined too often", o->id);
     s_release (ctx, o->volunteer_person_id);
@@ -297,14 +286,8 @@ vol_order_done (ts_ctx *ctx, const Tashan__Volunteers__DoneRequest *req, vol_ord
     uint64_t no;
     vol_order *o;
     if ((rc = ts_check_range (ctx, "minutes", req->minutes, 1, VOL_MINUTES_MAX))
-    ||  (rc = ts_check_str (ctx, "volunteer_person_id", req->volunteer_person_id,
-                            TS_ID_MAX_CHARS, false))
-    ||  (rc = s_ref (ctx, req->id, "done", &no, &o)))
+    ||  (rc = s_ref (ctx, req->id, "done", req->volunteer_person_id, false, &no, &o)))
         return rc;
-    if (req->volunteer_person_id [0]
-    &&  strcmp (o->volunteer_person_id, req->volunteer_person_id) != 0)
-        return ts_fail (ctx, TS_CONFLICT, "service order %s is served by %s, not %s",
-                        o->id, o->volunteer_person_id, req->volunteer_person_id);
     s_release (ctx, o->volunteer_person_id);
     o->state = "done";
     o->state_ms = ctx->now_ms;
@@ -326,7 +309,7 @@ vol_order_confirm (ts_ctx *ctx, const Tashan__Volunteers__ConfirmRequest *req, v
     vol_order *o;
     if ((rc = ts_check_range (ctx, "rating", req->rating, 1, 5))
     ||  (rc = ts_check_str (ctx, "comment", req->comment, TS_STR_MAX_CHARS, false))
-    ||  (rc = s_ref (ctx, req->id, "confirm", &no, &o)))
+    ||  (rc = s_ref (ctx, req->id, "confirm", "", false, &no, &o)))
         return rc;
     vol_volunteer *v = vol_volunteer_load (ctx, o->volunteer_person_id);
     if (!v)

@@ -64,6 +64,36 @@ vol_has (char **list, size_t n, const char *s)
     return false;
 }
 
+unsigned
+vol_check_list (ts_ctx *ctx, const char *field, char **list, size_t n, size_t max,
+                const char *const *allowed)
+{
+    unsigned rc = ts_check_count (ctx, field, n, max);
+    for (size_t i = 0; !rc && i < n; i++) {
+        if ((rc = ts_check_enum (ctx, field, list [i], allowed)))
+            break;
+        if (vol_has (list, i, list [i]))
+            rc = ts_fail (ctx, TS_BAD_REQUEST, "%s: %s given twice", field, list [i]);
+    }
+    return rc;
+}
+
+void *
+vol_load (ts_ctx *ctx, const char *table, uint64_t no, const ProtobufCMessageDescriptor *desc)
+{
+    ts_key k;
+    vol_key_u64 (&k, no);
+    return ts_txn_get_msg (ctx->txn, vol_table (ctx, table), k.data, k.size, desc, ctx->arena);
+}
+
+void
+vol_save (ts_ctx *ctx, const char *table, uint64_t no, const ProtobufCMessage *msg)
+{
+    ts_key k;
+    vol_key_u64 (&k, no);
+    ts_txn_put_msg (ctx->txn, vol_table (ctx, table), k.data, k.size, msg);
+}
+
 //  Append s to an arena array of n items (a new array, one longer).
 static char **
 s_append (ts_arena *arena, char **list, size_t n, const char *s)
@@ -228,28 +258,17 @@ vol_register (ts_ctx *ctx, const Tashan__Volunteers__RegisterRequest *req, vol_v
     unsigned rc;
     vol_person *p;
     if ((rc = ts_check_str (ctx, "person_id", req->person_id, TS_ID_MAX_CHARS, true))
-    ||  (rc = ts_check_count (ctx, "skills", req->n_skills, VOL_SKILLS_MAX))
+    ||  (rc = vol_check_list (ctx, "skills", req->skills, req->n_skills, VOL_SKILLS_MAX,
+                              vol_skills))
     ||  (rc = ts_check_str (ctx, "grid", req->grid, TS_NAME_MAX_CHARS, false))
-    ||  (rc = ts_check_count (ctx, "availability", req->n_availability, 7))
+    ||  (rc = vol_check_list (ctx, "availability", req->availability, req->n_availability, 7,
+                              vol_weekdays))
     ||  (req->max_open_orders
          && (rc = ts_check_range (ctx, "max_open_orders", req->max_open_orders, 1,
                                   VOL_MAX_OPEN_LIMIT))))
         return rc;
     if (req->n_skills == 0)
         return ts_fail (ctx, TS_BAD_REQUEST, "skills: at least one skill is required");
-    for (size_t i = 0; i < req->n_skills; i++) {
-        if ((rc = ts_check_enum (ctx, "skills", req->skills [i], vol_skills)))
-            return rc;
-        if (vol_has (req->skills, i, req->skills [i]))
-            return ts_fail (ctx, TS_BAD_REQUEST, "skills: %s given twice", req->skills [i]);
-    }
-    for (size_t i = 0; i < req->n_availability; i++) {
-        if ((rc = ts_check_enum (ctx, "availability", req->availability [i], vol_weekdays)))
-            return rc;
-        if (vol_has (req->availability, i, req->availability [i]))
-            return ts_fail (ctx, TS_BAD_REQUEST, "availability: %s given twice",
-                            req->availability [i]);
-    }
     if ((rc = vol_ref_person (ctx, "person_id", req->person_id, &p)))
         return rc;
     if (vol_volunteer_load (ctx, req->person_id))
@@ -344,19 +363,14 @@ vol_volunteer_list (ts_ctx *ctx, const Tashan__Volunteers__ListVolunteersRequest
 vol_circle *
 vol_circle_load (ts_ctx *ctx, uint64_t no)
 {
-    ts_key k;
-    vol_key_u64 (&k, no);
-    return ts_txn_get_msg (ctx->txn, vol_table (ctx, "circles"), k.data, k.size,
-                           &tashan__volunteers__circle__descriptor, ctx->arena);
+    return vol_load (ctx, "circles", no, &tashan__volunteers__circle__descriptor);
 }
 
 void
 vol_circle_save (ts_ctx *ctx, uint64_t no, const vol_circle *c)
 {
     assert (c->n_members >= 1 && c->n_members <= VOL_MEMBERS_MAX);
-    ts_key k;
-    vol_key_u64 (&k, no);
-    ts_txn_put_msg (ctx->txn, vol_table (ctx, "circles"), k.data, k.size, &c->base);
+    vol_save (ctx, "circles", no, &c->base);
 }
 
 unsigned

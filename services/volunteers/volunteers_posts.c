@@ -45,9 +45,7 @@ vol_post_create (ts_ctx *ctx, const Tashan__Volunteers__CreatePostRequest *req, 
     p.detail = req->detail;
     p.grid = req->grid;
     p.created_at = ts_time_text (ctx->arena, ctx->now_ms);
-    ts_key k;
-    vol_key_u64 (&k, no);
-    ts_txn_put_msg (ctx->txn, vol_table (ctx, "posts"), k.data, k.size, &p.base);
+    vol_save (ctx, "posts", no, &p.base);
     *rep = p;
     return TS_CREATED;
 }
@@ -59,10 +57,7 @@ vol_post_get (ts_ctx *ctx, const Tashan__Volunteers__GetRequest *req, vol_post *
     unsigned rc = ts_check_id (ctx, "id", req->id, 't', "post", TS_NOT_FOUND, &no);
     if (rc)
         return rc;
-    ts_key k;
-    vol_key_u64 (&k, no);
-    vol_post *p = ts_txn_get_msg (ctx->txn, vol_table (ctx, "posts"), k.data, k.size,
-                                  &tashan__volunteers__post__descriptor, ctx->arena);
+    vol_post *p = vol_load (ctx, "posts", no, &tashan__volunteers__post__descriptor);
     if (!p)
         return ts_fail (ctx, TS_NOT_FOUND, "no post %s", req->id);
     *rep = *p;

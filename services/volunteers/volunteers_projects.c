@@ -38,27 +38,19 @@ typedef Tashan__Volunteers__Signup vol_signup_rec;
 static vol_project *
 s_project_load (ts_ctx *ctx, uint64_t no)
 {
-    ts_key k;
-    vol_key_u64 (&k, no);
-    return ts_txn_get_msg (ctx->txn, vol_table (ctx, "projects"), k.data, k.size,
-                           &tashan__volunteers__project__descriptor, ctx->arena);
+    return vol_load (ctx, "projects", no, &tashan__volunteers__project__descriptor);
 }
 
 static void
 s_project_save (ts_ctx *ctx, uint64_t no, const vol_project *p)
 {
-    ts_key k;
-    vol_key_u64 (&k, no);
-    ts_txn_put_msg (ctx->txn, vol_table (ctx, "projects"), k.data, k.size, &p->base);
+    vol_save (ctx, "projects", no, &p->base);
 }
 
 static vol_session *
 s_session_load (ts_ctx *ctx, uint64_t no)
 {
-    ts_key k;
-    vol_key_u64 (&k, no);
-    return ts_txn_get_msg (ctx->txn, vol_table (ctx, "sessions"), k.data, k.size,
-                           &tashan__volunteers__session__descriptor, ctx->arena);
+    return vol_load (ctx, "sessions", no, &tashan__volunteers__session__descriptor);
 }
 
 static void
@@ -66,9 +58,7 @@ s_session_save (ts_ctx *ctx, uint64_t no, const vol_session *s)
 {
     assert (s->signed_up <= s->capacity);
     assert (s->n_signups == 0);     //  sign-ups live in their own table
-    ts_key k;
-    vol_key_u64 (&k, no);
-    ts_txn_put_msg (ctx->txn, vol_table (ctx, "sessions"), k.data, k.size, &s->base);
+    vol_save (ctx, "sessions", no, &s->base);
 }
 
 static void
@@ -247,11 +237,7 @@ vol_session_create (ts_ctx *ctx, const Tashan__Volunteers__CreateSessionRequest 
     p->sessions++;
     s_project_save (ctx, project_no, p);
     //  Reminders (those still ahead) and the no-show mark at its end.
-    static const int64_t before_ms [] = { 24 * TS_HOUR_MS, 2 * TS_HOUR_MS };
-    for (size_t i = 0; i < TS_COUNT (before_ms); i++)
-        if (starts_ms - before_ms [i] > ctx->now_ms)
-            vol_timer_set (ctx, starts_ms - before_ms [i], VOL_TIMER_SESSION_REMIND, no,
-                           (uint64_t) starts_ms);
+    vol_remind_before (ctx, starts_ms, VOL_TIMER_SESSION_REMIND, no);
     vol_timer_set (ctx, starts_ms + s.duration_minutes * TS_MINUTE_MS, VOL_TIMER_NO_SHOW, no,
                    (uint64_t) starts_ms);
     *rep = s;
