@@ -477,6 +477,10 @@ s_on_router (void *arg)
     if (job_count > 0) {
         self->batches_total += ts_dispatch_run_batch (self->dispatch, self->jobs,
                                                        job_count, self->arena);
+        //  Consumers first: the events are durable now, and a consumer that
+        //  has them before the client has its reply is seldom behind when
+        //  the client's next call reaches it (read-your-writes in practice).
+        s_wake_waiters (self, false);
         for (size_t i = 0; i < job_count; i++) {
             ts_job *job = &self->jobs [i];
             s_send_reply (self, self->origins [i].identity, self->origins [i].identity_size,
@@ -484,7 +488,6 @@ s_on_router (void *arg)
                           job->code < 400 ? job->reply : NULL,
                           job->code < 400 ? job->reply_size : 0);
         }
-        s_wake_waiters (self, false);
     }
     ts_arena_reset (self->arena);
 }
