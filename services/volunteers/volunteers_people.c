@@ -244,12 +244,12 @@ vol_ref_volunteer (ts_ctx *ctx, const char *field, const char *id, unsigned code
     return 0;
 }
 
-//  The reply form of a volunteer: month minutes of this month.
+//  The reply form of a volunteer: minutes of a month (-1: this month).
 static void
-s_volunteer_out (ts_ctx *ctx, vol_volunteer *v)
+s_volunteer_out (ts_ctx *ctx, vol_volunteer *v, int month_index)
 {
-    v->month_minutes = vol_month_minutes (ctx, 'v', v->person_id,
-                                          ts_month_index_of (ctx->now_ms));
+    v->month_minutes = vol_month_minutes (ctx, 'v', v->person_id, month_index >= 0
+                                          ? month_index : ts_month_index_of (ctx->now_ms));
 }
 
 unsigned
@@ -300,10 +300,11 @@ vol_volunteer_get (ts_ctx *ctx, const Tashan__Volunteers__GetVolunteerRequest *r
                    vol_volunteer *rep)
 {
     vol_volunteer *v;
-    unsigned rc = vol_ref_volunteer (ctx, "person_id", req->person_id, TS_NOT_FOUND, &v);
-    if (rc)
+    unsigned rc;
+    if ((req->month [0] && (rc = ts_check_month (ctx, "month", req->month)))
+    ||  (rc = vol_ref_volunteer (ctx, "person_id", req->person_id, TS_NOT_FOUND, &v)))
         return rc;
-    s_volunteer_out (ctx, v);
+    s_volunteer_out (ctx, v, req->month [0] ? ts_month_index (req->month) : -1);
     *rep = *v;
     return TS_OK;
 }
@@ -349,7 +350,7 @@ vol_volunteer_list (ts_ctx *ctx, const Tashan__Volunteers__ListVolunteersRequest
         if ((req->grid [0] && strcmp (v->grid, req->grid) != 0)
         ||  (req->circle_id [0] && !vol_has (v->circles, v->n_circles, req->circle_id)))
             continue;
-        s_volunteer_out (ctx, v);
+        s_volunteer_out (ctx, v, -1);
         rep->volunteers [rep->n_volunteers++] = v;
         ts_page_take (&pg);
     }

@@ -496,6 +496,8 @@ def test_self_reported_hours_and_month(h):
     assert ok['status'] == 'confirmed' and ok['confirmed_by'] == lead, ok
     error(h, 'POST', base, {'confirmer_person_id': lead}, 409)
     assert h.call('GET', '/v1/volunteers/' + v)['total_minutes'] == 45
+    assert h.call('GET', '/v1/volunteers/%s?month=2020-01' % v)['month_minutes'] == 0
+    error(h, 'GET', '/v1/volunteers/%s?month=2020-1' % v, None, 400)
     got = wait_entries(h, v, 'volunteer.hour', 1)
     assert len(got) == 1 and got[0]['points'] == 1, got
     # a report on an order, confirmed by the resident served
