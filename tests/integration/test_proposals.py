@@ -792,5 +792,26 @@ def test_restart_keeps_everything(h):
     audit(after)
 
 
+def test_demo_year(h):
+    """tashanctl demo adds a funded year through the daemons' methods
+    (last: it adds the residents demo community too)."""
+    run = h.tashanctl('demo', check=True)
+    assert 'demo proposals year' in run.stdout, run.stdout
+    states = {p['state'] for p in
+              h.call('GET', '/v1/proposals?page_size=1000')['proposals']}
+    assert states >= {'submitted', 'accepted', 'rejected', 'tendering', 'awarded',
+                      'in_progress', 'completed', 'failed'}, states
+    audit(fund(h))
+    problems = h.call('GET', '/v1/problems?page_size=1000')['problems']
+    assert {'listed', 'claimed', 'done', 'closed'} <= {p['state'] for p in problems}
+    surveys = [s for s in h.call('GET', '/v1/surveys?page_size=1000')['surveys']
+               if s['kind'] == 'home_visit' and s['state'] == 'closed']
+    assert surveys, surveys
+    res = h.call('GET', '/v1/surveys/%s/results' % surveys[-1]['id'])
+    assert res['responses'] > 0 and len(res['grids']) > 1, res
+    again = h.tashanctl('demo', check=True)
+    assert 'already present' in again.stdout, again.stdout
+
+
 if __name__ == '__main__':
     harness.main(globals())
