@@ -172,6 +172,40 @@ prop_proposal_save (ts_ctx *ctx, uint64_t no, const char *old_state, prop_propos
 }
 
 //  --------------------------------------------------------------------
+//  What a reader sees: a hidden proposal's words are not shown (the
+//  moderation queue shows them to ops).
+
+void
+prop_public (prop_proposal *p)
+{
+    if (p->hidden) {
+        p->title = "";
+        p->detail = "";
+    }
+}
+
+//  --------------------------------------------------------------------
+//  One step of the state machine: the new state, its timeline entry,
+//  the record stored, and the reply (as readers see it).
+
+unsigned
+prop_proposal_move (ts_ctx *ctx, uint64_t no, prop_proposal *p, const char *state,
+                    const char *note, prop_proposal *rep)
+{
+    assert (p && state && rep);
+    const char *old_state = p->state;
+    assert (strcmp (old_state, state) != 0 || strcmp (state, "in_progress") == 0);
+    p->state = (char *) state;
+    unsigned rc = prop_timeline_add (ctx, &p->timeline, &p->n_timeline, state, note);
+    if (rc)
+        return rc;
+    prop_proposal_save (ctx, no, old_state, p);
+    *rep = *p;
+    prop_public (rep);
+    return 0;
+}
+
+//  --------------------------------------------------------------------
 //  Append one entry to a timeline held in arena memory.
 
 unsigned

@@ -106,6 +106,13 @@ unsigned prop_proposal_find (ts_ctx *ctx, const char *id, uint64_t *no,
 //  keeps the by-state index in step.
 void prop_proposal_save (ts_ctx *ctx, uint64_t no, const char *old_state,
                          prop_proposal *p);
+//  Move p to state with a timeline note, store it, and fill rep as
+//  readers see it (0, or the 409 of a full timeline).
+unsigned prop_proposal_move (ts_ctx *ctx, uint64_t no, prop_proposal *p, const char *state,
+                             const char *note, prop_proposal *rep);
+//  Blank a hidden proposal's title and detail (every read path but the
+//  moderation queue).
+void prop_public (prop_proposal *p);
 //  Append a timeline entry (409 when the timeline is full).
 unsigned prop_timeline_add (ts_ctx *ctx, Tashan__Proposals__TimelineEntry ***list,
                             size_t *n, const char *state, const char *note);

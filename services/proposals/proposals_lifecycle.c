@@ -60,17 +60,6 @@ s_refuse (ts_ctx *ctx, const prop_proposal *p, const char *step)
                     p->state, step);
 }
 
-//  What a reader sees: a hidden item's words are not shown (the
-//  moderation queue shows them to ops).
-static void
-s_public (prop_proposal *p)
-{
-    if (p->hidden) {
-        p->title = "";
-        p->detail = "";
-    }
-}
-
 //  --------------------------------------------------------------------
 //  POST /v1/proposals
 
@@ -109,7 +98,7 @@ prop_get (ts_ctx *ctx, const Tashan__Proposals__GetRequest *req, prop_proposal *
     unsigned rc = prop_proposal_find (ctx, req->id, &no, &p);
     if (rc)
         return rc;
-    s_public (p);
+    prop_public (p);
     *rep = *p;
     return TS_OK;
 }
@@ -132,7 +121,7 @@ prop_list (ts_ctx *ctx, const Tashan__Proposals__ListProposalsRequest *req,
     rep->proposals = (prop_proposal **) items;
     rep->n_proposals = n;
     for (size_t i = 0; i < n; i++)
-        s_public (rep->proposals [i]);
+        prop_public (rep->proposals [i]);
     return TS_OK;
 }
 
@@ -200,12 +189,10 @@ prop_decide (ts_ctx *ctx, const Tashan__Proposals__DecisionRequest *req, prop_pr
             return ts_fail (ctx, TS_CONFLICT, "%s has %u supports, %u needed", p->id,
                             p->supports, s->support_threshold);
     }
-    const char *old_state = p->state;
-    p->state = req->accept ? "accepted" : "rejected";
     p->decision_reason = req->reason;
-    if ((rc = prop_timeline_add (ctx, &p->timeline, &p->n_timeline, p->state, req->reason)))
+    if ((rc = prop_proposal_move (ctx, no, p, req->accept ? "accepted" : "rejected",
+                                  req->reason, rep)))
         return rc;
-    prop_proposal_save (ctx, no, old_state, p);
     if (req->accept) {
         Tashan__Events__CreditRequest cr = TASHAN__EVENTS__CREDIT_REQUEST__INIT;
         cr.idempotency_key = ts_arena_printf (ctx->arena, "proposal.adopted:%s", p->id);
@@ -216,8 +203,6 @@ prop_decide (ts_ctx *ctx, const Tashan__Proposals__DecisionRequest *req, prop_pr
         cr.month = "";
         ts_emit (ctx, "credit.requested", &cr.base);
     }
-    s_public (p);
-    *rep = *p;
     return TS_OK;
 }
 
@@ -235,13 +220,8 @@ prop_progress (ts_ctx *ctx, const Tashan__Proposals__ProgressRequest *req, prop_
         return rc;
     if (!prop_transition_ok (p->state, "progress"))
         return s_refuse (ctx, p, "report progress on");
-    const char *old_state = p->state;
-    p->state = "in_progress";
-    if ((rc = prop_timeline_add (ctx, &p->timeline, &p->n_timeline, p->state, req->note)))
+    if ((rc = prop_proposal_move (ctx, no, p, "in_progress", req->note, rep)))
         return rc;
-    prop_proposal_save (ctx, no, old_state, p);
-    s_public (p);
-    *rep = *p;
     return TS_CREATED;
 }
 
@@ -265,14 +245,10 @@ prop_accept (ts_ctx *ctx, const Tashan__Proposals__AcceptanceRequest *req, prop_
     if (spent_cents > p->awarded_cents)
         return ts_fail (ctx, TS_CONFLICT, "spent_cents %lld is over the %lld cents awarded",
                         (long long) spent_cents, (long long) p->awarded_cents);
-    const char *old_state = p->state;
-    p->state = req->passed ? "completed" : "failed";
     p->spent_cents = spent_cents;
-    if ((rc = prop_timeline_add (ctx, &p->timeline, &p->n_timeline, p->state, req->note)))
-        return rc;
     prop_fund_settle (ctx, p->id, p->awarded_cents, spent_cents, req->note);
-    prop_proposal_save (ctx, no, old_state, p);
-    s_public (p);
-    *rep = *p;
+    if ((rc = prop_proposal_move (ctx, no, p, req->passed ? "completed" : "failed",
+                                  req->note, rep)))
+        return rc;
     return TS_OK;
 }

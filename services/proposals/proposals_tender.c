@@ -51,14 +51,10 @@ prop_tender (ts_ctx *ctx, const Tashan__Proposals__TenderRequest *req, prop_prop
     if (!prop_transition_ok (p->state, "tender"))
         return ts_fail (ctx, TS_CONFLICT, "proposal %s is %s: only an accepted proposal "
                         "goes to tender", p->id, p->state);
-    const char *old_state = p->state;
-    p->state = "tendering";
     p->deadline = ts_time_text (ctx->arena, deadline_ms);
     char *note = ts_arena_printf (ctx->arena, "bids sealed until %s", p->deadline);
-    if ((rc = prop_timeline_add (ctx, &p->timeline, &p->n_timeline, p->state, note)))
+    if ((rc = prop_proposal_move (ctx, no, p, "tendering", note, rep)))
         return rc;
-    prop_proposal_save (ctx, no, old_state, p);
-    *rep = *p;
     return TS_OK;
 }
 
@@ -113,7 +109,8 @@ s_bids_of (ts_ctx *ctx, uint64_t proposal_no, Tashan__Proposals__Bid ***out)
     return n;
 }
 
-//  Order: compliant first, then by amount, then by submission.
+//  Order: compliant first, then by amount, then by submission (the bid
+//  number: "d<n>" without leading zeros sorts by length, then text).
 static int
 s_rank_cmp (const void *a_, const void *b_)
 {
@@ -123,9 +120,10 @@ s_rank_cmp (const void *a_, const void *b_)
         return a->compliant ? -1 : 1;
     if (a->amount_cents != b->amount_cents)
         return a->amount_cents < b->amount_cents ? -1 : 1;
-    return strcmp (a->submitted_at, b->submitted_at) < 0 ? -1
-         : strlen (a->id) != strlen (b->id) ? (strlen (a->id) < strlen (b->id) ? -1 : 1)
-         : strcmp (a->id, b->id);
+    size_t a_chars = strlen (a->id), b_chars = strlen (b->id);
+    if (a_chars != b_chars)
+        return a_chars < b_chars ? -1 : 1;
+    return strcmp (a->id, b->id);
 }
 
 //  Opened bids ranked (after the deadline only): compliant, rank.
@@ -290,14 +288,12 @@ prop_award (ts_ctx *ctx, const Tashan__Proposals__AwardRequest *req, prop_propos
     const char *note = req->reason [0] ? req->reason : "the lowest compliant bid";
     if ((rc = prop_fund_commit (ctx, p->id, chosen->id, chosen->amount_cents, note)))
         return rc;
-    const char *old_state = p->state;
-    p->state = "awarded";
     p->awarded_bid_id = chosen->id;
     p->awarded_merchant_id = chosen->bidder_merchant_id;
     p->awarded_cents = chosen->amount_cents;
     char *entry = ts_arena_printf (ctx->arena, "%s (bid %s of %s, %lld cents)", note, chosen->id,
                                    chosen->bidder_merchant_id, (long long) chosen->amount_cents);
-    if ((rc = prop_timeline_add (ctx, &p->timeline, &p->n_timeline, p->state, entry)))
+    if ((rc = prop_proposal_move (ctx, no, p, "awarded", entry, rep)))
         return rc;
     chosen->awarded = true;
     chosen->rank = 0;
@@ -309,7 +305,5 @@ prop_award (ts_ctx *ctx, const Tashan__Proposals__AwardRequest *req, prop_propos
     assert (parsed);
     ts_key_u64 (&k, chosen_no);
     ts_txn_put_msg (ctx->txn, prop_table (ctx, "bids"), k.data, k.size, &chosen->base);
-    prop_proposal_save (ctx, no, old_state, p);
-    *rep = *p;
     return TS_OK;
 }

@@ -20,13 +20,13 @@
 #include "proposals.pb-c.h"
 #include "ts_time.h"
 
-#define CALL_TIMEOUT_MS 10000
+#define CALL_TIMEOUT_MS 60000            //  as the residents demo: a loaded machine is slow
 #define CLOSE_AFTER_MS 2500             //  tenders / the survey that close in the demo
 #define OPEN_FOR_MS (14 * TS_DAY_MS)    //  tenders left open
 #define UNITS 4
 #define PROPOSALS 14
 #define SURVEY_HOUSEHOLDS 36
-#define UNIT_WAIT_TRIES 100             //  × 100 ms for merchants' events to arrive
+#define UNIT_WAIT_TRIES 600             //  × 100 ms for merchants' events to arrive
 
 #define P(x) Tashan__Proposals__##x
 
