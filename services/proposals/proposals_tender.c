@@ -282,18 +282,18 @@ prop_award (ts_ctx *ctx, const Tashan__Proposals__AwardRequest *req, prop_propos
                         p->id);
     if (!chosen)
         chosen = bids [0];
-    if (!lowest && !req->reason [0])
-        return ts_fail (ctx, TS_BAD_REQUEST, "reason: required when the award is not the "
-                        "lowest compliant bid (%s)", bids [0]->compliant ? bids [0]->id : "none");
+    //  The fund first: an award it cannot pay is 409 whatever the reason.
     const char *note = req->reason [0] ? req->reason : "the lowest compliant bid";
     if ((rc = prop_fund_commit (ctx, p->id, chosen->id, chosen->amount_cents, note)))
         return rc;
+    if (!lowest && !req->reason [0])
+        return ts_fail (ctx, TS_BAD_REQUEST, "reason: required when the award is not the "
+                        "lowest compliant bid (%s)", bids [0]->compliant ? bids [0]->id : "none");
     p->awarded_bid_id = chosen->id;
     p->awarded_merchant_id = chosen->bidder_merchant_id;
     p->awarded_cents = chosen->amount_cents;
-    char *entry = ts_arena_printf (ctx->arena, "%s (bid %s of %s, %lld cents)", note, chosen->id,
-                                   chosen->bidder_merchant_id, (long long) chosen->amount_cents);
-    if ((rc = prop_proposal_move (ctx, no, p, "awarded", entry, rep)))
+    //  The note is the reason itself; the bid is in awarded_bid_id.
+    if ((rc = prop_proposal_move (ctx, no, p, "awarded", note, rep)))
         return rc;
     chosen->awarded = true;
     chosen->rank = 0;

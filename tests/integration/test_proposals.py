@@ -338,7 +338,7 @@ def test_proposal_lifecycle_and_ledger(h):
     assert states == ['submitted', 'accepted', 'tendering', 'awarded', 'in_progress',
                       'in_progress', 'completed'], states
     assert full['timeline'][1]['note'] == 'many neighbours want it'
-    assert 'better plan for the elderly' in full['timeline'][3]['note']
+    assert full['timeline'][3]['note'] == 'better plan for the elderly'
     assert all(e['at'] and e['by'] for e in full['timeline'])
     # The proposer got proposal.adopted exactly once.
     end = time.monotonic() + EVENT_WAIT_S
