@@ -74,6 +74,8 @@ const gw_route gw_routes_proposals [] = {
       RQ (list_surveys_request), RQ (list_surveys_reply), 0 },
     { "GET", "/v1/surveys/{id}", "proposals", "proposals.GetSurvey",
       RQ (get_request), RQ (survey), 0 },
+    { "POST", "/v1/surveys/{id}/close", "proposals", "proposals.CloseSurvey",
+      RQ (get_request), RQ (survey), GW_BODY },
     { "POST", "/v1/surveys/{id}/responses", "proposals", "proposals.Respond",
       RQ (response_request), RQ (survey_response), GW_BODY },
     { "GET", "/v1/surveys/{id}/results", "proposals", "proposals.Results",

@@ -237,6 +237,8 @@ unsigned prop_survey_get (ts_ctx *ctx, const Tashan__Proposals__GetRequest *req,
                           Tashan__Proposals__Survey *rep);
 unsigned prop_survey_list (ts_ctx *ctx, const Tashan__Proposals__ListSurveysRequest *req,
                            Tashan__Proposals__ListSurveysReply *rep);
+unsigned prop_survey_close (ts_ctx *ctx, const Tashan__Proposals__GetRequest *req,
+                            Tashan__Proposals__Survey *rep);
 unsigned prop_survey_respond (ts_ctx *ctx, const Tashan__Proposals__ResponseRequest *req,
                               Tashan__Proposals__SurveyResponse *rep);
 unsigned prop_survey_results (ts_ctx *ctx, const Tashan__Proposals__GetRequest *req,

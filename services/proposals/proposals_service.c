@@ -53,6 +53,7 @@ TS_HANDLER (h_confirm, prop_problem_confirm, P (ConfirmRequest), P (Problem))
 TS_HANDLER (h_survey_create, prop_survey_create, P (CreateSurveyRequest), P (Survey))
 TS_HANDLER (h_survey_get, prop_survey_get, P (GetRequest), P (Survey))
 TS_HANDLER (h_survey_list, prop_survey_list, P (ListSurveysRequest), P (ListSurveysReply))
+TS_HANDLER (h_survey_close, prop_survey_close, P (GetRequest), P (Survey))
 TS_HANDLER (h_respond, prop_survey_respond, P (ResponseRequest), P (SurveyResponse))
 TS_HANDLER (h_results, prop_survey_results, P (GetRequest), P (SurveyResults))
 //  Mirrors
@@ -115,6 +116,7 @@ static const ts_method s_methods [] = {
     { "proposals.GetSurvey", D (get_request), D (survey), h_survey_get, R, STAFF, NULL },
     { "proposals.ListSurveys", D (list_surveys_request), D (list_surveys_reply),
       h_survey_list, R, STAFF, NULL },
+    { "proposals.CloseSurvey", D (get_request), D (survey), h_survey_close, W, STAFF, NULL },
     { "proposals.Respond", D (response_request), D (survey_response), h_respond, W, STAFF,
       NULL },
     { "proposals.Results", D (get_request), D (survey_results), h_results, R, STAFF, NULL },

@@ -161,6 +161,32 @@ prop_survey_list (ts_ctx *ctx, const Tashan__Proposals__ListSurveysRequest *req,
 }
 
 //  --------------------------------------------------------------------
+//  POST /v1/surveys/{id}/close: the office ends a survey early (the last
+//  door of the campaign knocked); its results are published from now.
+
+unsigned
+prop_survey_close (ts_ctx *ctx, const Tashan__Proposals__GetRequest *req, prop_survey *rep)
+{
+    uint64_t no;
+    prop_survey *s;
+    unsigned rc = s_find (ctx, req->id, &no, &s);
+    if (rc)
+        return rc;
+    if (!s_open (ctx, s))
+        return ts_fail (ctx, TS_CONFLICT, "survey %s closed at %s", s->id, s->closes_at);
+    s->closes_at = ts_time_text (ctx->arena, ctx->now_ms);
+    s->state = "";
+    ts_key k;
+    ts_key_init (&k);
+    ts_key_u64 (&k, no);
+    ts_txn_put_msg (ctx->txn, prop_table (ctx, "surveys"), k.data, k.size, &s->base);
+    assert (!s_open (ctx, s));
+    s_show (ctx, s);
+    *rep = *s;
+    return TS_OK;
+}
+
+//  --------------------------------------------------------------------
 //  POST /v1/surveys/{id}/responses
 
 static unsigned

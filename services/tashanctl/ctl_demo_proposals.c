@@ -9,8 +9,9 @@
 
     A repeat changes nothing: the first deposit is idempotent and its
     200 (not 201) says the year is already there. Tenders to be awarded
-    and the survey close a few seconds after they open, so the demo waits
-    that long once. */
+    close a few seconds after they open (their bids come at once), so the
+    demo waits for the last deadline once; the survey runs for a month and
+    the office closes it when the last door is knocked. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -21,7 +22,7 @@
 #include "ts_time.h"
 
 #define CALL_TIMEOUT_MS 60000            //  as the residents demo: a loaded machine is slow
-#define CLOSE_AFTER_MS 2500             //  tenders / the survey that close in the demo
+#define CLOSE_AFTER_MS 4000             //  after its tender call, a demo tender closes
 #define OPEN_FOR_MS (14 * TS_DAY_MS)    //  tenders left open
 #define UNITS 4
 #define PROPOSALS 14
@@ -153,9 +154,11 @@ s_person (char out [16], unsigned n)
 }
 
 //  Create, support, decide and tender each proposal; bids from the units.
-static void
-s_proposals_open (demo_t *d, int64_t close_ms)
+//  Returns the last deadline of a tender that is to close in the demo.
+static int64_t
+s_proposals_open (demo_t *d)
 {
+    int64_t last_close_ms = 0;
     for (unsigned i = 0; i < PROPOSALS; i++) {
         demo_proposal *dp = &s_proposals [i];
         char proposer [16];
@@ -193,6 +196,9 @@ s_proposals_open (demo_t *d, int64_t close_ms)
             continue;
         P (TenderRequest) t = TASHAN__PROPOSALS__TENDER_REQUEST__INIT;
         t.id = dp->id;
+        int64_t close_ms = s_now_ms () + CLOSE_AFTER_MS;
+        if (dp->go != GO_TENDERING && close_ms > last_close_ms)
+            last_close_ms = close_ms;
         t.deadline = ts_time_text (d->arena, dp->go == GO_TENDERING ? d->now_ms + OPEN_FOR_MS
                                                                     : close_ms);
         s_call (d, "proposals.Tender", &t.base, &tashan__proposals__proposal__descriptor,
@@ -210,6 +216,7 @@ s_proposals_open (demo_t *d, int64_t close_ms)
                     false);
         }
     }
+    return last_close_ms;
 }
 
 //  After the deadline: award, progress, acceptance.
@@ -312,7 +319,7 @@ s_problems (demo_t *d)
 static char s_survey_id [32];
 
 static void
-s_survey_open (demo_t *d, int64_t close_ms)
+s_survey (demo_t *d)
 {
     char *priorities [] = { "口袋公园 pocket park", "停车 parking", "儿童游乐区 play area",
                             "立体彩绘 wall murals" };
@@ -333,7 +340,7 @@ s_survey_open (demo_t *d, int64_t close_ms)
     P (Question) *qs [] = { &q1, &q2, &q3, &q4 };
     P (CreateSurveyRequest) c = TASHAN__PROPOSALS__CREATE_SURVEY_REQUEST__INIT;
     c.title = "2026 大走访 home-visit satisfaction survey";
-    c.closes_at = ts_time_text (d->arena, close_ms);
+    c.closes_at = ts_time_text (d->arena, d->now_ms + 30 * TS_DAY_MS);
     c.questions = qs;
     c.n_questions = 4;
     c.kind = "home_visit";
@@ -367,6 +374,10 @@ s_survey_open (demo_t *d, int64_t close_ms)
         s_call (d, "proposals.Respond", &r.base,
                 &tashan__proposals__survey_response__descriptor, NULL, false);
     }
+    P (GetRequest) g = TASHAN__PROPOSALS__GET_REQUEST__INIT;
+    g.id = s_survey_id;
+    s_call (d, "proposals.CloseSurvey", &g.base, &tashan__proposals__survey__descriptor, NULL,
+            false);
 }
 
 static double
@@ -402,9 +413,8 @@ ctl_demo_proposals (ctl_t *ctl)
     s_deposit (&d, "Tashan co-building units' contribution", 15000000,
                "demo:fund:2026:units", &code);
     s_deposit (&d, "Residents' charity sale", 1200000, "demo:fund:2026:sale", &code);
-    int64_t close_ms = s_now_ms () + CLOSE_AFTER_MS;
-    s_proposals_open (&d, close_ms);
-    s_survey_open (&d, close_ms);
+    int64_t close_ms = s_proposals_open (&d);
+    s_survey (&d);
     s_problems (&d);
     int64_t wait_ms = close_ms - s_now_ms () + 100;
     if (wait_ms > 0)

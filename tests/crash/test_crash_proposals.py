@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import harness  # noqa: E402
 import test_proposals  # noqa: E402  (the fund audit)
 
-PROPOSALS = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get('CRASH_PROPOSALS', '600'))
+PROPOSALS = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get('CRASH_PROPOSALS', '1000'))
 WORKERS = 6
 rng = random.Random(int(os.environ.get('CRASH_SEED', '17')))
 passed = failed = 0
@@ -157,11 +157,15 @@ def main():
         kills = 0
         deadline = time.time() + 240
         while any(t.is_alive() for t in threads) and time.time() < deadline:
-            time.sleep(rng.uniform(0.05, 0.3))
+            time.sleep(rng.uniform(0.02, 0.25))
             h.kill('proposals', signal.SIGKILL)
             kills += 1
             time.sleep(rng.uniform(0.0, 0.1))
             h.start('proposals', wait=False)
+            # Let it serve before the next kill (a slow build starts slowly).
+            up_by = time.time() + 10
+            while time.time() < up_by and harness.probe(h.port, '/healthz')[0] != 200:
+                time.sleep(0.02)
         stop.set()
         for t in threads:
             t.join(30)

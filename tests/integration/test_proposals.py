@@ -768,6 +768,7 @@ def test_surveys_bad_input_and_roles(h):
                      {'household_id': 'h1', 'answers': []})[0] == 404
     s = h.call('POST', '/v1/surveys', {'title': 'x', 'closes_at': at(60), 'questions': good},
                expect=201)
+    assert h.request('POST', '/v1/surveys/v999999/close', {})[0] == 404
     panel = h.make_token('panel')
     mt = h.make_token('merchant', merchant_id=merchant(h))
     for token in (panel, mt):
@@ -779,6 +780,18 @@ def test_surveys_bad_input_and_roles(h):
                          token=token)[0] == 403
         assert h.request('GET', '/v1/surveys', token=token)[0] == 403
         assert h.request('GET', '/v1/surveys/' + s['id'], token=token)[0] == 403
+        assert h.request('POST', '/v1/surveys/%s/close' % s['id'], {}, token=token)[0] == 403
+    # The office closes a survey early: results are published at once.
+    h.call('POST', '/v1/surveys/%s/responses' % s['id'],
+           {'household_id': 'h1', 'answers': [{'scale': 4}]}, expect=201)
+    assert h.request('GET', '/v1/surveys/%s/results' % s['id'])[0] == 409
+    closed = h.call('POST', '/v1/surveys/%s/close' % s['id'], {})
+    assert closed['state'] == 'closed', closed
+    assert h.request('POST', '/v1/surveys/%s/close' % s['id'], {})[0] == 409
+    assert h.request('POST', '/v1/surveys/%s/responses' % s['id'],
+                     {'household_id': 'h2', 'answers': [{'scale': 4}]})[0] == 409
+    res = h.call('GET', '/v1/surveys/%s/results' % s['id'])
+    assert res['responses'] == 1 and res['satisfaction_percent'] == 100, res
 
 
 def test_restart_keeps_everything(h):
