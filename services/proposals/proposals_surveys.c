@@ -227,7 +227,8 @@ prop_survey_respond (ts_ctx *ctx, const Tashan__Proposals__ResponseRequest *req,
     prop_survey *s;
     unsigned rc;
     if ((rc = s_find (ctx, req->id, &no, &s))
-    ||  (rc = prop_check_household (ctx, "household_id", req->household_id)))
+    ||  (rc = prop_check_household (ctx, "household_id", req->household_id))
+    ||  (rc = ts_check_str (ctx, "recorded_by", req->recorded_by, TS_NAME_MAX_CHARS, false)))
         return rc;
     if (req->n_answers != s->n_questions)
         return ts_fail (ctx, TS_BAD_REQUEST, "answers: %zu given, survey %s has %zu questions",
@@ -242,7 +243,9 @@ prop_survey_respond (ts_ctx *ctx, const Tashan__Proposals__ResponseRequest *req,
     rep->answers = req->answers;
     rep->n_answers = req->n_answers;
     rep->at = ts_time_text (ctx->arena, ctx->now_ms);
-    rep->recorded_by = prop_by (ctx);
+    rep->recorded_by = req->recorded_by [0]
+        ? ts_arena_printf (ctx->arena, "%s (%s)", req->recorded_by, prop_by (ctx))
+        : prop_by (ctx);
     ts_key k;
     ts_key_init (&k);
     ts_key_u64 (&k, no);

@@ -371,6 +371,8 @@ s_survey (demo_t *d)
         r.household_id = household;
         r.answers = as;
         r.n_answers = 4;
+        static const char *const workers [] = { "网格员 Wang Li", "网格员 Zhao Min", "网格员 Sun Jie" };
+        r.recorded_by = (char *) workers [h % 3];
         s_call (d, "proposals.Respond", &r.base,
                 &tashan__proposals__survey_response__descriptor, NULL, false);
     }

@@ -706,8 +706,9 @@ def test_survey_sealed_then_results(h):
                hh_c: [{'scale': 2}, {'choice': 'pocket park'}, {}]}
     for hh, ans in answers.items():
         r = h.call('POST', '/v1/surveys/%s/responses' % s['id'],
-                   {'household_id': hh, 'answers': ans}, expect=201)
-        assert r['household_id'] == hh and r['recorded_by'], r
+                   {'household_id': hh, 'answers': ans, 'recorded_by': 'grid worker Wang'},
+                   expect=201)
+        assert r['household_id'] == hh and r['recorded_by'].startswith('grid worker Wang'), r
     assert h.request('POST', '/v1/surveys/%s/responses' % s['id'],
                      {'household_id': hh_a, 'answers': answers[hh_a]})[0] == 409
     for bad in ([{'scale': 6}, {'choice': 'parking'}, {}],

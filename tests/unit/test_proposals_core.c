@@ -558,6 +558,47 @@ test_survey_results (void **state)
     assert_true (res->buildings [1]->satisfaction_percent > 99.99);
 }
 
+//  Reports hide an item at the configured threshold; the review is
+//  audited and nothing is deleted.
+static void
+test_moderation_threshold (void **state)
+{
+    fx_t *f = *state;
+    Tashan__Proposals__Settings set = TASHAN__PROPOSALS__SETTINGS__INIT;
+    set.report_threshold = 2;
+    set.support_window_days = 90;
+    assert_int_equal (fx_call (f, "proposals.PutSettings", "ops", "", &set.base, NULL), 200);
+    Tashan__Proposals__Proposal *p = fx_proposal (f, 100);
+    Tashan__Proposals__ReportRequest r = TASHAN__PROPOSALS__REPORT_REQUEST__INIT;
+    r.item_id = p->id;
+    r.reason = "spam";
+    Tashan__Proposals__ModerationItem *it = NULL;
+    r.person_id = "p2";
+    assert_int_equal (fx_call (f, "proposals.Report", "ops", "", &r.base, &it), 201);
+    assert_false (it->hidden);
+    assert_int_equal (fx_call (f, "proposals.Report", "ops", "", &r.base, NULL), 409);
+    r.person_id = "p3";
+    assert_int_equal (fx_call (f, "proposals.Report", "ops", "", &r.base, &it), 201);
+    assert_true (it->hidden);
+    assert_string_equal (it->state, "pending");
+    Tashan__Proposals__Proposal *got = fx_get (f, p->id);
+    assert_true (got->hidden);
+    assert_string_equal (got->title, "");
+    assert_string_equal (got->state, "submitted");
+    Tashan__Proposals__ReviewRequest v = TASHAN__PROPOSALS__REVIEW_REQUEST__INIT;
+    v.item_id = p->id;
+    v.restore = false;
+    v.note = "advertising";
+    assert_int_equal (fx_call (f, "proposals.Review", "ops", "", &v.base, &it), 200);
+    assert_string_equal (it->state, "removed");
+    assert_int_equal (it->n_reviews, 2);
+    assert_string_equal (it->reviews [1]->note, "advertising");
+    assert_int_equal (fx_call (f, "proposals.Review", "ops", "", &v.base, NULL), 409);
+    got = fx_get (f, p->id);
+    assert_true (got->hidden);
+    assert_string_equal (got->timeline [got->n_timeline - 1]->state, "removed");
+}
+
 int
 main (void)
 {
@@ -569,6 +610,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_adoption_credit_once, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_problem_claims, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_survey_results, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown (test_moderation_threshold, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
