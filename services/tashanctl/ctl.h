@@ -17,6 +17,8 @@ int ctl_status (ctl_t *ctl, int argc, char **argv);
 int ctl_backup (ctl_t *ctl, int argc, char **argv);
 int ctl_restore (ctl_t *ctl, int argc, char **argv);
 int ctl_demo (ctl_t *ctl, int argc, char **argv);
+//  The proposals part of the demo (ctl_demo_proposals.c).
+int ctl_demo_proposals (ctl_t *ctl);
 int ctl_match (ctl_t *ctl, int argc, char **argv);
 int ctl_keygen (ctl_t *ctl, int argc, char **argv);
 //  ctl_demo_volunteers.c: the volunteers part of the demo (after residents).
