@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "events.pb-c.h"
+#include "ts_id.h"
 #include "ts_valid.h"
 
 unsigned
@@ -29,7 +30,7 @@ residents_need_served_apply (ts_ctx *ctx, const void *payload, const Tashan__Eve
     ||  (rc = ts_check_str (ctx, "order_id", ev->order_id, TS_ID_MAX_CHARS, false)))
         return rc;
     uint64_t need_no;
-    res_need *n = residents_id_parse (ev->need_id, 'n', &need_no)
+    res_need *n = ts_id_parse (ev->need_id, 'n', &need_no)
                 ? residents_need_load (ctx, need_no) : NULL;
     if (!n)
         return ts_fail (ctx, TS_UNPROCESSABLE, "need.served: no need %s", ev->need_id);
@@ -37,7 +38,7 @@ residents_need_served_apply (ts_ctx *ctx, const void *payload, const Tashan__Eve
     if (!active)
         return TS_OK;               //  already served or closed: nothing twice
     uint64_t hh_no;
-    res_household_rec *hh = residents_id_parse (n->household_id, 'h', &hh_no)
+    res_household_rec *hh = ts_id_parse (n->household_id, 'h', &hh_no)
                           ? residents_household_load (ctx, hh_no) : NULL;
     if (!hh)
         return ts_fail (ctx, TS_INTERNAL, "need %s has no household", n->id);
