@@ -449,9 +449,9 @@ s_run_jobs (ts_daemon *self, size_t job_count)
 {
     self->batches_total += ts_dispatch_run_batch (self->dispatch, self->jobs, job_count,
                                                    self->arena);
-    //  Consumers first: the events are durable now, and a consumer that has
-    //  them before the client has its reply is seldom behind when the
-    //  client's next call reaches it (read-your-writes in practice).
+    //  Consumers first: the events are durable now, and a consumer that
+    //  has them before the client has its reply is seldom behind when
+    //  the client's next call reaches it (read-your-writes in practice).
     s_wake_waiters (self, false);
     for (size_t i = 0; i < job_count; i++) {
         ts_job *job = &self->jobs [i];
