@@ -417,7 +417,9 @@ static void
 s_job_store (ts_dispatch *self, ts_job *job, const idem_t *idem, ts_ctx *ctx,
              int *store_err, uint64_t *last_seq)
 {
-    if (idem->used) {
+    //  A 202 is not an outcome: the request runs again until it has one,
+    //  and only that is stored for repeats.
+    if (idem->used && job->code != TS_ACCEPTED) {
         size_t size = 4 + IDEM_HASH_BYTES + job->reply_size;
         uint8_t *rec = ts_arena_alloc (ctx->arena, size);
         ts_be32_put (rec, job->code);

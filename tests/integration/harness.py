@@ -630,6 +630,20 @@ class Harness:
                                       status, _short(parsed)))
         return parsed
 
+    def card_code(self, person_id, wait_s=15, **options):
+        """Issue the resident's card code (POST /v1/persons/{id}/card-code,
+        options as its body), waiting until the ledger has heard of the
+        person. Returns the reply: {"code", "expires_at", "id", ...}."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            status, body, _ = self.request('POST', '/v1/persons/%s/card-code' % person_id,
+                                           options)
+            if status != 404 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert status == 201, ('card code for %s: %d %s' % (person_id, status, _short(body)))
+        return body
+
     def make_token(self, role, **binding):
         """A new token for a role via POST /v1/tokens, e.g.
         make_token('school', school_id='S1'). Returns the token string."""

@@ -233,18 +233,18 @@ test_ids_and_weeks (void **state)
 {
     (void) state;
     uint64_t id;
-    assert_true (residents_id_parse ("h12", 'h', &id));
+    assert_true (ts_id_parse ("h12", 'h', &id));
     assert_int_equal (id, 12);
-    assert_false (residents_id_parse ("p12", 'h', &id));
-    assert_false (residents_id_parse ("h012", 'h', &id));
-    assert_false (residents_id_parse ("h", 'h', &id));
-    assert_false (residents_id_parse ("h1x", 'h', &id));
-    assert_false (residents_id_parse ("h99999999999999999999", 'h', &id));
+    assert_false (ts_id_parse ("p12", 'h', &id));
+    assert_false (ts_id_parse ("h012", 'h', &id));
+    assert_false (ts_id_parse ("h", 'h', &id));
+    assert_false (ts_id_parse ("h1x", 'h', &id));
+    assert_false (ts_id_parse ("h99999999999999999999", 'h', &id));
     //  Monday 00:00 Shanghai starts a week; Sunday 23:59 is the week before.
     int64_t monday = NOW_MS - 10LL * 3600 * 1000;
-    assert_int_equal (residents_week_of (monday), residents_week_of (NOW_MS));
-    assert_int_equal (residents_week_of (monday - 60000) + 1, residents_week_of (monday));
-    assert_int_equal (residents_week_of (NOW_MS + WEEK_MS), residents_week_of (NOW_MS) + 1);
+    assert_int_equal (ts_week_of (monday), ts_week_of (NOW_MS));
+    assert_int_equal (ts_week_of (monday - 60000) + 1, ts_week_of (monday));
+    assert_int_equal (ts_week_of (NOW_MS + WEEK_MS), ts_week_of (NOW_MS) + 1);
 }
 
 //  --------------------------------------------------------------------
