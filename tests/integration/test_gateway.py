@@ -209,7 +209,7 @@ def test_backup_and_restore(h):
     backup = os.path.join(h.data_dir, 'backups', 'one')
     cp = h.tashanctl('backup', backup)
     assert cp.returncode == 0, cp.stderr
-    for svc in ('residents', 'ledger', 'merchants', 'volunteers', 'proposals', 'gateway'):
+    for svc in harness.SERVICES:
         assert os.path.getsize(os.path.join(backup, svc, 'data.mdb')) > 0, svc
     # A second backup into the same place is refused, not overwritten.
     cp = h.tashanctl('backup', backup)
