@@ -8,12 +8,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "test_fixture.h"
 #include "ts_page.h"
 #include "common.pb-c.h"
 
@@ -31,13 +31,6 @@ typedef struct {
     ts_arena *arena;
     ts_ctx ctx;
 } fixture;
-
-static int
-s_rm (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st; (void) flag; (void) ftw;
-    return remove (path);
-}
 
 static void
 s_key (ts_key *k, char list, uint32_t n)
@@ -73,8 +66,7 @@ static int
 s_setup (void **state)
 {
     fixture *f = calloc (1, sizeof *f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_ts_page.XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
+    assert_int_equal (test_dir_make (f->dir, sizeof f->dir, "page"), 0);
     char err [256];
     f->store = ts_store_new (f->dir, s_tables, 1, 1, err, sizeof err);
     assert_non_null (f->store);
@@ -99,7 +91,7 @@ s_teardown (void **state)
     ts_txn_abort (&f->txn);
     ts_arena_destroy (&f->arena);
     ts_store_destroy (&f->store);
-    nftw (f->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
+    test_dir_remove (f->dir);
     free (f);
     return 0;
 }
