@@ -8,14 +8,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ts_page.h"
 #include "common.pb-c.h"
+#include "test_fixture.h"
 
 #define BAD_TOKEN "page_token is not a token this list gave"
 #define A_ITEMS 250                 //  keys "a" u32 0..249
@@ -24,20 +23,13 @@
 static const ts_table_def s_tables [] = { { "items", 0 } };
 
 typedef struct {
-    char dir [64];
+    char dir [TEST_DIR_MAX];
     ts_store *store;
     ts_table items;
     ts_txn *txn;
     ts_arena *arena;
     ts_ctx ctx;
 } fixture;
-
-static int
-s_rm (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st; (void) flag; (void) ftw;
-    return remove (path);
-}
 
 static void
 s_key (ts_key *k, char list, uint32_t n)
@@ -73,8 +65,7 @@ static int
 s_setup (void **state)
 {
     fixture *f = calloc (1, sizeof *f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_ts_page.XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
+    assert_int_equal (test_dir_make (f->dir, sizeof f->dir, "page"), 0);
     char err [256];
     f->store = ts_store_new (f->dir, s_tables, 1, 1, err, sizeof err);
     assert_non_null (f->store);
@@ -99,7 +90,7 @@ s_teardown (void **state)
     ts_txn_abort (&f->txn);
     ts_arena_destroy (&f->arena);
     ts_store_destroy (&f->store);
-    nftw (f->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
+    test_dir_remove (f->dir);
     free (f);
     return 0;
 }
