@@ -32,6 +32,7 @@
 #include "ts_config.h"
 #include "ts_dispatch.h"
 #include "ts_log.h"
+#include "ts_park.h"
 #include "ts_valid.h"
 #include "ts_rpc.h"
 #include "ts_zmq.h"
@@ -91,6 +92,7 @@ struct ts_daemon {
     ts_arena *arena;                //  per batch
     ts_job jobs [TS_BATCH_MAX];
     origin_t origins [TS_BATCH_MAX];
+    ts_park *park;                  //  requests whose outcome is not final yet
     uint64_t start_ms;
     uint64_t requests_total;
     uint64_t batches_total;
@@ -138,6 +140,22 @@ s_send_reply (ts_daemon *self, const uint8_t *identity, size_t identity_size,
         ts_log_debug ("reply_dropped", "corr_id=%llu error=\"%s\"",
                       (unsigned long long) corr_id, zmq_strerror (errno));
     }
+}
+
+//  ts_park's reply callback.
+static void
+s_park_reply (void *arg, const uint8_t *identity, size_t identity_size, uint64_t corr_id,
+              unsigned code, const char *message, const uint8_t *body, size_t body_size)
+{
+    s_send_reply (arg, identity, identity_size, corr_id, code, message, body, body_size);
+}
+
+//  Events were applied (or the tick ran): parked requests may be final.
+static void
+s_park_rerun (ts_daemon *self)
+{
+    if (ts_park_count (self->park) > 0)
+        ts_park_rerun (self->park, self->dispatch, uv_now (&self->loop), s_park_reply, self);
 }
 
 static void
@@ -200,7 +218,9 @@ s_wake_waiters (ts_daemon *self, bool expire_only)
 static void
 s_on_sweep (uv_timer_t *timer)
 {
-    s_wake_waiters (timer->data, true);
+    ts_daemon *self = timer->data;
+    s_wake_waiters (self, true);
+    ts_park_expire (self->park, uv_now (&self->loop), s_park_reply, self);
 }
 
 static void
@@ -421,6 +441,32 @@ s_recv_request (ts_daemon *self, origin_t *from, Tashan__Request **req_out)
     return true;
 }
 
+//  Run the drained requests as one group commit and answer each; a
+//  request without an outcome yet (a saga in flight, 202) is parked and
+//  answered when it has one (ts_park).
+static void
+s_run_jobs (ts_daemon *self, size_t job_count)
+{
+    self->batches_total += ts_dispatch_run_batch (self->dispatch, self->jobs, job_count,
+                                                   self->arena);
+    for (size_t i = 0; i < job_count; i++) {
+        ts_job *job = &self->jobs [i];
+        const origin_t *o = &self->origins [i];
+        if (job->code == TS_ACCEPTED
+        &&  ts_park_add (self->park, o->identity, o->identity_size, o->corr_id, job,
+                         uv_now (&self->loop)))
+            continue;
+        if (job->code == TS_ACCEPTED)
+            s_send_reply (self, o->identity, o->identity_size, o->corr_id, TS_UNAVAILABLE,
+                          "too many requests are waiting for an outcome: retry", NULL, 0);
+        else
+            s_send_reply (self, o->identity, o->identity_size, o->corr_id, job->code,
+                          job->message, job->code < 400 ? job->reply : NULL,
+                          job->code < 400 ? job->reply_size : 0);
+    }
+    s_wake_waiters (self, false);
+}
+
 static void
 s_on_router (void *arg)
 {
@@ -474,18 +520,8 @@ s_on_router (void *arg)
         job->body_size = req->body.len;
         job_count++;
     }
-    if (job_count > 0) {
-        self->batches_total += ts_dispatch_run_batch (self->dispatch, self->jobs,
-                                                       job_count, self->arena);
-        for (size_t i = 0; i < job_count; i++) {
-            ts_job *job = &self->jobs [i];
-            s_send_reply (self, self->origins [i].identity, self->origins [i].identity_size,
-                          self->origins [i].corr_id, job->code, job->message,
-                          job->code < 400 ? job->reply : NULL,
-                          job->code < 400 ? job->reply_size : 0);
-        }
-        s_wake_waiters (self, false);
-    }
+    if (job_count > 0)
+        s_run_jobs (self, job_count);
     ts_arena_reset (self->arena);
 }
 
@@ -535,8 +571,10 @@ s_sub_on_reply (void *arg, unsigned code, const char *message, const uint8_t *bo
         uint64_t last = reply->events [reply->n_events - 1]->seq;
         if (last > sub->applied_seq)
             sub->applied_seq = last;
-        //  Applying may have emitted events of ours: wake our consumers.
+        //  Applying may have emitted events of ours: wake our consumers;
+        //  it may have settled a parked request's saga.
         s_wake_waiters (self, false);
+        s_park_rerun (self);
     }
     else
     if (reply->head_seq < sub->applied_seq)
@@ -574,6 +612,7 @@ s_on_tick (uv_timer_t *timer)
     ts_daemon *self = timer->data;
     ts_dispatch_tick (self->dispatch);
     s_wake_waiters (self, false);
+    s_park_rerun (self);
 }
 
 static void
@@ -584,6 +623,7 @@ s_stop (ts_daemon *self)
     self->stopping = true;
     ts_log_info ("stopping", "requests_total=%llu", (unsigned long long) self->requests_total);
     s_wake_waiters (self, true);
+    ts_park_expire (self->park, UINT64_MAX, s_park_reply, self);
     ts_zwatch_destroy (&self->watch);
     for (size_t i = 0; i < self->sub_count; i++) {
         sub_t *sub = &self->subs [i];
@@ -605,36 +645,24 @@ s_on_signal (uv_signal_t *handle, int signum)
     s_stop (self);
 }
 
-int
-ts_daemon_main (const ts_service *service, int argc, char **argv)
+//  Open what the daemon serves from: the run dir, the store (through
+//  ts_dispatch) and the ROUTER socket. Returns 0, or -1 after logging why
+//  (nothing left open).
+static int
+s_open (ts_daemon *self)
 {
-    assert (service && service->name);
-    ts_daemon *self = calloc (1, sizeof (ts_daemon));
-    assert (self);
-    self->magic = DAEMON_MAGIC;
-    self->service = service;
-    char program [64];
-    snprintf (program, sizeof program, "tashan-%s", service->name);
-    switch (ts_config_parse (&self->cfg, argc, argv, program, service->summary, NULL, false)) {
-        case TS_CONFIG_EXIT_OK: free (self); return 0;
-        case TS_CONFIG_EXIT_USAGE: free (self); return 2;
-        case TS_CONFIG_RUN: break;
-    }
-    ts_log_init (service->name, self->cfg.log_level);
-    signal (SIGPIPE, SIG_IGN);
+    const ts_service *service = self->service;
     char run_dir [TS_PATH_MAX + 8];
     snprintf (run_dir, sizeof run_dir, "%s/run", self->cfg.data_dir);
     if (ts_mkdir_p (run_dir) != 0) {
         ts_log_error ("start_failed", "reason=\"cannot create %s: %s\"", run_dir, strerror (errno));
-        free (self);
-        return 1;
+        return -1;
     }
     char err [512];
     self->dispatch = ts_dispatch_new (service, self->cfg.data_dir, err, sizeof err);
     if (!self->dispatch) {
         ts_log_error ("start_failed", "reason=\"%s\"", err);
-        free (self);
-        return 1;
+        return -1;
     }
     const char *endpoint = ts_config_endpoint (&self->cfg, service->name);
     assert (endpoint);
@@ -643,12 +671,22 @@ ts_daemon_main (const ts_service *service, int argc, char **argv)
         ts_log_error ("start_failed", "reason=\"%s\"", err);
         ts_dispatch_destroy (&self->dispatch);
         ts_zmq_term ();
-        free (self);
-        return 1;
+        return -1;
     }
+    return 0;
+}
+
+//  Put everything on the loop: the ROUTER's readiness, the signals, the
+//  service's tick, the waiters' sweep, and one fetching subscription per
+//  producer the service consumes.
+static void
+s_start_loop (ts_daemon *self)
+{
+    const ts_service *service = self->service;
     uv_loop_init (&self->loop);
     self->start_ms = uv_now (&self->loop);
     self->arena = ts_arena_new ();
+    self->park = ts_park_new ();
     self->watch = ts_zwatch_new (&self->loop, self->router, s_on_router, self);
     uv_signal_init (&self->loop, &self->sigint);
     uv_signal_init (&self->loop, &self->sigterm);
@@ -678,10 +716,13 @@ ts_daemon_main (const ts_service *service, int argc, char **argv)
         //  The first connect takes a moment; a retry soon after is cheap.
         uv_timer_start (&sub->retry, s_sub_retry_fire, 50, 0);
     }
-    ts_log_info ("started", "endpoint=%s data_dir=%s version=%s", endpoint,
-                 self->cfg.data_dir, TASHAN_VERSION);
-    uv_run (&self->loop, UV_RUN_DEFAULT);
-    //  Every handle is closed: nothing runs any more.
+}
+
+//  After the loop has ended (every handle closed): close the socket, the
+//  loop and the store.
+static void
+s_close (ts_daemon *self)
+{
     int linger_ms = 0;
     zmq_setsockopt (self->router, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
     zmq_close (self->router);
@@ -691,6 +732,36 @@ ts_daemon_main (const ts_service *service, int argc, char **argv)
         ts_log_warn ("loop_close", "error=\"%s\"", uv_strerror (rc));
     ts_dispatch_destroy (&self->dispatch);
     ts_arena_destroy (&self->arena);
+    ts_park_destroy (&self->park);
+}
+
+int
+ts_daemon_main (const ts_service *service, int argc, char **argv)
+{
+    assert (service && service->name);
+    ts_daemon *self = calloc (1, sizeof (ts_daemon));
+    assert (self);
+    self->magic = DAEMON_MAGIC;
+    self->service = service;
+    char program [64];
+    snprintf (program, sizeof program, "tashan-%s", service->name);
+    switch (ts_config_parse (&self->cfg, argc, argv, program, service->summary, NULL, false)) {
+        case TS_CONFIG_EXIT_OK: free (self); return 0;
+        case TS_CONFIG_EXIT_USAGE: free (self); return 2;
+        case TS_CONFIG_RUN: break;
+    }
+    ts_log_init (service->name, self->cfg.log_level);
+    signal (SIGPIPE, SIG_IGN);
+    if (s_open (self) != 0) {
+        free (self);
+        return 1;
+    }
+    s_start_loop (self);
+    ts_log_info ("started", "endpoint=%s data_dir=%s version=%s",
+                 ts_config_endpoint (&self->cfg, service->name), self->cfg.data_dir,
+                 TASHAN_VERSION);
+    uv_run (&self->loop, UV_RUN_DEFAULT);
+    s_close (self);
     ts_log_info ("stopped", "%s", "");
     self->magic = 0;
     free (self);

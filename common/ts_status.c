@@ -7,6 +7,7 @@ ts_status_word (unsigned code)
     switch (code) {
         case TS_OK: return "ok";
         case TS_CREATED: return "created";
+        case TS_ACCEPTED: return "accepted";
         case TS_BAD_REQUEST: return "bad_request";
         case TS_UNAUTHORIZED: return "unauthorized";
         case TS_FORBIDDEN: return "forbidden";

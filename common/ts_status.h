@@ -6,6 +6,11 @@
 enum {
     TS_OK = 200,
     TS_CREATED = 201,
+    //  A write whose outcome is not final yet (a saga across daemons is in
+    //  flight): the daemon parks the request and runs it again as events
+    //  arrive, answering when it is final or 503 when its time is up
+    //  (ts_park.h). Never seen by a client.
+    TS_ACCEPTED = 202,
     TS_BAD_REQUEST = 400,
     TS_UNAUTHORIZED = 401,
     TS_FORBIDDEN = 403,

@@ -47,5 +47,17 @@ const gw_route gw_routes_ledger [] = {
            entry, 0),
     ROUTE ("GET", "/v1/school/pupils/{pupil_no}/credit", "PupilCredit", pupil_credit_request,
            pupil_credit, 0),
+    //  The resident's card code (SPEC section 4): issued by ops, verified
+    //  offline by merchant apps with the published keys.
+    ROUTE ("POST", "/v1/persons/{id}/card-code", "IssueCardCode", issue_card_code_request,
+           card_code, GW_BODY),
+    ROUTE ("GET", "/v1/persons/{id}/card-codes", "ListCardCodes", list_card_codes_request,
+           card_code_list, 0),
+    ROUTE ("POST", "/v1/card-codes/{id}/revoke", "RevokeCardCode", revoke_card_code_request,
+           card_code, GW_BODY),
+    ROUTE ("GET", "/v1/keys/resident-codes", "ResidentKeys", resident_keys_request,
+           resident_keys, GW_PUBLIC),
+    ROUTE ("POST", "/v1/keys/resident-codes/rotate", "RotateResidentKey",
+           rotate_resident_key_request, resident_key, GW_BODY),
 };
 const size_t gw_routes_ledger_count = sizeof gw_routes_ledger / sizeof gw_routes_ledger [0];

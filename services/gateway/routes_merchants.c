@@ -45,6 +45,18 @@ const gw_route gw_routes_merchants [] = {
     //  Notices.
     ROUTE ("POST", "/v1/notices", "PostNotice", post_notice_request, notice, GW_BODY),
     ROUTE ("GET", "/v1/notices", "ListNotices", list_notices_request, list_notices_reply, 0),
+    //  Card offers: the shop's items and the holiday course seats the shared
+    //  card buys; a redemption moves stock here and points in the ledger.
+    ROUTE ("POST", "/v1/offers", "CreateOffer", create_offer_request, offer, GW_BODY),
+    ROUTE ("GET", "/v1/offers", "ListOffers", list_offers_request, list_offers_reply, 0),
+    ROUTE ("GET", "/v1/offers/{id}", "GetOffer", get_offer_request, offer, 0),
+    ROUTE ("PATCH", "/v1/offers/{id}", "UpdateOffer", update_offer_request, offer, GW_BODY),
+    ROUTE ("POST", "/v1/offers/{id}/redemptions", "RedeemOffer", redeem_offer_request,
+           redeem_offer_reply, GW_BODY),
+    ROUTE ("GET", "/v1/redemptions/{id}", "GetRedemption", get_redemption_request, redemption,
+           0),
+    ROUTE ("GET", "/v1/merchants/{id}/redemptions", "ListRedemptions",
+           list_redemptions_request, list_redemptions_reply, 0),
 };
 const size_t gw_routes_merchants_count =
     sizeof gw_routes_merchants / sizeof gw_routes_merchants [0];

@@ -10,14 +10,11 @@
 #include "merchants_service.h"
 
 #include "merchants_core.h"
+#include "merchants_cardcode.h"
+#include "merchants_offers.h"
 
 //  Typed core function -> ts_handler_fn, one per method.
-#define HANDLER(name, fn, Req, Rep) \
-    static unsigned \
-    name (ts_ctx *ctx, const void *req, void *rep) \
-    { \
-        return fn (ctx, (const Req *) req, (Rep *) rep); \
-    }
+#define HANDLER TS_HANDLER
 
 HANDLER (h_create, merchants_create, Tashan__Merchants__CreateMerchantRequest,
          Tashan__Merchants__Merchant)
@@ -60,6 +57,34 @@ HANDLER (h_notice_post, merchants_notice_post, Tashan__Merchants__PostNoticeRequ
 HANDLER (h_notice_list, merchants_notice_list, Tashan__Merchants__ListNoticesRequest,
          Tashan__Merchants__ListNoticesReply)
 
+TS_HANDLER (h_offer_create, merchants_offer_create, Tashan__Merchants__CreateOfferRequest,
+            Tashan__Merchants__Offer)
+TS_HANDLER (h_offer_get, merchants_offer_get, Tashan__Merchants__GetOfferRequest,
+            Tashan__Merchants__Offer)
+TS_HANDLER (h_offer_update, merchants_offer_update, Tashan__Merchants__UpdateOfferRequest,
+            Tashan__Merchants__Offer)
+TS_HANDLER (h_offer_list, merchants_offer_list, Tashan__Merchants__ListOffersRequest,
+            Tashan__Merchants__ListOffersReply)
+TS_HANDLER (h_offer_redeem, merchants_offer_redeem, Tashan__Merchants__RedeemOfferRequest,
+            Tashan__Merchants__RedeemOfferReply)
+TS_HANDLER (h_red_get, merchants_redemption_get, Tashan__Merchants__GetRedemptionRequest,
+            Tashan__Merchants__Redemption)
+TS_HANDLER (h_red_list, merchants_redemption_list, Tashan__Merchants__ListRedemptionsRequest,
+            Tashan__Merchants__ListRedemptionsReply)
+TS_APPLY (s_apply_settled, merchants_apply_settled, Tashan__Events__RedemptionSettled)
+
+//  The tables (layout at the top of merchants_core.c).
+static const ts_table_def s_tables [] = {
+    { "merchants", 0 }, { "history", 0 }, { "licences", 0 },
+    { "complaints", 0 }, { "markets", 0 }, { "market_dates", 0 },
+    { "enrolments", 0 }, { "attended", 0 }, { "served", 0 },
+    { "checkins", 0 }, { "counters", 0 }, { "persons", 0 },
+    { "standings", 0 }, { "settings", 0 }, { "notices", 0 },
+    { "code_keys", 0 }, { "revoked_codes", 0 },     //  merchants_cardcode.c
+    { "offers", 0 }, { "offers_by_merch", 0 }, { "redemptions", 0 },  //  merchants_offers.c
+    { "red_keys", 0 }, { "red_by_merch", 0 }, { "red_month", 0 },
+};
+
 #define D(x) &tashan__merchants__##x##__descriptor
 #define W TS_METHOD_WRITE
 #define R TS_METHOD_READ
@@ -98,7 +123,22 @@ static const ts_method s_methods [] = {
     { "merchants.ListMarkets", D (list_markets_request), D (list_markets_reply),
       h_market_list, R, STAFF, NULL },
     { "merchants.Checkin", D (checkin_request), D (checkin_reply), h_checkin, W,
-      TS_ROLE_MERCHANT, "checkin_id" },
+      TS_ROLE_MERCHANT | TS_ROLE_OPS, "checkin_id" },
+    //  Card offers and their redemptions (merchants_offers.c)
+    { "merchants.CreateOffer", D (create_offer_request), D (offer), h_offer_create, W,
+      STAFF_OR_MERCHANT, NULL },
+    { "merchants.GetOffer", D (get_offer_request), D (offer), h_offer_get, R,
+      STAFF_OR_MERCHANT, NULL },
+    { "merchants.UpdateOffer", D (update_offer_request), D (offer), h_offer_update, W,
+      STAFF_OR_MERCHANT, NULL },
+    { "merchants.ListOffers", D (list_offers_request), D (list_offers_reply), h_offer_list, R,
+      STAFF_OR_MERCHANT, NULL },
+    { "merchants.RedeemOffer", D (redeem_offer_request), D (redeem_offer_reply),
+      h_offer_redeem, W, STAFF_OR_MERCHANT, "idempotency_key" },
+    { "merchants.GetRedemption", D (get_redemption_request), D (redemption), h_red_get, R,
+      STAFF_OR_MERCHANT, NULL },
+    { "merchants.ListRedemptions", D (list_redemptions_request), D (list_redemptions_reply),
+      h_red_list, R, STAFF_OR_MERCHANT, NULL },
     { "merchants.PostNotice", D (post_notice_request), D (notice), h_notice_post, W,
       STAFF, NULL },
     { "merchants.ListNotices", D (list_notices_request), D (list_notices_reply),
@@ -129,26 +169,38 @@ static const ts_topic_handler s_residents_topics [] = {
     { "person.archived", &tashan__events__person__descriptor, s_apply_person },
 };
 
+TS_APPLY (s_apply_resident_key, merchants_apply_resident_key, Tashan__Events__ResidentKey)
+TS_APPLY (s_apply_code_revoked, merchants_apply_code_revoked, Tashan__Events__CardCodeRevoked)
+
 static const ts_topic_handler s_ledger_topics [] = {
     { "standing.changed", &tashan__events__standing__descriptor, s_apply_standing },
+    { "resident_key.published", &tashan__events__resident_key__descriptor,
+      s_apply_resident_key },
+    { "card_code.revoked", &tashan__events__card_code_revoked__descriptor,
+      s_apply_code_revoked },
+    { "redemption.settled", &tashan__events__redemption_settled__descriptor, s_apply_settled },
 };
 
 static const ts_subscription s_subscriptions [] = {
-    { "residents", s_residents_topics,
-      sizeof s_residents_topics / sizeof s_residents_topics [0] },
-    { "ledger", s_ledger_topics, sizeof s_ledger_topics / sizeof s_ledger_topics [0] },
+    TS_SUBSCRIPTION ("residents", s_residents_topics),
+    TS_SUBSCRIPTION ("ledger", s_ledger_topics),
 };
+
+//  open: the core's state; a fresh process forgives refused card codes.
+static unsigned
+s_open (ts_ctx *ctx, void **state)
+{
+    merchants_cardcode_reset ();
+    return merchants_open (ctx, state);
+}
 
 const ts_service merchants_service = {
     .name = "merchants",
     .summary = "tashan merchants daemon: registry, merchant codes, market, check-ins",
     .schema_version = 1,
-    .tables = merchants_tables,
-    .table_count = MERCHANTS_TABLE_COUNT,
-    .methods = s_methods,
-    .method_count = sizeof s_methods / sizeof s_methods [0],
-    .subscriptions = s_subscriptions,
-    .subscription_count = sizeof s_subscriptions / sizeof s_subscriptions [0],
-    .open = merchants_open,
+    TS_TABLES (s_tables),
+    TS_METHODS (s_methods),
+    TS_SUBSCRIPTIONS (s_subscriptions),
+    .open = s_open,
     .close = merchants_close,
 };

@@ -4,6 +4,12 @@
     checkin_id (so each is a durable write). Prints check-ins/s, p50, p99
     and p99.9 latency, and any non-201 answers.
 
+    With --redeem it measures card redemptions instead: each request is
+    POST /v1/offers/{id}/redemptions with a new idempotency key, a saga
+    across two daemons (merchants reserves the unit, the ledger debits
+    the card, merchants takes the unit) answered when final. It first
+    gives REDEEM_PERSONS residents card points with batched evaluations.
+
     Runs against a running system (deploy/up.sh or the test harness):
         bench_merchants_checkins --data-dir DIR --listen 127.0.0.1:8080
             [--seconds 10] [--connections 32]
@@ -27,6 +33,10 @@
 
 #define CONNECTIONS_MAX 256
 #define PERSONS 32
+#define REDEEM_PERSONS 4096          //  residents with cards (--redeem)
+#define PERSONS_MAX REDEEM_PERSONS
+#define EVAL_BATCH 1000
+#define CODE_MAX 256                //  a card code's text (ts_cardcode.h: < 200)
 #define SAMPLES_MAX (4u * 1000 * 1000)      //  requests per connection, at most
 #define RESPONSE_MAX 65536
 #define WAIT_READY_S 30
@@ -37,10 +47,13 @@ typedef struct {
     char ops_token [256];
     char merchant_token [256];
     char merchant_id [32];
-    char persons [PERSONS][32];
+    char persons [PERSONS_MAX][32];
+    char codes [PERSONS][CODE_MAX];     //  each person's card code
     size_t person_count;
     double seconds;
     int connections;
+    bool redeem;                        //  --redeem: card redemptions
+    char offer_id [32];
 } bench;
 
 typedef struct {
@@ -85,19 +98,34 @@ static unsigned
 s_http (int fd, const char *method, const char *path, const char *token,
         const char *json, char *body, size_t body_size)
 {
-    char req [4096];
-    int n = snprintf (req, sizeof req,
+    char head_buf [1024];
+    size_t json_len = json ? strlen (json) : 0;
+    int n = snprintf (head_buf, sizeof head_buf,
                       "%s %s HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer %s\r\n"
-                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                      method, path, token, json ? strlen (json) : 0, json ? json : "");
-    if (n <= 0 || (size_t) n >= sizeof req)
+                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                      method, path, token, json_len);
+    if (n <= 0 || (size_t) n >= sizeof head_buf)
         return 0;
-    for (int sent = 0; sent < n;) {
-        ssize_t w = write (fd, req + sent, (size_t) (n - sent));
-        if (w <= 0)
-            return 0;
-        sent += (int) w;
+    //  Headers and body in one write when they fit (one packet per
+    //  request), else two.
+    static _Thread_local char req [8192];
+    const char *parts [2] = { head_buf, json ? json : "" };
+    size_t sizes [2] = { (size_t) n, json_len };
+    size_t part_count = 2;
+    if ((size_t) n + json_len < sizeof req) {
+        memcpy (req, head_buf, (size_t) n);
+        memcpy (req + n, parts [1], json_len);
+        parts [0] = req;
+        sizes [0] = (size_t) n + json_len;
+        part_count = 1;
     }
+    for (size_t p = 0; p < part_count; p++)
+        for (size_t sent = 0; sent < sizes [p];) {
+            ssize_t w = write (fd, parts [p] + sent, sizes [p] - sent);
+            if (w <= 0)
+                return 0;
+            sent += (size_t) w;
+        }
     static _Thread_local char buf [RESPONSE_MAX];
     size_t have = 0;
     char *end = NULL;
@@ -155,6 +183,54 @@ s_json_str (const char *json, const char *key, char *out, size_t out_size)
 
 //  Register the merchant, its token and the residents; wait until the
 //  merchants daemon knows the last resident.
+//  --redeem: an offer with stock for the whole run, and card points for
+//  every resident (evaluations in batches, as the panel's app sends them).
+static int
+s_prepare_redeem (bench *b, int fd)
+{
+    static char body [RESPONSE_MAX];
+    char json [512];
+    snprintf (json, sizeof json, "{\"merchant_id\":\"%s\",\"title\":\"notebook\","
+              "\"kind\":\"item\",\"points\":1,\"stock\":1000000}", b->merchant_id);
+    unsigned st = s_http (fd, "POST", "/v1/offers", b->ops_token, json, body, sizeof body);
+    if (st != 201 || !s_json_str (body, "id", b->offer_id, sizeof b->offer_id)) {
+        fprintf (stderr, "POST /v1/offers: %u %s\n", st, body);
+        return -1;
+    }
+    static const char *const rules [] = { "garbage_sorting.good", "civil_conduct.good" };
+    enum { PER_RULE = 5 };
+    size_t evals = b->person_count * 2 * PER_RULE, done = 0;
+    char *batch = malloc ((size_t) EVAL_BATCH * 160 + 64);
+    if (!batch)
+        return -1;
+    while (done < evals) {
+        size_t used = (size_t) sprintf (batch, "{\"evaluations\":[");
+        for (size_t k = 0; k < EVAL_BATCH && done < evals; k++, done++) {
+            size_t person = done / (2 * PER_RULE), rest = done % (2 * PER_RULE);
+            used += (size_t) sprintf (batch + used,
+                "%s{\"person_id\":\"%s\",\"rule\":\"%s\",\"idempotency_key\":\"bench-%d-%zu\"}",
+                k ? "," : "", b->persons [person], rules [rest / PER_RULE], (int) getpid (), done);
+        }
+        strcpy (batch + used, "]}");
+        double deadline = s_now_s () + WAIT_READY_S;
+        //  The ledger hears of new persons as events: a batch may come early.
+        do {
+            st = s_http (fd, "POST", "/v1/credit/evaluations/batch", b->ops_token, batch,
+                         body, sizeof body);
+            if (st == 200 && !strstr (body, "\"rejected\":[{"))
+                break;
+            usleep (100 * 1000);
+        } while (s_now_s () < deadline);
+        if (st != 200) {
+            fprintf (stderr, "POST /v1/credit/evaluations/batch: %u %.300s\n", st, body);
+            free (batch);
+            return -1;
+        }
+    }
+    free (batch);
+    return 0;
+}
+
 static int
 s_prepare (bench *b)
 {
@@ -172,7 +248,7 @@ s_prepare (bench *b)
         fprintf (stderr, "POST /v1/merchants: %u %s\n", st, body);
         return -1;
     }
-    char json [512];
+    char json [768];
     snprintf (json, sizeof json, "{\"role\":\"merchant\",\"merchant_id\":\"%s\"}", b->merchant_id);
     st = s_http (fd, "POST", "/v1/tokens", b->ops_token, json, body, sizeof body);
     if (st != 201 || !s_json_str (body, "token", b->merchant_token, sizeof b->merchant_token)) {
@@ -187,7 +263,8 @@ s_prepare (bench *b)
         fprintf (stderr, "POST /v1/buildings: %u %s\n", st, body);
         return -1;
     }
-    for (int h = 0; h < PERSONS / 8; h++) {
+    int persons_wanted = b->redeem ? REDEEM_PERSONS : PERSONS;
+    for (int h = 0; h < persons_wanted / 8; h++) {
         char members [1024] = "";
         for (int i = 0; i < 8; i++) {
             char one [96];
@@ -204,7 +281,8 @@ s_prepare (bench *b)
             return -1;
         }
         //  Member ids: every "id":"p…" in the household.
-        for (const char *p = body; (p = strstr (p, "\"id\":\"p")) && b->person_count < PERSONS;
+        for (const char *p = body; (p = strstr (p, "\"id\":\"p"))
+                                   && b->person_count < (size_t) persons_wanted;
              p += 6)
             s_json_str (p, "id", b->persons [b->person_count++], sizeof b->persons [0]);
     }
@@ -212,13 +290,29 @@ s_prepare (bench *b)
         fprintf (stderr, "no person ids in the households' replies\n");
         return -1;
     }
-    //  Persons reach the merchants daemon as events: wait for the last.
+    //  Each resident's card code from the ledger (which hears of persons
+    //  as events: wait for each), then one check-in to wait until the
+    //  merchants daemon knows the last person too.
     double deadline = s_now_s () + WAIT_READY_S;
+    for (size_t i = 0; i < b->person_count && i < PERSONS; i++) {
+        char path [96];
+        snprintf (path, sizeof path, "/v1/persons/%s/card-code", b->persons [i]);
+        for (;;) {
+            st = s_http (fd, "POST", path, b->ops_token, "{}", body, sizeof body);
+            if (st == 201 && s_json_str (body, "code", b->codes [i], sizeof b->codes [i]))
+                break;
+            if (s_now_s () > deadline || st != 404) {
+                fprintf (stderr, "POST %s: %u %s\n", path, st, body);
+                return -1;
+            }
+            usleep (50 * 1000);
+        }
+    }
     for (int attempt = 0;; attempt++) {
         snprintf (json, sizeof json,
-                  "{\"checkin_id\":\"warm-%d\",\"merchant_id\":\"%s\",\"person_id\":\"%s\","
+                  "{\"checkin_id\":\"warm-%d\",\"merchant_id\":\"%s\",\"resident_code\":\"%s\","
                   "\"service\":\"haircut\"}",
-                  attempt, b->merchant_id, b->persons [b->person_count - 1]);
+                  attempt, b->merchant_id, b->codes [PERSONS - 1]);
         st = s_http (fd, "POST", "/v1/checkins", b->merchant_token, json, body, sizeof body);
         if (st == 201)
             break;
@@ -228,6 +322,8 @@ s_prepare (bench *b)
         }
         usleep (100 * 1000);
     }
+    if (b->redeem && s_prepare_redeem (b, fd) != 0)
+        return -1;
     close (fd);
     return 0;
 }
@@ -243,18 +339,31 @@ s_worker (void *arg)
         return NULL;
     }
     double end = s_now_s () + b->seconds;
-    char json [512], body [512];
+    char json [768], body [512];
     for (size_t i = 0; i < w->cap; i++) {
         double t0 = s_now_s ();
         if (t0 >= end)
             break;
-        snprintf (json, sizeof json,
-                  "{\"checkin_id\":\"b%d-%d-%zu\",\"merchant_id\":\"%s\",\"person_id\":\"%s\","
-                  "\"service\":\"haircut\"}",
-                  (int) getpid (), w->index, i, b->merchant_id,
-                  b->persons [(i + (size_t) w->index) % b->person_count]);
-        unsigned st = s_http (fd, "POST", "/v1/checkins", b->merchant_token, json,
-                              body, sizeof body);
+        unsigned st;
+        if (b->redeem) {
+            char path [96];
+            snprintf (path, sizeof path, "/v1/offers/%s/redemptions", b->offer_id);
+            snprintf (json, sizeof json,
+                      "{\"person_id\":\"%s\",\"idempotency_key\":\"b%d-%d-%zu\"}",
+                      b->persons [(i * (size_t) b->connections + (size_t) w->index)
+                                  % b->person_count],
+                      (int) getpid (), w->index, i);
+            st = s_http (fd, "POST", path, b->ops_token, json, body, sizeof body);
+        }
+        else {
+            snprintf (json, sizeof json,
+                      "{\"checkin_id\":\"b%d-%d-%zu\",\"merchant_id\":\"%s\","
+                      "\"resident_code\":\"%s\",\"service\":\"haircut\"}",
+                      (int) getpid (), w->index, i, b->merchant_id,
+                      b->codes [(i + (size_t) w->index) % PERSONS]);
+            st = s_http (fd, "POST", "/v1/checkins", b->merchant_token, json, body,
+                         sizeof body);
+        }
         double t1 = s_now_s ();
         if (st == 201)
             w->latency_us [w->count++] = (uint32_t) ((t1 - t0) * 1e6);
@@ -285,7 +394,7 @@ s_cmp_u32 (const void *a, const void *b)
 int
 main (int argc, char **argv)
 {
-    bench b = { .seconds = 10, .connections = 32 };
+    static bench b = { .seconds = 10, .connections = 32 };
     const char *data_dir = NULL, *listen = "127.0.0.1:8080";
     for (int i = 1; i < argc; i++) {
         if (strcmp (argv [i], "--data-dir") == 0 && i + 1 < argc)
@@ -296,9 +405,11 @@ main (int argc, char **argv)
             b.seconds = atof (argv [++i]);
         else if (strcmp (argv [i], "--connections") == 0 && i + 1 < argc)
             b.connections = atoi (argv [++i]);
+        else if (strcmp (argv [i], "--redeem") == 0)
+            b.redeem = true;
         else {
             fprintf (stderr, "usage: %s --data-dir DIR [--listen HOST:PORT] "
-                     "[--seconds S] [--connections N]\n", argv [0]);
+                     "[--seconds S] [--connections N] [--redeem]\n", argv [0]);
             return 2;
         }
     }
@@ -359,11 +470,13 @@ main (int argc, char **argv)
     double p50 = total ? all [total / 2] / 1000.0 : 0;
     double p99 = total ? all [(size_t) ((double) total * 0.99)] / 1000.0 : 0;
     double p999 = total ? all [(size_t) ((double) total * 0.999)] / 1000.0 : 0;
-    printf ("bench_merchants_checkins: %d connections, %.1f s, durable check-ins "
-            "through the gateway\n", b.connections, elapsed);
-    printf ("checkins=%zu errors=%zu checkins_per_s=%.0f p50_ms=%.2f p99_ms=%.2f "
+    const char *what = b.redeem ? "redemptions" : "checkins";
+    printf ("bench_merchants_checkins: %d connections, %.1f s, durable %s "
+            "through the gateway\n", b.connections, elapsed,
+            b.redeem ? "card redemptions (merchants + ledger saga)" : "check-ins");
+    printf ("%s=%zu errors=%zu %s_per_s=%.0f p50_ms=%.2f p99_ms=%.2f "
             "p999_ms=%.2f max_ms=%.2f\n",
-            total, errors, (double) total / elapsed, p50, p99, p999,
+            what, total, errors, what, (double) total / elapsed, p50, p99, p999,
             total ? all [total - 1] / 1000.0 : 0);
     for (int i = 0; i < b.connections; i++)
         if (workers [i].errors) {
@@ -371,8 +484,9 @@ main (int argc, char **argv)
                     workers [i].first_error_body);
             break;
         }
-    printf ("target: >= 5000 checkins/s and p99 < 20 ms: %s\n",
-            (double) total / elapsed >= 5000 && p99 < 20 ? "met" : "NOT met");
+    if (!b.redeem)
+        printf ("target: >= 5000 checkins/s and p99 < 20 ms: %s\n",
+                (double) total / elapsed >= 5000 && p99 < 20 ? "met" : "NOT met");
     for (int i = 0; i < b.connections; i++)
         free (workers [i].latency_us);
     free (workers);

@@ -84,7 +84,8 @@ def main():
         h.call('POST', '/v1/markets/%s/merchants' % market['id'], {'merchant_id': m['id']},
                expect=201)
         token = h.make_token('merchant', merchant_id=m['id'])
-        base = {'merchant_id': m['id'], 'person_id': person, 'service': 'free haircut',
+        code = h.card_code(person, valid_hours=24)['code']
+        base = {'merchant_id': m['id'], 'resident_code': code, 'service': 'free haircut',
                 'market_id': market['id']}
         ids = ['k%05d' % i for i in range(CHECKINS)]
         acked, errors, stop = [], [], threading.Event()

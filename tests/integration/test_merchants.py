@@ -52,13 +52,29 @@ def error_code(body):
     return body['error']['code']
 
 
+_codes = {}
+
+
+def card_code(h, person_id, fresh=False, **options):
+    """The resident's card code text (cached per person unless fresh), or
+    with options the whole reply of a new code."""
+    if options:
+        return h.card_code(person_id, **options)
+    if person_id not in _codes or fresh:
+        _codes[person_id] = h.card_code(person_id)['code']
+    return _codes[person_id]
+
+
 def checkin(h, token, merchant_id, person_id, service='haircut',
-            market_id=None, checkin_id=None):
+            market_id=None, checkin_id=None, code=None, served_at=None):
     body = {'checkin_id': checkin_id or unique('c'),
-            'merchant_id': merchant_id, 'person_id': person_id,
+            'merchant_id': merchant_id,
+            'resident_code': code or card_code(h, person_id),
             'service': service}
     if market_id:
         body['market_id'] = market_id
+    if served_at:
+        body['served_at'] = served_at
     return h.request('POST', '/v1/checkins', body, token=token)
 
 
@@ -270,26 +286,210 @@ def test_checkin_refusals(h):
     m, other = merchant(h), merchant(h)
     token = merchant_token(h, m['id'])
     pid = person(h)
+    code = card_code(h, pid)
     assert wait_checkin(h, token, m['id'], pid)[0] == 201
-    status, body, _ = checkin(h, token, m['id'], 'p999999')
-    assert status in (404, 422), body
     assert checkin(h, token, other['id'], pid)[0] == 403
-    assert checkin(h, h.ops_token, m['id'], pid)[0] == 403
     assert checkin(h, None, m['id'], pid)[0] == 401
     assert checkin(h, token, m['id'], pid, market_id='k999999')[0] == 422
     market = h.call('POST', '/v1/markets', {'date': '2026-08-01', 'place': 'p',
                                             'title': 't'}, expect=201)
     status, body, _ = checkin(h, token, m['id'], pid, market_id=market['id'])
     assert status == 409 and 'not enrolled' in body['error']['message'], body
-    for bad in ({'merchant_id': m['id'], 'person_id': pid, 'service': 'haircut'},
-                {'checkin_id': 'c', 'merchant_id': m['id'], 'person_id': pid},
-                {'checkin_id': 'c', 'merchant_id': m['id'], 'person_id': pid,
-                 'service': 'haircut', 'discount': 5},
-                {'checkin_id': 'c' * 65, 'merchant_id': m['id'],
-                 'person_id': pid, 'service': 'haircut'}):
+    base = {'checkin_id': 'c', 'merchant_id': m['id'], 'service': 'haircut'}
+    for bad in ({'merchant_id': m['id'], 'resident_code': code, 'service': 'haircut'},
+                {'checkin_id': 'c', 'merchant_id': m['id'], 'resident_code': code},
+                dict(base, resident_code=code, discount=5),
+                dict(base, resident_code=code, checkin_id='c' * 65),
+                dict(base, resident_code=code, served_at='yesterday'),
+                dict(base, resident_code=code, served_at='2099-01-01T00:00:00Z'),
+                #  No code: a merchant cannot name a person to learn a tier.
+                base,
+                dict(base, person_id=pid),
+                dict(base, person_id=pid, override_reason='forgot the card'),
+                dict(base, person_id=pid, resident_code=code)):
         status, body, _ = h.request('POST', '/v1/checkins', bad, token=token)
         assert status == 400, (bad, status, body)
+        assert 'tier' not in body, body
     assert h.call('GET', '/v1/codes/' + m['code'], token=None)['services_given'] == 1
+
+
+def test_ops_override_is_audited(h):
+    m = merchant(h)
+    pid = person(h)
+    card_code(h, pid)               # the merchants daemon knows the person by now
+    base = {'checkin_id': unique('c'), 'merchant_id': m['id'], 'service': 'haircut',
+            'person_id': pid}
+    status, body, _ = h.request('POST', '/v1/checkins', base)
+    assert status == 400 and 'override_reason' in body['error']['message'], body
+    body = h.call('POST', '/v1/checkins', dict(base, override_reason='card at home'),
+                  expect=201)
+    assert body['tier'], body
+    assert h.call('GET', '/v1/codes/' + m['code'], token=None)['services_given'] == 1
+
+
+def _tamper(code):
+    """The code with one character of its signature changed."""
+    i = len(code) - 10
+    return code[:i] + ('A' if code[i] != 'A' else 'B') + code[i + 1:]
+
+
+def test_card_code_contract(h):
+    pid = person(h)
+    issued = card_code(h, pid, valid_hours=48)
+    assert set(issued) >= {'code', 'expires_at'}, issued
+    assert issued['code'].startswith('TC1.') and issued['person_id'] == pid
+    assert issued['id'].startswith('g') and issued['tier'], issued
+    #  The code carries no name: decode its payload and look.
+    import base64
+    raw = base64.urlsafe_b64decode(issued['code'][4:] + '=' * (-len(issued['code'][4:]) % 4))
+    assert b'Li Hua' not in raw and pid.encode() in raw
+    keys = h.call('GET', '/v1/keys/resident-codes', token=None)['keys']
+    assert keys and all(k['algorithm'] == 'ed25519' for k in keys), keys
+    assert len(base64.b64decode(keys[-1]['public_key'])) == 32
+    assert keys[-1]['key_id'] == issued['key_id'] and keys[-1]['current']
+    _verify_offline(issued['code'], keys[-1]['public_key'])
+    for bad in ({'valid_hours': 0.5}, {'valid_hours': 9001}, {'valid_hours': -1},
+                {'colour': 1}, {'replace': True}):
+        status, body, _ = h.request('POST', '/v1/persons/%s/card-code' % pid, bad)
+        assert status == 400, (bad, status, body)
+    assert h.request('POST', '/v1/persons/p999999/card-code', {})[0] == 404
+    assert h.request('POST', '/v1/persons/zz/card-code', {})[0] == 404
+    panel = h.make_token('panel')
+    assert h.request('POST', '/v1/persons/%s/card-code' % pid, {}, token=panel)[0] == 403
+    assert h.request('POST', '/v1/persons/%s/card-code' % pid, {}, token=None)[0] == 401
+    listed = h.call('GET', '/v1/persons/%s/card-codes' % pid)
+    assert [c['id'] for c in listed['codes']] == [issued['id']], listed
+    assert listed['codes'][0]['code'] == '' and listed['next_page_token'] == ''
+
+
+def _verify_offline(code, public_key_b64):
+    """Verify a code as a merchant app would, with openssl and the
+    published key only (skipped where openssl is missing)."""
+    import base64
+    import shutil
+    import subprocess
+    import tempfile
+    if not shutil.which('openssl'):
+        print('skip: no openssl for the offline check')
+        return
+    raw = base64.urlsafe_b64decode(code[4:] + '=' * (-len(code[4:]) % 4))
+    der = bytes.fromhex('302a300506032b6570032100') + base64.b64decode(public_key_b64)
+    with tempfile.TemporaryDirectory() as d:
+        paths = {n: os.path.join(d, n) for n in ('key.der', 'msg', 'sig', 'bad')}
+        for name, data in (('key.der', der), ('msg', raw[:-64]), ('sig', raw[-64:]),
+                           ('bad', raw[:-65] + bytes([raw[-65] ^ 1]))):
+            with open(paths[name], 'wb') as f:
+                f.write(data)
+        cmd = ['openssl', 'pkeyutl', '-verify', '-pubin', '-inkey', paths['key.der'],
+               '-keyform', 'DER', '-rawin', '-sigfile', paths['sig'], '-in']
+        ok = subprocess.run(cmd + [paths['msg']], capture_output=True)
+        assert ok.returncode == 0, ok.stderr
+        bad = subprocess.run(cmd + [paths['bad']], capture_output=True)
+        assert bad.returncode != 0
+
+
+def test_checkin_codes_refused(h):
+    m = merchant(h)
+    token = merchant_token(h, m['id'])
+    pid = person(h)
+    code = card_code(h, pid)
+    status, body = wait_checkin(h, token, m['id'], pid)
+    assert status == 201, body
+    issued_tier = body['tier']
+    refusals = [
+        'TC1.' + 'A' * 150,                      # forged: not a code at all
+        _tamper(code),                           # altered signature
+        code[:-20],                              # truncated
+        code.replace('TC1.', 'TC2.'),            # wrong version
+    ]
+    for bad in refusals:
+        status, body, _ = checkin(h, token, m['id'], pid, code=bad)
+        assert status in (403, 422), (bad, status, body)
+        assert 'tier' not in body
+    #  Served before the code existed.
+    status, body, _ = checkin(h, token, m['id'], pid, code=code,
+                              served_at='2020-01-01T08:00:00+08:00')
+    assert status == 422 and 'not valid at the time' in body['error']['message'], body
+    #  A revoked printed card: refused from its revocation on.
+    printed = card_code(h, pid, printed=True, valid_hours=9000)
+    assert printed['printed']
+    assert wait_checkin(h, token, m['id'], pid, code=printed['code'])[0] == 201
+    revoked = h.call('POST', '/v1/card-codes/%s/revoke' % printed['id'],
+                     {'reason': 'lost card'})
+    assert revoked['revoked_at'] and revoked['revoke_reason'] == 'lost card', revoked
+    assert h.request('POST', '/v1/card-codes/%s/revoke' % printed['id'],
+                     {'reason': 'again'})[0] == 409
+    assert h.request('POST', '/v1/card-codes/%s/revoke' % printed['id'], {})[0] == 400
+    assert h.request('POST', '/v1/card-codes/g999999/revoke', {'reason': 'x'})[0] == 404
+    deadline = time.monotonic() + EVENT_WAIT_S
+    while True:
+        status, body, _ = checkin(h, token, m['id'], pid, code=printed['code'])
+        if status != 201 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert status == 422 and 'revoked' in body['error']['message'], body
+    #  A replacement card revokes the earlier printed ones.
+    second = card_code(h, pid, printed=True, valid_hours=9000)
+    third = card_code(h, pid, printed=True, replace=True, valid_hours=9000)
+    listed = {c['id']: c for c in h.call('GET', '/v1/persons/%s/card-codes' % pid)['codes']}
+    assert listed[second['id']]['revoked_at'] and not listed[third['id']]['revoked_at']
+    assert wait_checkin(h, token, m['id'], pid, code=third['code'])[0] == 201
+    #  The tier comes from the code (the same as the ledger gave at issue).
+    assert checkin(h, token, m['id'], pid)[1]['tier'] == issued_tier
+
+
+def test_offline_sync_applies_once(h):
+    m = merchant(h)
+    token = merchant_token(h, m['id'])
+    pid = person(h)
+    date = '2032-04-0%d' % (os.getpid() % 9 + 1)
+    market = market_with(h, m['id'], date=date)
+    code = card_code(h, pid)
+    assert wait_checkin(h, token, m['id'], pid)[0] == 201
+    #  The app served the resident offline a moment ago, then syncs.
+    time.sleep(1.2)
+    t = time.time() - 0.5
+    served = time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(t)) + '.%03dZ' % (t % 1 * 1000)
+    batch = [unique('off') for _ in range(3)]
+    first = [checkin(h, token, m['id'], pid, market_id=market['id'], checkin_id=c,
+                     code=code, served_at=served) for c in batch]
+    assert [s for s, _, _ in first] == [201] * 3, first
+    again = [checkin(h, token, m['id'], pid, market_id=market['id'], checkin_id=c,
+                     code=code, served_at=served) for c in batch]
+    assert [s for s, _, _ in again] == [200] * 3, again
+    stats = h.call('GET', '/v1/markets/%s/stats' % market['id'])
+    assert stats['checkins'] == 3 and stats['residents_served'] == 1, stats
+
+
+def test_key_rotation_keeps_old_codes(h):
+    m = merchant(h)
+    token = merchant_token(h, m['id'])
+    pid = person(h)
+    old = card_code(h, pid, fresh=True)
+    assert wait_checkin(h, token, m['id'], pid, code=old)[0] == 201
+    panel = h.make_token('panel')
+    assert h.request('POST', '/v1/keys/resident-codes/rotate', {}, token=panel)[0] == 403
+    rotated = h.call('POST', '/v1/keys/resident-codes/rotate', {}, expect=201)
+    keys = h.call('GET', '/v1/keys/resident-codes', token=None)['keys']
+    assert keys[-1]['key_id'] == rotated['key_id'] and keys[-1]['current']
+    assert sum(1 for k in keys if k['current']) == 1
+    new = card_code(h, pid, fresh=True)
+    status, body = wait_checkin(h, token, m['id'], pid, code=new)
+    assert status == 201, body
+    assert checkin(h, token, m['id'], pid, code=old)[0] == 201
+
+
+def test_refused_codes_are_rate_limited(h):
+    m = merchant(h)
+    token = merchant_token(h, m['id'])
+    pid = person(h)
+    code = card_code(h, pid)
+    assert wait_checkin(h, token, m['id'], pid)[0] == 201
+    statuses = [checkin(h, token, m['id'], pid, code=_tamper(code))[0] for _ in range(25)]
+    assert statuses.count(422) >= 1 and statuses[-1] == 429, statuses
+    #  Another merchant is not held back by it.
+    m2 = merchant(h)
+    assert wait_checkin(h, merchant_token(h, m2['id']), m2['id'], pid)[0] == 201
 
 
 def test_market_stats_and_totals(h):
@@ -337,7 +537,7 @@ def test_checkin_while_ledger_down(h):
     token = merchant_token(h, m['id'])
     pid = person(h)
     market = market_with(h, m['id'])
-    #  The person is known before the ledger goes away.
+    #  The person is known, and has a code, before the ledger goes away.
     assert wait_checkin(h, token, m['id'], pid)[0] == 201
     h.kill('ledger')
     t0 = time.monotonic()

@@ -202,7 +202,12 @@ def test_08_merchants_codes_checkins(h):
         assert status == 404, (forged, body)
     tok = h.make_token('merchant', merchant_id=m['id'])
     other = h.make_token('merchant', merchant_id='m999')
-    req = {'checkin_id': 'c-1', 'merchant_id': m['id'], 'person_id': STATE['adult'],
+    issued = h.card_code(STATE['adult'])
+    assert set(issued) >= {'code', 'expires_at'}, issued
+    keys = h.call('GET', '/v1/keys/resident-codes', token=None)['keys']
+    assert keys and {'key_id', 'algorithm', 'public_key'} <= set(keys[0]), keys
+    assert keys[0]['algorithm'] == 'ed25519'
+    req = {'checkin_id': 'c-1', 'merchant_id': m['id'], 'resident_code': issued['code'],
            'service': 'haircut'}
     deadline = time.time() + 10
     while True:
@@ -216,9 +221,13 @@ def test_08_merchants_codes_checkins(h):
     assert status == 200 and again == body
     status, body, _ = h.request('POST', '/v1/checkins', req, token=other)
     assert status == 403, body
+    forged = issued['code'][:-3] + ('AAA' if issued['code'][-3:] != 'AAA' else 'BBB')
     status, body, _ = h.request('POST', '/v1/checkins', dict(req, checkin_id='c-2',
-                                                             person_id='p999999'), token=tok)
-    assert status in (404, 422), body
+                                                             resident_code=forged), token=tok)
+    assert status in (403, 422), body
+    status, body, _ = h.request('POST', '/v1/checkins', {
+        'checkin_id': 'c-3', 'merchant_id': m['id'], 'service': 'haircut'}, token=tok)
+    assert status == 400 and 'tier' not in body, body
 
 
 def test_09_conventions(h):

@@ -305,6 +305,13 @@ s_eq_table (fx_t *a, fx_t *b, const char *name)
                && ts_cursor_seek (&ca, NULL, 0);
     bool more_b = ts_cursor_open (&cb, tb, ts_store_table (sb, name))
                && ts_cursor_seek (&cb, NULL, 0);
+    //  The outbox opens with the card-code key's publication, made when
+    //  the store was opened: each store's own random key, at the wall
+    //  clock's time then. Everything after it must agree.
+    if (strcmp (name, "outbox") == 0 && more_a && more_b) {
+        more_a = ts_cursor_next (&ca);
+        more_b = ts_cursor_next (&cb);
+    }
     size_t n = 0;
     while (more_a && more_b && n < 1000000) {
         if (ca.key.size != cb.key.size || memcmp (ca.key.data, cb.key.data, ca.key.size)

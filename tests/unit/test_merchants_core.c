@@ -6,15 +6,21 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "test_fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sodium.h>
 
+#include "ts_cardcode.h"
+#include "ts_id.h"
+#include "ts_time.h"
 #include "ts_dispatch.h"
 #include "events.pb-c.h"
 #include "merchants.pb-c.h"
+#include "merchants_cardcode.h"
 #include "merchants_code.h"
 #include "merchants_service.h"
 
@@ -28,14 +34,19 @@ typedef struct {
     uint64_t ledger_seq;            //  events fed from ledger
     char msg [256];                 //  last status message
     Tashan__Caller ops, panel, public_;
+    uint8_t master [32];            //  the ledger's card-code secret, for signing
+    uint64_t serial;                //  last card code signed
+    struct { char person [16]; char tier [8]; } tiers [16];  //  what the ledger says
+    size_t tier_count;
 } fixture;
+
+static void s_publish_key (fixture *f, uint32_t key_id);
 
 static int
 s_setup (void **state)
 {
     fixture *f = calloc (1, sizeof *f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_merchants_core.XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
+    assert_int_equal (test_dir_make (f->dir, sizeof f->dir, "merchants"), 0);
     char err [256] = "";
     f->d = ts_dispatch_new (&merchants_service, f->dir, err, sizeof err);
     if (!f->d)
@@ -45,6 +56,8 @@ s_setup (void **state)
     f->ops = ts_caller ("ops", "", "tok-ops");
     f->panel = ts_caller ("panel", "", "tok-panel");
     f->public_ = ts_caller ("public", "", "");
+    randombytes_buf (f->master, sizeof f->master);
+    s_publish_key (f, 1);
     *state = f;
     return 0;
 }
@@ -55,9 +68,7 @@ s_teardown (void **state)
     fixture *f = *state;
     ts_dispatch_destroy (&f->d);
     ts_arena_destroy (&f->arena);
-    char cmd [128];
-    snprintf (cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal (system (cmd), 0);
+    test_dir_remove (f->dir);
     free (f);
     return 0;
 }
@@ -98,9 +109,79 @@ s_person (fixture *f, const char *id, bool archived)
                                archived ? "person.archived" : "person.created", &p.base), 200);
 }
 
+//  The ledger publishes card-code key key_id (derived from the master).
+static void
+s_publish_key (fixture *f, uint32_t key_id)
+{
+    Tashan__Events__ResidentKey k = TASHAN__EVENTS__RESIDENT_KEY__INIT;
+    uint8_t pk [TS_CARDCODE_KEY_BYTES], sk [64];
+    ts_cardcode_keypair (f->master, key_id, pk, sk);
+    k.key_id = key_id;
+    k.public_key.data = pk;
+    k.public_key.len = sizeof pk;
+    k.created_ms = NOW_MS;
+    assert_int_equal (s_event (f, "ledger", &f->ledger_seq, "resident_key.published", &k.base),
+                      200);
+}
+
+//  The tier the ledger would put in person's code ("A" by default).
+static const char *
+s_tier_of (fixture *f, const char *person)
+{
+    for (size_t i = 0; i < f->tier_count; i++)
+        if (strcmp (f->tiers [i].person, person) == 0)
+            return f->tiers [i].tier;
+    return "A";
+}
+
+//  A card code for person as the ledger issues it: valid from issued_ms
+//  for hours, signed with key_id.
+static char *
+s_code_serial (fixture *f, const char *person, int64_t issued_ms, int hours, uint32_t key_id,
+               uint64_t serial)
+{
+    ts_cardcode c = { 0 };
+    c.key_id = key_id;
+    c.serial = serial;
+    c.issued_ms = issued_ms;
+    c.expires_ms = issued_ms + hours * 3600000LL;
+    c.flags = TS_CARDCODE_SPENDABLE;
+    snprintf (c.tier, sizeof c.tier, "%s", s_tier_of (f, person));
+    snprintf (c.person_id, sizeof c.person_id, "%s", person);
+    uint8_t pk [TS_CARDCODE_KEY_BYTES], sk [64];
+    ts_cardcode_keypair (f->master, key_id, pk, sk);
+    return ts_cardcode_sign (f->arena, &c, sk);
+}
+
+static char *
+s_code_at (fixture *f, const char *person, int64_t issued_ms, int hours, uint32_t key_id)
+{
+    return s_code_serial (f, person, issued_ms, hours, key_id, ++f->serial);
+}
+
+//  The code a resident shows (the same text each time, as a phone would).
+static char *
+s_code (fixture *f, const char *person)
+{
+    uint64_t serial = 1000000;
+    for (const char *p = person; *p; p++)
+        serial = serial * 31 + (uint8_t) *p;
+    return s_code_serial (f, person, NOW_MS - 60000, 24, 1, serial);
+}
+
 static void
 s_standing (fixture *f, const char *subject, int64_t index, const char *tier)
 {
+    //  The tier a newly issued code of this person carries.
+    size_t i = 0;
+    while (i < f->tier_count && strcmp (f->tiers [i].person, subject) != 0)
+        i++;
+    if (i == f->tier_count && f->tier_count < 16)
+        f->tier_count++;
+    if (i < 16) {
+        snprintf (f->tiers [i].person, sizeof f->tiers [i].person, "%s", subject);
+        snprintf (f->tiers [i].tier, sizeof f->tiers [i].tier, "%s", tier);
+    }
     Tashan__Events__Standing s = TASHAN__EVENTS__STANDING__INIT;
     s.subject_id = (char *) subject;
     s.index = index;
@@ -195,7 +276,7 @@ s_checkin (fixture *f, const char *checkin_id, const char *merchant, const char 
     Tashan__Merchants__CheckinRequest req = TASHAN__MERCHANTS__CHECKIN_REQUEST__INIT;
     req.checkin_id = (char *) checkin_id;
     req.merchant_id = (char *) merchant;
-    req.person_id = (char *) person;
+    req.resident_code = s_code (f, person);
     req.service = (char *) service;
     req.market_id = (char *) (market ? market : "");
     Tashan__Caller caller = s_merchant_caller (merchant);
@@ -741,11 +822,10 @@ test_checkin_refusals (void **state)
     Tashan__Merchants__CheckinRequest req = TASHAN__MERCHANTS__CHECKIN_REQUEST__INIT;
     req.checkin_id = "c1";
     req.merchant_id = "m2";
-    req.person_id = "p1";
+    req.resident_code = s_code (f, "p1");
     req.service = "haircut";
     Tashan__Caller m1 = s_merchant_caller ("m1");
     assert_int_equal (s_call (f, "merchants.Checkin", &m1, &req, &r), 403);
-    assert_int_equal (s_call (f, "merchants.Checkin", &f->ops, &req, &r), 403);
     //  A suspended merchant.
     Tashan__Merchants__UpdateMerchantRequest u = TASHAN__MERCHANTS__UPDATE_MERCHANT_REQUEST__INIT;
     u.id = "m2";
@@ -982,6 +1062,322 @@ test_notices_since (void **state)
     assert_int_equal (s_call (f, "merchants.ListNotices", &ghost, &l, &list), 403);
 }
 
+
+//  --------------------------------------------------------------------
+//  The resident's card code at a check-in
+
+//  A check-in by m1 with the given code text and served_at ("" = now).
+static unsigned
+s_checkin_code (fixture *f, const char *checkin_id, const char *code, const char *served_at,
+                Tashan__Merchants__CheckinReply **out)
+{
+    Tashan__Merchants__CheckinRequest req = TASHAN__MERCHANTS__CHECKIN_REQUEST__INIT;
+    req.checkin_id = (char *) checkin_id;
+    req.merchant_id = "m1";
+    req.resident_code = (char *) code;
+    req.service = "haircut";
+    req.served_at = (char *) served_at;
+    Tashan__Caller caller = s_merchant_caller ("m1");
+    Tashan__Merchants__CheckinReply *rep = NULL;
+    unsigned code_ = s_call (f, "merchants.Checkin", &caller, &req, &rep);
+    if (out)
+        *out = rep;
+    return code_;
+}
+
+static void
+test_cardcode_checkin (void **state)
+{
+    fixture *f = *state;
+    s_merchant (f, "A", "");
+    s_person (f, "p1", false);
+    s_standing (f, "p1", 1060, "AAA");
+    Tashan__Merchants__CheckinReply *r;
+    //  The tier comes from the code, whatever the daemon heard before.
+    char *code = s_code (f, "p1");
+    assert_int_equal (s_checkin_code (f, "c1", code, "", &r), 201);
+    assert_string_equal (r->tier, "AAA");
+    //  Forged, altered, truncated, another version, an unknown key.
+    char *altered = ts_arena_strdup (f->arena, code);
+    size_t len = strlen (altered);
+    altered [len - 5] = altered [len - 5] == 'A' ? 'B' : 'A';
+    char *truncated = ts_arena_strdup (f->arena, code);
+    truncated [len - 3] = 0;
+    char *version = ts_arena_strdup (f->arena, code);
+    version [2] = '2';
+    const char *bad [] = { "TC1.AAAA", "hello", altered, truncated, version,
+                           s_code_at (f, "p1", NOW_MS - 1000, 1, 7) };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        char id [32];
+        snprintf (id, sizeof id, "bad%zu", i);
+        assert_int_equal (s_checkin_code (f, id, bad [i], "", &r), 422);
+    }
+    //  Every byte of the payload is covered by the signature: flip each.
+    const char *b64 = code + 4;
+    for (size_t i = 0; i + 4 < strlen (b64); i += 7) {
+        char *t = ts_arena_strdup (f->arena, code);
+        t [4 + i] = t [4 + i] == 'x' ? 'y' : 'x';
+        char id [32];
+        snprintf (id, sizeof id, "flip%zu", i);
+        unsigned rc = s_checkin_code (f, id, t, "", &r);
+        //  The rate limit may answer first once enough were refused.
+        assert_true (rc == 422 || rc == 429);
+    }
+}
+
+static void
+test_cardcode_time_and_revocation (void **state)
+{
+    fixture *f = *state;
+    s_merchant (f, "A", "");
+    s_person (f, "p1", false);
+    Tashan__Merchants__CheckinReply *r;
+    //  A one-hour code, issued an hour and a half ago: expired now...
+    char *code = s_code_at (f, "p1", NOW_MS - 90 * 60000LL, 1, 1);
+    assert_int_equal (s_checkin_code (f, "c1", code, "", &r), 422);
+    assert_non_null (strstr (f->msg, "expired"));
+    //  ...but an app that served offline while it was valid syncs later.
+    char served [64];
+    ts_time_format (NOW_MS - 80 * 60000LL, served, sizeof served);
+    assert_int_equal (s_checkin_code (f, "c2", code, served, &r), 201);
+    assert_int_equal (s_checkin_code (f, "c2", code, served, &r), 200);
+    //  Served before it was issued, or in the future: refused.
+    ts_time_format (NOW_MS - 100 * 60000LL, served, sizeof served);
+    assert_int_equal (s_checkin_code (f, "c3", code, served, &r), 422);
+    assert_non_null (strstr (f->msg, "issued later"));
+    ts_time_format (NOW_MS + 3600000LL, served, sizeof served);
+    assert_int_equal (s_checkin_code (f, "c3", s_code (f, "p1"), served, &r), 400);
+    assert_int_equal (s_checkin_code (f, "c3", s_code (f, "p1"), "yesterday", &r), 400);
+    //  A printed card revoked ten minutes ago: fine for a service before,
+    //  refused after.
+    char *card = s_code_at (f, "p1", NOW_MS - 86400000LL, 9000, 1);
+    Tashan__Events__CardCodeRevoked rev = TASHAN__EVENTS__CARD_CODE_REVOKED__INIT;
+    rev.serial = f->serial;
+    rev.person_id = "p1";
+    rev.revoked_ms = NOW_MS - 10 * 60000LL;
+    assert_int_equal (s_event (f, "ledger", &f->ledger_seq, "card_code.revoked", &rev.base), 200);
+    ts_time_format (NOW_MS - 20 * 60000LL, served, sizeof served);
+    assert_int_equal (s_checkin_code (f, "c4", card, served, &r), 201);
+    assert_int_equal (s_checkin_code (f, "c5", card, "", &r), 422);
+    assert_non_null (strstr (f->msg, "revoked"));
+    //  Key rotation: a code signed with a newly published key verifies,
+    //  and so do codes of the older key.
+    s_publish_key (f, 2);
+    assert_int_equal (s_checkin_code (f, "c6", s_code_at (f, "p1", NOW_MS - 1000, 24, 2), "", &r),
+                      201);
+    assert_int_equal (s_checkin_code (f, "c7", s_code (f, "p1"), "", &r), 201);
+}
+
+static void
+test_cardcode_no_code_no_tier (void **state)
+{
+    fixture *f = *state;
+    s_merchant (f, "A", "");
+    s_person (f, "p1", false);
+    s_standing (f, "p1", 1060, "AAA");
+    Tashan__Merchants__CheckinRequest req = TASHAN__MERCHANTS__CHECKIN_REQUEST__INIT;
+    req.checkin_id = "c1";
+    req.merchant_id = "m1";
+    req.service = "haircut";
+    Tashan__Caller m1 = s_merchant_caller ("m1");
+    Tashan__Merchants__CheckinReply *r = NULL;
+    //  A merchant cannot name a person: no code, no check-in, no tier.
+    assert_int_equal (s_call (f, "merchants.Checkin", &m1, &req, &r), 400);
+    req.person_id = "p1";
+    assert_int_equal (s_call (f, "merchants.Checkin", &m1, &req, &r), 400);
+    req.override_reason = "card at home";
+    assert_int_equal (s_call (f, "merchants.Checkin", &m1, &req, &r), 400);
+    //  Ops may override, with a reason, and it is recorded as such.
+    req.override_reason = "";
+    assert_int_equal (s_call (f, "merchants.Checkin", &f->ops, &req, &r), 400);
+    req.override_reason = "card at home";
+    assert_int_equal (s_call (f, "merchants.Checkin", &f->ops, &req, &r), 201);
+    //  Both a code and a person: refused.
+    req.checkin_id = "c2";
+    req.resident_code = s_code (f, "p1");
+    assert_int_equal (s_call (f, "merchants.Checkin", &f->ops, &req, &r), 400);
+}
+
+static void
+test_cardcode_refusals_rate_limited (void **state)
+{
+    fixture *f = *state;
+    s_merchant (f, "A", "");
+    s_merchant (f, "B", "");
+    s_person (f, "p1", false);
+    Tashan__Merchants__CheckinReply *r;
+    //  Use a fresh minute so other tests' refusals do not count.
+    int64_t now = (NOW_MS / 60000 + 1000) * 60000;
+    ts_dispatch_set_now (f->d, now);
+    for (int i = 0; i < MERCHANTS_REFUSED_CODES_PER_MINUTE; i++)
+        assert_int_equal (s_checkin_code (f, "x", "TC1.AAAA", "", &r), 422);
+    assert_int_equal (s_checkin_code (f, "x", "TC1.AAAA", "", &r), 429);
+    //  Even a good code waits for the next minute; other merchants do not.
+    char *good = s_code_at (f, "p1", now - 1000, 24, 1);
+    assert_int_equal (s_checkin_code (f, "g1", good, "", &r), 429);
+    ts_dispatch_set_now (f->d, now + 60000);
+    assert_int_equal (s_checkin_code (f, "g1", good, "", &r), 201);
+}
+
+
+//  --------------------------------------------------------------------
+//  Card offers: the merchants side of the redemption saga
+
+static Tashan__Merchants__Offer *
+s_offer (fixture *f, int64_t points, uint32_t stock)
+{
+    Tashan__Merchants__CreateOfferRequest req = TASHAN__MERCHANTS__CREATE_OFFER_REQUEST__INIT;
+    req.merchant_id = "m1";
+    req.title = "notebook";
+    req.kind = "item";
+    req.points = points;
+    req.stock = stock;
+    Tashan__Merchants__Offer *o = NULL;
+    assert_int_equal (s_call (f, "merchants.CreateOffer", &f->ops, &req, &o), 201);
+    return o;
+}
+
+static unsigned
+s_redeem (fixture *f, const char *offer, const char *person, const char *key,
+          Tashan__Merchants__RedeemOfferReply **out)
+{
+    Tashan__Merchants__RedeemOfferRequest req = TASHAN__MERCHANTS__REDEEM_OFFER_REQUEST__INIT;
+    req.id = (char *) offer;
+    req.person_id = (char *) person;
+    req.idempotency_key = (char *) key;
+    Tashan__Merchants__RedeemOfferReply *rep = NULL;
+    unsigned code = s_call (f, "merchants.RedeemOffer", &f->ops, &req, &rep);
+    if (out)
+        *out = rep;
+    return code;
+}
+
+static Tashan__Merchants__Offer *
+s_offer_get (fixture *f, const char *id)
+{
+    Tashan__Merchants__GetOfferRequest req = TASHAN__MERCHANTS__GET_OFFER_REQUEST__INIT;
+    req.id = (char *) id;
+    Tashan__Merchants__Offer *o = NULL;
+    assert_int_equal (s_call (f, "merchants.GetOffer", &f->ops, &req, &o), 200);
+    return o;
+}
+
+//  The ledger's answer to redemption id.
+static void
+s_settled (fixture *f, const char *id, bool ok, const char *reason)
+{
+    Tashan__Events__RedemptionSettled ev = TASHAN__EVENTS__REDEMPTION_SETTLED__INIT;
+    ev.redemption_id = (char *) id;
+    ev.ok = ok;
+    ev.reason = (char *) reason;
+    ev.card_after = ok ? 7 : 0;
+    ev.entry_id = ok ? "e9" : "";
+    assert_int_equal (s_event (f, "ledger", &f->ledger_seq, "redemption.settled", &ev.base), 200);
+}
+
+static void
+test_offer_saga_states (void **state)
+{
+    fixture *f = *state;
+    s_merchant (f, "Shop", "");
+    s_person (f, "p1", false);
+    s_offer (f, 3, 2);
+    Tashan__Merchants__RedeemOfferReply *r;
+    //  Pending: one unit reserved, the ledger asked once.
+    assert_int_equal (s_redeem (f, "f1", "p1", "k1", &r), 202);
+    Tashan__Merchants__Offer *o = s_offer_get (f, "f1");
+    assert_int_equal (o->reserved, 1);
+    assert_int_equal (o->stock_left, 1);
+    Tashan__Event **ev;
+    assert_int_equal (s_events (f, "redemption.requested", &ev), 1);
+    //  Asked again before the answer: still pending, nothing new.
+    assert_int_equal (s_redeem (f, "f1", "p1", "k1", &r), 202);
+    assert_int_equal (s_events (f, "redemption.requested", NULL), 1);
+    assert_int_equal (s_offer_get (f, "f1")->reserved, 1);
+    //  The same key for another person: refused.
+    s_person (f, "p2", false);
+    assert_int_equal (s_redeem (f, "f1", "p2", "k1", &r), 409);
+    //  The ledger debited: taken, and the answer is final (201, then the
+    //  runtime's stored 200 for repeats).
+    s_settled (f, "i1", true, "");
+    o = s_offer_get (f, "f1");
+    assert_int_equal (o->reserved, 0);
+    assert_int_equal (o->taken, 1);
+    assert_int_equal (o->stock_left, 1);
+    assert_int_equal (s_redeem (f, "f1", "p1", "k1", &r), 201);
+    assert_string_equal (r->id, "i1");
+    assert_int_equal (r->card_after, 7);
+    assert_int_equal (s_redeem (f, "f1", "p1", "k1", &r), 200);
+    //  A replayed answer changes nothing.
+    s_settled (f, "i1", false, "late");
+    assert_int_equal (s_offer_get (f, "f1")->taken, 1);
+    //  Refused: the unit is released, the caller gets 409 with the reason.
+    assert_int_equal (s_redeem (f, "f1", "p1", "k2", &r), 202);
+    s_settled (f, "i2", false, "card balance 1 is less than 3 points");
+    o = s_offer_get (f, "f1");
+    assert_int_equal (o->reserved, 0);
+    assert_int_equal (o->stock_left, 1);
+    assert_int_equal (s_redeem (f, "f1", "p1", "k2", &r), 409);
+    assert_non_null (strstr (f->msg, "card balance"));
+    //  Out of stock: 409 at once, nothing asked of the ledger.
+    assert_int_equal (s_redeem (f, "f1", "p1", "k3", &r), 202);
+    assert_int_equal (s_redeem (f, "f1", "p2", "k4", &r), 409);
+    assert_non_null (strstr (f->msg, "out of stock"));
+    assert_int_equal (s_events (f, "redemption.requested", NULL), 3);
+    //  Unknown and moved-out persons never reach the ledger.
+    s_person (f, "p3", true);
+    assert_int_equal (s_redeem (f, "f1", "p3", "k5", &r), 422);
+    assert_int_equal (s_redeem (f, "f1", "p404", "k5", &r), 422);
+}
+
+static void
+test_offer_invariant_random_walk (void **state)
+{
+    fixture *f = *state;
+    s_merchant (f, "Shop", "");
+    s_person (f, "p1", false);
+    s_offer (f, 1, 20);
+    //  Requests and answers in a random order: at every step
+    //  stock = taken + reserved + stock_left, and no unit is lost.
+    uint32_t seed = 12345, pending [64], n_pending = 0, taken = 0;
+    Tashan__Merchants__RedeemOfferReply *r;
+    for (int step = 0; step < 200; step++) {
+        seed = seed * 1103515245 + 12345;
+        char key [32], id [32];
+        if ((seed >> 16) % 2 && n_pending < 64) {
+            snprintf (key, sizeof key, "w%d", step);
+            unsigned rc = s_redeem (f, "f1", "p1", key, &r);
+            assert_true (rc == 202 || rc == 409);
+            if (rc == 202) {
+                Tashan__Event **ev;
+                size_t n = s_events (f, "redemption.requested", &ev);
+                Tashan__Events__RedemptionRequest *rq =
+                    tashan__events__redemption_request__unpack (
+                        NULL, ev [n - 1]->payload.len, ev [n - 1]->payload.data);
+                uint64_t no = 0;
+                assert_true (ts_id_parse (rq->redemption_id, 'i', &no));
+                tashan__events__redemption_request__free_unpacked (rq, NULL);
+                pending [n_pending++] = (uint32_t) no;
+            }
+        }
+        else
+        if (n_pending > 0) {
+            uint32_t pick = (seed >> 8) % n_pending;
+            bool ok = (seed >> 4) % 3 != 0;
+            snprintf (id, sizeof id, "i%u", pending [pick]);
+            s_settled (f, id, ok, ok ? "" : "card short");
+            taken += ok;
+            pending [pick] = pending [--n_pending];
+        }
+        Tashan__Merchants__Offer *o = s_offer_get (f, "f1");
+        assert_int_equal (o->stock, 20);
+        assert_int_equal (o->taken, taken);
+        assert_int_equal (o->reserved, n_pending);
+        assert_int_equal (o->stock_left + o->taken + o->reserved, o->stock);
+        ts_arena_reset (f->arena);
+    }
+}
+
 int
 main (void)
 {
@@ -1002,6 +1398,12 @@ main (void)
         T (test_enrol_needs_good_standing),
         T (test_market_create_validates),
         T (test_checkin_refusals),
+        T (test_cardcode_checkin),
+        T (test_offer_saga_states),
+        T (test_offer_invariant_random_walk),
+        T (test_cardcode_time_and_revocation),
+        T (test_cardcode_no_code_no_tier),
+        T (test_cardcode_refusals_rate_limited),
         T (test_checkin_idempotent_and_credit_once),
         T (test_market_totals_by_range),
         T (test_bad_events_are_skipped),
