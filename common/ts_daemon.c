@@ -449,6 +449,10 @@ s_run_jobs (ts_daemon *self, size_t job_count)
 {
     self->batches_total += ts_dispatch_run_batch (self->dispatch, self->jobs, job_count,
                                                    self->arena);
+    //  Consumers first: the events are durable now, and a consumer that
+    //  has them before the client has its reply is seldom behind when
+    //  the client's next call reaches it (read-your-writes in practice).
+    s_wake_waiters (self, false);
     for (size_t i = 0; i < job_count; i++) {
         ts_job *job = &self->jobs [i];
         const origin_t *o = &self->origins [i];
@@ -464,7 +468,6 @@ s_run_jobs (ts_daemon *self, size_t job_count)
                           job->message, job->code < 400 ? job->reply : NULL,
                           job->code < 400 ? job->reply_size : 0);
     }
-    s_wake_waiters (self, false);
 }
 
 static void

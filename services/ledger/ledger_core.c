@@ -89,6 +89,7 @@ static const s_default_rule s_default_rules [] = {
     { "school.medal", 5, 20, { "school" }, "School credit medal" },
     { "market.service", 2, 20, { "merchants" }, "Service given at the convenience market" },
     { "proposal.adopted", 10, 30, { "proposals", "ops" }, "A resident proposal was adopted" },
+    { "programme.attended", 1, 20, { "volunteers", "ops" }, "Attended a neighbourhood-space programme session" },
 };
 
 static const char *const s_default_tier_names [] = { "AAA", "AA", "A", "B", "C", "D" };

@@ -142,8 +142,16 @@ static const ts_topic_handler s_merchant_topics [] = {
     { "merchant.updated", &tashan__events__merchant__descriptor, residents_merchant_apply },
 };
 
+//  residents_volunteers.c: need.served from the volunteers' closed loop.
+unsigned residents_need_served_apply (ts_ctx *ctx, const void *payload,
+                                      const Tashan__Event *event);
+static const ts_topic_handler s_volunteer_topics [] = {
+    { "need.served", &tashan__events__need_served__descriptor, residents_need_served_apply },
+};
+
 static const ts_subscription s_subscriptions [] = {
     TS_SUBSCRIPTION ("merchants", s_merchant_topics),
+    TS_SUBSCRIPTION ("volunteers", s_volunteer_topics),
 };
 
 const ts_service residents_service = {
