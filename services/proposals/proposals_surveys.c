@@ -4,6 +4,7 @@
     workers record door to door).
 
     Questions are choice (one of 2..20 options), scale (1..5) or text.
+    closes_at may be any instant (one already past makes a closed survey).
     One response per household, one answer per question in order, until
     closes_at. Results are sealed while the survey is open (409: nobody
     steers by watching) and published after: counts per option / scale
@@ -106,8 +107,8 @@ prop_survey_create (ts_ctx *ctx, const Tashan__Proposals__CreateSurveyRequest *r
     ||  (rc = ts_check_time (ctx, "closes_at", req->closes_at, true, &closes_ms))
     ||  (req->kind [0] && (rc = ts_check_enum (ctx, "kind", req->kind, s_survey_kinds))))
         return rc;
-    if (closes_ms <= ctx->now_ms)
-        return ts_fail (ctx, TS_BAD_REQUEST, "closes_at must be in the future");
+    //  A closes_at already past makes a closed survey (results at once, no
+    //  responses): allowed, as the office may file a paper survey's shell.
     if (req->n_questions < 1 || req->n_questions > PROP_QUESTIONS_MAX)
         return ts_fail (ctx, TS_BAD_REQUEST, "questions: 1 to %d questions", PROP_QUESTIONS_MAX);
     for (size_t i = 0; i < req->n_questions; i++)

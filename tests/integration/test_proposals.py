@@ -749,7 +749,6 @@ def test_survey_sealed_then_results(h):
 def test_surveys_bad_input_and_roles(h):
     good = [{'text': 'q', 'kind': 'scale'}]
     for body in ({'title': '', 'closes_at': at(60), 'questions': good},
-                 {'title': 'x', 'closes_at': at(-60), 'questions': good},
                  {'title': 'x', 'closes_at': 'soon', 'questions': good},
                  {'title': 'x', 'closes_at': at(60), 'questions': []},
                  {'title': 'x', 'closes_at': at(60), 'questions': good * 51},
@@ -793,6 +792,14 @@ def test_surveys_bad_input_and_roles(h):
                      {'household_id': 'h2', 'answers': [{'scale': 4}]})[0] == 409
     res = h.call('GET', '/v1/surveys/%s/results' % s['id'])
     assert res['responses'] == 1 and res['satisfaction_percent'] == 100, res
+    # A survey filed already closed: no responses, results at once.
+    past = h.call('POST', '/v1/surveys', {'title': 'paper', 'closes_at': at(-60),
+                                          'questions': good}, expect=201)
+    assert past['state'] == 'closed', past
+    assert h.request('POST', '/v1/surveys/%s/responses' % past['id'],
+                     {'household_id': 'h1', 'answers': [{'scale': 4}]})[0] == 409
+    res = h.call('GET', '/v1/surveys/%s/results' % past['id'])
+    assert res['responses'] == 0 and res['satisfaction_percent'] == 0, res
 
 
 def test_restart_keeps_everything(h):
