@@ -243,6 +243,9 @@ def test_proposal_lifecycle_and_ledger(h):
                      {'passed': True, 'spent_cents': 1, 'note': 'x'})[0] == 409
     assert h.request('POST', '/v1/proposals/%s/progress' % p['id'],
                      {'note': 'x'})[0] == 409
+    # Out of order is 409 whatever the body says.
+    assert h.request('POST', '/v1/proposals/%s/tender' % p['id'], {})[0] == 409
+    assert h.request('POST', '/v1/proposals/%s/acceptance' % p['id'], {})[0] == 409
     # The decision needs a reason.
     assert h.request('POST', '/v1/proposals/%s/decision' % p['id'],
                      {'accept': True})[0] == 400
@@ -252,6 +255,7 @@ def test_proposal_lifecycle_and_ledger(h):
     status, body, _ = h.request('POST', '/v1/proposals/%s/decision' % p['id'],
                                 {'accept': False, 'reason': 'changed our minds'})
     assert status == 409, body
+    assert h.request('POST', '/v1/proposals/%s/decision' % p['id'], {'accept': False})[0] == 409
     assert h.request('POST', '/v1/proposals/%s/supports' % p['id'],
                      {'person_id': person(h)})[0] == 409
     # Tender: a deadline in the future.
