@@ -59,5 +59,9 @@ const gw_route gw_routes_ledger [] = {
            resident_keys, GW_PUBLIC),
     ROUTE ("POST", "/v1/keys/resident-codes/rotate", "RotateResidentKey",
            rotate_resident_key_request, resident_key, GW_BODY),
+    //  Months: ops closes a past month; its boards are then published.
+    ROUTE ("POST", "/v1/credit/months/{month}/close", "CloseMonth", close_month_request,
+           month_close, GW_BODY),
+    ROUTE ("GET", "/v1/credit/months", "ListMonths", list_months_request, month_list, 0),
 };
 const size_t gw_routes_ledger_count = sizeof gw_routes_ledger / sizeof gw_routes_ledger [0];

@@ -9,6 +9,7 @@
     =========================================================================
 */
 #include "ledger_board.h"
+#include "ledger_months.h"
 #include "ts_valid.h"
 
 #include <assert.h>
@@ -292,6 +293,8 @@ ledger_board_honor (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
     uint32_t red_size = ledger_settings_get (ctx)->red_list_size;
     assert (red_size >= 1 && red_size <= TS_PAGE_MAX);
     rep->month = ts_month_text (ctx->arena, month_index);
+    Tashan__Ledger__MonthClose *closed = ledger_month_closed (ctx, month_index);
+    rep->published_at = closed ? closed->published_at : "";
     uint8_t month_key [4];
     ts_be32_put (month_key, (uint32_t) month_index);
 
@@ -421,6 +424,8 @@ s_ranking (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, Tashan__Ledger__R
         return rc;
     uint32_t offset = resume ? ts_be32_get (tok) : 0;
     rep->month = ts_month_text (ctx->arena, month_index);
+    Tashan__Ledger__MonthClose *closed = ledger_month_closed (ctx, month_index);
+    rep->published_at = closed ? closed->published_at : "";
     uint8_t month_key [4];
     ts_be32_put (month_key, (uint32_t) month_index);
 

@@ -10,6 +10,7 @@
     =========================================================================
 */
 #include "ledger_posting.h"
+#include "ledger_months.h"
 #include "ledger_board.h"
 #include "ts_valid.h"
 
@@ -251,7 +252,8 @@ ledger_reverse (ts_ctx *ctx, ledger_cache *cache, uint64_t seq, const char *sour
         return ts_fail (ctx, TS_INTERNAL, "subject %s of %s is missing", orig->person_id, orig->id);
     int month_index = ts_month_index (orig->month);
     assert (month_index > 0);
-    //  The cap room the entry used is given back.
+    //  The cap room the entry used is given back (in its month, closed or
+    //  not: caps are not part of the published boards).
     int64_t used_points = orig->effective_points < 0 ? -orig->effective_points
                                                      : orig->effective_points;
     if (used_points > 0) {
@@ -275,7 +277,8 @@ ledger_reverse (ts_ctx *ctx, ledger_cache *cache, uint64_t seq, const char *sour
         .note = note,
         .reverses = orig->id,
         .source = source,
-        .month_index = month_index,
+        //  A correction of a closed month counts in the current month.
+        .month_index = ledger_month_open_or_now (ctx, month_index),
     };
     uint64_t rev_seq = 0;
     *reversal_out = ledger_post (ctx, cache, subject, &posting, &rev_seq);
@@ -285,6 +288,22 @@ ledger_reverse (ts_ctx *ctx, ledger_cache *cache, uint64_t seq, const char *sour
 
 //  --------------------------------------------------------------------
 //  Handlers: evaluations, redemptions, statements, balances
+
+//  The month an evaluation counts in (its observed_on's). A repeat of one
+//  already recorded is let through to find it, even if its month closed
+//  since: it answers 200 with the first entry, not 409.
+static unsigned
+s_evaluation_month (ts_ctx *ctx, const Tashan__Ledger__EvaluateRequest *r, const char *source,
+                    int *month_index)
+{
+    unsigned rc = ledger_month_observed (ctx, r->observed_on, month_index);
+    if (rc == TS_CONFLICT && ledger_key_get (ctx, source, r->idempotency_key)) {
+        ctx->code = 0;
+        ctx->message [0] = 0;
+        return 0;
+    }
+    return rc;
+}
 
 //  The checks of one evaluation's fields (shared by single and batch).
 static unsigned
@@ -304,13 +323,14 @@ unsigned
 ledger_posting_evaluate (ts_ctx *ctx, ledger_cache *cache,
                          const Tashan__Ledger__EvaluateRequest *r, ledger_entry *rep)
 {
-    unsigned rc = s_check_evaluation (ctx, r);
-    if (rc)
-        return rc;
     const char *source = ctx->caller->role;
+    int month_index = 0;
+    unsigned rc = s_check_evaluation (ctx, r);
+    if (rc || (rc = s_evaluation_month (ctx, r, source, &month_index)))
+        return rc;
     ledger_entry *e = NULL;
     rc = ledger_apply_rule (ctx, cache, r->person_id, r->rule, 1, r->note, r->evidence_url,
-                            source, ts_month_index_of (ctx->now_ms), source, r->idempotency_key, &e);
+                            source, month_index, source, r->idempotency_key, &e);
     if (rc >= 400)
         return rc;
     assert (e);
@@ -318,7 +338,8 @@ ledger_posting_evaluate (ts_ctx *ctx, ledger_cache *cache,
     //  of the request: the same key for another request is a conflict.
     if (rc == TS_OK
     &&  (strcmp (e->person_id, r->person_id) != 0 || strcmp (e->rule, r->rule) != 0
-    ||   strcmp (e->note, r->note) != 0 || strcmp (e->evidence_url, r->evidence_url) != 0))
+    ||   strcmp (e->note, r->note) != 0 || strcmp (e->evidence_url, r->evidence_url) != 0
+    ||   (r->observed_on [0] && ts_month_index (e->month) != month_index)))
         return ts_fail (ctx, TS_CONFLICT, "idempotency_key '%s' was already used for a "
                         "different request", r->idempotency_key);
     ledger_cache_flush (ctx, cache);
@@ -337,14 +358,16 @@ ledger_posting_evaluate_batch (ts_ctx *ctx, ledger_cache *cache,
     if (r->n_evaluations == 0)
         return ts_fail (ctx, TS_BAD_REQUEST, "evaluations is required");
     const char *source = ctx->caller->role;
-    int month_index = ts_month_index_of (ctx->now_ms);
     rep->rejected = ts_arena_alloc (ctx->arena, r->n_evaluations * sizeof *rep->rejected);
     for (size_t i = 0; i < r->n_evaluations; i++) {
         const Tashan__Ledger__EvaluateRequest *item = r->evaluations [i];
         ledger_entry *e = NULL;
+        int month_index = 0;
         //  Every check comes before any write, so a refused item leaves
         //  nothing behind and the rest of the batch still applies.
         rc = s_check_evaluation (ctx, item);
+        if (rc == 0)
+            rc = s_evaluation_month (ctx, item, source, &month_index);
         if (rc == 0)
             rc = ledger_apply_rule (ctx, cache, item->person_id, item->rule, 1, item->note,
                                     item->evidence_url, source, month_index, source,
@@ -578,7 +601,8 @@ ledger_posting_apply_credit (ts_ctx *ctx, ledger_cache *cache, const Tashan__Eve
         int asked = ts_month_index (r->month);
         if (asked > month_index)
             return ts_fail (ctx, TS_BAD_REQUEST, "month %s is in the future", r->month);
-        month_index = asked;
+        //  An event cannot be refused: one for a closed month counts now.
+        month_index = ledger_month_open_or_now (ctx, asked);
     }
     ledger_entry *e = NULL;
     rc = ledger_apply_rule (ctx, cache, r->subject_id, r->rule, r->quantity, r->note, "",

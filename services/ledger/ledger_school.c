@@ -7,6 +7,7 @@
     =========================================================================
 */
 #include "ledger_school.h"
+#include "ledger_months.h"
 #include "ledger_board.h"
 #include "ts_valid.h"
 
@@ -75,6 +76,9 @@ s_medal (ts_ctx *ctx, const Tashan__Ledger__MedalEvent *ev, const char *school_i
     int month_index = ts_month_index (ev->month);
     if (month_index > month_now)
         return ts_fail (ctx, TS_BAD_REQUEST, "month %s is in the future", ev->month);
+    if (ledger_month_closed (ctx, month_index))
+        return ts_fail (ctx, TS_CONFLICT, "month %s is closed: its boards are published",
+                        ev->month);
     const char *person_id = NULL;
     switch (s_pupil_find (ctx, ev->pupil_no, school_id, &person_id)) {
     case PUPIL_OWN:

@@ -20,6 +20,7 @@
 #include "ledger_school.h"
 #include "ledger_cardcode.h"
 #include "ledger_redemption.h"
+#include "ledger_months.h"
 
 #define M(verb, req, rep, fn, flags, roles, idem) \
     { "ledger." verb, &tashan__ledger__##req##__descriptor, \
@@ -37,7 +38,7 @@ static const ts_table_def s_tables [] = {
     { "reversals", 0 }, { "rules", 0 }, { "config", 0 }, { "board", 0 },
     { "hh_month", 0 }, { "bld_month", 0 }, { "households", 0 },
     { "buildings", 0 }, { "appeals", 0 }, { "entry_appeal", 0 },
-    { "code_keys", 0 }, { "codes", 0 }, { "person_codes", 0 },
+    { "code_keys", 0 }, { "codes", 0 }, { "person_codes", 0 }, { "months", 0 },
 };
 
 //  Handlers that post entries get the request's working set (ledger_cache)
@@ -96,6 +97,8 @@ TS_HANDLER (h_code_keys, ledger_cardcode_keys, Tashan__Ledger__ResidentKeysReque
             Tashan__Ledger__ResidentKeys)
 TS_HANDLER (h_code_rotate, ledger_cardcode_rotate, Tashan__Ledger__RotateResidentKeyRequest,
             Tashan__Ledger__ResidentKey)
+TS_HANDLER (h_month_close, ledger_months_close, L (CloseMonthRequest), L (MonthClose))
+TS_HANDLER (h_months, ledger_months_list, L (ListMonthsRequest), L (MonthList))
 POSTING_APPLY (a_redemption, ledger_redemption_apply, Tashan__Events__RedemptionRequest)
 
 static const ts_method s_methods [] = {
@@ -132,6 +135,8 @@ static const ts_method s_methods [] = {
        NULL),
     M ("RevokeCardCode", revoke_card_code_request, card_code, h_code_revoke, W, OPS, NULL),
     M ("ResidentKeys", resident_keys_request, resident_keys, h_code_keys, R, TS_ROLE_ANY, NULL),
+    M ("CloseMonth", close_month_request, month_close, h_month_close, W, OPS, NULL),
+    M ("ListMonths", list_months_request, month_list, h_months, R, OPS | SYS, NULL),
     M ("RotateResidentKey", rotate_resident_key_request, resident_key, h_code_rotate, W, OPS,
        NULL),
 };

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "events.pb-c.h"
+#include "ts_id.h"
 #include "ts_valid.h"
 
 unsigned

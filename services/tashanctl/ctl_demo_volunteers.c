@@ -288,7 +288,7 @@ s_projects (s_demo *d, char circle_ids [][24], const char **residents, size_t n_
     };
     unsigned attended = 0;
     char just_begun [6][24];
-    int64_t now_ms = (int64_t) time (NULL) * 1000;
+    int64_t last_start_ms = 0;
     for (size_t p = 0; p < 6; p++) {
         ts_arena *arena = ts_arena_new ();
         bool volunteer = strcmp (projects [p].kind, "volunteer") == 0;
@@ -304,13 +304,17 @@ s_projects (s_demo *d, char circle_ids [][24], const char **residents, size_t n_
             ts_arena_destroy (&arena);
             continue;
         }
-        //  One session starting in 2 s (attendance below), three weekly ones.
-        for (int s = 0; s < 4; s++) {
+        //  Three weekly sessions, then one starting in 3 s (its sign-ups
+        //  are taken at once; attendance below).
+        for (int s = 3; s >= 0; s--) {
             Tashan__Volunteers__CreateSessionRequest sr =
                 TASHAN__VOLUNTEERS__CREATE_SESSION_REQUEST__INIT;
+            int64_t now_ms = (int64_t) time (NULL) * 1000;
+            int64_t starts_ms = s == 0 ? now_ms + 3000 : now_ms + s * 7 * TS_DAY_MS;
+            if (s == 0)
+                last_start_ms = starts_ms;
             sr.id = proj->id;
-            sr.starts_at = ts_time_text (arena, s == 0 ? now_ms + 2000
-                                                       : now_ms + s * 7 * TS_DAY_MS);
+            sr.starts_at = ts_time_text (arena, starts_ms);
             sr.place = (char *) projects [p].place;
             sr.capacity = volunteer ? 12 : 30;
             sr.duration_minutes = 90;
@@ -334,7 +338,9 @@ s_projects (s_demo *d, char circle_ids [][24], const char **residents, size_t n_
         }
         ts_arena_destroy (&arena);
     }
-    usleep (2500 * 1000);
+    int64_t wait_ms = last_start_ms + 500 - (int64_t) time (NULL) * 1000;
+    if (wait_ms > 0)
+        usleep ((useconds_t) (wait_ms > 5000 ? 5000 : wait_ms) * 1000);
     for (size_t p = 0; p < 6; p++) {
         if (!just_begun [p][0])
             continue;

@@ -429,6 +429,54 @@ def test_consent_withdrawn(h):
     assert pid not in listed, board
 
 
+def _local_day(offset_days=0):
+    return time.strftime('%Y-%m-%d', time.gmtime(time.time() + 8 * 3600
+                                                 + offset_days * 86400))
+
+
+def _previous_month():
+    year, month = map(int, this_month().split('-'))
+    return '%04d-%02d' % (year - (month == 1), 12 if month == 1 else month - 1)
+
+
+def test_observed_on_and_month_close(h):
+    pid = person(h, name='王芳')
+    panel = h.make_token('panel')
+    last = _previous_month()
+    day_last = last + '-28'
+    body = {'person_id': pid, 'rule': 'civil_conduct.good', 'note': 'helped a neighbour',
+            'idempotency_key': unique('k'), 'observed_on': day_last}
+    status, entry, _ = h.request('POST', '/v1/credit/evaluations', body, token=panel)
+    assert status == 201 and entry['month'] == last, entry
+    for bad in ('tomorrow', '2026-02-30', _local_day(2)):
+        status, err, _ = h.request('POST', '/v1/credit/evaluations',
+                                   dict(body, idempotency_key=unique('k'), observed_on=bad),
+                                   token=panel)
+        assert status == 400, (bad, status, err)
+    board = h.call('GET', '/v1/credit/honor-board?month=' + last)
+    assert board['published_at'] == '' and pid in [r['person_id'] for r in board['red']]
+    #  Ops closes last month: published; this month and the future do not close.
+    assert h.request('POST', '/v1/credit/months/%s/close' % this_month(), {})[0] == 409
+    assert h.request('POST', '/v1/credit/months/2099-01/close', {})[0] == 409
+    assert h.request('POST', '/v1/credit/months/2026-13/close', {})[0] == 400
+    assert h.request('POST', '/v1/credit/months/%s/close' % last, {}, token=panel)[0] == 403
+    closed = h.call('POST', '/v1/credit/months/%s/close' % last, {}, expect=200)
+    assert closed['month'] == last and closed['published_at'], closed
+    assert h.request('POST', '/v1/credit/months/%s/close' % last, {})[0] == 409
+    board = h.call('GET', '/v1/credit/honor-board?month=' + last)
+    assert board['published_at'] == closed['published_at'], board
+    ranking = h.call('GET', '/v1/credit/rankings/buildings?month=' + last)
+    assert ranking['published_at'] == closed['published_at'], ranking
+    months = h.call('GET', '/v1/credit/months')
+    assert months['months'][0]['month'] == last and months['current_month'] == this_month()
+    #  Nothing more is dated into it (409); its repeat is still 200.
+    status, err, _ = h.request('POST', '/v1/credit/evaluations',
+                               dict(body, idempotency_key=unique('k')), token=panel)
+    assert status == 409 and 'closed' in err['error']['message'], err
+    status, again, _ = h.request('POST', '/v1/credit/evaluations', body, token=panel)
+    assert status == 200 and again == entry, (status, again)
+
+
 def test_kill9_during_evaluations(h):
     """Acknowledged evaluations survive kill -9; retries never double."""
     panel = h.make_token('panel')

@@ -15,10 +15,11 @@
 #include "events.pb-c.h"
 #include "residents_core.h"
 #include "residents_service.h"
+#include "test_fixture.h"
 #include "ts_dispatch.h"
 
 typedef struct {
-    char dir [64];
+    char dir [TEST_DIR_MAX];
     ts_dispatch *d;
     ts_arena *arena;
     uint64_t seq;                   //  volunteers' next event seq
@@ -28,8 +29,7 @@ static int
 s_setup (void **state)
 {
     fixture *f = calloc (1, sizeof *f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_res_vol_XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
+    assert_int_equal (test_dir_make (f->dir, sizeof f->dir, "res-vol"), 0);
     char err [256];
     f->d = ts_dispatch_new (&residents_service, f->dir, err, sizeof err);
     assert_non_null (f->d);
@@ -45,9 +45,7 @@ s_teardown (void **state)
     fixture *f = *state;
     ts_dispatch_destroy (&f->d);
     ts_arena_destroy (&f->arena);
-    char cmd [128];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal (system (cmd), 0);
+    test_dir_remove (f->dir);
     free (f);
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "events.pb-c.h"
+#include "test_fixture.h"
 #include "ts_dispatch.h"
 #include "volunteers.pb-c.h"
 #include "volunteers_service.h"
@@ -20,7 +21,7 @@
 #define VFX_T0 1773626400000LL
 
 typedef struct {
-    char dir [128];                 //  temp data dir
+    char dir [TEST_DIR_MAX];        //  temp data dir
     ts_dispatch *d;
     ts_arena *arena;                //  replies (reset by the caller)
     uint64_t seq;                   //  next residents event seq
@@ -31,8 +32,7 @@ static inline vfx_t *
 vfx_new (void)
 {
     vfx_t *f = calloc (1, sizeof *f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_volunteers_XXXXXX");
-    if (!mkdtemp (f->dir))
+    if (test_dir_make (f->dir, sizeof f->dir, "volunteers"))
         abort ();
     char err [256] = "";
     f->d = ts_dispatch_new (&volunteers_service, f->dir, err, sizeof err);
@@ -51,10 +51,7 @@ vfx_destroy (vfx_t **f_p)
     vfx_t *f = *f_p;
     ts_dispatch_destroy (&f->d);
     ts_arena_destroy (&f->arena);
-    char cmd [256];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system (cmd) != 0)
-        abort ();
+    test_dir_remove (f->dir);
     free (f);
     *f_p = NULL;
 }
