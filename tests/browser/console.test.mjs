@@ -186,6 +186,7 @@ await step('edit a member (skills) through the form', async () => {
   await box.locator('text=保存').click();
   await toast(page, /保存/);
   await page.waitForSelector('text=象棋');
+  await page.waitForSelector('td:has-text("13812345678")');
 });
 
 const panelToken = (await api('POST', '/v1/tokens', { role: 'panel', note: '评定小组 李大爷' })).token;
@@ -347,6 +348,10 @@ await step('card offers: create one, redeem it for a resident picked by building
   await page.click('tr:has-text("作业本一套") >> button:has-text("兑换")');
   await toast(page, /已兑换/);
   await page.waitForSelector('text=4 / 5');
+  page.once('dialog', (d) => d.accept('3'));
+  await page.click('tr:has-text("作业本一套") >> button:has-text("补货")');
+  await toast(page, /补货/);
+  await page.waitForSelector('text=7 / 8');
   await S(page, '24-offers');
 });
 
@@ -413,6 +418,23 @@ await step('school role: a pupil\'s monthly credit', async () => {
   await p.click('button:has-text("查询")');
   await p.waitForSelector('text=本月积分');
   await S(p, '33-school-pupil');
+  await ctx.close();
+});
+
+await step('merchant role: its own offers and redemptions, notices', async () => {
+  const mid = merchantUrl.split('/').pop();
+  const tok = (await api('POST', '/v1/tokens', { role: 'merchant', merchant_id: mid })).token;
+  await api('POST', '/v1/offers', { merchant_id: mid, title: '义务磨刀券', kind: 'item', points: 1, stock: 10 });
+  const ctx = await ctxNew({ viewport: { width: 390, height: 844 }, isMobile: true });
+  const p = await ctx.newPage();
+  watch(p, 'merchant');
+  await signIn(p, tok);
+  await p.waitForSelector('td:has-text("义务磨刀券")');
+  await S(p, '34-merchant-offers-phone');
+  await p.click('.menu-toggle');
+  await p.click('nav.side >> text=企业微圈');
+  await p.waitForSelector('td:has-text("元旦集市报名开始")');
+  await S(p, '35-merchant-notices-phone');
   await ctx.close();
 });
 

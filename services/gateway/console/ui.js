@@ -99,7 +99,8 @@ export function barChart (items, opts = {}) {
   const w = 640, hgt = 240, pad = 34, n = Math.max(items.length, 1);
   const max = Math.max(1, ...items.map((i) => Math.abs(i.value)));
   const min = Math.min(0, ...items.map((i) => i.value));
-  const span = max - min || 1, bw = (w - pad * 2) / n;
+  const span = max - min || 1, bw = Math.min((w - pad * 2) / n, 80);
+  const x0 = (w - bw * n) / 2;
   const y = (val) => pad + (hgt - 2 * pad) * (max - val) / span;
   const ns = 'http://www.w3.org/2000/svg';
   const s = document.createElementNS(ns, 'svg');
@@ -109,7 +110,7 @@ export function barChart (items, opts = {}) {
   const el = (tag, a, text) => { const e = document.createElementNS(ns, tag); for (const k in a) e.setAttribute(k, a[k]); if (text !== undefined) e.textContent = text; s.append(e); return e; };
   el('line', { x1: pad, x2: w - pad, y1: y(0), y2: y(0), stroke: '#999' });
   items.forEach((it, i) => {
-    const x = pad + i * bw + bw * 0.15, top = Math.min(y(it.value), y(0)), bh = Math.abs(y(it.value) - y(0));
+    const x = x0 + i * bw + bw * 0.15, top = Math.min(y(it.value), y(0)), bh = Math.abs(y(it.value) - y(0));
     el('rect', { x, y: top, width: bw * 0.7, height: Math.max(bh, 1), fill: it.value < 0 ? '#888' : '#c8372d' });
     el('text', { x: x + bw * 0.35, y: top - 4, 'text-anchor': 'middle', 'font-size': 12 }, String(it.value));
     el('text', { x: x + bw * 0.35, y: hgt - pad + 16, 'text-anchor': 'middle', 'font-size': 12 }, it.label);

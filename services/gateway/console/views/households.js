@@ -22,7 +22,7 @@ function memberFields (m = {}) {
     h('div', { class: 'row' },
       field(t('姓名', 'Name'), input('name', { value: m.name, required: true, maxlength: 64 })),
       field(t('出生年份', 'Birth year'), input('birth_year', { type: 'number', min: 1900, max: 2100, value: m.birth_year || '' })),
-      field(t('手机', 'Phone'), input('phone', { value: '', placeholder: m.phone || '' })),
+      field(t('手机', 'Phone'), input('phone', { value: m.phone && !m.phone.includes('*') ? m.phone : '', placeholder: m.phone || '' })),
       field(t('身份证号', 'ID number'), input('id_number', { placeholder: m.has_id_number ? t('已登记（不显示）', 'on file (hidden)') : '', maxlength: 18 })),
       field(t('学校', 'School'), input('school_id', { value: m.school_id, size: 6 })),
       field(t('学号', 'Pupil no.'), input('pupil_no', { value: m.pupil_no, size: 8 })),

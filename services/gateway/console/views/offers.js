@@ -1,7 +1,7 @@
 // offers - the shared card's catalogue (shop items, course seats) and
 // redemptions; a merchant sees its own offers and month's redemptions.
 import { t, v, KINDS } from '../i18n.js';
-import { get, post, qs, all, newKey } from '../api.js';
+import { get, post, patch, qs, all, newKey } from '../api.js';
 import { h, card, table, field, input, select, formData, guard, toast, month, personPicker } from '../ui.js';
 import { go, session } from '../app.js';
 
@@ -22,7 +22,15 @@ async function offers (main, mt, params) {
       if (!chosen) return toast(t('请先查找并选择兑换的居民', 'Find and choose the resident first'), true);
       const r = await guard(() => post(`/v1/offers/${o.id}/redemptions`, { person_id: chosen.person_id, idempotency_key: newKey('redeem') }));
       if (r) { toast(t(`已兑换，卡内余 ${r.card_after} 分`, `Redeemed; card now ${r.card_after}`)); go('#/offers?' + Date.now()); }
-    } }, t('兑换', 'Redeem')) : '']], list)));
+    } }, t('兑换', 'Redeem')) : ''],
+    ['', (o) => session.role === 'ops' && !o.retired ? h('div', { class: 'row' },
+      h('button', { class: 'small', onclick: async () => {
+        const n = Number(prompt(t('补充库存数量', 'Add how many to the stock?'), '10'));
+        if (n > 0 && await guard(() => patch('/v1/offers/' + o.id, { add_stock: n }))) { toast(t('已补货', 'Restocked')); go('#/offers?' + Date.now()); }
+      } }, t('补货', 'Restock')),
+      h('button', { class: 'small', onclick: async () => {
+        if (confirm(t('确定下架？', 'Retire this offer?')) && await guard(() => patch('/v1/offers/' + o.id, { retire: true }))) { toast(t('已下架', 'Retired')); go('#/offers?' + Date.now()); }
+      } }, t('下架', 'Retire'))) : (o.retired ? h('span', { class: 'chip' }, t('已下架', 'retired')) : '')]], list)));
   if (session.role === 'ops') {
     const ms = await all('/v1/merchants', 'merchants', 5);
     const f = h('form', { class: 'row', onsubmit: async (e) => {
