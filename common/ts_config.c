@@ -2,7 +2,9 @@
     See ts_config.h. */
 #include "ts_config.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +14,10 @@
 
 #include "ts_log.h"
 
-const char *const ts_service_names [TS_SERVICE_COUNT] = {
-    "residents", "ledger", "merchants", "volunteers", "proposals"
-};
+//  The names come from services/services.list, through ts_services.h.
+#define S_NAME(svc) #svc,
+const char *const ts_service_names [TS_SERVICE_COUNT] = { TS_SERVICES (S_NAME) };
+#undef S_NAME
 
 #define CONFIG_FILE_MAX_BYTES (64 * 1024)
 #define CONFIG_LINES_MAX 1000
@@ -263,6 +266,173 @@ s_usage (FILE *out, const char *program, const char *summary, const char *extra)
         fprintf (out, "\n%s", extra);
 }
 
+//  --------------------------------------------------------------------
+//  ts_config_parse, in steps: the flags are collected first (getopt_long)
+//  into a side table, so the config file, which a flag may name, loads
+//  before them and the flags win; then the data dir is made absolute and
+//  the endpoints get their defaults.
+
+#define FLAGS_MAX 64
+
+//  The flags as given, in order: config keys ("data_dir", "config",
+//  "endpoint"...) and their values.
+typedef struct {
+    const char *keys [FLAGS_MAX];
+    const char *values [FLAGS_MAX];
+    int count;
+} flags_t;
+
+//  The long options, and the config key each one sets.
+static const struct option s_options [] = {
+    { "data-dir", required_argument, NULL, 'd' },
+    { "config", required_argument, NULL, 'c' },
+    { "log-level", required_argument, NULL, 'l' },
+    { "listen", required_argument, NULL, 'L' },
+    { "endpoint", required_argument, NULL, 'e' },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+};
+
+static const char *
+s_option_key (int opt)
+{
+    switch (opt) {
+        case 'd': return "data_dir";
+        case 'c': return "config";
+        case 'l': return "log_level";
+        case 'L': return "listen";
+        case 'e': return "endpoint";
+        default: return NULL;
+    }
+}
+
+//  The option getopt_long just refused, as the user wrote it ("--bogus"
+//  of "--bogus=1").
+static void
+s_print_refused (const char *program, char **argv, const char *fmt)
+{
+    const char *arg = argv [optind - 1];
+    int len = (int) strcspn (arg, "=");
+    fprintf (stderr, fmt, program, len, arg);
+}
+
+//  Collect the flags into flags (getopt_long; "+": stop at the first
+//  argument that is not an option, the command of a tool). --help and
+//  --version print and end here. Sets self->argc/argv to what is left.
+static ts_config_result
+s_collect_flags (ts_config *self, int argc, char **argv, const char *program,
+                 const char *summary, const char *extra_usage,
+                 bool allow_positional, flags_t *flags)
+{
+    optind = 0;                     //  glibc: start afresh (tests parse often)
+    opterr = 0;                     //  our own messages below
+    int opt;
+    while ((opt = getopt_long (argc, argv, "+:h", s_options, NULL)) != -1) {
+        if (opt == 'h') {
+            s_usage (stdout, program, summary, extra_usage);
+            return TS_CONFIG_EXIT_OK;
+        }
+        if (opt == 'V') {
+            printf ("%s %s\n", program, TASHAN_VERSION);
+            return TS_CONFIG_EXIT_OK;
+        }
+        if (opt == ':') {
+            s_print_refused (program, argv, "%s: %.*s needs a value (see --help)\n");
+            return TS_CONFIG_EXIT_USAGE;
+        }
+        if (opt == '?') {
+            s_print_refused (program, argv, "%s: unknown option '%.*s' (see --help)\n");
+            return TS_CONFIG_EXIT_USAGE;
+        }
+        if (flags->count == FLAGS_MAX) {
+            fprintf (stderr, "%s: too many options\n", program);
+            return TS_CONFIG_EXIT_USAGE;
+        }
+        flags->keys [flags->count] = s_option_key (opt);
+        flags->values [flags->count++] = optarg;
+        assert (flags->keys [flags->count - 1]);
+    }
+    if (optind < argc && !allow_positional) {
+        fprintf (stderr, "%s: unexpected argument '%s' (see --help)\n", program, argv [optind]);
+        return TS_CONFIG_EXIT_USAGE;
+    }
+    self->argc = argc - optind;
+    self->argv = argv + optind;
+    return TS_CONFIG_RUN;
+}
+
+//  Apply the collected flags: the config files they name first, then
+//  every other flag over it. Returns 0, or -1 with err filled.
+static int
+s_apply_flags (ts_config *self, const flags_t *flags, char *err, size_t err_size)
+{
+    for (int f = 0; f < flags->count; f++)
+        if (strcmp (flags->keys [f], "config") == 0
+        && (s_copy (self->config_file, sizeof self->config_file, flags->values [f],
+                    "--config", err, err_size)
+        ||  s_load_file (self, self->config_file, err, err_size)))
+            return -1;
+    for (int f = 0; f < flags->count; f++) {
+        const char *key = flags->keys [f], *value = flags->values [f];
+        char ep_key [64];
+        if (strcmp (key, "config") == 0)
+            continue;
+        if (strcmp (key, "endpoint") == 0) {
+            //  --endpoint SERVICE=ENDPOINT is the key endpoint.SERVICE
+            const char *eq = strchr (value, '=');
+            if (!eq || (size_t) (eq - value) > 32) {
+                snprintf (err, err_size, "--endpoint needs SERVICE=ENDPOINT, got '%s'", value);
+                return -1;
+            }
+            snprintf (ep_key, sizeof ep_key, "endpoint.%.*s", (int) (eq - value), value);
+            key = ep_key;
+            value = eq + 1;
+        }
+        if (s_set (self, key, value, err, err_size))
+            return -1;
+    }
+    return 0;
+}
+
+//  Absolute data dir: daemons may chdir, and ipc endpoints need it.
+static int
+s_absolute_data_dir (ts_config *self, char *err, size_t err_size)
+{
+    if (self->data_dir [0] == '/')
+        return 0;
+    char cwd [TS_PATH_MAX], abs [TS_PATH_MAX];
+    if (!getcwd (cwd, sizeof cwd)) {
+        snprintf (err, err_size, "cannot read the current directory");
+        return -1;
+    }
+    const char *rel = self->data_dir;
+    if (strncmp (rel, "./", 2) == 0)
+        rel += 2;
+    if (snprintf (abs, sizeof abs, "%s/%s", cwd, rel) >= (int) sizeof abs) {
+        snprintf (err, err_size, "data dir path too long");
+        return -1;
+    }
+    memcpy (self->data_dir, abs, sizeof abs);
+    return 0;
+}
+
+//  Every endpoint not set: ipc://<data-dir>/run/<service>.sock.
+static int
+s_default_endpoints (ts_config *self, char *err, size_t err_size)
+{
+    for (int s = 0; s < TS_SERVICE_COUNT; s++) {
+        if (self->endpoints [s][0])
+            continue;
+        char ep [TS_ENDPOINT_MAX + TS_PATH_MAX];
+        snprintf (ep, sizeof ep, "ipc://%s/run/%s.sock", self->data_dir, ts_service_names [s]);
+        if (s_check_endpoint (ep, err, err_size)
+        ||  s_copy (self->endpoints [s], sizeof self->endpoints [s], ep, "endpoint", err, err_size))
+            return -1;
+    }
+    return 0;
+}
+
 ts_config_result
 ts_config_parse (ts_config *self, int argc, char **argv, const char *program,
                  const char *summary, const char *extra_usage,
@@ -274,123 +444,17 @@ ts_config_parse (ts_config *self, int argc, char **argv, const char *program,
     self->log_level = TS_LOG_INFO;
     self->rate_token_per_s = 20000;
     self->rate_public_per_s = 2000;
+    flags_t flags = { .count = 0 };
+    ts_config_result result = s_collect_flags (self, argc, argv, program, summary,
+                                               extra_usage, allow_positional, &flags);
+    if (result != TS_CONFIG_RUN)
+        return result;
     char err [512];
-    //  Flags first into a side table, so the config file (which may be
-    //  named by a flag) loads before them and flags win.
-    const char *flag_keys [64];
-    const char *flag_values [64];
-    int flag_count = 0;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *arg = argv [i];
-        if (strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0) {
-            s_usage (stdout, program, summary, extra_usage);
-            return TS_CONFIG_EXIT_OK;
-        }
-        if (strcmp (arg, "--version") == 0) {
-            printf ("%s %s\n", program, TASHAN_VERSION);
-            return TS_CONFIG_EXIT_OK;
-        }
-        if (strncmp (arg, "--", 2) != 0) {
-            if (allow_positional)
-                break;
-            fprintf (stderr, "%s: unexpected argument '%s' (see --help)\n", program, arg);
-            return TS_CONFIG_EXIT_USAGE;
-        }
-        //  --flag=value or --flag value
-        char name [64];
-        const char *value = NULL;
-        const char *eq = strchr (arg, '=');
-        size_t name_len = eq ? (size_t) (eq - arg) : strlen (arg);
-        if (name_len >= sizeof name) {
-            fprintf (stderr, "%s: unknown option '%s' (see --help)\n", program, arg);
-            return TS_CONFIG_EXIT_USAGE;
-        }
-        memcpy (name, arg, name_len);
-        name [name_len] = 0;
-        if (eq)
-            value = eq + 1;
-        else
-        if (i + 1 < argc)
-            value = argv [++i];
-        const char *key = NULL;
-        if (strcmp (name, "--data-dir") == 0) key = "data_dir";
-        else if (strcmp (name, "--config") == 0) key = "config";
-        else if (strcmp (name, "--log-level") == 0) key = "log_level";
-        else if (strcmp (name, "--listen") == 0) key = "listen";
-        else if (strcmp (name, "--endpoint") == 0) key = "endpoint";
-        else {
-            fprintf (stderr, "%s: unknown option '%s' (see --help)\n", program, name);
-            return TS_CONFIG_EXIT_USAGE;
-        }
-        if (!value) {
-            fprintf (stderr, "%s: %s needs a value (see --help)\n", program, name);
-            return TS_CONFIG_EXIT_USAGE;
-        }
-        if (flag_count == 64) {
-            fprintf (stderr, "%s: too many options\n", program);
-            return TS_CONFIG_EXIT_USAGE;
-        }
-        flag_keys [flag_count] = key;
-        flag_values [flag_count++] = value;
-    }
-    self->argc = argc - i;
-    self->argv = argv + i;
-    for (int f = 0; f < flag_count; f++)
-        if (strcmp (flag_keys [f], "config") == 0) {
-            if (s_copy (self->config_file, sizeof self->config_file, flag_values [f],
-                        "--config", err, sizeof err)
-            ||  s_load_file (self, self->config_file, err, sizeof err)) {
-                fprintf (stderr, "%s: %s\n", program, err);
-                return TS_CONFIG_EXIT_USAGE;
-            }
-        }
-    for (int f = 0; f < flag_count; f++) {
-        const char *key = flag_keys [f], *value = flag_values [f];
-        char ep_key [64];
-        if (strcmp (key, "config") == 0)
-            continue;
-        if (strcmp (key, "endpoint") == 0) {
-            const char *eq = strchr (value, '=');
-            if (!eq || (size_t) (eq - value) > 32) {
-                fprintf (stderr, "%s: --endpoint needs SERVICE=ENDPOINT, got '%s'\n", program, value);
-                return TS_CONFIG_EXIT_USAGE;
-            }
-            snprintf (ep_key, sizeof ep_key, "endpoint.%.*s", (int) (eq - value), value);
-            key = ep_key;
-            value = eq + 1;
-        }
-        if (s_set (self, key, value, err, sizeof err)) {
-            fprintf (stderr, "%s: %s\n", program, err);
-            return TS_CONFIG_EXIT_USAGE;
-        }
-    }
-    //  Absolute data dir: daemons may chdir, and ipc endpoints need it.
-    if (self->data_dir [0] != '/') {
-        char cwd [TS_PATH_MAX], abs [TS_PATH_MAX];
-        if (!getcwd (cwd, sizeof cwd)) {
-            fprintf (stderr, "%s: cannot read the current directory\n", program);
-            return TS_CONFIG_EXIT_USAGE;
-        }
-        const char *rel = self->data_dir;
-        if (strncmp (rel, "./", 2) == 0)
-            rel += 2;
-        if (snprintf (abs, sizeof abs, "%s/%s", cwd, rel) >= (int) sizeof abs) {
-            fprintf (stderr, "%s: data dir path too long\n", program);
-            return TS_CONFIG_EXIT_USAGE;
-        }
-        memcpy (self->data_dir, abs, sizeof abs);
-    }
-    for (int s = 0; s < TS_SERVICE_COUNT; s++) {
-        if (self->endpoints [s][0])
-            continue;
-        char ep [TS_ENDPOINT_MAX + TS_PATH_MAX];
-        snprintf (ep, sizeof ep, "ipc://%s/run/%s.sock", self->data_dir, ts_service_names [s]);
-        if (s_check_endpoint (ep, err, sizeof err)
-        ||  s_copy (self->endpoints [s], sizeof self->endpoints [s], ep, "endpoint", err, sizeof err)) {
-            fprintf (stderr, "%s: %s\n", program, err);
-            return TS_CONFIG_EXIT_USAGE;
-        }
+    if (s_apply_flags (self, &flags, err, sizeof err)
+    ||  s_absolute_data_dir (self, err, sizeof err)
+    ||  s_default_endpoints (self, err, sizeof err)) {
+        fprintf (stderr, "%s: %s\n", program, err);
+        return TS_CONFIG_EXIT_USAGE;
     }
     return TS_CONFIG_RUN;
 }

@@ -26,8 +26,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define TS_SERVICE_COUNT 5
-//  The five domain daemons, in start order.
+#include "ts_services.h"
+
+//  The domain daemons, in start order: generated from
+//  services/services.list (TS_SERVICES, TS_SERVICE_COUNT in ts_services.h).
 extern const char *const ts_service_names [TS_SERVICE_COUNT];
 
 #define TS_PATH_MAX 512

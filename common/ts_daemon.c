@@ -441,6 +441,35 @@ s_recv_request (ts_daemon *self, origin_t *from, Tashan__Request **req_out)
     return true;
 }
 
+//  Run the drained requests as one group commit and answer each; a
+//  request without an outcome yet (a saga in flight, 202) is parked and
+//  answered when it has one (ts_park).
+static void
+s_run_jobs (ts_daemon *self, size_t job_count)
+{
+    self->batches_total += ts_dispatch_run_batch (self->dispatch, self->jobs, job_count,
+                                                   self->arena);
+    //  Consumers first: the events are durable now, and a consumer that
+    //  has them before the client has its reply is seldom behind when
+    //  the client's next call reaches it (read-your-writes in practice).
+    s_wake_waiters (self, false);
+    for (size_t i = 0; i < job_count; i++) {
+        ts_job *job = &self->jobs [i];
+        const origin_t *o = &self->origins [i];
+        if (job->code == TS_ACCEPTED
+        &&  ts_park_add (self->park, o->identity, o->identity_size, o->corr_id, job,
+                         uv_now (&self->loop)))
+            continue;
+        if (job->code == TS_ACCEPTED)
+            s_send_reply (self, o->identity, o->identity_size, o->corr_id, TS_UNAVAILABLE,
+                          "too many requests are waiting for an outcome: retry", NULL, 0);
+        else
+            s_send_reply (self, o->identity, o->identity_size, o->corr_id, job->code,
+                          job->message, job->code < 400 ? job->reply : NULL,
+                          job->code < 400 ? job->reply_size : 0);
+    }
+}
+
 static void
 s_on_router (void *arg)
 {
@@ -494,29 +523,8 @@ s_on_router (void *arg)
         job->body_size = req->body.len;
         job_count++;
     }
-    if (job_count > 0) {
-        self->batches_total += ts_dispatch_run_batch (self->dispatch, self->jobs,
-                                                       job_count, self->arena);
-        for (size_t i = 0; i < job_count; i++) {
-            ts_job *job = &self->jobs [i];
-            const origin_t *o = &self->origins [i];
-            //  No outcome yet (a saga in flight): answer when there is one.
-            if (job->code == TS_ACCEPTED
-            &&  ts_park_add (self->park, o->identity, o->identity_size, o->corr_id, job,
-                             uv_now (&self->loop)))
-                continue;
-            if (job->code == TS_ACCEPTED) {
-                s_send_reply (self, o->identity, o->identity_size, o->corr_id, TS_UNAVAILABLE,
-                              "too many requests are waiting for an outcome: retry", NULL, 0);
-                continue;
-            }
-            s_send_reply (self, self->origins [i].identity, self->origins [i].identity_size,
-                          self->origins [i].corr_id, job->code, job->message,
-                          job->code < 400 ? job->reply : NULL,
-                          job->code < 400 ? job->reply_size : 0);
-        }
-        s_wake_waiters (self, false);
-    }
+    if (job_count > 0)
+        s_run_jobs (self, job_count);
     ts_arena_reset (self->arena);
 }
 
@@ -640,36 +648,24 @@ s_on_signal (uv_signal_t *handle, int signum)
     s_stop (self);
 }
 
-int
-ts_daemon_main (const ts_service *service, int argc, char **argv)
+//  Open what the daemon serves from: the run dir, the store (through
+//  ts_dispatch) and the ROUTER socket. Returns 0, or -1 after logging why
+//  (nothing left open).
+static int
+s_open (ts_daemon *self)
 {
-    assert (service && service->name);
-    ts_daemon *self = calloc (1, sizeof (ts_daemon));
-    assert (self);
-    self->magic = DAEMON_MAGIC;
-    self->service = service;
-    char program [64];
-    snprintf (program, sizeof program, "tashan-%s", service->name);
-    switch (ts_config_parse (&self->cfg, argc, argv, program, service->summary, NULL, false)) {
-        case TS_CONFIG_EXIT_OK: free (self); return 0;
-        case TS_CONFIG_EXIT_USAGE: free (self); return 2;
-        case TS_CONFIG_RUN: break;
-    }
-    ts_log_init (service->name, self->cfg.log_level);
-    signal (SIGPIPE, SIG_IGN);
+    const ts_service *service = self->service;
     char run_dir [TS_PATH_MAX + 8];
     snprintf (run_dir, sizeof run_dir, "%s/run", self->cfg.data_dir);
     if (ts_mkdir_p (run_dir) != 0) {
         ts_log_error ("start_failed", "reason=\"cannot create %s: %s\"", run_dir, strerror (errno));
-        free (self);
-        return 1;
+        return -1;
     }
     char err [512];
     self->dispatch = ts_dispatch_new (service, self->cfg.data_dir, err, sizeof err);
     if (!self->dispatch) {
         ts_log_error ("start_failed", "reason=\"%s\"", err);
-        free (self);
-        return 1;
+        return -1;
     }
     const char *endpoint = ts_config_endpoint (&self->cfg, service->name);
     assert (endpoint);
@@ -678,9 +674,18 @@ ts_daemon_main (const ts_service *service, int argc, char **argv)
         ts_log_error ("start_failed", "reason=\"%s\"", err);
         ts_dispatch_destroy (&self->dispatch);
         ts_zmq_term ();
-        free (self);
-        return 1;
+        return -1;
     }
+    return 0;
+}
+
+//  Put everything on the loop: the ROUTER's readiness, the signals, the
+//  service's tick, the waiters' sweep, and one fetching subscription per
+//  producer the service consumes.
+static void
+s_start_loop (ts_daemon *self)
+{
+    const ts_service *service = self->service;
     uv_loop_init (&self->loop);
     self->start_ms = uv_now (&self->loop);
     self->arena = ts_arena_new ();
@@ -714,10 +719,13 @@ ts_daemon_main (const ts_service *service, int argc, char **argv)
         //  The first connect takes a moment; a retry soon after is cheap.
         uv_timer_start (&sub->retry, s_sub_retry_fire, 50, 0);
     }
-    ts_log_info ("started", "endpoint=%s data_dir=%s version=%s", endpoint,
-                 self->cfg.data_dir, TASHAN_VERSION);
-    uv_run (&self->loop, UV_RUN_DEFAULT);
-    //  Every handle is closed: nothing runs any more.
+}
+
+//  After the loop has ended (every handle closed): close the socket, the
+//  loop and the store.
+static void
+s_close (ts_daemon *self)
+{
     int linger_ms = 0;
     zmq_setsockopt (self->router, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
     zmq_close (self->router);
@@ -728,6 +736,35 @@ ts_daemon_main (const ts_service *service, int argc, char **argv)
     ts_dispatch_destroy (&self->dispatch);
     ts_arena_destroy (&self->arena);
     ts_park_destroy (&self->park);
+}
+
+int
+ts_daemon_main (const ts_service *service, int argc, char **argv)
+{
+    assert (service && service->name);
+    ts_daemon *self = calloc (1, sizeof (ts_daemon));
+    assert (self);
+    self->magic = DAEMON_MAGIC;
+    self->service = service;
+    char program [64];
+    snprintf (program, sizeof program, "tashan-%s", service->name);
+    switch (ts_config_parse (&self->cfg, argc, argv, program, service->summary, NULL, false)) {
+        case TS_CONFIG_EXIT_OK: free (self); return 0;
+        case TS_CONFIG_EXIT_USAGE: free (self); return 2;
+        case TS_CONFIG_RUN: break;
+    }
+    ts_log_init (service->name, self->cfg.log_level);
+    signal (SIGPIPE, SIG_IGN);
+    if (s_open (self) != 0) {
+        free (self);
+        return 1;
+    }
+    s_start_loop (self);
+    ts_log_info ("started", "endpoint=%s data_dir=%s version=%s",
+                 ts_config_endpoint (&self->cfg, service->name), self->cfg.data_dir,
+                 TASHAN_VERSION);
+    uv_run (&self->loop, UV_RUN_DEFAULT);
+    s_close (self);
     ts_log_info ("stopped", "%s", "");
     self->magic = 0;
     free (self);

@@ -94,6 +94,48 @@ ts_emit (ts_ctx *ctx, const char *topic, const ProtobufCMessage *payload)
     ctx->last_event_seq = seq;
 }
 
+//  Run the service's open() in its own write transaction: it seeds
+//  defaults and sets self->state. Like any write it may need a bigger
+//  map: then the store grows and open() runs again. Returns 0 or -1 with
+//  err filled.
+static int
+s_open_service (ts_dispatch *self, char *err, size_t err_size)
+{
+    const ts_service *service = self->service;
+    for (int attempt = 0; attempt < BATCH_ATTEMPTS_MAX; attempt++) {
+        ts_arena *arena = ts_arena_new ();
+        Tashan__Caller caller = ts_caller ("system", "", service->name);
+        ts_ctx ctx = { 0 };
+        ctx.txn = ts_txn_begin (self->store, true);
+        ctx.caller = &caller;
+        ctx.now_ms = ts_dispatch_now (self);
+        ctx.arena = arena;
+        ctx.dispatch = self;
+        unsigned code = service->open ? service->open (&ctx, &self->state) : TS_OK;
+        if (code >= 400) {
+            ts_txn_abort (&ctx.txn);
+            snprintf (err, err_size, "%s: open failed: %s", service->name, ctx.message);
+            ts_arena_destroy (&arena);
+            return -1;
+        }
+        int rc = ts_txn_commit (&ctx.txn);
+        ts_arena_destroy (&arena);
+        if (rc == TS_STORE_MAP_FULL && ts_store_grow (self->store) == 0) {
+            if (service->close && self->state)
+                service->close (self->state);
+            self->state = NULL;
+            continue;
+        }
+        if (rc != 0) {
+            snprintf (err, err_size, "%s: open failed: %s", service->name, mdb_strerror (rc));
+            return -1;
+        }
+        return 0;
+    }
+    snprintf (err, err_size, "%s: open failed: the store cannot grow enough", service->name);
+    return -1;
+}
+
 //  --------------------------------------------------------------------
 //  Open the store with the service's tables plus the runtime's.
 
@@ -128,39 +170,9 @@ ts_dispatch_new (const ts_service *service, const char *data_dir, char *err,
     self->idem = ts_store_table (store, "idem");
     self->inbox = ts_store_table (store, "inbox");
 
-    //  open() seeds defaults; like any write it may need a bigger map.
-    for (int attempt = 0; attempt < BATCH_ATTEMPTS_MAX; attempt++) {
-        ts_arena *arena = ts_arena_new ();
-        Tashan__Caller caller = ts_caller ("system", "", service->name);
-        ts_ctx ctx = { 0 };
-        ctx.txn = ts_txn_begin (store, true);
-        ctx.caller = &caller;
-        ctx.now_ms = ts_dispatch_now (self);
-        ctx.arena = arena;
-        ctx.dispatch = self;
-        unsigned code = service->open ? service->open (&ctx, &self->state) : TS_OK;
-        int rc = ts_txn_error (ctx.txn);
-        if (code >= 400) {
-            ts_txn_abort (&ctx.txn);
-            snprintf (err, err_size, "%s: open failed: %s", service->name, ctx.message);
-            ts_arena_destroy (&arena);
-            ts_dispatch_destroy (&self);
-            return NULL;
-        }
-        rc = ts_txn_commit (&ctx.txn);
-        ts_arena_destroy (&arena);
-        if (rc == TS_STORE_MAP_FULL && ts_store_grow (store) == 0) {
-            if (service->close && self->state)
-                service->close (self->state);
-            self->state = NULL;
-            continue;
-        }
-        if (rc != 0) {
-            snprintf (err, err_size, "%s: open failed: %s", service->name, mdb_strerror (rc));
-            ts_dispatch_destroy (&self);
-            return NULL;
-        }
-        break;
+    if (s_open_service (self, err, err_size) != 0) {
+        ts_dispatch_destroy (&self);
+        return NULL;
     }
     ts_txn *txn = ts_txn_begin (store, false);
     ts_cursor cur;
@@ -232,8 +244,8 @@ ts_dispatch_outbox_head (ts_dispatch *self)
 }
 
 //  --------------------------------------------------------------------
-//  One request in the batch transaction. Returns the job's status code;
-//  *store_err gets an LMDB error that must abort the whole batch.
+//  One request in the batch transaction, in four steps: authorise,
+//  idempotency lookup, execute, store (s_run_job ties them together).
 
 static const ts_method *
 s_find_method (ts_dispatch *self, const char *name)
@@ -278,6 +290,155 @@ s_job_fail (ts_job *job, unsigned code, const char *fmt, ...)
     return code;
 }
 
+//  The idempotency record of one job: where its outcome is stored, and
+//  the hash of the request that made it (a repeat must match it).
+typedef struct {
+    bool used;                      //  the method has an idempotency field
+    ts_key key;                     //  idem table key: method, caller, key hash
+    uint8_t req_hash [IDEM_HASH_BYTES];
+} idem_t;
+
+//  Authorise: find the method, check the caller's role may call it and
+//  decode the request. Returns the method with *req set, or NULL when the
+//  job has failed (404, 403, 400).
+static const ts_method *
+s_job_authorise (ts_dispatch *self, ts_job *job, ts_arena *arena,
+                 ProtobufCMessage **req)
+{
+    const ts_method *m = s_find_method (self, job->method);
+    if (!m) {
+        s_job_fail (job, TS_NOT_FOUND, "%s has no method '%s'", self->service->name, job->method);
+        return NULL;
+    }
+    if (!(m->roles & ts_role_bit (job->caller->role))) {
+        s_job_fail (job, TS_FORBIDDEN, "role '%s' may not call %s", job->caller->role, m->name);
+        return NULL;
+    }
+    *req = protobuf_c_message_unpack (m->request, ts_arena_pb (arena), job->body_size, job->body);
+    if (!*req) {
+        s_job_fail (job, TS_BAD_REQUEST, "malformed %s request", m->name);
+        return NULL;
+    }
+    return m;
+}
+
+//  Idempotency lookup: a repeat gets the stored outcome, not a second
+//  effect. Fills idem for a method with an idempotency field. Returns
+//  true when the job is answered (a stored reply, a 400 or 409, or a
+//  corrupt record in *store_err), false when it must run.
+static bool
+s_job_idem_lookup (ts_dispatch *self, ts_txn *batch_txn, ts_job *job,
+                   const ts_method *m, const ProtobufCMessage *req,
+                   ts_arena *arena, idem_t *idem, int *store_err)
+{
+    idem->used = m->idempotency_field != NULL;
+    if (!idem->used)
+        return false;
+    assert (m->flags & TS_METHOD_WRITE);
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name (m->request, m->idempotency_field);
+    assert (f && f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED);
+    const char *key = *(char **) ((char *) req + f->offset);
+    if (!key || !*key) {
+        s_job_fail (job, TS_BAD_REQUEST, "%s is required", m->idempotency_field);
+        return true;
+    }
+    if (strlen (key) > 1000) {
+        s_job_fail (job, TS_BAD_REQUEST, "%s is longer than 1000 characters", m->idempotency_field);
+        return true;
+    }
+    crypto_generichash (idem->req_hash, sizeof idem->req_hash, job->body, job->body_size, NULL, 0);
+    s_idem_key (&idem->key, m, job->caller, key);
+    ts_val stored;
+    if (!ts_txn_get (batch_txn, self->idem, idem->key.data, idem->key.size, &stored))
+        return false;
+    if (stored.size < 4 + IDEM_HASH_BYTES) {
+        *store_err = TS_STORE_CORRUPT;
+        return true;
+    }
+    if (memcmp ((const uint8_t *) stored.data + 4, idem->req_hash, IDEM_HASH_BYTES) != 0) {
+        s_job_fail (job, TS_CONFLICT, "%s '%s' was already used for a different request",
+                    m->idempotency_field, key);
+        return true;
+    }
+    job->code = TS_OK;
+    job->reply_size = stored.size - 4 - IDEM_HASH_BYTES;
+    job->reply = ts_arena_memdup (arena, (const uint8_t *) stored.data + 4 + IDEM_HASH_BYTES,
+                                  job->reply_size);
+    return true;
+}
+
+//  Execute: run the handler in ctx (set up by the caller, its txn nested
+//  when the batch writes) and pack its reply into the job. Returns true
+//  when the outcome must be stored (a successful write, ctx->txn still
+//  open); false when done: a read, a failure (its writes dropped), or a
+//  map-full error in *store_err that makes the batch retry.
+static bool
+s_job_execute (ts_job *job, const ts_method *m, const ProtobufCMessage *req,
+               ts_ctx *ctx, bool nested, int *store_err)
+{
+    ProtobufCMessage *rep = ts_arena_alloc (ctx->arena, m->reply->sizeof_message);
+    m->reply->message_init (rep);
+    unsigned code = m->handler (ctx, req, rep);
+    assert (code >= 200 && code < 600);
+    bool write = (m->flags & TS_METHOD_WRITE) != 0;
+    int rc = ts_txn_error (ctx->txn);
+    if (rc != 0) {
+        if (nested)
+            ts_txn_abort (&ctx->txn);
+        if (rc == TS_STORE_MAP_FULL) {
+            *store_err = rc;
+            return false;
+        }
+        ts_log_error ("store_error", "method=%s error=\"%s\"", m->name,
+                      rc == TS_STORE_CORRUPT ? "corrupt value" : mdb_strerror (rc));
+        s_job_fail (job, TS_INTERNAL, "storage error");
+        return false;
+    }
+    if (code >= 400 || !write) {
+        //  Errors change nothing; reads never change anything.
+        if (nested)
+            ts_txn_abort (&ctx->txn);
+        if (code >= 400) {
+            s_job_fail (job, code, "%s", ctx->message [0] ? ctx->message : ts_status_word (code));
+            return false;
+        }
+    }
+    job->code = code;
+    job->reply_size = protobuf_c_message_get_packed_size (rep);
+    job->reply = ts_arena_alloc (ctx->arena, job->reply_size ? job->reply_size : 1);
+    protobuf_c_message_pack (rep, job->reply);
+    return write;
+}
+
+//  Store: keep a write's outcome for repeats (idempotent methods) and
+//  commit its nested transaction into the batch.
+static void
+s_job_store (ts_dispatch *self, ts_job *job, const idem_t *idem, ts_ctx *ctx,
+             int *store_err, uint64_t *last_seq)
+{
+    //  A 202 is not an outcome: the request runs again until it has one,
+    //  and only that is stored for repeats.
+    if (idem->used && job->code != TS_ACCEPTED) {
+        size_t size = 4 + IDEM_HASH_BYTES + job->reply_size;
+        uint8_t *rec = ts_arena_alloc (ctx->arena, size);
+        ts_be32_put (rec, job->code);
+        memcpy (rec + 4, idem->req_hash, IDEM_HASH_BYTES);
+        memcpy (rec + 4 + IDEM_HASH_BYTES, job->reply, job->reply_size);
+        ts_txn_put (ctx->txn, self->idem, idem->key.data, idem->key.size, rec, size);
+    }
+    int rc = ts_txn_commit (&ctx->txn);
+    if (rc != 0) {
+        *store_err = rc;
+        return;
+    }
+    if (ctx->last_event_seq > *last_seq)
+        *last_seq = ctx->last_event_seq;
+}
+
+//  One job in the batch transaction: authorise, idempotency lookup,
+//  execute, store. The job gets its code and reply; *store_err an LMDB
+//  error that must abort (or, map full, retry) the whole batch.
 static void
 s_run_job (ts_dispatch *self, ts_txn *batch_txn, ts_job *job, ts_arena *arena,
            int64_t now_ms, int *store_err, uint64_t *last_seq)
@@ -285,61 +446,14 @@ s_run_job (ts_dispatch *self, ts_txn *batch_txn, ts_job *job, ts_arena *arena,
     job->message [0] = 0;
     job->reply = NULL;
     job->reply_size = 0;
-    const ts_method *m = s_find_method (self, job->method);
-    if (!m) {
-        s_job_fail (job, TS_NOT_FOUND, "%s has no method '%s'", self->service->name, job->method);
+    ProtobufCMessage *req = NULL;
+    const ts_method *m = s_job_authorise (self, job, arena, &req);
+    if (!m)
         return;
-    }
-    if (!(m->roles & ts_role_bit (job->caller->role))) {
-        s_job_fail (job, TS_FORBIDDEN, "role '%s' may not call %s", job->caller->role, m->name);
+    assert (!(m->flags & TS_METHOD_WRITE) || ts_txn_writable (batch_txn));
+    idem_t idem;
+    if (s_job_idem_lookup (self, batch_txn, job, m, req, arena, &idem, store_err))
         return;
-    }
-    ProtobufCMessage *req = protobuf_c_message_unpack (m->request, ts_arena_pb (arena),
-                                                       job->body_size, job->body);
-    if (!req) {
-        s_job_fail (job, TS_BAD_REQUEST, "malformed %s request", m->name);
-        return;
-    }
-    bool write = (m->flags & TS_METHOD_WRITE) != 0;
-    assert (!write || ts_txn_writable (batch_txn));
-
-    //  Idempotency: a repeat gets the stored outcome, not a second effect.
-    ts_key idem_key;
-    uint8_t req_hash [IDEM_HASH_BYTES];
-    if (m->idempotency_field) {
-        assert (write);
-        const ProtobufCFieldDescriptor *f =
-            protobuf_c_message_descriptor_get_field_by_name (m->request, m->idempotency_field);
-        assert (f && f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED);
-        const char *key = *(char **) ((char *) req + f->offset);
-        if (!key || !*key) {
-            s_job_fail (job, TS_BAD_REQUEST, "%s is required", m->idempotency_field);
-            return;
-        }
-        if (strlen (key) > 1000) {
-            s_job_fail (job, TS_BAD_REQUEST, "%s is longer than 1000 characters", m->idempotency_field);
-            return;
-        }
-        crypto_generichash (req_hash, sizeof req_hash, job->body, job->body_size, NULL, 0);
-        s_idem_key (&idem_key, m, job->caller, key);
-        ts_val stored;
-        if (ts_txn_get (batch_txn, self->idem, idem_key.data, idem_key.size, &stored)) {
-            if (stored.size < 4 + IDEM_HASH_BYTES) {
-                *store_err = TS_STORE_CORRUPT;
-                return;
-            }
-            if (memcmp ((const uint8_t *) stored.data + 4, req_hash, IDEM_HASH_BYTES) != 0) {
-                s_job_fail (job, TS_CONFLICT, "%s '%s' was already used for a different request",
-                            m->idempotency_field, key);
-                return;
-            }
-            job->code = TS_OK;
-            job->reply_size = stored.size - 4 - IDEM_HASH_BYTES;
-            job->reply = ts_arena_memdup (arena, (const uint8_t *) stored.data + 4 + IDEM_HASH_BYTES,
-                                          job->reply_size);
-            return;
-        }
-    }
 
     //  Writes (and reads inside a write batch, so they see the batch's
     //  earlier writes) run in a child that can be dropped on its own.
@@ -351,55 +465,8 @@ s_run_job (ts_dispatch *self, ts_txn *batch_txn, ts_job *job, ts_arena *arena,
     ctx.arena = arena;
     ctx.state = self->state;
     ctx.dispatch = self;
-    ProtobufCMessage *rep = ts_arena_alloc (arena, m->reply->sizeof_message);
-    m->reply->message_init (rep);
-    unsigned code = m->handler (&ctx, req, rep);
-    assert (code >= 200 && code < 600);
-    int rc = ts_txn_error (ctx.txn);
-    if (rc != 0) {
-        if (nested)
-            ts_txn_abort (&ctx.txn);
-        if (rc == TS_STORE_MAP_FULL) {
-            *store_err = rc;
-            return;
-        }
-        ts_log_error ("store_error", "method=%s error=\"%s\"", m->name,
-                      rc == TS_STORE_CORRUPT ? "corrupt value" : mdb_strerror (rc));
-        s_job_fail (job, TS_INTERNAL, "storage error");
-        return;
-    }
-    if (code >= 400 || !write) {
-        //  Errors change nothing; reads never change anything.
-        if (nested)
-            ts_txn_abort (&ctx.txn);
-        if (code >= 400) {
-            s_job_fail (job, code, "%s", ctx.message [0] ? ctx.message : ts_status_word (code));
-            return;
-        }
-    }
-    job->code = code;
-    job->reply_size = protobuf_c_message_get_packed_size (rep);
-    job->reply = ts_arena_alloc (arena, job->reply_size ? job->reply_size : 1);
-    protobuf_c_message_pack (rep, job->reply);
-    if (!write)
-        return;
-    //  A 202 is not an outcome: the request runs again until it has one,
-    //  and only that is stored for repeats.
-    if (m->idempotency_field && code != TS_ACCEPTED) {
-        size_t size = 4 + IDEM_HASH_BYTES + job->reply_size;
-        uint8_t *rec = ts_arena_alloc (arena, size);
-        ts_be32_put (rec, code);
-        memcpy (rec + 4, req_hash, IDEM_HASH_BYTES);
-        memcpy (rec + 4 + IDEM_HASH_BYTES, job->reply, job->reply_size);
-        ts_txn_put (ctx.txn, self->idem, idem_key.data, idem_key.size, rec, size);
-    }
-    rc = ts_txn_commit (&ctx.txn);
-    if (rc != 0) {
-        *store_err = rc;
-        return;
-    }
-    if (ctx.last_event_seq > *last_seq)
-        *last_seq = ctx.last_event_seq;
+    if (s_job_execute (job, m, req, &ctx, nested, store_err))
+        s_job_store (self, job, &idem, &ctx, store_err, last_seq);
 }
 
 int

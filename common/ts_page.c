@@ -125,3 +125,26 @@ ts_page_close (ts_page *self, ts_arena *arena)
     self->open = false;
     return token;
 }
+
+unsigned
+ts_page_token_refuse (ts_ctx *ctx)
+{
+    return ts_fail (ctx, TS_BAD_REQUEST, "%s", s_bad_token);
+}
+
+unsigned
+ts_page_token_exact (ts_ctx *ctx, const char *token, uint8_t *out, size_t size,
+                     bool *resume)
+{
+    assert (out && size > 0 && resume);
+    *resume = false;
+    long bytes = ts_page_token_parse (ctx, token, out, size);
+    if (bytes < 0)
+        return ctx->code;
+    if (bytes == 0)
+        return 0;
+    if ((size_t) bytes != size)
+        return ts_page_token_refuse (ctx);
+    *resume = true;
+    return 0;
+}

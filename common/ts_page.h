@@ -79,5 +79,14 @@ char *ts_page_token_make (ts_arena *arena, const void *rest, size_t size);
 //  with the 400 recorded on ctx. An empty token is 0 bytes (first page).
 long ts_page_token_parse (ts_ctx *ctx, const char *token, uint8_t *out,
                           size_t max_bytes);
+//  Refuse a token that parsed but that the list cannot have given (a
+//  size or a value it never makes): the one 400, recorded on ctx.
+unsigned ts_page_token_refuse (ts_ctx *ctx);
+//  A token of exactly size bytes, for lists that page by hand with a
+//  position of fixed size (an offset, a seq, a month and a seq): 0 with
+//  *resume false on the first page (empty token), 0 with *resume true and
+//  out filled, or the one 400 recorded on ctx.
+unsigned ts_page_token_exact (ts_ctx *ctx, const char *token, uint8_t *out,
+                              size_t size, bool *resume);
 
 #endif

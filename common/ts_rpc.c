@@ -3,8 +3,18 @@
 
     Pending calls live in a fixed slot table: corr_id = generation << 16 |
     slot, so a reply finds its call in O(1) and a late reply to a reused
-    slot is recognised (wrong generation) and dropped. A 50 ms timer
-    expires calls whose deadline passed.
+    slot is recognised (wrong generation) and dropped.
+
+    Deadlines: the slots in flight also sit in a binary min-heap ordered
+    by deadline (each slot knows its place in it, so a call answered in
+    time leaves the heap in O(log n)). One timer is armed for the earliest
+    deadline; when it fires, the calls whose deadline has passed are taken
+    off the top. Nothing scans the slot table on a clock.
+
+    Replies are read in bounded turns like the daemon's requests: at most
+    RECV_PER_TURN messages and RECV_BYTES_PER_TURN bytes, extra frames of
+    a message at most RECV_EXTRA_FRAMES_MAX; the rest waits for the next
+    turn of the loop.
     =========================================================================
 */
 #include "ts_rpc.h"
@@ -17,14 +27,18 @@
 #include <zmq.h>
 
 #include "ts_log.h"
+#include "ts_service.h"
 #include "ts_status.h"
 #include "ts_zmq.h"
 #include "ts_zwatch.h"
 
 #define RPC_MAGIC 0x52504321u
 #define SLOTS_MAX 65536u
-#define RECV_PER_TURN 1024
-#define SWEEP_MS 50
+#define RECV_PER_TURN TS_BATCH_MAX
+#define RECV_BYTES_PER_TURN TS_BATCH_MAX_BYTES
+#define RECV_EXTRA_FRAMES_MAX 64
+#define MONITOR_EVENTS_PER_TURN 64
+#define HEAP_NONE UINT32_MAX        //  slot not in the deadline heap
 
 typedef struct {
     uint64_t corr_id;               //  0 when the slot is free
@@ -32,6 +46,7 @@ typedef struct {
     ts_rpc_fn fn;
     void *arg;
     uint32_t next_free;             //  free list link
+    uint32_t heap_pos;              //  index in self->heap, HEAP_NONE if free
 } slot_t;
 
 struct ts_rpc {
@@ -41,16 +56,105 @@ struct ts_rpc {
     ts_zwatch *watch;
     void *monitor;                  //  PAIR receiving the DEALER's events
     ts_zwatch *monitor_watch;
-    uv_timer_t sweep;               //  deadline checks
+    uv_timer_t deadline_timer;      //  armed for heap's earliest deadline
+    uint64_t armed_ms;              //  deadline the timer is set for, 0 none
     slot_t *slots;                  //  max_in_flight entries
+    uint32_t *heap;                 //  slot indices, min-heap by deadline
     uint32_t max_in_flight;
-    uint32_t in_flight;
+    uint32_t in_flight;             //  = entries in heap
     uint32_t free_head;             //  first free slot, max_in_flight = none
     uint64_t generation;            //  bumps on every call
     uint64_t errors;                //  503/504 given
     ts_arena *scratch;              //  for unpacking replies
     char endpoint [TS_ENDPOINT_MAX];
 };
+
+//  --------------------------------------------------------------------
+//  The deadline heap: heap [0] is the slot with the earliest deadline.
+
+static bool
+s_heap_less (ts_rpc *self, uint32_t a, uint32_t b)
+{
+    return self->slots [self->heap [a]].deadline_ms < self->slots [self->heap [b]].deadline_ms;
+}
+
+static void
+s_heap_swap (ts_rpc *self, uint32_t a, uint32_t b)
+{
+    uint32_t slot_a = self->heap [a];
+    self->heap [a] = self->heap [b];
+    self->heap [b] = slot_a;
+    self->slots [self->heap [a]].heap_pos = a;
+    self->slots [self->heap [b]].heap_pos = b;
+}
+
+//  Move the entry at pos up or down until the heap order holds again.
+static void
+s_heap_fix (ts_rpc *self, uint32_t pos)
+{
+    while (pos > 0 && s_heap_less (self, pos, (pos - 1) / 2)) {
+        s_heap_swap (self, pos, (pos - 1) / 2);
+        pos = (pos - 1) / 2;
+    }
+    for (;;) {
+        uint32_t left = 2 * pos + 1, right = left + 1, least = pos;
+        if (left < self->in_flight && s_heap_less (self, left, least))
+            least = left;
+        if (right < self->in_flight && s_heap_less (self, right, least))
+            least = right;
+        if (least == pos)
+            break;
+        s_heap_swap (self, pos, least);
+        pos = least;
+    }
+}
+
+static void
+s_heap_push (ts_rpc *self, uint32_t index)
+{
+    assert (self->in_flight < self->max_in_flight);
+    assert (self->slots [index].heap_pos == HEAP_NONE);
+    uint32_t pos = self->in_flight++;
+    self->heap [pos] = index;
+    self->slots [index].heap_pos = pos;
+    s_heap_fix (self, pos);
+}
+
+static void
+s_heap_remove (ts_rpc *self, uint32_t index)
+{
+    uint32_t pos = self->slots [index].heap_pos;
+    assert (pos < self->in_flight && self->heap [pos] == index);
+    uint32_t last = --self->in_flight;
+    if (pos != last) {
+        s_heap_swap (self, pos, last);
+        self->slots [index].heap_pos = HEAP_NONE;
+        s_heap_fix (self, pos);
+    }
+    else
+        self->slots [index].heap_pos = HEAP_NONE;
+}
+
+static void s_on_deadline (uv_timer_t *timer);
+
+//  Arm the timer for the earliest deadline, if it is not armed for it
+//  already. With nothing in flight the timer stays as it is: firing
+//  finds nothing to do.
+static void
+s_arm_timer (ts_rpc *self)
+{
+    if (self->in_flight == 0)
+        return;
+    uint64_t first_ms = self->slots [self->heap [0]].deadline_ms;
+    if (first_ms == self->armed_ms)
+        return;
+    uint64_t now = uv_now (self->loop);
+    self->armed_ms = first_ms;
+    uv_timer_start (&self->deadline_timer, s_on_deadline, first_ms > now ? first_ms - now : 0, 0);
+}
+
+//  --------------------------------------------------------------------
+//  Completing calls
 
 static void
 s_complete (ts_rpc *self, uint32_t index, unsigned code, const char *message,
@@ -60,44 +164,92 @@ s_complete (ts_rpc *self, uint32_t index, unsigned code, const char *message,
     assert (slot->corr_id != 0);
     ts_rpc_fn fn = slot->fn;
     void *arg = slot->arg;
+    s_heap_remove (self, index);
     slot->corr_id = 0;
     slot->next_free = self->free_head;
     self->free_head = index;
-    assert (self->in_flight > 0);
-    self->in_flight--;
     if (code == TS_UNAVAILABLE || code == TS_TIMEOUT)
         self->errors++;
     fn (arg, code, message, body, body_size);
 }
 
+//  Fail every call in flight now (at most those there when it starts:
+//  a callback may make new calls).
 static void
-s_on_readable (void *arg)
+s_fail_all (ts_rpc *self, const char *message)
 {
-    ts_rpc *self = arg;
-    for (int i = 0; i < RECV_PER_TURN; i++) {
-        zmq_msg_t msg;
+    for (uint32_t n = self->in_flight; n > 0 && self->in_flight > 0; n--)
+        s_complete (self, self->heap [0], TS_UNAVAILABLE, message, NULL, 0);
+}
+
+//  The timer: expire, earliest first, every call whose deadline passed.
+static void
+s_on_deadline (uv_timer_t *timer)
+{
+    ts_rpc *self = timer->data;
+    self->armed_ms = 0;
+    uint64_t now = uv_now (self->loop);
+    for (uint32_t n = self->max_in_flight; n > 0 && self->in_flight > 0; n--) {
+        uint32_t index = self->heap [0];
+        if (self->slots [index].deadline_ms > now)
+            break;
+        s_complete (self, index, TS_TIMEOUT, "no reply before the deadline", NULL, 0);
+    }
+    s_arm_timer (self);
+}
+
+//  --------------------------------------------------------------------
+//  Receiving replies
+
+//  Receive one message from the DEALER: *reply is the unpacked reply (in
+//  scratch), or NULL when it was not one (too large, bad, or with extra
+//  frames, which are dropped). *size_bytes gets its size. Returns false
+//  when nothing was waiting.
+static bool
+s_recv_reply (ts_rpc *self, Tashan__Reply **reply, size_t *size_bytes)
+{
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    if (zmq_msg_recv (&msg, self->zsock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&msg);
+        return false;
+    }
+    bool more = zmq_msg_more (&msg);
+    *size_bytes = zmq_msg_size (&msg);
+    *reply = NULL;
+    ts_arena_reset (self->scratch);
+    if (!more && *size_bytes <= TS_FRAME_MAX_BYTES)
+        *reply = (Tashan__Reply *) protobuf_c_message_unpack (
+            &tashan__reply__descriptor, ts_arena_pb (self->scratch),
+            *size_bytes, zmq_msg_data (&msg));
+    zmq_msg_close (&msg);
+    //  Extra frames: not our protocol; drop the whole message.
+    for (int i = 0; more && i < RECV_EXTRA_FRAMES_MAX; i++) {
         zmq_msg_init (&msg);
         if (zmq_msg_recv (&msg, self->zsock, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close (&msg);
             break;
         }
-        int more = zmq_msg_more (&msg);
-        ts_arena_reset (self->scratch);
-        Tashan__Reply *reply = (Tashan__Reply *) protobuf_c_message_unpack (
-            &tashan__reply__descriptor, ts_arena_pb (self->scratch),
-            zmq_msg_size (&msg), zmq_msg_data (&msg));
+        more = zmq_msg_more (&msg);
+        *size_bytes += zmq_msg_size (&msg);
         zmq_msg_close (&msg);
-        //  Discard any extra frames: the protocol has one.
-        while (more) {
-            zmq_msg_init (&msg);
-            if (zmq_msg_recv (&msg, self->zsock, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close (&msg);
-                break;
-            }
-            more = zmq_msg_more (&msg);
-            zmq_msg_close (&msg);
-            reply = NULL;
-        }
+    }
+    return true;
+}
+
+//  The DEALER is readable: hand replies to their calls, at most
+//  RECV_PER_TURN of them and RECV_BYTES_PER_TURN bytes per turn.
+static void
+s_on_readable (void *arg)
+{
+    ts_rpc *self = arg;
+    size_t bytes = 0;
+    for (int i = 0; i < RECV_PER_TURN && bytes < RECV_BYTES_PER_TURN; i++) {
+        Tashan__Reply *reply;
+        size_t size_bytes;
+        if (!s_recv_reply (self, &reply, &size_bytes))
+            break;
+        bytes += size_bytes;
         if (!reply) {
             ts_log_warn ("rpc_bad_reply", "endpoint=%s", self->endpoint);
             continue;
@@ -109,6 +261,7 @@ s_on_readable (void *arg)
         const char *message = reply->status ? reply->status->message : "reply without status";
         s_complete (self, index, code, message, reply->body.data, reply->body.len);
     }
+    s_arm_timer (self);
 }
 
 //  The daemon went away: what it had not answered never will be (its
@@ -118,7 +271,7 @@ static void
 s_on_monitor (void *arg)
 {
     ts_rpc *self = arg;
-    for (int i = 0; i < 64; i++) {
+    for (int i = 0; i < MONITOR_EVENTS_PER_TURN; i++) {
         zmq_msg_t event_msg, addr_msg;
         zmq_msg_init (&event_msg);
         if (zmq_msg_recv (&event_msg, self->monitor, ZMQ_DONTWAIT) < 0) {
@@ -135,23 +288,29 @@ s_on_monitor (void *arg)
             zmq_msg_recv (&addr_msg, self->monitor, ZMQ_DONTWAIT);
             zmq_msg_close (&addr_msg);
         }
-        if (event != ZMQ_EVENT_DISCONNECTED)
-            continue;
-        for (uint32_t slot = 0; slot < self->max_in_flight && self->in_flight; slot++)
-            if (self->slots [slot].corr_id)
-                s_complete (self, slot, TS_UNAVAILABLE, "connection to the service was lost",
-                            NULL, 0);
+        if (event == ZMQ_EVENT_DISCONNECTED)
+            s_fail_all (self, "connection to the service was lost");
     }
+    s_arm_timer (self);
 }
 
+//  --------------------------------------------------------------------
+//  Life cycle
+
+//  Watch the DEALER's disconnects on an inproc PAIR (when ZeroMQ lets us).
 static void
-s_on_sweep (uv_timer_t *timer)
+s_monitor_start (ts_rpc *self)
 {
-    ts_rpc *self = timer->data;
-    uint64_t now = uv_now (self->loop);
-    for (uint32_t i = 0; i < self->max_in_flight && self->in_flight; i++)
-        if (self->slots [i].corr_id && self->slots [i].deadline_ms <= now)
-            s_complete (self, i, TS_TIMEOUT, "no reply before the deadline", NULL, 0);
+    char monitor_ep [64];
+    snprintf (monitor_ep, sizeof monitor_ep, "inproc://ts-rpc-monitor-%p", (void *) self);
+    if (zmq_socket_monitor (self->zsock, monitor_ep, ZMQ_EVENT_DISCONNECTED) != 0)
+        return;
+    self->monitor = zmq_socket (ts_zmq_ctx (), ZMQ_PAIR);
+    assert (self->monitor);
+    int rc = zmq_connect (self->monitor, monitor_ep);
+    assert (rc == 0);
+    self->monitor_watch = ts_zwatch_new (self->loop, self->monitor, s_on_monitor, self);
+    assert (self->monitor_watch);
 }
 
 ts_rpc *
@@ -173,27 +332,20 @@ ts_rpc_new (uv_loop_t *loop, const char *endpoint, const ts_config *cfg,
     self->zsock = zsock;
     self->max_in_flight = max_in_flight;
     self->slots = calloc (max_in_flight, sizeof (slot_t));
-    assert (self->slots);
-    for (uint32_t i = 0; i < max_in_flight; i++)
+    self->heap = calloc (max_in_flight, sizeof (uint32_t));
+    assert (self->slots && self->heap);
+    for (uint32_t i = 0; i < max_in_flight; i++) {
         self->slots [i].next_free = i + 1;
+        self->slots [i].heap_pos = HEAP_NONE;
+    }
     self->free_head = 0;
     self->scratch = ts_arena_new ();
     snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
     self->watch = ts_zwatch_new (loop, zsock, s_on_readable, self);
     assert (self->watch);
-    char monitor_ep [64];
-    snprintf (monitor_ep, sizeof monitor_ep, "inproc://ts-rpc-monitor-%p", (void *) self);
-    if (zmq_socket_monitor (zsock, monitor_ep, ZMQ_EVENT_DISCONNECTED) == 0) {
-        self->monitor = zmq_socket (ts_zmq_ctx (), ZMQ_PAIR);
-        assert (self->monitor);
-        int rc = zmq_connect (self->monitor, monitor_ep);
-        assert (rc == 0);
-        self->monitor_watch = ts_zwatch_new (loop, self->monitor, s_on_monitor, self);
-        assert (self->monitor_watch);
-    }
-    uv_timer_init (loop, &self->sweep);
-    self->sweep.data = self;
-    uv_timer_start (&self->sweep, s_on_sweep, SWEEP_MS, SWEEP_MS);
+    s_monitor_start (self);
+    uv_timer_init (loop, &self->deadline_timer);
+    self->deadline_timer.data = self;
     return self;
 }
 
@@ -211,9 +363,7 @@ ts_rpc_destroy (ts_rpc **self_p)
     if (!self)
         return;
     assert (self->magic == RPC_MAGIC);
-    for (uint32_t i = 0; i < self->max_in_flight; i++)
-        if (self->slots [i].corr_id)
-            s_complete (self, i, TS_UNAVAILABLE, "client closed", NULL, 0);
+    s_fail_all (self, "client closed");
     ts_zwatch_destroy (&self->watch);
     int linger_ms = 0;
     if (self->monitor) {
@@ -226,11 +376,12 @@ ts_rpc_destroy (ts_rpc **self_p)
     zmq_close (self->zsock);
     ts_arena_destroy (&self->scratch);
     free (self->slots);
+    free (self->heap);
     self->magic = 0;
     //  The timer handle lives inside self: free self when libuv is done.
-    uv_timer_stop (&self->sweep);
-    self->sweep.data = self;
-    uv_close ((uv_handle_t *) &self->sweep, s_free_on_close);
+    uv_timer_stop (&self->deadline_timer);
+    self->deadline_timer.data = self;
+    uv_close ((uv_handle_t *) &self->deadline_timer, s_free_on_close);
     *self_p = NULL;
 }
 
@@ -273,7 +424,8 @@ ts_rpc_call (ts_rpc *self, const char *method, const Tashan__Caller *caller,
     slot->deadline_ms = uv_now (self->loop) + timeout_ms;
     slot->fn = fn;
     slot->arg = arg;
-    self->in_flight++;
+    s_heap_push (self, index);
+    s_arm_timer (self);
     return 0;
 }
 

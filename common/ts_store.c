@@ -62,6 +62,93 @@ ts_store_set_initial_map_size (size_t size_bytes)
 //  --------------------------------------------------------------------
 //  Open the environment, every table, and check the schema version.
 
+//  Create the LMDB environment and open it on dir. Returns 0 or an LMDB
+//  error (self->env may be set then: the caller closes it).
+static int
+s_env_open (ts_store *self, const char *dir)
+{
+    int rc = mdb_env_create (&self->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs (self->env, TABLES_MAX + 1);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize (self->env, s_initial_map_bytes);
+    if (rc == 0)
+        rc = mdb_env_set_maxreaders (self->env, 126);
+    //  MDB_NOTLS: read txns are tied to the txn object, not the thread, so
+    //  backups can run on a worker thread beside the loop's reads.
+    if (rc == 0)
+        rc = mdb_env_open (self->env, dir, MDB_NOTLS, 0600);
+    return rc;
+}
+
+//  s_schema_check's answer for a store of another schema version: not an
+//  LMDB error code (those are errno values or MDB_* below -30000).
+#define SCHEMA_MISMATCH (-1)
+
+//  Check the schema version in meta, or write it into a new store.
+//  Returns 0, an LMDB error, or SCHEMA_MISMATCH with err filled when the
+//  stored version is not ours.
+static int
+s_schema_check (ts_store *self, MDB_txn *txn, const char *dir,
+                uint32_t schema_version, char *err, size_t err_size)
+{
+    MDB_val key = { 14, "schema_version" }, val;
+    int got = mdb_get (txn, self->meta, &key, &val);
+    if (got == MDB_NOTFOUND) {
+        uint8_t buf [4];
+        ts_be32_put (buf, schema_version);
+        MDB_val nv = { 4, buf };
+        return mdb_put (txn, self->meta, &key, &nv, 0);
+    }
+    if (got != 0)
+        return got;
+    uint32_t stored = val.mv_size == 4 ? ts_be32_get (val.mv_data) : 0;
+    if (stored != schema_version) {
+        snprintf (err, err_size,
+                  "store %s has schema version %u, this build needs %u "
+                  "(restore a matching backup or migrate)", dir, stored, schema_version);
+        return SCHEMA_MISMATCH;
+    }
+    return 0;
+}
+
+//  Open meta and every table in one write transaction, and check the
+//  schema version. Returns 0, or -1 with err filled.
+static int
+s_tables_open (ts_store *self, const char *dir, const ts_table_def *tables,
+               size_t table_count, uint32_t schema_version, char *err, size_t err_size)
+{
+    //  A file bigger than our initial map keeps its own size (LMDB reads it
+    //  from the meta page), so nothing to do for reopened stores.
+    MDB_txn *txn;
+    int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
+    if (rc == 0)
+        rc = mdb_dbi_open (txn, "meta", MDB_CREATE, &self->meta);
+    for (size_t i = 0; rc == 0 && i < table_count; i++) {
+        assert (strlen (tables [i].name) <= 32);
+        assert (strcmp (tables [i].name, "meta") != 0);
+        snprintf (self->tables [i].name, sizeof self->tables [i].name, "%s", tables [i].name);
+        rc = mdb_dbi_open (txn, tables [i].name, MDB_CREATE | tables [i].flags,
+                           &self->tables [i].dbi);
+        self->table_count = i + 1;
+    }
+    if (rc == 0)
+        rc = s_schema_check (self, txn, dir, schema_version, err, err_size);
+    if (rc == SCHEMA_MISMATCH) {
+        mdb_txn_abort (txn);
+        return -1;
+    }
+    if (rc == 0)
+        rc = mdb_txn_commit (txn);
+    else
+        mdb_txn_abort (txn);
+    if (rc != 0) {
+        snprintf (err, err_size, "cannot open tables in %s: %s", dir, mdb_strerror (rc));
+        return -1;
+    }
+    return 0;
+}
+
 ts_store *
 ts_store_new (const char *dir, const ts_table_def *tables, size_t table_count,
               uint32_t schema_version, char *err, size_t err_size)
@@ -75,17 +162,7 @@ ts_store_new (const char *dir, const ts_table_def *tables, size_t table_count,
     ts_store *self = calloc (1, sizeof (ts_store));
     assert (self);
     self->magic = STORE_MAGIC;
-    int rc = mdb_env_create (&self->env);
-    if (rc == 0)
-        rc = mdb_env_set_maxdbs (self->env, TABLES_MAX + 1);
-    if (rc == 0)
-        rc = mdb_env_set_mapsize (self->env, s_initial_map_bytes);
-    if (rc == 0)
-        rc = mdb_env_set_maxreaders (self->env, 126);
-    //  MDB_NOTLS: read txns are tied to the txn object, not the thread, so
-    //  backups can run on a worker thread beside the loop's reads.
-    if (rc == 0)
-        rc = mdb_env_open (self->env, dir, MDB_NOTLS, 0600);
+    int rc = s_env_open (self, dir);
     if (rc != 0) {
         snprintf (err, err_size, "cannot open LMDB in %s: %s", dir, mdb_strerror (rc));
         if (self->env)
@@ -93,51 +170,7 @@ ts_store_new (const char *dir, const ts_table_def *tables, size_t table_count,
         free (self);
         return NULL;
     }
-    //  A file bigger than our initial map keeps its own size (LMDB reads it
-    //  from the meta page), so nothing to do for reopened stores.
-    MDB_txn *txn;
-    rc = mdb_txn_begin (self->env, NULL, 0, &txn);
-    if (rc == 0)
-        rc = mdb_dbi_open (txn, "meta", MDB_CREATE, &self->meta);
-    for (size_t i = 0; rc == 0 && i < table_count; i++) {
-        assert (strlen (tables [i].name) <= 32);
-        assert (strcmp (tables [i].name, "meta") != 0);
-        snprintf (self->tables [i].name, sizeof self->tables [i].name, "%s", tables [i].name);
-        rc = mdb_dbi_open (txn, tables [i].name, MDB_CREATE | tables [i].flags,
-                           &self->tables [i].dbi);
-        self->table_count = i + 1;
-    }
-    if (rc == 0) {
-        MDB_val key = { 14, "schema_version" }, val;
-        int got = mdb_get (txn, self->meta, &key, &val);
-        if (got == MDB_NOTFOUND) {
-            uint8_t buf [4];
-            ts_be32_put (buf, schema_version);
-            MDB_val nv = { 4, buf };
-            rc = mdb_put (txn, self->meta, &key, &nv, 0);
-        }
-        else
-        if (got == 0) {
-            uint32_t stored = val.mv_size == 4 ? ts_be32_get (val.mv_data) : 0;
-            if (stored != schema_version) {
-                mdb_txn_abort (txn);
-                snprintf (err, err_size,
-                          "store %s has schema version %u, this build needs %u "
-                          "(restore a matching backup or migrate)", dir, stored, schema_version);
-                mdb_env_close (self->env);
-                free (self);
-                return NULL;
-            }
-        }
-        else
-            rc = got;
-    }
-    if (rc == 0)
-        rc = mdb_txn_commit (txn);
-    else
-        mdb_txn_abort (txn);
-    if (rc != 0) {
-        snprintf (err, err_size, "cannot open tables in %s: %s", dir, mdb_strerror (rc));
+    if (s_tables_open (self, dir, tables, table_count, schema_version, err, err_size) != 0) {
         mdb_env_close (self->env);
         free (self);
         return NULL;

@@ -218,6 +218,11 @@ ts_time_parse (const char *text, int64_t *unix_ms)
     }
     else
         return false;
-    *unix_ms = (days * 86400 + hh * 3600 + mi * 60 + ss - offset_s) * 1000 + ms;
-    return *unix_ms >= 0;
+    //  Out of range (before the epoch) leaves *unix_ms as it was, like
+    //  every other refusal.
+    int64_t parsed = (days * 86400 + hh * 3600 + mi * 60 + ss - offset_s) * 1000 + ms;
+    if (parsed < 0)
+        return false;
+    *unix_ms = parsed;
+    return true;
 }

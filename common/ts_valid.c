@@ -1,34 +1,78 @@
 /*  ts_valid - input checks shared by every handler. See ts_valid.h. */
 #include "ts_valid.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+//  Length of the valid UTF-8 sequence at s, or 0 if there is none there
+//  (overlong forms, surrogates and code points past U+10FFFF are invalid).
+size_t
+ts_utf8_sequence_len (const unsigned char *s, size_t len)
+{
+    assert (len > 0);
+    unsigned char c = s [0];
+    if (c < 0x80)
+        return 1;
+    size_t need;
+    uint32_t code;
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 2;
+        code = c & 0x1f;
+    }
+    else
+    if (c >= 0xe0 && c <= 0xef) {
+        need = 3;
+        code = c & 0x0f;
+    }
+    else
+    if (c >= 0xf0 && c <= 0xf4) {
+        need = 4;
+        code = c & 0x07;
+    }
+    else
+        return 0;
+    if (len < need)
+        return 0;
+    for (size_t index = 1; index < need; index++) {
+        if ((s [index] & 0xc0) != 0x80)
+            return 0;
+        code = (code << 6) | (s [index] & 0x3f);
+    }
+    if ((need == 3 && code < 0x800)
+    ||  (need == 4 && code < 0x10000)
+    ||  (code >= 0xd800 && code <= 0xdfff)
+    ||  code > 0x10ffff)
+        return 0;
+    return need;
+}
+
+bool
+ts_utf8_valid (const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *) text;
+    size_t index = 0;
+    while (index < len) {
+        size_t n = ts_utf8_sequence_len (s + index, len - index);
+        if (n == 0)
+            return false;
+        index += n;
+    }
+    return true;
+}
 
 long
 ts_utf8_chars (const char *s)
 {
     const unsigned char *p = (const unsigned char *) s;
+    size_t len = strlen (s);
     long chars = 0;
-    while (*p) {
-        unsigned c = *p;
-        int extra;
-        unsigned min;
-        if (c < 0x80) { extra = 0; min = 0; }
-        else if ((c & 0xe0) == 0xc0) { extra = 1; min = 0x80; c &= 0x1f; }
-        else if ((c & 0xf0) == 0xe0) { extra = 2; min = 0x800; c &= 0x0f; }
-        else if ((c & 0xf8) == 0xf0) { extra = 3; min = 0x10000; c &= 0x07; }
-        else return -1;
-        p++;
-        for (int i = 0; i < extra; i++, p++) {
-            if ((*p & 0xc0) != 0x80)
-                return -1;
-            c = (c << 6) | (*p & 0x3f);
-        }
-        //  Overlong forms, surrogates and values past U+10FFFF are invalid.
-        if (c < min || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+    for (size_t index = 0; index < len; chars++) {
+        size_t n = ts_utf8_sequence_len (p + index, len - index);
+        if (n == 0)
             return -1;
-        chars++;
+        index += n;
     }
     return chars;
 }

@@ -16,6 +16,16 @@
 #define TS_NAME_MAX_CHARS 64
 #define TS_BATCH_ITEMS_MAX 1000
 
+//  The one UTF-8 validator of the project (the gateway's JSON uses it too).
+//  Overlong forms, surrogates and code points past U+10FFFF are invalid.
+
+//  Length of the valid UTF-8 sequence at s (len > 0 bytes available), or
+//  0 if there is none there.
+size_t ts_utf8_sequence_len (const unsigned char *s, size_t len);
+
+//  Are the len bytes of text valid UTF-8?
+bool ts_utf8_valid (const char *text, size_t len);
+
 //  Characters (UTF-8 code points) in s; -1 if s is not valid UTF-8.
 long ts_utf8_chars (const char *s);
 

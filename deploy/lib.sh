@@ -24,6 +24,15 @@ TS_PACKAGES_SANITIZE=(clang libclang-rt-14-dev)
 #  bring their own).
 TS_PACKAGES_BROWSER=(chromium fonts-noto-cjk nodejs)
 
+#  The domain daemons, in start order: the names of services/services.list
+#  (comments and blank lines skipped, the first word of each line).
+TS_SERVICES_LIST=$TS_REPO_ROOT/services/services.list
+
+#  ts_services: print the daemons' names, one per line.
+ts_services () {
+    awk '/^[a-z]/ { print $1 }' "$TS_SERVICES_LIST"
+}
+
 # ---------------------------------------------------------------------------
 #  Messages. ts_say goes to stdout, ts_warn and ts_die to stderr.
 

@@ -2,9 +2,9 @@
 #  deploy/up.sh - build tashan and run the whole system in the foreground
 #
 #  Installs missing Debian packages, builds build/ incrementally, starts the
-#  five domain daemons and the gateway on one data dir, waits for /healthz,
-#  creates the demo community on first run, then supervises: a daemon that
-#  dies is restarted (with a back-off when it keeps dying). Ctrl-C or
+#  domain daemons (services/services.list) and the gateway on one data dir,
+#  waits for /healthz, creates the demo community on first run, then
+#  supervises: a daemon that dies is restarted (with a back-off when it keeps dying). Ctrl-C or
 #  SIGTERM stops everything cleanly. Run with --help for the flags.
 #
 #  Environment (for tests and special setups; none is needed normally):
@@ -35,11 +35,16 @@ TS_PROG=up.sh
 # shellcheck source=deploy/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-DOMAIN_SERVICES=(residents ledger merchants volunteers proposals)
+#  The domain daemons of services/services.list, in start order.
+mapfile -t DOMAIN_SERVICES < <(ts_services)
+((${#DOMAIN_SERVICES[@]} > 0)) || ts_die "no daemon listed in $TS_SERVICES_LIST"
 SERVICES=("${DOMAIN_SERVICES[@]}" gateway)
 #  Stop order: the gateway first, so no new request reaches a daemon that
-#  is going away.
-STOP_ORDER=(gateway proposals volunteers merchants ledger residents)
+#  is going away; then the daemons in reverse start order.
+STOP_ORDER=(gateway)
+for ((i = ${#DOMAIN_SERVICES[@]} - 1; i >= 0; i--)); do
+    STOP_ORDER+=("${DOMAIN_SERVICES[i]}")
+done
 
 POLL_S=0.5                      #  supervision poll period
 STOP_TIMEOUT_MS=10000           #  SIGTERM → SIGKILL
@@ -53,7 +58,7 @@ usage () {
     cat <<EOF
 usage: deploy/up.sh [--data-dir DIR] [--listen HOST:PORT] [--no-demo] [--help]
 
-Build tashan and run all six daemons in the foreground until Ctrl-C.
+Build tashan and run all its daemons in the foreground until Ctrl-C.
 
   --data-dir DIR       where every daemon keeps its data, pid files and logs
                        (default ./var, relative to the current directory)
@@ -148,10 +153,14 @@ mkdir -p -- "$data_dir" || ts_die "cannot create data dir $data_dir"
 data_dir=$(cd -- "$data_dir" && pwd -P) || ts_die "cannot enter data dir"
 run_dir=$data_dir/run
 log_dir=$data_dir/logs
-#  ipc:// endpoints live in run/ and a unix socket path has 107 bytes at most.
-#  The longest socket name is "/volunteers.sock" (16 bytes).
-if ((${#run_dir} + 16 > 107)); then
-    ts_die "data dir path too long for the daemons' ipc:// sockets (${#data_dir} characters, at most 87): use a shorter --data-dir"
+#  ipc:// endpoints live in run/ and a unix socket path has 107 bytes at most:
+#  room for "/run" and the longest "/<service>.sock".
+sock_max=0
+for svc in "${DOMAIN_SERVICES[@]}"; do
+    ((${#svc} + 6 > sock_max)) && sock_max=$((${#svc} + 6))
+done
+if ((${#run_dir} + sock_max > 107)); then
+    ts_die "data dir path too long for the daemons' ipc:// sockets (${#data_dir} characters, at most $((107 - 4 - sock_max))): use a shorter --data-dir"
 fi
 mkdir -p -- "$run_dir" "$log_dir" || ts_die "cannot create $run_dir or $log_dir"
 chmod 0700 "$run_dir" 2>/dev/null || true

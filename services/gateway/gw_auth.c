@@ -194,12 +194,13 @@ gw_auth_check (gw_auth *self, const char *authorization, ts_arena *arena,
     return true;
 }
 
-unsigned
-gw_auth_create (gw_auth *self, const Tashan__Gateway__CreateTokenRequest *req,
-                const char *created_by, ts_arena *arena, Tashan__Gateway__Token *out,
+//  Check a token request: a known role, the binding its role needs (and
+//  no other), a short UTF-8 note. Sets *binding (school or merchant id,
+//  else ""). Returns TS_OK, or TS_BAD_REQUEST with message filled.
+static unsigned
+s_check_create (const Tashan__Gateway__CreateTokenRequest *req, const char **binding,
                 char *message, size_t message_size)
 {
-    assert (self && self->magic == AUTH_MAGIC);
     static const char *const roles [] = { "ops", "panel", "school", "merchant", NULL };
     bool known = false;
     for (int i = 0; roles [i]; i++)
@@ -208,12 +209,11 @@ gw_auth_create (gw_auth *self, const Tashan__Gateway__CreateTokenRequest *req,
         snprintf (message, message_size, "role must be one of: ops, panel, school, merchant");
         return TS_BAD_REQUEST;
     }
-    const char *binding = "";
     bool is_school = strcmp (req->role, "school") == 0;
     bool is_merchant = strcmp (req->role, "merchant") == 0;
     if (is_school) {
-        binding = req->school_id;
-        long chars = ts_utf8_chars (binding);
+        *binding = req->school_id;
+        long chars = ts_utf8_chars (*binding);
         if (chars <= 0 || chars > BINDING_MAX_CHARS) {
             snprintf (message, message_size, "school_id is required for role school (at most %d characters)",
                       BINDING_MAX_CHARS);
@@ -226,8 +226,8 @@ gw_auth_create (gw_auth *self, const Tashan__Gateway__CreateTokenRequest *req,
         return TS_BAD_REQUEST;
     }
     if (is_merchant) {
-        binding = req->merchant_id;
-        long chars = ts_utf8_chars (binding);
+        *binding = req->merchant_id;
+        long chars = ts_utf8_chars (*binding);
         if (chars <= 0 || chars > BINDING_MAX_CHARS) {
             snprintf (message, message_size, "merchant_id is required for role merchant (at most %d characters)",
                       BINDING_MAX_CHARS);
@@ -244,6 +244,21 @@ gw_auth_create (gw_auth *self, const Tashan__Gateway__CreateTokenRequest *req,
         snprintf (message, message_size, "note must be UTF-8 of at most %d characters", NOTE_MAX_CHARS);
         return TS_BAD_REQUEST;
     }
+    return TS_OK;
+}
+
+unsigned
+gw_auth_create (gw_auth *self, const Tashan__Gateway__CreateTokenRequest *req,
+                const char *created_by, ts_arena *arena, Tashan__Gateway__Token *out,
+                char *message, size_t message_size)
+{
+    assert (self && self->magic == AUTH_MAGIC);
+    const char *binding = "";
+    unsigned code = s_check_create (req, &binding, message, message_size);
+    if (code != TS_OK)
+        return code;
+    bool is_school = strcmp (req->role, "school") == 0;
+    bool is_merchant = strcmp (req->role, "merchant") == 0;
     char token [TOKEN_TEXT_MAX];
     s_new_secret (token, sizeof token);
     Tashan__Gateway__TokenRecord rec = TASHAN__GATEWAY__TOKEN_RECORD__INIT;

@@ -100,16 +100,25 @@ gw_console_serve (gw_http_request *req, gw_metrics *metrics, const char *path)
     return true;
 }
 
+//  The caller's token, or a 401 answered (false).
+static bool
+s_signed_in (gw_http_request *req, gw_metrics *metrics, gw_auth *auth, const char *key,
+             ts_arena *arena, const char **role, const char **binding, const char **principal)
+{
+    if (gw_auth_check (auth, gw_http_request_header (req, "Authorization"), arena,
+                       role, binding, principal))
+        return true;
+    s_fail (req, metrics, key, 401, "unauthorized", "a valid bearer token is required");
+    return false;
+}
+
 void
 gw_console_session (gw_http_request *req, gw_metrics *metrics, gw_auth *auth)
 {
     const char *key = "GET /v1/session";
     ts_arena *arena = ts_arena_new ();
     const char *role, *binding, *principal;
-    if (!gw_auth_check (auth, gw_http_request_header (req, "Authorization"), arena,
-                        &role, &binding, &principal))
-        s_fail (req, metrics, key, 401, "unauthorized", "a valid bearer token is required");
-    else {
+    if (s_signed_in (req, metrics, auth, key, arena, &role, &binding, &principal)) {
         Tashan__Gateway__Session session = TASHAN__GATEWAY__SESSION__INIT;
         session.role = (char *) role;
         session.binding = (char *) binding;
@@ -169,9 +178,8 @@ gw_console_qr (gw_http_request *req, gw_metrics *metrics, gw_auth *auth)
     while (gw_http_query_next (&cursor, &param))
         if (param.key_len == 4 && memcmp (param.key, "text", 4) == 0)
             bad = gw_http_decode (param.value, param.value_len, text, sizeof text, true) < 0;
-    if (!gw_auth_check (auth, gw_http_request_header (req, "Authorization"), arena,
-                        &role, &binding, &principal))
-        s_fail (req, metrics, key, 401, "unauthorized", "a valid bearer token is required");
+    if (!s_signed_in (req, metrics, auth, key, arena, &role, &binding, &principal))
+        ;
     else
     if (bad || !text [0])
         s_fail (req, metrics, key, 400, "bad_request",

@@ -385,6 +385,79 @@ s_too_many (gw_gateway *self, gw_http_request *req, const char *route_key)
     gw_http_respond (req, TS_TOO_MANY, "application/json", body, sizeof body - 1, headers);
 }
 
+//  The request message of a routed call, from the JSON body for a route
+//  with GW_BODY, else empty. NULL after answering 400.
+static ProtobufCMessage *
+s_request_from_body (gw_gateway *self, gw_http_request *req, call_t *call)
+{
+    const gw_route *route = call->route;
+    if (!(route->flags & GW_BODY)) {
+        ProtobufCMessage *msg = ts_arena_alloc (call->arena, route->request->sizeof_message);
+        route->request->message_init (msg);
+        return msg;
+    }
+    char err [ERR_MAX];
+    size_t body_len;
+    const char *body = gw_http_request_body (req, &body_len);
+    ProtobufCMessage *msg = gw_json_parse (route->request, body, body_len,
+                                           ts_arena_pb (call->arena), err, sizeof err);
+    if (!msg)
+        s_error (self, req, call->route_key, TS_BAD_REQUEST, err);
+    return msg;
+}
+
+//  Query parameters into fields of the same name (at most 64; a path
+//  parameter may not be given again in the query). -1 after answering 400.
+static int
+s_request_query (gw_gateway *self, gw_http_request *req, call_t *call,
+                 const gw_match *match, ProtobufCMessage *msg)
+{
+    char err [ERR_MAX];
+    const char *cursor = gw_http_request_query (req);
+    gw_http_param param;
+    for (int i = 0; i < 64 && gw_http_query_next (&cursor, &param); i++) {
+        char key [64], value [QUERY_VALUE_MAX];
+        if (gw_http_decode (param.key, param.key_len, key, sizeof key, true) < 0
+        ||  gw_http_decode (param.value, param.value_len, value, sizeof value, true) < 0) {
+            s_error (self, req, call->route_key, TS_BAD_REQUEST,
+                     "malformed or too long query parameter");
+            return -1;
+        }
+        bool is_path = false;
+        for (size_t p = 0; p < match->param_count; p++)
+            is_path = is_path || (strlen (key) == match->params [p].name_len
+                                  && memcmp (key, match->params [p].name, match->params [p].name_len) == 0);
+        if (is_path || s_set_param (msg, key, strlen (key), value, call->arena, err, sizeof err) != 0) {
+            char why [ERR_MAX + 128];
+            snprintf (why, sizeof why, "query parameter '%s': %s", key,
+                      is_path ? "is part of the path" : err);
+            s_error (self, req, call->route_key, TS_BAD_REQUEST, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  Path parameters into fields of the same name, last: the path names the
+//  resource. -1 after answering 400.
+static int
+s_request_path (gw_gateway *self, gw_http_request *req, call_t *call,
+                const gw_match *match, ProtobufCMessage *msg)
+{
+    char err [ERR_MAX];
+    for (size_t p = 0; p < match->param_count; p++)
+        if (s_set_param (msg, match->params [p].name, match->params [p].name_len,
+                         match->params [p].value, call->arena, err, sizeof err) != 0) {
+            s_error (self, req, call->route_key, TS_BAD_REQUEST, err);
+            return -1;
+        }
+    return 0;
+}
+
+//  A request that matched a route: authenticate the caller (unless the
+//  route is public), apply the rate limit, build the request message
+//  (body, then query, then path) and send it to the owning daemon;
+//  s_on_reply answers.
 static void
 s_routed (gw_gateway *self, gw_http_request *req, gw_match *match)
 {
@@ -396,7 +469,6 @@ s_routed (gw_gateway *self, gw_http_request *req, gw_match *match)
     call->route = route;
     call->arena = ts_arena_new ();
     snprintf (call->route_key, sizeof call->route_key, "%s %s", route->http_method, route->pattern);
-    char err [ERR_MAX];
 
     Tashan__Caller caller = TASHAN__CALLER__INIT;
     if (route->flags & GW_PUBLIC)
@@ -412,54 +484,13 @@ s_routed (gw_gateway *self, gw_http_request *req, gw_match *match)
         s_call_free (call);
         return;
     }
-    //  Body first, then query, then path: the path names the resource.
-    ProtobufCMessage *msg;
-    size_t body_len;
-    const char *body = gw_http_request_body (req, &body_len);
-    if (route->flags & GW_BODY) {
-        msg = gw_json_parse (route->request, body, body_len, ts_arena_pb (call->arena),
-                             err, sizeof err);
-        if (!msg) {
-            s_error (self, req, call->route_key, TS_BAD_REQUEST, err);
-            s_call_free (call);
-            return;
-        }
+    ProtobufCMessage *msg = s_request_from_body (self, req, call);
+    if (!msg
+    ||  s_request_query (self, req, call, match, msg) != 0
+    ||  s_request_path (self, req, call, match, msg) != 0) {
+        s_call_free (call);
+        return;
     }
-    else {
-        msg = ts_arena_alloc (call->arena, route->request->sizeof_message);
-        route->request->message_init (msg);
-    }
-    const char *cursor = gw_http_request_query (req);
-    gw_http_param param;
-    for (int i = 0; i < 64 && gw_http_query_next (&cursor, &param); i++) {
-        char key [64], value [QUERY_VALUE_MAX];
-        if (gw_http_decode (param.key, param.key_len, key, sizeof key, true) < 0
-        ||  gw_http_decode (param.value, param.value_len, value, sizeof value, true) < 0) {
-            s_error (self, req, call->route_key, TS_BAD_REQUEST,
-                     "malformed or too long query parameter");
-            s_call_free (call);
-            return;
-        }
-        bool is_path = false;
-        for (size_t p = 0; p < match->param_count; p++)
-            is_path = is_path || (strlen (key) == match->params [p].name_len
-                                  && memcmp (key, match->params [p].name, match->params [p].name_len) == 0);
-        if (is_path || s_set_param (msg, key, strlen (key), value, call->arena, err, sizeof err) != 0) {
-            char why [ERR_MAX + 128];
-            snprintf (why, sizeof why, "query parameter '%s': %s", key,
-                      is_path ? "is part of the path" : err);
-            s_error (self, req, call->route_key, TS_BAD_REQUEST, why);
-            s_call_free (call);
-            return;
-        }
-    }
-    for (size_t p = 0; p < match->param_count; p++)
-        if (s_set_param (msg, match->params [p].name, match->params [p].name_len,
-                         match->params [p].value, call->arena, err, sizeof err) != 0) {
-            s_error (self, req, call->route_key, TS_BAD_REQUEST, err);
-            s_call_free (call);
-            return;
-        }
     int index = s_service_index (route->service);
     assert (index >= 0);
     size_t size = protobuf_c_message_get_packed_size (msg);
@@ -473,6 +504,57 @@ s_routed (gw_gateway *self, gw_http_request *req, gw_match *match)
 //  --------------------------------------------------------------------
 //  Dispatch of every HTTP request
 
+//  GET /metrics: the gateway's metrics plus the HTTP layer's counters.
+static void
+s_metrics (gw_gateway *self, gw_http_request *req)
+{
+    gw_http_stats st;
+    gw_http_stats_get (self->http, &st);
+    char extra [1024];
+    snprintf (extra, sizeof extra,
+              "# TYPE tashan_http_connections_open gauge\n"
+              "tashan_http_connections_open %llu\n"
+              "# TYPE tashan_http_connections_accepted_total counter\n"
+              "tashan_http_connections_accepted_total %llu\n"
+              "# TYPE tashan_http_parse_errors_total counter\n"
+              "tashan_http_parse_errors_total %llu\n"
+              "# TYPE tashan_http_timeouts_total counter\n"
+              "tashan_http_timeouts_total %llu\n",
+              (unsigned long long) st.connections_open,
+              (unsigned long long) st.connections_accepted,
+              (unsigned long long) st.parse_errors,
+              (unsigned long long) st.request_timeouts);
+    char *text = gw_metrics_print (self->metrics, extra);
+    s_respond (self, req, "GET /metrics", TS_OK, "text/plain; version=0.0.4", text, strlen (text));
+    free (text);
+}
+
+//  Any other request: a route of the tables, or 405, 400 or 404.
+static void
+s_route (gw_gateway *self, gw_http_request *req, const char *method, const char *path)
+{
+    gw_match match;
+    char why [600];
+    switch (gw_router_find (method, path, &match)) {
+        case GW_ROUTER_FOUND:
+            s_routed (self, req, &match);
+            return;
+        case GW_ROUTER_METHOD:
+            snprintf (why, sizeof why, "%s is not allowed on %.500s", method, path);
+            s_error (self, req, "method_not_allowed", 405, why);
+            return;
+        case GW_ROUTER_BAD_PATH:
+            s_error (self, req, "bad_path", TS_BAD_REQUEST, "malformed path");
+            return;
+        case GW_ROUTER_NOT_FOUND:
+            snprintf (why, sizeof why, "no route %s %.500s", method, path);
+            s_error (self, req, "not_found", TS_NOT_FOUND, why);
+            return;
+    }
+}
+
+//  Every HTTP request: the gateway's own paths (/healthz, /metrics, the
+//  console, tokens), then the route tables.
 static void
 s_on_request (gw_http_request *req, void *arg)
 {
@@ -489,25 +571,7 @@ s_on_request (gw_http_request *req, void *arg)
         return;
     }
     if (strcmp (path, "/metrics") == 0 && get) {
-        gw_http_stats st;
-        gw_http_stats_get (self->http, &st);
-        char extra [1024];
-        snprintf (extra, sizeof extra,
-                  "# TYPE tashan_http_connections_open gauge\n"
-                  "tashan_http_connections_open %llu\n"
-                  "# TYPE tashan_http_connections_accepted_total counter\n"
-                  "tashan_http_connections_accepted_total %llu\n"
-                  "# TYPE tashan_http_parse_errors_total counter\n"
-                  "tashan_http_parse_errors_total %llu\n"
-                  "# TYPE tashan_http_timeouts_total counter\n"
-                  "tashan_http_timeouts_total %llu\n",
-                  (unsigned long long) st.connections_open,
-                  (unsigned long long) st.connections_accepted,
-                  (unsigned long long) st.parse_errors,
-                  (unsigned long long) st.request_timeouts);
-        char *text = gw_metrics_print (self->metrics, extra);
-        s_respond (self, req, "GET /metrics", TS_OK, "text/plain; version=0.0.4", text, strlen (text));
-        free (text);
+        s_metrics (self, req);
         return;
     }
     if (get && gw_console_serve (req, self->metrics, path))
@@ -538,24 +602,7 @@ s_on_request (gw_http_request *req, void *arg)
         s_tokens (self, req, id);
         return;
     }
-    gw_match match;
-    char why [600];
-    switch (gw_router_find (method, path, &match)) {
-        case GW_ROUTER_FOUND:
-            s_routed (self, req, &match);
-            return;
-        case GW_ROUTER_METHOD:
-            snprintf (why, sizeof why, "%s is not allowed on %.500s", method, path);
-            s_error (self, req, "method_not_allowed", 405, why);
-            return;
-        case GW_ROUTER_BAD_PATH:
-            s_error (self, req, "bad_path", TS_BAD_REQUEST, "malformed path");
-            return;
-        case GW_ROUTER_NOT_FOUND:
-            snprintf (why, sizeof why, "no route %s %.500s", method, path);
-            s_error (self, req, "not_found", TS_NOT_FOUND, why);
-            return;
-    }
+    s_route (self, req, method, path);
 }
 
 //  --------------------------------------------------------------------

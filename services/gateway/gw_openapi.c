@@ -97,17 +97,13 @@ s_error_response (const char *why)
                       "application/json", "schema", "$ref", "#/components/schemas/Error");
 }
 
+//  An operation's parameters: the path's, then, for a route without a
+//  body, the request's other scalar fields as query parameters.
 static json_t *
-s_operation (json_t *schemas, const char *method, const char *pattern,
-             const ProtobufCMessageDescriptor *req, const ProtobufCMessageDescriptor *rep,
-             unsigned flags, const char *summary)
+s_parameters (json_t *schemas, const char *pattern, const ProtobufCMessageDescriptor *req,
+              unsigned flags)
 {
-    json_t *op = json_object ();
-    json_object_set_new (op, "summary", json_string (summary));
-    json_object_set_new (op, "operationId", json_string (summary));
     json_t *params = json_array ();
-    //  Path parameters, then the request's other scalar fields as query
-    //  parameters for routes without a body.
     const char *p = pattern;
     char names [GW_PARAMS_MAX][64];
     int n_names = 0;
@@ -134,12 +130,15 @@ s_operation (json_t *schemas, const char *method, const char *pattern,
             json_array_append_new (params, json_pack ("{s:s,s:s,s:b,s:o}", "name", f->name,
                 "in", "query", "required", 0, "schema", s_field_schema (schemas, f, 0)));
         }
-    json_object_set_new (op, "parameters", params);
-    if (req && (flags & GW_BODY)) {
-        s_schema_add (schemas, req, 0);
-        json_object_set_new (op, "requestBody", json_pack ("{s:b,s:{s:{s:o}}}", "required", 1,
-            "content", "application/json", "schema", s_ref (req)));
-    }
+    return params;
+}
+
+//  An operation's responses: its success (201 for POST, and 200 for a
+//  repeat) and every error it can answer.
+static json_t *
+s_responses (json_t *schemas, const char *method, const ProtobufCMessageDescriptor *rep,
+             unsigned flags)
+{
     json_t *responses = json_object ();
     json_t *ok;
     if (flags & GW_RAW)
@@ -167,6 +166,25 @@ s_operation (json_t *schemas, const char *method, const char *pattern,
     json_object_set_new (responses, "429", s_error_response ("rate limit reached for this "
                                                               "caller (Retry-After: 1)"));
     json_object_set_new (responses, "503", s_error_response ("owning daemon unreachable"));
+    return responses;
+}
+
+static json_t *
+s_operation (json_t *schemas, const char *method, const char *pattern,
+             const ProtobufCMessageDescriptor *req, const ProtobufCMessageDescriptor *rep,
+             unsigned flags, const char *summary)
+{
+    json_t *op = json_object ();
+    json_object_set_new (op, "summary", json_string (summary));
+    json_object_set_new (op, "operationId", json_string (summary));
+    json_t *params = s_parameters (schemas, pattern, req, flags);
+    json_object_set_new (op, "parameters", params);
+    if (req && (flags & GW_BODY)) {
+        s_schema_add (schemas, req, 0);
+        json_object_set_new (op, "requestBody", json_pack ("{s:b,s:{s:{s:o}}}", "required", 1,
+            "content", "application/json", "schema", s_ref (req)));
+    }
+    json_t *responses = s_responses (schemas, method, rep, flags);
     json_object_set_new (op, "responses", responses);
     if (flags & GW_PUBLIC)
         json_object_set_new (op, "security", json_array ());

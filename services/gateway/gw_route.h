@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "ts_services.h"
+
 enum {
     GW_BODY = 1u << 0,              //  parse a JSON body into the request
     GW_PUBLIC = 1u << 1,            //  no token needed; caller role "public"
@@ -37,16 +39,13 @@ typedef struct {
     unsigned flags;                 //  GW_*
 } gw_route;
 
-//  Per-service tables, each defined in routes_<service>.c.
-extern const gw_route gw_routes_residents [];
-extern const size_t gw_routes_residents_count;
-extern const gw_route gw_routes_ledger [];
-extern const size_t gw_routes_ledger_count;
-extern const gw_route gw_routes_merchants [];
-extern const size_t gw_routes_merchants_count;
-extern const gw_route gw_routes_volunteers [];
-extern const size_t gw_routes_volunteers_count;
-extern const gw_route gw_routes_proposals [];
-extern const size_t gw_routes_proposals_count;
+//  Per-service tables, each defined in routes_<service>.c, one per daemon
+//  of services/services.list (TS_SERVICES): gw_routes_<svc> and
+//  gw_routes_<svc>_count.
+#define GW_ROUTES_DECLARE(svc) \
+    extern const gw_route gw_routes_##svc []; \
+    extern const size_t gw_routes_##svc##_count;
+TS_SERVICES (GW_ROUTES_DECLARE)
+#undef GW_ROUTES_DECLARE
 
 #endif

@@ -12,13 +12,10 @@ typedef struct {
     const size_t *count;
 } table_t;
 
-static const table_t s_tables [] = {
-    { gw_routes_residents, &gw_routes_residents_count },
-    { gw_routes_ledger, &gw_routes_ledger_count },
-    { gw_routes_merchants, &gw_routes_merchants_count },
-    { gw_routes_volunteers, &gw_routes_volunteers_count },
-    { gw_routes_proposals, &gw_routes_proposals_count },
-};
+//  One table per daemon of services/services.list, in its order.
+#define S_TABLE(svc) { gw_routes_##svc, &gw_routes_##svc##_count },
+static const table_t s_tables [] = { TS_SERVICES (S_TABLE) };
+#undef S_TABLE
 #define TABLE_COUNT (sizeof s_tables / sizeof s_tables [0])
 
 size_t

@@ -13,7 +13,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-typedef Tashan__Ledger__Appeal ledger_appeal;
+
 
 static ledger_appeal *
 s_appeal_get (ts_ctx *ctx, uint64_t seq)
@@ -31,7 +31,10 @@ static void
 s_appeal_put (ts_ctx *ctx, uint64_t seq, const ledger_appeal *appeal)
 {
     ledger_tables *t = ledger_tables_of (ctx);
-    assert (seq > 0 && ledger_id_seq (appeal->id, 'a') == seq);
+    uint64_t id_seq = 0;
+    bool parsed = ts_id_parse (appeal->id, 'a', &id_seq);
+    assert (parsed && id_seq == seq);
+    (void) parsed;
     uint8_t k [8];
     ts_be64_put (k, seq);
     ts_txn_put_msg (ctx->txn, t->appeals, k, 8, &appeal->base);
@@ -41,16 +44,16 @@ s_appeal_put (ts_ctx *ctx, uint64_t seq, const ledger_appeal *appeal)
 //  File an appeal against an earning or a penalty not yet reversed.
 
 unsigned
-ledger_appeal_file (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_appeal_file (ts_ctx *ctx, const Tashan__Ledger__FileAppealRequest *r,
+                    ledger_appeal *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
-    const Tashan__Ledger__FileAppealRequest *r = vreq;
-    ledger_appeal *rep = vrep;
     unsigned rc;
-    if ((rc = ledger_check_id (ctx, "entry_id", r->entry_id))
+    uint64_t entry_seq;
+    if ((rc = ts_check_id (ctx, "entry_id", r->entry_id, 'e', "entry", TS_UNPROCESSABLE,
+                           &entry_seq))
     ||  (rc = ts_check_str (ctx, "reason", r->reason, TS_STR_MAX_CHARS, true)))
         return rc;
-    uint64_t entry_seq = ledger_id_seq (r->entry_id, 'e');
     ledger_entry *e = ledger_entry_get (ctx, entry_seq);
     if (!e)
         return ts_fail (ctx, TS_UNPROCESSABLE, "no entry %s", r->entry_id);
@@ -66,12 +69,12 @@ ledger_appeal_file (ts_ctx *ctx, const void *vreq, void *vrep)
         return ts_fail (ctx, TS_CONFLICT, "entry %s already has the open appeal a%" PRIu64,
                         e->id, open);
     uint64_t seq = ts_txn_next_id (ctx->txn, "appeal");
-    rep->id = ts_arena_printf (ctx->arena, "a%" PRIu64, seq);
+    rep->id = ts_id_text (ctx->arena, 'a', seq);
     rep->entry_id = e->id;
     rep->person_id = e->person_id;
     rep->reason = r->reason;
     rep->status = LEDGER_APPEAL_OPEN;
-    rep->created_at = ledger_time_text (ctx->arena, ctx->now_ms);
+    rep->created_at = ts_time_text (ctx->arena, ctx->now_ms);
     s_appeal_put (ctx, seq, rep);
     ts_txn_put_u64 (ctx->txn, t->entry_appeal, ek, 8, seq);
     ts_key k;
@@ -85,39 +88,39 @@ ledger_appeal_file (ts_ctx *ctx, const void *vreq, void *vrep)
 //  Accept (reversal entry) or reject (with a reason) an open appeal.
 
 unsigned
-ledger_appeal_decide (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_appeal_decide (ts_ctx *ctx, ledger_cache *cache,
+                      const Tashan__Ledger__DecideAppealRequest *r, ledger_appeal *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
-    const Tashan__Ledger__DecideAppealRequest *r = vreq;
-    ledger_appeal *rep = vrep;
     unsigned rc;
-    if ((rc = ledger_check_id (ctx, "id", r->id))
+    uint64_t seq;
+    if ((rc = ts_check_id (ctx, "id", r->id, 'a', "appeal", TS_NOT_FOUND, &seq))
     ||  (rc = ts_check_str (ctx, "reason", r->reason, TS_STR_MAX_CHARS, !r->accept)))
         return rc;
-    uint64_t seq = ledger_id_seq (r->id, 'a');
     ledger_appeal *a = s_appeal_get (ctx, seq);
     if (!a)
         return ts_fail (ctx, TS_NOT_FOUND, "no appeal %s", r->id);
     if (strcmp (a->status, LEDGER_APPEAL_OPEN) != 0)
         return ts_fail (ctx, TS_CONFLICT, "appeal %s was already %s", a->id, a->status);
-    uint64_t entry_seq = ledger_id_seq (a->entry_id, 'e');
-    assert (entry_seq > 0);
+    uint64_t entry_seq = 0;
+    bool parsed = ts_id_parse (a->entry_id, 'e', &entry_seq);
+    assert (parsed && entry_seq > 0);
+    (void) parsed;
     if (r->accept) {
         ledger_entry *reversal = NULL;
         const char *note = ts_arena_printf (ctx->arena, "appeal %s accepted%s%s", a->id,
                                             r->reason [0] ? ": " : "", r->reason);
-        ledger_cache cache = { 0 };
-        rc = ledger_reverse (ctx, &cache, entry_seq, "ops", note, &reversal);
+        rc = ledger_reverse (ctx, cache, entry_seq, "ops", note, &reversal);
         if (rc >= 400)
             return rc;
-        ledger_cache_flush (ctx, &cache);
+        ledger_cache_flush (ctx, cache);
         a->status = LEDGER_APPEAL_ACCEPTED;
         a->reversal_entry_id = reversal->id;
     }
     else
         a->status = LEDGER_APPEAL_REJECTED;
     a->decision_reason = r->reason;
-    a->decided_at = ledger_time_text (ctx->arena, ctx->now_ms);
+    a->decided_at = ts_time_text (ctx->arena, ctx->now_ms);
     a->decided_by = (char *) (ctx->caller->principal [0] ? ctx->caller->principal
                                                          : ctx->caller->role);
     s_appeal_put (ctx, seq, a);
@@ -130,16 +133,17 @@ ledger_appeal_decide (ts_ctx *ctx, const void *vreq, void *vrep)
 }
 
 unsigned
-ledger_appeal_get (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_appeal_get (ts_ctx *ctx, const Tashan__Ledger__GetAppealRequest *r,
+                   ledger_appeal *rep)
 {
-    const Tashan__Ledger__GetAppealRequest *r = vreq;
-    unsigned rc = ledger_check_id (ctx, "id", r->id);
+    uint64_t seq;
+    unsigned rc = ts_check_id (ctx, "id", r->id, 'a', "appeal", TS_NOT_FOUND, &seq);
     if (rc)
         return rc;
-    ledger_appeal *a = s_appeal_get (ctx, ledger_id_seq (r->id, 'a'));
+    ledger_appeal *a = s_appeal_get (ctx, seq);
     if (!a)
         return ts_fail (ctx, TS_NOT_FOUND, "no appeal %s", r->id);
-    *(ledger_appeal *) vrep = *a;
+    *rep = *a;
     return TS_OK;
 }
 
@@ -148,13 +152,12 @@ ledger_appeal_get (ts_ctx *ctx, const void *vreq, void *vrep)
 //  Token: the next appeal seq (hex of 8 bytes).
 
 unsigned
-ledger_appeal_list (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_appeal_list (ts_ctx *ctx, const Tashan__Ledger__ListAppealsRequest *r,
+                    Tashan__Ledger__AppealPage *rep)
 {
     static const char *const statuses [] = { LEDGER_APPEAL_OPEN, LEDGER_APPEAL_ACCEPTED,
                                              LEDGER_APPEAL_REJECTED, NULL };
     ledger_tables *t = ledger_tables_of (ctx);
-    const Tashan__Ledger__ListAppealsRequest *r = vreq;
-    Tashan__Ledger__AppealPage *rep = vrep;
     unsigned rc;
     uint32_t page_size;
     if ((r->id [0] && (rc = ledger_check_id (ctx, "id", r->id)))
@@ -162,11 +165,9 @@ ledger_appeal_list (ts_ctx *ctx, const void *vreq, void *vrep)
     ||  (rc = ts_page_size (ctx, r->page_size, &page_size)))
         return rc;
     uint8_t tok [8] = { 0 };
-    long tok_bytes = ts_page_token_parse (ctx, r->page_token, tok, sizeof tok);
-    if (tok_bytes < 0)
-        return ctx->code;
-    if (tok_bytes != 0 && tok_bytes != sizeof tok)
-        return ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
+    bool resume;
+    if ((rc = ts_page_token_exact (ctx, r->page_token, tok, sizeof tok, &resume)))
+        return rc;
     if (r->id [0] && !ledger_subject_get (ctx, r->id))
         return ts_fail (ctx, TS_NOT_FOUND, "no person %s is known to the ledger", r->id);
     bool by_person = r->id [0] != 0;

@@ -240,7 +240,7 @@ static unsigned
 s_month_arg (ts_ctx *ctx, const char *month, int *month_index)
 {
     if (!month || !*month) {
-        *month_index = ledger_month_now (ctx);
+        *month_index = ts_month_index_of (ctx->now_ms);
         return 0;
     }
     unsigned rc = ts_check_month (ctx, "month", month);
@@ -250,29 +250,16 @@ s_month_arg (ts_ctx *ctx, const char *month, int *month_index)
     return 0;
 }
 
-unsigned
-ledger_board_honor (ts_ctx *ctx, const void *vreq, void *vrep)
+//  The red list of a month: its first rows while they are positive, at
+//  most red_size of them.
+static void
+s_honor_red (ts_ctx *ctx, const uint8_t month_key [4], uint32_t red_size, bool mask,
+             Tashan__Ledger__HonorBoard *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
-    const Tashan__Ledger__BoardRequest *r = vreq;
-    Tashan__Ledger__HonorBoard *rep = vrep;
-    unsigned rc;
-    int month_index;
-    uint32_t page_size;
-    if ((rc = s_month_arg (ctx, r->month, &month_index))
-    ||  (rc = ts_page_size (ctx, r->page_size, &page_size)))
-        return rc;
-    bool mask = strcmp (ctx->caller->role, "ops") != 0;
-    uint32_t red_size = ledger_settings_get (ctx)->red_list_size;
-    assert (red_size >= 1 && red_size <= TS_PAGE_MAX);
-    rep->month = ledger_month_text (ctx->arena, month_index);
-    uint8_t month_key [4];
-    ts_be32_put (month_key, (uint32_t) month_index);
-
-    //  Red: the first rows of the month while they are positive.
     rep->red = ts_arena_alloc (ctx->arena, red_size * sizeof *rep->red);
     ts_cursor cur;
-    bool more = !r->page_token [0] && ts_cursor_open (&cur, ctx->txn, t->board)
+    bool more = ts_cursor_open (&cur, ctx->txn, t->board)
              && ts_cursor_seek (&cur, month_key, 4);
     while (more && rep->n_red < red_size) {
         if (!ts_cursor_has_prefix (&cur, month_key, 4) || cur.key.size < 4 + 8 + 2)
@@ -287,27 +274,50 @@ ledger_board_honor (ts_ctx *ctx, const void *vreq, void *vrep)
         rep->red [rep->n_red++] = row;
         more = ts_cursor_next (&cur);
     }
+    ts_cursor_close (&cur);
+}
+
+unsigned
+ledger_board_honor (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
+                    Tashan__Ledger__HonorBoard *rep)
+{
+    ledger_tables *t = ledger_tables_of (ctx);
+    unsigned rc;
+    int month_index;
+    uint32_t page_size;
+    if ((rc = s_month_arg (ctx, r->month, &month_index))
+    ||  (rc = ts_page_size (ctx, r->page_size, &page_size)))
+        return rc;
+    bool mask = strcmp (ctx->caller->role, "ops") != 0;
+    uint32_t red_size = ledger_settings_get (ctx)->red_list_size;
+    assert (red_size >= 1 && red_size <= TS_PAGE_MAX);
+    rep->month = ts_month_text (ctx->arena, month_index);
+    uint8_t month_key [4];
+    ts_be32_put (month_key, (uint32_t) month_index);
+
+    //  Red: only on the first page (the token pages the grey list).
     if (!r->page_token [0])
-        ts_cursor_close (&cur);
+        s_honor_red (ctx, month_key, red_size, mask, rep);
 
     //  Grey: back from the month's last row while negative (most negative
     //  first), paged; the token is the next row's key after the month.
     ts_key start;
     ts_key_init (&start);
     if (r->page_token [0]) {
-        uint8_t tok [8 + LEDGER_ID_MAX_CHARS + 1];
+        uint8_t tok [8 + TS_ID_MAX_CHARS + 1];
         long n = ts_page_token_parse (ctx, r->page_token, tok, sizeof tok);
         if (n < 0)
             return ctx->code;
         if (n < 8 + 2 || tok [n - 1] != 0 || s_board_points (tok) >= 0)
-            return ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
+            return ts_page_token_refuse (ctx);
         ts_key_bytes (&start, month_key, 4);
         ts_key_bytes (&start, tok, (size_t) n);
     }
     else
         ts_key_u32 (&start, (uint32_t) month_index + 1);
     rep->grey = ts_arena_alloc (ctx->arena, page_size * sizeof *rep->grey);
-    more = ts_cursor_open (&cur, ctx->txn, t->board)
+    ts_cursor cur;
+    bool more = ts_cursor_open (&cur, ctx->txn, t->board)
         && ts_cursor_seek_last (&cur, start.data, start.size);
     for (uint32_t steps = 0; more && steps <= page_size; steps++) {
         if (!ts_cursor_has_prefix (&cur, month_key, 4) || cur.key.size < 4 + 8 + 2)
@@ -344,30 +354,13 @@ s_row_cmp (const void *a, const void *b)
     return strcmp (x->id, y->id);
 }
 
-static unsigned
-s_ranking (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, Tashan__Ledger__Ranking *rep,
-           ts_table sums, ts_table members, bool households)
+//  Every household's (or building's) row of a month, best average first:
+//  its listed members' points and their average. At most
+//  RANKING_ROWS_MAX rows.
+static Tashan__Ledger__RankingRow **
+s_ranking_rows (ts_ctx *ctx, const uint8_t month_key [4], ts_table sums, ts_table members,
+                bool households, size_t *row_count)
 {
-    unsigned rc;
-    int month_index;
-    uint32_t page_size;
-    if ((rc = s_month_arg (ctx, r->month, &month_index))
-    ||  (rc = ts_page_size (ctx, r->page_size, &page_size)))
-        return rc;
-    uint32_t offset = 0;
-    if (r->page_token [0]) {
-        uint8_t tok [4];
-        long n = ts_page_token_parse (ctx, r->page_token, tok, sizeof tok);
-        if (n < 0)
-            return ctx->code;
-        if (n != 4)
-            return ts_fail (ctx, TS_BAD_REQUEST, "page_token is malformed");
-        offset = ts_be32_get (tok);
-    }
-    rep->month = ledger_month_text (ctx->arena, month_index);
-    uint8_t month_key [4];
-    ts_be32_put (month_key, (uint32_t) month_index);
-
     size_t cap = 1024, n = 0;
     Tashan__Ledger__RankingRow **rows = ts_arena_alloc (ctx->arena, cap * sizeof *rows);
     ts_cursor cur;
@@ -407,29 +400,58 @@ s_ranking (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, Tashan__Ledger__R
     }
     ts_cursor_close (&cur);
     qsort (rows, n, sizeof *rows, s_row_cmp);
+    *row_count = n;
+    return rows;
+}
+
+static unsigned
+s_ranking (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, Tashan__Ledger__Ranking *rep,
+           ts_table sums, ts_table members, bool households)
+{
+    unsigned rc;
+    int month_index;
+    uint32_t page_size;
+    if ((rc = s_month_arg (ctx, r->month, &month_index))
+    ||  (rc = ts_page_size (ctx, r->page_size, &page_size)))
+        return rc;
+    //  The list is ranked afresh each time: the token is an offset into it.
+    uint8_t tok [4];
+    bool resume;
+    if ((rc = ts_page_token_exact (ctx, r->page_token, tok, sizeof tok, &resume)))
+        return rc;
+    uint32_t offset = resume ? ts_be32_get (tok) : 0;
+    rep->month = ts_month_text (ctx->arena, month_index);
+    uint8_t month_key [4];
+    ts_be32_put (month_key, (uint32_t) month_index);
+
+    size_t n;
+    Tashan__Ledger__RankingRow **rows = s_ranking_rows (ctx, month_key, sums, members,
+                                                        households, &n);
     rep->rows = ts_arena_alloc (ctx->arena, page_size * sizeof *rep->rows);
     for (size_t i = offset; i < n && rep->n_rows < page_size; i++) {
         rows [i]->rank = (uint32_t) i + 1;
         rep->rows [rep->n_rows++] = rows [i];
     }
     if ((size_t) offset + page_size < n) {
-        uint8_t tok [4];
-        ts_be32_put (tok, offset + page_size);
-        rep->next_page_token = ts_page_token_make (ctx->arena, tok, 4);
+        uint8_t next [4];
+        ts_be32_put (next, offset + page_size);
+        rep->next_page_token = ts_page_token_make (ctx->arena, next, 4);
     }
     return TS_OK;
 }
 
 unsigned
-ledger_board_households (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_board_households (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
+                         Tashan__Ledger__Ranking *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
-    return s_ranking (ctx, vreq, vrep, t->hh_month, t->households, true);
+    return s_ranking (ctx, r, rep, t->hh_month, t->households, true);
 }
 
 unsigned
-ledger_board_buildings (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_board_buildings (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
+                        Tashan__Ledger__Ranking *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
-    return s_ranking (ctx, vreq, vrep, t->bld_month, t->buildings, false);
+    return s_ranking (ctx, r, rep, t->bld_month, t->buildings, false);
 }

@@ -41,8 +41,11 @@ void ledger_board_attach (ts_ctx *ctx, const ledger_subject *subject);
 char *ledger_mask_name (ts_arena *arena, const char *name);
 
 //  Handlers.
-unsigned ledger_board_honor (ts_ctx *ctx, const void *req, void *rep);
-unsigned ledger_board_households (ts_ctx *ctx, const void *req, void *rep);
-unsigned ledger_board_buildings (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_board_honor (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
+                             Tashan__Ledger__HonorBoard *rep);
+unsigned ledger_board_households (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
+                                  Tashan__Ledger__Ranking *rep);
+unsigned ledger_board_buildings (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
+                                 Tashan__Ledger__Ranking *rep);
 
 #endif

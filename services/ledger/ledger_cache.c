@@ -31,7 +31,7 @@
     holds a net != 0.
     =========================================================================
 */
-#include "ledger_core.h"
+#include "ledger_cache.h"
 #include "ledger_board.h"
 
 #include <assert.h>
@@ -179,12 +179,10 @@ ledger_cache_subject (ts_ctx *ctx, ledger_cache *cache, const char *id)
     cache->cursor_at = NULL;
     if (!s_cursor_get (cur, &k, &v))
         return NULL;
-    ledger_subject *s = (ledger_subject *) protobuf_c_message_unpack (
-        &tashan__ledger__subject__descriptor, ts_arena_pb (ctx->arena), v.size, v.data);
-    if (!s) {
-        ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-        return NULL;
-    }
+    ledger_subject *s = ts_txn_unpack (ctx->txn, &v, &tashan__ledger__subject__descriptor,
+                                       ctx->arena);
+    if (!s)
+        return NULL;                //  corrupt: the txn failed
     if (!cache->held)
         cache->held = ts_arena_alloc (ctx->arena, HELD_BUCKETS * sizeof *cache->held);
     h = ts_arena_alloc (ctx->arena, sizeof *h);
@@ -805,4 +803,16 @@ ledger_cache_flush (ts_ctx *ctx, ledger_cache *cache)
     cache->sums = NULL;
     cache->sums_first = cache->sums_last = NULL;
     cache->sum_count = 0;
+}
+
+//  --------------------------------------------------------------------
+//  Nothing left to write and no cursor open: what a handler that
+//  succeeded must leave (checked by the service's handler wrappers).
+
+bool
+ledger_cache_clean (const ledger_cache *cache)
+{
+    assert (cache);
+    return cache->held_count == 0 && cache->sum_count == 0
+        && !cache->cursor_open && !cache->keys_cursor_open;
 }

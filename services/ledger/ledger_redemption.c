@@ -44,7 +44,8 @@ s_refusal (ts_ctx *ctx, const ledger_subject *subject, const char *person_id, in
 }
 
 unsigned
-ledger_redemption_apply (ts_ctx *ctx, const Tashan__Events__RedemptionRequest *req,
+ledger_redemption_apply (ts_ctx *ctx, ledger_cache *cache,
+                         const Tashan__Events__RedemptionRequest *req,
                          const Tashan__Event *event)
 {
     (void) event;
@@ -63,18 +64,17 @@ ledger_redemption_apply (ts_ctx *ctx, const Tashan__Events__RedemptionRequest *r
         s_settle (ctx, req->redemption_id, e, s ? s->card_points : 0, NULL);
         return TS_OK;
     }
-    ledger_cache cache = { 0 };
-    ledger_subject *subject = ledger_cache_subject (ctx, &cache, req->person_id);
+    ledger_subject *subject = ledger_cache_subject (ctx, cache, req->person_id);
     const char *refusal = s_refusal (ctx, subject, req->person_id, req->points);
     if (refusal) {
-        ledger_cache_flush (ctx, &cache);
+        ledger_cache_flush (ctx, cache);
         s_settle (ctx, req->redemption_id, NULL, subject ? subject->card_points : 0, refusal);
         return TS_OK;
     }
     ts_key k;
     ledger_scope_key (&k, SCOPE, req->redemption_id);
-    uint64_t seq_next = ledger_cache_seq_peek (ctx, &cache);
-    uint64_t claimed = ledger_cache_key_claim (ctx, &cache, &k, seq_next);
+    uint64_t seq_next = ledger_cache_seq_peek (ctx, cache);
+    uint64_t claimed = ledger_cache_key_claim (ctx, cache, &k, seq_next);
     assert (claimed == 0);
     ledger_posting posting = {
         .kind = LEDGER_REDEMPTION,
@@ -82,14 +82,14 @@ ledger_redemption_apply (ts_ctx *ctx, const Tashan__Events__RedemptionRequest *r
         .points = req->points,
         .note = req->item,
         .source = "merchants",
-        .month_index = ledger_month_now (ctx),
+        .month_index = ts_month_index_of (ctx->now_ms),
     };
     uint64_t posted = 0;
-    ledger_entry *e = ledger_post (ctx, &cache, subject, &posting, &posted);
+    ledger_entry *e = ledger_post (ctx, cache, subject, &posting, &posted);
     assert (posted == seq_next);
     int64_t card_after = subject->card_points;
     assert (card_after >= 0);
-    ledger_cache_flush (ctx, &cache);
+    ledger_cache_flush (ctx, cache);
     s_settle (ctx, req->redemption_id, e, card_after, NULL);
     return TS_OK;
 }

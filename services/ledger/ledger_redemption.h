@@ -9,9 +9,11 @@
 #ifndef LEDGER_REDEMPTION_H
 #define LEDGER_REDEMPTION_H
 
-#include "ledger_core.h"
+#include "ledger_posting.h"
 
-unsigned ledger_redemption_apply (ts_ctx *ctx, const Tashan__Events__RedemptionRequest *req,
+//  cache: the request's working set, owned (and checked) by the caller.
+unsigned ledger_redemption_apply (ts_ctx *ctx, ledger_cache *cache,
+                                  const Tashan__Events__RedemptionRequest *req,
                                   const Tashan__Event *event);
 
 #endif

@@ -92,24 +92,23 @@ s_medal (ts_ctx *ctx, const Tashan__Ledger__MedalEvent *ev, const char *school_i
 }
 
 unsigned
-ledger_school_medals (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_school_medals (ts_ctx *ctx, ledger_cache *cache,
+                      const Tashan__Ledger__MedalBatchRequest *r,
+                      Tashan__Ledger__BatchReply *rep)
 {
-    const Tashan__Ledger__MedalBatchRequest *r = vreq;
-    Tashan__Ledger__BatchReply *rep = vrep;
     unsigned rc;
     const char *school_id = NULL;
-    char scope [LEDGER_ID_MAX_CHARS + 16];
+    char scope [TS_ID_MAX_CHARS + 16];
     if ((rc = s_school_of (ctx, &school_id, scope, sizeof scope))
     ||  (rc = ts_check_count (ctx, "events", r->n_events, TS_BATCH_ITEMS_MAX)))
         return rc;
     if (r->n_events == 0)
         return ts_fail (ctx, TS_BAD_REQUEST, "events is required");
-    int month_now = ledger_month_now (ctx);
-    ledger_cache cache = { 0 };
+    int month_now = ts_month_index_of (ctx->now_ms);
     rep->rejected = ts_arena_alloc (ctx->arena, r->n_events * sizeof *rep->rejected);
     for (size_t i = 0; i < r->n_events; i++) {
         const Tashan__Ledger__MedalEvent *ev = r->events [i];
-        rc = s_medal (ctx, ev, school_id, scope, month_now, &cache);
+        rc = s_medal (ctx, ev, school_id, scope, month_now, cache);
         if (rc == TS_CREATED)
             rep->accepted++;
         else
@@ -125,7 +124,7 @@ ledger_school_medals (ts_ctx *ctx, const void *vreq, void *vrep)
         }
     }
     assert (rep->accepted + rep->duplicates + rep->n_rejected == r->n_events);
-    ledger_cache_flush (ctx, &cache);
+    ledger_cache_flush (ctx, cache);
     ctx->code = 0;
     ctx->message [0] = 0;
     return TS_OK;
@@ -135,14 +134,13 @@ ledger_school_medals (ts_ctx *ctx, const void *vreq, void *vrep)
 //  Revoke a medal: 201 and the reversal; a repeat answers 200 and it.
 
 unsigned
-ledger_school_revoke (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_school_revoke (ts_ctx *ctx, ledger_cache *cache,
+                      const Tashan__Ledger__RevokeMedalRequest *r, ledger_entry *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
-    const Tashan__Ledger__RevokeMedalRequest *r = vreq;
-    ledger_entry *rep = vrep;
     unsigned rc;
     const char *school_id = NULL;
-    char scope [LEDGER_ID_MAX_CHARS + 16];
+    char scope [TS_ID_MAX_CHARS + 16];
     if ((rc = s_school_of (ctx, &school_id, scope, sizeof scope))
     ||  (rc = ledger_check_id (ctx, "event_id", r->event_id)))
         return rc;
@@ -163,11 +161,10 @@ ledger_school_revoke (ts_ctx *ctx, const void *vreq, void *vrep)
     ledger_entry *reversal = NULL;
     char *note = ts_arena_printf (ctx->arena, "medal %s revoked by school %s",
                                   r->event_id, school_id);
-    ledger_cache cache = { 0 };
-    rc = ledger_reverse (ctx, &cache, seq, "school", note, &reversal);
+    rc = ledger_reverse (ctx, cache, seq, "school", note, &reversal);
     if (rc >= 400)
         return rc;
-    ledger_cache_flush (ctx, &cache);
+    ledger_cache_flush (ctx, cache);
     *rep = *reversal;
     return TS_CREATED;
 }
@@ -176,18 +173,17 @@ ledger_school_revoke (ts_ctx *ctx, const void *vreq, void *vrep)
 //  A pupil's month: points, index, tier. Own pupils only (else 403).
 
 unsigned
-ledger_school_pupil_credit (ts_ctx *ctx, const void *vreq, void *vrep)
+ledger_school_pupil_credit (ts_ctx *ctx, const Tashan__Ledger__PupilCreditRequest *r,
+                            Tashan__Ledger__PupilCredit *rep)
 {
-    const Tashan__Ledger__PupilCreditRequest *r = vreq;
-    Tashan__Ledger__PupilCredit *rep = vrep;
     unsigned rc;
     const char *school_id = NULL;
-    char scope [LEDGER_ID_MAX_CHARS + 16];
+    char scope [TS_ID_MAX_CHARS + 16];
     if ((rc = s_school_of (ctx, &school_id, scope, sizeof scope))
     ||  (rc = ledger_check_id (ctx, "pupil_no", r->pupil_no))
     ||  (r->month [0] && (rc = ts_check_month (ctx, "month", r->month))))
         return rc;
-    int month_index = r->month [0] ? ts_month_index (r->month) : ledger_month_now (ctx);
+    int month_index = r->month [0] ? ts_month_index (r->month) : ts_month_index_of (ctx->now_ms);
     const char *person_id = NULL;
     switch (s_pupil_find (ctx, r->pupil_no, school_id, &person_id)) {
     case PUPIL_OWN:
@@ -201,7 +197,7 @@ ledger_school_pupil_credit (ts_ctx *ctx, const void *vreq, void *vrep)
     if (!s)
         return ts_fail (ctx, TS_INTERNAL, "pupil %s maps to a missing person", r->pupil_no);
     rep->pupil_no = r->pupil_no;
-    rep->month = ledger_month_text (ctx->arena, month_index);
+    rep->month = ts_month_text (ctx->arena, month_index);
     rep->month_points = ledger_board_month_points (ctx, s, month_index);
     rep->index = ledger_index (s);
     rep->tier = (char *) ledger_tier_of (ledger_settings_get (ctx), rep->index);

@@ -11,12 +11,18 @@
 #ifndef LEDGER_SCHOOL_H
 #define LEDGER_SCHOOL_H
 
-#include "ledger_core.h"
+#include "ledger_posting.h"
 
 #define LEDGER_MEDAL_RULE "school.medal"
 
-unsigned ledger_school_medals (ts_ctx *ctx, const void *req, void *rep);
-unsigned ledger_school_revoke (ts_ctx *ctx, const void *req, void *rep);
-unsigned ledger_school_pupil_credit (ts_ctx *ctx, const void *req, void *rep);
+unsigned ledger_school_medals (ts_ctx *ctx, ledger_cache *cache,
+                               const Tashan__Ledger__MedalBatchRequest *r,
+                               Tashan__Ledger__BatchReply *rep);
+unsigned ledger_school_revoke (ts_ctx *ctx, ledger_cache *cache,
+                               const Tashan__Ledger__RevokeMedalRequest *r,
+                               ledger_entry *rep);
+unsigned ledger_school_pupil_credit (ts_ctx *ctx,
+                                     const Tashan__Ledger__PupilCreditRequest *r,
+                                     Tashan__Ledger__PupilCredit *rep);
 
 #endif

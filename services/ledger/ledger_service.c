@@ -9,7 +9,12 @@
     =========================================================================
 */
 #include "ledger_service.h"
-#include "ledger_core.h"
+
+#include <assert.h>
+
+#include "ledger_posting.h"
+#include "ledger_rules.h"
+#include "ledger_subjects.h"
 #include "ledger_board.h"
 #include "ledger_appeal.h"
 #include "ledger_school.h"
@@ -35,6 +40,52 @@ static const ts_table_def s_tables [] = {
     { "code_keys", 0 }, { "codes", 0 }, { "person_codes", 0 },
 };
 
+//  Handlers that post entries get the request's working set (ledger_cache)
+//  from their wrapper, which owns it: the rule "flush before success" is
+//  asserted here on every return below 400, not left to each handler.
+#define POSTING(wrapper, fn, Req, Rep) \
+    static unsigned wrapper (ts_ctx *ctx, const void *req, void *rep) \
+    { \
+        ledger_cache cache = { 0 }; \
+        unsigned rc = fn (ctx, &cache, (const Req *) req, (Rep *) rep); \
+        assert (rc >= 400 || ledger_cache_clean (&cache)); \
+        return rc; \
+    }
+#define POSTING_APPLY(wrapper, fn, Payload) \
+    static unsigned wrapper (ts_ctx *ctx, const void *payload, const Tashan__Event *event) \
+    { \
+        ledger_cache cache = { 0 }; \
+        unsigned rc = fn (ctx, &cache, (const Payload *) payload, event); \
+        assert (rc >= 400 || ledger_cache_clean (&cache)); \
+        return rc; \
+    }
+
+#define L(name) Tashan__Ledger__##name
+POSTING (h_evaluate, ledger_posting_evaluate, L (EvaluateRequest), L (Entry))
+POSTING (h_evaluate_batch, ledger_posting_evaluate_batch, L (EvaluateBatchRequest), L (BatchReply))
+POSTING (h_redeem, ledger_posting_redeem, L (RedeemRequest), L (Entry))
+TS_HANDLER (h_get_entry, ledger_posting_get_entry, L (GetEntryRequest), L (Entry))
+TS_HANDLER (h_list_entries, ledger_posting_list_entries, L (ListEntriesRequest), L (EntryPage))
+TS_HANDLER (h_get_person, ledger_posting_get_person, L (GetPersonRequest), L (PersonCredit))
+TS_HANDLER (h_get_consent, ledger_posting_get_consent, L (GetPersonRequest), L (Consent))
+TS_HANDLER (h_list_rules, ledger_rules_list, L (ListRulesRequest), L (RuleList))
+TS_HANDLER (h_put_rule, ledger_rules_put, L (PutRuleRequest), L (Rule))
+TS_HANDLER (h_get_settings, ledger_rules_get_settings, L (GetSettingsRequest), L (Settings))
+TS_HANDLER (h_put_settings, ledger_rules_put_settings, L (Settings), L (Settings))
+TS_HANDLER (h_file_appeal, ledger_appeal_file, L (FileAppealRequest), L (Appeal))
+POSTING (h_decide_appeal, ledger_appeal_decide, L (DecideAppealRequest), L (Appeal))
+TS_HANDLER (h_get_appeal, ledger_appeal_get, L (GetAppealRequest), L (Appeal))
+TS_HANDLER (h_list_appeals, ledger_appeal_list, L (ListAppealsRequest), L (AppealPage))
+TS_HANDLER (h_honor, ledger_board_honor, L (BoardRequest), L (HonorBoard))
+TS_HANDLER (h_rank_households, ledger_board_households, L (BoardRequest), L (Ranking))
+TS_HANDLER (h_rank_buildings, ledger_board_buildings, L (BoardRequest), L (Ranking))
+POSTING (h_medals, ledger_school_medals, L (MedalBatchRequest), L (BatchReply))
+POSTING (h_revoke_medal, ledger_school_revoke, L (RevokeMedalRequest), L (Entry))
+TS_HANDLER (h_pupil_credit, ledger_school_pupil_credit, L (PupilCreditRequest), L (PupilCredit))
+TS_APPLY (a_person, ledger_subjects_apply_person, Tashan__Events__Person)
+TS_APPLY (a_merchant, ledger_subjects_apply_merchant, Tashan__Events__Merchant)
+POSTING_APPLY (a_credit, ledger_posting_apply_credit, Tashan__Events__CreditRequest)
+
 TS_HANDLER (h_code_issue, ledger_cardcode_issue, Tashan__Ledger__IssueCardCodeRequest,
             Tashan__Ledger__CardCode)
 TS_HANDLER (h_code_list, ledger_cardcode_list, Tashan__Ledger__ListCardCodesRequest,
@@ -45,42 +96,35 @@ TS_HANDLER (h_code_keys, ledger_cardcode_keys, Tashan__Ledger__ResidentKeysReque
             Tashan__Ledger__ResidentKeys)
 TS_HANDLER (h_code_rotate, ledger_cardcode_rotate, Tashan__Ledger__RotateResidentKeyRequest,
             Tashan__Ledger__ResidentKey)
+POSTING_APPLY (a_redemption, ledger_redemption_apply, Tashan__Events__RedemptionRequest)
 
 static const ts_method s_methods [] = {
     //  Evaluate keeps its idempotency in the ledger's own keys table (the
     //  entry is the stored reply), not in the runtime's: one record, one
     //  page, per evaluation instead of two.
-    M ("Evaluate", evaluate_request, entry, ledger_core_evaluate, W,
+    M ("Evaluate", evaluate_request, entry, h_evaluate, W, OPS | TS_ROLE_PANEL, NULL),
+    M ("EvaluateBatch", evaluate_batch_request, batch_reply, h_evaluate_batch, W,
        OPS | TS_ROLE_PANEL, NULL),
-    M ("EvaluateBatch", evaluate_batch_request, batch_reply, ledger_core_evaluate_batch, W,
-       OPS | TS_ROLE_PANEL, NULL),
-    M ("Redeem", redeem_request, entry, ledger_core_redeem, W, OPS, "idempotency_key"),
-    M ("GetEntry", get_entry_request, entry, ledger_core_get_entry, R, OPS | SYS, NULL),
-    M ("ListEntries", list_entries_request, entry_page, ledger_core_list_entries, R,
-       OPS | SYS, NULL),
-    M ("GetPerson", get_person_request, person_credit, ledger_core_get_person, R,
-       OPS | SYS, NULL),
-    M ("GetConsent", get_person_request, consent, ledger_core_get_consent, R, OPS | SYS, NULL),
-    M ("ListRules", list_rules_request, rule_list, ledger_core_list_rules, R,
-       BOARD_READERS, NULL),
-    M ("PutRule", put_rule_request, rule, ledger_core_put_rule, W, OPS, NULL),
-    M ("GetSettings", get_settings_request, settings, ledger_core_get_settings, R,
+    M ("Redeem", redeem_request, entry, h_redeem, W, OPS, "idempotency_key"),
+    M ("GetEntry", get_entry_request, entry, h_get_entry, R, OPS | SYS, NULL),
+    M ("ListEntries", list_entries_request, entry_page, h_list_entries, R, OPS | SYS, NULL),
+    M ("GetPerson", get_person_request, person_credit, h_get_person, R, OPS | SYS, NULL),
+    M ("GetConsent", get_person_request, consent, h_get_consent, R, OPS | SYS, NULL),
+    M ("ListRules", list_rules_request, rule_list, h_list_rules, R, BOARD_READERS, NULL),
+    M ("PutRule", put_rule_request, rule, h_put_rule, W, OPS, NULL),
+    M ("GetSettings", get_settings_request, settings, h_get_settings, R,
        OPS | TS_ROLE_PANEL | SYS, NULL),
-    M ("PutSettings", settings, settings, ledger_core_put_settings, W, OPS, NULL),
-    M ("FileAppeal", file_appeal_request, appeal, ledger_appeal_file, W, OPS, NULL),
-    M ("DecideAppeal", decide_appeal_request, appeal, ledger_appeal_decide, W, OPS, NULL),
-    M ("GetAppeal", get_appeal_request, appeal, ledger_appeal_get, R, OPS, NULL),
-    M ("ListAppeals", list_appeals_request, appeal_page, ledger_appeal_list, R, OPS, NULL),
-    M ("HonorBoard", board_request, honor_board, ledger_board_honor, R, BOARD_READERS, NULL),
-    M ("RankHouseholds", board_request, ranking, ledger_board_households, R,
-       BOARD_READERS, NULL),
-    M ("RankBuildings", board_request, ranking, ledger_board_buildings, R,
-       BOARD_READERS, NULL),
-    M ("SubmitMedals", medal_batch_request, batch_reply, ledger_school_medals, W,
-       TS_ROLE_SCHOOL, NULL),
-    M ("RevokeMedal", revoke_medal_request, entry, ledger_school_revoke, W,
-       TS_ROLE_SCHOOL, NULL),
-    M ("PupilCredit", pupil_credit_request, pupil_credit, ledger_school_pupil_credit, R,
+    M ("PutSettings", settings, settings, h_put_settings, W, OPS, NULL),
+    M ("FileAppeal", file_appeal_request, appeal, h_file_appeal, W, OPS, NULL),
+    M ("DecideAppeal", decide_appeal_request, appeal, h_decide_appeal, W, OPS, NULL),
+    M ("GetAppeal", get_appeal_request, appeal, h_get_appeal, R, OPS, NULL),
+    M ("ListAppeals", list_appeals_request, appeal_page, h_list_appeals, R, OPS, NULL),
+    M ("HonorBoard", board_request, honor_board, h_honor, R, BOARD_READERS, NULL),
+    M ("RankHouseholds", board_request, ranking, h_rank_households, R, BOARD_READERS, NULL),
+    M ("RankBuildings", board_request, ranking, h_rank_buildings, R, BOARD_READERS, NULL),
+    M ("SubmitMedals", medal_batch_request, batch_reply, h_medals, W, TS_ROLE_SCHOOL, NULL),
+    M ("RevokeMedal", revoke_medal_request, entry, h_revoke_medal, W, TS_ROLE_SCHOOL, NULL),
+    M ("PupilCredit", pupil_credit_request, pupil_credit, h_pupil_credit, R,
        TS_ROLE_SCHOOL, NULL),
     //  The resident's card code (ledger_cardcode.c)
     M ("IssueCardCode", issue_card_code_request, card_code, h_code_issue, W, OPS, NULL),
@@ -108,43 +152,37 @@ s_close (void *state)
 }
 
 static const ts_topic_handler s_resident_topics [] = {
-    { "person.created", &tashan__events__person__descriptor, ledger_core_apply_person },
-    { "person.updated", &tashan__events__person__descriptor, ledger_core_apply_person },
-    { "person.moved", &tashan__events__person__descriptor, ledger_core_apply_person },
-    { "person.archived", &tashan__events__person__descriptor, ledger_core_apply_person },
+    { "person.created", &tashan__events__person__descriptor, a_person },
+    { "person.updated", &tashan__events__person__descriptor, a_person },
+    { "person.moved", &tashan__events__person__descriptor, a_person },
+    { "person.archived", &tashan__events__person__descriptor, a_person },
 };
 
-TS_APPLY (s_apply_redemption, ledger_redemption_apply, Tashan__Events__RedemptionRequest)
-
 static const ts_topic_handler s_merchant_topics [] = {
-    { "merchant.registered", &tashan__events__merchant__descriptor, ledger_core_apply_merchant },
-    { "merchant.updated", &tashan__events__merchant__descriptor, ledger_core_apply_merchant },
-    { "credit.requested", &tashan__events__credit_request__descriptor, ledger_core_apply_credit },
-    { "redemption.requested", &tashan__events__redemption_request__descriptor,
-      s_apply_redemption },
+    { "merchant.registered", &tashan__events__merchant__descriptor, a_merchant },
+    { "merchant.updated", &tashan__events__merchant__descriptor, a_merchant },
+    { "credit.requested", &tashan__events__credit_request__descriptor, a_credit },
+    { "redemption.requested", &tashan__events__redemption_request__descriptor, a_redemption },
 };
 
 static const ts_topic_handler s_credit_topics [] = {
-    { "credit.requested", &tashan__events__credit_request__descriptor, ledger_core_apply_credit },
+    { "credit.requested", &tashan__events__credit_request__descriptor, a_credit },
 };
 
 static const ts_subscription s_subscriptions [] = {
-    { "residents", s_resident_topics, sizeof s_resident_topics / sizeof s_resident_topics [0] },
-    { "merchants", s_merchant_topics, sizeof s_merchant_topics / sizeof s_merchant_topics [0] },
-    { "volunteers", s_credit_topics, 1 },
-    { "proposals", s_credit_topics, 1 },
+    TS_SUBSCRIPTION ("residents", s_resident_topics),
+    TS_SUBSCRIPTION ("merchants", s_merchant_topics),
+    TS_SUBSCRIPTION ("volunteers", s_credit_topics),
+    TS_SUBSCRIPTION ("proposals", s_credit_topics),
 };
 
 const ts_service ledger_service = {
     .name = "ledger",
     .summary = "tashan ledger daemon: integrity index, shared card, honour board (SPEC §2 ledger)",
     .schema_version = 2,            //  2: subject clusters re-tagged, month in the record
-    .tables = s_tables,
-    .table_count = sizeof s_tables / sizeof s_tables [0],
-    .methods = s_methods,
-    .method_count = sizeof s_methods / sizeof s_methods [0],
-    .subscriptions = s_subscriptions,
-    .subscription_count = sizeof s_subscriptions / sizeof s_subscriptions [0],
+    TS_TABLES (s_tables),
+    TS_METHODS (s_methods),
+    TS_SUBSCRIPTIONS (s_subscriptions),
     .open = s_open,
     .close = s_close,
 };

@@ -9,9 +9,13 @@
     changes. Handlers in merchants_service.c only route to these.
 
     The data layout (every table, key and value) is written at the top of
-    merchants_core.c. Market and check-in functions live in
-    merchants_market.c, notices in merchants_notice.c; they share the
-    helpers declared at the end of this header.
+    merchants_core.c. Files, each calling only those above it:
+        merchants_core.c        records, counters, mirrored events, helpers
+        merchants_rules.c       rules, standing, tiers, discounts
+        merchants_registry.c    the registry and the merchant's code
+        merchants_complaints.c  complaints
+        merchants_market.c      markets and check-ins
+        merchants_notice.c      notices
     =========================================================================
 */
 #ifndef MERCHANTS_CORE_H
@@ -20,6 +24,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "ts_service.h"
+#include "ts_id.h"
+#include "ts_page.h"
+#include "ts_time.h"
 #include "events.pb-c.h"
 #include "merchants.pb-c.h"
 #include "merchants_code.h"
@@ -28,7 +35,6 @@
 #define MERCHANTS_SERVICES_MAX 64           //  per list (services, free_services)
 #define MERCHANTS_TIERS_MAX 16              //  rows of a discount table
 #define MERCHANTS_TIER_MAX_CHARS 8
-#define MERCHANTS_ID_MAX_CHARS 64           //  ids and keys given by callers
 #define MERCHANTS_MARKETS_SCAN_MAX 10000    //  markets summed by one list call
 #define MERCHANTS_NOTICES_SCAN_MAX 10000    //  notices examined by one list call
 #define MERCHANTS_SERVICE_ROWS_MAX 1000     //  service kinds listed per market
@@ -55,9 +61,9 @@ typedef struct {
     ts_table notices;
 } merchants_state;
 
-//  The service's tables, for the service declaration.
-#define MERCHANTS_TABLE_COUNT 23
-extern const ts_table_def merchants_tables [MERCHANTS_TABLE_COUNT];
+//  A person of the community (mirrored from residents' events) who has
+//  not moved out: 0, or 422 recorded on ctx.
+unsigned merchants_check_resident (ts_ctx *ctx, const char *person_id);
 
 //  open(): load or create the code key next to the store, check its
 //  fingerprint against the store's, open the table handles.
@@ -124,9 +130,18 @@ unsigned merchants_notice_list (ts_ctx *ctx, const Tashan__Merchants__ListNotice
 
 //  The state of the request's daemon (asserts its magic).
 merchants_state *merchants_state_of (ts_ctx *ctx);
-
-//  Parse "<prefix><n>" (n 1..2^53, canonical decimal); false when not.
-bool merchants_id_parse (const char *s, char prefix, uint64_t *out);
+//  A merchant-role caller may act only for its own merchant (403).
+unsigned merchants_check_own (ts_ctx *ctx, const char *merchant_id);
+//  The key of a merchant number (u64 big-endian).
+void merchants_key_no (ts_key *k, uint64_t no);
+//  Load a merchant by id text; NULL with code (404 or 422) recorded on
+//  ctx, naming the id, when it is malformed or absent.
+Tashan__Merchants__Merchant *merchants_find (ts_ctx *ctx, const char *id_text,
+                                             unsigned code, uint64_t *id);
+//  A discount table (merchants_rules.c): at most MERCHANTS_TIERS_MAX rows,
+//  tiers 1..8 letters or +/-, unique, percent 0..100 (400 naming field).
+unsigned merchants_check_discounts (ts_ctx *ctx, const char *field,
+                                    Tashan__Merchants__TierDiscount **rows, size_t n);
 
 //  Load merchant number id (NULL when absent).
 Tashan__Merchants__Merchant *merchants_load (ts_ctx *ctx, uint64_t id);
@@ -160,10 +175,5 @@ unsigned merchants_check_list (ts_ctx *ctx, const char *field, char **items,
 
 //  Caller is ops or system (sees personal data, all notices...)?
 bool merchants_caller_is_staff (const ts_ctx *ctx);
-
-//  Page tokens: the hex of a key.
-char *merchants_token_make (ts_arena *arena, const void *key, size_t size);
-//  Decode into out (size set); false when malformed.
-bool merchants_token_parse (const char *token, ts_key *out);
 
 #endif

@@ -25,27 +25,12 @@
 static unsigned
 s_check_date (ts_ctx *ctx, const char *field, const char *date, bool required)
 {
+    int64_t midnight_ms;
     if (!date [0] && !required)
         return 0;
-    char month [8];
-    if (strnlen (date, DATE_CHARS + 1) != DATE_CHARS || date [7] != '-')
-        goto bad;
-    memcpy (month, date, 7);
-    month [7] = 0;
-    if (ts_month_index (month) < 0
-    ||  date [8] < '0' || date [8] > '9' || date [9] < '0' || date [9] > '9')
-        goto bad;
-    int year = (date [0] - '0') * 1000 + (date [1] - '0') * 100
-             + (date [2] - '0') * 10 + (date [3] - '0');
-    int mon = (date [5] - '0') * 10 + (date [6] - '0');
-    int day = (date [8] - '0') * 10 + (date [9] - '0');
-    static const int days [12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    if (day < 1 || day > days [mon - 1] || (mon == 2 && day == 29 && !leap))
-        goto bad;
+    if (!ts_day_parse (date, &midnight_ms))
+        return ts_fail (ctx, TS_BAD_REQUEST, "%s must be a date YYYY-MM-DD", field);
     return 0;
-bad:
-    return ts_fail (ctx, TS_BAD_REQUEST, "%s must be a date YYYY-MM-DD", field);
 }
 
 static Tashan__Merchants__Market *
@@ -65,7 +50,7 @@ static Tashan__Merchants__Market *
 s_market_find (ts_ctx *ctx, const char *id_text, unsigned code, uint64_t *no)
 {
     Tashan__Merchants__Market *market = NULL;
-    if (merchants_id_parse (id_text, 'k', no))
+    if (ts_id_parse (id_text, 'k', no))
         market = s_market_load (ctx, *no);
     if (!market)
         ts_fail (ctx, code, "no market %.64s", id_text);
@@ -94,7 +79,7 @@ merchants_market_create (ts_ctx *ctx, const Tashan__Merchants__CreateMarketReque
     ||  (rc = ts_check_str (ctx, "title", req->title, TS_NAME_MAX_CHARS, true)))
         return rc;
     uint64_t no = ts_txn_next_id (ctx->txn, "market");
-    rep->id = ts_arena_printf (ctx->arena, "k%" PRIu64, no);
+    rep->id = ts_id_text (ctx->arena, 'k', no);
     rep->date = req->date;
     rep->place = req->place;
     rep->title = req->title;
@@ -133,14 +118,14 @@ merchants_market_enrol (ts_ctx *ctx, const Tashan__Merchants__EnrolRequest *req,
         return ctx->code;
     unsigned rc;
     if ((rc = ts_check_str (ctx, "merchant_id", req->merchant_id,
-                            MERCHANTS_ID_MAX_CHARS, true)))
+                            TS_ID_MAX_CHARS, true)))
         return rc;
     if (!merchants_caller_is_staff (ctx)
     &&  strcmp (ctx->caller->binding, req->merchant_id) != 0)
         return ts_fail (ctx, TS_FORBIDDEN, "this token may enrol only merchant %s",
                         ctx->caller->binding);
     Tashan__Merchants__Merchant *m = NULL;
-    if (merchants_id_parse (req->merchant_id, 'm', &merchant_no))
+    if (ts_id_parse (req->merchant_id, 'm', &merchant_no))
         m = merchants_load (ctx, merchant_no);
     if (!m)
         return ts_fail (ctx, TS_UNPROCESSABLE, "no merchant %s", req->merchant_id);
@@ -232,6 +217,32 @@ merchants_market_stats (ts_ctx *ctx, const Tashan__Merchants__GetMarketRequest *
     return s_stats (ctx, no, market, rep);
 }
 
+//  The token of ListMarkets is the date key (date\0 u64 market) of the
+//  first market of the next page; page->size 0 for the first page.
+static unsigned
+s_market_list_token (ts_ctx *ctx, const char *token, ts_key *page)
+{
+    ts_key_init (page);
+    long page_bytes = ts_page_token_parse (ctx, token, page->data, sizeof page->data);
+    if (page_bytes < 0)
+        return ctx->code;
+    page->size = (size_t) page_bytes;
+    if (page->size && (page->size != MARKET_DATE_KEY_BYTES || page->data [DATE_CHARS] != 0))
+        return ts_page_token_refuse (ctx);
+    return 0;
+}
+
+//  Add market no's counters to the totals of a range of markets.
+static void
+s_totals_add (ts_ctx *ctx, Tashan__Merchants__MarketTotals *totals, uint64_t no)
+{
+    totals->markets++;
+    totals->checkins += merchants_count_get (ctx, "k.checkins", no, NULL);
+    totals->resident_visits += merchants_count_get (ctx, "k.residents", no, NULL);
+    totals->merchant_attendances += merchants_count_get (ctx, "k.merchants", no, NULL);
+    totals->free_services_given += merchants_count_get (ctx, "k.free", no, NULL);
+}
+
 unsigned
 merchants_market_list (ts_ctx *ctx, const Tashan__Merchants__ListMarketsRequest *req,
                        Tashan__Merchants__ListMarketsReply *rep)
@@ -246,11 +257,8 @@ merchants_market_list (ts_ctx *ctx, const Tashan__Merchants__ListMarketsRequest 
     if (req->from [0] && req->to [0] && strcmp (req->from, req->to) > 0)
         return ts_fail (ctx, TS_BAD_REQUEST, "from must not be after to");
     ts_key page;
-    ts_key_init (&page);
-    if (req->page_token [0]
-    &&  (!merchants_token_parse (req->page_token, &page)
-         || page.size != MARKET_DATE_KEY_BYTES || page.data [DATE_CHARS] != 0))
-        return ts_fail (ctx, TS_BAD_REQUEST, "page_token is not valid");
+    if ((rc = s_market_list_token (ctx, req->page_token, &page)))
+        return rc;
 
     Tashan__Merchants__MarketTotals *totals = ts_arena_alloc (ctx->arena, sizeof *totals);
     tashan__merchants__market_totals__init (totals);
@@ -280,18 +288,14 @@ merchants_market_list (ts_ctx *ctx, const Tashan__Merchants__ListMarketsRequest 
                             MERCHANTS_MARKETS_SCAN_MAX);
         }
         uint64_t no = ts_be64_get ((const uint8_t *) cur.key.data + DATE_CHARS + 1);
-        totals->markets++;
-        totals->checkins += merchants_count_get (ctx, "k.checkins", no, NULL);
-        totals->resident_visits += merchants_count_get (ctx, "k.residents", no, NULL);
-        totals->merchant_attendances += merchants_count_get (ctx, "k.merchants", no, NULL);
-        totals->free_services_given += merchants_count_get (ctx, "k.free", no, NULL);
+        s_totals_add (ctx, totals, no);
         //  The page: keys at or after the token, page_size of them.
         if (page.size && memcmp (cur.key.data, page.data, MARKET_DATE_KEY_BYTES) < 0)
             continue;
         if (rep->n_markets == page_size) {
             if (!rep->next_page_token [0])
-                rep->next_page_token = merchants_token_make (ctx->arena, cur.key.data,
-                                                             cur.key.size);
+                rep->next_page_token = ts_page_token_make (ctx->arena, cur.key.data,
+                                                           cur.key.size);
             continue;
         }
         Tashan__Merchants__Market *market = s_market_load (ctx, no);
@@ -328,70 +332,51 @@ s_is_free (const Tashan__Merchants__Merchant *m, const char *service)
     return false;
 }
 
-unsigned
-merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
-                   Tashan__Merchants__CheckinReply *rep)
+//  What a check-in at a market counts: the market's check-ins and
+//  services, distinct residents served, the merchant's attendance, free
+//  services, and for a free one a credit request to the ledger.
+static void
+s_checkin_at_market (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
+                     const char *person_id, const Tashan__Merchants__Merchant *m,
+                     uint64_t merchant_no, uint64_t market_no, bool free)
 {
     merchants_state *self = merchants_state_of (ctx);
-    unsigned rc;
-    if ((rc = ts_check_str (ctx, "checkin_id", req->checkin_id, MERCHANTS_ID_MAX_CHARS, true))
-    ||  (rc = ts_check_str (ctx, "merchant_id", req->merchant_id, MERCHANTS_ID_MAX_CHARS, true))
-    ||  (rc = ts_check_str (ctx, "person_id", req->person_id, MERCHANTS_ID_MAX_CHARS, false))
-    ||  (rc = ts_check_str (ctx, "service", req->service, TS_NAME_MAX_CHARS, true))
-    ||  (rc = ts_check_str (ctx, "market_id", req->market_id, MERCHANTS_ID_MAX_CHARS, false))
-    ||  (rc = ts_check_str (ctx, "override_reason", req->override_reason, TS_STR_MAX_CHARS,
-                            false)))
-        return rc;
-    //  A merchant token posts for its own merchant only; ops for any.
-    bool ops = strcmp (ctx->caller->role, "ops") == 0;
-    if (!ops && strcmp (ctx->caller->binding, req->merchant_id) != 0)
-        return ts_fail (ctx, TS_FORBIDDEN, "this token may post check-ins only for merchant %s",
-                        ctx->caller->binding [0] ? ctx->caller->binding : "(none)");
-    int64_t served_ms = 0;
-    if ((rc = ts_check_time (ctx, "served_at", req->served_at, false, &served_ms)))
-        return rc;
-    if (!req->served_at [0])
-        served_ms = ctx->now_ms;
-    if (served_ms > ctx->now_ms + MERCHANTS_SERVED_AHEAD_MAX_MS)
-        return ts_fail (ctx, TS_BAD_REQUEST, "served_at is in the future");
-    uint64_t merchant_no;
-    Tashan__Merchants__Merchant *m = NULL;
-    if (merchants_id_parse (req->merchant_id, 'm', &merchant_no))
-        m = merchants_load (ctx, merchant_no);
-    if (!m)
-        return ts_fail (ctx, TS_UNPROCESSABLE, "no merchant %s", req->merchant_id);
-    Tashan__Merchants__Rules *rules = merchants_rules_load (ctx);
-    if (strcmp (merchants_standing (ctx, rules, m, merchant_no), "suspended") == 0)
-        return ts_fail (ctx, TS_CONFLICT, "merchant %s is suspended", m->id);
-    bool free = s_is_free (m, req->service);
-
-    //  Who was served, and their tier: from the code the resident showed
-    //  (a merchant learns a tier only that way), or an audited ops override.
-    const char *person_id = req->person_id;
-    const char *tier;
-    ts_cardcode code = { 0 };
-    if (req->resident_code [0]) {
-        if (req->person_id [0] || req->override_reason [0])
-            return ts_fail (ctx, TS_BAD_REQUEST,
-                            "give resident_code, or (ops) person_id with override_reason, "
-                            "not both");
-        if ((rc = merchants_cardcode_check (ctx, merchant_no, "resident_code",
-                                            req->resident_code, served_ms, &code)))
-            return rc;
-        person_id = ts_arena_strdup (ctx->arena, code.person_id);
-        tier = ts_arena_strdup (ctx->arena, code.tier);
+    ts_key k;
+    merchants_count_add (ctx, "k.checkins", market_no, NULL, 1);
+    const char *sub = ts_arena_printf (ctx->arena, "%s%c", req->service, free ? 1 : 2);
+    merchants_count_add (ctx, "k.svc", market_no, sub, 1);
+    ts_key_init (&k);
+    ts_key_u64 (&k, market_no);
+    ts_key_str (&k, person_id);
+    if (ts_txn_insert (ctx->txn, self->served, k.data, k.size, "", 0))
+        merchants_count_add (ctx, "k.residents", market_no, NULL, 1);
+    s_pair_key (&k, merchant_no, market_no);
+    if (ts_txn_insert (ctx->txn, self->attended, k.data, k.size, "", 0)) {
+        merchants_count_add (ctx, "m.markets", merchant_no, NULL, 1);
+        merchants_count_add (ctx, "k.active", market_no, NULL, 1);
     }
-    else
-    if (!ops)
-        return ts_fail (ctx, TS_BAD_REQUEST,
-                        "resident_code is required: scan the card code the resident shows");
-    else
-    if (!req->person_id [0] || !req->override_reason [0])
-        return ts_fail (ctx, TS_BAD_REQUEST,
-                        "without resident_code, ops gives person_id and override_reason");
-    else
-        tier = merchants_person_tier (ctx, rules, person_id);
+    if (free) {
+        merchants_count_add (ctx, "k.free", market_no, NULL, 1);
+        //  The runtime answers a repeated checkin_id from its store,
+        //  so this runs once per check-in; the key makes the ledger's
+        //  side exactly-once too.
+        Tashan__Events__CreditRequest credit = TASHAN__EVENTS__CREDIT_REQUEST__INIT;
+        credit.idempotency_key = ts_arena_printf (ctx->arena, "checkin:%s:%s",
+                                                  m->id, req->checkin_id);
+        credit.subject_id = m->id;
+        credit.rule = "market.service";
+        credit.quantity = 1;
+        credit.note = ts_arena_printf (ctx->arena, "%s (free) at market %s",
+                                       req->service, req->market_id);
+        credit.month = "";
+        ts_emit (ctx, "credit.requested", &credit.base);
+    }
+}
 
+unsigned
+merchants_check_resident (ts_ctx *ctx, const char *person_id)
+{
+    merchants_state *self = merchants_state_of (ctx);
     ts_key person;
     ts_key_init (&person);
     ts_key_str (&person, person_id);
@@ -401,21 +386,55 @@ merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
     if (val.size == 1 && ((const uint8_t *) val.data) [0] == 1)
         return ts_fail (ctx, TS_UNPROCESSABLE, "person %s has moved out of the community",
                         person_id);
+    return 0;
+}
 
-    uint64_t market_no = 0;
-    if (req->market_id [0]) {
-        if (!s_market_find (ctx, req->market_id, TS_UNPROCESSABLE, &market_no))
-            return ctx->code;
-        ts_key k;
-        s_pair_key (&k, market_no, merchant_no);
-        if (!ts_txn_get (ctx->txn, self->enrolments, k.data, k.size, &val))
-            return ts_fail (ctx, TS_CONFLICT, "merchant %s is not enrolled in market %s",
-                            m->id, req->market_id);
+//  Who was served, and their tier: from the card code the resident showed
+//  (a merchant learns a tier only that way, checked as of served_ms), or
+//  an ops override with a reason, recorded as such.
+static unsigned
+s_served (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req, uint64_t merchant_no,
+          int64_t served_ms, const char **person_id, const char **tier, uint64_t *serial)
+{
+    unsigned rc;
+    bool ops = strcmp (ctx->caller->role, "ops") == 0;
+    *serial = 0;
+    if (req->resident_code [0]) {
+        if (req->person_id [0] || req->override_reason [0])
+            return ts_fail (ctx, TS_BAD_REQUEST,
+                            "give resident_code, or (ops) person_id with override_reason, "
+                            "not both");
+        ts_cardcode code;
+        if ((rc = merchants_cardcode_check (ctx, merchant_no, "resident_code",
+                                            req->resident_code, served_ms, &code)))
+            return rc;
+        *person_id = ts_arena_strdup (ctx->arena, code.person_id);
+        *tier = ts_arena_strdup (ctx->arena, code.tier);
+        *serial = code.serial;
     }
+    else
+    if (!ops)
+        return ts_fail (ctx, TS_BAD_REQUEST,
+                        "resident_code is required: scan the card code the resident shows");
+    else
+    if (!req->person_id [0] || !req->override_reason [0])
+        return ts_fail (ctx, TS_BAD_REQUEST,
+                        "without resident_code, ops gives person_id and override_reason");
+    else {
+        *person_id = req->person_id;
+        *tier = merchants_person_tier (ctx, merchants_rules_load (ctx), req->person_id);
+    }
+    return merchants_check_resident (ctx, *person_id);
+}
 
-    uint32_t discount = merchants_discount (rules, m, tier);
-    assert (discount <= 100);
-
+//  Keep the check-in: what was served to whom, when, at which tier, and
+//  what proved it (the code's serial, or the ops override and its reason).
+static void
+s_checkin_record (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
+                  const Tashan__Merchants__Merchant *m, const char *person_id,
+                  const char *tier, uint32_t discount, bool free, int64_t served_ms,
+                  uint64_t serial)
+{
     Tashan__Merchants__Checkin rec = TASHAN__MERCHANTS__CHECKIN__INIT;
     rec.checkin_id = req->checkin_id;
     rec.merchant_id = m->id;
@@ -427,48 +446,85 @@ merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
     rec.discount_percent = discount;
     rec.at_ms = ctx->now_ms;
     rec.served_ms = served_ms;
-    rec.code_serial = code.serial;
-    if (!req->resident_code [0]) {
+    rec.code_serial = serial;
+    if (!serial) {
         rec.override_by = (char *) ctx->caller->principal;
         rec.override_reason = req->override_reason;
     }
     ts_key k;
     ts_key_init (&k);
     ts_key_u64 (&k, ts_txn_next_id (ctx->txn, "checkin"));
-    ts_txn_put_msg (ctx->txn, self->checkins, k.data, k.size, &rec.base);
-    merchants_count_add (ctx, "m.checkins", merchant_no, NULL, 1);
+    ts_txn_put_msg (ctx->txn, merchants_state_of (ctx)->checkins, k.data, k.size, &rec.base);
+}
 
-    if (market_no) {
-        merchants_count_add (ctx, "k.checkins", market_no, NULL, 1);
-        const char *sub = ts_arena_printf (ctx->arena, "%s%c", req->service, free ? 1 : 2);
-        merchants_count_add (ctx, "k.svc", market_no, sub, 1);
-        ts_key_init (&k);
-        ts_key_u64 (&k, market_no);
-        ts_key_str (&k, person_id);
-        if (ts_txn_insert (ctx->txn, self->served, k.data, k.size, "", 0))
-            merchants_count_add (ctx, "k.residents", market_no, NULL, 1);
-        s_pair_key (&k, merchant_no, market_no);
-        if (ts_txn_insert (ctx->txn, self->attended, k.data, k.size, "", 0)) {
-            merchants_count_add (ctx, "m.markets", merchant_no, NULL, 1);
-            merchants_count_add (ctx, "k.active", market_no, NULL, 1);
-        }
-        if (free) {
-            merchants_count_add (ctx, "k.free", market_no, NULL, 1);
-            //  The runtime answers a repeated checkin_id from its store,
-            //  so this runs once per check-in; the key makes the ledger's
-            //  side exactly-once too.
-            Tashan__Events__CreditRequest credit = TASHAN__EVENTS__CREDIT_REQUEST__INIT;
-            credit.idempotency_key = ts_arena_printf (ctx->arena, "checkin:%s:%s",
-                                                      m->id, req->checkin_id);
-            credit.subject_id = m->id;
-            credit.rule = "market.service";
-            credit.quantity = 1;
-            credit.note = ts_arena_printf (ctx->arena, "%s (free) at market %s",
-                                           req->service, req->market_id);
-            credit.month = "";
-            ts_emit (ctx, "credit.requested", &credit.base);
-        }
+//  served_at (default now), never in the future beyond an app's clock skew.
+static unsigned
+s_served_at (ts_ctx *ctx, const char *served_at, int64_t *served_ms)
+{
+    unsigned rc = ts_check_time (ctx, "served_at", served_at, false, served_ms);
+    if (rc)
+        return rc;
+    if (!served_at [0])
+        *served_ms = ctx->now_ms;
+    if (*served_ms > ctx->now_ms + MERCHANTS_SERVED_AHEAD_MAX_MS)
+        return ts_fail (ctx, TS_BAD_REQUEST, "served_at is in the future");
+    return 0;
+}
+
+unsigned
+merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
+                   Tashan__Merchants__CheckinReply *rep)
+{
+    merchants_state *self = merchants_state_of (ctx);
+    unsigned rc;
+    int64_t served_ms;
+    if ((rc = ts_check_str (ctx, "checkin_id", req->checkin_id, TS_ID_MAX_CHARS, true))
+    ||  (rc = ts_check_str (ctx, "merchant_id", req->merchant_id, TS_ID_MAX_CHARS, true))
+    ||  (rc = ts_check_str (ctx, "person_id", req->person_id, TS_ID_MAX_CHARS, false))
+    ||  (rc = ts_check_str (ctx, "service", req->service, TS_NAME_MAX_CHARS, true))
+    ||  (rc = ts_check_str (ctx, "market_id", req->market_id, TS_ID_MAX_CHARS, false))
+    ||  (rc = ts_check_str (ctx, "override_reason", req->override_reason, TS_STR_MAX_CHARS,
+                            false))
+    ||  (rc = s_served_at (ctx, req->served_at, &served_ms)))
+        return rc;
+    //  A merchant token posts for its own merchant only; ops for any.
+    if (strcmp (ctx->caller->role, "ops") != 0
+    &&  strcmp (ctx->caller->binding, req->merchant_id) != 0)
+        return ts_fail (ctx, TS_FORBIDDEN, "this token may post check-ins only for merchant %s",
+                        ctx->caller->binding [0] ? ctx->caller->binding : "(none)");
+    uint64_t merchant_no;
+    Tashan__Merchants__Merchant *m = NULL;
+    if (ts_id_parse (req->merchant_id, 'm', &merchant_no))
+        m = merchants_load (ctx, merchant_no);
+    if (!m)
+        return ts_fail (ctx, TS_UNPROCESSABLE, "no merchant %s", req->merchant_id);
+    Tashan__Merchants__Rules *rules = merchants_rules_load (ctx);
+    if (strcmp (merchants_standing (ctx, rules, m, merchant_no), "suspended") == 0)
+        return ts_fail (ctx, TS_CONFLICT, "merchant %s is suspended", m->id);
+    bool free = s_is_free (m, req->service);
+    const char *person_id = NULL, *tier = NULL;
+    uint64_t serial = 0;
+    if ((rc = s_served (ctx, req, merchant_no, served_ms, &person_id, &tier, &serial)))
+        return rc;
+
+    uint64_t market_no = 0;
+    if (req->market_id [0]) {
+        if (!s_market_find (ctx, req->market_id, TS_UNPROCESSABLE, &market_no))
+            return ctx->code;
+        ts_key k;
+        ts_val val;
+        s_pair_key (&k, market_no, merchant_no);
+        if (!ts_txn_get (ctx->txn, self->enrolments, k.data, k.size, &val))
+            return ts_fail (ctx, TS_CONFLICT, "merchant %s is not enrolled in market %s",
+                            m->id, req->market_id);
     }
+    uint32_t discount = merchants_discount (rules, m, tier);
+    assert (discount <= 100);
+
+    s_checkin_record (ctx, req, m, person_id, tier, discount, free, served_ms, serial);
+    merchants_count_add (ctx, "m.checkins", merchant_no, NULL, 1);
+    if (market_no)
+        s_checkin_at_market (ctx, req, person_id, m, merchant_no, market_no, free);
     rep->discount_percent = discount;
     rep->tier = (char *) tier;
     return TS_CREATED;

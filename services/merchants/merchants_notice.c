@@ -28,7 +28,7 @@ merchants_notice_post (ts_ctx *ctx, const Tashan__Merchants__PostNoticeRequest *
     uint64_t seq = ts_txn_next_id (ctx->txn, "notice");
     if (seq > UINT32_MAX)
         return ts_fail (ctx, TS_CONFLICT, "notice numbers are exhausted");
-    rep->id = ts_arena_printf (ctx->arena, "t%" PRIu64, seq);
+    rep->id = ts_id_text (ctx->arena, 't', seq);
     rep->seq = (uint32_t) seq;
     rep->title = req->title;
     rep->body = req->body;
@@ -52,10 +52,11 @@ merchants_notice_list (ts_ctx *ctx, const Tashan__Merchants__ListNoticesRequest 
     //  A page token continues a listing; it overrides since.
     uint32_t after = req->since;
     if (req->page_token [0]) {
-        ts_key token;
-        if (!merchants_token_parse (req->page_token, &token) || token.size != 4)
-            return ts_fail (ctx, TS_BAD_REQUEST, "page_token is not valid");
-        after = ts_be32_get (token.data);
+        uint8_t token [4];
+        bool resume;
+        if ((rc = ts_page_token_exact (ctx, req->page_token, token, sizeof token, &resume)))
+            return rc;
+        after = ts_be32_get (token);
     }
     //  Which audiences may this caller read? Staff: all of them; a
     //  merchant: "all", and "co_building" if it is one.
@@ -63,7 +64,7 @@ merchants_notice_list (ts_ctx *ctx, const Tashan__Merchants__ListNoticesRequest 
     if (!merchants_caller_is_staff (ctx)) {
         uint64_t no;
         Tashan__Merchants__Merchant *m = NULL;
-        if (merchants_id_parse (ctx->caller->binding, 'm', &no))
+        if (ts_id_parse (ctx->caller->binding, 'm', &no))
             m = merchants_load (ctx, no);
         if (!m)
             return ts_fail (ctx, TS_FORBIDDEN, "the token's merchant %s does not exist",
@@ -89,20 +90,16 @@ merchants_notice_list (ts_ctx *ctx, const Tashan__Merchants__ListNoticesRequest 
         if (rep->n_notices == page_size || scanned == MERCHANTS_NOTICES_SCAN_MAX) {
             uint8_t last [4];
             ts_be32_put (last, rep->last_seq);
-            rep->next_page_token = merchants_token_make (ctx->arena, last, sizeof last);
+            rep->next_page_token = ts_page_token_make (ctx->arena, last, sizeof last);
             break;
         }
         uint32_t seq = ts_be32_get (cur.key.data);
         assert (seq > rep->last_seq);
         rep->last_seq = seq;
-        Tashan__Merchants__Notice *n = (Tashan__Merchants__Notice *)
-            protobuf_c_message_unpack (&tashan__merchants__notice__descriptor,
-                                       ts_arena_pb (ctx->arena), cur.value.size,
-                                       cur.value.data);
-        if (!n) {
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-            break;
-        }
+        Tashan__Merchants__Notice *n =
+            ts_cursor_msg (&cur, &tashan__merchants__notice__descriptor, ctx->arena);
+        if (!n)
+            break;                  //  corrupt: the txn failed
         if (strcmp (n->audience, "co_building") == 0 && !co_building)
             continue;
         rep->notices [rep->n_notices++] = n;

@@ -284,16 +284,7 @@ s_redeemer (ts_ctx *ctx, const Tashan__Merchants__RedeemOfferRequest *req, uint6
             return rc;
         *person_id = req->person_id;
     }
-    ts_key k;
-    ts_key_init (&k);
-    ts_key_str (&k, *person_id);
-    ts_val v;
-    if (!ts_txn_get (ctx->txn, merchants_state_of (ctx)->persons, k.data, k.size, &v))
-        return ts_fail (ctx, TS_UNPROCESSABLE, "no person %s", *person_id);
-    if (v.size == 1 && ((const uint8_t *) v.data) [0] == 1)
-        return ts_fail (ctx, TS_UNPROCESSABLE, "person %s has moved out of the community",
-                        *person_id);
-    return 0;
+    return merchants_check_resident (ctx, *person_id);
 }
 
 //  The answer a redemption's state gives: 202 while the ledger has not

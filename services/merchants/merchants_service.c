@@ -14,12 +14,7 @@
 #include "merchants_offers.h"
 
 //  Typed core function -> ts_handler_fn, one per method.
-#define HANDLER(name, fn, Req, Rep) \
-    static unsigned \
-    name (ts_ctx *ctx, const void *req, void *rep) \
-    { \
-        return fn (ctx, (const Req *) req, (Rep *) rep); \
-    }
+#define HANDLER TS_HANDLER
 
 HANDLER (h_create, merchants_create, Tashan__Merchants__CreateMerchantRequest,
          Tashan__Merchants__Merchant)
@@ -77,6 +72,18 @@ TS_HANDLER (h_red_get, merchants_redemption_get, Tashan__Merchants__GetRedemptio
 TS_HANDLER (h_red_list, merchants_redemption_list, Tashan__Merchants__ListRedemptionsRequest,
             Tashan__Merchants__ListRedemptionsReply)
 TS_APPLY (s_apply_settled, merchants_apply_settled, Tashan__Events__RedemptionSettled)
+
+//  The tables (layout at the top of merchants_core.c).
+static const ts_table_def s_tables [] = {
+    { "merchants", 0 }, { "history", 0 }, { "licences", 0 },
+    { "complaints", 0 }, { "markets", 0 }, { "market_dates", 0 },
+    { "enrolments", 0 }, { "attended", 0 }, { "served", 0 },
+    { "checkins", 0 }, { "counters", 0 }, { "persons", 0 },
+    { "standings", 0 }, { "settings", 0 }, { "notices", 0 },
+    { "code_keys", 0 }, { "revoked_codes", 0 },     //  merchants_cardcode.c
+    { "offers", 0 }, { "offers_by_merch", 0 }, { "redemptions", 0 },  //  merchants_offers.c
+    { "red_keys", 0 }, { "red_by_merch", 0 }, { "red_month", 0 },
+};
 
 #define D(x) &tashan__merchants__##x##__descriptor
 #define W TS_METHOD_WRITE
@@ -175,9 +182,8 @@ static const ts_topic_handler s_ledger_topics [] = {
 };
 
 static const ts_subscription s_subscriptions [] = {
-    { "residents", s_residents_topics,
-      sizeof s_residents_topics / sizeof s_residents_topics [0] },
-    { "ledger", s_ledger_topics, sizeof s_ledger_topics / sizeof s_ledger_topics [0] },
+    TS_SUBSCRIPTION ("residents", s_residents_topics),
+    TS_SUBSCRIPTION ("ledger", s_ledger_topics),
 };
 
 //  open: the core's state; a fresh process forgives refused card codes.
@@ -192,12 +198,9 @@ const ts_service merchants_service = {
     .name = "merchants",
     .summary = "tashan merchants daemon: registry, merchant codes, market, check-ins",
     .schema_version = 1,
-    .tables = merchants_tables,
-    .table_count = MERCHANTS_TABLE_COUNT,
-    .methods = s_methods,
-    .method_count = sizeof s_methods / sizeof s_methods [0],
-    .subscriptions = s_subscriptions,
-    .subscription_count = sizeof s_subscriptions / sizeof s_subscriptions [0],
+    TS_TABLES (s_tables),
+    TS_METHODS (s_methods),
+    TS_SUBSCRIPTIONS (s_subscriptions),
     .open = s_open,
     .close = merchants_close,
 };

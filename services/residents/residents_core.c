@@ -1,6 +1,10 @@
 /*  =========================================================================
     residents_core - household archives (一户一档): data layout, open,
-    personal data, the household file, versions, the read audit, persons
+    records (load/save), references given by clients, validation of a
+    member, the household file as shown, its versions, the read audit, and
+    the events a record change emits. It calls no other residents file:
+    needs, persons, households, layout, match and demo build on it, in
+    that order (residents_core.h lists them).
 
     Data layout (LMDB tables of <data-dir>/residents/; u64/u32 big-endian,
     strings 0-terminated, "msg" = packed protobuf of tashan.residents):
@@ -49,14 +53,6 @@
 #include "ts_keyfile.h"
 #include "ts_valid.h"
 
-const ts_table_def residents_tables [RES_TABLE_COUNT] = {
-    { "compounds", 0 }, { "compound_names", 0 }, { "buildings", 0 },
-    { "building_nos", 0 }, { "households", 0 }, { "bld_households", 0 },
-    { "persons", 0 }, { "id_hashes", 0 }, { "pupils", 0 }, { "versions", 0 },
-    { "audit", 0 }, { "needs", 0 }, { "resources", 0 }, { "res_by_cat", 0 },
-    { "res_by_provider", 0 }, { "merchants", 0 }, { "demo", 0 },
-};
-
 const char *const residents_tags [] = {
     "party_member", "veteran", "elderly", "elderly_alone", "disabled", "pupil",
     "floating", "low_income", "unemployed", "special_care", "volunteer",
@@ -82,7 +78,6 @@ unsigned
 residents_open (ts_ctx *ctx, void **state)
 {
     assert (ctx && state);
-    assert (residents_tables [RES_TABLE_COUNT - 1].name);   //  every table listed
     ts_store *store = ts_txn_store (ctx->txn);
     res_state *self = calloc (1, sizeof (res_state));
     assert (self);
@@ -143,35 +138,6 @@ residents_state (ts_ctx *ctx)
 //  Pure helpers
 
 bool
-residents_id_parse (const char *s, char prefix, uint64_t *id)
-{
-    if (!s || s [0] != prefix || s [1] < '1' || s [1] > '9')
-        return false;
-    uint64_t v = 0;
-    size_t i = 1;
-    for (; s [i] && i <= 19; i++) {
-        if (s [i] < '0' || s [i] > '9')
-            return false;
-        uint64_t digit = (uint64_t) (s [i] - '0');
-        if (v > (UINT64_MAX - digit) / 10)
-            return false;
-        v = v * 10 + digit;
-    }
-    if (s [i])
-        return false;
-    *id = v;
-    return v > 0;
-}
-
-char *
-residents_id_str (ts_arena *arena, char prefix, uint64_t id)
-{
-    if (id == 0)
-        return ts_arena_strdup (arena, "");
-    return ts_arena_printf (arena, "%c%llu", prefix, (unsigned long long) id);
-}
-
-bool
 residents_id_number_valid (const char *s, char out [19])
 {
     static const int weights [17] = { 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2 };
@@ -205,16 +171,6 @@ residents_phone_mask (const char *phone, char *out, size_t out_size)
     for (size_t i = 0; i < len; i++)
         out [i] = (i < keep_head || i >= len - keep_tail) ? phone [i] : '*';
     out [len] = 0;
-}
-
-uint32_t
-residents_week_of (int64_t unix_ms)
-{
-    int64_t days = (unix_ms / 1000 + 8 * 3600) / 86400;
-    if (days < 0)
-        return 0;
-    //  Day 4 (1970-01-05) is the first Monday.
-    return (uint32_t) ((days + 3) / 7);
 }
 
 bool
@@ -274,7 +230,7 @@ void
 residents_need_save (ts_ctx *ctx, const res_need *need)
 {
     uint64_t id;
-    bool ok = residents_id_parse (need->id, 'n', &id);
+    bool ok = ts_id_parse (need->id, 'n', &id);
     assert (ok);
     s_save_u64 (ctx, residents_state (ctx)->needs, id, &need->base);
 }
@@ -290,13 +246,13 @@ void
 residents_resource_save (ts_ctx *ctx, const res_resource *resource)
 {
     uint64_t id;
-    bool ok = residents_id_parse (resource->id, 'r', &id);
+    bool ok = ts_id_parse (resource->id, 'r', &id);
     assert (ok);
     s_save_u64 (ctx, residents_state (ctx)->resources, id, &resource->base);
 }
 
-static void
-s_person_save (ts_ctx *ctx, const res_person_rec *p)
+void
+residents_person_save (ts_ctx *ctx, const res_person_rec *p)
 {
     assert (p->id > 0);
     s_save_u64 (ctx, residents_state (ctx)->persons, p->id, &p->base);
@@ -318,7 +274,7 @@ residents_ref_building (ts_ctx *ctx, const char *field, const char *id,
 {
     uint64_t n;
     res_building *b = NULL;
-    if (residents_id_parse (id, 'b', &n))
+    if (ts_id_parse (id, 'b', &n))
         b = residents_building_load (ctx, n);
     if (!b)
         return ts_fail (ctx, code, "%s: no building %s", field, id);
@@ -332,7 +288,7 @@ residents_ref_household (ts_ctx *ctx, const char *field, const char *id,
 {
     uint64_t n;
     res_household_rec *hh = NULL;
-    if (residents_id_parse (id, 'h', &n))
+    if (ts_id_parse (id, 'h', &n))
         hh = residents_household_load (ctx, n);
     if (!hh)
         return ts_fail (ctx, code, "%s: no household %s", field, id);
@@ -348,7 +304,7 @@ residents_ref_person (ts_ctx *ctx, const char *field, const char *id,
 {
     uint64_t n;
     res_person_rec *p = NULL;
-    if (residents_id_parse (id, 'p', &n))
+    if (ts_id_parse (id, 'p', &n))
         p = residents_person_load (ctx, n);
     if (!p)
         return ts_fail (ctx, code, "%s: no person %s", field, id);
@@ -359,55 +315,10 @@ residents_ref_person (ts_ctx *ctx, const char *field, const char *id,
 }
 
 //  --------------------------------------------------------------------
-//  Paging over a table whose keys are prefix + rest: the token is the hex
-//  of the rest of the next key (opaque to clients).
+//  Validation: codes, a member as given by a client
 
 unsigned
-residents_page_begin (ts_ctx *ctx, ts_cursor *cur, ts_table table,
-                      const void *prefix, size_t prefix_size, const char *token,
-                      uint32_t requested, uint32_t *page_size)
-{
-    unsigned rc = ts_page_size (ctx, requested, page_size);
-    if (rc)
-        return rc;
-    if ((rc = ts_check_str (ctx, "page_token", token, 2 * (TS_KEY_MAX - 16), false)))
-        return rc;
-    ts_key k;
-    ts_key_init (&k);
-    if (prefix_size)
-        ts_key_bytes (&k, prefix, prefix_size);
-    size_t len = token ? strlen (token) : 0;
-    if (len > 0) {
-        uint8_t rest [TS_KEY_MAX];
-        size_t rest_size = 0;
-        if (len % 2 || sodium_hex2bin (rest, sizeof rest, token, len, NULL, &rest_size, NULL) != 0
-        ||  rest_size + prefix_size > TS_KEY_MAX)
-            return ts_fail (ctx, TS_BAD_REQUEST, "page_token is not a token this list gave");
-        ts_key_bytes (&k, rest, rest_size);
-    }
-    ts_cursor_open (cur, ctx->txn, table);
-    if (!ts_cursor_seek (cur, k.size ? k.data : NULL, k.size))
-        ts_cursor_close (cur);
-    return 0;
-}
-
-char *
-residents_page_token (ts_ctx *ctx, const ts_cursor *cur, size_t prefix_size)
-{
-    if (!cur->key.data)
-        return ts_arena_strdup (ctx->arena, "");
-    assert (cur->key.size >= prefix_size);
-    size_t rest = cur->key.size - prefix_size;
-    char *hex = ts_arena_alloc (ctx->arena, rest * 2 + 1);
-    sodium_bin2hex (hex, rest * 2 + 1, (const uint8_t *) cur->key.data + prefix_size, rest);
-    return hex;
-}
-
-//  --------------------------------------------------------------------
-//  Personal data: validation of a member, the ID hash
-
-static unsigned
-s_check_code (ts_ctx *ctx, const char *field, const char *s, bool required)
+residents_check_code (ts_ctx *ctx, const char *field, const char *s, bool required)
 {
     return ts_check_str (ctx, field, s, RES_CODE_MAX_CHARS, required);
 }
@@ -445,12 +356,12 @@ residents_member_check (ts_ctx *ctx, const char *field, const res_member_input *
             pupil = true;
     }
     snprintf (f, sizeof f, "%s.school_id", field);
-    if ((rc = s_check_code (ctx, f, in->school_id, pupil)))
+    if ((rc = residents_check_code (ctx, f, in->school_id, pupil)))
         return rc;
     if (!pupil && in->school_id [0])
         return ts_fail (ctx, TS_BAD_REQUEST, "%s is only for members tagged pupil", f);
     snprintf (f, sizeof f, "%s.pupil_no", field);
-    if ((rc = s_check_code (ctx, f, in->pupil_no, pupil)))
+    if ((rc = residents_check_code (ctx, f, in->pupil_no, pupil)))
         return rc;
     if (!pupil && in->pupil_no [0])
         return ts_fail (ctx, TS_BAD_REQUEST, "%s is only for members tagged pupil", f);
@@ -484,157 +395,6 @@ residents_member_check (ts_ctx *ctx, const char *field, const res_member_input *
     return 0;
 }
 
-static void
-s_id_hash (ts_ctx *ctx, const char *id_number, uint8_t out [RES_ID_HASH_BYTES])
-{
-    char norm [19];
-    bool ok = residents_id_number_valid (id_number, norm);
-    assert (ok);                    //  validated before
-    res_state *st = residents_state (ctx);
-    crypto_generichash (out, RES_ID_HASH_BYTES, (const uint8_t *) norm, 18,
-                        st->id_key, sizeof st->id_key);
-    sodium_memzero (norm, sizeof norm);
-}
-
-static void
-s_pupil_key (ts_key *k, const char *school_id, const char *pupil_no)
-{
-    ts_key_init (k);
-    ts_key_str (k, school_id);
-    ts_key_str (k, pupil_no);
-}
-
-//  Claim the ID hash and pupil number of p (both unique among persons not
-//  archived). 409 naming the holder when taken by someone else.
-static unsigned
-s_person_claim (ts_ctx *ctx, const char *field, res_person_rec *p)
-{
-    res_state *st = residents_state (ctx);
-    uint8_t id [8];
-    ts_be64_put (id, p->id);
-    if (p->id_hash.len) {
-        assert (p->id_hash.len == RES_ID_HASH_BYTES);
-        ts_val v;
-        if (ts_txn_get (ctx->txn, st->id_hashes, p->id_hash.data, p->id_hash.len, &v)
-        &&  (v.size != 8 || ts_be64_get (v.data) != p->id)) {
-            uint64_t holder = v.size == 8 ? ts_be64_get (v.data) : 0;
-            res_person_rec *other = residents_person_load (ctx, holder);
-            return ts_fail (ctx, TS_CONFLICT,
-                            "%s.id_number belongs to person p%llu of household h%llu",
-                            field, (unsigned long long) holder,
-                            (unsigned long long) (other ? other->household_id : 0));
-        }
-        ts_txn_put (ctx->txn, st->id_hashes, p->id_hash.data, p->id_hash.len, id, 8);
-    }
-    if (p->pupil_no [0]) {
-        ts_key k;
-        s_pupil_key (&k, p->school_id, p->pupil_no);
-        ts_val v;
-        if (ts_txn_get (ctx->txn, st->pupils, k.data, k.size, &v)
-        &&  (v.size != 8 || ts_be64_get (v.data) != p->id))
-            return ts_fail (ctx, TS_CONFLICT, "%s.pupil_no %s is already a pupil of school %s",
-                            field, p->pupil_no, p->school_id);
-        ts_txn_put (ctx->txn, st->pupils, k.data, k.size, id, 8);
-    }
-    return 0;
-}
-
-//  Release what s_person_claim took (archive, or before a replace).
-static void
-s_person_release (ts_ctx *ctx, const res_person_rec *p)
-{
-    res_state *st = residents_state (ctx);
-    if (p->id_hash.len)
-        ts_txn_del (ctx->txn, st->id_hashes, p->id_hash.data, p->id_hash.len);
-    if (p->pupil_no [0]) {
-        ts_key k;
-        s_pupil_key (&k, p->school_id, p->pupil_no);
-        ts_txn_del (ctx->txn, st->pupils, k.data, k.size);
-    }
-}
-
-//  Copy the client's fields into a person record (arena memory).
-static void
-s_person_fill (ts_ctx *ctx, res_person_rec *p, const res_member_input *in)
-{
-    p->name = in->name;
-    p->birth_year = in->birth_year;
-    p->n_tags = in->n_tags;
-    p->tags = in->tags;
-    p->school_id = in->school_id;
-    p->pupil_no = in->pupil_no;
-    p->phone = in->phone;
-    p->n_skills = in->n_skills;
-    p->skills = in->skills;
-    //  Consent is recorded with who gave it and who wrote it down, when it
-    //  is first given and whenever it changes.
-    bool consent_changed = p->consent_recorded_ms == 0
-                        || p->credit_opt_out != in->credit_opt_out
-                        || (in->consent_by [0] && strcmp (p->consent_by, in->consent_by) != 0);
-    p->credit_opt_out = in->credit_opt_out;
-    if (consent_changed) {
-        char year [8];
-        ts_month_of (ctx->now_ms, year);
-        bool minor = in->birth_year > 0 && atoi (year) - in->birth_year < 18;
-        p->consent_by = in->consent_by [0] ? in->consent_by : minor ? "guardian" : "self";
-        p->consent_recorded_by = ctx->caller->principal [0] ? ctx->caller->principal
-                                                            : ctx->caller->role;
-        p->consent_recorded_ms = ctx->now_ms;
-    }
-    if (in->id_number [0]) {
-        uint8_t *hash = ts_arena_alloc (ctx->arena, RES_ID_HASH_BYTES);
-        s_id_hash (ctx, in->id_number, hash);
-        p->id_hash.data = hash;
-        p->id_hash.len = RES_ID_HASH_BYTES;
-    }
-}
-
-static void
-s_append_u64 (ts_ctx *ctx, uint64_t **array, size_t *n, uint64_t v)
-{
-    uint64_t *grown = ts_arena_alloc (ctx->arena, (*n + 1) * sizeof (uint64_t));
-    if (*n)
-        memcpy (grown, *array, *n * sizeof (uint64_t));
-    grown [*n] = v;
-    *array = grown;
-    (*n)++;
-}
-
-static bool
-s_remove_u64 (uint64_t *array, size_t *n, uint64_t v)
-{
-    for (size_t i = 0; i < *n; i++)
-        if (array [i] == v) {
-            memmove (array + i, array + i + 1, (*n - i - 1) * sizeof (uint64_t));
-            (*n)--;
-            return true;
-        }
-    return false;
-}
-
-unsigned
-residents_person_create (ts_ctx *ctx, const char *field, const res_member_input *in,
-                         res_household_rec *hh, res_person_rec **out)
-{
-    assert (!hh->archived);
-    if (hh->n_member_ids >= RES_MEMBERS_MAX)
-        return ts_fail (ctx, TS_CONFLICT, "household h%llu already has %d members",
-                        (unsigned long long) hh->id, RES_MEMBERS_MAX);
-    res_person_rec *p = ts_arena_alloc (ctx->arena, sizeof *p);
-    tashan__residents__person_rec__init (p);
-    p->id = ts_txn_next_id (ctx->txn, "person");
-    p->household_id = hh->id;
-    p->created_ms = p->updated_ms = ctx->now_ms;
-    s_person_fill (ctx, p, in);
-    unsigned rc = s_person_claim (ctx, field, p);
-    if (rc)
-        return rc;
-    s_person_save (ctx, p);
-    s_append_u64 (ctx, &hh->member_ids, &hh->n_member_ids, p->id);
-    *out = p;
-    return 0;
-}
-
 //  --------------------------------------------------------------------
 //  Output
 
@@ -642,8 +402,8 @@ void
 residents_member_out (ts_ctx *ctx, const res_person_rec *p, bool unmasked, res_member *m)
 {
     tashan__residents__member__init (m);
-    m->id = residents_id_str (ctx->arena, 'p', p->id);
-    m->household_id = residents_id_str (ctx->arena, 'h', p->household_id);
+    m->id = ts_id_text (ctx->arena, 'p', p->id);
+    m->household_id = ts_id_text (ctx->arena, 'h', p->household_id);
     m->name = p->name;
     m->birth_year = p->birth_year;
     m->n_tags = p->n_tags;
@@ -674,9 +434,9 @@ residents_household_file (ts_ctx *ctx, const res_household_rec *rec, bool unmask
 {
     res_household *h = ts_arena_alloc (ctx->arena, sizeof *h);
     tashan__residents__household__init (h);
-    h->id = residents_id_str (ctx->arena, 'h', rec->id);
+    h->id = ts_id_text (ctx->arena, 'h', rec->id);
     res_building *b = residents_building_load (ctx, rec->building_id);
-    h->building_id = residents_id_str (ctx->arena, 'b', rec->building_id);
+    h->building_id = ts_id_text (ctx->arena, 'b', rec->building_id);
     h->building = b ? b->number : "";
     h->compound = b ? b->compound : "";
     h->unit = rec->unit;
@@ -755,8 +515,8 @@ void
 residents_person_emit (ts_ctx *ctx, const char *topic, const res_person_rec *p)
 {
     Tashan__Events__Person ev = TASHAN__EVENTS__PERSON__INIT;
-    ev.person_id = residents_id_str (ctx->arena, 'p', p->id);
-    ev.household_id = residents_id_str (ctx->arena, 'h', p->household_id);
+    ev.person_id = ts_id_text (ctx->arena, 'p', p->id);
+    ev.household_id = ts_id_text (ctx->arena, 'h', p->household_id);
     res_household_rec *hh = residents_household_load (ctx, p->household_id);
     res_building *b = hh ? residents_building_load (ctx, hh->building_id) : NULL;
     ev.building_number = b ? b->number : "";
@@ -786,494 +546,4 @@ residents_need_emit (ts_ctx *ctx, const char *topic, const res_need *need)
     ev.urgency = need->urgency;
     ev.status = need->status;
     ts_emit (ctx, topic, &ev.base);
-}
-
-void
-residents_person_resources_follow (ts_ctx *ctx, const res_person_rec *p)
-{
-    res_state *st = residents_state (ctx);
-    res_household_rec *hh = residents_household_load (ctx, p->household_id);
-    res_building *b = hh ? residents_building_load (ctx, hh->building_id) : NULL;
-    char *pid = residents_id_str (ctx->arena, 'p', p->id);
-    ts_key prefix;
-    ts_key_init (&prefix);
-    ts_key_str (&prefix, pid);
-    //  Collect first: archiving deletes index rows under the cursor.
-    uint64_t ids [64];
-    size_t n = 0;
-    ts_cursor cur;
-    ts_cursor_open (&cur, ctx->txn, st->res_by_provider);
-    for (bool ok = ts_cursor_seek (&cur, prefix.data, prefix.size);
-         ok && n < 64 && ts_cursor_has_prefix (&cur, prefix.data, prefix.size);
-         ok = ts_cursor_next (&cur))
-        ids [n++] = ts_be64_get ((const uint8_t *) cur.key.data + prefix.size);
-    ts_cursor_close (&cur);
-    for (size_t i = 0; i < n; i++) {
-        res_resource *r = residents_resource_load (ctx, ids [i]);
-        if (!r || r->archived)
-            continue;
-        if (p->archived) {
-            r->archived = true;
-            ts_key k;
-            ts_key_init (&k);
-            ts_key_str (&k, r->category);
-            ts_key_u64 (&k, ids [i]);
-            ts_txn_del (ctx->txn, st->res_by_cat, k.data, k.size);
-            ts_key_init (&k);
-            ts_key_str (&k, pid);
-            ts_key_u64 (&k, ids [i]);
-            ts_txn_del (ctx->txn, st->res_by_provider, k.data, k.size);
-        }
-        else {
-            r->building = b ? b->number : "";
-            r->grid = hh ? hh->grid : "";
-        }
-        r->updated_ms = ctx->now_ms;
-        residents_resource_save (ctx, r);
-    }
-}
-
-//  --------------------------------------------------------------------
-//  Households
-
-unsigned
-residents_household_create (ts_ctx *ctx, const Tashan__Residents__CreateHouseholdRequest *req,
-                            res_household *rep)
-{
-    res_state *st = residents_state (ctx);
-    unsigned rc;
-    if ((rc = s_check_code (ctx, "building", req->building, true))
-    ||  (rc = s_check_code (ctx, "unit", req->unit, false))
-    ||  (rc = s_check_code (ctx, "room", req->room, true))
-    ||  (rc = s_check_code (ctx, "grid", req->grid, false))
-    ||  (rc = ts_check_count (ctx, "members", req->n_members, RES_MEMBERS_MAX)))
-        return rc;
-    for (size_t i = 0; i < req->n_members; i++) {
-        char f [32];
-        snprintf (f, sizeof f, "members[%zu]", i);
-        if ((rc = residents_member_check (ctx, f, req->members [i], true)))
-            return rc;
-    }
-    ts_key k;
-    ts_key_init (&k);
-    ts_key_str (&k, req->building);
-    ts_val v;
-    if (!ts_txn_get (ctx->txn, st->building_nos, k.data, k.size, &v) || v.size != 8)
-        return ts_fail (ctx, TS_UNPROCESSABLE, "building: no building numbered %s", req->building);
-    res_building *b = residents_building_load (ctx, ts_be64_get (v.data));
-    if (!b)
-        return ts_fail (ctx, TS_INTERNAL, "building %s has no record", req->building);
-    if (b->archived)
-        return ts_fail (ctx, TS_UNPROCESSABLE, "building: building %s is archived", req->building);
-    uint64_t building_id;
-    residents_id_parse (b->id, 'b', &building_id);
-
-    res_household_rec *hh = ts_arena_alloc (ctx->arena, sizeof *hh);
-    tashan__residents__household_rec__init (hh);
-    hh->id = ts_txn_next_id (ctx->txn, "household");
-    hh->building_id = building_id;
-    hh->unit = req->unit;
-    hh->room = req->room;
-    hh->grid = req->grid [0] ? req->grid : b->grid;
-    res_person_rec **created = ts_arena_alloc (ctx->arena, (req->n_members + 1) * sizeof (void *));
-    for (size_t i = 0; i < req->n_members; i++) {
-        char f [32];
-        snprintf (f, sizeof f, "members[%zu]", i);
-        if ((rc = residents_person_create (ctx, f, req->members [i], hh, &created [i])))
-            return rc;
-    }
-    ts_key_init (&k);
-    ts_key_u64 (&k, building_id);
-    ts_key_u64 (&k, hh->id);
-    ts_txn_put (ctx->txn, st->bld_households, k.data, k.size, "", 0);
-    residents_household_commit (ctx, hh, "household.created");
-    for (size_t i = 0; i < req->n_members; i++)
-        residents_person_emit (ctx, "person.created", created [i]);
-    *rep = *residents_household_file (ctx, hh, residents_caller_is_ops (ctx));
-    return TS_CREATED;
-}
-
-unsigned
-residents_household_get (ts_ctx *ctx, const Tashan__Residents__GetRequest *req,
-                         res_household *rep)
-{
-    res_household_rec *hh;
-    unsigned rc = residents_ref_household (ctx, "id", req->id, TS_NOT_FOUND, false, &hh);
-    if (rc)
-        return rc;
-    residents_audit (ctx, hh->id, "read");
-    *rep = *residents_household_file (ctx, hh, residents_caller_is_ops (ctx));
-    return TS_OK;
-}
-
-unsigned
-residents_household_list (ts_ctx *ctx, const Tashan__Residents__ListHouseholdsRequest *req,
-                          Tashan__Residents__ListHouseholdsReply *rep)
-{
-    res_state *st = residents_state (ctx);
-    unsigned rc;
-    if ((rc = s_check_code (ctx, "building", req->building, false)))
-        return rc;
-    ts_key prefix;
-    ts_key_init (&prefix);
-    ts_table table = st->households;
-    if (req->building [0]) {
-        ts_key k;
-        ts_key_init (&k);
-        ts_key_str (&k, req->building);
-        ts_val v;
-        if (!ts_txn_get (ctx->txn, st->building_nos, k.data, k.size, &v) || v.size != 8)
-            return ts_fail (ctx, TS_UNPROCESSABLE, "building: no building numbered %s", req->building);
-        ts_key_u64 (&prefix, ts_be64_get (v.data));
-        table = st->bld_households;
-    }
-    uint32_t page;
-    ts_cursor cur;
-    if ((rc = residents_page_begin (ctx, &cur, table, prefix.data, prefix.size,
-                                    req->page_token, req->page_size, &page)))
-        return rc;
-    rep->households = ts_arena_alloc (ctx->arena, page * sizeof (void *));
-    size_t scanned = 0;
-    for (bool ok = cur.key.data != NULL; ok && ts_cursor_has_prefix (&cur, prefix.data, prefix.size);
-         ok = ts_cursor_next (&cur)) {
-        if (rep->n_households == page || ++scanned > RES_SCAN_MAX)
-            break;
-        if (cur.key.size != prefix.size + 8)
-            continue;
-        uint64_t id = ts_be64_get ((const uint8_t *) cur.key.data + cur.key.size - 8);
-        res_household_rec *hh = residents_household_load (ctx, id);
-        if (!hh || (hh->archived && !req->include_archived))
-            continue;
-        res_building *b = residents_building_load (ctx, hh->building_id);
-        Tashan__Residents__HouseholdSummary *s = ts_arena_alloc (ctx->arena, sizeof *s);
-        tashan__residents__household_summary__init (s);
-        s->id = residents_id_str (ctx->arena, 'h', hh->id);
-        s->building = b ? b->number : "";
-        s->unit = hh->unit;
-        s->room = hh->room;
-        s->grid = hh->grid;
-        s->members = (uint32_t) hh->n_member_ids;
-        for (size_t i = 0; i < hh->n_need_ids; i++) {
-            res_need *n = residents_need_load (ctx, hh->need_ids [i]);
-            if (n && strcmp (n->status, "open") == 0)
-                s->open_needs++;
-        }
-        s->archived = hh->archived;
-        s->version = hh->version;
-        rep->households [rep->n_households++] = s;
-    }
-    rep->next_page_token = cur.cursor && ts_cursor_has_prefix (&cur, prefix.data, prefix.size)
-                         ? residents_page_token (ctx, &cur, prefix.size)
-                         : ts_arena_strdup (ctx->arena, "");
-    ts_cursor_close (&cur);
-    return TS_OK;
-}
-
-unsigned
-residents_household_update (ts_ctx *ctx, const Tashan__Residents__UpdateHouseholdRequest *req,
-                            res_household *rep)
-{
-    res_household_rec *hh;
-    unsigned rc = residents_ref_household (ctx, "id", req->id, TS_NOT_FOUND, true, &hh);
-    if (rc)
-        return rc;
-    if ((rc = s_check_code (ctx, "unit", req->unit, false))
-    ||  (rc = s_check_code (ctx, "room", req->room, false))
-    ||  (rc = s_check_code (ctx, "grid", req->grid, false)))
-        return rc;
-    bool grid_changed = req->grid [0] && strcmp (req->grid, hh->grid) != 0;
-    bool changed = grid_changed
-                || (req->unit [0] && strcmp (req->unit, hh->unit) != 0)
-                || (req->room [0] && strcmp (req->room, hh->room) != 0);
-    if (!changed) {                 //  nothing new: no new version
-        *rep = *residents_household_file (ctx, hh, residents_caller_is_ops (ctx));
-        return TS_OK;
-    }
-    if (req->unit [0])
-        hh->unit = req->unit;
-    if (req->room [0])
-        hh->room = req->room;
-    if (req->grid [0])
-        hh->grid = req->grid;
-    for (size_t i = 0; grid_changed && i < hh->n_need_ids; i++) {
-        res_need *n = residents_need_load (ctx, hh->need_ids [i]);
-        if (n && (strcmp (n->status, "open") == 0 || strcmp (n->status, "matched") == 0)) {
-            n->grid = hh->grid;
-            n->updated_ms = ctx->now_ms;
-            residents_need_save (ctx, n);
-        }
-    }
-    residents_household_commit (ctx, hh, "household.updated");
-    for (size_t i = 0; grid_changed && i < hh->n_member_ids; i++) {
-        res_person_rec *p = residents_person_load (ctx, hh->member_ids [i]);
-        if (p) {
-            residents_person_emit (ctx, "person.updated", p);
-            residents_person_resources_follow (ctx, p);
-        }
-    }
-    *rep = *residents_household_file (ctx, hh, residents_caller_is_ops (ctx));
-    return TS_OK;
-}
-
-//  Archive one person who leaves the community (the caller commits the
-//  household record and emits the event).
-static void
-s_person_archive (ts_ctx *ctx, res_person_rec *p, const char *reason)
-{
-    assert (!p->archived);
-    s_person_release (ctx, p);
-    p->archived = true;
-    p->archived_reason = (char *) reason;
-    p->updated_ms = ctx->now_ms;
-    s_person_save (ctx, p);
-}
-
-unsigned
-residents_household_move_out (ts_ctx *ctx, const Tashan__Residents__ArchiveRequest *req,
-                              res_household *rep)
-{
-    res_household_rec *hh;
-    unsigned rc = residents_ref_household (ctx, "id", req->id, TS_NOT_FOUND, true, &hh);
-    if (rc)
-        return rc;
-    if ((rc = ts_check_str (ctx, "reason", req->reason, TS_STR_MAX_CHARS, false)))
-        return rc;
-    size_t n = hh->n_member_ids;
-    res_person_rec **left = ts_arena_alloc (ctx->arena, (n + 1) * sizeof (void *));
-    for (size_t i = 0; i < n; i++) {
-        left [i] = residents_person_load (ctx, hh->member_ids [i]);
-        if (!left [i])
-            return ts_fail (ctx, TS_INTERNAL, "household %s has a dangling member", req->id);
-        s_person_archive (ctx, left [i], req->reason);
-    }
-    residents_needs_close_all (ctx, hh, "household moved out");
-    //  The file keeps who lived there: the members list stays as it was,
-    //  each member marked archived.
-    hh->archived = true;
-    hh->archived_reason = req->reason;
-    residents_household_commit (ctx, hh, "household.moved_out");
-    for (size_t i = 0; i < n; i++) {
-        residents_person_emit (ctx, "person.archived", left [i]);
-        residents_person_resources_follow (ctx, left [i]);
-    }
-    *rep = *residents_household_file (ctx, hh, residents_caller_is_ops (ctx));
-    return TS_OK;
-}
-
-static void
-s_mask_file (ts_ctx *ctx, res_household *h)
-{
-    for (size_t i = 0; i < h->n_members; i++) {
-        res_member *m = h->members [i];
-        size_t size = strlen (m->phone) + 1;
-        char *masked = ts_arena_alloc (ctx->arena, size);
-        residents_phone_mask (m->phone, masked, size);
-        m->phone = masked;
-    }
-}
-
-unsigned
-residents_household_history (ts_ctx *ctx, const Tashan__Residents__PageRequest *req,
-                             Tashan__Residents__HistoryReply *rep)
-{
-    res_household_rec *hh;
-    unsigned rc = residents_ref_household (ctx, "id", req->id, TS_NOT_FOUND, false, &hh);
-    if (rc)
-        return rc;
-    ts_key prefix;
-    ts_key_init (&prefix);
-    ts_key_u64 (&prefix, hh->id);
-    uint32_t page;
-    ts_cursor cur;
-    if ((rc = residents_page_begin (ctx, &cur, residents_state (ctx)->versions, prefix.data,
-                                    prefix.size, req->page_token, req->page_size, &page)))
-        return rc;
-    residents_audit (ctx, hh->id, "history");
-    rep->household_id = residents_id_str (ctx->arena, 'h', hh->id);
-    rep->versions = ts_arena_alloc (ctx->arena, page * sizeof (void *));
-    bool unmasked = residents_caller_is_ops (ctx);
-    for (bool ok = cur.key.data != NULL; ok && rep->n_versions < page
-         && ts_cursor_has_prefix (&cur, prefix.data, prefix.size); ok = ts_cursor_next (&cur)) {
-        Tashan__Residents__HouseholdVersion *v = (void *) protobuf_c_message_unpack (
-            &tashan__residents__household_version__descriptor, ts_arena_pb (ctx->arena),
-            cur.value.size, cur.value.data);
-        if (!v) {
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-            break;
-        }
-        if (!unmasked && v->household)
-            s_mask_file (ctx, v->household);
-        rep->versions [rep->n_versions++] = v;
-    }
-    rep->next_page_token = cur.cursor && ts_cursor_has_prefix (&cur, prefix.data, prefix.size)
-                         ? residents_page_token (ctx, &cur, prefix.size)
-                         : ts_arena_strdup (ctx->arena, "");
-    ts_cursor_close (&cur);
-    return TS_OK;
-}
-
-unsigned
-residents_household_audit (ts_ctx *ctx, const Tashan__Residents__PageRequest *req,
-                           Tashan__Residents__AuditReply *rep)
-{
-    res_household_rec *hh;
-    unsigned rc = residents_ref_household (ctx, "id", req->id, TS_NOT_FOUND, false, &hh);
-    if (rc)
-        return rc;
-    ts_key prefix;
-    ts_key_init (&prefix);
-    ts_key_u64 (&prefix, hh->id);
-    uint32_t page;
-    ts_cursor cur;
-    if ((rc = residents_page_begin (ctx, &cur, residents_state (ctx)->audit, prefix.data,
-                                    prefix.size, req->page_token, req->page_size, &page)))
-        return rc;
-    rep->household_id = residents_id_str (ctx->arena, 'h', hh->id);
-    rep->entries = ts_arena_alloc (ctx->arena, page * sizeof (void *));
-    for (bool ok = cur.key.data != NULL; ok && rep->n_entries < page
-         && ts_cursor_has_prefix (&cur, prefix.data, prefix.size); ok = ts_cursor_next (&cur)) {
-        Tashan__Residents__AuditEntry *e = (void *) protobuf_c_message_unpack (
-            &tashan__residents__audit_entry__descriptor, ts_arena_pb (ctx->arena),
-            cur.value.size, cur.value.data);
-        if (!e) {
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-            break;
-        }
-        rep->entries [rep->n_entries++] = e;
-    }
-    rep->next_page_token = cur.cursor && ts_cursor_has_prefix (&cur, prefix.data, prefix.size)
-                         ? residents_page_token (ctx, &cur, prefix.size)
-                         : ts_arena_strdup (ctx->arena, "");
-    ts_cursor_close (&cur);
-    return TS_OK;
-}
-
-//  --------------------------------------------------------------------
-//  Persons
-
-#define MEMBER_INPUT_FROM(req) { \
-    .base = PROTOBUF_C_MESSAGE_INIT (&tashan__residents__member_input__descriptor), \
-    .name = (req)->name, .birth_year = (req)->birth_year, \
-    .n_tags = (req)->n_tags, .tags = (req)->tags, \
-    .school_id = (req)->school_id, .pupil_no = (req)->pupil_no, \
-    .id_number = (req)->id_number, .phone = (req)->phone, \
-    .n_skills = (req)->n_skills, .skills = (req)->skills, \
-    .credit_opt_out = (req)->credit_opt_out, .consent_by = (req)->consent_by }
-
-unsigned
-residents_member_add (ts_ctx *ctx, const Tashan__Residents__AddMemberRequest *req,
-                      res_member *rep)
-{
-    res_household_rec *hh;
-    unsigned rc = residents_ref_household (ctx, "id", req->id, TS_NOT_FOUND, true, &hh);
-    if (rc)
-        return rc;
-    res_member_input in = MEMBER_INPUT_FROM (req);
-    if ((rc = residents_member_check (ctx, "member", &in, true)))
-        return rc;
-    res_person_rec *p;
-    if ((rc = residents_person_create (ctx, "member", &in, hh, &p)))
-        return rc;
-    residents_household_commit (ctx, hh, "person.added");
-    residents_person_emit (ctx, "person.created", p);
-    residents_member_out (ctx, p, residents_caller_is_ops (ctx), rep);
-    return TS_CREATED;
-}
-
-unsigned
-residents_person_get (ts_ctx *ctx, const Tashan__Residents__GetRequest *req, res_member *rep)
-{
-    res_person_rec *p;
-    unsigned rc = residents_ref_person (ctx, "id", req->id, TS_NOT_FOUND, false, &p);
-    if (rc)
-        return rc;
-    residents_audit (ctx, p->household_id, "read_person");
-    residents_member_out (ctx, p, residents_caller_is_ops (ctx), rep);
-    return TS_OK;
-}
-
-unsigned
-residents_person_update (ts_ctx *ctx, const Tashan__Residents__UpdatePersonRequest *req,
-                         res_member *rep)
-{
-    res_person_rec *p;
-    unsigned rc = residents_ref_person (ctx, "id", req->id, TS_NOT_FOUND, true, &p);
-    if (rc)
-        return rc;
-    res_member_input in = MEMBER_INPUT_FROM (req);
-    if ((rc = residents_member_check (ctx, "person", &in, true)))
-        return rc;
-    ProtobufCBinaryData old_hash = p->id_hash;
-    s_person_release (ctx, p);
-    s_person_fill (ctx, p, &in);
-    if (!in.id_number [0])
-        p->id_hash = old_hash;      //  empty keeps the number on file
-    if ((rc = s_person_claim (ctx, "person", p)))
-        return rc;
-    p->updated_ms = ctx->now_ms;
-    s_person_save (ctx, p);
-    res_household_rec *hh = residents_household_load (ctx, p->household_id);
-    if (!hh)
-        return ts_fail (ctx, TS_INTERNAL, "person %s has no household", req->id);
-    residents_household_commit (ctx, hh, "person.updated");
-    residents_person_emit (ctx, "person.updated", p);
-    residents_member_out (ctx, p, residents_caller_is_ops (ctx), rep);
-    return TS_OK;
-}
-
-unsigned
-residents_person_move (ts_ctx *ctx, const Tashan__Residents__MovePersonRequest *req,
-                       res_member *rep)
-{
-    res_person_rec *p;
-    res_household_rec *to;
-    unsigned rc;
-    if ((rc = residents_ref_person (ctx, "id", req->id, TS_NOT_FOUND, true, &p))
-    ||  (rc = ts_check_str (ctx, "household_id", req->household_id, 32, true))
-    ||  (rc = residents_ref_household (ctx, "household_id", req->household_id,
-                                       TS_UNPROCESSABLE, true, &to)))
-        return rc;
-    if (to->id == p->household_id)
-        return ts_fail (ctx, TS_CONFLICT, "person %s already lives in %s", req->id,
-                        req->household_id);
-    if (to->n_member_ids >= RES_MEMBERS_MAX)
-        return ts_fail (ctx, TS_CONFLICT, "household %s already has %d members",
-                        req->household_id, RES_MEMBERS_MAX);
-    res_household_rec *from = residents_household_load (ctx, p->household_id);
-    if (!from)
-        return ts_fail (ctx, TS_INTERNAL, "person %s has no household", req->id);
-    bool removed = s_remove_u64 (from->member_ids, &from->n_member_ids, p->id);
-    assert (removed);
-    s_append_u64 (ctx, &to->member_ids, &to->n_member_ids, p->id);
-    p->household_id = to->id;
-    p->updated_ms = ctx->now_ms;
-    s_person_save (ctx, p);
-    residents_household_commit (ctx, from, "person.moved_out");
-    residents_household_commit (ctx, to, "person.moved_in");
-    residents_person_emit (ctx, "person.moved", p);
-    residents_person_resources_follow (ctx, p);
-    residents_member_out (ctx, p, residents_caller_is_ops (ctx), rep);
-    return TS_OK;
-}
-
-unsigned
-residents_person_archive (ts_ctx *ctx, const Tashan__Residents__ArchiveRequest *req,
-                          res_member *rep)
-{
-    res_person_rec *p;
-    unsigned rc;
-    if ((rc = residents_ref_person (ctx, "id", req->id, TS_NOT_FOUND, true, &p))
-    ||  (rc = ts_check_str (ctx, "reason", req->reason, TS_STR_MAX_CHARS, false)))
-        return rc;
-    res_household_rec *hh = residents_household_load (ctx, p->household_id);
-    if (!hh)
-        return ts_fail (ctx, TS_INTERNAL, "person %s has no household", req->id);
-    bool removed = s_remove_u64 (hh->member_ids, &hh->n_member_ids, p->id);
-    assert (removed);
-    s_person_archive (ctx, p, req->reason);
-    residents_household_commit (ctx, hh, "person.archived");
-    residents_person_emit (ctx, "person.archived", p);
-    residents_person_resources_follow (ctx, p);
-    residents_member_out (ctx, p, residents_caller_is_ops (ctx), rep);
-    return TS_OK;
 }

@@ -7,13 +7,17 @@
     open. The handler table (residents_service.c) maps protobuf requests to
     the functions declared here; unit tests drive them through ts_dispatch.
 
-    Files:
-        residents_core.c    data layout, open, ids, personal data, the
-                            household file, versions, audit, persons
-        residents_layout.c  compounds and buildings
-        residents_needs.c   needs, resources, ranking and assignment
-        residents_match.c   the batch match of every open need (MatchAll)
-        residents_demo.c    the deterministic demo community (SeedDemo)
+    Files, each calling only those above it:
+        residents_core.c       data layout, open, records, references,
+                               validation, the household file, versions,
+                               audit, events
+        residents_needs.c      needs, resources, ranking and assignment;
+                               resources following their providers
+        residents_person.c     persons: claims, create, leave; handlers
+        residents_household.c  the household handlers
+        residents_layout.c     compounds and buildings
+        residents_match.c      the batch match of every open need (MatchAll)
+        residents_demo.c       the deterministic demo community (SeedDemo)
     =========================================================================
 */
 #ifndef RESIDENTS_CORE_H
@@ -22,6 +26,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "ts_service.h"
+#include "ts_id.h"
+#include "ts_page.h"
+#include "ts_time.h"
 #include "residents.pb-c.h"
 #include "events.pb-c.h"
 
@@ -72,10 +79,6 @@ typedef struct {
 } res_state;
 #define RES_STATE_MAGIC 0x52455344u
 
-//  The tables of the service (for ts_service.tables).
-#define RES_TABLE_COUNT 17
-extern const ts_table_def residents_tables [RES_TABLE_COUNT];
-
 //  Vocabularies (NULL-terminated).
 extern const char *const residents_tags [];
 extern const char *const residents_categories [];
@@ -91,18 +94,12 @@ res_state *residents_state (ts_ctx *ctx);
 //  --------------------------------------------------------------------
 //  Small pure helpers (no transaction)
 
-//  "h12" -> 12 with prefix 'h'. False unless prefix, then 1..19 digits,
-//  no leading zero, value > 0.
-bool residents_id_parse (const char *s, char prefix, uint64_t *id);
-char *residents_id_str (ts_arena *arena, char prefix, uint64_t id);
 //  GB 11643-1999: 17 digits and a check character (0-9 or X, x accepted).
 //  On success writes the normalised 18 characters (upper-case X) to out.
 bool residents_id_number_valid (const char *s, char out [19]);
 //  "13812341234" -> "138****1234": the first 3 and last 4 characters
 //  kept, the rest starred; shorter numbers keep only their last 2.
 void residents_phone_mask (const char *phone, char *out, size_t out_size);
-//  Week index (weeks since the Monday 1970-01-05 00:00 Asia/Shanghai).
-uint32_t residents_week_of (int64_t unix_ms);
 //  Is the caller ops (the only role that sees phones unmasked)?
 bool residents_caller_is_ops (const ts_ctx *ctx);
 
@@ -125,16 +122,11 @@ res_need *residents_need_load (ts_ctx *ctx, uint64_t id);
 void residents_need_save (ts_ctx *ctx, const res_need *need);
 res_resource *residents_resource_load (ts_ctx *ctx, uint64_t id);
 void residents_resource_save (ts_ctx *ctx, const res_resource *resource);
-
-//  Paging over keys prefix + rest: position cur at page_token (the hex of
-//  the rest of the next key; cur closed when nothing is left) and give the
-//  page size (default 100, at most 1,000). The token for the next page is
-//  the rest of the key under cur (or "" when cur is past the prefix).
-unsigned residents_page_begin (ts_ctx *ctx, ts_cursor *cur, ts_table table,
-                               const void *prefix, size_t prefix_size,
-                               const char *token, uint32_t requested,
-                               uint32_t *page_size);
-char *residents_page_token (ts_ctx *ctx, const ts_cursor *cur, size_t prefix_size);
+void residents_person_save (ts_ctx *ctx, const res_person_rec *p);
+//  A code given by a client (building number, unit, room, grid...): at
+//  most RES_CODE_MAX_CHARS characters (400 naming field).
+unsigned residents_check_code (ts_ctx *ctx, const char *field, const char *s,
+                               bool required);
 
 //  The household file as returned (phones masked unless unmasked).
 res_household *residents_household_file (ts_ctx *ctx, const res_household_rec *rec,
@@ -149,21 +141,28 @@ void residents_audit (ts_ctx *ctx, uint64_t household_id, const char *action);
 void residents_person_emit (ts_ctx *ctx, const char *topic, const res_person_rec *p);
 //  Emit need.opened / need.closed.
 void residents_need_emit (ts_ctx *ctx, const char *topic, const res_need *need);
-//  Move the resources a person offers to their current household's place
-//  (after a move or a grid change); archive them when the person is.
-void residents_person_resources_follow (ts_ctx *ctx, const res_person_rec *p);
+//  Validate one member as given by a client (400 naming field).
+unsigned residents_member_check (ts_ctx *ctx, const char *field,
+                                 const res_member_input *in, bool name_required);
+//  Fill a reply member from a record.
+void residents_member_out (ts_ctx *ctx, const res_person_rec *p, bool unmasked,
+                           res_member *out);
+
+//  --------------------------------------------------------------------
+//  Persons (residents_person.c)
 
 //  Create a person in household hh from a validated input (checks the
 //  ID-number and pupil uniqueness: 409). On success *out is the record.
 unsigned residents_person_create (ts_ctx *ctx, const char *field,
                                   const res_member_input *in,
                                   res_household_rec *hh, res_person_rec **out);
-//  Validate one member as given by a client (400 naming field).
-unsigned residents_member_check (ts_ctx *ctx, const char *field,
-                                 const res_member_input *in, bool name_required);
+//  A person leaves the community: claims released, archived with reason
+//  and saved (the caller commits the household record and emits).
+void residents_person_leave (ts_ctx *ctx, res_person_rec *p, const char *reason);
 
 //  --------------------------------------------------------------------
-//  Handlers: households and persons (residents_core.c)
+//  Handlers: households (residents_household.c) and persons
+//  (residents_person.c)
 
 unsigned residents_household_create (ts_ctx *ctx,
     const Tashan__Residents__CreateHouseholdRequest *req, res_household *rep);
@@ -192,10 +191,6 @@ unsigned residents_person_move (ts_ctx *ctx,
     const Tashan__Residents__MovePersonRequest *req, res_member *rep);
 unsigned residents_person_archive (ts_ctx *ctx,
     const Tashan__Residents__ArchiveRequest *req, res_member *rep);
-
-//  Fill a reply member from a record.
-void residents_member_out (ts_ctx *ctx, const res_person_rec *p, bool unmasked,
-                           res_member *out);
 
 //  --------------------------------------------------------------------
 //  Handlers: layout (residents_layout.c)
@@ -250,6 +245,9 @@ unsigned residents_resource_archive (ts_ctx *ctx,
     const Tashan__Residents__ArchiveRequest *req, res_resource *rep);
 //  Capacity left this week (the stored count belongs to booked_week).
 uint32_t residents_resource_left (const res_resource *r, uint32_t week);
+//  Move the resources a person offers to their current household's place
+//  (after a move or a grid change); archive them when the person is.
+void residents_person_resources_follow (ts_ctx *ctx, const res_person_rec *p);
 //  Close every open or matched need of a household (moving out).
 void residents_needs_close_all (ts_ctx *ctx, res_household_rec *hh, const char *note);
 //  Apply merchant.registered / merchant.updated from the merchants daemon.

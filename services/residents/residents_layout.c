@@ -48,7 +48,7 @@ s_ref_compound (ts_ctx *ctx, const char *field, const char *id, unsigned code,
 {
     uint64_t n;
     res_compound *c = NULL;
-    if (residents_id_parse (id, 'c', &n))
+    if (ts_id_parse (id, 'c', &n))
         c = s_compound_load (ctx, n);
     if (!c)
         return ts_fail (ctx, code, "%s: no compound %s", field, id);
@@ -85,7 +85,7 @@ residents_compound_create (ts_ctx *ctx, const Tashan__Residents__CreateCompoundR
     uint64_t id = ts_txn_next_id (ctx->txn, "compound");
     if ((rc = s_claim_name (ctx, residents_state (ctx)->compound_names, "name", req->name, id)))
         return rc;
-    rep->id = residents_id_str (ctx->arena, 'c', id);
+    rep->id = ts_id_text (ctx->arena, 'c', id);
     rep->name = req->name;
     rep->kind = req->kind;
     rep->created_ms = rep->updated_ms = ctx->now_ms;
@@ -109,29 +109,22 @@ unsigned
 residents_compound_list (ts_ctx *ctx, const Tashan__Residents__ListCompoundsRequest *req,
                          Tashan__Residents__ListCompoundsReply *rep)
 {
-    uint32_t page;
-    ts_cursor cur;
-    unsigned rc = residents_page_begin (ctx, &cur, residents_state (ctx)->compounds, NULL, 0,
-                                        req->page_token, req->page_size, &page);
+    ts_page pg;
+    unsigned rc = ts_page_open (ctx, &pg, residents_state (ctx)->compounds, NULL, 0,
+                                req->page_token, req->page_size);
     if (rc)
         return rc;
-    rep->compounds = ts_arena_alloc (ctx->arena, page * sizeof (void *));
-    size_t scanned = 0;
-    for (bool ok = cur.key.data != NULL; ok; ok = ts_cursor_next (&cur)) {
-        if (rep->n_compounds == page || ++scanned > RES_SCAN_MAX)
-            break;
-        res_compound *c = (void *) protobuf_c_message_unpack (
-            &tashan__residents__compound__descriptor, ts_arena_pb (ctx->arena),
-            cur.value.size, cur.value.data);
-        if (!c) {
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-            break;
-        }
-        if (!c->archived || req->include_archived)
-            rep->compounds [rep->n_compounds++] = c;
+    rep->compounds = ts_arena_alloc (ctx->arena, pg.size * sizeof (void *));
+    for (; ts_page_more (&pg); ts_page_next (&pg)) {
+        res_compound *c = ts_page_msg (&pg, &tashan__residents__compound__descriptor, ctx->arena);
+        if (!c)
+            break;                  //  corrupt: the txn failed
+        if (c->archived && !req->include_archived)
+            continue;
+        rep->compounds [rep->n_compounds++] = c;
+        ts_page_take (&pg);
     }
-    rep->next_page_token = residents_page_token (ctx, &cur, 0);
-    ts_cursor_close (&cur);
+    rep->next_page_token = ts_page_close (&pg, ctx->arena);
     return TS_OK;
 }
 
@@ -185,10 +178,11 @@ residents_compound_archive (ts_ctx *ctx, const Tashan__Residents__ArchiveRequest
     size_t scanned = 0;
     for (bool ok = ts_cursor_seek (&cur, NULL, 0); ok && ++scanned <= RES_SCAN_MAX;
          ok = ts_cursor_next (&cur)) {
-        res_building *b = (void *) protobuf_c_message_unpack (
-            &tashan__residents__building__descriptor, ts_arena_pb (ctx->arena),
-            cur.value.size, cur.value.data);
-        if (b && !b->archived && strcmp (b->compound, c->id) == 0) {
+        res_building *b = ts_cursor_msg (&cur, &tashan__residents__building__descriptor,
+                                         ctx->arena);
+        if (!b)
+            break;                  //  corrupt: the txn failed
+        if (!b->archived && strcmp (b->compound, c->id) == 0) {
             ts_cursor_close (&cur);
             return ts_fail (ctx, TS_CONFLICT, "compound %s still has building %s (%s)",
                             req->id, b->id, b->number);
@@ -210,8 +204,8 @@ static unsigned
 s_building_refs (ts_ctx *ctx, const char *compound, const char *head)
 {
     unsigned rc;
-    if ((rc = ts_check_str (ctx, "compound", compound, 32, false))
-    ||  (rc = ts_check_str (ctx, "head_person_id", head, 32, false)))
+    if ((rc = ts_check_str (ctx, "compound", compound, TS_ID_MAX_CHARS, false))
+    ||  (rc = ts_check_str (ctx, "head_person_id", head, TS_ID_MAX_CHARS, false)))
         return rc;
     if (compound [0]) {
         uint64_t id;
@@ -244,7 +238,7 @@ residents_building_create (ts_ctx *ctx, const Tashan__Residents__CreateBuildingR
     uint64_t id = ts_txn_next_id (ctx->txn, "building");
     if ((rc = s_claim_name (ctx, st->building_nos, "number", req->number, id)))
         return rc;
-    rep->id = residents_id_str (ctx->arena, 'b', id);
+    rep->id = ts_id_text (ctx->arena, 'b', id);
     rep->number = req->number;
     rep->grid = req->grid;
     rep->compound = req->compound;
@@ -270,34 +264,26 @@ residents_building_list (ts_ctx *ctx, const Tashan__Residents__ListBuildingsRequ
                          Tashan__Residents__ListBuildingsReply *rep)
 {
     unsigned rc;
-    if ((rc = ts_check_str (ctx, "compound", req->compound, 32, false))
+    if ((rc = ts_check_str (ctx, "compound", req->compound, TS_ID_MAX_CHARS, false))
     ||  (rc = ts_check_str (ctx, "grid", req->grid, RES_CODE_MAX_CHARS, false)))
         return rc;
-    uint32_t page;
-    ts_cursor cur;
-    if ((rc = residents_page_begin (ctx, &cur, residents_state (ctx)->buildings, NULL, 0,
-                                    req->page_token, req->page_size, &page)))
+    ts_page pg;
+    if ((rc = ts_page_open (ctx, &pg, residents_state (ctx)->buildings, NULL, 0,
+                            req->page_token, req->page_size)))
         return rc;
-    rep->buildings = ts_arena_alloc (ctx->arena, page * sizeof (void *));
-    size_t scanned = 0;
-    for (bool ok = cur.key.data != NULL; ok; ok = ts_cursor_next (&cur)) {
-        if (rep->n_buildings == page || ++scanned > RES_SCAN_MAX)
-            break;
-        res_building *b = (void *) protobuf_c_message_unpack (
-            &tashan__residents__building__descriptor, ts_arena_pb (ctx->arena),
-            cur.value.size, cur.value.data);
-        if (!b) {
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-            break;
-        }
+    rep->buildings = ts_arena_alloc (ctx->arena, pg.size * sizeof (void *));
+    for (; ts_page_more (&pg); ts_page_next (&pg)) {
+        res_building *b = ts_page_msg (&pg, &tashan__residents__building__descriptor, ctx->arena);
+        if (!b)
+            break;                  //  corrupt: the txn failed
         if ((b->archived && !req->include_archived)
         ||  (req->compound [0] && strcmp (req->compound, b->compound) != 0)
         ||  (req->grid [0] && strcmp (req->grid, b->grid) != 0))
             continue;
         rep->buildings [rep->n_buildings++] = b;
+        ts_page_take (&pg);
     }
-    rep->next_page_token = residents_page_token (ctx, &cur, 0);
-    ts_cursor_close (&cur);
+    rep->next_page_token = ts_page_close (&pg, ctx->arena);
     return TS_OK;
 }
 
@@ -321,7 +307,7 @@ residents_building_update (ts_ctx *ctx, const Tashan__Residents__UpdateBuildingR
         b->head_person_id = req->head_person_id;
     b->updated_ms = ctx->now_ms;
     uint64_t id;
-    residents_id_parse (b->id, 'b', &id);
+    ts_id_parse (b->id, 'b', &id);
     s_building_save (ctx, id, b);
     *rep = *b;
     return TS_OK;
@@ -339,7 +325,7 @@ residents_building_archive (ts_ctx *ctx, const Tashan__Residents__ArchiveRequest
     if (b->archived)
         return ts_fail (ctx, TS_CONFLICT, "building %s is already archived", req->id);
     uint64_t id;
-    residents_id_parse (b->id, 'b', &id);
+    ts_id_parse (b->id, 'b', &id);
     ts_key prefix;
     ts_key_init (&prefix);
     ts_key_u64 (&prefix, id);

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "residents_core.h"
+#include "ts_id.h"
+#include "ts_page.h"
 
 //  As the ledger's boards print names: the first and the last character
 //  kept, one "*" for each between ("王建国" -> "王*国"); two characters:
@@ -70,25 +72,23 @@ residents_lookup (ts_ctx *ctx, const Tashan__Residents__LookupRequest *req,
         ts_key_u64 (&prefix, ts_be64_get (v.data));
         table = st->bld_households;
     }
-    uint32_t page;
-    ts_cursor cur;
-    unsigned rc = residents_page_begin (ctx, &cur, table, prefix.data, prefix.size,
-                                        req->page_token, req->page_size, &page);
+    ts_page pg;
+    unsigned rc = ts_page_open (ctx, &pg, table, prefix.data, prefix.size,
+                                req->page_token, req->page_size);
     if (rc)
         return rc;
     size_t cap = 64;
     rep->persons = ts_arena_alloc (ctx->arena, cap * sizeof (void *));
-    uint32_t households = 0;
-    for (bool ok = cur.key.data != NULL; ok && ts_cursor_has_prefix (&cur, prefix.data, prefix.size);
-         ok = ts_cursor_next (&cur)) {
-        if (households == page)
-            break;
-        if (cur.key.size != prefix.size + 8)
+    for (; ts_page_more (&pg); ts_page_next (&pg)) {
+        size_t rest_size;
+        const uint8_t *rest = ts_page_rest (&pg, &rest_size);
+        if (rest_size != 8)
             continue;
-        households++;
-        res_household_rec *hh = residents_household_load (
-            ctx, ts_be64_get ((const uint8_t *) cur.key.data + cur.key.size - 8));
-        if (!hh || hh->archived || (req->room [0] && strcmp (hh->room, req->room) != 0))
+        res_household_rec *hh = residents_household_load (ctx, ts_be64_get (rest));
+        if (!hh || hh->archived)
+            continue;
+        ts_page_take (&pg);         //  a page is so many households
+        if (req->room [0] && strcmp (hh->room, req->room) != 0)
             continue;
         res_building *b = residents_building_load (ctx, hh->building_id);
         for (size_t i = 0; i < hh->n_member_ids; i++) {
@@ -104,8 +104,8 @@ residents_lookup (ts_ctx *ctx, const Tashan__Residents__LookupRequest *req,
             }
             Tashan__Residents__LookupPerson *lp = ts_arena_alloc (ctx->arena, sizeof *lp);
             tashan__residents__lookup_person__init (lp);
-            lp->person_id = residents_id_str (ctx->arena, 'p', p->id);
-            lp->household_id = residents_id_str (ctx->arena, 'h', hh->id);
+            lp->person_id = ts_id_text (ctx->arena, 'p', p->id);
+            lp->household_id = ts_id_text (ctx->arena, 'h', hh->id);
             lp->building = b ? b->number : "";
             lp->unit = hh->unit;
             lp->room = hh->room;
@@ -113,9 +113,6 @@ residents_lookup (ts_ctx *ctx, const Tashan__Residents__LookupRequest *req,
             rep->persons [rep->n_persons++] = lp;
         }
     }
-    rep->next_page_token = cur.cursor && ts_cursor_has_prefix (&cur, prefix.data, prefix.size)
-                         ? residents_page_token (ctx, &cur, prefix.size)
-                         : ts_arena_strdup (ctx->arena, "");
-    ts_cursor_close (&cur);
+    rep->next_page_token = ts_page_close (&pg, ctx->arena);
     return TS_OK;
 }

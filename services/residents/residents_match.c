@@ -252,21 +252,17 @@ s_load_needs (ts_ctx *ctx, ts_arena *scratch, m_intern *in, m_need *out, size_t 
     for (bool ok = ts_cursor_seek (&cur, NULL, 0); ok && rows < max; ok = ts_cursor_next (&cur)) {
         if (++rows % SCRATCH_RESET_ROWS == 0)
             ts_arena_reset (scratch);
-        res_need *need = (void *) protobuf_c_message_unpack (
-            &tashan__residents__need__descriptor, ts_arena_pb (scratch),
-            cur.value.size, cur.value.data);
-        if (!need) {
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-            break;
-        }
+        res_need *need = ts_cursor_msg (&cur, &tashan__residents__need__descriptor, scratch);
+        if (!need)
+            break;                  //  corrupt: the txn failed
         int cat = s_category (need->category);
         if (strcmp (need->status, "open") != 0 || cat < 0)
             continue;
         m_need *m = &out [n++];
         m->id = ts_be64_get (cur.key.data);
-        residents_id_parse (need->household_id, 'h', &m->household);
+        ts_id_parse (need->household_id, 'h', &m->household);
         m->person = 0;
-        residents_id_parse (need->person_id, 'p', &m->person);
+        ts_id_parse (need->person_id, 'p', &m->person);
         m->building = s_intern (ctx->arena, in, need->building);
         m->grid = s_intern (ctx->arena, in, need->grid);
         m->category = (uint8_t) cat;
@@ -279,7 +275,7 @@ s_load_needs (ts_ctx *ctx, ts_arena *scratch, m_intern *in, m_need *out, size_t 
 static uint32_t
 s_load_resources (ts_ctx *ctx, ts_arena *scratch, m_intern *in, m_res *out, size_t max)
 {
-    uint32_t week = residents_week_of (ctx->now_ms);
+    uint32_t week = ts_week_of (ctx->now_ms);
     uint32_t n = 0;
     ts_cursor cur;
     ts_cursor_open (&cur, ctx->txn, residents_state (ctx)->resources);
@@ -287,13 +283,9 @@ s_load_resources (ts_ctx *ctx, ts_arena *scratch, m_intern *in, m_res *out, size
     for (bool ok = ts_cursor_seek (&cur, NULL, 0); ok && rows < max; ok = ts_cursor_next (&cur)) {
         if (++rows % SCRATCH_RESET_ROWS == 0)
             ts_arena_reset (scratch);
-        res_resource *r = (void *) protobuf_c_message_unpack (
-            &tashan__residents__resource__descriptor, ts_arena_pb (scratch),
-            cur.value.size, cur.value.data);
-        if (!r) {
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-            break;
-        }
+        res_resource *r = ts_cursor_msg (&cur, &tashan__residents__resource__descriptor, scratch);
+        if (!r)
+            break;                  //  corrupt: the txn failed
         int cat = s_category (r->category);
         uint32_t left = residents_resource_left (r, week);
         if (r->archived || cat < 0 || left == 0)
@@ -301,7 +293,7 @@ s_load_resources (ts_ctx *ctx, ts_arena *scratch, m_intern *in, m_res *out, size
         m_res *m = &out [n++];
         m->id = ts_be64_get (cur.key.data);
         m->person = 0;
-        residents_id_parse (r->provider_id, 'p', &m->person);
+        ts_id_parse (r->provider_id, 'p', &m->person);
         m->building = s_intern (ctx->arena, in, r->building);
         m->grid = s_intern (ctx->arena, in, r->grid);
         m->capacity = r->capacity_per_week;
@@ -319,7 +311,7 @@ static void
 s_assign (ts_ctx *ctx, const m_need *needs, const int64_t *chosen, uint32_t need_count,
           const m_res *res, uint32_t res_count, const uint32_t *initial_left)
 {
-    uint32_t week = residents_week_of (ctx->now_ms);
+    uint32_t week = ts_week_of (ctx->now_ms);
     uint64_t *households = ts_arena_alloc (ctx->arena, (need_count + 1) * sizeof (uint64_t));
     size_t hh_count = 0;
     ts_arena *scratch = ts_arena_new ();
@@ -333,7 +325,7 @@ s_assign (ts_ctx *ctx, const m_need *needs, const int64_t *chosen, uint32_t need
         res_need *n = residents_need_load (ctx, needs [i].id);
         if (n) {
             n->status = "matched";
-            n->resource_id = residents_id_str (scratch, 'r', res [chosen [i]].id);
+            n->resource_id = ts_id_text (scratch, 'r', res [chosen [i]].id);
             n->updated_ms = ctx->now_ms;
             residents_need_save (ctx, n);
         }
@@ -370,6 +362,48 @@ s_assign (ts_ctx *ctx, const m_need *needs, const int64_t *chosen, uint32_t need
         ctx->arena = keep;
     }
     ts_arena_destroy (&scratch);
+}
+
+//  Give each need, in the order given (most urgent first), the nearest
+//  resource with capacity left: in its building (tier 3), else its grid
+//  (2), else anywhere in the community (1). chosen [i] is the index of the
+//  resource in res, or -1; the counts go to rep.
+static void
+s_match_greedy (const m_need *needs, uint32_t need_count, m_res *res,
+                m_index *by_building, m_index *by_grid, m_index *by_cat,
+                int64_t *chosen, uint8_t *tier, Tashan__Residents__MatchAllReply *rep)
+{
+    for (uint32_t i = 0; i < need_count; i++) {
+        const m_need *n = &needs [i];
+        uint64_t cat = (uint64_t) n->category << 32;
+        int64_t pick = -1;
+        tier [i] = 3;
+        if (n->building)
+            pick = s_pick (by_building, res, n, cat | n->building);
+        if (pick < 0 && n->grid) {
+            tier [i] = 2;
+            pick = s_pick (by_grid, res, n, cat | n->grid);
+        }
+        if (pick < 0) {
+            tier [i] = 1;
+            pick = s_pick (by_cat, res, n, cat);
+        }
+        chosen [i] = pick;
+        if (pick < 0) {
+            rep->unmatched++;
+            continue;
+        }
+        assert (res [pick].left > 0);
+        res [pick].left--;
+        rep->matched++;
+        if (tier [i] == 3)
+            rep->same_building++;
+        else
+        if (tier [i] == 2)
+            rep->same_grid++;
+        else
+            rep->community++;
+    }
 }
 
 //  --------------------------------------------------------------------
@@ -419,37 +453,8 @@ residents_match_all (ts_ctx *ctx, const Tashan__Residents__MatchAllRequest *req,
 
     int64_t *chosen = ts_arena_alloc (ctx->arena, (need_count + 1) * sizeof (int64_t));
     uint8_t *tier = ts_arena_alloc (ctx->arena, need_count + 1);
-    for (uint32_t i = 0; i < need_count; i++) {
-        const m_need *n = &needs [i];
-        uint64_t cat = (uint64_t) n->category << 32;
-        int64_t pick = -1;
-        tier [i] = 3;
-        if (n->building)
-            pick = s_pick (&by_building, res, n, cat | n->building);
-        if (pick < 0 && n->grid) {
-            tier [i] = 2;
-            pick = s_pick (&by_grid, res, n, cat | n->grid);
-        }
-        if (pick < 0) {
-            tier [i] = 1;
-            pick = s_pick (&by_cat, res, n, cat);
-        }
-        chosen [i] = pick;
-        if (pick < 0) {
-            rep->unmatched++;
-            continue;
-        }
-        assert (res [pick].left > 0);
-        res [pick].left--;
-        rep->matched++;
-        if (tier [i] == 3)
-            rep->same_building++;
-        else
-        if (tier [i] == 2)
-            rep->same_grid++;
-        else
-            rep->community++;
-    }
+    s_match_greedy (needs, need_count, res, &by_building, &by_grid, &by_cat,
+                    chosen, tier, rep);
     assert (rep->matched + rep->unmatched == need_count);
     rep->open_needs = need_count;
     rep->resources = res_count;
@@ -461,8 +466,8 @@ residents_match_all (ts_ctx *ctx, const Tashan__Residents__MatchAllRequest *req,
             continue;
         Tashan__Residents__Proposal *p = ts_arena_alloc (ctx->arena, sizeof *p);
         tashan__residents__proposal__init (p);
-        p->need_id = residents_id_str (ctx->arena, 'n', needs [i].id);
-        p->resource_id = residents_id_str (ctx->arena, 'r', res [chosen [i]].id);
+        p->need_id = ts_id_text (ctx->arena, 'n', needs [i].id);
+        p->resource_id = ts_id_text (ctx->arena, 'r', res [chosen [i]].id);
         p->distance = tier [i] == 3 ? "same_building" : tier [i] == 2 ? "same_grid" : "community";
         p->urgency = needs [i].urgency;
         rep->proposals [rep->n_proposals++] = p;

@@ -46,7 +46,7 @@ residents_resource_left (const res_resource *r, uint32_t week)
 static res_resource *
 s_resource_out (ts_ctx *ctx, res_resource *r)
 {
-    uint32_t week = residents_week_of (ctx->now_ms);
+    uint32_t week = ts_week_of (ctx->now_ms);
     r->capacity_left = residents_resource_left (r, week);
     if (r->booked_week != week) {
         r->booked_week = week;
@@ -66,7 +66,7 @@ s_ref_need (ts_ctx *ctx, const char *id, res_need **out)
 {
     uint64_t n;
     res_need *need = NULL;
-    if (residents_id_parse (id, 'n', &n))
+    if (ts_id_parse (id, 'n', &n))
         need = residents_need_load (ctx, n);
     if (!need)
         return ts_fail (ctx, TS_NOT_FOUND, "id: no need %s", id);
@@ -80,7 +80,7 @@ s_ref_resource (ts_ctx *ctx, const char *field, const char *id, unsigned code,
 {
     uint64_t n;
     res_resource *r = NULL;
-    if (residents_id_parse (id, 'r', &n))
+    if (ts_id_parse (id, 'r', &n))
         r = residents_resource_load (ctx, n);
     if (!r)
         return ts_fail (ctx, code, "%s: no resource %s", field, id);
@@ -92,7 +92,7 @@ static void
 s_index_key (ts_key *k, const char *head, const char *resource_id)
 {
     uint64_t id;
-    bool ok = residents_id_parse (resource_id, 'r', &id);
+    bool ok = ts_id_parse (resource_id, 'r', &id);
     assert (ok);
     ts_key_init (k);
     ts_key_str (k, head);
@@ -107,8 +107,8 @@ residents_need_open (ts_ctx *ctx, const Tashan__Residents__OpenNeedRequest *req,
 {
     res_household_rec *hh;
     unsigned rc;
-    if ((rc = ts_check_str (ctx, "household_id", req->household_id, 32, true))
-    ||  (rc = ts_check_str (ctx, "person_id", req->person_id, 32, false))
+    if ((rc = ts_check_str (ctx, "household_id", req->household_id, TS_ID_MAX_CHARS, true))
+    ||  (rc = ts_check_str (ctx, "person_id", req->person_id, TS_ID_MAX_CHARS, false))
     ||  (rc = ts_check_enum (ctx, "category", req->category, residents_categories))
     ||  (rc = ts_check_str (ctx, "detail", req->detail, TS_STR_MAX_CHARS, false))
     ||  (rc = ts_check_range (ctx, "urgency", req->urgency, 1, 3))
@@ -129,7 +129,7 @@ residents_need_open (ts_ctx *ctx, const Tashan__Residents__OpenNeedRequest *req,
                         req->household_id, RES_NEEDS_PER_HOUSEHOLD_MAX);
     res_building *b = residents_building_load (ctx, hh->building_id);
     uint64_t id = ts_txn_next_id (ctx->txn, "need");
-    rep->id = residents_id_str (ctx->arena, 'n', id);
+    rep->id = ts_id_text (ctx->arena, 'n', id);
     rep->household_id = req->household_id;
     rep->person_id = req->person_id;
     rep->category = req->category;
@@ -170,33 +170,25 @@ residents_need_list (ts_ctx *ctx, const Tashan__Residents__ListNeedsRequest *req
     if ((req->status [0] && (rc = ts_check_enum (ctx, "status", req->status, statuses)))
     ||  (req->category [0] && (rc = ts_check_enum (ctx, "category", req->category,
                                                    residents_categories)))
-    ||  (rc = ts_check_str (ctx, "household_id", req->household_id, 32, false)))
+    ||  (rc = ts_check_str (ctx, "household_id", req->household_id, TS_ID_MAX_CHARS, false)))
         return rc;
-    uint32_t page;
-    ts_cursor cur;
-    if ((rc = residents_page_begin (ctx, &cur, residents_state (ctx)->needs, NULL, 0,
-                                    req->page_token, req->page_size, &page)))
+    ts_page pg;
+    if ((rc = ts_page_open (ctx, &pg, residents_state (ctx)->needs, NULL, 0,
+                            req->page_token, req->page_size)))
         return rc;
-    rep->needs = ts_arena_alloc (ctx->arena, page * sizeof (void *));
-    size_t scanned = 0;
-    for (bool ok = cur.key.data != NULL; ok; ok = ts_cursor_next (&cur)) {
-        if (rep->n_needs == page || ++scanned > RES_SCAN_MAX)
-            break;
-        res_need *n = (void *) protobuf_c_message_unpack (
-            &tashan__residents__need__descriptor, ts_arena_pb (ctx->arena),
-            cur.value.size, cur.value.data);
-        if (!n) {
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-            break;
-        }
+    rep->needs = ts_arena_alloc (ctx->arena, pg.size * sizeof (void *));
+    for (; ts_page_more (&pg); ts_page_next (&pg)) {
+        res_need *n = ts_page_msg (&pg, &tashan__residents__need__descriptor, ctx->arena);
+        if (!n)
+            break;                  //  corrupt: the txn failed
         if ((req->status [0] && strcmp (req->status, n->status) != 0)
         ||  (req->category [0] && strcmp (req->category, n->category) != 0)
         ||  (req->household_id [0] && strcmp (req->household_id, n->household_id) != 0))
             continue;
         rep->needs [rep->n_needs++] = n;
+        ts_page_take (&pg);
     }
-    rep->next_page_token = residents_page_token (ctx, &cur, 0);
-    ts_cursor_close (&cur);
+    rep->next_page_token = ts_page_close (&pg, ctx->arena);
     return TS_OK;
 }
 
@@ -206,7 +198,7 @@ s_need_household (ts_ctx *ctx, const res_need *n, res_household_rec **out)
 {
     uint64_t hid;
     res_household_rec *hh = NULL;
-    if (residents_id_parse (n->household_id, 'h', &hid))
+    if (ts_id_parse (n->household_id, 'h', &hid))
         hh = residents_household_load (ctx, hid);
     if (!hh)
         return ts_fail (ctx, TS_INTERNAL, "need %s has no household", n->id);
@@ -240,9 +232,9 @@ residents_need_set_status (ts_ctx *ctx, const Tashan__Residents__SetNeedStatusRe
     //  matched once, so its last change is the booking).
     uint64_t resource_no;
     if (!serve && strcmp (n->status, "matched") == 0
-    &&  residents_id_parse (n->resource_id, 'r', &resource_no)) {
+    &&  ts_id_parse (n->resource_id, 'r', &resource_no)) {
         res_resource *r = residents_resource_load (ctx, resource_no);
-        if (r && r->booked_week == residents_week_of (n->updated_ms) && r->booked > 0) {
+        if (r && r->booked_week == ts_week_of (n->updated_ms) && r->booked > 0) {
             r->booked--;
             r->updated_ms = ctx->now_ms;
             residents_resource_save (ctx, r);
@@ -306,7 +298,7 @@ static size_t
 s_rank (ts_ctx *ctx, const res_need *n, s_candidate **out)
 {
     res_state *st = residents_state (ctx);
-    uint32_t week = residents_week_of (ctx->now_ms);
+    uint32_t week = ts_week_of (ctx->now_ms);
     ts_key prefix;
     ts_key_init (&prefix);
     ts_key_str (&prefix, n->category);
@@ -375,17 +367,14 @@ residents_need_matches (ts_ctx *ctx, const Tashan__Residents__PageRequest *req,
     unsigned rc;
     uint32_t page;
     if ((rc = s_ref_need (ctx, req->id, &n))
-    ||  (rc = ts_page_size (ctx, req->page_size, &page))
-    ||  (rc = ts_check_str (ctx, "page_token", req->page_token, 20, false)))
+    ||  (rc = ts_page_size (ctx, req->page_size, &page)))
         return rc;
-    size_t offset = 0;
-    if (req->page_token [0]) {
-        char *end;
-        unsigned long long v = strtoull (req->page_token, &end, 10);
-        if (*end || req->page_token [0] < '0' || req->page_token [0] > '9' || v > RES_SCAN_MAX)
-            return ts_fail (ctx, TS_BAD_REQUEST, "page_token is not a token this list gave");
-        offset = (size_t) v;
-    }
+    //  The list is ranked afresh each time: the token is an offset into it.
+    uint8_t tok [4];
+    bool resume;
+    if ((rc = ts_page_token_exact (ctx, req->page_token, tok, sizeof tok, &resume)))
+        return rc;
+    size_t offset = resume ? ts_be32_get (tok) : 0;
     s_candidate *c;
     size_t count = s_rank (ctx, n, &c);
     rep->need_id = n->id;
@@ -395,7 +384,9 @@ residents_need_matches (ts_ctx *ctx, const Tashan__Residents__PageRequest *req,
     for (size_t i = offset; i < count && rep->n_matches < page; i++)
         rep->matches [rep->n_matches++] = s_match_out (ctx, n, &c [i], (uint32_t) i + 1);
     size_t next = offset + rep->n_matches;
-    rep->next_page_token = next < count ? ts_arena_printf (ctx->arena, "%zu", next)
+    uint8_t next_tok [4];
+    ts_be32_put (next_tok, (uint32_t) next);
+    rep->next_page_token = next < count ? ts_page_token_make (ctx->arena, next_tok, 4)
                                         : ts_arena_strdup (ctx->arena, "");
     return TS_OK;
 }
@@ -407,11 +398,11 @@ residents_need_assign (ts_ctx *ctx, const Tashan__Residents__AssignRequest *req,
     res_need *n;
     unsigned rc;
     if ((rc = s_ref_need (ctx, req->id, &n))
-    ||  (rc = ts_check_str (ctx, "resource_id", req->resource_id, 32, false)))
+    ||  (rc = ts_check_str (ctx, "resource_id", req->resource_id, TS_ID_MAX_CHARS, false)))
         return rc;
     if (strcmp (n->status, "open") != 0)
         return ts_fail (ctx, TS_CONFLICT, "need %s is %s, not open", req->id, n->status);
-    uint32_t week = residents_week_of (ctx->now_ms);
+    uint32_t week = ts_week_of (ctx->now_ms);
     res_resource *r;
     int tier;
     if (req->resource_id [0]) {
@@ -528,7 +519,7 @@ residents_resource_add (ts_ctx *ctx, const Tashan__Residents__AddResourceRequest
     res_state *st = residents_state (ctx);
     unsigned rc;
     if ((rc = ts_check_enum (ctx, "provider_kind", req->provider_kind, residents_provider_kinds))
-    ||  (rc = ts_check_str (ctx, "provider_id", req->provider_id, 32, true))
+    ||  (rc = ts_check_str (ctx, "provider_id", req->provider_id, TS_ID_MAX_CHARS, true))
     ||  (rc = ts_check_str (ctx, "title", req->title, TS_NAME_MAX_CHARS, true))
     ||  (rc = ts_check_enum (ctx, "category", req->category, residents_categories))
     ||  (rc = ts_check_range (ctx, "capacity_per_week", req->capacity_per_week, 1,
@@ -561,13 +552,13 @@ residents_resource_add (ts_ctx *ctx, const Tashan__Residents__AddResourceRequest
     }
     ts_cursor_close (&cur);
     uint64_t id = ts_txn_next_id (ctx->txn, "resource");
-    rep->id = residents_id_str (ctx->arena, 'r', id);
+    rep->id = ts_id_text (ctx->arena, 'r', id);
     rep->provider_kind = req->provider_kind;
     rep->provider_id = req->provider_id;
     rep->title = req->title;
     rep->category = req->category;
     rep->capacity_per_week = req->capacity_per_week;
-    rep->booked_week = residents_week_of (ctx->now_ms);
+    rep->booked_week = ts_week_of (ctx->now_ms);
     rep->created_ms = rep->updated_ms = ctx->now_ms;
     residents_resource_save (ctx, rep);
     ts_key k;
@@ -597,33 +588,25 @@ residents_resource_list (ts_ctx *ctx, const Tashan__Residents__ListResourcesRequ
     unsigned rc;
     if ((req->category [0] && (rc = ts_check_enum (ctx, "category", req->category,
                                                    residents_categories)))
-    ||  (rc = ts_check_str (ctx, "provider_id", req->provider_id, 32, false)))
+    ||  (rc = ts_check_str (ctx, "provider_id", req->provider_id, TS_ID_MAX_CHARS, false)))
         return rc;
-    uint32_t page;
-    ts_cursor cur;
-    if ((rc = residents_page_begin (ctx, &cur, residents_state (ctx)->resources, NULL, 0,
-                                    req->page_token, req->page_size, &page)))
+    ts_page pg;
+    if ((rc = ts_page_open (ctx, &pg, residents_state (ctx)->resources, NULL, 0,
+                            req->page_token, req->page_size)))
         return rc;
-    rep->resources = ts_arena_alloc (ctx->arena, page * sizeof (void *));
-    size_t scanned = 0;
-    for (bool ok = cur.key.data != NULL; ok; ok = ts_cursor_next (&cur)) {
-        if (rep->n_resources == page || ++scanned > RES_SCAN_MAX)
-            break;
-        res_resource *r = (void *) protobuf_c_message_unpack (
-            &tashan__residents__resource__descriptor, ts_arena_pb (ctx->arena),
-            cur.value.size, cur.value.data);
-        if (!r) {
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-            break;
-        }
+    rep->resources = ts_arena_alloc (ctx->arena, pg.size * sizeof (void *));
+    for (; ts_page_more (&pg); ts_page_next (&pg)) {
+        res_resource *r = ts_page_msg (&pg, &tashan__residents__resource__descriptor, ctx->arena);
+        if (!r)
+            break;                  //  corrupt: the txn failed
         if ((r->archived && !req->include_archived)
         ||  (req->category [0] && strcmp (req->category, r->category) != 0)
         ||  (req->provider_id [0] && strcmp (req->provider_id, r->provider_id) != 0))
             continue;
         rep->resources [rep->n_resources++] = s_resource_out (ctx, r);
+        ts_page_take (&pg);
     }
-    rep->next_page_token = residents_page_token (ctx, &cur, 0);
-    ts_cursor_close (&cur);
+    rep->next_page_token = ts_page_close (&pg, ctx->arena);
     return TS_OK;
 }
 
@@ -649,6 +632,54 @@ residents_resource_archive (ts_ctx *ctx, const Tashan__Residents__ArchiveRequest
     residents_resource_save (ctx, r);
     *rep = *s_resource_out (ctx, r);
     return TS_OK;
+}
+
+//  --------------------------------------------------------------------
+//  Resources follow their providers
+
+void
+residents_person_resources_follow (ts_ctx *ctx, const res_person_rec *p)
+{
+    res_state *st = residents_state (ctx);
+    res_household_rec *hh = residents_household_load (ctx, p->household_id);
+    res_building *b = hh ? residents_building_load (ctx, hh->building_id) : NULL;
+    char *pid = ts_id_text (ctx->arena, 'p', p->id);
+    ts_key prefix;
+    ts_key_init (&prefix);
+    ts_key_str (&prefix, pid);
+    //  Collect first: archiving deletes index rows under the cursor.
+    uint64_t ids [64];
+    size_t n = 0;
+    ts_cursor cur;
+    ts_cursor_open (&cur, ctx->txn, st->res_by_provider);
+    for (bool ok = ts_cursor_seek (&cur, prefix.data, prefix.size);
+         ok && n < 64 && ts_cursor_has_prefix (&cur, prefix.data, prefix.size);
+         ok = ts_cursor_next (&cur))
+        ids [n++] = ts_be64_get ((const uint8_t *) cur.key.data + prefix.size);
+    ts_cursor_close (&cur);
+    for (size_t i = 0; i < n; i++) {
+        res_resource *r = residents_resource_load (ctx, ids [i]);
+        if (!r || r->archived)
+            continue;
+        if (p->archived) {
+            r->archived = true;
+            ts_key k;
+            ts_key_init (&k);
+            ts_key_str (&k, r->category);
+            ts_key_u64 (&k, ids [i]);
+            ts_txn_del (ctx->txn, st->res_by_cat, k.data, k.size);
+            ts_key_init (&k);
+            ts_key_str (&k, pid);
+            ts_key_u64 (&k, ids [i]);
+            ts_txn_del (ctx->txn, st->res_by_provider, k.data, k.size);
+        }
+        else {
+            r->building = b ? b->number : "";
+            r->grid = hh ? hh->grid : "";
+        }
+        r->updated_ms = ctx->now_ms;
+        residents_resource_save (ctx, r);
+    }
 }
 
 //  --------------------------------------------------------------------

@@ -11,10 +11,10 @@
 #include "residents_service.h"
 #include "residents_core.h"
 
-//  A thin typed wrapper per handler, so the table holds ts_handler_fn.
+//  A thin typed wrapper per handler (TS_HANDLER), so the table holds
+//  ts_handler_fn.
 #define HANDLER(fn, Req, Rep) \
-    static unsigned s_##fn (ts_ctx *ctx, const void *req, void *rep) \
-    { return fn (ctx, (const Tashan__Residents__##Req *) req, (Tashan__Residents__##Rep *) rep); }
+    TS_HANDLER (s_##fn, fn, Tashan__Residents__##Req, Tashan__Residents__##Rep)
 
 HANDLER (residents_compound_create, CreateCompoundRequest, Compound)
 HANDLER (residents_compound_get, GetRequest, Compound)
@@ -51,6 +51,15 @@ HANDLER (residents_resource_list, ListResourcesRequest, ListResourcesReply)
 HANDLER (residents_resource_archive, ArchiveRequest, Resource)
 HANDLER (residents_match_all, MatchAllRequest, MatchAllReply)
 HANDLER (residents_seed_demo, SeedDemoRequest, SeedDemoReply)
+
+//  The tables (their layout is at the top of residents_core.c).
+static const ts_table_def s_tables [] = {
+    { "compounds", 0 }, { "compound_names", 0 }, { "buildings", 0 },
+    { "building_nos", 0 }, { "households", 0 }, { "bld_households", 0 },
+    { "persons", 0 }, { "id_hashes", 0 }, { "pupils", 0 }, { "versions", 0 },
+    { "audit", 0 }, { "needs", 0 }, { "resources", 0 }, { "res_by_cat", 0 },
+    { "res_by_provider", 0 }, { "merchants", 0 }, { "demo", 0 },
+};
 
 #define D(name) &tashan__residents__##name##__descriptor
 #define W TS_METHOD_WRITE
@@ -136,20 +145,25 @@ static const ts_topic_handler s_merchant_topics [] = {
     { "merchant.updated", &tashan__events__merchant__descriptor, residents_merchant_apply },
 };
 
+//  residents_volunteers.c: need.served from the volunteers' closed loop.
+unsigned residents_need_served_apply (ts_ctx *ctx, const void *payload,
+                                      const Tashan__Event *event);
+static const ts_topic_handler s_volunteer_topics [] = {
+    { "need.served", &tashan__events__need_served__descriptor, residents_need_served_apply },
+};
+
 static const ts_subscription s_subscriptions [] = {
-    { "merchants", s_merchant_topics, sizeof s_merchant_topics / sizeof s_merchant_topics [0] },
+    TS_SUBSCRIPTION ("merchants", s_merchant_topics),
+    TS_SUBSCRIPTION ("volunteers", s_volunteer_topics),
 };
 
 const ts_service residents_service = {
     .name = "residents",
     .summary = "household archives, needs and resources of the community",
     .schema_version = 1,
-    .tables = residents_tables,
-    .table_count = RES_TABLE_COUNT,
-    .methods = s_methods,
-    .method_count = sizeof s_methods / sizeof s_methods [0],
-    .subscriptions = s_subscriptions,
-    .subscription_count = sizeof s_subscriptions / sizeof s_subscriptions [0],
+    TS_TABLES (s_tables),
+    TS_METHODS (s_methods),
+    TS_SUBSCRIPTIONS (s_subscriptions),
     .open = residents_open,
     .close = residents_close,
     .tick = NULL,

@@ -17,8 +17,12 @@ int ctl_status (ctl_t *ctl, int argc, char **argv);
 int ctl_backup (ctl_t *ctl, int argc, char **argv);
 int ctl_restore (ctl_t *ctl, int argc, char **argv);
 int ctl_demo (ctl_t *ctl, int argc, char **argv);
+//  The proposals part of the demo (ctl_demo_proposals.c).
+int ctl_demo_proposals (ctl_t *ctl);
 int ctl_match (ctl_t *ctl, int argc, char **argv);
 int ctl_keygen (ctl_t *ctl, int argc, char **argv);
+//  ctl_demo_volunteers.c: the volunteers part of the demo (after residents).
+int ctl_demo_volunteers (ctl_t *ctl, uint64_t seed);
 
 //  One call as role "system"; prints an error line on failure.
 unsigned ctl_call (ctl_t *ctl, const char *service, const char *method,

@@ -71,7 +71,8 @@ ctl_demo (ctl_t *ctl, int argc, char **argv)
         printf ("demo community (seed %llu): %u compounds, %u buildings, %u households, "
                 "%u persons (%u pupils), %u needs, %u resources\n", (unsigned long long) seed,
                 DEMO_COMPOUNDS, buildings, households, persons, pupils, needs, resources);
-    return 0;
+    int rc = ctl_demo_volunteers (ctl, seed);
+    return rc ? rc : ctl_demo_proposals (ctl);
 }
 
 int

@@ -135,7 +135,7 @@ s_fixture (ts_dispatch *d, uint32_t need_count, uint32_t res_count, int64_t now_
         rec.capacity_per_week = 1 + s_below (5);
         rec.building = local ? number [b] : "";
         rec.grid = local ? grid [b] : "";
-        rec.booked_week = residents_week_of (now_ms);
+        rec.booked_week = ts_week_of (now_ms);
         s_put (txn, resources, r + 1, &rec.base);
         ts_key k;
         ts_key_init (&k);

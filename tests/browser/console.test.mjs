@@ -355,20 +355,83 @@ await step('card offers: create one, redeem it for a resident picked by building
   await S(page, '24-offers');
 });
 
-// Volunteers and proposals are built by other engineers: each screen shows
-// its real data when the routes exist, a clear notice while they answer 404.
-for (const [label, hash, file, re] of [
-  ['志愿服务', '#/volunteers', '25-volunteers', /service-orders|volunteers/],
-  ['小提案', '#/proposals', '26-proposals', /\/v1\/(fund|proposals)/],
-  ['问题清单与调查', '#/problems', '27-problems-surveys', /\/v1\/(problems|surveys)/]]) {
-  await step(`${label}: the screen, or "not available" while its API is 404`, async () => {
-    allowed = [re];
-    await page.click(`nav.side >> text=${label}`);
-    await page.waitForSelector('main .card, main .notice');
-    await settle(page);
-    await S(page, file);
-  });
+// Volunteers and proposals: each screen shows a clear notice while its
+// routes answer 404; where they exist the closed loop and the pipeline run.
+async function available (hash, re) {
+  allowed = [re];
+  await page.goto(URL0 + '/' + hash);
+  await page.waitForSelector('main .card, main .notice');
+  await settle(page);
+  const notice = await page.locator('main .notice').count();
+  allowed = [];
+  return notice === 0;
 }
+async function pick (scope, building, room, masked) {
+  await scope.locator('input[name=building]').fill(building);
+  await scope.locator('input[name=room]').fill(room);
+  await scope.locator('button:has-text("查找")').click();
+  await scope.locator(`button:has-text("${masked}")`).click();
+}
+
+await step('volunteers: register a volunteer, an order through the closed loop, circles and hours', async () => {
+  if (!(await available('#/volunteers', /service-orders|volunteer|circles/))) { await S(page, '25-volunteers'); return; }
+  await api('POST', '/v1/households', { building: '12', room: '302', members: [{ name: '赵桂兰', birth_year: 1945, tags: ['elderly_alone'] }] });
+  const vcard = page.locator('.card:has-text("志愿者、服务圈与时长")');
+  allowed = [/\/v1\/volunteers\/p\d+$/];   // not a volunteer yet: 404, shown as such
+  await pick(vcard, '12', '301', '王*国');
+  await page.waitForSelector('text=尚未登记为志愿者');
+  allowed = [];
+  await vcard.locator('input[name=skills]').fill('repair');
+  await vcard.locator('button:has-text("登记为志愿者")').click();
+  await toast(page, /志愿者/);
+  const ocard = page.locator('.card:has-text("新服务单")');
+  await pick(ocard, '12', '302', '赵*兰');
+  await ocard.locator('select[name=category]').selectOption('repair');
+  await ocard.locator('input[name=detail]').fill('修水龙头');
+  await ocard.locator('button:has-text("派单")').click();
+  await toast(page, /已派单/);
+  await page.waitForSelector('td:has-text("修水龙头")');
+  await S(page, '25-volunteers');
+  await page.click('tr:has-text("修水龙头") >> button:has-text("接单")');
+  await toast(page, /接单/);
+  await page.click('.tabs >> text=已接单');
+  page.once('dialog', (d) => d.accept('45'));
+  await page.click('tr:has-text("修水龙头") >> button:has-text("完成")');
+  await toast(page, /完成/);
+  await page.click('.tabs >> text=已完成');
+  page.once('dialog', (d) => d.accept('5'));
+  await page.click('tr:has-text("修水龙头") >> button:has-text("居民确认")');
+  await toast(page, /确认/);
+  await page.click('.tabs >> text=已确认');
+  await page.waitForSelector('td:has-text("修水龙头")');
+  await S(page, '25b-volunteers-confirmed');
+});
+
+await step('proposals: the fund, a proposal through deliberation, its timeline', async () => {
+  if (!(await available('#/proposals', /\/v1\/(fund|proposals)/))) { await S(page, '26-proposals'); return; }
+  await page.fill('input[name=source]', '街道拨款');
+  await page.fill('input[name=amount]', '5000');
+  await page.click('button:has-text("入账")');
+  await toast(page, /入账/);
+  await page.waitForSelector('text=¥5000.00');
+  const pcard = page.locator('.card:has-text("居民提案")');
+  await pick(pcard, '12', '301', '王*国');
+  await pcard.locator('input[name=title]').fill('12号楼加装扶手');
+  await pcard.locator('input[name=detail]').fill('楼道加装扶手，方便老人上下楼');
+  await pcard.locator('input[name=budget]').fill('800');
+  await pcard.locator('button:has-text("提交提案")').click();
+  await page.waitForSelector('h2:has-text("12号楼加装扶手")');
+  await page.fill('input[name=reason]', '惠及独居老人，预算合理');
+  await page.click('button:has-text("采纳")');
+  await toast(page, /采纳/);
+  await page.waitForSelector('text=惠及独居老人');
+  await S(page, '26-proposals');
+});
+
+await step('problems and surveys: the list, or "not available" while its API is 404', async () => {
+  await available('#/problems', /\/v1\/(problems|surveys)/);
+  await S(page, '27-problems-surveys');
+});
 
 await step('services: health of every daemon, where logs and backups are', async () => {
   await page.click('nav.side >> text=系统状态');

@@ -15,20 +15,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ledger_service.h"
-#include "merchants_service.h"
-#include "proposals_service.h"
-#include "residents_service.h"
 #include "ts_dispatch.h"
 #include "ts_log.h"
-#include "volunteers_service.h"
+#include "ts_services.h"
 
-#define SERVICES 5
-
-static const ts_service *s_services [SERVICES] = {
-    &residents_service, &ledger_service, &merchants_service, &volunteers_service,
-    &proposals_service,
-};
+//  Every daemon of services/services.list: each declares
+//  `const ts_service <svc>_service` in services/<svc>/<svc>_service.h.
+#define SERVICES TS_SERVICE_COUNT
+#define S_DECLARE(svc) extern const ts_service svc##_service;
+TS_SERVICES (S_DECLARE)
+#undef S_DECLARE
+#define S_ADDRESS(svc) &svc##_service,
+static const ts_service *s_services [SERVICES] = { TS_SERVICES (S_ADDRESS) };
+#undef S_ADDRESS
 static ts_dispatch *s_dispatch [SERVICES];
 static uint64_t s_event_seq [SERVICES];
 static char s_dir [64];

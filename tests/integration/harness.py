@@ -1,11 +1,12 @@
 """harness - run the real tashan daemons for an integration test.
 
-A Harness starts the five domain daemons and the gateway on a fresh temp
-data dir and a free loopback port, waits for /healthz, and gives the test
-an HTTP client (keep-alive), the ops token, tashanctl, and control over
-each daemon (kill, start, restart). When it stops, it fails if a daemon
-exited badly: a non-zero exit code, a signal the test did not send, or a
-sanitizer report in any log. Python 3 standard library only.
+A Harness starts the domain daemons (services/services.list) and the
+gateway on a fresh temp data dir and a free loopback port, waits for
+/healthz, and gives the test an HTTP client (keep-alive), the ops token,
+tashanctl, and control over each daemon (kill, start, restart). When it
+stops, it fails if a daemon exited badly: a non-zero exit code, a signal
+the test did not send, or a sanitizer report in any log. Python 3
+standard library only.
 
 A test file:
 
@@ -56,8 +57,20 @@ import threading
 import time
 import traceback
 
-DOMAIN_SERVICES = ('residents', 'ledger', 'merchants', 'volunteers',
-                   'proposals')
+#  The repository this file is in.
+SOURCE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
+SERVICES_LIST = os.path.join(SOURCE_DIR, 'services', 'services.list')
+
+
+def read_services_list(path=SERVICES_LIST):
+    """The domain daemons of services/services.list, in start order: the
+    first word of each line that is not a comment or blank."""
+    with open(path, encoding='utf-8') as f:
+        return tuple(line.split()[0] for line in f
+                     if line[:1].isalpha() and line[:1].islower())
+
+
+DOMAIN_SERVICES = read_services_list()
 SERVICES = DOMAIN_SERVICES + ('gateway',)
 #  The gateway stops first, so no request reaches a daemon going away.
 STOP_ORDER = ('gateway',) + tuple(reversed(DOMAIN_SERVICES))
@@ -321,7 +334,7 @@ class Harness:
             self.wait_healthy()
 
     def start_all(self):
-        """Start the five domain daemons, then the gateway; wait for
+        """Start the domain daemons, then the gateway; wait for
         health and read the ops token."""
         for svc in SERVICES:
             self.start(svc, wait=False)

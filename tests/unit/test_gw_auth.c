@@ -7,7 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
+#include "test_fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +26,6 @@ typedef struct {
     char ops [160];                 //  the ops token from the file
     char message [256];
 } fx_t;
-
-static int
-s_rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st; (void) flag; (void) ftw;
-    return remove (path);
-}
 
 //  Read the token file into out (without its newline).
 static void
@@ -60,8 +54,7 @@ static int
 s_setup (void **state)
 {
     fx_t *f = calloc (1, sizeof *f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_gw_auth_XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
+    assert_int_equal (test_dir_make (f->dir, sizeof f->dir, "gw-auth"), 0);
     snprintf (f->token_path, sizeof f->token_path, "%s/gateway/ops.token", f->dir);
     s_open (f);
     s_read_token (f, f->ops, sizeof f->ops);
@@ -76,7 +69,7 @@ s_teardown (void **state)
     fx_t *f = *state;
     gw_auth_destroy (&f->auth);
     ts_arena_destroy (&f->arena);
-    nftw (f->dir, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_dir_remove (f->dir);
     free (f);
     return 0;
 }

@@ -11,7 +11,7 @@ test_defaults (void **state)
     Tashan__Ledger__ListRulesRequest lr = TASHAN__LEDGER__LIST_RULES_REQUEST__INIT;
     Tashan__Ledger__RuleList *rules = NULL;
     assert_int_equal (fx_call (f, "ledger.ListRules", "panel", "", &lr.base, &rules), 200);
-    assert_int_equal (rules->n_rules, 10);
+    assert_int_equal (rules->n_rules, 11);
     const char *want [] = { "garbage_sorting.good", "garbage_sorting.bad", "parking.good",
                             "parking.bad", "civil_conduct.good", "civil_conduct.bad",
                             "volunteer.hour", "school.medal", "market.service",

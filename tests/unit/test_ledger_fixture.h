@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "test_fixture.h"
 
 #include "ts_dispatch.h"
 #include "ledger_service.h"
@@ -52,8 +53,7 @@ static inline int
 fx_setup (void **state)
 {
     fx_t *f = calloc (1, sizeof *f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_ledger_XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
+    assert_int_equal (test_dir_make (f->dir, sizeof f->dir, "ledger"), 0);
     fx_open (f);
     f->arena = ts_arena_new ();
     *state = f;
@@ -66,9 +66,7 @@ fx_teardown (void **state)
     fx_t *f = *state;
     ts_dispatch_destroy (&f->d);
     ts_arena_destroy (&f->arena);
-    char cmd [256];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal (system (cmd), 0);
+    test_dir_remove (f->dir);
     free (f);
     return 0;
 }

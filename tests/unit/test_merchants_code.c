@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "test_fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,18 +20,14 @@ static int
 s_setup (void **state)
 {
     (void) state;
-    snprintf (s_dir, sizeof s_dir, "/tmp/test_merchants_code.XXXXXX");
-    return mkdtemp (s_dir) ? 0 : -1;
+    return test_dir_make (s_dir, sizeof s_dir, "merchants-code");
 }
 
 static int
 s_teardown (void **state)
 {
     (void) state;
-    char path [128];
-    snprintf (path, sizeof path, "%s/code.key", s_dir);
-    unlink (path);
-    rmdir (s_dir);
+    test_dir_remove (s_dir);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "test_fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +46,7 @@ static int
 s_setup (void **state)
 {
     fixture *f = calloc (1, sizeof *f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_merchants_core.XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
+    assert_int_equal (test_dir_make (f->dir, sizeof f->dir, "merchants"), 0);
     char err [256] = "";
     f->d = ts_dispatch_new (&merchants_service, f->dir, err, sizeof err);
     if (!f->d)
@@ -68,9 +68,7 @@ s_teardown (void **state)
     fixture *f = *state;
     ts_dispatch_destroy (&f->d);
     ts_arena_destroy (&f->arena);
-    char cmd [128];
-    snprintf (cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal (system (cmd), 0);
+    test_dir_remove (f->dir);
     free (f);
     return 0;
 }

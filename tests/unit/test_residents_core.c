@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "test_fixture.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -34,19 +35,12 @@ typedef struct {
     char message [256];
 } fixture;
 
-static int
-s_rm (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void) sb; (void) flag; (void) ftw;
-    return remove (path);
-}
 
 static int
 s_setup (void **state)
 {
     fixture *f = calloc (1, sizeof *f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_residents_XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
+    assert_int_equal (test_dir_make (f->dir, sizeof f->dir, "residents"), 0);
     char err [256];
     f->d = ts_dispatch_new (&residents_service, f->dir, err, sizeof err);
     assert_non_null (f->d);
@@ -65,7 +59,7 @@ s_teardown (void **state)
     fixture *f = *state;
     ts_dispatch_destroy (&f->d);
     ts_arena_destroy (&f->arena);
-    nftw (f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    test_dir_remove (f->dir);
     free (f);
     return 0;
 }
@@ -239,18 +233,18 @@ test_ids_and_weeks (void **state)
 {
     (void) state;
     uint64_t id;
-    assert_true (residents_id_parse ("h12", 'h', &id));
+    assert_true (ts_id_parse ("h12", 'h', &id));
     assert_int_equal (id, 12);
-    assert_false (residents_id_parse ("p12", 'h', &id));
-    assert_false (residents_id_parse ("h012", 'h', &id));
-    assert_false (residents_id_parse ("h", 'h', &id));
-    assert_false (residents_id_parse ("h1x", 'h', &id));
-    assert_false (residents_id_parse ("h99999999999999999999", 'h', &id));
+    assert_false (ts_id_parse ("p12", 'h', &id));
+    assert_false (ts_id_parse ("h012", 'h', &id));
+    assert_false (ts_id_parse ("h", 'h', &id));
+    assert_false (ts_id_parse ("h1x", 'h', &id));
+    assert_false (ts_id_parse ("h99999999999999999999", 'h', &id));
     //  Monday 00:00 Shanghai starts a week; Sunday 23:59 is the week before.
     int64_t monday = NOW_MS - 10LL * 3600 * 1000;
-    assert_int_equal (residents_week_of (monday), residents_week_of (NOW_MS));
-    assert_int_equal (residents_week_of (monday - 60000) + 1, residents_week_of (monday));
-    assert_int_equal (residents_week_of (NOW_MS + WEEK_MS), residents_week_of (NOW_MS) + 1);
+    assert_int_equal (ts_week_of (monday), ts_week_of (NOW_MS));
+    assert_int_equal (ts_week_of (monday - 60000) + 1, ts_week_of (monday));
+    assert_int_equal (ts_week_of (NOW_MS + WEEK_MS), ts_week_of (NOW_MS) + 1);
 }
 
 //  --------------------------------------------------------------------
@@ -1187,8 +1181,7 @@ test_seed_demo_deterministic (void **state)
 
     //  Same seed, fresh store: the same community.
     char dir [64];
-    snprintf (dir, sizeof dir, "/tmp/test_residents_XXXXXX");
-    assert_non_null (mkdtemp (dir));
+    assert_int_equal (test_dir_make (dir, sizeof dir, "residents"), 0);
     char err [256];
     ts_dispatch *other = ts_dispatch_new (&residents_service, dir, err, sizeof err);
     assert_non_null (other);
@@ -1205,7 +1198,7 @@ test_seed_demo_deterministic (void **state)
     assert_string_equal (h2->members [0]->name, first_name);
     assert_int_equal (h2->members [0]->birth_year, first_year);
     ts_dispatch_destroy (&other);
-    nftw (dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    test_dir_remove (dir);
 }
 
 static void

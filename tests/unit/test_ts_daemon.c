@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "test_fixture.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,8 +73,7 @@ static int
 s_setup (void **state)
 {
     fixture_t *f = calloc (1, sizeof *f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/ts-daemon-XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
+    assert_int_equal (test_dir_make (f->dir, sizeof f->dir, "daemon"), 0);
     f->pid = fork ();
     assert_true (f->pid >= 0);
     if (f->pid == 0) {
@@ -102,9 +103,7 @@ s_teardown (void **state)
         kill (f->pid, SIGKILL);
         waitpid (f->pid, NULL, 0);
     }
-    char cmd [128];
-    snprintf (cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal (system (cmd), 0);
+    test_dir_remove (f->dir);
     free (f);
     return 0;
 }

@@ -8,7 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
+#include "test_fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,13 +213,6 @@ typedef struct {
     char message [256];             //  of the last call
 } fx_t;
 
-static int
-s_rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st; (void) flag; (void) ftw;
-    return remove (path);
-}
-
 static void
 s_open_dispatch (fx_t *f)
 {
@@ -233,8 +227,7 @@ static int
 s_setup (void **state)
 {
     fx_t *f = calloc (1, sizeof *f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_ts_dispatch_XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
+    assert_int_equal (test_dir_make (f->dir, sizeof f->dir, "dispatch"), 0);
     s_open_calls = 0;
     s_open_saw_write = false;
     s_open_dispatch (f);
@@ -255,7 +248,7 @@ s_teardown (void **state)
         ts_dispatch_destroy (&f->d);
     ts_arena_destroy (&f->arena);
     ts_store_set_initial_map_size ((size_t) 64 * 1024 * 1024);
-    nftw (f->dir, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_dir_remove (f->dir);
     free (f);
     return 0;
 }
@@ -754,7 +747,7 @@ test_map_growth_during_batch_is_transparent (void **state)
 {
     fx_t *f = *state;
     ts_dispatch_destroy (&f->d);
-    nftw (f->dir, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_dir_remove (f->dir);
     assert_int_equal (mkdir (f->dir, 0700), 0);
     ts_store_set_initial_map_size (256 * 1024);
     s_open_dispatch (f);
@@ -797,7 +790,7 @@ test_map_growth_during_apply_is_transparent (void **state)
 {
     fx_t *f = *state;
     ts_dispatch_destroy (&f->d);
-    nftw (f->dir, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_dir_remove (f->dir);
     assert_int_equal (mkdir (f->dir, 0700), 0);
     ts_store_set_initial_map_size (256 * 1024);
     s_open_dispatch (f);

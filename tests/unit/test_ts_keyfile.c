@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "test_fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +25,7 @@ static int
 s_setup (void **state)
 {
     fx_t *f = calloc (1, sizeof *f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/ts-keyfile-XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
+    assert_int_equal (test_dir_make (f->dir, sizeof f->dir, "keyfile"), 0);
     snprintf (f->path, sizeof f->path, "%s/k.key", f->dir);
     *state = f;
     return 0;
@@ -34,8 +35,7 @@ static int
 s_teardown (void **state)
 {
     fx_t *f = *state;
-    unlink (f->path);
-    rmdir (f->dir);
+    test_dir_remove (f->dir);
     free (f);
     return 0;
 }

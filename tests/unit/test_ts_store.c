@@ -7,7 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
+#include "test_fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,19 +28,6 @@ typedef struct {
     ts_store *store;
     ts_table a, b;
 } fx_t;
-
-static int
-s_rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st; (void) flag; (void) ftw;
-    return remove (path);
-}
-
-static void
-s_rm_rf (const char *dir)
-{
-    nftw (dir, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static void
 s_open (fx_t *f)
@@ -65,8 +53,7 @@ static int
 s_setup (void **state)
 {
     fx_t *f = calloc (1, sizeof *f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_ts_store_XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
+    assert_int_equal (test_dir_make (f->dir, sizeof f->dir, "store"), 0);
     s_open (f);
     *state = f;
     return 0;
@@ -81,7 +68,7 @@ s_teardown (void **state)
     if (f->finished)
         ts_store_destroy (&f->store);
     ts_store_set_initial_map_size ((size_t) 64 * 1024 * 1024);
-    s_rm_rf (f->dir);
+    test_dir_remove (f->dir);
     free (f);
     return 0;
 }
@@ -884,7 +871,7 @@ test_map_grows_and_nothing_is_lost (void **state)
 {
     fx_t *f = *state;
     ts_store_destroy (&f->store);
-    s_rm_rf (f->dir);
+    test_dir_remove (f->dir);
     assert_int_equal (mkdir (f->dir, 0700), 0);
     ts_store_set_initial_map_size (256 * 1024);
     s_open (f);
@@ -945,7 +932,7 @@ test_nested_map_full_poisons_parent (void **state)
 {
     fx_t *f = *state;
     ts_store_destroy (&f->store);
-    s_rm_rf (f->dir);
+    test_dir_remove (f->dir);
     assert_int_equal (mkdir (f->dir, 0700), 0);
     ts_store_set_initial_map_size (256 * 1024);
     s_open (f);

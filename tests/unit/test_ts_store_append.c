@@ -8,7 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
+#include "test_fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +29,6 @@ typedef struct {
     ts_table log, keys;
 } fx_t;
 
-static int
-s_rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st; (void) flag; (void) ftw;
-    return remove (path);
-}
-
 static void
 s_open (fx_t *f)
 {
@@ -52,8 +46,7 @@ s_setup (void **state)
 {
     fx_t *f = calloc (1, sizeof *f);
     assert_non_null (f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_ts_append_XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
+    assert_int_equal (test_dir_make (f->dir, sizeof f->dir, "append"), 0);
     s_open (f);
     *state = f;
     return 0;
@@ -64,7 +57,7 @@ s_teardown (void **state)
 {
     fx_t *f = *state;
     ts_store_destroy (&f->store);
-    nftw (f->dir, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_dir_remove (f->dir);
     free (f);
     return 0;
 }

@@ -2,7 +2,7 @@
 // "Volunteers"). Degrades to a notice while the routes answer 404.
 import { t, v, STATES, CATEGORIES, KINDS } from '../i18n.js';
 import { get, post, qs, newKey } from '../api.js';
-import { h, card, table, field, input, select, formData, guard, toast, when, personPicker, orUnavailable, stateChip } from '../ui.js';
+import { h, card, table, field, input, select, formData, guard, toast, when, personPicker, orUnavailable, stateChip, month, barChart } from '../ui.js';
 import { go } from '../app.js';
 
 const ORDER_STATES = ['open', 'dispatched', 'accepted', 'done', 'confirmed'];
@@ -40,6 +40,15 @@ async function page (main, mt, params) {
     } }, field(t('类别', 'Category'), select('category', Object.keys(CATEGORIES).map((k) => [k, v(CATEGORIES, k)]), 'repair')),
     field(t('内容', 'Detail'), input('detail', { size: 24, required: true })), h('button', { class: 'primary', type: 'submit' }, t('派单', 'Dispatch')));
     body.append(card(t('新服务单', 'New service order'), personPicker((p) => { requester = p; who.textContent = p.masked_name + ' ' + p.room; }, t('求助居民', 'Resident')), who, f));
+    // Circles and this month's hours.
+    const [circles, hours0] = await Promise.all([get('/v1/circles'), get('/v1/volunteer-hours' + qs({ month: month() }))]);
+    const hrs = (min) => (Number(min || 0) / 60).toFixed(1);
+    body.append(h('div', { class: 'cols' },
+      card(t('服务圈', 'Circles'), table([[t('名称', 'Name'), (c) => c.name], [t('类型', 'Kind'), (c) => v(KINDS, c.kind)],
+        [t('成员', 'Members'), (c) => (c.members || []).length], [t('本月时长', 'This month (h)'), (c) => hrs(c.month_minutes)], [t('累计', 'Total (h)'), (c) => hrs(c.total_minutes)]], circles.circles || [])),
+      card(t('本月各服务圈时长（小时）', "This month's hours by circle"), (hours0.circles || []).length
+        ? barChart(hours0.circles.map((c) => ({ label: c.name, value: Number(hrs(c.minutes)) })))
+        : h('p', { class: 'muted' }, t('本月暂无', 'None this month')))));
     // Volunteers, circles, hours.
     let vol = null;
     const vwho = h('span', { class: 'muted' });

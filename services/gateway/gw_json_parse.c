@@ -1,11 +1,11 @@
 /*  =========================================================================
-    gw_json - JSON <-> protobuf transcoder for the gateway
+    gw_json_parse - JSON (and path/query strings) into protobuf messages:
+    gw_json_parse and gw_json_set_field_from_string of gw_json.h
 
     Parsing reads the text with jansson (strict: duplicate keys, NUL in
     strings, trailing garbage and bad UTF-8 are all rejected there) and then
-    walks the JSON tree and the message descriptor side by side. Printing
-    does not use jansson: it writes the text itself so that it controls
-    number formatting (shortest round-trip floats, exact 64-bit integers).
+    walks the JSON tree and the message descriptor side by side. (Printing,
+    in gw_json_print.c, does not use jansson.)
 
     A partly built message is always consistent for free_unpacked: every
     pointer is a default or a block from the allocator, repeated counts
@@ -14,12 +14,14 @@
     =========================================================================
 */
 #include "gw_json.h"
+#include "gw_json_internal.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <float.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -29,16 +31,10 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "ts_valid.h"
+
 #define PATH_MAX_BYTES 160              //  longer paths end with "..."
 #define MAX_EXACT_REAL 9007199254740992.0   //  2^53: reals exact up to here
-
-//  The first double that rounds to infinity as a float (FLT_MAX + half an
-//  ulp, ties go to even and FLT_MAX is odd); below it we round to FLT_MAX.
-#define FLOAT_OVERFLOW_AT 0x1.ffffffp+127
-
-#define MEMBER_P(msg, offset) ((void *) ((char *) (msg) + (offset)))
-#define CONST_MEMBER_P(msg, offset) ((const void *) ((const char *) (msg) + (offset)))
-
 
 //  --------------------------------------------------------------------------
 //  Default allocator: plain malloc/free, which is also what protobuf-c's
@@ -93,7 +89,6 @@ s_parser_init (parser_t *self, ProtobufCAllocator *alloc, char *err,
 //  valid UTF-8 whatever the client sent (keys, jansson's "near '...'").
 //  Control characters and bytes that are not part of a complete UTF-8
 //  sequence (including one cut by truncation) become '?'.
-static size_t s_utf8_sequence_len (const unsigned char *s, size_t len);
 
 static void
 s_sanitize (char *text)
@@ -108,7 +103,7 @@ s_sanitize (char *text)
             i++;
         }
         else {
-            size_t n = s_utf8_sequence_len (s + i, len - i);
+            size_t n = ts_utf8_sequence_len (s + i, len - i);
             if (n == 0) {
                 s [i] = '?';
                 i++;
@@ -227,39 +222,6 @@ s_free (ProtobufCAllocator *alloc, void *block)
 //  --------------------------------------------------------------------------
 //  Descriptor helpers
 
-//  Bytes one element of a repeated field takes, as protobuf-c lays it out.
-static size_t
-s_element_size (ProtobufCType type)
-{
-    switch (type) {
-        case PROTOBUF_C_TYPE_INT32:
-        case PROTOBUF_C_TYPE_SINT32:
-        case PROTOBUF_C_TYPE_SFIXED32:
-        case PROTOBUF_C_TYPE_UINT32:
-        case PROTOBUF_C_TYPE_FIXED32:
-        case PROTOBUF_C_TYPE_FLOAT:
-        case PROTOBUF_C_TYPE_ENUM:
-            return 4;
-        case PROTOBUF_C_TYPE_INT64:
-        case PROTOBUF_C_TYPE_SINT64:
-        case PROTOBUF_C_TYPE_SFIXED64:
-        case PROTOBUF_C_TYPE_UINT64:
-        case PROTOBUF_C_TYPE_FIXED64:
-        case PROTOBUF_C_TYPE_DOUBLE:
-            return 8;
-        case PROTOBUF_C_TYPE_BOOL:
-            return sizeof (protobuf_c_boolean);
-        case PROTOBUF_C_TYPE_STRING:
-            return sizeof (char *);
-        case PROTOBUF_C_TYPE_BYTES:
-            return sizeof (ProtobufCBinaryData);
-        case PROTOBUF_C_TYPE_MESSAGE:
-            return sizeof (ProtobufCMessage *);
-    }
-    assert (false);
-    return 0;
-}
-
 static const char *
 s_type_name (ProtobufCType type)
 {
@@ -331,111 +293,10 @@ s_find_field (const ProtobufCMessageDescriptor *desc, const char *key)
     return NULL;
 }
 
-//  protobuf-c 1.4 has no map flag: a map<K,V> field is a repeated message
-//  of a type protoc synthesises, nested in the parent, named after the
-//  field in UpperCamel plus "Entry", with key = 1 and value = 2. protoc
-//  refuses a hand-written message of that name next to the map, so this
-//  test cannot mistake an ordinary field for a map. Returns the entry type.
-static const ProtobufCMessageDescriptor *
-s_map_entry (const ProtobufCMessageDescriptor *parent,
-             const ProtobufCFieldDescriptor *field)
-{
-    if (field->label != PROTOBUF_C_LABEL_REPEATED
-    ||  field->type != PROTOBUF_C_TYPE_MESSAGE)
-        return NULL;
-    const ProtobufCMessageDescriptor *entry = field->descriptor;
-    if (entry->n_fields != 2
-    ||  entry->fields [0].id != 1 || strcmp (entry->fields [0].name, "key")
-    ||  entry->fields [1].id != 2 || strcmp (entry->fields [1].name, "value")
-    ||  entry->fields [0].label == PROTOBUF_C_LABEL_REPEATED
-    ||  entry->fields [1].label == PROTOBUF_C_LABEL_REPEATED)
-        return NULL;
-
-    //  Full name must be "<parent full name>.<short name>"
-    size_t parent_len = strlen (parent->name);
-    if (strncmp (entry->name, parent->name, parent_len)
-    ||  entry->name [parent_len] != '.'
-    ||  strcmp (entry->name + parent_len + 1, entry->short_name))
-        return NULL;
-
-    //  Short name must be UpperCamel (field name) + "Entry"
-    const char *expect = entry->short_name;
-    bool upper_next = true;
-    for (const char *name = field->name; *name; name++) {
-        if (*name == '_') {
-            upper_next = true;
-            continue;
-        }
-        char c = *name;
-        if (upper_next && c >= 'a' && c <= 'z')
-            c = (char) (c - 'a' + 'A');
-        upper_next = false;
-        if (*expect++ != c)
-            return NULL;
-    }
-    return strcmp (expect, "Entry") == 0? entry: NULL;
-}
-
 
 //  --------------------------------------------------------------------------
 //  Text checks and conversions shared by JSON values, map keys and the
 //  strings of path and query parameters.
-
-//  Length of the valid UTF-8 sequence at s, or 0 if there is none there
-//  (overlong forms, surrogates and code points past U+10FFFF are invalid).
-static size_t
-s_utf8_sequence_len (const unsigned char *s, size_t len)
-{
-    assert (len > 0);
-    unsigned char c = s [0];
-    if (c < 0x80)
-        return 1;
-    size_t need;
-    uint32_t code;
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 2;
-        code = c & 0x1f;
-    }
-    else
-    if (c >= 0xe0 && c <= 0xef) {
-        need = 3;
-        code = c & 0x0f;
-    }
-    else
-    if (c >= 0xf0 && c <= 0xf4) {
-        need = 4;
-        code = c & 0x07;
-    }
-    else
-        return 0;
-    if (len < need)
-        return 0;
-    for (size_t index = 1; index < need; index++) {
-        if ((s [index] & 0xc0) != 0x80)
-            return 0;
-        code = (code << 6) | (s [index] & 0x3f);
-    }
-    if ((need == 3 && code < 0x800)
-    ||  (need == 4 && code < 0x10000)
-    ||  (code >= 0xd800 && code <= 0xdfff)
-    ||  code > 0x10ffff)
-        return 0;
-    return need;
-}
-
-static bool
-s_utf8_valid (const char *text, size_t len)
-{
-    const unsigned char *s = (const unsigned char *) text;
-    size_t index = 0;
-    while (index < len) {
-        size_t n = s_utf8_sequence_len (s + index, len - index);
-        if (n == 0)
-            return false;
-        index += n;
-    }
-    return true;
-}
 
 //  An integer as sign and magnitude: holds every int64 and uint64 value.
 typedef struct {
@@ -506,63 +367,25 @@ s_is_json_number (const char *text, size_t len)
     return index == len;
 }
 
-static int
-s_base64_value (unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
-
-//  Decode base64, standard or URL-safe, padding optional (but if present,
-//  complete). out must hold len / 4 * 3 + 2 bytes. Returns the decoded
-//  length or -1.
+//  Decode base64 with libsodium: standard or URL-safe alphabet (either,
+//  even mixed: '-' and '_' are read as '+' and '/'), padding optional but
+//  complete when present. out must hold len / 4 * 3 + 2 bytes. Returns
+//  the decoded length or -1.
 static ssize_t
 s_base64_decode (const char *text, size_t len, uint8_t *out)
 {
-    size_t padding = 0;
-    while (len > 0 && padding < 2 && text [len - 1] == '=') {
-        len--;
-        padding++;
-    }
-    if (padding > 0 && (len + padding) % 4 != 0)
+    char *standard = malloc (len + 1);
+    if (!standard)
         return -1;
-    if (len % 4 == 1)
-        return -1;              //  one leftover character carries < 8 bits
+    for (size_t index = 0; index < len; index++)
+        standard [index] = text [index] == '-' ? '+' : text [index] == '_' ? '/' : text [index];
+    bool padded = len > 0 && text [len - 1] == '=';
     size_t out_len = 0;
-    uint32_t bits = 0;
-    unsigned bit_count = 0;
-    for (size_t index = 0; index < len; index++) {
-        int value = s_base64_value ((unsigned char) text [index]);
-        if (value < 0)
-            return -1;
-        bits = (bits << 6) | (uint32_t) value;
-        bit_count += 6;
-        if (bit_count >= 8) {
-            bit_count -= 8;
-            out [out_len++] = (uint8_t) (bits >> bit_count);
-        }
-    }
-    return (ssize_t) out_len;
-}
-
-//  Narrow a double for a float field. Values just past FLT_MAX round to it;
-//  beyond that it is an error, never a silent infinity. We never convert
-//  an out-of-range double to float, which C leaves undefined.
-static int
-s_double_to_float (double value, float *out)
-{
-    if (isfinite (value) && fabs (value) > FLT_MAX) {
-        if (fabs (value) >= FLOAT_OVERFLOW_AT)
-            return -1;
-        *out = value > 0? FLT_MAX: -FLT_MAX;
-        return 0;
-    }
-    *out = (float) value;
-    return 0;
+    int rc = sodium_base642bin (out, len / 4 * 3 + 2, standard, len, NULL, &out_len, NULL,
+                                padded ? sodium_base64_VARIANT_ORIGINAL
+                                       : sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+    free (standard);
+    return rc == 0 ? (ssize_t) out_len : -1;
 }
 
 
@@ -642,7 +465,7 @@ s_store_double (parser_t *self, const ProtobufCFieldDescriptor *field,
         return 0;
     }
     assert (field->type == PROTOBUF_C_TYPE_FLOAT);
-    if (s_double_to_float (value, (float *) slot)) {
+    if (gw_json__double_to_float (value, (float *) slot)) {
         s_fail (self, "value out of range for float");
         return -1;
     }
@@ -659,6 +482,139 @@ s_store_enum (parser_t *self, const ProtobufCFieldDescriptor *field,
         return -1;
     }
     *(int *) slot = value->value;
+    return 0;
+}
+
+//  Text to an integer field: canonical decimal, range-checked.
+static int
+s_text_integer (parser_t *self, const ProtobufCFieldDescriptor *field,
+                const char *text, size_t len, void *slot)
+{
+    s_integer_t value;
+    int rc = s_decimal_parse (text, len, &value);
+    if (rc == -2) {
+        s_fail (self, "value out of range for %s", s_type_name (field->type));
+        return -1;
+    }
+    if (rc) {
+        s_fail (self, "expected an integer");
+        return -1;
+    }
+    return s_store_integer (self, field, value, slot);
+}
+
+//  Text to a float or double field: a JSON number, "NaN", "Infinity" or
+//  "-Infinity".
+static int
+s_text_double (parser_t *self, const ProtobufCFieldDescriptor *field,
+               const char *text, size_t len, void *slot)
+{
+    double value;
+    if (len == 3 && memcmp (text, "NaN", 3) == 0)
+        value = NAN;
+    else
+    if (len == 8 && memcmp (text, "Infinity", 8) == 0)
+        value = INFINITY;
+    else
+    if (len == 9 && memcmp (text, "-Infinity", 9) == 0)
+        value = -INFINITY;
+    else
+    if (s_is_json_number (text, len)) {
+        //  text ends at len (see s_store_from_text) and the grammar leaves
+        //  strtod no room to read less or more
+        errno = 0;
+        value = strtod (text, NULL);
+        if (errno == ERANGE && isinf (value)) {
+            s_fail (self, "value out of range for %s", s_type_name (field->type));
+            return -1;
+        }
+    }
+    else {
+        s_fail (self, "expected a number");
+        return -1;
+    }
+    return s_store_double (self, field, value, slot);
+}
+
+//  Text to a bool field: "true" or "false".
+static int
+s_text_bool (parser_t *self, const char *text, size_t len, void *slot)
+{
+    if (len == 4 && memcmp (text, "true", 4) == 0)
+        *(protobuf_c_boolean *) slot = 1;
+    else
+    if (len == 5 && memcmp (text, "false", 5) == 0)
+        *(protobuf_c_boolean *) slot = 0;
+    else {
+        s_fail (self, "expected true or false");
+        return -1;
+    }
+    return 0;
+}
+
+//  Text to an enum field: a value's name, or its number.
+static int
+s_text_enum (parser_t *self, const ProtobufCFieldDescriptor *field,
+             const char *text, size_t len, void *slot)
+{
+    const ProtobufCEnumDescriptor *enum_desc = field->descriptor;
+    const ProtobufCEnumValue *value = NULL;
+    s_integer_t number;
+    if (memchr (text, 0, len) == NULL)
+        value = protobuf_c_enum_descriptor_get_value_by_name (enum_desc, text);
+    if (!value && s_decimal_parse (text, len, &number) == 0
+    &&  number.magnitude <= INT32_MAX) {
+        int as_int = number.negative? -(int) number.magnitude: (int) number.magnitude;
+        value = protobuf_c_enum_descriptor_get_value (enum_desc, as_int);
+    }
+    return s_store_enum (self, field, value, slot);
+}
+
+//  Text to a string field: UTF-8 without NUL, copied.
+static int
+s_text_string (parser_t *self, const char *text, size_t len, void *slot)
+{
+    //  jansson checked JSON strings already; parameters it did not
+    if (!ts_utf8_valid (text, len) || memchr (text, 0, len)) {
+        s_fail (self, "expected a UTF-8 string without NUL");
+        return -1;
+    }
+    //  Always a block of our own, even for "": free_unpacked frees
+    //  every element of a repeated string field unconditionally.
+    char *copy = s_alloc (self, len + 1);
+    if (!copy)
+        return -1;
+    memcpy (copy, text, len);
+    copy [len] = 0;
+    *(char **) slot = copy;
+    return 0;
+}
+
+//  Text to a bytes field: base64, decoded into a block of our own.
+static int
+s_text_bytes (parser_t *self, const char *text, size_t len, void *slot)
+{
+    ProtobufCBinaryData *binary = slot;
+    if (len == 0) {
+        binary->len = 0;
+        binary->data = NULL;
+        return 0;
+    }
+    uint8_t *data = s_alloc (self, len / 4 * 3 + 2);
+    if (!data)
+        return -1;
+    ssize_t data_len = s_base64_decode (text, len, data);
+    if (data_len < 0) {
+        s_free (self->alloc, data);
+        s_fail (self, "expected base64");
+        return -1;
+    }
+    if (data_len == 0) {        //  "=" and the like
+        s_free (self->alloc, data);
+        data = NULL;
+    }
+    binary->len = (size_t) data_len;
+    binary->data = data;
     return 0;
 }
 
@@ -680,116 +636,19 @@ s_store_from_text (parser_t *self, const ProtobufCFieldDescriptor *field,
         case PROTOBUF_C_TYPE_SINT64:
         case PROTOBUF_C_TYPE_SFIXED64:
         case PROTOBUF_C_TYPE_UINT64:
-        case PROTOBUF_C_TYPE_FIXED64: {
-            s_integer_t value;
-            int rc = s_decimal_parse (text, len, &value);
-            if (rc == -2) {
-                s_fail (self, "value out of range for %s",
-                        s_type_name (field->type));
-                return -1;
-            }
-            if (rc) {
-                s_fail (self, "expected an integer");
-                return -1;
-            }
-            return s_store_integer (self, field, value, slot);
-        }
+        case PROTOBUF_C_TYPE_FIXED64:
+            return s_text_integer (self, field, text, len, slot);
         case PROTOBUF_C_TYPE_FLOAT:
-        case PROTOBUF_C_TYPE_DOUBLE: {
-            double value;
-            if (len == 3 && memcmp (text, "NaN", 3) == 0)
-                value = NAN;
-            else
-            if (len == 8 && memcmp (text, "Infinity", 8) == 0)
-                value = INFINITY;
-            else
-            if (len == 9 && memcmp (text, "-Infinity", 9) == 0)
-                value = -INFINITY;
-            else
-            if (s_is_json_number (text, len)) {
-                //  text ends at len (see above) and the grammar leaves
-                //  strtod no room to read less or more
-                errno = 0;
-                value = strtod (text, NULL);
-                if (errno == ERANGE && isinf (value)) {
-                    s_fail (self, "value out of range for %s",
-                            s_type_name (field->type));
-                    return -1;
-                }
-            }
-            else {
-                s_fail (self, "expected a number");
-                return -1;
-            }
-            return s_store_double (self, field, value, slot);
-        }
+        case PROTOBUF_C_TYPE_DOUBLE:
+            return s_text_double (self, field, text, len, slot);
         case PROTOBUF_C_TYPE_BOOL:
-            if (len == 4 && memcmp (text, "true", 4) == 0)
-                *(protobuf_c_boolean *) slot = 1;
-            else
-            if (len == 5 && memcmp (text, "false", 5) == 0)
-                *(protobuf_c_boolean *) slot = 0;
-            else {
-                s_fail (self, "expected true or false");
-                return -1;
-            }
-            return 0;
-        case PROTOBUF_C_TYPE_ENUM: {
-            const ProtobufCEnumDescriptor *enum_desc = field->descriptor;
-            const ProtobufCEnumValue *value = NULL;
-            s_integer_t number;
-            if (memchr (text, 0, len) == NULL)
-                value = protobuf_c_enum_descriptor_get_value_by_name (
-                    enum_desc, text);
-            if (!value && s_decimal_parse (text, len, &number) == 0
-            &&  number.magnitude <= INT32_MAX) {
-                int as_int = number.negative? -(int) number.magnitude
-                                            : (int) number.magnitude;
-                value = protobuf_c_enum_descriptor_get_value (enum_desc,
-                                                              as_int);
-            }
-            return s_store_enum (self, field, value, slot);
-        }
-        case PROTOBUF_C_TYPE_STRING: {
-            //  jansson checked JSON strings already; parameters it did not
-            if (!s_utf8_valid (text, len) || memchr (text, 0, len)) {
-                s_fail (self, "expected a UTF-8 string without NUL");
-                return -1;
-            }
-            //  Always a block of our own, even for "": free_unpacked frees
-            //  every element of a repeated string field unconditionally.
-            char *copy = s_alloc (self, len + 1);
-            if (!copy)
-                return -1;
-            memcpy (copy, text, len);
-            copy [len] = 0;
-            *(char **) slot = copy;
-            return 0;
-        }
-        case PROTOBUF_C_TYPE_BYTES: {
-            ProtobufCBinaryData *binary = slot;
-            if (len == 0) {
-                binary->len = 0;
-                binary->data = NULL;
-                return 0;
-            }
-            uint8_t *data = s_alloc (self, len / 4 * 3 + 2);
-            if (!data)
-                return -1;
-            ssize_t data_len = s_base64_decode (text, len, data);
-            if (data_len < 0) {
-                s_free (self->alloc, data);
-                s_fail (self, "expected base64");
-                return -1;
-            }
-            if (data_len == 0) {        //  "=" and the like
-                s_free (self->alloc, data);
-                data = NULL;
-            }
-            binary->len = (size_t) data_len;
-            binary->data = data;
-            return 0;
-        }
+            return s_text_bool (self, text, len, slot);
+        case PROTOBUF_C_TYPE_ENUM:
+            return s_text_enum (self, field, text, len, slot);
+        case PROTOBUF_C_TYPE_STRING:
+            return s_text_string (self, text, len, slot);
+        case PROTOBUF_C_TYPE_BYTES:
+            return s_text_bytes (self, text, len, slot);
         case PROTOBUF_C_TYPE_MESSAGE:
             s_fail (self, "a message cannot be given as a string");
             return -1;
@@ -801,6 +660,41 @@ s_store_from_text (parser_t *self, const ProtobufCFieldDescriptor *field,
 static ProtobufCMessage *
     s_parse_message (parser_t *self, const ProtobufCMessageDescriptor *desc,
                      json_t *object, int depth);
+
+//  A JSON number to an integer field: an integer, or an integral real
+//  up to 2^53, range-checked.
+static int
+s_json_integer (parser_t *self, const ProtobufCFieldDescriptor *field,
+                json_t *value, void *slot)
+{
+    s_integer_t number;
+    if (json_is_integer (value)) {
+        json_int_t as_int = json_integer_value (value);
+        number.negative = as_int < 0;
+        number.magnitude = as_int < 0
+                         ? (uint64_t) (-(as_int + 1)) + 1
+                         : (uint64_t) as_int;
+    }
+    else
+    if (json_is_real (value)) {
+        //  1e3 or 5.0 are integers too, if exact; past 2^53 the
+        //  text was already rounded by the reader, so refuse it.
+        double real = json_real_value (value);
+        if (real != trunc (real) || fabs (real) > MAX_EXACT_REAL) {
+            s_fail (self, "expected an integer");
+            return -1;
+        }
+        number.negative = real < 0;
+        number.magnitude = (uint64_t) fabs (real);
+        if (number.magnitude == 0)
+            number.negative = false;
+    }
+    else {
+        s_fail (self, "expected an integer");
+        return -1;
+    }
+    return s_store_integer (self, field, number, slot);
+}
 
 //  Convert one non-null JSON value to the field's type and store it.
 //  depth is the JSON depth of the container holding value.
@@ -827,35 +721,8 @@ s_store_from_json (parser_t *self, const ProtobufCFieldDescriptor *field,
         case PROTOBUF_C_TYPE_SINT64:
         case PROTOBUF_C_TYPE_SFIXED64:
         case PROTOBUF_C_TYPE_UINT64:
-        case PROTOBUF_C_TYPE_FIXED64: {
-            s_integer_t number;
-            if (json_is_integer (value)) {
-                json_int_t as_int = json_integer_value (value);
-                number.negative = as_int < 0;
-                number.magnitude = as_int < 0
-                                 ? (uint64_t) (-(as_int + 1)) + 1
-                                 : (uint64_t) as_int;
-            }
-            else
-            if (json_is_real (value)) {
-                //  1e3 or 5.0 are integers too, if exact; past 2^53 the
-                //  text was already rounded by the reader, so refuse it.
-                double real = json_real_value (value);
-                if (real != trunc (real) || fabs (real) > MAX_EXACT_REAL) {
-                    s_fail (self, "expected an integer");
-                    return -1;
-                }
-                number.negative = real < 0;
-                number.magnitude = (uint64_t) fabs (real);
-                if (number.magnitude == 0)
-                    number.negative = false;
-            }
-            else {
-                s_fail (self, "expected an integer");
-                return -1;
-            }
-            return s_store_integer (self, field, number, slot);
-        }
+        case PROTOBUF_C_TYPE_FIXED64:
+            return s_json_integer (self, field, value, slot);
         case PROTOBUF_C_TYPE_FLOAT:
         case PROTOBUF_C_TYPE_DOUBLE:
             if (!json_is_number (value)) {
@@ -922,7 +789,7 @@ s_parse_repeated (parser_t *self, ProtobufCMessage *msg,
     }
     if (count == 0)
         return 0;
-    size_t element_size = s_element_size (field->type);
+    size_t element_size = gw_json__element_size (field->type);
     char *elements = s_alloc (self, count * element_size);
     if (!elements)
         return -1;
@@ -1013,7 +880,7 @@ s_parse_field (parser_t *self, ProtobufCMessage *msg,
         return 0;                       //  the default stays
     if (field->label == PROTOBUF_C_LABEL_REPEATED) {
         const ProtobufCMessageDescriptor *entry_desc =
-            s_map_entry (msg->descriptor, field);
+            gw_json__map_entry (msg->descriptor, field);
         if (entry_desc)
             return s_parse_map (self, msg, field, entry_desc, value, depth);
         return s_parse_repeated (self, msg, field, value, depth);
@@ -1238,6 +1105,38 @@ s_release_value (ProtobufCAllocator *alloc,
     }
 }
 
+//  One more element of a repeated field, from text (a query parameter
+//  given again).
+static int
+s_append_from_text (parser_t *self, ProtobufCMessage *msg,
+                    const ProtobufCFieldDescriptor *field, const char *value, size_t len)
+{
+    size_t *count_p = MEMBER_P (msg, field->quantifier_offset);
+    void **array_p = MEMBER_P (msg, field->offset);
+    if (*count_p >= GW_JSON_MAX_ELEMENTS) {
+        s_fail (self, "more than %d elements", GW_JSON_MAX_ELEMENTS);
+        return -1;
+    }
+    //  The allocator has no realloc: copy into a new array. Fine for
+    //  the few values a query string repeats.
+    size_t element_size = gw_json__element_size (field->type);
+    char *elements = s_alloc (self, (*count_p + 1) * element_size);
+    if (!elements)
+        return -1;
+    memset (elements + *count_p * element_size, 0, element_size);
+    if (s_store_from_text (self, field, value, len,
+                           elements + *count_p * element_size)) {
+        s_free (self->alloc, elements);
+        return -1;
+    }
+    if (*count_p > 0)
+        memcpy (elements, *array_p, *count_p * element_size);
+    s_free (self->alloc, *array_p);
+    *array_p = elements;
+    (*count_p)++;
+    return 0;
+}
+
 int
 gw_json_set_field_from_string (ProtobufCMessage *msg, const char *field_name,
                                const char *value, ProtobufCAllocator *alloc,
@@ -1265,32 +1164,8 @@ gw_json_set_field_from_string (ProtobufCMessage *msg, const char *field_name,
     }
     size_t len = strlen (value);
 
-    if (field->label == PROTOBUF_C_LABEL_REPEATED) {
-        size_t *count_p = MEMBER_P (msg, field->quantifier_offset);
-        void **array_p = MEMBER_P (msg, field->offset);
-        if (*count_p >= GW_JSON_MAX_ELEMENTS) {
-            s_fail (&parser, "more than %d elements", GW_JSON_MAX_ELEMENTS);
-            return -1;
-        }
-        //  The allocator has no realloc: copy into a new array. Fine for
-        //  the few values a query string repeats.
-        size_t element_size = s_element_size (field->type);
-        char *elements = s_alloc (&parser, (*count_p + 1) * element_size);
-        if (!elements)
-            return -1;
-        memset (elements + *count_p * element_size, 0, element_size);
-        if (s_store_from_text (&parser, field, value, len,
-                               elements + *count_p * element_size)) {
-            s_free (parser.alloc, elements);
-            return -1;
-        }
-        if (*count_p > 0)
-            memcpy (elements, *array_p, *count_p * element_size);
-        s_free (parser.alloc, *array_p);
-        *array_p = elements;
-        (*count_p)++;
-        return 0;
-    }
+    if (field->label == PROTOBUF_C_LABEL_REPEATED)
+        return s_append_from_text (&parser, msg, field, value, len);
 
     //  Read into a scratch slot first: on error the message is untouched.
     union {
@@ -1318,384 +1193,6 @@ gw_json_set_field_from_string (ProtobufCMessage *msg, const char *field_name,
         if (s_has_presence_flag (field))
             *(protobuf_c_boolean *) MEMBER_P (msg, field->quantifier_offset) = 1;
     }
-    memcpy (slot, &scratch, s_element_size (field->type));
+    memcpy (slot, &scratch, gw_json__element_size (field->type));
     return 0;
-}
-
-
-//  --------------------------------------------------------------------------
-//  Printing: a growing malloc'd buffer, and the chain of message types
-//  being printed (to stop default expansion of recursive types).
-
-typedef struct {
-    char *data;                         //  NUL-terminated when not failed
-    size_t len;                         //  bytes used, without the NUL
-    size_t capacity;                    //  bytes allocated
-    bool failed;                        //  out of memory or too deep
-    const ProtobufCMessageDescriptor *chain [GW_JSON_MAX_PRINT_DEPTH];
-    int depth;                          //  entries used in chain
-} printer_t;
-
-static void
-s_put (printer_t *self, const char *text, size_t len)
-{
-    if (self->failed)
-        return;
-    if (self->len + len + 1 > self->capacity) {
-        size_t capacity = self->capacity? self->capacity: 256;
-        while (capacity < self->len + len + 1)
-            capacity *= 2;
-        char *data = realloc (self->data, capacity);
-        if (!data) {
-            self->failed = true;
-            return;
-        }
-        self->data = data;
-        self->capacity = capacity;
-    }
-    memcpy (self->data + self->len, text, len);
-    self->len += len;
-    self->data [self->len] = 0;
-}
-
-static void
-s_puts (printer_t *self, const char *text)
-{
-    s_put (self, text, strlen (text));
-}
-
-static void
-s_printf (printer_t *self, const char *format, ...)
-    __attribute__ ((format (printf, 2, 3)));
-
-static void
-s_printf (printer_t *self, const char *format, ...)
-{
-    char text [64];                     //  numbers only: always fits
-    va_list args;
-    va_start (args, format);
-    int len = vsnprintf (text, sizeof (text), format, args);
-    va_end (args);
-    assert (len >= 0 && (size_t) len < sizeof (text));
-    s_put (self, text, (size_t) len);
-}
-
-//  A JSON string. Bad UTF-8 (not from our parser, but a daemon could send
-//  it) becomes U+FFFD, so the reply is always valid JSON.
-static void
-s_print_string (printer_t *self, const char *text, size_t len)
-{
-    const unsigned char *s = (const unsigned char *) text;
-    s_put (self, "\"", 1);
-    size_t start = 0;               //  first byte not yet written
-    size_t index = 0;
-    while (index < len) {
-        unsigned char c = s [index];
-        const char *escape = NULL;
-        char unicode [8];
-        size_t skip = 1;
-        if (c == '"')
-            escape = "\\\"";
-        else
-        if (c == '\\')
-            escape = "\\\\";
-        else
-        if (c == '\n')
-            escape = "\\n";
-        else
-        if (c == '\r')
-            escape = "\\r";
-        else
-        if (c == '\t')
-            escape = "\\t";
-        else
-        if (c < 0x20 || c == 0x7f) {
-            snprintf (unicode, sizeof (unicode), "\\u%04x", c);
-            escape = unicode;
-        }
-        else
-        if (c >= 0x80) {
-            skip = s_utf8_sequence_len (s + index, len - index);
-            if (skip == 0) {
-                escape = "\xef\xbf\xbd";
-                skip = 1;
-            }
-        }
-        if (escape) {
-            s_put (self, text + start, index - start);
-            s_puts (self, escape);
-            start = index + skip;
-        }
-        index += skip;
-    }
-    s_put (self, text + start, len - start);
-    s_put (self, "\"", 1);
-}
-
-static void
-s_print_base64 (printer_t *self, const uint8_t *data, size_t len)
-{
-    static const char alphabet [] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    s_put (self, "\"", 1);
-    char quad [4];
-    for (size_t index = 0; index < len; index += 3) {
-        uint32_t bits = (uint32_t) data [index] << 16;
-        if (index + 1 < len)
-            bits |= (uint32_t) data [index + 1] << 8;
-        if (index + 2 < len)
-            bits |= data [index + 2];
-        quad [0] = alphabet [(bits >> 18) & 63];
-        quad [1] = alphabet [(bits >> 12) & 63];
-        quad [2] = index + 1 < len? alphabet [(bits >> 6) & 63]: '=';
-        quad [3] = index + 2 < len? alphabet [bits & 63]: '=';
-        s_put (self, quad, 4);
-    }
-    s_put (self, "\"", 1);
-}
-
-//  Shortest text that reads back (through our own parser) to the same
-//  value. -0 prints as "-0.0" because jansson reads "-0" as integer 0.
-static void
-s_print_double (printer_t *self, double value, bool is_float)
-{
-    if (isnan (value)) {
-        s_puts (self, "\"NaN\"");
-        return;
-    }
-    if (isinf (value)) {
-        s_puts (self, value > 0? "\"Infinity\"": "\"-Infinity\"");
-        return;
-    }
-    if (value == 0) {
-        s_puts (self, signbit (value)? "-0.0": "0");
-        return;
-    }
-    char text [40];
-    //  From 1 digit up: a float needs at most 9, a double 17, and the
-    //  common values stop after a few tries
-    for (int precision = 1; precision <= 17; precision++) {
-        snprintf (text, sizeof (text), "%.*g", precision, value);
-        double back = strtod (text, NULL);
-        if (is_float) {
-            float narrowed;
-            if (s_double_to_float (back, &narrowed) == 0
-            &&  narrowed == (float) value)
-                break;
-        }
-        else
-        if (back == value)
-            break;
-    }
-    s_puts (self, text);
-}
-
-//  One value of a field (singular, array element, map value).
-static void s_print_message (printer_t *self, const ProtobufCMessage *msg);
-
-static void
-s_print_value (printer_t *self, const ProtobufCFieldDescriptor *field,
-               const void *slot)
-{
-    switch (field->type) {
-        case PROTOBUF_C_TYPE_INT32:
-        case PROTOBUF_C_TYPE_SINT32:
-        case PROTOBUF_C_TYPE_SFIXED32:
-            s_printf (self, "%" PRId32, *(const int32_t *) slot);
-            break;
-        case PROTOBUF_C_TYPE_UINT32:
-        case PROTOBUF_C_TYPE_FIXED32:
-            s_printf (self, "%" PRIu32, *(const uint32_t *) slot);
-            break;
-        case PROTOBUF_C_TYPE_INT64:
-        case PROTOBUF_C_TYPE_SINT64:
-        case PROTOBUF_C_TYPE_SFIXED64:
-            s_printf (self, "%" PRId64, *(const int64_t *) slot);
-            break;
-        case PROTOBUF_C_TYPE_UINT64:
-        case PROTOBUF_C_TYPE_FIXED64: {
-            uint64_t value = *(const uint64_t *) slot;
-            //  Past INT64_MAX a JSON number would not read back (jansson
-            //  and most readers hold integers in int64): print a string.
-            if (value > INT64_MAX)
-                s_printf (self, "\"%" PRIu64 "\"", value);
-            else
-                s_printf (self, "%" PRIu64, value);
-            break;
-        }
-        case PROTOBUF_C_TYPE_FLOAT:
-            s_print_double (self, *(const float *) slot, true);
-            break;
-        case PROTOBUF_C_TYPE_DOUBLE:
-            s_print_double (self, *(const double *) slot, false);
-            break;
-        case PROTOBUF_C_TYPE_BOOL:
-            s_puts (self, *(const protobuf_c_boolean *) slot? "true": "false");
-            break;
-        case PROTOBUF_C_TYPE_ENUM: {
-            int value = *(const int *) slot;
-            const ProtobufCEnumValue *enum_value =
-                protobuf_c_enum_descriptor_get_value (field->descriptor, value);
-            if (enum_value)
-                s_print_string (self, enum_value->name,
-                                strlen (enum_value->name));
-            else
-                s_printf (self, "%d", value);
-            break;
-        }
-        case PROTOBUF_C_TYPE_STRING: {
-            const char *text = *(char * const *) slot;
-            if (!text)
-                text = "";
-            s_print_string (self, text, strlen (text));
-            break;
-        }
-        case PROTOBUF_C_TYPE_BYTES: {
-            const ProtobufCBinaryData *binary = slot;
-            s_print_base64 (self, binary->data, binary->data? binary->len: 0);
-            break;
-        }
-        case PROTOBUF_C_TYPE_MESSAGE: {
-            const ProtobufCMessage *sub = *(ProtobufCMessage * const *) slot;
-            if (sub) {
-                s_print_message (self, sub);
-                break;
-            }
-            //  Absent: print the defaults, unless this type is already
-            //  being printed further out (a recursive type), where
-            //  defaults would nest forever.
-            const ProtobufCMessageDescriptor *desc = field->descriptor;
-            for (int index = 0; index < self->depth; index++)
-                if (self->chain [index] == desc) {
-                    s_puts (self, "null");
-                    return;
-                }
-            ProtobufCMessage *defaults = malloc (desc->sizeof_message);
-            if (!defaults) {
-                self->failed = true;
-                return;
-            }
-            protobuf_c_message_init (desc, defaults);
-            s_print_message (self, defaults);
-            free (defaults);            //  holds nothing but defaults
-            break;
-        }
-    }
-}
-
-//  Map keys are JSON strings whatever their type.
-static void
-s_print_map_key (printer_t *self, const ProtobufCFieldDescriptor *field,
-                 const void *slot)
-{
-    if (field->type == PROTOBUF_C_TYPE_STRING) {
-        s_print_value (self, field, slot);
-        return;
-    }
-    s_put (self, "\"", 1);
-    if (field->type == PROTOBUF_C_TYPE_UINT64
-    ||  field->type == PROTOBUF_C_TYPE_FIXED64)
-        s_printf (self, "%" PRIu64, *(const uint64_t *) slot);   //  no quotes
-    else
-        s_print_value (self, field, slot);
-    s_put (self, "\"", 1);
-}
-
-static void
-s_print_field (printer_t *self, const ProtobufCMessage *msg,
-               const ProtobufCFieldDescriptor *field)
-{
-    const void *slot = CONST_MEMBER_P (msg, field->offset);
-    if (field->label != PROTOBUF_C_LABEL_REPEATED) {
-        s_print_value (self, field, slot);
-        return;
-    }
-    size_t count = *(const size_t *) CONST_MEMBER_P (msg,
-                                                     field->quantifier_offset);
-    const char *elements = *(const char * const *) slot;
-    if (!elements)
-        count = 0;
-    const ProtobufCMessageDescriptor *entry_desc =
-        s_map_entry (msg->descriptor, field);
-    if (entry_desc) {
-        s_put (self, "{", 1);
-        const ProtobufCMessage * const *entries = (const void *) elements;
-        bool first = true;
-        for (size_t index = 0; index < count && !self->failed; index++) {
-            if (!entries [index])
-                continue;
-            if (!first)
-                s_put (self, ",", 1);
-            first = false;
-            const ProtobufCFieldDescriptor *key = &entry_desc->fields [0];
-            const ProtobufCFieldDescriptor *value = &entry_desc->fields [1];
-            s_print_map_key (self, key,
-                             CONST_MEMBER_P (entries [index], key->offset));
-            s_put (self, ":", 1);
-            s_print_value (self, value,
-                           CONST_MEMBER_P (entries [index], value->offset));
-        }
-        s_put (self, "}", 1);
-        return;
-    }
-    size_t element_size = s_element_size (field->type);
-    s_put (self, "[", 1);
-    for (size_t index = 0; index < count && !self->failed; index++) {
-        if (index > 0)
-            s_put (self, ",", 1);
-        s_print_value (self, field, elements + index * element_size);
-    }
-    s_put (self, "]", 1);
-}
-
-static void
-s_print_message (printer_t *self, const ProtobufCMessage *msg)
-{
-    const ProtobufCMessageDescriptor *desc = msg->descriptor;
-    assert (desc && desc->magic == PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC);
-    if (self->depth >= GW_JSON_MAX_PRINT_DEPTH) {
-        self->failed = true;
-        return;
-    }
-    self->chain [self->depth++] = desc;
-    s_put (self, "{", 1);
-    bool first = true;
-    for (unsigned index = 0; index < desc->n_fields && !self->failed; index++) {
-        const ProtobufCFieldDescriptor *field = &desc->fields [index];
-        if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-            uint32_t oneof_case = *(const uint32_t *)
-                CONST_MEMBER_P (msg, field->quantifier_offset);
-            if (oneof_case != field->id)
-                continue;               //  only the set member prints
-        }
-        if (!first)
-            s_put (self, ",", 1);
-        first = false;
-        s_print_string (self, field->name, strlen (field->name));
-        s_put (self, ":", 1);
-        s_print_field (self, msg, field);
-    }
-    s_put (self, "}", 1);
-    self->depth--;
-}
-
-
-//  --------------------------------------------------------------------------
-//  Print a message as compact JSON; the caller frees the result.
-
-char *
-gw_json_print (const ProtobufCMessage *msg)
-{
-    assert (msg);
-    assert (msg->descriptor);
-    printer_t printer;
-    memset (&printer, 0, sizeof (printer));
-    s_print_message (&printer, msg);
-    assert (printer.depth == 0 || printer.failed);
-    if (printer.failed) {
-        free (printer.data);
-        return NULL;
-    }
-    assert (printer.data && printer.len > 0);
-    return printer.data;
 }

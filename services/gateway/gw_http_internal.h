@@ -1,0 +1,248 @@
+/*  =========================================================================
+    gw_http_internal - what the files of the HTTP server share (not for use
+    outside gw_http*.c): the request, connection and server structures and
+    the functions one file calls in another.
+
+        gw_http.c           the server: create, listen, destroy, stats, and
+                            the response formatting every part uses
+        gw_http_conn.c      connections: reading, http-parser, the response
+                            queue, writes, timers, shutdown; in-memory ones
+        gw_http_request.c   requests: parser callbacks that build them, the
+                            accessors and gw_http_respond
+        gw_http_url.c       percent-decoding and query strings
+
+    See gw_http.c for the shape of a connection.
+    =========================================================================
+*/
+#ifndef GW_HTTP_INTERNAL_H
+#define GW_HTTP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <http_parser.h>
+#include <uv.h>
+
+#include "gw_http.h"
+
+#define GW_HTTP_MAGIC       0x67774854u     //  "gwHT"
+#define GW_HTTP_CONN_MAGIC  0x67774843u     //  "gwHC"
+#define GW_HTTP_REQ_MAGIC   0x67774852u     //  "gwHR"
+
+#define GW_HTTP_READ_BUF_BYTES  (64 * 1024)
+#define GW_HTTP_WRITE_BATCH     16          //  responses per uv_write
+#define GW_HTTP_MEMORY_SINK_BYTES (64 * 1024)
+#define GW_HTTP_MAX_EXTRA_HEADERS 32        //  name/value pairs per response
+#define GW_HTTP_REMOTE_BYTES    64
+#define GW_HTTP_ERROR_MESSAGE_BYTES 1024    //  JSON error message, truncated
+
+typedef enum {
+    REQ_PARSING = 1,                //  bytes still arriving; conn owns it
+    REQ_DISPATCHED,                 //  handed to the handler; app owns it
+    REQ_RESPONDED,                  //  answer ready, waiting for its turn
+} req_state;
+
+typedef enum {
+    CONN_OPEN = 1,
+    CONN_DRAINING,
+    CONN_SHUTDOWN,
+    CONN_CLOSED,
+} conn_state;
+
+typedef enum {
+    TIMER_NONE = 0,
+    TIMER_REQUEST,
+    TIMER_IDLE,
+    TIMER_WRITE,
+    TIMER_LINGER,
+} timer_purpose;
+
+typedef enum {
+    LAST_NONE = 0,
+    LAST_URL,
+    LAST_FIELD,
+    LAST_VALUE,
+} last_cb;
+
+typedef struct {
+    uint32_t name_off;              //  offset of the name in req->head
+    uint32_t name_len;
+    uint32_t value_off;             //  offset of the value in req->head
+    uint32_t value_len;
+} header_slot;
+
+struct _gw_http_request {
+    uint32_t magic;                 //  GW_HTTP_REQ_MAGIC while alive
+    req_state state;                //  who owns it and what it waits for
+    gw_http_conn *conn;             //  NULL once detached
+    gw_http_request *next;          //  next in the connection's queue
+    uint8_t method;                 //  enum http_method
+    bool keep_alive;                //  client allows another request after
+    bool headers_done;              //  later header callbacks are trailers
+    bool close_after;               //  close the connection after response
+    last_cb last;                   //  previous data callback, to join pieces
+    uint64_t start_ns;              //  uv_hrtime at the first byte
+    uint64_t deadline_ms;           //  uv_now by which it must be complete
+    size_t url_len;                 //  raw request target bytes
+    size_t header_bytes;            //  names + values + 4 per line
+    char *head;                     //  url \0 name \0 value \0 name ...
+    size_t head_len;
+    size_t head_cap;
+    header_slot *headers;           //  one slot per header line
+    size_t header_count;
+    size_t header_cap;
+    const char *path;               //  into head (or a literal)
+    const char *query;              //  into head (or a literal)
+    char *body;                     //  body bytes + a NUL
+    size_t body_len;
+    size_t body_cap;
+    char *response;                 //  formatted response, until written
+    size_t response_len;
+    void *user;                     //  the application's pointer
+    char remote [GW_HTTP_REMOTE_BYTES]; //  peer address, copied
+};
+
+struct _gw_http_conn {
+    uint32_t magic;                 //  GW_HTTP_CONN_MAGIC while alive
+    gw_http *server;                //  owner
+    conn_state state;
+    bool in_memory;                    //  no socket: fuzzer / tests
+    bool reading;                   //  uv_read_start is in effect
+    bool eof;                       //  the peer sent FIN
+    bool in_parse;                  //  inside http_parser_execute
+    bool in_resume_list;
+    timer_purpose timer_purpose;    //  what the armed timer means
+    unsigned handles_open;          //  tcp + timer not yet closed
+    uv_tcp_t tcp;                   //  the socket
+    uv_timer_t timer;               //  see timer_purpose
+    uv_shutdown_t shutdown;         //  our FIN
+    http_parser parser;
+    unsigned error_status;          //  set by a callback that refuses input
+    const char *error_code;         //  JSON "code" for that error
+    char error_message [128];       //  JSON "message" for that error
+    gw_http_request *req;           //  request being parsed, or NULL
+    gw_http_request *queue_head;    //  dispatched or responded, in order
+    gw_http_request *queue_tail;
+    uint32_t inflight;              //  length of the queue
+    char *leftover;                 //  parsed-ahead bytes, owned
+    size_t leftover_off;
+    size_t leftover_len;
+    char *resuming;                 //  leftover buffer being re-parsed
+    size_t write_pending_bytes;     //  handed to uv_write, not yet done
+    uint64_t idle_since_ms;         //  uv_now when it last became idle
+    gw_http_conn *prev;             //  server's list of connections
+    gw_http_conn *next;
+    gw_http_conn *rprev;            //  server's resume list
+    gw_http_conn *rnext;
+    char remote [GW_HTTP_REMOTE_BYTES];
+    char *sink;                     //  in memory: what would have been written
+    size_t sink_len;
+};
+
+struct _gw_http {
+    uint32_t magic;                 //  GW_HTTP_MAGIC while alive
+    uv_loop_t *loop;
+    gw_http_config cfg;             //  defaults filled in
+    gw_http_handler_fn on_request;
+    void *arg;                      //  for on_request
+    uv_tcp_t listener;
+    bool listener_inited;           //  listener is a live handle
+    uv_idle_t idle;                 //  runs the resume list
+    unsigned handles_open;          //  listener + idle not yet closed
+    bool destroyed;                 //  waiting for close callbacks
+    gw_http_conn *conns;            //  every connection, in-memory ones included
+    uint32_t conn_count;
+    uint32_t memory_count;
+    gw_http_conn *resume_head;      //  connections with leftover to parse
+    bool read_buf_busy;             //  lent to libuv between alloc and read
+    time_t date_s;                  //  second of the cached Date
+    char date [40];                 //  "Sun, 06 Nov 1994 08:49:37 GMT"
+    gw_http_stats stats;
+    char read_buf [GW_HTTP_READ_BUF_BYTES];
+};
+
+typedef struct {
+    uv_write_t req;                 //  libuv write request
+    gw_http_conn *conn;
+    size_t size_bytes;              //  sum of buffer lengths
+    unsigned buf_count;
+    uv_buf_t bufs [GW_HTTP_WRITE_BATCH]; //  each base malloc'd, freed here
+} write_op;
+
+//  A live request whose head is complete (what the accessors may read).
+#define REQ_CHECK(req) do { \
+    assert (req); \
+    assert ((req)->magic == GW_HTTP_REQ_MAGIC); \
+    assert ((req)->headers_done); \
+} while (0)
+
+//  --------------------------------------------------------------------------
+//  gw_http.c: formatting shared by connections and requests
+
+//  Write {"error":{"code":...,"message":...}} into a new buffer.
+char *gw_http__error_json (const char *code, const char *message, size_t *len);
+
+//  True when s holds no CR, LF or other control byte (header injection).
+bool gw_http__header_text_ok (const char *s);
+
+//  True when s is a header field name (RFC 7230 token).
+bool gw_http__header_name_ok (const char *s);
+
+//  Format a whole response (head and body) into one new buffer.
+char *gw_http__format_response (gw_http *server, unsigned status, const char *content_type,
+                                const void *body, size_t body_len,
+                                const char *const *extra, bool head_only, bool close,
+                                size_t *out_len);
+
+//  A peer address as "ip:port" or "[ip6]:port".
+void gw_http__format_addr (const struct sockaddr_storage *ss, char *out, size_t size);
+
+//  Free the server once destroyed and every handle is closed.
+void gw_http__server_maybe_free (gw_http *self);
+
+//  --------------------------------------------------------------------------
+//  gw_http_conn.c: connections
+
+//  A connection arrived on the listener.
+void gw_http__on_connection (uv_stream_t *listener, int status);
+
+//  Run bytes through http-parser and act on how it stopped.
+void gw_http__conn_parse (gw_http_conn *conn, const char *data, size_t len);
+
+//  Hand buffers to the socket (or the in-memory sink); takes ownership.
+int gw_http__conn_write (gw_http_conn *conn, uv_buf_t *bufs, unsigned count);
+
+//  True while the connection must not take more requests.
+bool gw_http__conn_blocked (gw_http_conn *conn);
+
+//  Close now: free what the connection owns, detach the application's.
+void gw_http__conn_close (gw_http_conn *conn);
+
+//  Write out the ready prefix of the queue, in order.
+void gw_http__conn_flush (gw_http_conn *conn);
+
+//  --------------------------------------------------------------------------
+//  gw_http_request.c: requests
+
+//  The parser callbacks that build a request (http_parser_settings).
+extern const http_parser_settings gw_http__parser_settings;
+
+//  Create an empty request for conn.
+gw_http_request *gw_http__req_new (gw_http_conn *conn);
+
+//  Free a request and everything it holds.
+void gw_http__req_free (gw_http_request *req);
+
+//  Append the request to the connection's queue.
+void gw_http__conn_enqueue (gw_http_conn *conn, gw_http_request *req);
+
+//  --------------------------------------------------------------------------
+//  gw_http_url.c
+
+//  Split the request target in head into path and query (NUL-terminated
+//  in place). 0, or -1 when the target is malformed.
+int gw_http__split_target (gw_http_request *req);
+
+#endif

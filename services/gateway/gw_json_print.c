@@ -1,0 +1,401 @@
+/*  =========================================================================
+    gw_json_print - protobuf messages as JSON: gw_json_print of gw_json.h
+
+    Printing does not use jansson: it writes the text itself so that it
+    controls number formatting (shortest round-trip floats, exact 64-bit
+    integers). The text grows in one malloc'd buffer; any failure (memory,
+    nesting) drops it and gw_json_print returns NULL.
+    =========================================================================
+*/
+#include "gw_json.h"
+#include "gw_json_internal.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ts_valid.h"
+
+//  --------------------------------------------------------------------------
+//  Printing: a growing malloc'd buffer, and the chain of message types
+//  being printed (to stop default expansion of recursive types).
+
+typedef struct {
+    char *data;                         //  NUL-terminated when not failed
+    size_t len;                         //  bytes used, without the NUL
+    size_t capacity;                    //  bytes allocated
+    bool failed;                        //  out of memory or too deep
+    const ProtobufCMessageDescriptor *chain [GW_JSON_MAX_PRINT_DEPTH];
+    int depth;                          //  entries used in chain
+} printer_t;
+
+static void
+s_put (printer_t *self, const char *text, size_t len)
+{
+    if (self->failed)
+        return;
+    if (self->len + len + 1 > self->capacity) {
+        size_t capacity = self->capacity? self->capacity: 256;
+        while (capacity < self->len + len + 1)
+            capacity *= 2;
+        char *data = realloc (self->data, capacity);
+        if (!data) {
+            self->failed = true;
+            return;
+        }
+        self->data = data;
+        self->capacity = capacity;
+    }
+    memcpy (self->data + self->len, text, len);
+    self->len += len;
+    self->data [self->len] = 0;
+}
+
+static void
+s_puts (printer_t *self, const char *text)
+{
+    s_put (self, text, strlen (text));
+}
+
+static void
+s_printf (printer_t *self, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static void
+s_printf (printer_t *self, const char *format, ...)
+{
+    char text [64];                     //  numbers only: always fits
+    va_list args;
+    va_start (args, format);
+    int len = vsnprintf (text, sizeof (text), format, args);
+    va_end (args);
+    assert (len >= 0 && (size_t) len < sizeof (text));
+    s_put (self, text, (size_t) len);
+}
+
+//  A JSON string. Bad UTF-8 (not from our parser, but a daemon could send
+//  it) becomes U+FFFD, so the reply is always valid JSON.
+static void
+s_print_string (printer_t *self, const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *) text;
+    s_put (self, "\"", 1);
+    size_t start = 0;               //  first byte not yet written
+    size_t index = 0;
+    while (index < len) {
+        unsigned char c = s [index];
+        const char *escape = NULL;
+        char unicode [8];
+        size_t skip = 1;
+        if (c == '"')
+            escape = "\\\"";
+        else
+        if (c == '\\')
+            escape = "\\\\";
+        else
+        if (c == '\n')
+            escape = "\\n";
+        else
+        if (c == '\r')
+            escape = "\\r";
+        else
+        if (c == '\t')
+            escape = "\\t";
+        else
+        if (c < 0x20 || c == 0x7f) {
+            snprintf (unicode, sizeof (unicode), "\\u%04x", c);
+            escape = unicode;
+        }
+        else
+        if (c >= 0x80) {
+            skip = ts_utf8_sequence_len (s + index, len - index);
+            if (skip == 0) {
+                escape = "\xef\xbf\xbd";
+                skip = 1;
+            }
+        }
+        if (escape) {
+            s_put (self, text + start, index - start);
+            s_puts (self, escape);
+            start = index + skip;
+        }
+        index += skip;
+    }
+    s_put (self, text + start, len - start);
+    s_put (self, "\"", 1);
+}
+
+//  Bytes as standard padded base64 (libsodium's encoder).
+static void
+s_print_base64 (printer_t *self, const uint8_t *data, size_t len)
+{
+    size_t size = sodium_base64_ENCODED_LEN (len, sodium_base64_VARIANT_ORIGINAL);
+    char *text = malloc (size);
+    if (!text) {
+        self->failed = true;
+        return;
+    }
+    sodium_bin2base64 (text, size, data, len, sodium_base64_VARIANT_ORIGINAL);
+    s_put (self, "\"", 1);
+    s_put (self, text, size - 1);
+    s_put (self, "\"", 1);
+    free (text);
+}
+
+//  Shortest text that reads back (through our own parser) to the same
+//  value. -0 prints as "-0.0" because jansson reads "-0" as integer 0.
+static void
+s_print_double (printer_t *self, double value, bool is_float)
+{
+    if (isnan (value)) {
+        s_puts (self, "\"NaN\"");
+        return;
+    }
+    if (isinf (value)) {
+        s_puts (self, value > 0? "\"Infinity\"": "\"-Infinity\"");
+        return;
+    }
+    if (value == 0) {
+        s_puts (self, signbit (value)? "-0.0": "0");
+        return;
+    }
+    char text [40];
+    //  From 1 digit up: a float needs at most 9, a double 17, and the
+    //  common values stop after a few tries
+    for (int precision = 1; precision <= 17; precision++) {
+        snprintf (text, sizeof (text), "%.*g", precision, value);
+        double back = strtod (text, NULL);
+        if (is_float) {
+            float narrowed;
+            if (gw_json__double_to_float (back, &narrowed) == 0
+            &&  narrowed == (float) value)
+                break;
+        }
+        else
+        if (back == value)
+            break;
+    }
+    s_puts (self, text);
+}
+
+static void s_print_message (printer_t *self, const ProtobufCMessage *msg);
+
+//  A message field's value. Absent: print the defaults, unless this type
+//  is already being printed further out (a recursive type), where
+//  defaults would nest forever: then null.
+static void
+s_print_sub_message (printer_t *self, const ProtobufCFieldDescriptor *field,
+                     const ProtobufCMessage *sub)
+{
+    if (sub) {
+        s_print_message (self, sub);
+        return;
+    }
+    const ProtobufCMessageDescriptor *desc = field->descriptor;
+    for (int index = 0; index < self->depth; index++)
+        if (self->chain [index] == desc) {
+            s_puts (self, "null");
+            return;
+        }
+    ProtobufCMessage *defaults = malloc (desc->sizeof_message);
+    if (!defaults) {
+        self->failed = true;
+        return;
+    }
+    protobuf_c_message_init (desc, defaults);
+    s_print_message (self, defaults);
+    free (defaults);            //  holds nothing but defaults
+}
+
+//  One value of a field (singular, array element, map value).
+static void
+s_print_value (printer_t *self, const ProtobufCFieldDescriptor *field,
+               const void *slot)
+{
+    switch (field->type) {
+        case PROTOBUF_C_TYPE_INT32:
+        case PROTOBUF_C_TYPE_SINT32:
+        case PROTOBUF_C_TYPE_SFIXED32:
+            s_printf (self, "%" PRId32, *(const int32_t *) slot);
+            break;
+        case PROTOBUF_C_TYPE_UINT32:
+        case PROTOBUF_C_TYPE_FIXED32:
+            s_printf (self, "%" PRIu32, *(const uint32_t *) slot);
+            break;
+        case PROTOBUF_C_TYPE_INT64:
+        case PROTOBUF_C_TYPE_SINT64:
+        case PROTOBUF_C_TYPE_SFIXED64:
+            s_printf (self, "%" PRId64, *(const int64_t *) slot);
+            break;
+        case PROTOBUF_C_TYPE_UINT64:
+        case PROTOBUF_C_TYPE_FIXED64: {
+            uint64_t value = *(const uint64_t *) slot;
+            //  Past INT64_MAX a JSON number would not read back (jansson
+            //  and most readers hold integers in int64): print a string.
+            if (value > INT64_MAX)
+                s_printf (self, "\"%" PRIu64 "\"", value);
+            else
+                s_printf (self, "%" PRIu64, value);
+            break;
+        }
+        case PROTOBUF_C_TYPE_FLOAT:
+            s_print_double (self, *(const float *) slot, true);
+            break;
+        case PROTOBUF_C_TYPE_DOUBLE:
+            s_print_double (self, *(const double *) slot, false);
+            break;
+        case PROTOBUF_C_TYPE_BOOL:
+            s_puts (self, *(const protobuf_c_boolean *) slot? "true": "false");
+            break;
+        case PROTOBUF_C_TYPE_ENUM: {
+            int value = *(const int *) slot;
+            const ProtobufCEnumValue *enum_value =
+                protobuf_c_enum_descriptor_get_value (field->descriptor, value);
+            if (enum_value)
+                s_print_string (self, enum_value->name,
+                                strlen (enum_value->name));
+            else
+                s_printf (self, "%d", value);
+            break;
+        }
+        case PROTOBUF_C_TYPE_STRING: {
+            const char *text = *(char * const *) slot;
+            if (!text)
+                text = "";
+            s_print_string (self, text, strlen (text));
+            break;
+        }
+        case PROTOBUF_C_TYPE_BYTES: {
+            const ProtobufCBinaryData *binary = slot;
+            s_print_base64 (self, binary->data, binary->data? binary->len: 0);
+            break;
+        }
+        case PROTOBUF_C_TYPE_MESSAGE:
+            s_print_sub_message (self, field, *(ProtobufCMessage * const *) slot);
+            break;
+    }
+}
+
+//  Map keys are JSON strings whatever their type.
+static void
+s_print_map_key (printer_t *self, const ProtobufCFieldDescriptor *field,
+                 const void *slot)
+{
+    if (field->type == PROTOBUF_C_TYPE_STRING) {
+        s_print_value (self, field, slot);
+        return;
+    }
+    s_put (self, "\"", 1);
+    if (field->type == PROTOBUF_C_TYPE_UINT64
+    ||  field->type == PROTOBUF_C_TYPE_FIXED64)
+        s_printf (self, "%" PRIu64, *(const uint64_t *) slot);   //  no quotes
+    else
+        s_print_value (self, field, slot);
+    s_put (self, "\"", 1);
+}
+
+static void
+s_print_field (printer_t *self, const ProtobufCMessage *msg,
+               const ProtobufCFieldDescriptor *field)
+{
+    const void *slot = CONST_MEMBER_P (msg, field->offset);
+    if (field->label != PROTOBUF_C_LABEL_REPEATED) {
+        s_print_value (self, field, slot);
+        return;
+    }
+    size_t count = *(const size_t *) CONST_MEMBER_P (msg,
+                                                     field->quantifier_offset);
+    const char *elements = *(const char * const *) slot;
+    if (!elements)
+        count = 0;
+    const ProtobufCMessageDescriptor *entry_desc =
+        gw_json__map_entry (msg->descriptor, field);
+    if (entry_desc) {
+        s_put (self, "{", 1);
+        const ProtobufCMessage * const *entries = (const void *) elements;
+        bool first = true;
+        for (size_t index = 0; index < count && !self->failed; index++) {
+            if (!entries [index])
+                continue;
+            if (!first)
+                s_put (self, ",", 1);
+            first = false;
+            const ProtobufCFieldDescriptor *key = &entry_desc->fields [0];
+            const ProtobufCFieldDescriptor *value = &entry_desc->fields [1];
+            s_print_map_key (self, key,
+                             CONST_MEMBER_P (entries [index], key->offset));
+            s_put (self, ":", 1);
+            s_print_value (self, value,
+                           CONST_MEMBER_P (entries [index], value->offset));
+        }
+        s_put (self, "}", 1);
+        return;
+    }
+    size_t element_size = gw_json__element_size (field->type);
+    s_put (self, "[", 1);
+    for (size_t index = 0; index < count && !self->failed; index++) {
+        if (index > 0)
+            s_put (self, ",", 1);
+        s_print_value (self, field, elements + index * element_size);
+    }
+    s_put (self, "]", 1);
+}
+
+static void
+s_print_message (printer_t *self, const ProtobufCMessage *msg)
+{
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    assert (desc && desc->magic == PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC);
+    if (self->depth >= GW_JSON_MAX_PRINT_DEPTH) {
+        self->failed = true;
+        return;
+    }
+    self->chain [self->depth++] = desc;
+    s_put (self, "{", 1);
+    bool first = true;
+    for (unsigned index = 0; index < desc->n_fields && !self->failed; index++) {
+        const ProtobufCFieldDescriptor *field = &desc->fields [index];
+        if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            uint32_t oneof_case = *(const uint32_t *)
+                CONST_MEMBER_P (msg, field->quantifier_offset);
+            if (oneof_case != field->id)
+                continue;               //  only the set member prints
+        }
+        if (!first)
+            s_put (self, ",", 1);
+        first = false;
+        s_print_string (self, field->name, strlen (field->name));
+        s_put (self, ":", 1);
+        s_print_field (self, msg, field);
+    }
+    s_put (self, "}", 1);
+    self->depth--;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Print a message as compact JSON; the caller frees the result.
+
+char *
+gw_json_print (const ProtobufCMessage *msg)
+{
+    assert (msg);
+    assert (msg->descriptor);
+    printer_t printer;
+    memset (&printer, 0, sizeof (printer));
+    s_print_message (&printer, msg);
+    assert (printer.depth == 0 || printer.failed);
+    if (printer.failed) {
+        free (printer.data);
+        return NULL;
+    }
+    assert (printer.data && printer.len > 0);
+    return printer.data;
+}

@@ -1,0 +1,527 @@
+/*  ctl_demo_volunteers - tashanctl demo, the volunteers part: the seed's
+    "Red Tashan" team 红色塔山, through the volunteers daemon's own methods
+    as any client would call them (no seeding back door).
+
+    - 160 volunteers: residents who offer a skill or a volunteer service in
+      their household files (the residents daemon's resource list), with
+      those categories as skills;
+    - 60 party-member pioneer circles, 5 grid elderly mutual-aid circles,
+      9 interest circles and 1 mothers' help group, each with a leader
+      and members (a volunteer may be in several);
+    - posts tailored to skills, one per skill the team holds;
+    - the volunteer projects 板凳课堂宣讲团, 红色影院, 幸福来敲门 and the
+      neighbourhood-space programmes 老龄竞技赛, 儿童艺点通, 形体礼仪课, each
+      with sessions, sign-ups and (for a session just begun) attendance;
+    - a few hundred service orders in every state, some made from needs.
+    A second run finds the team in place and changes nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "residents.pb-c.h"
+#include "ts_time.h"
+#include "volunteers.pb-c.h"
+
+#define TEAM 160
+#define SKILLS_MAX 16
+#define ORDERS 300
+#define LIST_PAGES_MAX 200
+#define REPLICATION_WAIT_MS 60000
+
+typedef struct {
+    char id [64];                   //  person id
+    char grid [64];
+    char *skills [SKILLS_MAX];      //  static vocabulary strings
+    size_t n_skills;
+    bool volunteer_kind;            //  offers a volunteer service
+} s_member;
+
+typedef struct {
+    ctl_t *ctl;
+    s_member team [TEAM];
+    size_t n_team;
+    uint64_t rng;
+    unsigned calls_failed;
+} s_demo;
+
+static uint32_t
+s_below (s_demo *d, uint32_t n)
+{
+    d->rng ^= d->rng << 13;
+    d->rng ^= d->rng >> 7;
+    d->rng ^= d->rng << 17;
+    return (uint32_t) (d->rng % n);
+}
+
+//  One call to the volunteers daemon; quiet about the expected codes.
+static unsigned
+s_call (s_demo *d, const char *method, const ProtobufCMessage *req,
+        const ProtobufCMessageDescriptor *reply_desc, ts_arena *arena, void *reply)
+{
+    unsigned code = ctl_call (d->ctl, "volunteers", method, req, reply_desc, arena,
+                              (ProtobufCMessage **) reply, 10000, true);
+    if (code >= 400)
+        d->calls_failed++;
+    return code;
+}
+
+//  The skill of a vocabulary string, as a static string (NULL if none).
+static char *
+s_skill (const char *category)
+{
+    static const char *const vocabulary [] = {
+        "elderly_care", "child_care", "medical", "repair", "cleaning", "shopping",
+        "tutoring", "counselling", "legal", "employment", "transport",
+        "companionship", "haircut", "other", NULL
+    };
+    for (size_t i = 0; vocabulary [i]; i++)
+        if (strcmp (vocabulary [i], category) == 0)
+            return (char *) vocabulary [i];
+    return NULL;
+}
+
+static s_member *
+s_find (s_demo *d, const char *person_id)
+{
+    for (size_t i = 0; i < d->n_team; i++)
+        if (strcmp (d->team [i].id, person_id) == 0)
+            return &d->team [i];
+    return NULL;
+}
+
+//  The team: providers of resident skills and volunteer services from the
+//  household files, volunteer offers first, up to TEAM.
+static int
+s_pick_team (s_demo *d)
+{
+    char token [256] = "";
+    for (int pass = 0; pass < 2; pass++) {
+        token [0] = 0;
+        for (int page = 0; page < LIST_PAGES_MAX && d->n_team < TEAM; page++) {
+            ts_arena *arena = ts_arena_new ();
+            Tashan__Residents__ListResourcesRequest req =
+                TASHAN__RESIDENTS__LIST_RESOURCES_REQUEST__INIT;
+            req.page_size = 1000;
+            req.page_token = token;
+            Tashan__Residents__ListResourcesReply *rep = NULL;
+            if (ctl_call (d->ctl, "residents", "residents.ListResources", &req.base,
+                          &tashan__residents__list_resources_reply__descriptor, arena,
+                          (ProtobufCMessage **) &rep, 30000, false) >= 400 || !rep) {
+                ts_arena_destroy (&arena);
+                return -1;
+            }
+            for (size_t i = 0; i < rep->n_resources; i++) {
+                Tashan__Residents__Resource *r = rep->resources [i];
+                bool volunteer = strcmp (r->provider_kind, "volunteer") == 0;
+                bool resident = strcmp (r->provider_kind, "resident") == 0;
+                //  Pass 0: volunteer offers; pass 1: residents' skills.
+                if ((pass == 0 && !volunteer) || (pass == 1 && !(volunteer || resident))
+                ||  strlen (r->provider_id) >= sizeof d->team [0].id
+                ||  strlen (r->grid) >= sizeof d->team [0].grid)
+                    continue;
+                char *skill = s_skill (r->category);
+                s_member *m = s_find (d, r->provider_id);
+                if (!m) {
+                    if (d->n_team == TEAM)
+                        continue;
+                    m = &d->team [d->n_team++];
+                    memset (m, 0, sizeof *m);
+                    snprintf (m->id, sizeof m->id, "%s", r->provider_id);
+                    snprintf (m->grid, sizeof m->grid, "%s", r->grid);
+                    m->volunteer_kind = volunteer;
+                }
+                bool held = false;
+                for (size_t k = 0; k < m->n_skills; k++)
+                    held |= m->skills [k] == skill;
+                if (skill && !held && m->n_skills < SKILLS_MAX)
+                    m->skills [m->n_skills++] = skill;
+            }
+            snprintf (token, sizeof token, "%s", rep->next_page_token);
+            ts_arena_destroy (&arena);
+            if (!token [0])
+                break;
+        }
+    }
+    return 0;
+}
+
+//  Wait until the volunteers daemon has the team's persons (it learns them
+//  from the residents daemon's events).
+static int
+s_wait_replicated (s_demo *d)
+{
+    for (int waited_ms = 0; waited_ms < REPLICATION_WAIT_MS; waited_ms += 100) {
+        bool all = true;
+        for (size_t i = d->n_team; i-- > 0 && all; ) {
+            ts_arena *arena = ts_arena_new ();
+            Tashan__Volunteers__GetPersonRequest req =
+                TASHAN__VOLUNTEERS__GET_PERSON_REQUEST__INIT;
+            req.id = d->team [i].id;
+            all = ctl_call (d->ctl, "volunteers", "volunteers.GetPerson", &req.base,
+                            &tashan__volunteers__person__descriptor, arena, NULL, 5000,
+                            true) == 200;
+            ts_arena_destroy (&arena);
+        }
+        if (all)
+            return 0;
+        usleep (100 * 1000);
+    }
+    fprintf (stderr, "tashanctl: the volunteers daemon did not learn the community's persons\n");
+    return -1;
+}
+
+static void
+s_register (s_demo *d)
+{
+    for (size_t i = 0; i < d->n_team; i++) {
+        s_member *m = &d->team [i];
+        if (m->n_skills == 0)
+            m->skills [m->n_skills++] = s_skill ("companionship");
+        static char *days [] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
+        uint32_t first = s_below (d, 7);
+        char *avail [4];
+        size_t n_avail = 0;
+        for (uint32_t k = 0; k < 4; k++)
+            avail [n_avail++] = days [(first + k * 2) % 7];
+        ts_arena *arena = ts_arena_new ();
+        Tashan__Volunteers__RegisterRequest req = TASHAN__VOLUNTEERS__REGISTER_REQUEST__INIT;
+        req.person_id = m->id;
+        req.n_skills = m->n_skills;
+        req.skills = m->skills;
+        req.n_availability = i % 3 == 0 ? 0 : n_avail;     //  a third any day
+        req.availability = avail;
+        s_call (d, "volunteers.Register", &req.base, &tashan__volunteers__volunteer__descriptor,
+                arena, NULL);
+        ts_arena_destroy (&arena);
+    }
+}
+
+//  One circle led by team member `leader` with `members` more after it.
+static void
+s_circle (s_demo *d, const char *name, const char *kind, size_t leader, size_t members,
+          char *out_id, size_t out_size)
+{
+    ts_arena *arena = ts_arena_new ();
+    Tashan__Volunteers__CreateCircleRequest req = TASHAN__VOLUNTEERS__CREATE_CIRCLE_REQUEST__INIT;
+    req.name = (char *) name;
+    req.kind = (char *) kind;
+    req.leader_person_id = d->team [leader % d->n_team].id;
+    Tashan__Volunteers__Circle *c = NULL;
+    if (s_call (d, "volunteers.CreateCircle", &req.base, &tashan__volunteers__circle__descriptor,
+                arena, &c) == 201 && c) {
+        if (out_id)
+            snprintf (out_id, out_size, "%s", c->id);
+        for (size_t k = 1; k <= members; k++) {
+            Tashan__Volunteers__AddMemberRequest am =
+                TASHAN__VOLUNTEERS__ADD_MEMBER_REQUEST__INIT;
+            am.id = c->id;
+            am.person_id = d->team [(leader + k * 7) % d->n_team].id;
+            ctl_call (d->ctl, "volunteers", "volunteers.AddMember", &am.base,
+                      &tashan__volunteers__circle__descriptor, arena, NULL, 10000, true);
+        }
+    }
+    ts_arena_destroy (&arena);
+}
+
+static void
+s_circles (s_demo *d, char circle_ids [][24])
+{
+    char name [64];
+    //  60 party-member pioneer circles, 5 grid elderly mutual-aid circles,
+    //  9 interest circles and 1 mothers' help group.
+    for (size_t i = 0; i < 60; i++) {
+        snprintf (name, sizeof name, "党员先锋岗 第%zu组", i + 1);
+        s_circle (d, name, "party_pioneer", i, 2, circle_ids [i], 24);
+    }
+    static const char *const grids [] = { "一", "二", "三", "四", "五" };
+    for (size_t i = 0; i < 5; i++) {
+        snprintf (name, sizeof name, "第%s网格老年互助圈", grids [i]);
+        s_circle (d, name, "elderly_mutual_aid", 60 + i, 6, circle_ids [60 + i], 24);
+    }
+    static const char *const interests [] = {
+        "书法兴趣圈", "太极拳队", "合唱团", "摄影圈", "棋牌圈", "手工编织圈", "广场舞队",
+        "读书会", "园艺圈"
+    };
+    for (size_t i = 0; i < 9; i++)
+        s_circle (d, interests [i], "interest", 65 + i, 5, circle_ids [65 + i], 24);
+    s_circle (d, "妈妈帮", "moms_help", 74, 8, circle_ids [74], 24);
+}
+
+static void
+s_posts (s_demo *d, char circle_ids [][24])
+{
+    static const struct { const char *skill, *title; } posts [] = {
+        { "elderly_care", "独居老人上门探望" }, { "repair", "家电水电义务维修" },
+        { "tutoring", "四点半课堂作业辅导" }, { "companionship", "陪伴聊天 幸福来敲门" },
+        { "cleaning", "楼道环境整治" }, { "medical", "健康义诊 量血压" },
+        { "haircut", "爱心理发" }, { "shopping", "代买代购" }, { "legal", "法律咨询" },
+        { "child_care", "妈妈帮 临时看护" },
+    };
+    for (size_t i = 0; i < sizeof posts / sizeof posts [0]; i++) {
+        ts_arena *arena = ts_arena_new ();
+        Tashan__Volunteers__CreatePostRequest req = TASHAN__VOLUNTEERS__CREATE_POST_REQUEST__INIT;
+        req.title = (char *) posts [i].title;
+        req.skill = (char *) posts [i].skill;
+        req.circle_id = circle_ids [strcmp (posts [i].skill, "child_care") == 0 ? 74
+                                    : strcmp (posts [i].skill, "elderly_care") == 0 ? 60 : i];
+        req.detail = "量身定岗";
+        s_call (d, "volunteers.CreatePost", &req.base, &tashan__volunteers__post__descriptor,
+                arena, NULL);
+        ts_arena_destroy (&arena);
+    }
+}
+
+//  The projects, their sessions, sign-ups and attendance.
+static unsigned
+s_projects (s_demo *d, char circle_ids [][24], const char **residents, size_t n_residents)
+{
+    static const struct { const char *name, *kind, *place; size_t circle; } projects [] = {
+        { "板凳课堂宣讲团", "volunteer", "小区凉亭", 0 },
+        { "红色影院", "volunteer", "社区党群服务中心", 1 },
+        { "幸福来敲门", "volunteer", "独居老人家中", 60 },
+        { "老龄竞技赛", "programme", "睦邻空间", 0 },
+        { "儿童艺点通", "programme", "睦邻空间", 0 },
+        { "形体礼仪课", "programme", "睦邻空间", 0 },
+    };
+    unsigned attended = 0;
+    char just_begun [6][24];
+    int64_t now_ms = (int64_t) time (NULL) * 1000;
+    for (size_t p = 0; p < 6; p++) {
+        ts_arena *arena = ts_arena_new ();
+        bool volunteer = strcmp (projects [p].kind, "volunteer") == 0;
+        Tashan__Volunteers__CreateProjectRequest req =
+            TASHAN__VOLUNTEERS__CREATE_PROJECT_REQUEST__INIT;
+        req.name = (char *) projects [p].name;
+        req.kind = (char *) projects [p].kind;
+        req.circle_id = volunteer ? circle_ids [projects [p].circle] : "";
+        Tashan__Volunteers__Project *proj = NULL;
+        just_begun [p][0] = 0;
+        if (s_call (d, "volunteers.CreateProject", &req.base,
+                    &tashan__volunteers__project__descriptor, arena, &proj) != 201 || !proj) {
+            ts_arena_destroy (&arena);
+            continue;
+        }
+        //  One session starting in 2 s (attendance below), three weekly ones.
+        for (int s = 0; s < 4; s++) {
+            Tashan__Volunteers__CreateSessionRequest sr =
+                TASHAN__VOLUNTEERS__CREATE_SESSION_REQUEST__INIT;
+            sr.id = proj->id;
+            sr.starts_at = ts_time_text (arena, s == 0 ? now_ms + 2000
+                                                       : now_ms + s * 7 * TS_DAY_MS);
+            sr.place = (char *) projects [p].place;
+            sr.capacity = volunteer ? 12 : 30;
+            sr.duration_minutes = 90;
+            Tashan__Volunteers__Session *session = NULL;
+            if (s_call (d, "volunteers.CreateSession", &sr.base,
+                        &tashan__volunteers__session__descriptor, arena, &session) != 201
+            ||  !session)
+                continue;
+            if (s == 0)
+                snprintf (just_begun [p], sizeof just_begun [p], "%s", session->id);
+            size_t signups = volunteer ? 8 : 20;
+            for (size_t k = 0; k < signups; k++) {
+                Tashan__Volunteers__SignUpRequest su = TASHAN__VOLUNTEERS__SIGN_UP_REQUEST__INIT;
+                su.id = session->id;
+                su.person_id = volunteer || n_residents == 0
+                             ? d->team [(p * 13 + k * 3 + (size_t) s) % d->n_team].id
+                             : (char *) residents [(p * 37 + k * 5) % n_residents];
+                ctl_call (d->ctl, "volunteers", "volunteers.SignUp", &su.base,
+                          &tashan__volunteers__signup__descriptor, arena, NULL, 10000, true);
+            }
+        }
+        ts_arena_destroy (&arena);
+    }
+    usleep (2500 * 1000);
+    for (size_t p = 0; p < 6; p++) {
+        if (!just_begun [p][0])
+            continue;
+        ts_arena *arena = ts_arena_new ();
+        Tashan__Volunteers__GetRequest gr = TASHAN__VOLUNTEERS__GET_REQUEST__INIT;
+        gr.id = just_begun [p];
+        Tashan__Volunteers__Session *s = NULL;
+        if (s_call (d, "volunteers.GetSession", &gr.base, &tashan__volunteers__session__descriptor,
+                    arena, &s) == 200 && s)
+            for (size_t k = 0; k < s->n_signups; k++) {
+                if (k % 5 == 4)
+                    continue;               //  a few will be no-shows
+                Tashan__Volunteers__AttendRequest ar = TASHAN__VOLUNTEERS__ATTEND_REQUEST__INIT;
+                ar.id = s->id;
+                ar.person_id = s->signups [k]->person_id;
+                ar.minutes = 60 + 15 * (uint32_t) (k % 4);
+                attended += s_call (d, "volunteers.Attend", &ar.base,
+                                    &tashan__volunteers__signup__descriptor, arena, NULL) == 201;
+            }
+        ts_arena_destroy (&arena);
+    }
+    return attended;
+}
+
+//  Orders: from open needs of the households first, then direct requests;
+//  taken to every state of the loop.
+static void
+s_orders (s_demo *d, const char **residents, size_t n_residents, unsigned counts [6])
+{
+    ts_arena *needs_arena = ts_arena_new ();
+    Tashan__Residents__ListNeedsRequest nr = TASHAN__RESIDENTS__LIST_NEEDS_REQUEST__INIT;
+    nr.status = "open";
+    nr.page_size = 1000;
+    Tashan__Residents__ListNeedsReply *needs = NULL;
+    if (ctl_call (d->ctl, "residents", "residents.ListNeeds", &nr.base,
+                  &tashan__residents__list_needs_reply__descriptor, needs_arena,
+                  (ProtobufCMessage **) &needs, 30000, false) >= 400)
+        needs = NULL;
+    size_t need_next = 0;
+    for (uint32_t i = 0; i < ORDERS; i++) {
+        ts_arena *arena = ts_arena_new ();
+        Tashan__Volunteers__CreateOrderRequest req = TASHAN__VOLUNTEERS__CREATE_ORDER_REQUEST__INIT;
+        char key [32];
+        snprintf (key, sizeof key, "demo-order-%u", i);
+        req.idempotency_key = key;
+        req.detail = "社区志愿服务";
+        while (needs && need_next < needs->n_needs && i % 3 == 0) {
+            Tashan__Residents__Need *n = needs->needs [need_next++];
+            if (!n->person_id [0] || !s_skill (n->category))
+                continue;
+            req.need_id = n->id;
+            req.requester_person_id = n->person_id;
+            req.category = n->category;
+            req.detail = n->detail;
+            break;
+        }
+        if (!req.need_id [0]) {
+            if (n_residents == 0)
+                break;
+            req.requester_person_id = (char *) residents [s_below (d, (uint32_t) n_residents)];
+            s_member *m = &d->team [s_below (d, (uint32_t) d->n_team)];
+            req.category = m->skills [s_below (d, (uint32_t) m->n_skills)];
+        }
+        Tashan__Volunteers__Order *o = NULL;
+        if (s_call (d, "volunteers.CreateOrder", &req.base, &tashan__volunteers__order__descriptor,
+                    arena, &o) >= 400 || !o) {
+            ts_arena_destroy (&arena);
+            continue;
+        }
+        //  Spread over the loop: 0 dispatched (or open), 1 declined and
+        //  re-dispatched, 2 accepted, 3 done, 4-5 confirmed.
+        uint32_t target = i % 6;
+        char *vol = o->volunteer_person_id;
+        if (vol [0] && target == 1) {
+            //  Declined once; every other one of these until nobody is
+            //  left to take it (back to open).
+            for (int k = 0; k < (i % 12 == 1 ? TEAM : 1) && o->volunteer_person_id [0]; k++) {
+                Tashan__Volunteers__DeclineRequest dr =
+                    TASHAN__VOLUNTEERS__DECLINE_REQUEST__INIT;
+                dr.id = o->id;
+                dr.volunteer_person_id = o->volunteer_person_id;
+                dr.reason = "临时有事";
+                if (s_call (d, "volunteers.Decline", &dr.base,
+                            &tashan__volunteers__order__descriptor, arena, &o) != 200 || !o)
+                    break;
+            }
+        }
+        else
+        if (vol [0] && target >= 2) {
+            Tashan__Volunteers__AcceptRequest ar = TASHAN__VOLUNTEERS__ACCEPT_REQUEST__INIT;
+            ar.id = o->id;
+            ar.volunteer_person_id = vol;
+            Tashan__Volunteers__DoneRequest dn = TASHAN__VOLUNTEERS__DONE_REQUEST__INIT;
+            dn.id = o->id;
+            dn.minutes = 30 + 15 * s_below (d, 8);
+            Tashan__Volunteers__ConfirmRequest cr = TASHAN__VOLUNTEERS__CONFIRM_REQUEST__INIT;
+            cr.id = o->id;
+            cr.rating = 4 + s_below (d, 2);
+            cr.comment = "谢谢志愿者";
+            if (s_call (d, "volunteers.Accept", &ar.base, &tashan__volunteers__order__descriptor,
+                        arena, &o) == 200 && target >= 3
+            &&  s_call (d, "volunteers.Done", &dn.base, &tashan__volunteers__order__descriptor,
+                        arena, &o) == 200 && target >= 4)
+                s_call (d, "volunteers.Confirm", &cr.base, &tashan__volunteers__order__descriptor,
+                        arena, &o);
+        }
+        static const char *const states [] = {
+            "open", "dispatched", "accepted", "done", "confirmed"
+        };
+        for (size_t k = 0; k < 5; k++)
+            if (strcmp (o->state, states [k]) == 0)
+                counts [k]++;
+        counts [5] += o->need_id [0] != 0;
+        ts_arena_destroy (&arena);
+    }
+    ts_arena_destroy (&needs_arena);
+}
+
+//  Residents who are not on the team (requesters, programme sign-ups):
+//  the persons of the first households, at most max.
+static size_t
+s_residents (s_demo *d, ts_arena *keep, const char **out, size_t max)
+{
+    Tashan__Residents__ListNeedsRequest req = TASHAN__RESIDENTS__LIST_NEEDS_REQUEST__INIT;
+    req.page_size = 1000;
+    Tashan__Residents__ListNeedsReply *rep = NULL;
+    size_t n = 0;
+    if (ctl_call (d->ctl, "residents", "residents.ListNeeds", &req.base,
+                  &tashan__residents__list_needs_reply__descriptor, keep,
+                  (ProtobufCMessage **) &rep, 30000, false) >= 400 || !rep)
+        return 0;
+    for (size_t i = 0; i < rep->n_needs && n < max; i++)
+        if (rep->needs [i]->person_id [0] && !s_find (d, rep->needs [i]->person_id))
+            out [n++] = rep->needs [i]->person_id;
+    return n;
+}
+
+int
+ctl_demo_volunteers (ctl_t *ctl, uint64_t seed)
+{
+    s_demo *d = calloc (1, sizeof *d);
+    d->ctl = ctl;
+    d->rng = seed * 2654435761u + 0x9e3779b97f4a7c15ull;
+    int rc = 1;
+    //  Already there? A second run changes nothing.
+    ts_arena *arena = ts_arena_new ();
+    Tashan__Volunteers__ListVolunteersRequest lr =
+        TASHAN__VOLUNTEERS__LIST_VOLUNTEERS_REQUEST__INIT;
+    lr.page_size = 1;
+    Tashan__Volunteers__ListVolunteersReply *present = NULL;
+    if (ctl_call (ctl, "volunteers", "volunteers.ListVolunteers", &lr.base,
+                  &tashan__volunteers__list_volunteers_reply__descriptor, arena,
+                  (ProtobufCMessage **) &present, 10000, false) >= 400 || !present)
+        goto done;
+    if (present->n_volunteers > 0) {
+        printf ("volunteers: the team is already present: nothing changed\n");
+        rc = 0;
+        goto done;
+    }
+    if (s_pick_team (d) || d->n_team == 0 || s_wait_replicated (d))
+        goto done;
+    s_register (d);
+    static char circle_ids [75][24];
+    memset (circle_ids, 0, sizeof circle_ids);
+    s_circles (d, circle_ids);
+    s_posts (d, circle_ids);
+    const char *residents [400];
+    size_t n_residents = s_residents (d, arena, residents, 400);
+    for (size_t i = 0; n_residents == 0 && i < d->n_team; i++)
+        residents [i] = d->team [i].id;
+    if (n_residents == 0)
+        n_residents = d->n_team;
+    unsigned attended = s_projects (d, circle_ids, residents, n_residents);
+    unsigned counts [6] = { 0 };
+    s_orders (d, residents, n_residents, counts);
+    printf ("volunteers: %zu volunteers, 75 circles (60 party pioneer, 5 elderly mutual aid, "
+            "9 interest, 1 moms' help), 3 volunteer projects and 3 programmes with sessions "
+            "(%u attendances), %u orders: %u open, %u dispatched, %u accepted, %u done, "
+            "%u confirmed (%u from needs)\n", d->n_team, attended,
+            counts [0] + counts [1] + counts [2] + counts [3] + counts [4], counts [0],
+            counts [1], counts [2], counts [3], counts [4], counts [5]);
+    if (d->calls_failed)
+        printf ("volunteers: %u calls refused (e.g. a circle member already in)\n",
+                d->calls_failed);
+    rc = 0;
+done:
+    ts_arena_destroy (&arena);
+    free (d);
+    return rc;
+}

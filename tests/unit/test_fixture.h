@@ -1,0 +1,56 @@
+/*  =========================================================================
+    test_fixture - what unit tests share: a temp dir of their own
+
+    test_dir_make (dir, size, "name") makes "$TMPDIR/tashan-name-XXXXXX"
+    ($TMPDIR unset or empty: /tmp) and writes its path into dir;
+    test_dir_remove (dir) removes it with everything in it. Keep TMPDIR
+    short when a test binds ipc:// sockets in its dir (a socket path holds
+    107 bytes at most).
+
+        char dir [TEST_DIR_MAX];
+        assert_int_equal (test_dir_make (dir, sizeof dir, "store"), 0);
+        ...
+        test_dir_remove (dir);
+    =========================================================================
+*/
+#ifndef TEST_FIXTURE_H
+#define TEST_FIXTURE_H
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define TEST_DIR_MAX 256            //  room for any dir test_dir_make makes
+
+//  Make a fresh temp dir; 0, or -1 (errno set) when it cannot.
+static inline int
+test_dir_make (char *dir, size_t size, const char *name)
+{
+    const char *tmp = getenv ("TMPDIR");
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    if (snprintf (dir, size, "%s/tashan-%s-XXXXXX", tmp, name) >= (int) size)
+        return -1;
+    return mkdtemp (dir) ? 0 : -1;
+}
+
+static inline int
+test_dir_remove_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st;
+    (void) flag;
+    (void) ftw;
+    return remove (path);
+}
+
+//  Remove dir and everything below it (safe on a dir that is gone).
+static inline void
+test_dir_remove (const char *dir)
+{
+    if (dir && *dir)
+        nftw (dir, test_dir_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+#endif
