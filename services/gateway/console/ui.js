@@ -141,3 +141,12 @@ export function stateChip (map, s, vfn) {
       : ['suspended', 'rejected', 'failed'].includes(s) ? 'red' : '';
   return h('span', { class: 'chip ' + cls }, vfn(map, s));
 }
+
+// Names for person ids (ops reads the household file): id -> name.
+export async function personNames (ids) {
+  const out = {};
+  await Promise.all([...new Set(ids.filter(Boolean))].map(async (id) => {
+    try { out[id] = (await get('/v1/persons/' + id)).name; } catch (e) { out[id] = id; }
+  }));
+  return out;
+}

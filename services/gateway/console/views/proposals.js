@@ -3,7 +3,7 @@
 // while the routes answer 404.
 import { t, v, STATES } from '../i18n.js';
 import { get, post, qs, all, newKey } from '../api.js';
-import { h, card, table, field, input, select, formData, guard, toast, personPicker, orUnavailable, stateChip, barChart } from '../ui.js';
+import { h, card, table, field, input, select, formData, guard, toast, personPicker, orUnavailable, stateChip, barChart, personNames } from '../ui.js';
 import { go } from '../app.js';
 
 const yuan = (c) => '¥' + (Number(c || 0) / 100).toFixed(2);
@@ -25,8 +25,9 @@ async function pipeline (main, mt, params) {
       [[t('累计存入', 'Deposited'), fund.deposited_cents], [t('已承诺', 'Committed'), fund.committed_cents], [t('已支出', 'Spent'), fund.spent_cents], [t('可用', 'Free'), fund.free_cents]]
         .map(([k, x]) => h('div', { class: 'stat' }, h('div', { class: 'muted' }, k), h('div', { class: 'big' }, yuan(x))))), dep));
     const r = await get('/v1/proposals' + qs({ state }));
+    const names = await personNames((r.proposals || []).map((p) => p.proposer_person_id));
     body.append(card(t('提案流程', 'Pipeline'), h('div', { class: 'tabs' }, PIPE.map((s) => h('button', { class: s === state ? 'on' : null, onclick: () => go('#/proposals?state=' + s) }, v(STATES, s)))),
-      table([[t('标题', 'Title'), (p) => h('a', { href: '#/proposal/' + p.id }, p.title)], [t('预算', 'Budget'), (p) => yuan(p.budget_cents)],
+      table([[t('标题', 'Title'), (p) => h('a', { href: '#/proposal/' + p.id }, p.title)], [t('提案人', 'Proposer'), (p) => names[p.proposer_person_id] || ''], [t('预算', 'Budget'), (p) => yuan(p.budget_cents)],
         [t('支持', 'Supports'), (p) => p.supports], [t('状态', 'State'), (p) => stateChip(STATES, p.state, v)]], r.proposals || [])));
     let proposer = null;
     const who = h('span', { class: 'muted' });

@@ -2,7 +2,7 @@
 // "Volunteers"). Degrades to a notice while the routes answer 404.
 import { t, v, STATES, CATEGORIES, KINDS } from '../i18n.js';
 import { get, post, qs, newKey } from '../api.js';
-import { h, card, table, field, input, select, formData, guard, toast, when, personPicker, orUnavailable, stateChip, month, barChart } from '../ui.js';
+import { h, card, table, field, input, select, formData, guard, toast, when, personPicker, orUnavailable, stateChip, month, barChart, personNames } from '../ui.js';
 import { go } from '../app.js';
 
 const ORDER_STATES = ['open', 'dispatched', 'accepted', 'done', 'confirmed'];
@@ -15,6 +15,7 @@ async function page (main, mt, params) {
   main.append(body);
   await orUnavailable(body, t('志愿服务', 'Volunteers'), async () => {
     const r = await get('/v1/service-orders' + qs({ state }));
+    const names = await personNames((r.orders || []).flatMap((o) => [o.volunteer_person_id, o.requester_person_id]));
     const act = (o) => {
       const done = (msg) => { toast(msg); go('#/volunteers?state=' + state + '&' + Date.now()); };
       if (o.state === 'dispatched') return h('div', { class: 'row' },
@@ -25,9 +26,10 @@ async function page (main, mt, params) {
       return '';
     };
     body.append(card(null, h('div', { class: 'tabs' }, ORDER_STATES.map((s) => h('button', { class: s === state ? 'on' : null, onclick: () => go('#/volunteers?state=' + s) }, v(STATES, s)))),
-      table([[t('单号', 'Order'), (o) => o.id], [t('类别', 'Category'), (o) => v(CATEGORIES, o.category)], [t('内容', 'Detail'), (o) => o.detail],
+      table([[t('类别', 'Category'), (o) => v(CATEGORIES, o.category)], [t('内容', 'Detail'), (o) => o.detail],
+        [t('求助居民', 'Resident'), (o) => names[o.requester_person_id] || ''],
         [t('状态', 'State'), (o) => [stateChip(STATES, o.state, v), escalated(o) ? h('span', { class: 'chip red' }, t('已督办', 'escalated')) : '']],
-        [t('志愿者', 'Volunteer'), (o) => o.volunteer_person_id], [t('最近', 'Last'), (o) => { const e = (o.events || []).slice(-1)[0]; return e ? (e.at || '').slice(5, 16).replace('T', ' ') + ' ' + (e.note || '') : ''; }],
+        [t('志愿者', 'Volunteer'), (o) => names[o.volunteer_person_id] || ''], [t('最近', 'Last'), (o) => { const e = (o.events || []).slice(-1)[0]; return e ? (e.at || '').slice(5, 16).replace('T', ' ') + ' ' + (e.note || '') : ''; }],
         ['', act]], r.orders || [], { hot: escalated })));
     let requester = null;
     const who = h('span', { class: 'muted' });
