@@ -187,7 +187,7 @@ def test_slowloris_headers_are_cut_off(h):
 def test_console_page(h):
     status, text, headers = h.request('GET', '/', token=None)
     assert status == 200 and headers['Content-Type'].startswith('text/html'), status
-    assert '<title>tashan console</title>' in text and "fetch('/healthz')" in text
+    assert '<title>塔山社区工作台</title>' in text and '/console/app.js' in text
     status, _, _ = h.request('GET', '/console', token=None)
     assert status == 200
 
