@@ -11,12 +11,24 @@ function monthPicker (m, onChange) {
   return h('input', { type: 'month', value: m, max: month(), onchange: (e) => onChange(e.target.value) });
 }
 
+// Ops closes a past month: its boards are published as they stand and
+// nothing more is dated into it (a later correction counts in this month).
+async function closeMonth (m) {
+  if (!window.confirm(t(`结束 ${m} 的评定并公示？此后不能再记入该月。`, `Close ${m} and publish its boards? Nothing more can be dated into it.`))) return;
+  try {
+    const c = await post('/v1/credit/months/' + m + '/close');
+    toast(t('已公示：', 'Published: ') + c.published_at);
+    go('#/board?month=' + m + '&t=' + Date.now());
+  } catch (e) { toast(e.message, true); }
+}
+
 async function board (main, mt, params) {
   const m = params.get('month') || month();
   main.append(h('h2', {}, t('诚信红灰榜与评比', 'Honour board and rankings')));
   main.append(card(null, h('div', { class: 'row' },
     field(t('月份', 'Month'), monthPicker(m, (x) => go('#/board?month=' + x))),
-    session.role === 'ops' ? h('button', { class: 'primary', onclick: () => go('#/print/board?month=' + m) }, t('打印公示版（A4）', 'Print view (A4)')) : null)));
+    session.role === 'ops' ? h('button', { class: 'primary', onclick: () => go('#/print/board?month=' + m) }, t('打印公示版（A4）', 'Print view (A4)')) : null,
+    session.role === 'ops' && m < month() ? h('button', { id: 'close-month', onclick: () => closeMonth(m) }, t('结束本月评定并公示', 'Close the month and publish')) : null)));
   const [hb, homes, blds] = await Promise.all([
     get('/v1/credit/honor-board' + qs({ month: m })),
     get('/v1/credit/rankings/households' + qs({ month: m })),
@@ -59,7 +71,8 @@ async function printBoard (main, mt, params) {
     h('button', { onclick: () => go('#/board?month=' + m) }, t('返回', 'Back'))));
   main.append(h('div', { class: 'sheet', id: 'print-sheet' },
     h('h1', {}, t(`塔山社区 ${y}年${Number(mo)}月 诚信红灰榜`, `Tashan community honour board, ${m}`)),
-    h('div', { class: 'sub' }, t('姓名已脱敏，未成年人不上榜', 'Names masked; minors are not listed')),
+    h('div', { class: 'sub' }, t('姓名已脱敏，未成年人不上榜', 'Names masked; minors are not listed'),
+      hb.published_at ? t('　·　公示于 ', ' · published ') + hb.published_at.slice (0, 10) : t('　·　未公示（本月评定尚未结束）', ' · not yet published (the month is still open)')),
     h('div', { class: 'cols' }, h('div', {}, h('h3', {}, t('红榜', 'Red list')), tbl(hb.red)), h('div', {}, h('h3', {}, t('灰榜', 'Grey list')), tbl(hb.grey))),
     h('div', { class: 'cols', style: 'margin-top:16px' },
       h('div', {}, h('h3', {}, t('最美家庭', 'Most beautiful families')), table([['#', (r) => r.rank], [t('楼栋', 'Building'), (r) => r.building_number + t('号楼', '')], [t('积分', 'Points'), (r) => r.month_points]], homes.rows.slice(0, 5))),
