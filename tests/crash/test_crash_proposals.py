@@ -26,22 +26,14 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'integration'))
+import crashlib  # noqa: E402
 import harness  # noqa: E402
 import test_proposals  # noqa: E402  (the fund audit)
 
 PROPOSALS = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get('CRASH_PROPOSALS', '1000'))
 WORKERS = 6
 rng = random.Random(int(os.environ.get('CRASH_SEED', '17')))
-passed = failed = 0
-
-
-def check(name, ok, detail=''):
-    global passed, failed
-    print('%s %s %s' % ('ok  ' if ok else 'FAIL', name, detail), flush=True)
-    if ok:
-        passed += 1
-    else:
-        failed += 1
+check = crashlib.check
 
 
 def at(seconds_from_now):
@@ -119,104 +111,93 @@ def worker(port, token, jobs, acked, errors, stop):
             errors.append((pid, 'acceptance', status, body))
 
 
-def main():
-    h = harness.Harness()
+def scenario(h):
+    m = [h.call('POST', '/v1/merchants', {'name': 'Unit %d' % i, 'kind': 'enterprise',
+                                           'category': 'build', 'co_building': True},
+                expect=201)['id'] for i in range(3)]
+    jobs, total = [], 0
+    for i in range(PROPOSALS):
+        amount = rng.randrange(1000, 100000)
+        p = h.call('POST', '/v1/proposals', {'proposer_person_id': 'p%d' % (i + 1),
+                                             'title': 'Proposal %d' % i,
+                                             'budget_cents': 100000}, expect=201)
+        h.call('POST', '/v1/proposals/%s/decision' % p['id'],
+               {'accept': True, 'reason': 'yes'})
+        h.call('POST', '/v1/proposals/%s/tender' % p['id'], {'deadline': at(3)})
+        b = h.call('POST', '/v1/proposals/%s/bids' % p['id'],
+                   {'bidder_merchant_id': m[i % 3], 'amount_cents': amount,
+                    'plan': 'plan'}, expect=201)
+        roll = rng.random()            # passed, failed, or left awarded
+        passed_ = True if roll < 0.6 else False if roll < 0.85 else None
+        spent = rng.randrange(0, amount + 1) if passed_ else 0
+        jobs.append((p['id'], b['id'], amount, passed_, spent))
+        total += amount
+    deposited = total // 4           # spending exhausts it: late awards are refused
+    h.call('POST', '/v1/fund/deposits', {'source': 'district', 'amount_cents': deposited,
+                                         'idempotency_key': 'crash-1'}, expect=201)
+    time.sleep(3.5)                    # every tender's deadline has passed
+    acked, errors, stop = {}, [], threading.Event()
+    threads = [threading.Thread(target=worker, daemon=True,
+                                args=(h.port, h.ops_token, jobs[i::WORKERS], acked,
+                                      errors, stop))
+               for i in range(WORKERS)]
+    t0 = time.time()
+    for t in threads:
+        t.start()
+    kills = 0
+    deadline = time.time() + 240
+    while any(t.is_alive() for t in threads) and time.time() < deadline:
+        time.sleep(rng.uniform(0.02, 0.25))
+        h.kill('proposals', signal.SIGKILL)
+        kills += 1
+        time.sleep(rng.uniform(0.0, 0.1))
+        h.start('proposals', wait=False)
+        # Let it serve before the next kill (a slow build starts slowly).
+        up_by = time.time() + 10
+        while time.time() < up_by and harness.probe(h.port, '/healthz')[0] != 200:
+            time.sleep(0.02)
+    stop.set()
+    for t in threads:
+        t.join(30)
+    h.wait_healthy()
+    awards = sum(1 for a in acked.values() if 'award' in a)
+    refused = sum(1 for a in acked.values() if a.get('refused'))
+    check('every proposal answered', len(acked) == PROPOSALS and not errors,
+          'answered=%d errors=%s' % (len(acked), errors[:5]))
+    f = test_proposals.fund(h)
     try:
-        m = [h.call('POST', '/v1/merchants', {'name': 'Unit %d' % i, 'kind': 'enterprise',
-                                               'category': 'build', 'co_building': True},
-                    expect=201)['id'] for i in range(3)]
-        jobs, total = [], 0
-        for i in range(PROPOSALS):
-            amount = rng.randrange(1000, 100000)
-            p = h.call('POST', '/v1/proposals', {'proposer_person_id': 'p%d' % (i + 1),
-                                                 'title': 'Proposal %d' % i,
-                                                 'budget_cents': 100000}, expect=201)
-            h.call('POST', '/v1/proposals/%s/decision' % p['id'],
-                   {'accept': True, 'reason': 'yes'})
-            h.call('POST', '/v1/proposals/%s/tender' % p['id'], {'deadline': at(3)})
-            b = h.call('POST', '/v1/proposals/%s/bids' % p['id'],
-                       {'bidder_merchant_id': m[i % 3], 'amount_cents': amount,
-                        'plan': 'plan'}, expect=201)
-            roll = rng.random()            # passed, failed, or left awarded
-            passed_ = True if roll < 0.6 else False if roll < 0.85 else None
-            spent = rng.randrange(0, amount + 1) if passed_ else 0
-            jobs.append((p['id'], b['id'], amount, passed_, spent))
-            total += amount
-        deposited = total // 4           # spending exhausts it: late awards are refused
-        h.call('POST', '/v1/fund/deposits', {'source': 'district', 'amount_cents': deposited,
-                                             'idempotency_key': 'crash-1'}, expect=201)
-        time.sleep(3.5)                    # every tender's deadline has passed
-        acked, errors, stop = {}, [], threading.Event()
-        threads = [threading.Thread(target=worker, daemon=True,
-                                    args=(h.port, h.ops_token, jobs[i::WORKERS], acked,
-                                          errors, stop))
-                   for i in range(WORKERS)]
-        t0 = time.time()
-        for t in threads:
-            t.start()
-        kills = 0
-        deadline = time.time() + 240
-        while any(t.is_alive() for t in threads) and time.time() < deadline:
-            time.sleep(rng.uniform(0.02, 0.25))
-            h.kill('proposals', signal.SIGKILL)
-            kills += 1
-            time.sleep(rng.uniform(0.0, 0.1))
-            h.start('proposals', wait=False)
-            # Let it serve before the next kill (a slow build starts slowly).
-            up_by = time.time() + 10
-            while time.time() < up_by and harness.probe(h.port, '/healthz')[0] != 200:
-                time.sleep(0.02)
-        stop.set()
-        for t in threads:
-            t.join(30)
-        h.wait_healthy()
-        awards = sum(1 for a in acked.values() if 'award' in a)
-        refused = sum(1 for a in acked.values() if a.get('refused'))
-        check('every proposal answered', len(acked) == PROPOSALS and not errors,
-              'answered=%d errors=%s' % (len(acked), errors[:5]))
-        f = test_proposals.fund(h)
-        try:
-            commits, audit_error = test_proposals.audit(f), ''
-        except AssertionError as e:
-            commits, audit_error = {}, repr(e)[:300]
-        check('movements sum to the totals, no proposal committed twice, free >= 0',
-              not audit_error and int(f['deposited_cents']) == deposited,
-              'deposited=%s committed=%s spent=%s free=%s movements=%d %s'
-              % (f['deposited_cents'], f['committed_cents'], f['spent_cents'],
-                 f['free_cents'], len(f['movements']), audit_error))
-        missing = [pid for pid, a in acked.items() if 'award' in a and pid not in commits]
-        check('every acknowledged award is committed', not missing, str(missing[:5]))
-        # Every proposal's state agrees with the fund.
-        states, held, spent_sum = {}, 0, 0
-        for pid, _, amount, _, _ in jobs:
-            p = h.call('GET', '/v1/proposals/' + pid)
-            states[p['state']] = states.get(p['state'], 0) + 1
-            if p['state'] == 'awarded':
-                held += int(p['awarded_cents'])
-            if p['state'] == 'completed':
-                spent_sum += int(p['spent_cents'])
-            a = acked.get(pid, {})
-            if 'settled' in a and p['state'] != a['settled']:
-                check('acknowledged acceptance of %s present' % pid, False, p['state'])
-            if (pid in commits) != (p['state'] in ('awarded', 'completed', 'failed')):
-                check('commitment of %s matches its state' % pid, False, p['state'])
-        check('committed = what awarded proposals hold', held == int(f['committed_cents']),
-              '%d vs %s' % (held, f['committed_cents']))
-        check('spent = what completed proposals spent', spent_sum == int(f['spent_cents']),
-              '%d vs %s' % (spent_sum, f['spent_cents']))
-        print('awards acknowledged=%d (of which after a retry=%d), refused=%d, kills=%d, '
-              'states=%s, %.1f s' % (awards, sum(1 for a in acked.values() if a.get('via_retry')),
-                                     refused, kills, states, time.time() - t0), flush=True)
-    except Exception as e:  # noqa: BLE001
-        check('crash test ran', False, repr(e))
-    finally:
-        try:
-            h.stop()
-        except harness.HarnessError as e:
-            check('clean stop', False, str(e))
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+        commits, audit_error = test_proposals.audit(f), ''
+    except AssertionError as e:
+        commits, audit_error = {}, repr(e)[:300]
+    check('movements sum to the totals, no proposal committed twice, free >= 0',
+          not audit_error and int(f['deposited_cents']) == deposited,
+          'deposited=%s committed=%s spent=%s free=%s movements=%d %s'
+          % (f['deposited_cents'], f['committed_cents'], f['spent_cents'],
+             f['free_cents'], len(f['movements']), audit_error))
+    missing = [pid for pid, a in acked.items() if 'award' in a and pid not in commits]
+    check('every acknowledged award is committed', not missing, str(missing[:5]))
+    # Every proposal's state agrees with the fund.
+    states, held, spent_sum = {}, 0, 0
+    for pid, _, amount, _, _ in jobs:
+        p = h.call('GET', '/v1/proposals/' + pid)
+        states[p['state']] = states.get(p['state'], 0) + 1
+        if p['state'] == 'awarded':
+            held += int(p['awarded_cents'])
+        if p['state'] == 'completed':
+            spent_sum += int(p['spent_cents'])
+        a = acked.get(pid, {})
+        if 'settled' in a and p['state'] != a['settled']:
+            check('acknowledged acceptance of %s present' % pid, False, p['state'])
+        if (pid in commits) != (p['state'] in ('awarded', 'completed', 'failed')):
+            check('commitment of %s matches its state' % pid, False, p['state'])
+    check('committed = what awarded proposals hold', held == int(f['committed_cents']),
+          '%d vs %s' % (held, f['committed_cents']))
+    check('spent = what completed proposals spent', spent_sum == int(f['spent_cents']),
+          '%d vs %s' % (spent_sum, f['spent_cents']))
+    print('awards acknowledged=%d (of which after a retry=%d), refused=%d, kills=%d, '
+          'states=%s, %.1f s' % (awards, sum(1 for a in acked.values() if a.get('via_retry')),
+                                 refused, kills, states, time.time() - t0), flush=True)
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(crashlib.run(scenario))

@@ -15,28 +15,19 @@ import http.client
 import json
 import os
 import random
-import signal
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'integration'))
+import crashlib  # noqa: E402
 import harness  # noqa: E402
 
 CHECKINS = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get('CRASH_CHECKINS', '6000'))
 WORKERS = 8
 rng = random.Random(int(os.environ.get('CRASH_SEED', '11')))
-passed = failed = 0
-
-
-def check(name, ok, detail=''):
-    global passed, failed
-    print('%s %s %s' % ('ok  ' if ok else 'FAIL', name, detail), flush=True)
-    if ok:
-        passed += 1
-    else:
-        failed += 1
+check = crashlib.check
 
 
 def worker(port, token, body_base, ids, acked, errors, stop):
@@ -67,81 +58,57 @@ def worker(port, token, body_base, ids, acked, errors, stop):
         conn.close()
 
 
-def main():
-    h = harness.Harness()
-    try:
-        # A resident, a merchant with a free service, a market it attends.
-        h.call('POST', '/v1/buildings', {'number': 'K1', 'grid': 'G1'}, expect=201)
-        hh = h.call('POST', '/v1/households', {'building': 'K1', 'room': '1',
-                                               'members': [{'name': 'Li Na', 'birth_year': 1960}]},
-                    expect=201)
-        person = hh['members'][0]['id']
-        m = h.call('POST', '/v1/merchants', {'name': 'Barber', 'kind': 'individual',
-                                             'category': 'beauty', 'services': ['haircut'],
-                                             'free_services': ['free haircut']}, expect=201)
-        market = h.call('POST', '/v1/markets', {'date': '2026-06-06', 'place': 'square',
-                                                'title': 'market'}, expect=201)
-        h.call('POST', '/v1/markets/%s/merchants' % market['id'], {'merchant_id': m['id']},
-               expect=201)
-        token = h.make_token('merchant', merchant_id=m['id'])
-        code = h.card_code(person, valid_hours=24)['code']
-        base = {'merchant_id': m['id'], 'resident_code': code, 'service': 'free haircut',
-                'market_id': market['id']}
-        ids = ['k%05d' % i for i in range(CHECKINS)]
-        acked, errors, stop = [], [], threading.Event()
-        threads = [threading.Thread(target=worker, daemon=True,
-                                    args=(h.port, token, base, ids[i::WORKERS], acked, errors, stop))
-                   for i in range(WORKERS)]
-        t0 = time.time()
-        for t in threads:
-            t.start()
-        kills = {'merchants': 0, 'ledger': 0}
-        deadline = time.time() + 240
-        while any(t.is_alive() for t in threads) and time.time() < deadline:
-            time.sleep(rng.uniform(0.05, 0.3))
-            svc = rng.choice(('merchants', 'ledger'))
-            h.kill(svc, signal.SIGKILL)
-            kills[svc] += 1
-            time.sleep(rng.uniform(0.0, 0.1))
-            h.start(svc, wait=False)
-        stop.set()
-        for t in threads:
-            t.join(30)
-        h.wait_healthy()
-        check('every check-in acknowledged', len(acked) == CHECKINS and not errors,
-              'acked=%d errors=%s' % (len(acked), errors[:5]))
-        check('no check-in acknowledged twice', len(set(acked)) == len(acked))
-        # The ledger catches up: count market.service entries of the merchant.
-        count = -1
-        wait_until = time.time() + 60
-        while time.time() < wait_until:
-            count, token_ = 0, ''
-            for _ in range(100):
-                page = h.call('GET', '/v1/credit/persons/%s/entries?page_size=1000%s'
-                              % (m['id'], '&page_token=' + token_ if token_ else ''))
-                count += sum(1 for e in page['entries'] if e['rule'] == 'market.service')
-                token_ = page['next_page_token']
-                if not token_:
-                    break
-            if count >= CHECKINS:
+def scenario(h):
+    # A resident, a merchant with a free service, a market it attends.
+    h.call('POST', '/v1/buildings', {'number': 'K1', 'grid': 'G1'}, expect=201)
+    hh = h.call('POST', '/v1/households', {'building': 'K1', 'room': '1',
+                                           'members': [{'name': 'Li Na', 'birth_year': 1960}]},
+                expect=201)
+    person = hh['members'][0]['id']
+    m = h.call('POST', '/v1/merchants', {'name': 'Barber', 'kind': 'individual',
+                                         'category': 'beauty', 'services': ['haircut'],
+                                         'free_services': ['free haircut']}, expect=201)
+    market = h.call('POST', '/v1/markets', {'date': '2026-06-06', 'place': 'square',
+                                            'title': 'market'}, expect=201)
+    h.call('POST', '/v1/markets/%s/merchants' % market['id'], {'merchant_id': m['id']},
+           expect=201)
+    token = h.make_token('merchant', merchant_id=m['id'])
+    code = h.card_code(person, valid_hours=24)['code']
+    base = {'merchant_id': m['id'], 'resident_code': code, 'service': 'free haircut',
+            'market_id': market['id']}
+    ids = ['k%05d' % i for i in range(CHECKINS)]
+    acked, errors, stop = [], [], threading.Event()
+    threads = [threading.Thread(target=worker, daemon=True,
+                                args=(h.port, token, base, ids[i::WORKERS], acked, errors, stop))
+               for i in range(WORKERS)]
+    t0 = time.time()
+    kills = crashlib.kill_while_working(h, threads, stop, ('merchants', 'ledger'), rng,
+                                        pause_s=(0.05, 0.3))
+    check('every check-in acknowledged', len(acked) == CHECKINS and not errors,
+          'acked=%d errors=%s' % (len(acked), errors[:5]))
+    check('no check-in acknowledged twice', len(set(acked)) == len(acked))
+    # The ledger catches up: count market.service entries of the merchant.
+    count = -1
+    wait_until = time.time() + 60
+    while time.time() < wait_until:
+        count, token_ = 0, ''
+        for _ in range(100):
+            page = h.call('GET', '/v1/credit/persons/%s/entries?page_size=1000%s'
+                          % (m['id'], '&page_token=' + token_ if token_ else ''))
+            count += sum(1 for e in page['entries'] if e['rule'] == 'market.service')
+            token_ = page['next_page_token']
+            if not token_:
                 break
-            time.sleep(0.3)
-        check('ledger applied every acknowledged check-in exactly once', count == CHECKINS,
-              'entries=%d checkins=%d' % (count, CHECKINS))
-        stats = h.call('GET', '/v1/markets/%s/stats' % market['id'])
-        check('market stats count each check-in once', stats.get('checkins') == CHECKINS, stats)
-        print('kills: merchants=%d ledger=%d, %.1f s' % (kills['merchants'], kills['ledger'],
-                                                         time.time() - t0))
-    except Exception as e:  # noqa: BLE001
-        check('crash test ran', False, repr(e))
-    finally:
-        try:
-            h.stop()
-        except harness.HarnessError as e:
-            check('clean stop', False, str(e))
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+        if count >= CHECKINS:
+            break
+        time.sleep(0.3)
+    check('ledger applied every acknowledged check-in exactly once', count == CHECKINS,
+          'entries=%d checkins=%d' % (count, CHECKINS))
+    stats = h.call('GET', '/v1/markets/%s/stats' % market['id'])
+    check('market stats count each check-in once', stats.get('checkins') == CHECKINS, stats)
+    print('kills: merchants=%d ledger=%d, %.1f s' % (kills['merchants'], kills['ledger'],
+                                                     time.time() - t0))
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(crashlib.run(scenario))
