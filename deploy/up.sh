@@ -438,6 +438,44 @@ done
 event "healthy url=$base_url/healthz"
 
 token_file=$data_dir/gateway/ops.token
+demo_tokens_file=$data_dir/gateway/demo-tokens.txt
+
+#  After the demo: tokens a newcomer can try the other roles with (one
+#  panel member, each school, three merchant apps), made through the API
+#  as ops would, written 0600 next to the ops token.
+make_demo_tokens () {
+    [[ -f "$token_file" ]] || return 0
+    local ops merchants line body role binding
+    ops=$(<"$token_file")
+    merchants=$(curl -s --max-time 5 -H "Authorization: Bearer $ops" \
+        "$base_url/v1/merchants?page_size=3" | python3 -c '
+import json, sys
+try:
+    print(" ".join(m["id"] for m in json.load(sys.stdin).get("merchants", [])[:3]))
+except ValueError:
+    pass')
+    (umask 077; : >"$demo_tokens_file.tmp") || return 0
+    for line in 'panel -' 'school S1' 'school S2' $(for m in $merchants; do printf 'merchant:%s ' "$m"; done); do
+        if [[ "$line" == merchant:* ]]; then
+            role=merchant binding=${line#merchant:}
+            body="{\"role\":\"merchant\",\"merchant_id\":\"$binding\"}"
+        else
+            role=${line% *} binding=${line#* }
+            body="{\"role\":\"$role\"${binding:+,\"school_id\":\"$binding\"}}"
+            [[ "$binding" == - ]] && body='{"role":"panel"}'
+        fi
+        curl -s --max-time 5 -H "Authorization: Bearer $ops" -H 'Content-Type: application/json' \
+            -d "$body" "$base_url/v1/tokens" | python3 -c '
+import json, sys
+try:
+    print(sys.argv[1], sys.argv[2], json.load(sys.stdin)["token"])
+except (ValueError, KeyError):
+    pass' "$role" "$binding" >>"$demo_tokens_file.tmp"
+    done
+    mv -f "$demo_tokens_file.tmp" "$demo_tokens_file"
+    event "demo: tokens for the panel, schools S1/S2 and merchant apps in $demo_tokens_file"
+}
+
 print_ready () {
     [[ -f "$token_file" ]] \
         || ts_warn "the gateway has not written $token_file"
@@ -448,6 +486,7 @@ tashan is running (data in $data_dir)
   ops token  $token_file
              curl -H "Authorization: Bearer \$(cat $token_file)" $base_url/v1/...
   health     curl $base_url/healthz
+$( [[ -s "$demo_tokens_file" ]] && printf '  demo       other roles to try: %s\n             (role, binding, token a line; sign in to the console with a token)\n' "$demo_tokens_file")
   logs       $log_dir/<service>.log (up.sh's own: up.log)
   stop       Ctrl-C here, or: kill -TERM $$
 
@@ -484,6 +523,7 @@ while :; do
         if ((st == 0)); then
             date -u +%Y-%m-%dT%H:%M:%SZ >"$demo_marker"
             event "demo: created"
+            make_demo_tokens
         else
             event_err "demo: NOT created: tashanctl demo failed ($(describe_status "$st")); the system runs without demo data. Last lines of $log_dir/demo.log:"
             tail -n 10 -- "$log_dir/demo.log" 2>/dev/null | sed 's/^/    demo| /' >&2
