@@ -29,6 +29,8 @@
 #include "merchants.pb-c.h"
 #include "residents.pb-c.h"
 #include "ts_time.h"
+#include "ts_zmq.h"
+#include <zmq.h>
 
 #define BATCH_MAX 1000
 #define WAIT_MS 60000
@@ -109,6 +111,92 @@ s_call (y_demo *d, const char *role, const char *binding, const char *principal,
                         arena, (ProtobufCMessage **) reply, 30000, true);
 }
 
+//  One call of a pipeline: the request and the caller in, code and reply out.
+typedef struct {
+    const char *method;
+    const char *role, *binding, *principal;
+    const ProtobufCMessage *req;
+    unsigned code;
+    ProtobufCMessage *reply;
+} y_call;
+
+#define PIPELINE_WINDOW 64
+
+static void
+s_pipeline_send (y_demo *d, void *sock, y_call *c, uint64_t corr_id, ts_arena *arena)
+{
+    (void) d;
+    Tashan__Caller caller = TASHAN__CALLER__INIT;
+    caller.role = (char *) c->role;
+    caller.binding = (char *) c->binding;
+    caller.principal = (char *) c->principal;
+    Tashan__Request req = TASHAN__REQUEST__INIT;
+    req.corr_id = corr_id;
+    req.method = (char *) c->method;
+    req.caller = &caller;
+    size_t body_size = protobuf_c_message_get_packed_size (c->req);
+    req.body.data = ts_arena_alloc (arena, body_size ? body_size : 1);
+    req.body.len = protobuf_c_message_pack (c->req, req.body.data);
+    size_t size = protobuf_c_message_get_packed_size (&req.base);
+    uint8_t *buf = ts_arena_alloc (arena, size);
+    protobuf_c_message_pack (&req.base, buf);
+    if (zmq_send (sock, buf, size, 0) != (int) size)
+        c->code = 503;
+}
+
+//  Many calls to one daemon in flight at once (a window of them on one
+//  DEALER), so the daemon applies them in groups, one commit each, as it
+//  does for the gateway; replies are matched by correlation id.
+static void
+s_pipeline (y_demo *d, const char *service, y_call *calls, size_t n,
+            const ProtobufCMessageDescriptor *reply_desc, ts_arena *arena)
+{
+    char err [256];
+    for (size_t i = 0; i < n; i++) {
+        calls [i].code = 504;
+        calls [i].reply = NULL;
+    }
+    void *sock = ts_zmq_dealer (ts_config_endpoint (&d->ctl->cfg, service), &d->ctl->cfg,
+                                false, err, sizeof err);
+    if (!sock) {
+        for (size_t i = 0; i < n; i++)
+            calls [i].code = 503;
+        return;
+    }
+    size_t sent = 0, answered = 0;
+    while (answered < sent || sent < n) {
+        while (sent < n && sent - answered < PIPELINE_WINDOW) {
+            s_pipeline_send (d, sock, &calls [sent], sent + 1, arena);
+            sent++;
+        }
+        zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, 30000) != 1)
+            break;                  //  the rest stay 504
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        if (zmq_msg_recv (&msg, sock, 0) >= 0) {
+            Tashan__Reply *rep = (Tashan__Reply *) protobuf_c_message_unpack (
+                &tashan__reply__descriptor, ts_arena_pb (arena), zmq_msg_size (&msg),
+                zmq_msg_data (&msg));
+            if (rep && rep->status && rep->corr_id >= 1 && rep->corr_id <= sent) {
+                y_call *c = &calls [rep->corr_id - 1];
+                c->code = rep->status->code;
+                if (c->code < 400 && reply_desc) {
+                    c->reply = protobuf_c_message_unpack (reply_desc, ts_arena_pb (arena),
+                                                          rep->body.len, rep->body.data);
+                    if (!c->reply)
+                        c->code = 500;
+                }
+                answered++;
+            }
+        }
+        zmq_msg_close (&msg);
+    }
+    int linger_ms = 0;
+    zmq_setsockopt (sock, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
+    zmq_close (sock);
+}
+
 static bool
 s_has_tag (Tashan__Residents__Member *m, const char *tag)
 {
@@ -160,15 +248,24 @@ s_community (y_demo *d)
             ts_arena_destroy (&arena);
             return -1;
         }
-        for (size_t i = 0; i < rep->n_households; i++) {
-            Tashan__Residents__GetRequest gr = TASHAN__RESIDENTS__GET_REQUEST__INIT;
-            gr.id = rep->households [i]->id;
-            Tashan__Residents__Household *h = NULL;
-            if (s_call (d, "system", "", "tashanctl", "residents", "residents.GetHousehold",
-                        &gr.base, &tashan__residents__household__descriptor, arena, &h) == 200
-            &&  h)
-                for (size_t k = 0; k < h->n_members; k++)
-                    s_add_person (d, h->members [k]);
+        size_t n = rep->n_households;
+        y_call *calls = ts_arena_alloc (arena, (n ? n : 1) * sizeof *calls);
+        Tashan__Residents__GetRequest *gets = ts_arena_alloc (arena, (n ? n : 1) * sizeof *gets);
+        for (size_t i = 0; i < n; i++) {
+            tashan__residents__get_request__init (&gets [i]);
+            gets [i].id = rep->households [i]->id;
+            calls [i] = (y_call) { "residents.GetHousehold", "system", "", "tashanctl",
+                                   &gets [i].base, 0, NULL };
+        }
+        s_pipeline (d, "residents", calls, n, &tashan__residents__household__descriptor, arena);
+        for (size_t i = 0; i < n; i++) {
+            Tashan__Residents__Household *h = (Tashan__Residents__Household *) calls [i].reply;
+            if (calls [i].code != 200 || !h) {
+                d->failed++;
+                continue;
+            }
+            for (size_t k = 0; k < h->n_members; k++)
+                s_add_person (d, h->members [k]);
         }
         snprintf (token, sizeof token, "%s", rep->next_page_token);
         ts_arena_destroy (&arena);
@@ -491,55 +588,55 @@ static const struct { const char *shop, *category, *service, *free; } s_shops []
 };
 #define SHOPS (sizeof s_shops / sizeof s_shops [0])
 
-static bool
-s_create_merchant (y_demo *d, const char *name, const char *kind, const char *category,
-                   const char *service, const char *free, bool co_building)
+//  The registry is made in one pipeline: the requests first.
+typedef struct {
+    Tashan__Merchants__CreateMerchantRequest req [MERCHANTS];
+    char *services [MERCHANTS][1], *frees [MERCHANTS][1];
+    const char *free [MERCHANTS];
+    size_t n;
+    ts_arena *arena;
+} y_registry;
+
+static void
+s_spec (y_registry *r, const char *name, const char *kind, const char *category,
+        const char *service, const char *free, bool co_building)
 {
-    ts_arena *arena = ts_arena_new ();
-    Tashan__Merchants__CreateMerchantRequest req =
-        TASHAN__MERCHANTS__CREATE_MERCHANT_REQUEST__INIT;
-    req.name = (char *) name;
-    req.kind = (char *) kind;
-    req.category = (char *) category;
-    req.address = "威海市环翠区塔山社区";
-    char *services [1] = { (char *) service };
-    char *frees [1] = { (char *) free };
-    req.n_services = service ? 1 : 0;
-    req.services = services;
-    req.n_free_services = free ? 1 : 0;
-    req.free_services = frees;
-    req.co_building = co_building;
-    Tashan__Merchants__Merchant *m = NULL;
-    bool ok = s_call (d, "ops", "", "ops:demo", "merchants", "merchants.Create", &req.base,
-                      &tashan__merchants__merchant__descriptor, arena, &m) < 400 && m
-           && strlen (m->id) < sizeof d->merchants [0].id;
-    if (ok) {
-        y_merchant *y = &d->merchants [d->n_merchants++];
-        snprintf (y->id, sizeof y->id, "%s", m->id);
-        y->free_service = free;
-        d->co_building += co_building;
-    }
-    else
-        d->failed++;
-    ts_arena_destroy (&arena);
-    return ok;
+    if (r->n == MERCHANTS)
+        return;
+    Tashan__Merchants__CreateMerchantRequest *req = &r->req [r->n];
+    tashan__merchants__create_merchant_request__init (req);
+    req->name = ts_arena_strdup (r->arena, name);
+    req->kind = (char *) kind;
+    req->category = (char *) category;
+    req->address = "威海市环翠区塔山社区";
+    r->services [r->n][0] = (char *) service;
+    r->frees [r->n][0] = (char *) free;
+    req->n_services = service ? 1 : 0;
+    req->services = r->services [r->n];
+    req->n_free_services = free ? 1 : 0;
+    req->free_services = r->frees [r->n];
+    req->co_building = co_building;
+    r->free [r->n] = free;
+    r->n++;
 }
 
 //  The registry: the card's shop and course providers first, then the
-//  units, firms and individual businesses up to 447.
+//  units, firms and individual businesses.
 static void
 s_registry (y_demo *d)
 {
-    s_create_merchant (d, "塔山社区小超市", "individual", "retail", "日用百货 文具", NULL, false);
-    s_create_merchant (d, "童心手工坊", "individual", "education", "儿童手工课", NULL, false);
-    s_create_merchant (d, "乐韵音乐培训学校", "enterprise", "education", "音乐课程", NULL, false);
+    y_registry *r = calloc (1, sizeof *r);
+    r->arena = ts_arena_new ();
+    s_spec (r, "塔山社区小超市", "individual", "retail", "日用百货 文具", NULL, false);
+    s_spec (r, "童心手工坊", "individual", "education", "儿童手工课", NULL, false);
+    s_spec (r, "乐韵音乐培训学校", "enterprise", "education", "音乐课程", NULL, false);
     unsigned co = 0;
     for (size_t i = 0; i < UNITS; i++) {
         co += s_units [i].co_building;
-        s_create_merchant (d, s_units [i].name, "institution", "public_service", "便民服务",
-                           NULL, s_units [i].co_building);
+        s_spec (r, s_units [i].name, "institution", "public_service", "便民服务", NULL,
+                s_units [i].co_building);
     }
-    //  Firms: the first few are co-building units too (27 in all).
+    //  Firms: the first few are co-building units too.
     size_t firms = MERCHANTS - 3 - UNITS - 20 * SHOPS;
     for (size_t i = 0; i < firms; i++) {
         size_t f = i % 12, place = (i / 12) % 12;
@@ -547,16 +644,35 @@ s_registry (y_demo *d)
         snprintf (name, sizeof name, "威海%s%s", s_places [place], s_firms [f].biz);
         bool cb = co < CO_BUILDING && (f == 0 || f == 1 || f == 6 || f == 10);
         co += cb;
-        s_create_merchant (d, name, "enterprise", s_firms [f].category, s_firms [f].biz,
-                           s_firms [f].free, cb);
+        s_spec (r, name, "enterprise", s_firms [f].category, s_firms [f].biz, s_firms [f].free,
+                cb);
     }
-    for (size_t i = 0; d->n_merchants < MERCHANTS && i < 20 * SHOPS; i++) {
+    for (size_t i = 0; i < 20 * SHOPS; i++) {
         size_t s = i % SHOPS, surname = (i / SHOPS) % 20;
         char name [128];
         snprintf (name, sizeof name, "%s%s", s_surnames [surname], s_shops [s].shop);
-        s_create_merchant (d, name, "individual", s_shops [s].category, s_shops [s].service,
-                           s_shops [s].free, false);
+        s_spec (r, name, "individual", s_shops [s].category, s_shops [s].service,
+                s_shops [s].free, false);
     }
+    y_call *calls = ts_arena_alloc (r->arena, r->n * sizeof *calls);
+    for (size_t i = 0; i < r->n; i++)
+        calls [i] = (y_call) { "merchants.Create", "ops", "", "ops:demo", &r->req [i].base,
+                               0, NULL };
+    s_pipeline (d, "merchants", calls, r->n, &tashan__merchants__merchant__descriptor,
+                r->arena);
+    for (size_t i = 0; i < r->n; i++) {
+        Tashan__Merchants__Merchant *m = (Tashan__Merchants__Merchant *) calls [i].reply;
+        if (calls [i].code >= 400 || !m || strlen (m->id) >= sizeof d->merchants [0].id) {
+            d->failed++;
+            continue;
+        }
+        y_merchant *y = &d->merchants [d->n_merchants++];
+        snprintf (y->id, sizeof y->id, "%s", m->id);
+        y->free_service = r->free [i];
+        d->co_building += m->co_building;
+    }
+    ts_arena_destroy (&r->arena);
+    free (r);
 }
 
 //  Complaints on a few merchants that never come to markets: two of them
@@ -662,30 +778,36 @@ s_served_pool (y_demo *d, char (*codes) [512], size_t *who, size_t max)
     for (size_t i = 0; i < d->n_persons && n < max; i++) {
         size_t p = (size_t) (s_mix (d->seed ^ 0xc0de, i, 0) % d->n_persons);
         y_person *pp = &d->persons [p];
-        if (!(pp->flags & F_CONSENT) || (pp->flags & F_PUPIL))
-            continue;
-        bool dup = false;
+        bool dup = !(pp->flags & F_CONSENT) || (pp->flags & F_PUPIL);
         for (size_t k = 0; k < n && !dup; k++)
             dup = who [k] == p;
-        if (dup)
-            continue;
-        ts_arena *arena = ts_arena_new ();
-        Tashan__Ledger__IssueCardCodeRequest req = TASHAN__LEDGER__ISSUE_CARD_CODE_REQUEST__INIT;
-        req.id = pp->id;
-        req.valid_hours = 24;
-        Tashan__Ledger__CardCode *c = NULL;
-        if (s_call (d, "ops", "", "ops:demo", "ledger", "ledger.IssueCardCode", &req.base,
-                    &tashan__ledger__card_code__descriptor, arena, &c) < 400 && c
-        &&  strlen (c->code) < sizeof codes [0]) {
-            snprintf (codes [n], sizeof codes [0], "%s", c->code);
+        if (!dup)
             who [n++] = p;
-        }
-        else
-            d->failed++;
-        ts_arena_destroy (&arena);
     }
-    d->codes = (unsigned) n;
-    return n;
+    ts_arena *arena = ts_arena_new ();
+    y_call *calls = ts_arena_alloc (arena, (n ? n : 1) * sizeof *calls);
+    Tashan__Ledger__IssueCardCodeRequest *reqs = ts_arena_alloc (arena, (n ? n : 1) * sizeof *reqs);
+    for (size_t i = 0; i < n; i++) {
+        tashan__ledger__issue_card_code_request__init (&reqs [i]);
+        reqs [i].id = d->persons [who [i]].id;
+        reqs [i].valid_hours = 24;
+        calls [i] = (y_call) { "ledger.IssueCardCode", "ops", "", "ops:demo", &reqs [i].base,
+                               0, NULL };
+    }
+    s_pipeline (d, "ledger", calls, n, &tashan__ledger__card_code__descriptor, arena);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        Tashan__Ledger__CardCode *c = (Tashan__Ledger__CardCode *) calls [i].reply;
+        if (calls [i].code >= 400 || !c || strlen (c->code) >= sizeof codes [0]) {
+            d->failed++;
+            continue;
+        }
+        snprintf (codes [kept], sizeof codes [0], "%s", c->code);
+        who [kept++] = who [i];
+    }
+    ts_arena_destroy (&arena);
+    d->codes = (unsigned) kept;
+    return kept;
 }
 
 //  One check-in as the merchant's app; the merchants daemon learns the
@@ -754,32 +876,62 @@ s_markets (y_demo *d, char (*codes) [512], size_t n_codes)
         }
         d->markets++;
         //  18 merchants a market, rotating through the pool of 120.
-        y_merchant *enrolled [18];
-        size_t n_enrolled = 0;
+        y_merchant *enrolled [18], *wanted [18];
+        y_call calls [64];
+        Tashan__Merchants__EnrolRequest enrols [18];
         for (size_t j = 0; j < 18; j++) {
-            y_merchant *m = pool [(k * 18 + j) % n_pool];
-            Tashan__Merchants__EnrolRequest er = TASHAN__MERCHANTS__ENROL_REQUEST__INIT;
-            er.id = market->id;
-            er.merchant_id = m->id;
-            if (s_call (d, "ops", "", "ops:demo", "merchants", "merchants.Enrol", &er.base,
-                        &tashan__merchants__enrolment__descriptor, arena, NULL) < 400) {
-                enrolled [n_enrolled++] = m;
+            wanted [j] = pool [(k * 18 + j) % n_pool];
+            tashan__merchants__enrol_request__init (&enrols [j]);
+            enrols [j].id = market->id;
+            enrols [j].merchant_id = wanted [j]->id;
+            calls [j] = (y_call) { "merchants.Enrol", "ops", "", "ops:demo", &enrols [j].base,
+                                   0, NULL };
+        }
+        s_pipeline (d, "merchants", calls, 18, NULL, arena);
+        size_t n_enrolled = 0;
+        for (size_t j = 0; j < 18; j++)
+            if (calls [j].code < 400) {
+                enrolled [n_enrolled++] = wanted [j];
                 d->enrolments++;
             }
             else
                 d->failed++;
-        }
+        //  Check-ins: the first of the demo alone (the merchants daemon may
+        //  still be learning the ledger's key and the persons), the rest of
+        //  a market in one pipeline; a refused one is retried alone.
         unsigned quota = CHECKINS / MARKETS + (k < CHECKINS % MARKETS);
-        for (unsigned c = 0; c < quota && n_enrolled; c++, checkin_no++) {
+        Tashan__Merchants__CheckinRequest reqs [64];
+        y_merchant *by [64];
+        size_t n = 0;
+        for (unsigned c = 0; c < quota && c < 64 && n_enrolled; c++, checkin_no++) {
             uint64_t h = s_mix (d->seed ^ 0xc4ec, k, c);
             y_merchant *m = enrolled [h % n_enrolled];
+            char *id = ts_arena_printf (arena, "demo-%llu-ci-%u", (unsigned long long) d->seed,
+                                        checkin_no);
             const char *code = codes [(h >> 20) % n_codes];
-            char id [64];
-            snprintf (id, sizeof id, "demo-%llu-ci-%u", (unsigned long long) d->seed,
-                      checkin_no);
-            s_checkin (d, market->id, m, code, id, first ? 60 : 5);
-            first = false;
+            if (first) {
+                s_checkin (d, market->id, m, code, id, 60);
+                first = false;
+                continue;
+            }
+            tashan__merchants__checkin_request__init (&reqs [n]);
+            reqs [n].checkin_id = id;
+            reqs [n].merchant_id = m->id;
+            reqs [n].service = (char *) m->free_service;
+            reqs [n].market_id = market->id;
+            reqs [n].resident_code = (char *) code;
+            by [n] = m;
+            calls [n] = (y_call) { "merchants.Checkin", "merchant", m->id,
+                                   ts_arena_printf (arena, "merchant:%s", m->id),
+                                   &reqs [n].base, 0, NULL };
+            n++;
         }
+        s_pipeline (d, "merchants", calls, n, NULL, arena);
+        for (size_t c = 0; c < n; c++)
+            if (calls [c].code < 400)
+                d->checkins++;
+            else
+                s_checkin (d, market->id, by [c], reqs [c].resident_code, reqs [c].checkin_id, 5);
         ts_arena_destroy (&arena);
     }
 }
@@ -841,43 +993,46 @@ s_offers (y_demo *d)
     if (!n_ids)
         return;
     //  Pupils spend at the shop and on course seats (as the office does
-    //  at the counter for a child: ops with the person id).
-    unsigned tried = 0;
-    for (size_t p = 0; p < d->n_persons && tried < 160; p++) {
+    //  at the counter for a child: ops with the person id), in one
+    //  pipeline; a 503 (the ledger busy) is retried with the same key.
+    ts_arena *arena = ts_arena_new ();
+    enum { TRIES = 160 };
+    y_call *calls = ts_arena_alloc (arena, TRIES * sizeof *calls);
+    Tashan__Merchants__RedeemOfferRequest *reqs = ts_arena_alloc (arena, TRIES * sizeof *reqs);
+    size_t n = 0;
+    for (size_t p = 0; p < d->n_persons && n < TRIES; p++) {
         y_person *pp = &d->persons [p];
         uint64_t h = s_mix (d->seed ^ 0x7ed, p, 0);
         if (!(pp->flags & F_PUPIL) || !(pp->flags & F_CONSENT) || h % 100 >= 60)
             continue;
-        tried++;
-        size_t o = (h >> 16) % n_ids;
-        (void) points;
-        char key [96];
-        snprintf (key, sizeof key, "demo-%llu-rd-%s", (unsigned long long) d->seed, pp->id);
-        for (int t = 0; t < 10; t++) {
-            ts_arena *arena = ts_arena_new ();
-            Tashan__Merchants__RedeemOfferRequest req =
-                TASHAN__MERCHANTS__REDEEM_OFFER_REQUEST__INIT;
-            req.id = ids [o];
-            req.person_id = pp->id;
-            req.idempotency_key = key;
-            unsigned rc = s_call (d, "ops", "", "ops:demo", "merchants", "merchants.RedeemOffer",
-                                  &req.base, &tashan__merchants__redeem_offer_reply__descriptor,
-                                  arena, NULL);
-            ts_arena_destroy (&arena);
-            if (rc == 503 || rc == 504) {
-                usleep (200 * 1000);
-                continue;           //  the same key again
-            }
-            if (rc == 200 || rc == 201)
-                d->redeemed++;
-            else
-            if (rc == 409)
-                d->short_cards++;
-            else
-                d->failed++;
-            break;
-        }
+        tashan__merchants__redeem_offer_request__init (&reqs [n]);
+        reqs [n].id = ids [(h >> 16) % n_ids];
+        reqs [n].person_id = pp->id;
+        reqs [n].idempotency_key = ts_arena_printf (arena, "demo-%llu-rd-%s",
+                                                    (unsigned long long) d->seed, pp->id);
+        calls [n] = (y_call) { "merchants.RedeemOffer", "ops", "", "ops:demo", &reqs [n].base,
+                               0, NULL };
+        n++;
     }
+    (void) points;
+    s_pipeline (d, "merchants", calls, n, NULL, arena);
+    for (size_t i = 0; i < n; i++) {
+        unsigned rc = calls [i].code;
+        for (int t = 0; t < 10 && (rc == 503 || rc == 504); t++) {
+            usleep (200 * 1000);
+            rc = s_call (d, "ops", "", "ops:demo", "merchants", "merchants.RedeemOffer",
+                         &reqs [i].base, &tashan__merchants__redeem_offer_reply__descriptor,
+                         arena, NULL);
+        }
+        if (rc == 200 || rc == 201)
+            d->redeemed++;
+        else
+        if (rc == 409)
+            d->short_cards++;
+        else
+            d->failed++;
+    }
+    ts_arena_destroy (&arena);
 }
 
 //  --------------------------------------------------------------------
