@@ -964,6 +964,7 @@ s_offers (y_demo *d)
     };
     size_t n_offers = sizeof offers / sizeof offers [0];
     char ids [8][24];
+    int64_t costs [8];
     size_t n_ids = 0;
     for (size_t i = 0; i < n_offers; i++) {
         ts_arena *arena = ts_arena_new ();
@@ -988,7 +989,7 @@ s_offers (y_demo *d)
                     &tashan__merchants__offer__descriptor, arena, &o) < 400 && o
         &&  strlen (o->id) < sizeof ids [0]) {
             snprintf (ids [n_ids], sizeof ids [0], "%s", o->id);
-            n_ids++;
+            costs [n_ids++] = o->points;
             d->offers++;
         }
         else
@@ -998,26 +999,46 @@ s_offers (y_demo *d)
     if (!n_ids)
         return;
     //  Pupils spend at the shop and on course seats (as the office does
-    //  at the counter for a child: ops with the person id), in one
-    //  pipeline; a 503 (the ledger busy) is retried with the same key.
+    //  at the counter for a child: ops with the person id), mostly on
+    //  something their card covers (its balance read first), sometimes
+    //  not (the card is short: 409); in one pipeline, a 503 (the ledger
+    //  busy) retried with the same key.
     ts_arena *arena = ts_arena_new ();
     enum { TRIES = 160 };
     y_call *calls = ts_arena_alloc (arena, TRIES * sizeof *calls);
     Tashan__Merchants__RedeemOfferRequest *reqs = ts_arena_alloc (arena, TRIES * sizeof *reqs);
+    Tashan__Ledger__GetPersonRequest *gets = ts_arena_alloc (arena, TRIES * sizeof *gets);
+    uint64_t hashes [TRIES];
     size_t n = 0;
     for (size_t p = 0; p < d->n_persons && n < TRIES; p++) {
         y_person *pp = &d->persons [p];
         uint64_t h = s_mix (d->seed ^ 0x7ed, p, 0);
         if (!(pp->flags & F_PUPIL) || !(pp->flags & F_CONSENT) || h % 100 >= 60)
             continue;
+        tashan__ledger__get_person_request__init (&gets [n]);
+        gets [n].id = pp->id;
+        calls [n] = (y_call) { "ledger.GetPerson", "system", "", "tashanctl", &gets [n].base,
+                               0, NULL };
         tashan__merchants__redeem_offer_request__init (&reqs [n]);
-        reqs [n].id = ids [(h >> 16) % n_ids];
         reqs [n].person_id = pp->id;
         reqs [n].idempotency_key = ts_arena_printf (arena, "demo-%llu-rd-%s",
                                                     (unsigned long long) d->seed, pp->id);
-        calls [n] = (y_call) { "merchants.RedeemOffer", "ops", "", "ops:demo", &reqs [n].base,
+        hashes [n++] = h;
+    }
+    s_pipeline (d, "ledger", calls, n, &tashan__ledger__person_credit__descriptor, arena);
+    for (size_t i = 0; i < n; i++) {
+        Tashan__Ledger__PersonCredit *pc = (Tashan__Ledger__PersonCredit *) calls [i].reply;
+        int64_t card = calls [i].code == 200 && pc ? pc->card : 0;
+        size_t pick = (hashes [i] >> 16) % n_ids;
+        //  Four in five choose within their card: the dearest they can pay.
+        if ((hashes [i] >> 32) % 5) {
+            for (size_t k = 0; k < n_ids; k++)
+                if (costs [k] <= card && (costs [pick] > card || costs [k] > costs [pick]))
+                    pick = k;
+        }
+        reqs [i].id = ids [pick];
+        calls [i] = (y_call) { "merchants.RedeemOffer", "ops", "", "ops:demo", &reqs [i].base,
                                0, NULL };
-        n++;
     }
     s_pipeline (d, "merchants", calls, n, NULL, arena);
     for (size_t i = 0; i < n; i++) {
