@@ -9,6 +9,7 @@ Run: TASHAN_BIN_DIR=build python3 tests/integration/test_demo_year.py
 """
 
 import os
+import subprocess
 import sys
 import time
 
@@ -44,7 +45,17 @@ def books(h, person_id):
     return index, card, entries
 
 
+def sanitized(h):
+    """Are the daemons a sanitizer build (ASan slows them several times)?"""
+    ldd = subprocess.run(['ldd', os.path.join(h.bin_dir, 'tashan-ledger')],
+                         capture_output=True, text=True)
+    return 'libasan' in ldd.stdout
+
+
 def test_demo_year(h):
+    if sanitized(h):
+        raise harness.Skip('the whole demo community takes minutes under the '
+                           'sanitizers; the release suite runs it')
     t0 = time.monotonic()
     run = h.tashanctl('demo', check=True, timeout_s=DEMO_TIMEOUT_S)
     took = time.monotonic() - t0
