@@ -7,13 +7,16 @@
         data_dir = ./var
         log_level = info                # debug | info | warn | error
         listen = 127.0.0.1:8080         # gateway only
-        endpoint.<service> = tcp://127.0.0.1:7101   # one per daemon
+        endpoint.<service> = tcp://127.0.0.1:7101   # one per daemon of
+                                                    # services/services.list
         curve.secret_key / curve.public_key / curve.server_key  (Z85, 40 chars)
         rate_limit.token_per_s = 20000  # gateway: requests/s per token (0 off)
         rate_limit.public_per_s = 2000  # gateway: requests/s per client
                                         # address without a token (0 off)
-    Flags: --data-dir DIR, --config FILE, --log-level L, --listen HOST:PORT,
-    --endpoint SERVICE=ENDPOINT (repeatable), --help, --version.
+    Flags (getopt_long: "--flag value" or "--flag=value", unambiguous
+    prefixes accepted; parsing stops at the first argument that is not a
+    flag): --data-dir DIR, --config FILE, --log-level L, --listen HOST:PORT,
+    --endpoint SERVICE=ENDPOINT (repeatable), --help (-h), --version.
 
     Endpoints default to ipc://<data-dir>/run/<service>.sock: loopback only,
     no port to choose, and two data dirs never collide. Set tcp:// endpoints

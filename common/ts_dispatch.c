@@ -58,6 +58,13 @@ ts_caller (const char *role, const char *binding, const char *principal)
 //  --------------------------------------------------------------------
 //  Handler helpers
 
+ts_table
+ts_ctx_table (ts_ctx *ctx, const char *name)
+{
+    assert (ctx && ctx->txn && name);
+    return ts_store_table (ts_txn_store (ctx->txn), name);
+}
+
 unsigned
 ts_fail (ts_ctx *ctx, unsigned code, const char *fmt, ...)
 {

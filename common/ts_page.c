@@ -148,3 +148,30 @@ ts_page_token_exact (ts_ctx *ctx, const char *token, uint8_t *out, size_t size,
     *resume = true;
     return 0;
 }
+
+unsigned
+ts_page_offset_open (ts_ctx *ctx, const char *token, uint32_t requested_size,
+                     uint32_t *offset, uint32_t *size)
+{
+    assert (offset && size);
+    uint8_t tok [4];
+    bool resume;
+    unsigned rc;
+    if ((rc = ts_page_size (ctx, requested_size, size))
+    ||  (rc = ts_page_token_exact (ctx, token, tok, sizeof tok, &resume)))
+        return rc;
+    *offset = resume ? ts_be32_get (tok) : 0;
+    return 0;
+}
+
+char *
+ts_page_offset_close (ts_arena *arena, uint32_t offset, uint32_t taken, size_t count)
+{
+    uint64_t next = (uint64_t) offset + taken;
+    if (next >= count)
+        return ts_arena_strdup (arena, "");
+    assert (next <= UINT32_MAX);
+    uint8_t tok [4];
+    ts_be32_put (tok, (uint32_t) next);
+    return ts_page_token_make (arena, tok, sizeof tok);
+}

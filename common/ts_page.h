@@ -89,4 +89,14 @@ unsigned ts_page_token_refuse (ts_ctx *ctx);
 unsigned ts_page_token_exact (ts_ctx *ctx, const char *token, uint8_t *out,
                               size_t size, bool *resume);
 
+//  Lists ranked afresh on each request (a sort, not a key order) page by
+//  an offset into the ranking: page_size and page_token are checked as
+//  by ts_page_open; *offset is the rank (from 0) the page starts at.
+unsigned ts_page_offset_open (ts_ctx *ctx, const char *token, uint32_t requested_size,
+                              uint32_t *offset, uint32_t *size);
+//  next_page_token after a page that started at offset and took `taken`
+//  items of a ranking of `count`: "" when nothing is left.
+char *ts_page_offset_close (ts_arena *arena, uint32_t offset, uint32_t taken,
+                            size_t count);
+
 #endif

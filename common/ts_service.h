@@ -61,6 +61,9 @@ typedef struct {
 unsigned ts_fail (ts_ctx *ctx, unsigned code, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
+//  A table of this daemon's store by name (opened at start; asserts).
+ts_table ts_ctx_table (ts_ctx *ctx, const char *name);
+
 //  Append a durable event to this daemon's outbox, in the handler's
 //  transaction: it exists iff the change that caused it commits.
 void ts_emit (ts_ctx *ctx, const char *topic, const ProtobufCMessage *payload);

@@ -749,6 +749,13 @@ ts_key_bytes (ts_key *self, const void *data, size_t size)
 }
 
 void
+ts_key_text (ts_key *self, const char *s)
+{
+    ts_key_init (self);
+    ts_key_str (self, s);
+}
+
+void
 ts_key_str (ts_key *self, const char *s)
 {
     ts_key_bytes (self, s, strlen (s) + 1);

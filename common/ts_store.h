@@ -202,6 +202,8 @@ typedef struct {
 } ts_key;
 void ts_key_init (ts_key *self);
 void ts_key_str (ts_key *self, const char *s);
+//  A key of one string: ts_key_init, then ts_key_str.
+void ts_key_text (ts_key *self, const char *s);
 void ts_key_u64 (ts_key *self, uint64_t v);
 void ts_key_u32 (ts_key *self, uint32_t v);
 void ts_key_bytes (ts_key *self, const void *data, size_t size);

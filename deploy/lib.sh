@@ -19,6 +19,10 @@ TS_PACKAGES_BASE=(build-essential cmake pkg-config libzmq3-dev
     libhttp-parser-dev libjansson-dev libcmocka-dev libsodium-dev
     libqrencode-dev python3 curl ca-certificates)
 TS_PACKAGES_SANITIZE=(clang libclang-rt-14-dev)
+#  The console's browser tests: Debian's Chromium, CJK fonts for the
+#  screenshots, node (npm only when no npm is on PATH: some node builds
+#  bring their own).
+TS_PACKAGES_BROWSER=(chromium fonts-noto-cjk nodejs)
 
 #  The domain daemons, in start order: the names of services/services.list
 #  (comments and blank lines skipped, the first word of each line).
@@ -47,16 +51,21 @@ ts_now_ms () {
 }
 
 # ---------------------------------------------------------------------------
-#  ts_install_packages base|sanitize
-#  Install the packages (base, or base plus the sanitizer/fuzzing extras)
+#  ts_install_packages base|sanitize [browser]
+#  Install the packages (base, plus the sanitizer/fuzzing extras, plus the
+#  browser-test set)
 #  that are not installed yet. apt-get update runs only when something is
 #  missing. Uses sudo when not root.
 
 ts_install_packages () {
-    local want=("${TS_PACKAGES_BASE[@]}")
-    if [[ "$1" == sanitize ]]; then
-        want+=("${TS_PACKAGES_SANITIZE[@]}")
-    fi
+    local want=("${TS_PACKAGES_BASE[@]}") set
+    for set in "$@"; do
+        case "$set" in
+            sanitize) want+=("${TS_PACKAGES_SANITIZE[@]}") ;;
+            browser) want+=("${TS_PACKAGES_BROWSER[@]}")
+                     command -v npm >/dev/null 2>&1 || want+=(npm) ;;
+        esac
+    done
     if [[ "${TASHAN_SKIP_INSTALL:-0}" == 1 ]]; then
         ts_say "packages: skipped (TASHAN_SKIP_INSTALL=1)"
         return 0
@@ -116,4 +125,19 @@ ts_build () {
     fi
     ts_say "build $dir (-j$jobs)"
     cmake --build "$dir" -j "$jobs"
+}
+
+# ---------------------------------------------------------------------------
+#  ts_browser_deps
+#  tests/browser/node_modules from its package-lock.json (npm ci), when
+#  missing or older than the lock file. Returns non-zero on failure.
+
+ts_browser_deps () {
+    local dir="$TS_REPO_ROOT/tests/browser"
+    if [[ -d "$dir/node_modules/playwright-core" \
+          && ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+        return 0
+    fi
+    ts_say "browser tests: npm ci in tests/browser"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 }

@@ -2,7 +2,9 @@
 #  deploy/test.sh - build tashan and run its whole test suite
 #
 #  1. build/       RelWithDebInfo, ctest with every label (unit,
-#                  integration, crash)
+#                  integration, browser, crash); the browser tests need
+#                  Chromium and tests/browser/node_modules (npm ci), which
+#                  this script installs
 #  2. build-asan/  -DTASHAN_SANITIZE=ON (ASan + UBSan), ctest with labels
 #                  unit and integration, leaks and UB fatal
 #  3. build-fuzz/   clang + libFuzzer: each fuzz target runs for
@@ -58,9 +60,17 @@ cd "$TS_REPO_ROOT" || ts_die "cannot enter $TS_REPO_ROOT"
 started_s=$SECONDS
 
 if ((asan)); then
-    ts_install_packages sanitize
+    ts_install_packages sanitize browser
 else
-    ts_install_packages base
+    ts_install_packages base browser
+fi
+#  The console's browser tests (ctest label browser) must run here, not
+#  skip: their node modules come from npm.
+#  skip: their node modules come from npm (with TASHAN_SKIP_INSTALL=1 they
+#  run when present, else skip).
+if [[ "${TASHAN_SKIP_INSTALL:-0}" != 1 ]]; then
+    ts_browser_deps || ts_die "npm ci in tests/browser failed"
+    export TASHAN_BROWSER_REQUIRED=1
 fi
 
 # ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include "gateway.pb-c.h"
 #include "gw_auth.h"
 #include "gw_console.h"
+#include "gw_disclose.h"
 #include "gw_http.h"
 #include "gw_json.h"
 #include "gw_metrics.h"
@@ -573,10 +574,18 @@ s_on_request (gw_http_request *req, void *arg)
         s_metrics (self, req);
         return;
     }
-    if ((strcmp (path, "/") == 0 || strcmp (path, "/console") == 0) && get) {
-        size_t len;
-        const char *html = gw_console_html (&len);
-        s_respond (self, req, "GET /", TS_OK, "text/html; charset=utf-8", html, len);
+    if (get && gw_console_serve (req, self->metrics, path))
+        return;
+    if (get && strncmp (path, "/c/", 3) == 0) {
+        gw_disclose_page (self->rpc [s_service_index ("merchants")], self->metrics, req, path + 3);
+        return;
+    }
+    if (get && strcmp (path, "/v1/session") == 0) {
+        gw_console_session (req, self->metrics, self->auth);
+        return;
+    }
+    if (get && strcmp (path, "/v1/qr.svg") == 0) {
+        gw_console_qr (req, self->metrics, self->auth);
         return;
     }
     if (strcmp (path, "/v1/tokens") == 0 && strcmp (method, "POST") == 0) {

@@ -49,6 +49,25 @@ gw_json__element_size (ProtobufCType type)
     return 0;
 }
 
+const char *
+gw_json__camel_prefix (const char *snake, const char *text, bool upper_first)
+{
+    bool upper_next = upper_first;
+    for (; *snake; snake++) {
+        if (*snake == '_') {
+            upper_next = true;
+            continue;
+        }
+        char c = *snake;
+        if (upper_next && c >= 'a' && c <= 'z')
+            c = (char) (c - 'a' + 'A');
+        upper_next = false;
+        if (*text++ != c)
+            return NULL;
+    }
+    return text;
+}
+
 //  protobuf-c 1.4 has no map flag: a map<K,V> field is a repeated message
 //  of a type protoc synthesises, nested in the parent, named after the
 //  field in UpperCamel plus "Entry", with key = 1 and value = 2. protoc
@@ -77,21 +96,8 @@ gw_json__map_entry (const ProtobufCMessageDescriptor *parent,
         return NULL;
 
     //  Short name must be UpperCamel (field name) + "Entry"
-    const char *expect = entry->short_name;
-    bool upper_next = true;
-    for (const char *name = field->name; *name; name++) {
-        if (*name == '_') {
-            upper_next = true;
-            continue;
-        }
-        char c = *name;
-        if (upper_next && c >= 'a' && c <= 'z')
-            c = (char) (c - 'a' + 'A');
-        upper_next = false;
-        if (*expect++ != c)
-            return NULL;
-    }
-    return strcmp (expect, "Entry") == 0? entry: NULL;
+    const char *rest = gw_json__camel_prefix (field->name, entry->short_name, true);
+    return rest && strcmp (rest, "Entry") == 0? entry: NULL;
 }
 
 //  Narrow a double for a float field. Values just past FLT_MAX round to it;

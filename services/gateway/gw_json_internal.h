@@ -8,6 +8,7 @@
 #ifndef GW_JSON_INTERNAL_H
 #define GW_JSON_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <protobuf-c/protobuf-c.h>
 
@@ -17,6 +18,11 @@
 
 //  Bytes one element of a repeated field takes, as protobuf-c lays it out.
 size_t gw_json__element_size (ProtobufCType type);
+
+//  Does text start with the camelCase of snake ("birth_year" ->
+//  "birthYear"; upper_first: "BirthYear")? Returns what follows in text,
+//  or NULL.
+const char *gw_json__camel_prefix (const char *snake, const char *text, bool upper_first);
 
 //  The entry type when field is a map<K,V> of parent, else NULL.
 const ProtobufCMessageDescriptor *

@@ -264,20 +264,8 @@ s_has_presence_flag (const ProtobufCFieldDescriptor *field)
 static bool
 s_json_name_equals (const char *name, const char *key)
 {
-    bool upper_next = false;
-    for (; *name; name++) {
-        if (*name == '_') {
-            upper_next = true;
-            continue;
-        }
-        char c = *name;
-        if (upper_next && c >= 'a' && c <= 'z')
-            c = (char) (c - 'a' + 'A');
-        upper_next = false;
-        if (*key++ != c)
-            return false;
-    }
-    return *key == 0;
+    const char *rest = gw_json__camel_prefix (name, key, false);
+    return rest && *rest == 0;
 }
 
 static const ProtobufCFieldDescriptor *

@@ -223,6 +223,10 @@ gw_openapi_print (void)
            &tashan__gateway__revoke_token_reply__descriptor, 0, "gateway.RevokeToken");
     s_add (paths, schemas, "GET", "/healthz", NULL, &tashan__gateway__health__descriptor,
            GW_PUBLIC, "gateway.Health");
+    s_add (paths, schemas, "GET", "/v1/session", &tashan__gateway__session_request__descriptor,
+           &tashan__gateway__session__descriptor, 0, "gateway.Session");
+    s_add (paths, schemas, "GET", "/v1/qr.svg", &tashan__gateway__qr_request__descriptor,
+           NULL, GW_RAW, "gateway.QrSvg");
     size_t n = gw_router_count ();
     for (size_t i = 0; i < n; i++) {
         const gw_route *r = gw_router_at (i);

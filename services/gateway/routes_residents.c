@@ -36,6 +36,8 @@ const gw_route gw_routes_residents [] = {
       RQ (create_household_request), RQ (household), GW_BODY },
     { "GET", "/v1/households", "residents", "residents.ListHouseholds",
       RQ (list_households_request), RQ (list_households_reply), 0 },
+    { "GET", "/v1/residents/lookup", "residents", "residents.Lookup",
+      RQ (lookup_request), RQ (lookup_reply), 0 },
     { "GET", "/v1/households/{id}", "residents", "residents.GetHousehold",
       RQ (get_request), RQ (household), 0 },
     { "PATCH", "/v1/households/{id}", "residents", "residents.UpdateHousehold",

@@ -149,7 +149,6 @@ ledger_appeal_get (ts_ctx *ctx, const Tashan__Ledger__GetAppealRequest *r,
 
 //  --------------------------------------------------------------------
 //  List appeals, of one person or of everyone, optionally by status.
-//  Token: the next appeal seq (hex of 8 bytes).
 
 unsigned
 ledger_appeal_list (ts_ctx *ctx, const Tashan__Ledger__ListAppealsRequest *r,
@@ -159,46 +158,37 @@ ledger_appeal_list (ts_ctx *ctx, const Tashan__Ledger__ListAppealsRequest *r,
                                              LEDGER_APPEAL_REJECTED, NULL };
     ledger_tables *t = ledger_tables_of (ctx);
     unsigned rc;
-    uint32_t page_size;
     if ((r->id [0] && (rc = ledger_check_id (ctx, "id", r->id)))
-    ||  (r->status [0] && (rc = ts_check_enum (ctx, "status", r->status, statuses)))
-    ||  (rc = ts_page_size (ctx, r->page_size, &page_size)))
-        return rc;
-    uint8_t tok [8] = { 0 };
-    bool resume;
-    if ((rc = ts_page_token_exact (ctx, r->page_token, tok, sizeof tok, &resume)))
+    ||  (r->status [0] && (rc = ts_check_enum (ctx, "status", r->status, statuses))))
         return rc;
     if (r->id [0] && !ledger_subject_get (ctx, r->id))
         return ts_fail (ctx, TS_NOT_FOUND, "no person %s is known to the ledger", r->id);
+    //  A person's appeals: keys id\0 'p' seq of the subjects table; all
+    //  appeals: the appeals table. Either way the page token is the hex of
+    //  the next appeal's seq.
     bool by_person = r->id [0] != 0;
-    ts_key prefix, start;
+    ts_key prefix;
     ts_key_init (&prefix);
     if (by_person)
         ledger_subject_key (&prefix, r->id, LEDGER_TAG_APPEAL);
-    start = prefix;
-    ts_key_bytes (&start, tok, 8);
-    rep->appeals = ts_arena_alloc (ctx->arena, page_size * sizeof *rep->appeals);
-    ts_cursor cur;
-    bool more = ts_cursor_open (&cur, ctx->txn, by_person ? t->subjects : t->appeals)
-             && ts_cursor_seek (&cur, start.data, start.size);
-    //  A status filter may skip rows: the walk is bounded by a multiple of
-    //  the page and hands back a token where it stopped.
-    for (uint32_t steps = 0; more; steps++) {
-        if (!ts_cursor_has_prefix (&cur, prefix.data, prefix.size)
-        ||  cur.key.size != prefix.size + 8)
+    ts_page pg;
+    if ((rc = ts_page_open (ctx, &pg, by_person ? t->subjects : t->appeals, prefix.data,
+                            prefix.size, r->page_token, r->page_size)))
+        return rc;
+    rep->appeals = ts_arena_alloc (ctx->arena, pg.size * sizeof *rep->appeals);
+    for (; ts_page_more (&pg); ts_page_next (&pg)) {
+        size_t seq_size;
+        const uint8_t *seq_bytes = ts_page_rest (&pg, &seq_size);
+        if (seq_size != 8)
             break;
-        const uint8_t *seq_bytes = (const uint8_t *) cur.key.data + prefix.size;
-        if (rep->n_appeals == page_size || steps == page_size * 16) {
-            rep->next_page_token = ts_page_token_make (ctx->arena, seq_bytes, 8);
-            break;
-        }
         ledger_appeal *a = s_appeal_get (ctx, ts_be64_get (seq_bytes));
         if (!a)
             break;
-        if (!r->status [0] || strcmp (a->status, r->status) == 0)
-            rep->appeals [rep->n_appeals++] = a;
-        more = ts_cursor_next (&cur);
+        if (r->status [0] && strcmp (a->status, r->status) != 0)
+            continue;
+        rep->appeals [rep->n_appeals++] = a;
+        ts_page_take (&pg);
     }
-    ts_cursor_close (&cur);
+    rep->next_page_token = ts_page_close (&pg, ctx->arena);
     return TS_OK;
 }

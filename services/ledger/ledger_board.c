@@ -413,16 +413,11 @@ s_ranking (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, Tashan__Ledger__R
 {
     unsigned rc;
     int month_index;
-    uint32_t page_size;
-    if ((rc = s_month_arg (ctx, r->month, &month_index))
-    ||  (rc = ts_page_size (ctx, r->page_size, &page_size)))
-        return rc;
+    uint32_t page_size, offset;
     //  The list is ranked afresh each time: the token is an offset into it.
-    uint8_t tok [4];
-    bool resume;
-    if ((rc = ts_page_token_exact (ctx, r->page_token, tok, sizeof tok, &resume)))
+    if ((rc = s_month_arg (ctx, r->month, &month_index))
+    ||  (rc = ts_page_offset_open (ctx, r->page_token, r->page_size, &offset, &page_size)))
         return rc;
-    uint32_t offset = resume ? ts_be32_get (tok) : 0;
     rep->month = ts_month_text (ctx->arena, month_index);
     Tashan__Ledger__MonthClose *closed = ledger_month_closed (ctx, month_index);
     rep->published_at = closed ? closed->published_at : "";
@@ -437,11 +432,7 @@ s_ranking (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, Tashan__Ledger__R
         rows [i]->rank = (uint32_t) i + 1;
         rep->rows [rep->n_rows++] = rows [i];
     }
-    if ((size_t) offset + page_size < n) {
-        uint8_t next [4];
-        ts_be32_put (next, offset + page_size);
-        rep->next_page_token = ts_page_token_make (ctx->arena, next, 4);
-    }
+    rep->next_page_token = ts_page_offset_close (ctx->arena, offset, (uint32_t) rep->n_rows, n);
     return TS_OK;
 }
 

@@ -6,19 +6,13 @@
 
 #include "ts_valid.h"
 
-static ts_table
-s_table (ts_ctx *ctx)
-{
-    return ts_store_table (ts_txn_store (ctx->txn), "months");
-}
-
 Tashan__Ledger__MonthClose *
 ledger_month_closed (ts_ctx *ctx, int month_index)
 {
     assert (month_index >= 0);
     uint8_t k [4];
     ts_be32_put (k, (uint32_t) month_index);
-    return ts_txn_get_msg (ctx->txn, s_table (ctx), k, 4,
+    return ts_txn_get_msg (ctx->txn, ts_ctx_table (ctx, "months"), k, 4,
                            &tashan__ledger__month_close__descriptor, ctx->arena);
 }
 
@@ -71,7 +65,7 @@ ledger_months_close (ts_ctx *ctx, const Tashan__Ledger__CloseMonthRequest *req,
     rep->closed_by = (char *) ctx->caller->principal;
     uint8_t k [4];
     ts_be32_put (k, (uint32_t) month_index);
-    ts_txn_put_msg (ctx->txn, s_table (ctx), k, 4, &rep->base);
+    ts_txn_put_msg (ctx->txn, ts_ctx_table (ctx, "months"), k, 4, &rep->base);
     return TS_OK;
 }
 
@@ -83,7 +77,7 @@ ledger_months_list (ts_ctx *ctx, const Tashan__Ledger__ListMonthsRequest *req,
     rep->current_month = ts_month_text (ctx->arena, ts_month_index_of (ctx->now_ms));
     rep->months = ts_arena_alloc (ctx->arena, LEDGER_MONTHS_LISTED_MAX * sizeof *rep->months);
     ts_cursor cur;
-    bool more = ts_cursor_open (&cur, ctx->txn, s_table (ctx))
+    bool more = ts_cursor_open (&cur, ctx->txn, ts_ctx_table (ctx, "months"))
              && ts_cursor_seek_last (&cur, NULL, 0);
     while (more && rep->n_months < LEDGER_MONTHS_LISTED_MAX) {
         Tashan__Ledger__MonthClose *m = ts_cursor_msg (&cur,

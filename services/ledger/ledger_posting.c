@@ -137,6 +137,10 @@ ledger_post (ts_ctx *ctx, ledger_cache *cache, ledger_subject *subject,
     e->reason = (char *) eff.reason;
     e->evidence_url = (char *) (posting->evidence_url ? posting->evidence_url : "");
     e->reverses = (char *) (posting->reverses ? posting->reverses : "");
+    e->evaluator = (char *) "";
+    if (posting->kind == LEDGER_SCORED && ctx->caller && ctx->caller->principal
+    &&  (strcmp (posting->source, "panel") == 0 || strcmp (posting->source, "ops") == 0))
+        e->evaluator = ts_arena_strdup (ctx->arena, ctx->caller->principal);
     uint8_t seq_key [8];
     ts_be64_put (seq_key, seq);
     ts_txn_append_msg (ctx->txn, t->entries, seq_key, 8, &e->base);

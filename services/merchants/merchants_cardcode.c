@@ -6,12 +6,6 @@
 
 #include "ts_valid.h"
 
-static ts_table
-s_table (ts_ctx *ctx, const char *name)
-{
-    return ts_store_table (ts_txn_store (ctx->txn), name);
-}
-
 unsigned
 merchants_apply_resident_key (ts_ctx *ctx, const Tashan__Events__ResidentKey *key,
                               const Tashan__Event *event)
@@ -21,7 +15,7 @@ merchants_apply_resident_key (ts_ctx *ctx, const Tashan__Events__ResidentKey *ke
         return ts_fail (ctx, TS_BAD_REQUEST, "resident key %u is malformed", key->key_id);
     uint8_t k [4];
     ts_be32_put (k, key->key_id);
-    ts_txn_put_msg (ctx->txn, s_table (ctx, "code_keys"), k, sizeof k, &key->base);
+    ts_txn_put_msg (ctx->txn, ts_ctx_table (ctx, "code_keys"), k, sizeof k, &key->base);
     return TS_OK;
 }
 
@@ -34,7 +28,7 @@ merchants_apply_code_revoked (ts_ctx *ctx, const Tashan__Events__CardCodeRevoked
         return ts_fail (ctx, TS_BAD_REQUEST, "revoked card code is malformed");
     uint8_t k [8];
     ts_be64_put (k, rev->serial);
-    ts_txn_put_u64 (ctx->txn, s_table (ctx, "revoked_codes"), k, sizeof k,
+    ts_txn_put_u64 (ctx->txn, ts_ctx_table (ctx, "revoked_codes"), k, sizeof k,
                     (uint64_t) rev->revoked_ms);
     return TS_OK;
 }
@@ -99,7 +93,7 @@ merchants_cardcode_check (ts_ctx *ctx, uint64_t merchant_no, const char *field,
         return s_refuse (ctx, merchant_no, "%s is not a card code%s", field, "");
     uint8_t k [8];
     ts_be32_put (k, code->key_id);
-    Tashan__Events__ResidentKey *key = ts_txn_get_msg (ctx->txn, s_table (ctx, "code_keys"),
+    Tashan__Events__ResidentKey *key = ts_txn_get_msg (ctx->txn, ts_ctx_table (ctx, "code_keys"),
         k, 4, &tashan__events__resident_key__descriptor, ctx->arena);
     if (!key || key->public_key.len != TS_CARDCODE_KEY_BYTES)
         return s_refuse (ctx, merchant_no, "%s is signed with a key this community did "
@@ -111,7 +105,7 @@ merchants_cardcode_check (ts_ctx *ctx, uint64_t merchant_no, const char *field,
         return s_refuse (ctx, merchant_no, "%s was not valid at the time of service: %s", field,
                          served_ms < code->issued_ms ? "issued later" : "expired");
     ts_be64_put (k, code->serial);
-    uint64_t revoked_ms = ts_txn_get_u64 (ctx->txn, s_table (ctx, "revoked_codes"), k, 8, 0);
+    uint64_t revoked_ms = ts_txn_get_u64 (ctx->txn, ts_ctx_table (ctx, "revoked_codes"), k, 8, 0);
     if (revoked_ms && (int64_t) revoked_ms <= served_ms)
         return s_refuse (ctx, merchant_no, "%s was %s", field,
                          "revoked (a lost card) before the time of service");

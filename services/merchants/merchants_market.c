@@ -471,11 +471,28 @@ s_served_at (ts_ctx *ctx, const char *served_at, int64_t *served_ms)
     return 0;
 }
 
+//  A check-in at a market is for a merchant enrolled in it: the market's
+//  number, or 422 (no such market) / 409 (not enrolled).
+static unsigned
+s_check_enrolled (ts_ctx *ctx, const char *market_id, const Tashan__Merchants__Merchant *m,
+                  uint64_t merchant_no, uint64_t *market_no)
+{
+    merchants_state *self = merchants_state_of (ctx);
+    if (!s_market_find (ctx, market_id, TS_UNPROCESSABLE, market_no))
+        return ctx->code;
+    ts_key k;
+    ts_val val;
+    s_pair_key (&k, *market_no, merchant_no);
+    if (!ts_txn_get (ctx->txn, self->enrolments, k.data, k.size, &val))
+        return ts_fail (ctx, TS_CONFLICT, "merchant %s is not enrolled in market %s",
+                        m->id, market_id);
+    return 0;
+}
+
 unsigned
 merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
                    Tashan__Merchants__CheckinReply *rep)
 {
-    merchants_state *self = merchants_state_of (ctx);
     unsigned rc;
     int64_t served_ms;
     if ((rc = ts_check_str (ctx, "checkin_id", req->checkin_id, TS_ID_MAX_CHARS, true))
@@ -508,16 +525,9 @@ merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
         return rc;
 
     uint64_t market_no = 0;
-    if (req->market_id [0]) {
-        if (!s_market_find (ctx, req->market_id, TS_UNPROCESSABLE, &market_no))
-            return ctx->code;
-        ts_key k;
-        ts_val val;
-        s_pair_key (&k, market_no, merchant_no);
-        if (!ts_txn_get (ctx->txn, self->enrolments, k.data, k.size, &val))
-            return ts_fail (ctx, TS_CONFLICT, "merchant %s is not enrolled in market %s",
-                            m->id, req->market_id);
-    }
+    if (req->market_id [0]
+    &&  (rc = s_check_enrolled (ctx, req->market_id, m, merchant_no, &market_no)))
+        return rc;
     uint32_t discount = merchants_discount (rules, m, tier);
     assert (discount <= 100);
 

@@ -14,12 +14,6 @@
 
 static const char *const s_kinds [] = { "item", "course_seat", NULL };
 
-static ts_table
-s_table (ts_ctx *ctx, const char *name)
-{
-    return ts_store_table (ts_txn_store (ctx->txn), name);
-}
-
 static void
 s_u64_key (uint8_t key [8], uint64_t n)
 {
@@ -34,7 +28,7 @@ s_offer_load (ts_ctx *ctx, uint64_t no)
 {
     uint8_t k [8];
     s_u64_key (k, no);
-    return ts_txn_get_msg (ctx->txn, s_table (ctx, "offers"), k, 8,
+    return ts_txn_get_msg (ctx->txn, ts_ctx_table (ctx, "offers"), k, 8,
                            &tashan__merchants__offer__descriptor, ctx->arena);
 }
 
@@ -46,7 +40,7 @@ s_offer_save (ts_ctx *ctx, uint64_t no, Tashan__Merchants__Offer *o)
     o->stock_left = o->stock - o->taken - o->reserved;
     uint8_t k [8];
     s_u64_key (k, no);
-    ts_txn_put_msg (ctx->txn, s_table (ctx, "offers"), k, 8, &o->base);
+    ts_txn_put_msg (ctx->txn, ts_ctx_table (ctx, "offers"), k, 8, &o->base);
 }
 
 static Tashan__Merchants__Redemption *
@@ -54,7 +48,7 @@ s_red_load (ts_ctx *ctx, uint64_t no)
 {
     uint8_t k [8];
     s_u64_key (k, no);
-    return ts_txn_get_msg (ctx->txn, s_table (ctx, "redemptions"), k, 8,
+    return ts_txn_get_msg (ctx->txn, ts_ctx_table (ctx, "redemptions"), k, 8,
                            &tashan__merchants__redemption__descriptor, ctx->arena);
 }
 
@@ -63,7 +57,7 @@ s_red_save (ts_ctx *ctx, uint64_t no, const Tashan__Merchants__Redemption *r)
 {
     uint8_t k [8];
     s_u64_key (k, no);
-    ts_txn_put_msg (ctx->txn, s_table (ctx, "redemptions"), k, 8, &r->base);
+    ts_txn_put_msg (ctx->txn, ts_ctx_table (ctx, "redemptions"), k, 8, &r->base);
 }
 
 //  ops acts for every merchant; a merchant token for its own only.
@@ -156,7 +150,7 @@ merchants_offer_create (ts_ctx *ctx, const Tashan__Merchants__CreateOfferRequest
     uint8_t k [16];
     s_u64_key (k, merchant_no);
     s_u64_key (k + 8, no);
-    ts_txn_put (ctx->txn, s_table (ctx, "offers_by_merch"), k, sizeof k, "", 0);
+    ts_txn_put (ctx->txn, ts_ctx_table (ctx, "offers_by_merch"), k, sizeof k, "", 0);
     return TS_CREATED;
 }
 
@@ -220,7 +214,7 @@ merchants_offer_list (ts_ctx *ctx, const Tashan__Merchants__ListOffersRequest *r
         return rc;
     uint8_t prefix [8];
     size_t prefix_size = 0;
-    ts_table table = s_table (ctx, "offers");
+    ts_table table = ts_ctx_table (ctx, "offers");
     if (merchant_id [0]) {
         uint64_t merchant_no;
         if ((rc = ts_check_id (ctx, "merchant_id", merchant_id, 'm', "merchant",
@@ -228,7 +222,7 @@ merchants_offer_list (ts_ctx *ctx, const Tashan__Merchants__ListOffersRequest *r
             return rc;
         s_u64_key (prefix, merchant_no);
         prefix_size = 8;
-        table = s_table (ctx, "offers_by_merch");
+        table = ts_ctx_table (ctx, "offers_by_merch");
     }
     ts_page pg;
     if ((rc = ts_page_open (ctx, &pg, table, prefix, prefix_size, req->page_token,
@@ -345,7 +339,7 @@ s_start (ts_ctx *ctx, uint64_t offer_no, Tashan__Merchants__Offer *o, const char
     s_offer_save (ctx, offer_no, o);
     uint8_t v [8];
     s_u64_key (v, no);
-    ts_txn_put (ctx->txn, s_table (ctx, "red_keys"), idem->data, idem->size, v, 8);
+    ts_txn_put (ctx->txn, ts_ctx_table (ctx, "red_keys"), idem->data, idem->size, v, 8);
     uint64_t merchant_no = 0;
     bool ok = ts_id_parse (o->merchant_id, 'm', &merchant_no);
     assert (ok);
@@ -353,7 +347,7 @@ s_start (ts_ctx *ctx, uint64_t offer_no, Tashan__Merchants__Offer *o, const char
     s_u64_key (k, merchant_no);
     ts_be32_put (k + 8, (uint32_t) month);
     s_u64_key (k + 12, no);
-    ts_txn_put (ctx->txn, s_table (ctx, "red_by_merch"), k, sizeof k, "", 0);
+    ts_txn_put (ctx->txn, ts_ctx_table (ctx, "red_by_merch"), k, sizeof k, "", 0);
     Tashan__Events__RedemptionRequest ev = TASHAN__EVENTS__REDEMPTION_REQUEST__INIT;
     ev.redemption_id = r.id;
     ev.person_id = r.person_id;
@@ -386,7 +380,7 @@ merchants_offer_redeem (ts_ctx *ctx, const Tashan__Merchants__RedeemOfferRequest
     //  A retry (the first answer was 503, or lost) finds its redemption.
     ts_key idem;
     s_red_key (ctx, req->idempotency_key, &idem);
-    uint64_t no = ts_txn_get_u64 (ctx->txn, s_table (ctx, "red_keys"), idem.data, idem.size, 0);
+    uint64_t no = ts_txn_get_u64 (ctx->txn, ts_ctx_table (ctx, "red_keys"), idem.data, idem.size, 0);
     if (no) {
         Tashan__Merchants__Redemption *r = s_red_load (ctx, no);
         if (!r)
@@ -438,14 +432,14 @@ merchants_apply_settled (ts_ctx *ctx, const Tashan__Events__RedemptionSettled *e
         ts_val old;
         uint64_t count = 0;
         int64_t points = 0;
-        if (ts_txn_get (ctx->txn, s_table (ctx, "red_month"), k, sizeof k, &old)
+        if (ts_txn_get (ctx->txn, ts_ctx_table (ctx, "red_month"), k, sizeof k, &old)
         &&  old.size == 16) {
             count = ts_be64_get (old.data);
             points = (int64_t) ts_be64_get ((const uint8_t *) old.data + 8);
         }
         s_u64_key (v, count + 1);
         s_u64_key (v + 8, (uint64_t) (points + r->points));
-        ts_txn_put (ctx->txn, s_table (ctx, "red_month"), k, sizeof k, v, sizeof v);
+        ts_txn_put (ctx->txn, ts_ctx_table (ctx, "red_month"), k, sizeof k, v, sizeof v);
     }
     else {
         r->state = "failed";
@@ -490,13 +484,13 @@ merchants_redemption_list (ts_ctx *ctx, const Tashan__Merchants__ListRedemptions
     rep->merchant_id = req->id;
     rep->month = ts_month_text (ctx->arena, month);
     ts_val totals;
-    if (ts_txn_get (ctx->txn, s_table (ctx, "red_month"), prefix, sizeof prefix, &totals)
+    if (ts_txn_get (ctx->txn, ts_ctx_table (ctx, "red_month"), prefix, sizeof prefix, &totals)
     &&  totals.size == 16) {
         rep->completed = (uint32_t) ts_be64_get (totals.data);
         rep->points = (int64_t) ts_be64_get ((const uint8_t *) totals.data + 8);
     }
     ts_page pg;
-    if ((rc = ts_page_open (ctx, &pg, s_table (ctx, "red_by_merch"), prefix, sizeof prefix,
+    if ((rc = ts_page_open (ctx, &pg, ts_ctx_table (ctx, "red_by_merch"), prefix, sizeof prefix,
                             req->page_token, req->page_size)))
         return rc;
     rep->redemptions = ts_arena_alloc (ctx->arena, pg.size * sizeof *rep->redemptions);

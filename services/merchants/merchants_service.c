@@ -13,49 +13,48 @@
 #include "merchants_cardcode.h"
 #include "merchants_offers.h"
 
-//  Typed core function -> ts_handler_fn, one per method.
-#define HANDLER TS_HANDLER
+//  Typed core function -> ts_handler_fn, one per method (TS_HANDLER).
 
-HANDLER (h_create, merchants_create, Tashan__Merchants__CreateMerchantRequest,
-         Tashan__Merchants__Merchant)
-HANDLER (h_update, merchants_update, Tashan__Merchants__UpdateMerchantRequest,
-         Tashan__Merchants__Merchant)
-HANDLER (h_get, merchants_get, Tashan__Merchants__GetMerchantRequest,
-         Tashan__Merchants__Merchant)
-HANDLER (h_list, merchants_list, Tashan__Merchants__ListMerchantsRequest,
-         Tashan__Merchants__ListMerchantsReply)
-HANDLER (h_history, merchants_history, Tashan__Merchants__MerchantHistoryRequest,
-         Tashan__Merchants__MerchantHistoryReply)
-HANDLER (h_disclose, merchants_disclose, Tashan__Merchants__CodeRequest,
-         Tashan__Merchants__Disclosure)
-HANDLER (h_code_svg, merchants_code_svg_get, Tashan__Merchants__CodeSvgRequest,
-         Tashan__Merchants__RawReply)
-HANDLER (h_rules_get, merchants_rules_get, Tashan__Merchants__GetRulesRequest,
-         Tashan__Merchants__Rules)
-HANDLER (h_rules_set, merchants_rules_set, Tashan__Merchants__Rules,
-         Tashan__Merchants__Rules)
-HANDLER (h_complaint_add, merchants_complaint_add, Tashan__Merchants__AddComplaintRequest,
-         Tashan__Merchants__Complaint)
-HANDLER (h_complaint_resolve, merchants_complaint_resolve,
-         Tashan__Merchants__ResolveComplaintRequest, Tashan__Merchants__Complaint)
-HANDLER (h_complaint_list, merchants_complaint_list,
-         Tashan__Merchants__ListComplaintsRequest, Tashan__Merchants__ListComplaintsReply)
-HANDLER (h_market_create, merchants_market_create, Tashan__Merchants__CreateMarketRequest,
-         Tashan__Merchants__Market)
-HANDLER (h_market_get, merchants_market_get, Tashan__Merchants__GetMarketRequest,
-         Tashan__Merchants__Market)
-HANDLER (h_market_enrol, merchants_market_enrol, Tashan__Merchants__EnrolRequest,
-         Tashan__Merchants__Enrolment)
-HANDLER (h_market_stats, merchants_market_stats, Tashan__Merchants__GetMarketRequest,
-         Tashan__Merchants__MarketStats)
-HANDLER (h_market_list, merchants_market_list, Tashan__Merchants__ListMarketsRequest,
-         Tashan__Merchants__ListMarketsReply)
-HANDLER (h_checkin, merchants_checkin, Tashan__Merchants__CheckinRequest,
-         Tashan__Merchants__CheckinReply)
-HANDLER (h_notice_post, merchants_notice_post, Tashan__Merchants__PostNoticeRequest,
-         Tashan__Merchants__Notice)
-HANDLER (h_notice_list, merchants_notice_list, Tashan__Merchants__ListNoticesRequest,
-         Tashan__Merchants__ListNoticesReply)
+TS_HANDLER (h_create, merchants_create, Tashan__Merchants__CreateMerchantRequest,
+             Tashan__Merchants__Merchant)
+TS_HANDLER (h_update, merchants_update, Tashan__Merchants__UpdateMerchantRequest,
+             Tashan__Merchants__Merchant)
+TS_HANDLER (h_get, merchants_get, Tashan__Merchants__GetMerchantRequest,
+             Tashan__Merchants__Merchant)
+TS_HANDLER (h_list, merchants_list, Tashan__Merchants__ListMerchantsRequest,
+             Tashan__Merchants__ListMerchantsReply)
+TS_HANDLER (h_history, merchants_history, Tashan__Merchants__MerchantHistoryRequest,
+             Tashan__Merchants__MerchantHistoryReply)
+TS_HANDLER (h_disclose, merchants_disclose, Tashan__Merchants__CodeRequest,
+             Tashan__Merchants__Disclosure)
+TS_HANDLER (h_code_svg, merchants_code_svg_get, Tashan__Merchants__CodeSvgRequest,
+             Tashan__Merchants__RawReply)
+TS_HANDLER (h_rules_get, merchants_rules_get, Tashan__Merchants__GetRulesRequest,
+             Tashan__Merchants__Rules)
+TS_HANDLER (h_rules_set, merchants_rules_set, Tashan__Merchants__Rules,
+             Tashan__Merchants__Rules)
+TS_HANDLER (h_complaint_add, merchants_complaint_add, Tashan__Merchants__AddComplaintRequest,
+             Tashan__Merchants__Complaint)
+TS_HANDLER (h_complaint_resolve, merchants_complaint_resolve,
+             Tashan__Merchants__ResolveComplaintRequest, Tashan__Merchants__Complaint)
+TS_HANDLER (h_complaint_list, merchants_complaint_list,
+             Tashan__Merchants__ListComplaintsRequest, Tashan__Merchants__ListComplaintsReply)
+TS_HANDLER (h_market_create, merchants_market_create, Tashan__Merchants__CreateMarketRequest,
+             Tashan__Merchants__Market)
+TS_HANDLER (h_market_get, merchants_market_get, Tashan__Merchants__GetMarketRequest,
+             Tashan__Merchants__Market)
+TS_HANDLER (h_market_enrol, merchants_market_enrol, Tashan__Merchants__EnrolRequest,
+             Tashan__Merchants__Enrolment)
+TS_HANDLER (h_market_stats, merchants_market_stats, Tashan__Merchants__GetMarketRequest,
+             Tashan__Merchants__MarketStats)
+TS_HANDLER (h_market_list, merchants_market_list, Tashan__Merchants__ListMarketsRequest,
+             Tashan__Merchants__ListMarketsReply)
+TS_HANDLER (h_checkin, merchants_checkin, Tashan__Merchants__CheckinRequest,
+             Tashan__Merchants__CheckinReply)
+TS_HANDLER (h_notice_post, merchants_notice_post, Tashan__Merchants__PostNoticeRequest,
+             Tashan__Merchants__Notice)
+TS_HANDLER (h_notice_list, merchants_notice_list, Tashan__Merchants__ListNoticesRequest,
+             Tashan__Merchants__ListNoticesReply)
 
 TS_HANDLER (h_offer_create, merchants_offer_create, Tashan__Merchants__CreateOfferRequest,
             Tashan__Merchants__Offer)

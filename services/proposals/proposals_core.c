@@ -142,6 +142,19 @@ prop_proposal_find (ts_ctx *ctx, const char *id, uint64_t *no, prop_proposal **o
     return 0;
 }
 
+unsigned
+prop_proposal_step (ts_ctx *ctx, const char *id, const char *step, uint64_t *no,
+                    prop_proposal **out)
+{
+    unsigned rc = prop_proposal_find (ctx, id, no, out);
+    if (rc)
+        return rc;
+    if (!prop_transition_ok ((*out)->state, step))
+        return ts_fail (ctx, TS_CONFLICT, "proposal %s is %s: no %s now", id, (*out)->state,
+                        step);
+    return 0;
+}
+
 void
 prop_state_key (ts_key *k, const char *state, uint64_t no)
 {

@@ -102,6 +102,11 @@ prop_proposal *prop_proposal_load (ts_ctx *ctx, uint64_t no);
 //  A path id naming an existing proposal (404 otherwise).
 unsigned prop_proposal_find (ts_ctx *ctx, const char *id, uint64_t *no,
                              prop_proposal **out);
+//  The proposal a step names, in a state that allows the step: 404 when
+//  there is none, 409 when the step is out of order. Checked before the
+//  request's other fields, so a step out of order is 409 whatever it says.
+unsigned prop_proposal_step (ts_ctx *ctx, const char *id, const char *step, uint64_t *no,
+                             prop_proposal **out);
 //  Store p (number no) whose stored state was old_state ("" when new):
 //  keeps the by-state index in step.
 void prop_proposal_save (ts_ctx *ctx, uint64_t no, const char *old_state,

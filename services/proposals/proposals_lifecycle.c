@@ -53,13 +53,6 @@ prop_transition_ok (const char *from, const char *step)
     return false;
 }
 
-static unsigned
-s_refuse (ts_ctx *ctx, const prop_proposal *p, const char *step)
-{
-    return ts_fail (ctx, TS_CONFLICT, "proposal %s is %s: cannot %s it now", p->id,
-                    p->state, step);
-}
-
 //  --------------------------------------------------------------------
 //  POST /v1/proposals
 
@@ -135,11 +128,9 @@ prop_support (ts_ctx *ctx, const Tashan__Proposals__SupportRequest *req,
     uint64_t no;
     prop_proposal *p;
     unsigned rc;
-    if ((rc = prop_proposal_find (ctx, req->id, &no, &p))
+    if ((rc = prop_proposal_step (ctx, req->id, "support", &no, &p))
     ||  (rc = prop_check_person (ctx, "person_id", req->person_id)))
         return rc;
-    if (!prop_transition_ok (p->state, "support"))
-        return s_refuse (ctx, p, "support");
     Tashan__Proposals__Settings *s = prop_settings (ctx);
     int64_t created_ms = 0;
     bool parsed = ts_time_parse (p->created_at, &created_ms);
@@ -172,12 +163,10 @@ prop_decide (ts_ctx *ctx, const Tashan__Proposals__DecisionRequest *req, prop_pr
     uint64_t no;
     prop_proposal *p;
     unsigned rc;
-    if ((rc = prop_proposal_find (ctx, req->id, &no, &p))
+    if ((rc = prop_proposal_step (ctx, req->id, "decide", &no, &p))
     ||  (rc = ts_check_str (ctx, "reason", req->reason, TS_STR_MAX_CHARS, true))
     ||  (rc = ts_check_range (ctx, "budget_cents", req->budget_cents, 0, PROP_MONEY_MAX_CENTS)))
         return rc;
-    if (!prop_transition_ok (p->state, "decide"))
-        return s_refuse (ctx, p, "decide");
     if (req->accept) {
         if (req->budget_cents)
             p->budget_cents = req->budget_cents;
@@ -215,11 +204,9 @@ prop_progress (ts_ctx *ctx, const Tashan__Proposals__ProgressRequest *req, prop_
     uint64_t no;
     prop_proposal *p;
     unsigned rc;
-    if ((rc = prop_proposal_find (ctx, req->id, &no, &p))
+    if ((rc = prop_proposal_step (ctx, req->id, "progress", &no, &p))
     ||  (rc = ts_check_str (ctx, "note", req->note, TS_STR_MAX_CHARS, true)))
         return rc;
-    if (!prop_transition_ok (p->state, "progress"))
-        return s_refuse (ctx, p, "report progress on");
     if ((rc = prop_proposal_move (ctx, no, p, "in_progress", req->note, rep)))
         return rc;
     return TS_CREATED;
@@ -235,12 +222,10 @@ prop_accept (ts_ctx *ctx, const Tashan__Proposals__AcceptanceRequest *req, prop_
     uint64_t no;
     prop_proposal *p;
     unsigned rc;
-    if ((rc = prop_proposal_find (ctx, req->id, &no, &p))
+    if ((rc = prop_proposal_step (ctx, req->id, "accept", &no, &p))
     ||  (rc = ts_check_str (ctx, "note", req->note, TS_STR_MAX_CHARS, false))
     ||  (rc = ts_check_range (ctx, "spent_cents", req->spent_cents, 0, PROP_MONEY_MAX_CENTS)))
         return rc;
-    if (!prop_transition_ok (p->state, "accept"))
-        return s_refuse (ctx, p, "accept");
     int64_t spent_cents = req->passed ? req->spent_cents : 0;
     if (spent_cents > p->awarded_cents)
         return ts_fail (ctx, TS_CONFLICT, "spent_cents %lld is over the %lld cents awarded",

@@ -4,6 +4,7 @@
     workers record door to door).
 
     Questions are choice (one of 2..20 options), scale (1..5) or text.
+    closes_at may be any instant (one already past makes a closed survey).
     One response per household, one answer per question in order, until
     closes_at. Results are sealed while the survey is open (409: nobody
     steers by watching) and published after: counts per option / scale
@@ -106,8 +107,8 @@ prop_survey_create (ts_ctx *ctx, const Tashan__Proposals__CreateSurveyRequest *r
     ||  (rc = ts_check_time (ctx, "closes_at", req->closes_at, true, &closes_ms))
     ||  (req->kind [0] && (rc = ts_check_enum (ctx, "kind", req->kind, s_survey_kinds))))
         return rc;
-    if (closes_ms <= ctx->now_ms)
-        return ts_fail (ctx, TS_BAD_REQUEST, "closes_at must be in the future");
+    //  A closes_at already past makes a closed survey (results at once, no
+    //  responses): allowed, as the office may file a paper survey's shell.
     if (req->n_questions < 1 || req->n_questions > PROP_QUESTIONS_MAX)
         return ts_fail (ctx, TS_BAD_REQUEST, "questions: 1 to %d questions", PROP_QUESTIONS_MAX);
     for (size_t i = 0; i < req->n_questions; i++)
@@ -334,6 +335,116 @@ typedef struct {
     uint32_t answers;
 } s_tally;
 
+//  Everything one results call accumulates.
+typedef struct {
+    const prop_survey *survey;
+    size_t nq;                      //  questions
+    s_tally *tallies;               //  one per question
+    Tashan__Proposals__QuestionResult **qr;
+    s_group all;                    //  the whole survey
+    s_group *buildings;             //  PROP_GROUPS_MAX
+    size_t n_buildings;
+    s_group *grids;                 //  PROP_GROUPS_MAX
+    size_t n_grids;
+} s_results;
+
+static void
+s_results_init (ts_ctx *ctx, const prop_survey *s, s_results *r)
+{
+    memset (r, 0, sizeof *r);
+    r->survey = s;
+    r->nq = s->n_questions;
+    assert (r->nq >= 1 && r->nq <= PROP_QUESTIONS_MAX);
+    r->tallies = ts_arena_alloc (ctx->arena, r->nq * sizeof *r->tallies);
+    r->qr = ts_arena_alloc (ctx->arena, r->nq * sizeof *r->qr);
+    for (size_t i = 0; i < r->nq; i++) {
+        const Tashan__Proposals__Question *q = s->questions [i];
+        s_tally *t = &r->tallies [i];
+        t->n_counts = strcmp (q->kind, "choice") == 0 ? q->n_options
+                    : strcmp (q->kind, "scale") == 0 ? 5 : 0;
+        t->counts = ts_arena_alloc (ctx->arena, (t->n_counts + 1) * sizeof (uint32_t));
+        r->qr [i] = ts_arena_alloc (ctx->arena, sizeof *r->qr [i]);
+        tashan__proposals__question_result__init (r->qr [i]);
+        r->qr [i]->text = q->text;
+        r->qr [i]->kind = q->kind;
+        r->qr [i]->texts = ts_arena_alloc (ctx->arena, PROP_TEXTS_MAX * sizeof (char *));
+    }
+    r->all.key = "";
+    r->buildings = ts_arena_alloc (ctx->arena, PROP_GROUPS_MAX * sizeof *r->buildings);
+    r->grids = ts_arena_alloc (ctx->arena, PROP_GROUPS_MAX * sizeof *r->grids);
+}
+
+//  Count one response: per question, and in its building and grid.
+static void
+s_results_add (ts_ctx *ctx, s_results *r, const Tashan__Proposals__SurveyResponse *resp)
+{
+    assert (resp->n_answers == r->nq);
+    s_group_add (&r->all, resp);
+    Tashan__Proposals__MirrorHousehold *hh = prop_household (ctx, resp->household_id);
+    s_group_add (s_group_of (r->buildings, &r->n_buildings, hh ? hh->building_number : ""), resp);
+    s_group_add (s_group_of (r->grids, &r->n_grids, hh ? hh->grid : ""), resp);
+    for (size_t i = 0; i < r->nq; i++) {
+        const Tashan__Proposals__Question *q = r->survey->questions [i];
+        const Tashan__Proposals__Answer *a = resp->answers [i];
+        s_tally *t = &r->tallies [i];
+        if (strcmp (q->kind, "choice") == 0) {
+            for (size_t j = 0; j < q->n_options; j++)
+                if (strcmp (a->choice, q->options [j]) == 0)
+                    t->counts [j]++;
+            t->answers++;
+        }
+        else
+        if (strcmp (q->kind, "scale") == 0 && a->scale >= 1 && a->scale <= 5) {
+            t->counts [a->scale - 1]++;
+            t->sum += a->scale;
+            t->answers++;
+        }
+        else
+        if (a->text [0]) {
+            t->answers++;
+            if (r->qr [i]->n_texts < PROP_TEXTS_MAX)
+                r->qr [i]->texts [r->qr [i]->n_texts++] = a->text;
+        }
+    }
+}
+
+//  The published results: counts (zeros included), means, satisfaction.
+static void
+s_results_finish (ts_ctx *ctx, s_results *r, Tashan__Proposals__SurveyResults *rep)
+{
+    for (size_t i = 0; i < r->nq; i++) {
+        const Tashan__Proposals__Question *q = r->survey->questions [i];
+        const s_tally *t = &r->tallies [i];
+        Tashan__Proposals__QuestionResult *qr = r->qr [i];
+        qr->answers = t->answers;
+        qr->n_counts = t->n_counts;
+        qr->counts = ts_arena_alloc (ctx->arena, (t->n_counts + 1) * sizeof *qr->counts);
+        for (size_t j = 0; j < t->n_counts; j++) {
+            Tashan__Proposals__QuestionResult__CountsEntry *e =
+                ts_arena_alloc (ctx->arena, sizeof *e);
+            tashan__proposals__question_result__counts_entry__init (e);
+            e->key = strcmp (q->kind, "choice") == 0 ? q->options [j]
+                   : ts_arena_printf (ctx->arena, "%zu", j + 1);
+            e->value = t->counts [j];
+            qr->counts [j] = e;
+        }
+        if (strcmp (q->kind, "scale") == 0)
+            qr->mean = t->answers ? (double) t->sum / (double) t->answers : 0.0;
+    }
+    rep->survey_id = r->survey->id;
+    rep->responses = r->all.responses;
+    rep->questions = r->qr;
+    rep->n_questions = r->nq;
+    rep->satisfaction_percent = s_percent (r->all.satisfied, r->all.scale_answers);
+    rep->buildings = s_groups_out (ctx, r->buildings, r->n_buildings);
+    rep->n_buildings = r->n_buildings;
+    rep->grids = s_groups_out (ctx, r->grids, r->n_grids);
+    rep->n_grids = r->n_grids;
+}
+
+//  --------------------------------------------------------------------
+//  GET /v1/surveys/{id}/results: 409 while open, published after.
+
 unsigned
 prop_survey_results (ts_ctx *ctx, const Tashan__Proposals__GetRequest *req,
                      Tashan__Proposals__SurveyResults *rep)
@@ -346,26 +457,8 @@ prop_survey_results (ts_ctx *ctx, const Tashan__Proposals__GetRequest *req,
     if (s_open (ctx, s))
         return ts_fail (ctx, TS_CONFLICT, "survey %s is open until %s: results are sealed "
                         "until it closes", s->id, s->closes_at);
-    size_t nq = s->n_questions;
-    assert (nq >= 1 && nq <= PROP_QUESTIONS_MAX);
-    s_tally *tallies = ts_arena_alloc (ctx->arena, nq * sizeof *tallies);
-    Tashan__Proposals__QuestionResult **qr = ts_arena_alloc (ctx->arena, nq * sizeof *qr);
-    for (size_t i = 0; i < nq; i++) {
-        const Tashan__Proposals__Question *q = s->questions [i];
-        tallies [i].n_counts = strcmp (q->kind, "choice") == 0 ? q->n_options
-                             : strcmp (q->kind, "scale") == 0 ? 5 : 0;
-        tallies [i].counts = ts_arena_alloc (ctx->arena, (tallies [i].n_counts + 1) * sizeof (uint32_t));
-        qr [i] = ts_arena_alloc (ctx->arena, sizeof *qr [i]);
-        tashan__proposals__question_result__init (qr [i]);
-        qr [i]->text = q->text;
-        qr [i]->kind = q->kind;
-        qr [i]->texts = ts_arena_alloc (ctx->arena, PROP_TEXTS_MAX * sizeof (char *));
-    }
-    s_group all = { .key = "" };
-    s_group *buildings = ts_arena_alloc (ctx->arena, PROP_GROUPS_MAX * sizeof *buildings);
-    s_group *grids = ts_arena_alloc (ctx->arena, PROP_GROUPS_MAX * sizeof *grids);
-    size_t n_buildings = 0, n_grids = 0;
-
+    s_results r;
+    s_results_init (ctx, s, &r);
     ts_key prefix;
     ts_key_init (&prefix);
     ts_key_u64 (&prefix, no);
@@ -375,67 +468,17 @@ prop_survey_results (ts_ctx *ctx, const Tashan__Proposals__GetRequest *req,
     for (bool ok = ts_cursor_seek (&cur, prefix.data, prefix.size);
          ok && seen < PROP_RESPONSES_MAX && ts_cursor_has_prefix (&cur, prefix.data, prefix.size);
          ok = ts_cursor_next (&cur), seen++) {
-        Tashan__Proposals__SurveyResponse *r =
+        Tashan__Proposals__SurveyResponse *resp =
             ts_cursor_msg (&cur, &tashan__proposals__survey_response__descriptor, ctx->arena);
-        if (!r || r->n_answers != nq)
+        if (!resp || resp->n_answers != r.nq) {
+            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
             break;
-        s_group_add (&all, r);
-        Tashan__Proposals__MirrorHousehold *hh = prop_household (ctx, r->household_id);
-        s_group_add (s_group_of (buildings, &n_buildings, hh ? hh->building_number : ""), r);
-        s_group_add (s_group_of (grids, &n_grids, hh ? hh->grid : ""), r);
-        for (size_t i = 0; i < nq; i++) {
-            const Tashan__Proposals__Question *q = s->questions [i];
-            const Tashan__Proposals__Answer *a = r->answers [i];
-            s_tally *t = &tallies [i];
-            if (strcmp (q->kind, "choice") == 0) {
-                for (size_t j = 0; j < q->n_options; j++)
-                    if (strcmp (a->choice, q->options [j]) == 0)
-                        t->counts [j]++;
-                t->answers++;
-            }
-            else
-            if (strcmp (q->kind, "scale") == 0 && a->scale >= 1 && a->scale <= 5) {
-                t->counts [a->scale - 1]++;
-                t->sum += a->scale;
-                t->answers++;
-            }
-            else
-            if (a->text [0]) {
-                t->answers++;
-                if (qr [i]->n_texts < PROP_TEXTS_MAX)
-                    qr [i]->texts [qr [i]->n_texts++] = a->text;
-            }
         }
+        s_results_add (ctx, &r, resp);
     }
     ts_cursor_close (&cur);
     if (ts_txn_error (ctx->txn))
         return ts_fail (ctx, TS_INTERNAL, "store error");
-    for (size_t i = 0; i < nq; i++) {
-        const Tashan__Proposals__Question *q = s->questions [i];
-        s_tally *t = &tallies [i];
-        qr [i]->answers = t->answers;
-        qr [i]->n_counts = t->n_counts;
-        qr [i]->counts = ts_arena_alloc (ctx->arena, (t->n_counts + 1) * sizeof *qr [i]->counts);
-        for (size_t j = 0; j < t->n_counts; j++) {
-            Tashan__Proposals__QuestionResult__CountsEntry *e =
-                ts_arena_alloc (ctx->arena, sizeof *e);
-            tashan__proposals__question_result__counts_entry__init (e);
-            e->key = strcmp (q->kind, "choice") == 0 ? q->options [j]
-                   : ts_arena_printf (ctx->arena, "%zu", j + 1);
-            e->value = t->counts [j];
-            qr [i]->counts [j] = e;
-        }
-        if (strcmp (q->kind, "scale") == 0)
-            qr [i]->mean = t->answers ? (double) t->sum / (double) t->answers : 0.0;
-    }
-    rep->survey_id = s->id;
-    rep->responses = all.responses;
-    rep->questions = qr;
-    rep->n_questions = nq;
-    rep->satisfaction_percent = s_percent (all.satisfied, all.scale_answers);
-    rep->buildings = s_groups_out (ctx, buildings, n_buildings);
-    rep->n_buildings = n_buildings;
-    rep->grids = s_groups_out (ctx, grids, n_grids);
-    rep->n_grids = n_grids;
+    s_results_finish (ctx, &r, rep);
     return TS_OK;
 }

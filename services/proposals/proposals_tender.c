@@ -43,14 +43,11 @@ prop_tender (ts_ctx *ctx, const Tashan__Proposals__TenderRequest *req, prop_prop
     prop_proposal *p;
     int64_t deadline_ms;
     unsigned rc;
-    if ((rc = prop_proposal_find (ctx, req->id, &no, &p))
+    if ((rc = prop_proposal_step (ctx, req->id, "tender", &no, &p))
     ||  (rc = ts_check_time (ctx, "deadline", req->deadline, true, &deadline_ms)))
         return rc;
     if (deadline_ms <= ctx->now_ms)
         return ts_fail (ctx, TS_BAD_REQUEST, "deadline must be in the future");
-    if (!prop_transition_ok (p->state, "tender"))
-        return ts_fail (ctx, TS_CONFLICT, "proposal %s is %s: only an accepted proposal "
-                        "goes to tender", p->id, p->state);
     p->deadline = ts_time_text (ctx->arena, deadline_ms);
     char *note = ts_arena_printf (ctx->arena, "bids sealed until %s", p->deadline);
     if ((rc = prop_proposal_move (ctx, no, p, "tendering", note, rep)))
@@ -159,15 +156,13 @@ prop_bid (ts_ctx *ctx, const Tashan__Proposals__BidRequest *req, Tashan__Proposa
     uint64_t no, merchant_no;
     prop_proposal *p;
     unsigned rc;
-    if ((rc = prop_proposal_find (ctx, req->id, &no, &p))
+    if ((rc = prop_check_own_merchant (ctx, req->bidder_merchant_id))
+    ||  (rc = prop_proposal_step (ctx, req->id, "bid", &no, &p))
     ||  (rc = ts_check_id (ctx, "bidder_merchant_id", req->bidder_merchant_id, 'm',
                            "merchant", TS_UNPROCESSABLE, &merchant_no))
-    ||  (rc = prop_check_own_merchant (ctx, req->bidder_merchant_id))
     ||  (rc = ts_check_range (ctx, "amount_cents", req->amount_cents, 1, PROP_MONEY_MAX_CENTS))
     ||  (rc = ts_check_str (ctx, "plan", req->plan, TS_STR_MAX_CHARS, true)))
         return rc;
-    if (!prop_transition_ok (p->state, "bid"))
-        return ts_fail (ctx, TS_CONFLICT, "proposal %s is %s: not open for bids", p->id, p->state);
     if (!s_sealed (ctx, p))
         return ts_fail (ctx, TS_CONFLICT, "the tender of %s closed at %s", p->id, p->deadline);
     Tashan__Proposals__MirrorUnit *u = prop_unit (ctx, req->bidder_merchant_id);
@@ -254,13 +249,11 @@ prop_award (ts_ctx *ctx, const Tashan__Proposals__AwardRequest *req, prop_propos
     uint64_t no, bid_no = 0;
     prop_proposal *p;
     unsigned rc;
-    if ((rc = prop_proposal_find (ctx, req->id, &no, &p))
+    if ((rc = prop_proposal_step (ctx, req->id, "award", &no, &p))
     ||  (rc = ts_check_str (ctx, "reason", req->reason, TS_STR_MAX_CHARS, false))
     ||  (req->bid_id [0] && (rc = ts_check_id (ctx, "bid_id", req->bid_id, PROP_KIND_BID,
                                                "bid", TS_UNPROCESSABLE, &bid_no))))
         return rc;
-    if (!prop_transition_ok (p->state, "award"))
-        return ts_fail (ctx, TS_CONFLICT, "proposal %s is %s: cannot award it", p->id, p->state);
     if (s_sealed (ctx, p))
         return ts_fail (ctx, TS_CONFLICT, "bids for %s stay sealed until %s", p->id, p->deadline);
     Tashan__Proposals__Bid **bids;

@@ -168,6 +168,8 @@ unsigned residents_household_create (ts_ctx *ctx,
     const Tashan__Residents__CreateHouseholdRequest *req, res_household *rep);
 unsigned residents_household_get (ts_ctx *ctx,
     const Tashan__Residents__GetRequest *req, res_household *rep);
+unsigned residents_lookup (ts_ctx *ctx, const Tashan__Residents__LookupRequest *req,
+                           Tashan__Residents__LookupReply *rep);
 unsigned residents_household_list (ts_ctx *ctx,
     const Tashan__Residents__ListHouseholdsRequest *req,
     Tashan__Residents__ListHouseholdsReply *rep);

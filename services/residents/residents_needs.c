@@ -365,16 +365,11 @@ residents_need_matches (ts_ctx *ctx, const Tashan__Residents__PageRequest *req,
 {
     res_need *n;
     unsigned rc;
-    uint32_t page;
-    if ((rc = s_ref_need (ctx, req->id, &n))
-    ||  (rc = ts_page_size (ctx, req->page_size, &page)))
-        return rc;
+    uint32_t page, offset;
     //  The list is ranked afresh each time: the token is an offset into it.
-    uint8_t tok [4];
-    bool resume;
-    if ((rc = ts_page_token_exact (ctx, req->page_token, tok, sizeof tok, &resume)))
+    if ((rc = s_ref_need (ctx, req->id, &n))
+    ||  (rc = ts_page_offset_open (ctx, req->page_token, req->page_size, &offset, &page)))
         return rc;
-    size_t offset = resume ? ts_be32_get (tok) : 0;
     s_candidate *c;
     size_t count = s_rank (ctx, n, &c);
     rep->need_id = n->id;
@@ -383,11 +378,8 @@ residents_need_matches (ts_ctx *ctx, const Tashan__Residents__PageRequest *req,
     rep->matches = ts_arena_alloc (ctx->arena, page * sizeof (void *));
     for (size_t i = offset; i < count && rep->n_matches < page; i++)
         rep->matches [rep->n_matches++] = s_match_out (ctx, n, &c [i], (uint32_t) i + 1);
-    size_t next = offset + rep->n_matches;
-    uint8_t next_tok [4];
-    ts_be32_put (next_tok, (uint32_t) next);
-    rep->next_page_token = next < count ? ts_page_token_make (ctx->arena, next_tok, 4)
-                                        : ts_arena_strdup (ctx->arena, "");
+    rep->next_page_token = ts_page_offset_close (ctx->arena, offset,
+                                                 (uint32_t) rep->n_matches, count);
     return TS_OK;
 }
 

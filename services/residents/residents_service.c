@@ -29,6 +29,7 @@ HANDLER (residents_building_archive, ArchiveRequest, Building)
 HANDLER (residents_household_create, CreateHouseholdRequest, Household)
 HANDLER (residents_household_get, GetRequest, Household)
 HANDLER (residents_household_list, ListHouseholdsRequest, ListHouseholdsReply)
+HANDLER (residents_lookup, LookupRequest, LookupReply)
 HANDLER (residents_household_update, UpdateHouseholdRequest, Household)
 HANDLER (residents_household_move_out, ArchiveRequest, Household)
 HANDLER (residents_household_history, PageRequest, HistoryReply)
@@ -93,6 +94,8 @@ static const ts_method s_methods [] = {
       s_residents_household_get, W, OPS_SYS, NULL },
     { "residents.ListHouseholds", D (list_households_request), D (list_households_reply),
       s_residents_household_list, R, OPS_SYS, NULL },
+    { "residents.Lookup", D (lookup_request), D (lookup_reply),
+      s_residents_lookup, R, OPS | TS_ROLE_PANEL, NULL },
     { "residents.UpdateHousehold", D (update_household_request), D (household),
       s_residents_household_update, W, OPS, NULL },
     { "residents.MoveOutHousehold", D (archive_request), D (household),

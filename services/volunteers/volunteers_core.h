@@ -85,9 +85,6 @@ extern const char *const vol_weekdays [];       //  mon..sun
 //  --------------------------------------------------------------------
 //  volunteers_people.c
 
-ts_table vol_table (ts_ctx *ctx, const char *name);
-//  Key of one string (s\0).
-void vol_key_str (ts_key *k, const char *s);
 //  Key of one number.
 void vol_key_u64 (ts_key *k, uint64_t n);
 //  Does list (n items) hold s?

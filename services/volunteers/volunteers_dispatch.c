@@ -52,12 +52,12 @@ vol_dispatch_pick (ts_ctx *ctx, const char *category, const char *grid,
                    const char *requester, char **excluded, size_t n_excluded)
 {
     ts_key prefix;
-    vol_key_str (&prefix, category);
+    ts_key_text (&prefix, category);
     int weekday = vol_weekday (ctx->now_ms);
     char *best = NULL;
     vol_rank best_rank = { 0 };
     ts_cursor cur;
-    ts_cursor_open (&cur, ctx->txn, vol_table (ctx, "vol_skill"));
+    ts_cursor_open (&cur, ctx->txn, ts_ctx_table (ctx, "vol_skill"));
     bool ok = ts_cursor_seek (&cur, prefix.data, prefix.size);
     for (uint32_t scanned = 0; ok && scanned < VOL_CANDIDATES_MAX; scanned++) {
         if (!ts_cursor_has_prefix (&cur, prefix.data, prefix.size))

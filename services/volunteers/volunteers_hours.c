@@ -40,7 +40,7 @@ vol_month_minutes (ts_ctx *ctx, char kind, const char *id, int month_index)
 {
     ts_key k;
     s_minutes_key (&k, month_index, kind, id);
-    return (int64_t) ts_txn_get_u64 (ctx->txn, vol_table (ctx, "minutes"), k.data, k.size, 0);
+    return (int64_t) ts_txn_get_u64 (ctx->txn, ts_ctx_table (ctx, "minutes"), k.data, k.size, 0);
 }
 
 static void
@@ -48,7 +48,7 @@ s_month_add (ts_ctx *ctx, char kind, const char *id, int64_t minutes)
 {
     ts_key k;
     s_minutes_key (&k, ts_month_index_of (ctx->now_ms), kind, id);
-    ts_txn_add_i64 (ctx->txn, vol_table (ctx, "minutes"), k.data, k.size, minutes);
+    ts_txn_add_i64 (ctx->txn, ts_ctx_table (ctx, "minutes"), k.data, k.size, minutes);
 }
 
 void
@@ -120,7 +120,7 @@ s_top (ts_ctx *ctx, int month_index, char kind, uint32_t top, s_row **out)
     size_t cap = 64, n = 0;
     s_row *rows = ts_arena_alloc (ctx->arena, cap * sizeof *rows);
     ts_cursor cur;
-    ts_cursor_open (&cur, ctx->txn, vol_table (ctx, "minutes"));
+    ts_cursor_open (&cur, ctx->txn, ts_ctx_table (ctx, "minutes"));
     bool ok = ts_cursor_seek (&cur, prefix.data, prefix.size);
     for (uint32_t scanned = 0; ok && scanned < TS_PAGE_SCAN_MAX; scanned++) {
         if (!ts_cursor_has_prefix (&cur, prefix.data, prefix.size))
@@ -295,7 +295,7 @@ vol_list_reports (ts_ctx *ctx, const Tashan__Volunteers__ListHourReportsRequest 
     ||  (req->status [0] && (rc = ts_check_enum (ctx, "status", req->status, statuses))))
         return rc;
     ts_page pg;
-    if ((rc = ts_page_open (ctx, &pg, vol_table (ctx, "reports"), NULL, 0,
+    if ((rc = ts_page_open (ctx, &pg, ts_ctx_table (ctx, "reports"), NULL, 0,
                             req->page_token, req->page_size)))
         return rc;
     rep->reports = ts_arena_alloc (ctx->arena, pg.size * sizeof (void *));

@@ -46,7 +46,7 @@ vol_notify (ts_ctx *ctx, const char *person_id, const char *kind, const char *re
     ts_key_init (&k);
     ts_key_str (&k, person_id);
     ts_key_u64 (&k, seq);
-    ts_txn_put_msg (ctx->txn, vol_table (ctx, "notes"), k.data, k.size, &n.base);
+    ts_txn_put_msg (ctx->txn, ts_ctx_table (ctx, "notes"), k.data, k.size, &n.base);
 }
 
 unsigned
@@ -59,9 +59,9 @@ vol_notifications (ts_ctx *ctx, const Tashan__Volunteers__ListNotificationsReque
     ||  (rc = ts_check_time (ctx, "since", req->since, false, &since_ms)))
         return rc;
     ts_key prefix;
-    vol_key_str (&prefix, req->person_id);
+    ts_key_text (&prefix, req->person_id);
     ts_page pg;
-    if ((rc = ts_page_open (ctx, &pg, vol_table (ctx, "notes"), prefix.data, prefix.size,
+    if ((rc = ts_page_open (ctx, &pg, ts_ctx_table (ctx, "notes"), prefix.data, prefix.size,
                             req->page_token, req->page_size)))
         return rc;
     rep->notifications = ts_arena_alloc (ctx->arena, pg.size * sizeof (void *));
@@ -94,7 +94,7 @@ vol_timer_set (ts_ctx *ctx, int64_t fire_ms, char kind, uint64_t ref, uint64_t c
     assert (k.size == TIMER_KEY_BYTES);
     uint8_t v [8];
     ts_be64_put (v, check);
-    ts_txn_put (ctx->txn, vol_table (ctx, "timers"), k.data, k.size, v, sizeof v);
+    ts_txn_put (ctx->txn, ts_ctx_table (ctx, "timers"), k.data, k.size, v, sizeof v);
 }
 
 void
@@ -113,7 +113,7 @@ vol_timers_run (ts_ctx *ctx, vol_timer_fn fn)
     typedef struct { int64_t fire_ms; char kind; uint64_t ref, check; } due_t;
     due_t *due = ts_arena_alloc (ctx->arena, VOL_TIMERS_PER_TICK * sizeof *due);
     uint32_t n = 0;
-    ts_table timers = vol_table (ctx, "timers");
+    ts_table timers = ts_ctx_table (ctx, "timers");
     ts_cursor cur;
     ts_cursor_open (&cur, ctx->txn, timers);
     for (bool ok = ts_cursor_seek (&cur, NULL, 0); ok && n < VOL_TIMERS_PER_TICK;
@@ -153,7 +153,7 @@ vol_timers_run (ts_ctx *ctx, vol_timer_fn fn)
 vol_settings *
 vol_settings_load (ts_ctx *ctx)
 {
-    vol_settings *s = ts_txn_get_msg (ctx->txn, vol_table (ctx, "settings"), SETTINGS_KEY,
+    vol_settings *s = ts_txn_get_msg (ctx->txn, ts_ctx_table (ctx, "settings"), SETTINGS_KEY,
                                       sizeof SETTINGS_KEY - 1,
                                       &tashan__volunteers__settings__descriptor, ctx->arena);
     if (!s) {
@@ -202,7 +202,7 @@ vol_settings_set (ts_ctx *ctx, const vol_settings *req, vol_settings *rep)
         s->due_after_ms = req->due_after_ms;
     if (req->session_minutes)
         s->session_minutes = req->session_minutes;
-    ts_txn_put_msg (ctx->txn, vol_table (ctx, "settings"), SETTINGS_KEY,
+    ts_txn_put_msg (ctx->txn, ts_ctx_table (ctx, "settings"), SETTINGS_KEY,
                     sizeof SETTINGS_KEY - 1, &s->base);
     *rep = *s;
     return TS_OK;

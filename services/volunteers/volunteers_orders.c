@@ -72,9 +72,9 @@ s_save (ts_ctx *ctx, uint64_t no, const vol_order *o)
     vol_key_u64 (&k, no);
     //  The open index follows the state.
     if (strcmp (o->state, "open") == 0)
-        ts_txn_put (ctx->txn, vol_table (ctx, "open_ord"), k.data, k.size, "", 0);
+        ts_txn_put (ctx->txn, ts_ctx_table (ctx, "open_ord"), k.data, k.size, "", 0);
     else
-        ts_txn_del (ctx->txn, vol_table (ctx, "open_ord"), k.data, k.size);
+        ts_txn_del (ctx->txn, ts_ctx_table (ctx, "open_ord"), k.data, k.size);
 }
 
 //  Append an event (the state after it) to the order.
@@ -367,7 +367,7 @@ vol_order_list (ts_ctx *ctx, const Tashan__Volunteers__ListOrdersRequest *req,
                             TS_ID_MAX_CHARS, false)))
         return rc;
     ts_page pg;
-    if ((rc = ts_page_open (ctx, &pg, vol_table (ctx, "orders"), NULL, 0,
+    if ((rc = ts_page_open (ctx, &pg, ts_ctx_table (ctx, "orders"), NULL, 0,
                             req->page_token, req->page_size)))
         return rc;
     rep->orders = ts_arena_alloc (ctx->arena, pg.size * sizeof (void *));
@@ -450,12 +450,12 @@ vol_orders_redispatch (ts_ctx *ctx)
     //  Round robin over the open orders from where the last tick stopped,
     //  so orders nobody can take do not starve the others.
     static const char pos_key [] = "redispatch_pos";
-    ts_table settings = vol_table (ctx, "settings");
+    ts_table settings = ts_ctx_table (ctx, "settings");
     uint64_t from = ts_txn_get_u64 (ctx->txn, settings, pos_key, sizeof pos_key - 1, 0);
     uint64_t nos [VOL_OPEN_PER_TICK];
     uint32_t n = 0, dispatched = 0;
     ts_cursor cur;
-    ts_cursor_open (&cur, ctx->txn, vol_table (ctx, "open_ord"));
+    ts_cursor_open (&cur, ctx->txn, ts_ctx_table (ctx, "open_ord"));
     ts_key start;
     vol_key_u64 (&start, from + 1);
     bool ok = ts_cursor_seek (&cur, start.data, start.size);

@@ -35,19 +35,6 @@ const char *const vol_weekdays [] = { "mon", "tue", "wed", "thu", "fri", "sat", 
 //  --------------------------------------------------------------------
 //  Small helpers
 
-ts_table
-vol_table (ts_ctx *ctx, const char *name)
-{
-    return ts_store_table (ts_txn_store (ctx->txn), name);
-}
-
-void
-vol_key_str (ts_key *k, const char *s)
-{
-    ts_key_init (k);
-    ts_key_str (k, s);
-}
-
 void
 vol_key_u64 (ts_key *k, uint64_t n)
 {
@@ -83,7 +70,7 @@ vol_load (ts_ctx *ctx, const char *table, uint64_t no, const ProtobufCMessageDes
 {
     ts_key k;
     vol_key_u64 (&k, no);
-    return ts_txn_get_msg (ctx->txn, vol_table (ctx, table), k.data, k.size, desc, ctx->arena);
+    return ts_txn_get_msg (ctx->txn, ts_ctx_table (ctx, table), k.data, k.size, desc, ctx->arena);
 }
 
 void
@@ -91,7 +78,7 @@ vol_save (ts_ctx *ctx, const char *table, uint64_t no, const ProtobufCMessage *m
 {
     ts_key k;
     vol_key_u64 (&k, no);
-    ts_txn_put_msg (ctx->txn, vol_table (ctx, table), k.data, k.size, msg);
+    ts_txn_put_msg (ctx->txn, ts_ctx_table (ctx, table), k.data, k.size, msg);
 }
 
 //  Append s to an arena array of n items (a new array, one longer).
@@ -124,8 +111,8 @@ vol_apply_person (ts_ctx *ctx, const Tashan__Events__Person *p, const Tashan__Ev
     rec.tags = p->tags;
     rec.archived = p->archived || strcmp (event->topic, "person.archived") == 0;
     ts_key k;
-    vol_key_str (&k, p->person_id);
-    ts_txn_put_msg (ctx->txn, vol_table (ctx, "persons"), k.data, k.size, &rec.base);
+    ts_key_text (&k, p->person_id);
+    ts_txn_put_msg (ctx->txn, ts_ctx_table (ctx, "persons"), k.data, k.size, &rec.base);
     return TS_OK;
 }
 
@@ -137,20 +124,20 @@ vol_apply_need (ts_ctx *ctx, const Tashan__Events__Need *n, const Tashan__Event 
     ||  (rc = ts_check_str (ctx, "household_id", n->household_id, TS_ID_MAX_CHARS, true)))
         return rc;
     ts_key need, household;
-    vol_key_str (&need, n->need_id);
-    vol_key_str (&household, n->household_id);
+    ts_key_text (&need, n->need_id);
+    ts_key_text (&household, n->household_id);
     bool open = strcmp (event->topic, "need.opened") == 0;
-    ts_table needs = vol_table (ctx, "needs");
+    ts_table needs = ts_ctx_table (ctx, "needs");
     bool known = ts_txn_get (ctx->txn, needs, need.data, need.size, NULL);
     //  Count each need once open and once closed, whatever the replays.
     if (open && !known) {
         ts_txn_put (ctx->txn, needs, need.data, need.size, household.data, household.size);
-        ts_txn_add_i64 (ctx->txn, vol_table (ctx, "hh_needs"), household.data, household.size, 1);
+        ts_txn_add_i64 (ctx->txn, ts_ctx_table (ctx, "hh_needs"), household.data, household.size, 1);
     }
     else
     if (!open && known) {
         ts_txn_del (ctx->txn, needs, need.data, need.size);
-        ts_txn_add_i64 (ctx->txn, vol_table (ctx, "hh_needs"), household.data, household.size, -1);
+        ts_txn_add_i64 (ctx->txn, ts_ctx_table (ctx, "hh_needs"), household.data, household.size, -1);
     }
     return TS_OK;
 }
@@ -159,8 +146,8 @@ vol_person *
 vol_person_load (ts_ctx *ctx, const char *person_id)
 {
     ts_key k;
-    vol_key_str (&k, person_id);
-    return ts_txn_get_msg (ctx->txn, vol_table (ctx, "persons"), k.data, k.size,
+    ts_key_text (&k, person_id);
+    return ts_txn_get_msg (ctx->txn, ts_ctx_table (ctx, "persons"), k.data, k.size,
                            &tashan__volunteers__person__descriptor, ctx->arena);
 }
 
@@ -181,9 +168,9 @@ bool
 vol_need_open (ts_ctx *ctx, const char *need_id, char **household)
 {
     ts_key k;
-    vol_key_str (&k, need_id);
+    ts_key_text (&k, need_id);
     ts_val v;
-    if (!ts_txn_get (ctx->txn, vol_table (ctx, "needs"), k.data, k.size, &v) || v.size == 0)
+    if (!ts_txn_get (ctx->txn, ts_ctx_table (ctx, "needs"), k.data, k.size, &v) || v.size == 0)
         return false;
     *household = ts_arena_alloc (ctx->arena, v.size + 1);
     memcpy (*household, v.data, v.size);
@@ -202,8 +189,8 @@ vol_get_person (ts_ctx *ctx, const Tashan__Volunteers__GetPersonRequest *req, vo
         return ts_fail (ctx, TS_NOT_FOUND, "no person %s", req->id);
     *rep = *rec;
     ts_key household;
-    vol_key_str (&household, rec->household_id);
-    rep->open_needs = (uint32_t) ts_txn_get_u64 (ctx->txn, vol_table (ctx, "hh_needs"),
+    ts_key_text (&household, rec->household_id);
+    rep->open_needs = (uint32_t) ts_txn_get_u64 (ctx->txn, ts_ctx_table (ctx, "hh_needs"),
                                                  household.data, household.size, 0);
     return TS_OK;
 }
@@ -215,8 +202,8 @@ vol_volunteer *
 vol_volunteer_load (ts_ctx *ctx, const char *person_id)
 {
     ts_key k;
-    vol_key_str (&k, person_id);
-    return ts_txn_get_msg (ctx->txn, vol_table (ctx, "vols"), k.data, k.size,
+    ts_key_text (&k, person_id);
+    return ts_txn_get_msg (ctx->txn, ts_ctx_table (ctx, "vols"), k.data, k.size,
                            &tashan__volunteers__volunteer__descriptor, ctx->arena);
 }
 
@@ -226,8 +213,8 @@ vol_volunteer_save (ts_ctx *ctx, const vol_volunteer *v)
     assert (v->person_id [0]);
     assert (v->open_orders <= VOL_MAX_OPEN_LIMIT + VOL_CANDIDATES_MAX);
     ts_key k;
-    vol_key_str (&k, v->person_id);
-    ts_txn_put_msg (ctx->txn, vol_table (ctx, "vols"), k.data, k.size, &v->base);
+    ts_key_text (&k, v->person_id);
+    ts_txn_put_msg (ctx->txn, ts_ctx_table (ctx, "vols"), k.data, k.size, &v->base);
 }
 
 unsigned
@@ -289,7 +276,7 @@ vol_register (ts_ctx *ctx, const Tashan__Volunteers__RegisterRequest *req, vol_v
         ts_key_init (&k);
         ts_key_str (&k, v.skills [i]);
         ts_key_str (&k, v.person_id);
-        ts_txn_put (ctx->txn, vol_table (ctx, "vol_skill"), k.data, k.size, "", 0);
+        ts_txn_put (ctx->txn, ts_ctx_table (ctx, "vol_skill"), k.data, k.size, "", 0);
     }
     *rep = v;
     return TS_CREATED;
@@ -327,7 +314,7 @@ vol_volunteer_list (ts_ctx *ctx, const Tashan__Volunteers__ListVolunteersRequest
     if (req->skill [0])
         ts_key_str (&prefix, req->skill);
     ts_page pg;
-    if ((rc = ts_page_open (ctx, &pg, vol_table (ctx, req->skill [0] ? "vol_skill" : "vols"),
+    if ((rc = ts_page_open (ctx, &pg, ts_ctx_table (ctx, req->skill [0] ? "vol_skill" : "vols"),
                             prefix.data, prefix.size, req->page_token, req->page_size)))
         return rc;
     rep->volunteers = ts_arena_alloc (ctx->arena, pg.size * sizeof (void *));
@@ -483,7 +470,7 @@ vol_circle_list (ts_ctx *ctx, const Tashan__Volunteers__ListCirclesRequest *req,
     if (req->kind [0] && (rc = ts_check_enum (ctx, "kind", req->kind, vol_circle_kinds)))
         return rc;
     ts_page pg;
-    if ((rc = ts_page_open (ctx, &pg, vol_table (ctx, "circles"), NULL, 0,
+    if ((rc = ts_page_open (ctx, &pg, ts_ctx_table (ctx, "circles"), NULL, 0,
                             req->page_token, req->page_size)))
         return rc;
     rep->circles = ts_arena_alloc (ctx->arena, pg.size * sizeof (void *));

@@ -73,7 +73,7 @@ vol_post_list (ts_ctx *ctx, const Tashan__Volunteers__ListPostsRequest *req,
     ||  (rc = ts_check_str (ctx, "circle_id", req->circle_id, TS_ID_MAX_CHARS, false)))
         return rc;
     ts_page pg;
-    if ((rc = ts_page_open (ctx, &pg, vol_table (ctx, "posts"), NULL, 0,
+    if ((rc = ts_page_open (ctx, &pg, ts_ctx_table (ctx, "posts"), NULL, 0,
                             req->page_token, req->page_size)))
         return rc;
     rep->posts = ts_arena_alloc (ctx->arena, pg.size * sizeof (void *));
@@ -116,7 +116,7 @@ vol_post_suggest (ts_ctx *ctx, const Tashan__Volunteers__SuggestPostsRequest *re
     size_t cap = 16, n = 0;
     Tashan__Volunteers__PostSuggestion **all = ts_arena_alloc (ctx->arena, cap * sizeof (void *));
     ts_cursor cur;
-    ts_cursor_open (&cur, ctx->txn, vol_table (ctx, "posts"));
+    ts_cursor_open (&cur, ctx->txn, ts_ctx_table (ctx, "posts"));
     bool ok = ts_cursor_seek (&cur, NULL, 0);
     for (uint32_t scanned = 0; ok && scanned < TS_PAGE_SCAN_MAX; scanned++) {
         vol_post *p = ts_cursor_msg (&cur, &tashan__volunteers__post__descriptor, ctx->arena);

@@ -74,7 +74,7 @@ s_signup_load (ts_ctx *ctx, uint64_t session_no, const char *person_id)
 {
     ts_key k;
     s_signup_key (&k, session_no, person_id);
-    return ts_txn_get_msg (ctx->txn, vol_table (ctx, "signups"), k.data, k.size,
+    return ts_txn_get_msg (ctx->txn, ts_ctx_table (ctx, "signups"), k.data, k.size,
                            &tashan__volunteers__signup__descriptor, ctx->arena);
 }
 
@@ -83,7 +83,7 @@ s_signup_save (ts_ctx *ctx, uint64_t session_no, const vol_signup_rec *s)
 {
     ts_key k;
     s_signup_key (&k, session_no, s->person_id);
-    ts_txn_put_msg (ctx->txn, vol_table (ctx, "signups"), k.data, k.size, &s->base);
+    ts_txn_put_msg (ctx->txn, ts_ctx_table (ctx, "signups"), k.data, k.size, &s->base);
 }
 
 //  The sign-ups of a session, in person order (at most SIGNUPS_MAX).
@@ -95,7 +95,7 @@ s_signups (ts_ctx *ctx, uint64_t session_no, vol_signup_rec ***out)
     size_t cap = 16, n = 0;
     vol_signup_rec **list = ts_arena_alloc (ctx->arena, cap * sizeof (void *));
     ts_cursor cur;
-    ts_cursor_open (&cur, ctx->txn, vol_table (ctx, "signups"));
+    ts_cursor_open (&cur, ctx->txn, ts_ctx_table (ctx, "signups"));
     bool ok = ts_cursor_seek (&cur, prefix.data, prefix.size);
     for (; ok && n < SIGNUPS_MAX; ok = ts_cursor_next (&cur)) {
         if (!ts_cursor_has_prefix (&cur, prefix.data, prefix.size))
@@ -184,7 +184,7 @@ vol_project_list (ts_ctx *ctx, const Tashan__Volunteers__ListProjectsRequest *re
     if (req->kind [0] && (rc = ts_check_enum (ctx, "kind", req->kind, s_project_kinds)))
         return rc;
     ts_page pg;
-    if ((rc = ts_page_open (ctx, &pg, vol_table (ctx, "projects"), NULL, 0,
+    if ((rc = ts_page_open (ctx, &pg, ts_ctx_table (ctx, "projects"), NULL, 0,
                             req->page_token, req->page_size)))
         return rc;
     rep->projects = ts_arena_alloc (ctx->arena, pg.size * sizeof (void *));
@@ -268,7 +268,7 @@ vol_session_list (ts_ctx *ctx, const Tashan__Volunteers__ListSessionsRequest *re
     if (!s_project_load (ctx, project_no))
         return ts_fail (ctx, TS_NOT_FOUND, "no project %s", req->id);
     ts_page pg;
-    if ((rc = ts_page_open (ctx, &pg, vol_table (ctx, "sessions"), NULL, 0,
+    if ((rc = ts_page_open (ctx, &pg, ts_ctx_table (ctx, "sessions"), NULL, 0,
                             req->page_token, req->page_size)))
         return rc;
     rep->sessions = ts_arena_alloc (ctx->arena, pg.size * sizeof (void *));

@@ -17,13 +17,14 @@
 #include "proposals_core.h"
 #include "proposals_service.h"
 #include "ts_dispatch.h"
+#include "test_fixture.h"
 
 #define T0 1773547200000LL              //  2026-03-15 12:00 +08:00
 #define HOUR_MS 3600000LL
 #define AWARDS_RACING 64
 
 typedef struct {
-    char dir [128];
+    char dir [TEST_DIR_MAX];
     ts_dispatch *d;
     ts_arena *arena;
     uint64_t seq [2];               //  residents, merchants
@@ -34,8 +35,7 @@ static int
 fx_setup (void **state)
 {
     fx_t *f = calloc (1, sizeof *f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_proposals_XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
+    assert_int_equal (test_dir_make (f->dir, sizeof f->dir, "proposals"), 0);
     char err [256] = "";
     f->d = ts_dispatch_new (&proposals_service, f->dir, err, sizeof err);
     if (!f->d)
@@ -53,9 +53,7 @@ fx_teardown (void **state)
     fx_t *f = *state;
     ts_dispatch_destroy (&f->d);
     ts_arena_destroy (&f->arena);
-    char cmd [256];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal (system (cmd), 0);
+    test_dir_remove (f->dir);
     free (f);
     return 0;
 }

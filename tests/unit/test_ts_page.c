@@ -8,14 +8,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "test_fixture.h"
 #include "ts_page.h"
 #include "common.pb-c.h"
+#include "test_fixture.h"
 
 #define BAD_TOKEN "page_token is not a token this list gave"
 #define A_ITEMS 250                 //  keys "a" u32 0..249
@@ -24,20 +24,13 @@
 static const ts_table_def s_tables [] = { { "items", 0 } };
 
 typedef struct {
-    char dir [64];
+    char dir [TEST_DIR_MAX];
     ts_store *store;
     ts_table items;
     ts_txn *txn;
     ts_arena *arena;
     ts_ctx ctx;
 } fixture;
-
-static int
-s_rm (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st; (void) flag; (void) ftw;
-    return remove (path);
-}
 
 static void
 s_key (ts_key *k, char list, uint32_t n)
@@ -73,8 +66,7 @@ static int
 s_setup (void **state)
 {
     fixture *f = calloc (1, sizeof *f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_ts_page.XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
+    assert_int_equal (test_dir_make (f->dir, sizeof f->dir, "page"), 0);
     char err [256];
     f->store = ts_store_new (f->dir, s_tables, 1, 1, err, sizeof err);
     assert_non_null (f->store);
@@ -99,7 +91,7 @@ s_teardown (void **state)
     ts_txn_abort (&f->txn);
     ts_arena_destroy (&f->arena);
     ts_store_destroy (&f->store);
-    nftw (f->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
+    test_dir_remove (f->dir);
     free (f);
     return 0;
 }
@@ -306,6 +298,47 @@ test_token_helpers (void **state)
 }
 
 static void
+test_offset_pages (void **state)
+{
+    fixture *f = *state;
+    //  A ranking of 25 items in pages of 10: offsets 0, 10, 20, then done.
+    const size_t count = 25;
+    const char *token = "";
+    uint32_t expect_offset = 0;
+    size_t pages = 0;
+    do {
+        s_reset_ctx (f);
+        uint32_t offset, size;
+        assert_int_equal (ts_page_offset_open (&f->ctx, token, 10, &offset, &size), 0);
+        assert_int_equal (offset, expect_offset);
+        assert_int_equal (size, 10);
+        uint32_t taken = 0;
+        for (size_t i = offset; i < count && taken < size; i++)
+            taken++;
+        token = ts_page_offset_close (f->arena, offset, taken, count);
+        expect_offset += taken;
+        assert_true (++pages <= 3);
+    } while (token [0]);
+    assert_int_equal (pages, 3);
+    assert_int_equal (expect_offset, count);
+    //  A full last page gives no token either.
+    assert_string_equal (ts_page_offset_close (f->arena, 20, 5, 25), "");
+    assert_string_equal (ts_page_offset_close (f->arena, 0, 0, 0), "");
+    //  Default and refused sizes, refused tokens: the one message.
+    uint32_t offset, size;
+    s_reset_ctx (f);
+    assert_int_equal (ts_page_offset_open (&f->ctx, NULL, 0, &offset, &size), 0);
+    assert_int_equal (offset, 0);
+    assert_int_equal (size, TS_PAGE_DEFAULT);
+    s_reset_ctx (f);
+    assert_int_equal (ts_page_offset_open (&f->ctx, "", TS_PAGE_MAX + 1, &offset, &size),
+                      TS_BAD_REQUEST);
+    s_reset_ctx (f);
+    assert_int_equal (ts_page_offset_open (&f->ctx, "0a", 10, &offset, &size), TS_BAD_REQUEST);
+    assert_string_equal (f->ctx.message, BAD_TOKEN);
+}
+
+static void
 test_scan_bound (void **state)
 {
     fixture *f = *state;
@@ -371,6 +404,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_prefix_boundary, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_bad_tokens, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_token_helpers, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_offset_pages, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_scan_bound, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_corrupt_value, s_setup, s_teardown),
     };

@@ -99,6 +99,23 @@ test_utf8_surrogates_and_beyond (void **state)
     assert_int_equal (ts_utf8_chars ("\xf7\xbf\xbf\xbf"), -1);
 }
 
+//  The length-bounded forms the gateway's JSON uses: a sequence cut by
+//  the end of the buffer is invalid, a NUL byte is a character.
+static void
+test_utf8_bounded (void **state)
+{
+    (void) state;
+    const unsigned char *euro = (const unsigned char *) "\xe2\x82\xac";
+    assert_int_equal (ts_utf8_sequence_len (euro, 3), 3);
+    assert_int_equal (ts_utf8_sequence_len (euro, 2), 0);
+    assert_int_equal (ts_utf8_sequence_len ((const unsigned char *) "\x80", 1), 0);
+    assert_true (ts_utf8_valid ("a\0b", 3));
+    assert_true (ts_utf8_valid ("", 0));
+    assert_true (ts_utf8_valid ("\xe2\x82\xac", 3));
+    assert_false (ts_utf8_valid ("\xe2\x82\xac", 2));
+    assert_false (ts_utf8_valid ("\xc0\xaf", 2));             //  overlong '/'
+}
+
 //  --------------------------------------------------------------------
 //  ts_check_str
 
@@ -559,6 +576,7 @@ main (void)
         cmocka_unit_test (test_utf8_bad_continuation),
         cmocka_unit_test (test_utf8_overlong),
         cmocka_unit_test (test_utf8_surrogates_and_beyond),
+        cmocka_unit_test (test_utf8_bounded),
         cmocka_unit_test (test_check_str_required),
         cmocka_unit_test (test_check_str_counts_characters_not_bytes),
         cmocka_unit_test (test_check_str_default_limit),
