@@ -30,4 +30,15 @@ unsigned ctl_call (ctl_t *ctl, const char *service, const char *method,
                    const ProtobufCMessageDescriptor *reply_desc, ts_arena *arena,
                    ProtobufCMessage **reply, uint32_t timeout_ms, bool quiet);
 
+//  The same as a given caller: role ops, panel, school (binding the school
+//  id), merchant (binding the merchant id); principal for audit trails.
+unsigned ctl_call_as (ctl_t *ctl, const char *role, const char *binding,
+                      const char *principal, const char *service, const char *method,
+                      const ProtobufCMessage *request,
+                      const ProtobufCMessageDescriptor *reply_desc, ts_arena *arena,
+                      ProtobufCMessage **reply, uint32_t timeout_ms, bool quiet);
+//  ctl_demo_year.c: the community after a year (credit, medals, merchants,
+//  markets, offers), after residents and before volunteers and proposals.
+int ctl_demo_year (ctl_t *ctl, uint64_t seed, uint32_t months);
+
 #endif

@@ -1,6 +1,7 @@
 /*  ctl_demo - tashanctl demo and match: drive the residents daemon.
 
-    demo [--seed N]   residents.SeedDemo once per compound (one transaction
+    demo [--seed N] [--months M]
+                      residents.SeedDemo once per compound (one transaction
                       each; a repeat changes nothing), reproducible from N
     match --all [--assign] [--sample N]
                       residents.MatchAll: rank every open need against
@@ -30,13 +31,18 @@ s_parse_u64 (const char *text, uint64_t max, uint64_t *out)
 int
 ctl_demo (ctl_t *ctl, int argc, char **argv)
 {
-    uint64_t seed = 42;
+    uint64_t seed = 42, months = 12;
     for (int i = 0; i < argc; i++) {
         if (strcmp (argv [i], "--seed") == 0 && i + 1 < argc
         &&  s_parse_u64 (argv [i + 1], UINT64_MAX, &seed) == 0)
             i++;
+        else
+        if (strcmp (argv [i], "--months") == 0 && i + 1 < argc
+        &&  s_parse_u64 (argv [i + 1], 24, &months) == 0 && months >= 1)
+            i++;
         else {
-            fprintf (stderr, "tashanctl: demo takes [--seed N] (N a non-negative integer)\n");
+            fprintf (stderr, "tashanctl: demo takes [--seed N] [--months 1..24] "
+                     "(N a non-negative integer)\n");
             return 2;
         }
     }
@@ -71,7 +77,8 @@ ctl_demo (ctl_t *ctl, int argc, char **argv)
         printf ("demo community (seed %llu): %u compounds, %u buildings, %u households, "
                 "%u persons (%u pupils), %u needs, %u resources\n", (unsigned long long) seed,
                 DEMO_COMPOUNDS, buildings, households, persons, pupils, needs, resources);
-    int rc = ctl_demo_volunteers (ctl, seed);
+    int rc = ctl_demo_year (ctl, seed, (uint32_t) months);
+    rc = rc ? rc : ctl_demo_volunteers (ctl, seed);
     return rc ? rc : ctl_demo_proposals (ctl);
 }
 

@@ -14,21 +14,33 @@
 #include "ctl.h"
 
 unsigned
-ctl_call (ctl_t *ctl, const char *service, const char *method,
-          const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
-          ts_arena *arena, ProtobufCMessage **reply, uint32_t timeout_ms, bool quiet)
+ctl_call_as (ctl_t *ctl, const char *role, const char *binding, const char *principal,
+             const char *service, const char *method, const ProtobufCMessage *request,
+             const ProtobufCMessageDescriptor *reply_desc, ts_arena *arena,
+             ProtobufCMessage **reply, uint32_t timeout_ms, bool quiet)
 {
     Tashan__Caller caller = TASHAN__CALLER__INIT;
-    caller.role = "system";
-    caller.principal = "tashanctl";
+    caller.role = (char *) role;
+    caller.binding = (char *) (binding ? binding : "");
+    caller.principal = (char *) (principal ? principal : "tashanctl");
     char message [512];
     const char *endpoint = ts_config_endpoint (&ctl->cfg, service);
     unsigned code = ts_rpc_call_sync (endpoint, &ctl->cfg, method, &caller, request,
                                       reply_desc, arena, reply, message, sizeof message,
                                       timeout_ms);
     if (code >= 400 && !quiet)
-        fprintf (stderr, "tashanctl: %s %s: %u %s\n", service, method, code, message);
+        fprintf (stderr, "tashanctl: %s %s (as %s): %u %s\n", service, method, role, code,
+                 message);
     return code;
+}
+
+unsigned
+ctl_call (ctl_t *ctl, const char *service, const char *method,
+          const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
+          ts_arena *arena, ProtobufCMessage **reply, uint32_t timeout_ms, bool quiet)
+{
+    return ctl_call_as (ctl, "system", "", "tashanctl", service, method, request, reply_desc,
+                        arena, reply, timeout_ms, quiet);
 }
 
 int

@@ -1,0 +1,1129 @@
+/*  ctl_demo_year - tashanctl demo, the year part: the Tashan community as
+    it looks after a year, made through the daemons' own methods with the
+    caller a real client has (ctl_call_as), never a seeding back door.
+
+    - credit: twelve months (--months) of covenant evaluations by the
+      evaluation panel 评定小组 (role panel, ledger.EvaluateBatch dated by
+      observed_on into their month), most residents a little positive, a
+      few bad months; the schools' monthly medal batches (role school,
+      S1/S2); every past month closed by ops (boards published); appeals
+      filed and decided;
+    - merchants: the 447 units (27 co-building; 4 of these come from the
+      proposals part, which runs after this one), complaints (two on
+      "watch"), 27 convenience markets with 120 enrolled merchants and
+      about 1,000 check-ins (role merchant, the resident's card code),
+      notices 企业微圈;
+    - the card's offers: the community shop and two course providers,
+      pupils' redemptions.
+    Deterministic for a seed: the choices are hashes of the seed and what
+    they are about; every keyed write carries a key derived from it (a
+    repeat changes nothing), and the first notice is a marker: when it is
+    there, a second run changes nothing at all (the credit part, fully
+    keyed, runs before it). Calls that come in numbers go many at a time
+    on one DEALER (s_pipeline), so the daemons commit them in groups.
+    Check-ins at past markets are recorded now (served_at default): a
+    card code is valid from its issue on, so no earlier served_at would
+    verify. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "ledger.pb-c.h"
+#include "merchants.pb-c.h"
+#include "residents.pb-c.h"
+#include "ts_time.h"
+#include "ts_zmq.h"
+#include <zmq.h>
+
+#define BATCH_MAX 1000
+#define WAIT_MS 60000
+//  447 units and 27 co-building ones in all: the proposals part adds its
+//  four co-building units (ctl_demo_proposals.c) to these.
+#define MERCHANTS 443
+#define CO_BUILDING 23
+#define MARKETS 27
+#define MARKET_POOL 120
+#define CHECKINS 1000
+#define SERVED_POOL 400
+#define MARKER "企业微圈开通: 塔山社区商户群"
+
+#define F_PUPIL 1
+#define F_PARTY 2
+#define F_VETERAN 4
+#define F_CONSENT 8
+
+typedef struct {
+    char id [24];
+    char school [8];
+    char pupil_no [24];
+    unsigned flags;
+} y_person;
+
+typedef struct {
+    char id [24];
+    const char *free_service;       //  static; NULL when not at markets
+} y_merchant;
+
+typedef struct {
+    ctl_t *ctl;
+    uint64_t seed;
+    y_person *persons;
+    size_t n_persons, cap_persons;
+    y_merchant merchants [MERCHANTS];
+    size_t n_merchants;
+    int month0;                     //  month index of the first month
+    uint32_t months;
+    int today_day;                  //  day of the month today (local)
+    //  counts for the summary
+    unsigned evals, evals_bad, eval_dups, eval_rejected, closed, medals [2], medal_dups;
+    unsigned appeals_accepted, appeals_refused, appeals_open;
+    unsigned co_building, complaints, watch, markets, enrolments, checkins, codes, notices;
+    unsigned offers, redeemed, short_cards;
+    unsigned failed;
+} y_demo;
+
+static double
+s_seconds (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static const char *const s_panel [] = {
+    "panel:王德顺", "panel:李桂兰", "panel:张建国", "panel:刘振华"
+};
+
+//  splitmix64 of the seed and two numbers: the same answer whatever the order.
+static uint64_t
+s_mix (uint64_t seed, uint64_t a, uint64_t b)
+{
+    uint64_t z = seed ^ (a * 0x9e3779b97f4a7c15ull) ^ (b * 0xbf58476d1ce4e5b9ull);
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static unsigned
+s_call (y_demo *d, const char *role, const char *binding, const char *principal,
+        const char *service, const char *method, const ProtobufCMessage *req,
+        const ProtobufCMessageDescriptor *reply_desc, ts_arena *arena, void *reply)
+{
+    return ctl_call_as (d->ctl, role, binding, principal, service, method, req, reply_desc,
+                        arena, (ProtobufCMessage **) reply, 30000, true);
+}
+
+//  One call of a pipeline: the request and the caller in, code and reply out.
+typedef struct {
+    const char *method;
+    const char *role, *binding, *principal;
+    const ProtobufCMessage *req;
+    unsigned code;
+    ProtobufCMessage *reply;
+} y_call;
+
+#define PIPELINE_WINDOW 64
+
+static void
+s_pipeline_send (y_demo *d, void *sock, y_call *c, uint64_t corr_id, ts_arena *arena)
+{
+    (void) d;
+    Tashan__Caller caller = TASHAN__CALLER__INIT;
+    caller.role = (char *) c->role;
+    caller.binding = (char *) c->binding;
+    caller.principal = (char *) c->principal;
+    Tashan__Request req = TASHAN__REQUEST__INIT;
+    req.corr_id = corr_id;
+    req.method = (char *) c->method;
+    req.caller = &caller;
+    size_t body_size = protobuf_c_message_get_packed_size (c->req);
+    req.body.data = ts_arena_alloc (arena, body_size ? body_size : 1);
+    req.body.len = protobuf_c_message_pack (c->req, req.body.data);
+    size_t size = protobuf_c_message_get_packed_size (&req.base);
+    uint8_t *buf = ts_arena_alloc (arena, size);
+    protobuf_c_message_pack (&req.base, buf);
+    if (zmq_send (sock, buf, size, 0) != (int) size)
+        c->code = 503;
+}
+
+//  Many calls to one daemon in flight at once (a window of them on one
+//  DEALER), so the daemon applies them in groups, one commit each, as it
+//  does for the gateway; replies are matched by correlation id.
+static void
+s_pipeline (y_demo *d, const char *service, y_call *calls, size_t n,
+            const ProtobufCMessageDescriptor *reply_desc, ts_arena *arena)
+{
+    char err [256];
+    for (size_t i = 0; i < n; i++) {
+        calls [i].code = 504;
+        calls [i].reply = NULL;
+    }
+    void *sock = ts_zmq_dealer (ts_config_endpoint (&d->ctl->cfg, service), &d->ctl->cfg,
+                                false, err, sizeof err);
+    if (!sock) {
+        for (size_t i = 0; i < n; i++)
+            calls [i].code = 503;
+        return;
+    }
+    size_t sent = 0, answered = 0;
+    while (answered < sent || sent < n) {
+        while (sent < n && sent - answered < PIPELINE_WINDOW) {
+            s_pipeline_send (d, sock, &calls [sent], sent + 1, arena);
+            sent++;
+        }
+        zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, 30000) != 1)
+            break;                  //  the rest stay 504
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        if (zmq_msg_recv (&msg, sock, 0) >= 0) {
+            Tashan__Reply *rep = (Tashan__Reply *) protobuf_c_message_unpack (
+                &tashan__reply__descriptor, ts_arena_pb (arena), zmq_msg_size (&msg),
+                zmq_msg_data (&msg));
+            if (rep && rep->status && rep->corr_id >= 1 && rep->corr_id <= sent) {
+                y_call *c = &calls [rep->corr_id - 1];
+                c->code = rep->status->code;
+                if (c->code < 400 && reply_desc) {
+                    c->reply = protobuf_c_message_unpack (reply_desc, ts_arena_pb (arena),
+                                                          rep->body.len, rep->body.data);
+                    if (!c->reply)
+                        c->code = 500;
+                }
+                answered++;
+            }
+        }
+        zmq_msg_close (&msg);
+    }
+    int linger_ms = 0;
+    zmq_setsockopt (sock, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
+    zmq_close (sock);
+}
+
+static bool
+s_has_tag (Tashan__Residents__Member *m, const char *tag)
+{
+    for (size_t i = 0; i < m->n_tags; i++)
+        if (strcmp (m->tags [i], tag) == 0)
+            return true;
+    return false;
+}
+
+//  --------------------------------------------------------------------
+//  The community: every household's members.
+
+static void
+s_add_person (y_demo *d, Tashan__Residents__Member *m)
+{
+    if (m->archived || strlen (m->id) >= sizeof d->persons [0].id
+    ||  strlen (m->school_id) >= sizeof d->persons [0].school
+    ||  strlen (m->pupil_no) >= sizeof d->persons [0].pupil_no)
+        return;
+    if (d->n_persons == d->cap_persons) {
+        d->cap_persons = d->cap_persons ? d->cap_persons * 2 : 1024;
+        d->persons = realloc (d->persons, d->cap_persons * sizeof *d->persons);
+    }
+    y_person *p = &d->persons [d->n_persons++];
+    memset (p, 0, sizeof *p);
+    snprintf (p->id, sizeof p->id, "%s", m->id);
+    snprintf (p->school, sizeof p->school, "%s", m->school_id);
+    snprintf (p->pupil_no, sizeof p->pupil_no, "%s", m->pupil_no);
+    p->flags = (s_has_tag (m, "pupil") && m->pupil_no [0] ? F_PUPIL : 0)
+             | (s_has_tag (m, "party_member") ? F_PARTY : 0)
+             | (s_has_tag (m, "veteran") ? F_VETERAN : 0)
+             | (m->credit_consent ? F_CONSENT : 0);
+}
+
+static int
+s_community (y_demo *d)
+{
+    char token [256] = "";
+    for (int page = 0; page < 100; page++) {
+        ts_arena *arena = ts_arena_new ();
+        Tashan__Residents__ListHouseholdsRequest req =
+            TASHAN__RESIDENTS__LIST_HOUSEHOLDS_REQUEST__INIT;
+        req.page_size = 1000;
+        req.page_token = token;
+        Tashan__Residents__ListHouseholdsReply *rep = NULL;
+        if (s_call (d, "system", "", "tashanctl", "residents", "residents.ListHouseholds",
+                    &req.base, &tashan__residents__list_households_reply__descriptor, arena,
+                    &rep) >= 400 || !rep) {
+            ts_arena_destroy (&arena);
+            return -1;
+        }
+        size_t n = rep->n_households;
+        y_call *calls = ts_arena_alloc (arena, (n ? n : 1) * sizeof *calls);
+        Tashan__Residents__GetRequest *gets = ts_arena_alloc (arena, (n ? n : 1) * sizeof *gets);
+        for (size_t i = 0; i < n; i++) {
+            tashan__residents__get_request__init (&gets [i]);
+            gets [i].id = rep->households [i]->id;
+            calls [i] = (y_call) { "residents.GetHousehold", "system", "", "tashanctl",
+                                   &gets [i].base, 0, NULL };
+        }
+        s_pipeline (d, "residents", calls, n, &tashan__residents__household__descriptor, arena);
+        for (size_t i = 0; i < n; i++) {
+            Tashan__Residents__Household *h = (Tashan__Residents__Household *) calls [i].reply;
+            if (calls [i].code != 200 || !h) {
+                d->failed++;
+                continue;
+            }
+            for (size_t k = 0; k < h->n_members; k++)
+                s_add_person (d, h->members [k]);
+        }
+        snprintf (token, sizeof token, "%s", rep->next_page_token);
+        ts_arena_destroy (&arena);
+        if (!token [0])
+            break;
+    }
+    return d->n_persons ? 0 : -1;
+}
+
+//  The ledger learns persons from the residents' events: wait (bounded)
+//  until it knows the last one.
+static int
+s_wait_ledger (y_demo *d)
+{
+    for (int waited = 0; waited < WAIT_MS; waited += 100) {
+        ts_arena *arena = ts_arena_new ();
+        Tashan__Ledger__GetPersonRequest req = TASHAN__LEDGER__GET_PERSON_REQUEST__INIT;
+        req.id = d->persons [d->n_persons - 1].id;
+        unsigned code = s_call (d, "system", "", "tashanctl", "ledger", "ledger.GetPerson",
+                                &req.base, &tashan__ledger__person_credit__descriptor, arena,
+                                NULL);
+        ts_arena_destroy (&arena);
+        if (code == 200)
+            return 0;
+        usleep (100 * 1000);
+    }
+    fprintf (stderr, "tashanctl: the ledger did not learn the community's persons\n");
+    return -1;
+}
+
+//  --------------------------------------------------------------------
+//  Credit: evaluations, medals, month close, appeals.
+
+static const char *const s_good [] = {
+    "garbage_sorting.good", "garbage_sorting.good", "parking.good", "civil_conduct.good"
+};
+static const char *const s_good_note [] = {
+    "垃圾分类到位", "垃圾分类到位 桶边干净", "规范停车 不占消防通道", "文明出行 邻里互助"
+};
+static const char *const s_bad [] = {
+    "garbage_sorting.bad", "parking.bad", "civil_conduct.bad"
+};
+static const char *const s_bad_note [] = {
+    "垃圾未分类 随意丢放", "车辆堵塞消防通道", "深夜噪音扰民 不听劝阻"
+};
+
+//  What the panel saw of person p in month m (item k of up to 3): the
+//  rule index (>= 0 good, < 0 bad as -1-index), or INT32_MIN for nothing.
+static int
+s_verdict (y_demo *d, size_t p, uint32_t m, int k, uint64_t *day_hash)
+{
+    uint64_t h = s_mix (d->seed, p, (uint64_t) m * 4 + (uint64_t) k);
+    *day_hash = h >> 40;
+    uint32_t roll = (uint32_t) (h % 1000);
+    bool bad_month = s_mix (d->seed ^ 0xbad, p, m) % 1000 < 35;
+    if (k == 2)
+        return bad_month ? -1 - (int) ((h >> 20) % 3) : INT32_MIN;
+    if (bad_month && roll < 700)
+        return INT32_MIN;           //  a bad month: mostly nothing good seen
+    if (k == 0)
+        return roll < 620 ? (int) ((h >> 20) % 4) : INT32_MIN;
+    return roll < 180 ? (int) ((h >> 20) % 4) : INT32_MIN;
+}
+
+static const char *
+s_month (y_demo *d, ts_arena *arena, uint32_t m)
+{
+    return ts_month_text (arena, d->month0 + (int) m);
+}
+
+static void
+s_send_evaluations (y_demo *d, Tashan__Ledger__EvaluateRequest **items, size_t n,
+                    unsigned batch_no, ts_arena *arena)
+{
+    Tashan__Ledger__EvaluateBatchRequest req = TASHAN__LEDGER__EVALUATE_BATCH_REQUEST__INIT;
+    req.evaluations = items;
+    req.n_evaluations = n;
+    Tashan__Ledger__BatchReply *rep = NULL;
+    if (s_call (d, "panel", "", s_panel [batch_no % 4], "ledger", "ledger.EvaluateBatch",
+                &req.base, &tashan__ledger__batch_reply__descriptor, arena, &rep) >= 400
+    ||  !rep) {
+        d->failed++;
+        return;
+    }
+    d->evals += rep->accepted;
+    d->eval_dups += rep->duplicates;
+    d->eval_rejected += (unsigned) rep->n_rejected;
+}
+
+static void
+s_evaluations (y_demo *d, uint32_t m)
+{
+    ts_arena *arena = ts_arena_new ();
+    const char *month = s_month (d, arena, m);
+    bool current = m == d->months - 1;
+    Tashan__Ledger__EvaluateRequest **items =
+        ts_arena_alloc (arena, BATCH_MAX * sizeof *items);
+    size_t n = 0;
+    unsigned batch_no = 0;
+    for (size_t p = 0; p < d->n_persons; p++)
+        for (int k = 0; k < 3; k++) {
+            uint64_t day_hash;
+            int v = s_verdict (d, p, m, k, &day_hash);
+            if (v == INT32_MIN)
+                continue;
+            int max_day = current ? d->today_day : 28;
+            Tashan__Ledger__EvaluateRequest *e = ts_arena_alloc (arena, sizeof *e);
+            tashan__ledger__evaluate_request__init (e);
+            e->person_id = d->persons [p].id;
+            e->rule = (char *) (v >= 0 ? s_good [v] : s_bad [-1 - v]);
+            e->note = (char *) (v >= 0 ? s_good_note [v] : s_bad_note [-1 - v]);
+            e->observed_on = ts_arena_printf (arena, "%s-%02d", month,
+                                              1 + (int) (day_hash % (uint64_t) max_day));
+            e->idempotency_key = ts_arena_printf (arena, "demo-%llu-ev-%s-%s-%d",
+                                                  (unsigned long long) d->seed,
+                                                  d->persons [p].id, month, k);
+            d->evals_bad += v < 0;
+            items [n++] = e;
+            if (n == BATCH_MAX) {
+                s_send_evaluations (d, items, n, batch_no++, arena);
+                n = 0;
+            }
+        }
+    if (n)
+        s_send_evaluations (d, items, n, batch_no, arena);
+    ts_arena_destroy (&arena);
+}
+
+static void
+s_medals (y_demo *d, uint32_t m)
+{
+    static const char *const schools [] = { "S1", "S2" };
+    static const char *const labels [] = {
+        "信用小奖章", "劳动小奖章", "文明小奖章", "志愿服务小奖章"
+    };
+    for (int s = 0; s < 2; s++) {
+        ts_arena *arena = ts_arena_new ();
+        const char *month = s_month (d, arena, m);
+        Tashan__Ledger__MedalEvent **events = ts_arena_alloc (arena, BATCH_MAX * sizeof *events);
+        size_t n = 0;
+        for (size_t p = 0; p < d->n_persons && n < BATCH_MAX; p++) {
+            y_person *pp = &d->persons [p];
+            uint64_t h = s_mix (d->seed ^ 0x3ed, p, m);
+            if (!(pp->flags & F_PUPIL) || strcmp (pp->school, schools [s]) != 0 || h % 100 >= 35)
+                continue;
+            Tashan__Ledger__MedalEvent *e = ts_arena_alloc (arena, sizeof *e);
+            tashan__ledger__medal_event__init (e);
+            e->event_id = ts_arena_printf (arena, "demo-%llu-md-%s-%s",
+                                           (unsigned long long) d->seed, pp->pupil_no, month);
+            e->pupil_no = pp->pupil_no;
+            e->month = (char *) month;
+            e->medal = (char *) labels [(h >> 16) % 4];
+            events [n++] = e;
+        }
+        if (n) {
+            Tashan__Ledger__MedalBatchRequest req = TASHAN__LEDGER__MEDAL_BATCH_REQUEST__INIT;
+            req.events = events;
+            req.n_events = n;
+            Tashan__Ledger__BatchReply *rep = NULL;
+            char principal [32];
+            snprintf (principal, sizeof principal, "school:%s", schools [s]);
+            if (s_call (d, "school", schools [s], principal, "ledger", "ledger.SubmitMedals",
+                        &req.base, &tashan__ledger__batch_reply__descriptor, arena, &rep) >= 400
+            ||  !rep)
+                d->failed++;
+            else {
+                d->medals [s] += rep->accepted;
+                d->medal_dups += rep->duplicates;
+            }
+        }
+        ts_arena_destroy (&arena);
+    }
+}
+
+static void
+s_close (y_demo *d, uint32_t m)
+{
+    ts_arena *arena = ts_arena_new ();
+    Tashan__Ledger__CloseMonthRequest req = TASHAN__LEDGER__CLOSE_MONTH_REQUEST__INIT;
+    req.month = (char *) s_month (d, arena, m);
+    unsigned code = s_call (d, "ops", "", "ops:demo", "ledger", "ledger.CloseMonth", &req.base,
+                            &tashan__ledger__month_close__descriptor, arena, NULL);
+    if (code == 200 || code == 201 || code == 409)
+        d->closed++;                //  409: already closed, as good as done
+    else
+        d->failed++;
+    ts_arena_destroy (&arena);
+}
+
+//  Three residents appeal a bad evaluation of a past month: one accepted,
+//  one refused, one still open.
+static void
+s_appeals (y_demo *d)
+{
+    static const char *const reasons [] = {
+        "当天是临时停车卸货, 十分钟内就挪走了", "垃圾是邻居放在我家门口的",
+        "当晚是家里老人生病, 不是吵闹"
+    };
+    static const char *const decisions [] = {
+        "评定小组复核属实: 临时卸货, 撤销扣分", "经评定小组复核, 现场照片清楚, 维持原评定"
+    };
+    int found = 0;
+    for (uint32_t m = 0; m + 1 < d->months && found < 3; m++)
+        for (size_t p = 0; p < d->n_persons && found < 3; p++) {
+            uint64_t day_hash;
+            if (s_verdict (d, p, m, 2, &day_hash) == INT32_MIN
+            ||  !(d->persons [p].flags & F_CONSENT) || s_mix (d->seed ^ 0xa99, p, m) % 4)
+                continue;
+            ts_arena *arena = ts_arena_new ();
+            Tashan__Ledger__ListAppealsRequest lr = TASHAN__LEDGER__LIST_APPEALS_REQUEST__INIT;
+            lr.id = d->persons [p].id;
+            lr.page_size = 10;
+            Tashan__Ledger__AppealPage *ap = NULL;
+            Tashan__Ledger__ListEntriesRequest er = TASHAN__LEDGER__LIST_ENTRIES_REQUEST__INIT;
+            er.id = d->persons [p].id;
+            er.month = (char *) s_month (d, arena, m);
+            er.page_size = 100;
+            Tashan__Ledger__EntryPage *ep = NULL;
+            if (s_call (d, "ops", "", "ops:demo", "ledger", "ledger.ListAppeals", &lr.base,
+                        &tashan__ledger__appeal_page__descriptor, arena, &ap) != 200 || !ap
+            ||  ap->n_appeals > 0
+            ||  s_call (d, "ops", "", "ops:demo", "ledger", "ledger.ListEntries", &er.base,
+                        &tashan__ledger__entry_page__descriptor, arena, &ep) != 200 || !ep) {
+                ts_arena_destroy (&arena);
+                continue;
+            }
+            for (size_t i = 0; i < ep->n_entries; i++) {
+                if (strcmp (ep->entries [i]->kind, "penalty") != 0)
+                    continue;
+                Tashan__Ledger__FileAppealRequest fr = TASHAN__LEDGER__FILE_APPEAL_REQUEST__INIT;
+                fr.entry_id = ep->entries [i]->id;
+                fr.reason = (char *) reasons [found];
+                Tashan__Ledger__Appeal *a = NULL;
+                if (s_call (d, "ops", "", "ops:demo", "ledger", "ledger.FileAppeal", &fr.base,
+                            &tashan__ledger__appeal__descriptor, arena, &a) >= 400 || !a) {
+                    d->failed++;
+                    break;
+                }
+                if (found < 2) {
+                    Tashan__Ledger__DecideAppealRequest dr =
+                        TASHAN__LEDGER__DECIDE_APPEAL_REQUEST__INIT;
+                    dr.id = a->id;
+                    dr.accept = found == 0;
+                    dr.reason = (char *) decisions [found];
+                    if (s_call (d, "ops", "", "ops:demo", "ledger", "ledger.DecideAppeal",
+                                &dr.base, &tashan__ledger__appeal__descriptor, arena, NULL) >= 400)
+                        d->failed++;
+                    else
+                    if (found == 0)
+                        d->appeals_accepted++;
+                    else
+                        d->appeals_refused++;
+                }
+                else
+                    d->appeals_open++;
+                found++;
+                break;
+            }
+            ts_arena_destroy (&arena);
+        }
+}
+
+static void
+s_credit (y_demo *d)
+{
+    for (uint32_t m = 0; m < d->months; m++) {
+        s_evaluations (d, m);
+        s_medals (d, m);            //  before the close: closed months refuse medals
+        if (m + 1 < d->months)
+            s_close (d, m);
+    }
+    s_appeals (d);
+}
+
+//  --------------------------------------------------------------------
+//  Merchants, markets, notices.
+
+static const char *const s_places [] = {
+    "塔山", "环翠", "威海", "新威", "海滨", "福泰", "华夏", "金海", "东城", "蓝天", "鲁东",
+    "胶东"
+};
+static const struct { const char *biz, *category, *free; } s_firms [] = {
+    { "物业服务有限公司", "property", NULL }, { "建筑装饰工程有限公司", "renovation", NULL },
+    { "电子科技有限公司", "electronics", "免费维修" }, { "商贸有限公司", "retail", NULL },
+    { "餐饮管理有限公司", "food", NULL }, { "家政服务有限公司", "housekeeping", "按摩" },
+    { "物流有限公司", "logistics", NULL }, { "大药房连锁有限公司", "health", "按摩" },
+    { "眼镜有限公司", "optical", "免费维修" }, { "通信器材有限公司", "electronics", "免费维修" },
+    { "文化传媒有限公司", "media", NULL }, { "食品有限公司", "food", NULL },
+};
+static const struct { const char *name; bool co_building; } s_units [] = {
+    { "塔山中学", true }, { "塔山小学", true }, { "环翠楼街道办事处", true },
+    { "环翠区图书馆塔山分馆", true },
+    { "威海市公安局环翠分局塔山警务室", true }, { "中国邮政威海塔山支局", true },
+    { "国网威海供电公司塔山供电所", true }, { "威海市自来水公司塔山营业厅", true },
+    { "威海港华燃气塔山服务站", true }, { "中国工商银行威海塔山支行", true },
+    { "中国农业银行威海新威路支行", true }, { "威海市商业银行塔山支行", true },
+    { "环翠区市场监督管理局塔山所", true }, { "环翠区消防救援大队塔山站", true },
+    { "威海市第二人民医院社区门诊", true }, { "环翠区文化馆", true },
+    { "塔山幼儿园", true }, { "环翠区老年大学塔山教学点", true },
+    { "威海市红十字会环翠服务站", true }, { "环翠区税务局塔山办税点", false },
+    { "中国移动塔山营业厅", false }, { "中国联通新威路营业厅", false },
+    { "环翠区司法所塔山调解室", false }, { "塔山社区居民委员会", false },
+    { "威海市慈善总会环翠工作站", false }, { "环翠区人社局塔山服务点", false },
+    { "环翠区民政局养老服务站", false },
+};
+#define UNITS (sizeof s_units / sizeof s_units [0])
+static const char *const s_surnames [] = {
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡",
+    "郭", "何", "林", "高", "罗"
+};
+static const struct { const char *shop, *category, *service, *free; } s_shops [] = {
+    { "家理发店", "beauty", "理发", "义务理发" }, { "师傅家电维修", "repair", "家电维修", "免费维修" },
+    { "记小吃", "food", "小吃", NULL }, { "氏推拿馆", "health", "推拿按摩", "按摩" },
+    { "记修鞋配钥匙", "repair", "修鞋 配钥匙", "免费维修" }, { "记水果店", "food", "水果", NULL },
+    { "姐美发工作室", "beauty", "美发", "义务理发" }, { "记包子铺", "food", "早点", NULL },
+    { "家便利店", "retail", "日用百货", NULL }, { "记五金水暖", "repair", "水暖维修", "免费维修" },
+    { "氏裁缝铺", "tailoring", "改衣 缝补", NULL }, { "记烧烤", "food", "烧烤", NULL },
+    { "家花店", "retail", "鲜花", NULL }, { "记干洗店", "laundry", "干洗", NULL },
+    { "氏足疗养生馆", "health", "足疗 按摩", "按摩" },
+};
+#define SHOPS (sizeof s_shops / sizeof s_shops [0])
+
+//  The registry is made in one pipeline: the requests first.
+typedef struct {
+    Tashan__Merchants__CreateMerchantRequest req [MERCHANTS];
+    char *services [MERCHANTS][1], *frees [MERCHANTS][1];
+    const char *free [MERCHANTS];
+    size_t n;
+    ts_arena *arena;
+} y_registry;
+
+static void
+s_spec (y_registry *r, const char *name, const char *kind, const char *category,
+        const char *service, const char *free, bool co_building)
+{
+    if (r->n == MERCHANTS)
+        return;
+    Tashan__Merchants__CreateMerchantRequest *req = &r->req [r->n];
+    tashan__merchants__create_merchant_request__init (req);
+    req->name = ts_arena_strdup (r->arena, name);
+    req->kind = (char *) kind;
+    req->category = (char *) category;
+    req->address = "威海市环翠区塔山社区";
+    r->services [r->n][0] = (char *) service;
+    r->frees [r->n][0] = (char *) free;
+    req->n_services = service ? 1 : 0;
+    req->services = r->services [r->n];
+    req->n_free_services = free ? 1 : 0;
+    req->free_services = r->frees [r->n];
+    req->co_building = co_building;
+    r->free [r->n] = free;
+    r->n++;
+}
+
+//  The registry: the card's shop and course providers first, then the
+//  units, firms and individual businesses.
+static void
+s_registry (y_demo *d)
+{
+    y_registry *r = calloc (1, sizeof *r);
+    r->arena = ts_arena_new ();
+    s_spec (r, "塔山社区小超市", "individual", "retail", "日用百货 文具", NULL, false);
+    s_spec (r, "童心手工坊", "individual", "education", "儿童手工课", NULL, false);
+    s_spec (r, "乐韵音乐培训学校", "enterprise", "education", "音乐课程", NULL, false);
+    unsigned co = 0;
+    for (size_t i = 0; i < UNITS; i++) {
+        co += s_units [i].co_building;
+        s_spec (r, s_units [i].name, "institution", "public_service", "便民服务", NULL,
+                s_units [i].co_building);
+    }
+    //  Firms: the first few are co-building units too.
+    size_t firms = MERCHANTS - 3 - UNITS - 20 * SHOPS;
+    for (size_t i = 0; i < firms; i++) {
+        size_t f = i % 12, place = (i / 12) % 12;
+        char name [128];
+        snprintf (name, sizeof name, "威海%s%s", s_places [place], s_firms [f].biz);
+        bool cb = co < CO_BUILDING && (f == 0 || f == 1 || f == 6 || f == 10);
+        co += cb;
+        s_spec (r, name, "enterprise", s_firms [f].category, s_firms [f].biz, s_firms [f].free,
+                cb);
+    }
+    for (size_t i = 0; i < 20 * SHOPS; i++) {
+        size_t s = i % SHOPS, surname = (i / SHOPS) % 20;
+        char name [128];
+        snprintf (name, sizeof name, "%s%s", s_surnames [surname], s_shops [s].shop);
+        s_spec (r, name, "individual", s_shops [s].category, s_shops [s].service,
+                s_shops [s].free, false);
+    }
+    y_call *calls = ts_arena_alloc (r->arena, r->n * sizeof *calls);
+    for (size_t i = 0; i < r->n; i++)
+        calls [i] = (y_call) { "merchants.Create", "ops", "", "ops:demo", &r->req [i].base,
+                               0, NULL };
+    s_pipeline (d, "merchants", calls, r->n, &tashan__merchants__merchant__descriptor,
+                r->arena);
+    for (size_t i = 0; i < r->n; i++) {
+        Tashan__Merchants__Merchant *m = (Tashan__Merchants__Merchant *) calls [i].reply;
+        if (calls [i].code >= 400 || !m || strlen (m->id) >= sizeof d->merchants [0].id) {
+            d->failed++;
+            continue;
+        }
+        y_merchant *y = &d->merchants [d->n_merchants++];
+        snprintf (y->id, sizeof y->id, "%s", m->id);
+        y->free_service = r->free [i];
+        d->co_building += m->co_building;
+    }
+    ts_arena_destroy (&r->arena);
+    free (r);
+}
+
+//  Complaints on a few merchants that never come to markets: two of them
+//  twice (open), which puts them on "watch".
+static void
+s_complaints (y_demo *d)
+{
+    static const struct { const char *summary, *category, *status, *note; } c [] = {
+        { "标价与结账价格不一致", "price", "", "" },
+        { "油烟扰民, 夜间营业噪音大", "conduct", "", "" },
+        { "售出水果短斤少两", "price", "", "" },
+        { "占道经营堵塞人行道", "conduct", "", "" },
+        { "维修后一周又坏", "quality", "dismissed", "经核实为使用不当, 商户已免费复修" },
+        { "服务态度差", "conduct", "upheld", "商户已道歉并整改" },
+    };
+    size_t targets [6] = { 0 }, n = 0;
+    for (size_t i = d->n_merchants; i-- > 0 && n < 4; )
+        if (!d->merchants [i].free_service)
+            targets [n++] = i;
+    if (n < 4)
+        return;
+    size_t which [6] = { targets [0], targets [0], targets [1], targets [1], targets [2],
+                         targets [3] };
+    for (size_t i = 0; i < 6; i++) {
+        ts_arena *arena = ts_arena_new ();
+        Tashan__Merchants__AddComplaintRequest req =
+            TASHAN__MERCHANTS__ADD_COMPLAINT_REQUEST__INIT;
+        req.id = d->merchants [which [i]].id;
+        req.summary = (char *) c [i].summary;
+        req.category = (char *) c [i].category;
+        req.status = (char *) c [i].status;
+        req.resolution_note = (char *) c [i].note;
+        if (s_call (d, "ops", "", "ops:demo", "merchants", "merchants.AddComplaint", &req.base,
+                    &tashan__merchants__complaint__descriptor, arena, NULL) >= 400)
+            d->failed++;
+        else
+            d->complaints++;
+        ts_arena_destroy (&arena);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        ts_arena *arena = ts_arena_new ();
+        Tashan__Merchants__GetMerchantRequest req = TASHAN__MERCHANTS__GET_MERCHANT_REQUEST__INIT;
+        req.id = d->merchants [targets [i]].id;
+        Tashan__Merchants__Merchant *m = NULL;
+        if (s_call (d, "ops", "", "ops:demo", "merchants", "merchants.Get", &req.base,
+                    &tashan__merchants__merchant__descriptor, arena, &m) == 200 && m
+        &&  strcmp (m->standing, "watch") == 0)
+            d->watch++;
+        ts_arena_destroy (&arena);
+    }
+}
+
+static void
+s_notice (y_demo *d, const char *title, const char *body, const char *audience)
+{
+    ts_arena *arena = ts_arena_new ();
+    Tashan__Merchants__PostNoticeRequest req = TASHAN__MERCHANTS__POST_NOTICE_REQUEST__INIT;
+    req.title = (char *) title;
+    req.body = (char *) body;
+    req.audience = (char *) audience;
+    if (s_call (d, "ops", "", "ops:demo", "merchants", "merchants.PostNotice", &req.base,
+                &tashan__merchants__notice__descriptor, arena, NULL) >= 400)
+        d->failed++;
+    else
+        d->notices++;
+    ts_arena_destroy (&arena);
+}
+
+//  The marker: the first notice of the demo. Present means a run before.
+static int
+s_marker_present (y_demo *d, bool *present)
+{
+    *present = false;
+    uint32_t since = 0;
+    for (int page = 0; page < 100; page++) {
+        ts_arena *arena = ts_arena_new ();
+        Tashan__Merchants__ListNoticesRequest req = TASHAN__MERCHANTS__LIST_NOTICES_REQUEST__INIT;
+        req.since = since;
+        req.page_size = 1000;
+        Tashan__Merchants__ListNoticesReply *rep = NULL;
+        if (s_call (d, "system", "", "tashanctl", "merchants", "merchants.ListNotices",
+                    &req.base, &tashan__merchants__list_notices_reply__descriptor, arena,
+                    &rep) >= 400 || !rep) {
+            ts_arena_destroy (&arena);
+            return -1;
+        }
+        for (size_t i = 0; i < rep->n_notices; i++)
+            *present |= strcmp (rep->notices [i]->title, MARKER) == 0;
+        bool more = rep->n_notices > 0 && rep->last_seq > since;
+        since = rep->last_seq;
+        ts_arena_destroy (&arena);
+        if (!more || *present)
+            break;
+    }
+    return 0;
+}
+
+//  Card codes for the residents served at markets (adults who consent).
+static size_t
+s_served_pool (y_demo *d, char (*codes) [512], size_t *who, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->n_persons && n < max; i++) {
+        size_t p = (size_t) (s_mix (d->seed ^ 0xc0de, i, 0) % d->n_persons);
+        y_person *pp = &d->persons [p];
+        bool dup = !(pp->flags & F_CONSENT) || (pp->flags & F_PUPIL);
+        for (size_t k = 0; k < n && !dup; k++)
+            dup = who [k] == p;
+        if (!dup)
+            who [n++] = p;
+    }
+    ts_arena *arena = ts_arena_new ();
+    y_call *calls = ts_arena_alloc (arena, (n ? n : 1) * sizeof *calls);
+    Tashan__Ledger__IssueCardCodeRequest *reqs = ts_arena_alloc (arena, (n ? n : 1) * sizeof *reqs);
+    for (size_t i = 0; i < n; i++) {
+        tashan__ledger__issue_card_code_request__init (&reqs [i]);
+        reqs [i].id = d->persons [who [i]].id;
+        reqs [i].valid_hours = 24;
+        calls [i] = (y_call) { "ledger.IssueCardCode", "ops", "", "ops:demo", &reqs [i].base,
+                               0, NULL };
+    }
+    s_pipeline (d, "ledger", calls, n, &tashan__ledger__card_code__descriptor, arena);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        Tashan__Ledger__CardCode *c = (Tashan__Ledger__CardCode *) calls [i].reply;
+        if (calls [i].code >= 400 || !c || strlen (c->code) >= sizeof codes [0]) {
+            d->failed++;
+            continue;
+        }
+        snprintf (codes [kept], sizeof codes [0], "%s", c->code);
+        who [kept++] = who [i];
+    }
+    ts_arena_destroy (&arena);
+    d->codes = (unsigned) kept;
+    return kept;
+}
+
+//  One check-in as the merchant's app; the merchants daemon learns the
+//  ledger's key and the persons from events: retry (bounded) on 422/429.
+static void
+s_checkin (y_demo *d, const char *market_id, const y_merchant *m, const char *code,
+           const char *checkin_id, int tries)
+{
+    char principal [48];
+    snprintf (principal, sizeof principal, "merchant:%s", m->id);
+    for (int t = 0; t < tries; t++) {
+        ts_arena *arena = ts_arena_new ();
+        Tashan__Merchants__CheckinRequest req = TASHAN__MERCHANTS__CHECKIN_REQUEST__INIT;
+        req.checkin_id = (char *) checkin_id;
+        req.merchant_id = (char *) m->id;
+        req.service = (char *) m->free_service;
+        req.market_id = (char *) market_id;
+        req.resident_code = (char *) code;
+        unsigned rc = s_call (d, "merchant", m->id, principal, "merchants", "merchants.Checkin",
+                              &req.base, &tashan__merchants__checkin_reply__descriptor, arena,
+                              NULL);
+        ts_arena_destroy (&arena);
+        if (rc < 400) {
+            d->checkins++;
+            return;
+        }
+        if (rc != 422 && rc != 429 && rc != 503)
+            break;
+        usleep (rc == 429 ? 1000 * 1000 : 250 * 1000);
+    }
+    d->failed++;
+}
+
+static void
+s_markets (y_demo *d, char (*codes) [512], size_t n_codes)
+{
+    static const char *const places [] = { "塔山社区广场", "新威路口小广场", "树山印迹馆前" };
+    y_merchant *pool [MARKET_POOL];
+    size_t n_pool = 0;
+    for (size_t i = 0; i < d->n_merchants && n_pool < MARKET_POOL; i++)
+        if (d->merchants [i].free_service)
+            pool [n_pool++] = &d->merchants [i];
+    if (n_pool == 0 || n_codes == 0)
+        return;
+    int64_t now_ms = (int64_t) time (NULL) * 1000;
+    int64_t start_ms = now_ms - 360 * TS_DAY_MS;
+    unsigned checkin_no = 0;
+    bool first = true;
+    for (unsigned k = 0; k < MARKETS; k++) {
+        ts_arena *arena = ts_arena_new ();
+        char date [16];
+        int64_t day_ms = start_ms + (int64_t) k * 13 * TS_DAY_MS;
+        char *text = ts_time_text (arena, day_ms);
+        snprintf (date, sizeof date, "%.10s", text);
+        Tashan__Merchants__CreateMarketRequest req =
+            TASHAN__MERCHANTS__CREATE_MARKET_REQUEST__INIT;
+        req.date = date;
+        req.place = (char *) places [k % 3];
+        req.title = ts_arena_printf (arena, "塔山便民集市 第%u场", k + 1);
+        Tashan__Merchants__Market *market = NULL;
+        if (s_call (d, "ops", "", "ops:demo", "merchants", "merchants.CreateMarket", &req.base,
+                    &tashan__merchants__market__descriptor, arena, &market) >= 400 || !market) {
+            d->failed++;
+            ts_arena_destroy (&arena);
+            continue;
+        }
+        d->markets++;
+        //  18 merchants a market, rotating through the pool of 120.
+        y_merchant *enrolled [18], *wanted [18];
+        y_call calls [64];
+        Tashan__Merchants__EnrolRequest enrols [18];
+        for (size_t j = 0; j < 18; j++) {
+            wanted [j] = pool [(k * 18 + j) % n_pool];
+            tashan__merchants__enrol_request__init (&enrols [j]);
+            enrols [j].id = market->id;
+            enrols [j].merchant_id = wanted [j]->id;
+            calls [j] = (y_call) { "merchants.Enrol", "ops", "", "ops:demo", &enrols [j].base,
+                                   0, NULL };
+        }
+        s_pipeline (d, "merchants", calls, 18, NULL, arena);
+        size_t n_enrolled = 0;
+        for (size_t j = 0; j < 18; j++)
+            if (calls [j].code < 400) {
+                enrolled [n_enrolled++] = wanted [j];
+                d->enrolments++;
+            }
+            else
+                d->failed++;
+        //  Check-ins: the first of the demo alone (the merchants daemon may
+        //  still be learning the ledger's key and the persons), the rest of
+        //  a market in one pipeline; a refused one is retried alone.
+        unsigned quota = CHECKINS / MARKETS + (k < CHECKINS % MARKETS);
+        Tashan__Merchants__CheckinRequest reqs [64];
+        y_merchant *by [64];
+        size_t n = 0;
+        for (unsigned c = 0; c < quota && c < 64 && n_enrolled; c++, checkin_no++) {
+            uint64_t h = s_mix (d->seed ^ 0xc4ec, k, c);
+            y_merchant *m = enrolled [h % n_enrolled];
+            char *id = ts_arena_printf (arena, "demo-%llu-ci-%u", (unsigned long long) d->seed,
+                                        checkin_no);
+            const char *code = codes [(h >> 20) % n_codes];
+            if (first) {
+                s_checkin (d, market->id, m, code, id, 60);
+                first = false;
+                continue;
+            }
+            tashan__merchants__checkin_request__init (&reqs [n]);
+            reqs [n].checkin_id = id;
+            reqs [n].merchant_id = m->id;
+            reqs [n].service = (char *) m->free_service;
+            reqs [n].market_id = market->id;
+            reqs [n].resident_code = (char *) code;
+            by [n] = m;
+            calls [n] = (y_call) { "merchants.Checkin", "merchant", m->id,
+                                   ts_arena_printf (arena, "merchant:%s", m->id),
+                                   &reqs [n].base, 0, NULL };
+            n++;
+        }
+        s_pipeline (d, "merchants", calls, n, NULL, arena);
+        for (size_t c = 0; c < n; c++)
+            if (calls [c].code < 400)
+                d->checkins++;
+            else
+                s_checkin (d, market->id, by [c], reqs [c].resident_code, reqs [c].checkin_id, 5);
+        ts_arena_destroy (&arena);
+    }
+}
+
+//  --------------------------------------------------------------------
+//  The card's offers and pupils' redemptions.
+
+static void
+s_offers (y_demo *d)
+{
+    if (d->n_merchants < 3)
+        return;
+    int64_t now_ms = (int64_t) time (NULL) * 1000;
+    static const struct {
+        int merchant; const char *title, *kind, *course, *session; int64_t points; uint32_t stock;
+    } offers [] = {
+        { 0, "文具套装 (铅笔 橡皮 笔记本)", "item", "", "", 20, 200 },
+        { 0, "课外读物一本", "item", "", "", 40, 100 },
+        { 0, "跳绳", "item", "", "", 15, 100 },
+        { 0, "牛奶一箱", "item", "", "", 60, 50 },
+        { 1, "寒假手工课 一个名额", "course_seat", "手工", "周六 9:00-10:30", 80, 30 },
+        { 2, "寒假音乐启蒙课 一个名额", "course_seat", "音乐", "周日 14:00-15:30", 100, 30 },
+        { 2, "智慧网络课堂 一个名额", "course_seat", "智慧网络课堂", "周三 16:30-17:30", 60, 40 },
+    };
+    size_t n_offers = sizeof offers / sizeof offers [0];
+    char ids [8][24];
+    int64_t costs [8];
+    size_t n_ids = 0;
+    for (size_t i = 0; i < n_offers; i++) {
+        ts_arena *arena = ts_arena_new ();
+        Tashan__Merchants__CreateOfferRequest req = TASHAN__MERCHANTS__CREATE_OFFER_REQUEST__INIT;
+        req.merchant_id = d->merchants [offers [i].merchant].id;
+        req.title = (char *) offers [i].title;
+        req.kind = (char *) offers [i].kind;
+        req.points = offers [i].points;
+        req.stock = offers [i].stock;
+        char *session = (char *) offers [i].session;
+        if (offers [i].course [0]) {
+            req.course = (char *) offers [i].course;
+            req.n_sessions = 1;
+            req.sessions = &session;
+            req.starts_on = ts_arena_printf (arena, "%.10s",
+                                             ts_time_text (arena, now_ms + 45 * TS_DAY_MS));
+            req.ends_on = ts_arena_printf (arena, "%.10s",
+                                           ts_time_text (arena, now_ms + 75 * TS_DAY_MS));
+        }
+        Tashan__Merchants__Offer *o = NULL;
+        if (s_call (d, "ops", "", "ops:demo", "merchants", "merchants.CreateOffer", &req.base,
+                    &tashan__merchants__offer__descriptor, arena, &o) < 400 && o
+        &&  strlen (o->id) < sizeof ids [0]) {
+            snprintf (ids [n_ids], sizeof ids [0], "%s", o->id);
+            costs [n_ids++] = o->points;
+            d->offers++;
+        }
+        else
+            d->failed++;
+        ts_arena_destroy (&arena);
+    }
+    if (!n_ids)
+        return;
+    //  Pupils spend at the shop and on course seats (as the office does
+    //  at the counter for a child: ops with the person id), mostly on
+    //  something their card covers (its balance read first), sometimes
+    //  not (the card is short: 409); in one pipeline, a 503 (the ledger
+    //  busy) retried with the same key.
+    ts_arena *arena = ts_arena_new ();
+    enum { TRIES = 160 };
+    y_call *calls = ts_arena_alloc (arena, TRIES * sizeof *calls);
+    Tashan__Merchants__RedeemOfferRequest *reqs = ts_arena_alloc (arena, TRIES * sizeof *reqs);
+    Tashan__Ledger__GetPersonRequest *gets = ts_arena_alloc (arena, TRIES * sizeof *gets);
+    uint64_t hashes [TRIES];
+    size_t n = 0;
+    for (size_t p = 0; p < d->n_persons && n < TRIES; p++) {
+        y_person *pp = &d->persons [p];
+        uint64_t h = s_mix (d->seed ^ 0x7ed, p, 0);
+        if (!(pp->flags & F_PUPIL) || !(pp->flags & F_CONSENT) || h % 100 >= 60)
+            continue;
+        tashan__ledger__get_person_request__init (&gets [n]);
+        gets [n].id = pp->id;
+        calls [n] = (y_call) { "ledger.GetPerson", "system", "", "tashanctl", &gets [n].base,
+                               0, NULL };
+        tashan__merchants__redeem_offer_request__init (&reqs [n]);
+        reqs [n].person_id = pp->id;
+        reqs [n].idempotency_key = ts_arena_printf (arena, "demo-%llu-rd-%s",
+                                                    (unsigned long long) d->seed, pp->id);
+        hashes [n++] = h;
+    }
+    s_pipeline (d, "ledger", calls, n, &tashan__ledger__person_credit__descriptor, arena);
+    for (size_t i = 0; i < n; i++) {
+        Tashan__Ledger__PersonCredit *pc = (Tashan__Ledger__PersonCredit *) calls [i].reply;
+        int64_t card = calls [i].code == 200 && pc ? pc->card : 0;
+        size_t pick = (hashes [i] >> 16) % n_ids;
+        //  Four in five choose within their card: the dearest they can pay.
+        if ((hashes [i] >> 32) % 5) {
+            for (size_t k = 0; k < n_ids; k++)
+                if (costs [k] <= card && (costs [pick] > card || costs [k] > costs [pick]))
+                    pick = k;
+        }
+        reqs [i].id = ids [pick];
+        calls [i] = (y_call) { "merchants.RedeemOffer", "ops", "", "ops:demo", &reqs [i].base,
+                               0, NULL };
+    }
+    s_pipeline (d, "merchants", calls, n, NULL, arena);
+    for (size_t i = 0; i < n; i++) {
+        unsigned rc = calls [i].code;
+        for (int t = 0; t < 10 && (rc == 503 || rc == 504); t++) {
+            usleep (200 * 1000);
+            rc = s_call (d, "ops", "", "ops:demo", "merchants", "merchants.RedeemOffer",
+                         &reqs [i].base, &tashan__merchants__redeem_offer_reply__descriptor,
+                         arena, NULL);
+        }
+        if (rc == 200 || rc == 201)
+            d->redeemed++;
+        else
+        if (rc == 409)
+            d->short_cards++;
+        else
+            d->failed++;
+    }
+    ts_arena_destroy (&arena);
+}
+
+//  --------------------------------------------------------------------
+
+int
+ctl_demo_year (ctl_t *ctl, uint64_t seed, uint32_t months)
+{
+    y_demo *d = calloc (1, sizeof *d);
+    d->ctl = ctl;
+    d->seed = seed;
+    d->months = months;
+    int64_t now_ms = (int64_t) time (NULL) * 1000;
+    d->month0 = ts_month_index_of (now_ms) - (int) months + 1;
+    d->today_day = (int) ((ts_day_of (now_ms) - ts_day_of (ts_month_start_ms (
+                   ts_month_index_of (now_ms)))) + 1);
+    int rc = 1;
+    bool present;
+    if (s_marker_present (d, &present))
+        goto done;
+    if (present) {
+        printf ("demo year: already present (seed %llu): nothing changed\n",
+                (unsigned long long) seed);
+        rc = 0;
+        goto done;
+    }
+    double t0 = s_seconds ();
+    if (s_community (d) || s_wait_ledger (d))
+        goto done;
+    double t1 = s_seconds ();
+    s_credit (d);
+    double t2 = s_seconds ();
+    s_notice (d, MARKER, "社区商户、共建单位请关注本群通知: 便民集市报名、诚信经营提示。", "");
+    s_registry (d);
+    s_complaints (d);
+    char (*codes) [512] = calloc (SERVED_POOL, sizeof *codes);
+    size_t *who = calloc (SERVED_POOL, sizeof *who);
+    size_t n_codes = s_served_pool (d, codes, who, SERVED_POOL);
+    s_markets (d, codes, n_codes);
+    free (codes);
+    free (who);
+    s_notice (d, "便民集市招募", "下月便民集市招募免费维修、义务理发、按摩商户, 诚信商户优先。", "");
+    s_notice (d, "共建单位问题清单认领", "管家团队已列出本季度问题清单, 请共建单位认领。",
+              "co_building");
+    s_notice (d, "诚信经营提醒", "明码标价、不占道经营; 居民投诉将影响商户信誉等级。", "");
+    s_notice (d, "一卡通兑换说明", "社区小超市与假期课程可用诚信储值卡兑换。", "");
+    double t3 = s_seconds ();
+    s_offers (d);
+    double t4 = s_seconds ();
+    printf ("demo year (seed %llu, %u months): %u evaluations (%u bad) by the panel "
+            "王德顺/李桂兰/张建国/刘振华, %u months closed, %u medals (S1 %u, S2 %u), "
+            "appeals %u accepted %u refused %u open\n", (unsigned long long) seed, months,
+            d->evals, d->evals_bad, d->closed, d->medals [0] + d->medals [1], d->medals [0],
+            d->medals [1], d->appeals_accepted, d->appeals_refused, d->appeals_open);
+    printf ("demo year: %zu merchants (%u co-building, %u complaints, %u on watch), %u markets "
+            "(%u enrolments), %u card codes, %u check-ins, %u notices, %u offers, "
+            "%u redemptions (%u cards short)\n", d->n_merchants, d->co_building, d->complaints,
+            d->watch, d->markets, d->enrolments, d->codes, d->checkins, d->notices, d->offers,
+            d->redeemed, d->short_cards);
+    printf ("demo year: %.1f s (community %.1f s, credit %.1f s, merchants and markets "
+            "%.1f s, offers %.1f s)\n", t4 - t0, t1 - t0, t2 - t1, t3 - t2, t4 - t3);
+    if (d->eval_dups || d->eval_rejected || d->medal_dups || d->failed)
+        printf ("demo year: %u duplicate and %u refused evaluations, %u duplicate medals, "
+                "%u calls failed\n", d->eval_dups, d->eval_rejected, d->medal_dups, d->failed);
+    rc = 0;
+done:
+    free (d->persons);
+    free (d);
+    return rc;
+}
