@@ -25,14 +25,17 @@ async function closeMonth (m) {
 async function board (main, mt, params) {
   const m = params.get('month') || month();
   main.append(h('h2', {}, t('诚信红灰榜与评比', 'Honour board and rankings')));
-  main.append(card(null, h('div', { class: 'row' },
+  const tools = h('div', { class: 'row' },
     field(t('月份', 'Month'), monthPicker(m, (x) => go('#/board?month=' + x))),
-    session.role === 'ops' ? h('button', { class: 'primary', onclick: () => go('#/print/board?month=' + m) }, t('打印公示版（A4）', 'Print view (A4)')) : null,
-    session.role === 'ops' && m < month() ? h('button', { id: 'close-month', onclick: () => closeMonth(m) }, t('结束本月评定并公示', 'Close the month and publish')) : null)));
+    session.role === 'ops' ? h('button', { class: 'primary', onclick: () => go('#/print/board?month=' + m) }, t('打印公示版（A4）', 'Print view (A4)')) : null);
+  main.append(card(null, tools));
   const [hb, homes, blds] = await Promise.all([
     get('/v1/credit/honor-board' + qs({ month: m })),
     get('/v1/credit/rankings/households' + qs({ month: m })),
     get('/v1/credit/rankings/buildings' + qs({ month: m }))]);
+  //  A past month still open can be closed; a closed one says when.
+  if (hb.published_at) tools.append(h('span', { class: 'muted' }, t('已公示：', 'Published: ') + hb.published_at.slice(0, 16).replace('T', ' ')));
+  else if (session.role === 'ops' && m < month()) tools.append(h('button', { id: 'close-month', onclick: () => closeMonth(m) }, t('结束本月评定并公示', 'Close the month and publish')));
   const rowCols = [['#', (r) => r.i], [t('姓名', 'Name'), (r) => session.role === 'ops' ? h('a', { href: '#/person/' + r.person_id }, r.name) : r.name],
     [t('本月积分', 'Month points'), (r) => r.month_points], [t('诚信指数', 'Index'), (r) => r.index]];
   const num = (rows) => rows.map((r, i) => Object.assign({ i: i + 1 }, r));
@@ -46,7 +49,6 @@ async function board (main, mt, params) {
       [t('人均', 'Per person'), (r) => Number(r.average_points).toFixed(1)], [t('本月积分', 'Points'), (r) => r.month_points]], blds.rows))));
   main.append(card(t('本月各楼积分', "This month's points by building"),
     barChart(blds.rows.map((r) => ({ label: r.building_number || r.id, value: Number(r.month_points) })), { title: 'points by building' })));
-  if (hb.published_at) main.append(h('p', { class: 'muted' }, t('已公示：', 'Published: ') + hb.published_at));
 }
 
 // The A4 sheet the office posts: names masked (as the ledger prints them),
