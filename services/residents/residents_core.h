@@ -170,6 +170,10 @@ unsigned residents_household_get (ts_ctx *ctx,
     const Tashan__Residents__GetRequest *req, res_household *rep);
 unsigned residents_lookup (ts_ctx *ctx, const Tashan__Residents__LookupRequest *req,
                            Tashan__Residents__LookupReply *rep);
+//  The households of building (its number; "" for all): the table to page
+//  and the key prefix of its rows. 0, or 422 for an unknown building.
+unsigned residents_households_of (ts_ctx *ctx, const char *building, ts_table *table,
+                                  ts_key *prefix);
 unsigned residents_household_list (ts_ctx *ctx,
     const Tashan__Residents__ListHouseholdsRequest *req,
     Tashan__Residents__ListHouseholdsReply *rep);

@@ -113,26 +113,34 @@ s_household_summary (ts_ctx *ctx, const res_household_rec *hh)
 }
 
 unsigned
+residents_households_of (ts_ctx *ctx, const char *building, ts_table *table, ts_key *prefix)
+{
+    res_state *st = residents_state (ctx);
+    ts_key_init (prefix);
+    *table = st->households;
+    if (!building [0])
+        return 0;
+    ts_key k;
+    ts_key_text (&k, building);
+    ts_val v;
+    if (!ts_txn_get (ctx->txn, st->building_nos, k.data, k.size, &v) || v.size != 8)
+        return ts_fail (ctx, TS_UNPROCESSABLE, "building: no building numbered %s", building);
+    ts_key_u64 (prefix, ts_be64_get (v.data));
+    *table = st->bld_households;
+    return 0;
+}
+
+unsigned
 residents_household_list (ts_ctx *ctx, const Tashan__Residents__ListHouseholdsRequest *req,
                           Tashan__Residents__ListHouseholdsReply *rep)
 {
-    res_state *st = residents_state (ctx);
     unsigned rc;
     if ((rc = residents_check_code (ctx, "building", req->building, false)))
         return rc;
     ts_key prefix;
-    ts_key_init (&prefix);
-    ts_table table = st->households;
-    if (req->building [0]) {
-        ts_key k;
-        ts_key_init (&k);
-        ts_key_str (&k, req->building);
-        ts_val v;
-        if (!ts_txn_get (ctx->txn, st->building_nos, k.data, k.size, &v) || v.size != 8)
-            return ts_fail (ctx, TS_UNPROCESSABLE, "building: no building numbered %s", req->building);
-        ts_key_u64 (&prefix, ts_be64_get (v.data));
-        table = st->bld_households;
-    }
+    ts_table table;
+    if ((rc = residents_households_of (ctx, req->building, &table, &prefix)))
+        return rc;
     ts_page pg;
     if ((rc = ts_page_open (ctx, &pg, table, prefix.data, prefix.size,
                             req->page_token, req->page_size)))

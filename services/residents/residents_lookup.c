@@ -50,7 +50,6 @@ unsigned
 residents_lookup (ts_ctx *ctx, const Tashan__Residents__LookupRequest *req,
                   Tashan__Residents__LookupReply *rep)
 {
-    res_state *st = residents_state (ctx);
     bool ops = residents_caller_is_ops (ctx);
     if (!ops && (req->name [0] || req->tag [0]))
         return ts_fail (ctx, TS_FORBIDDEN, "only ops may search by name or tag");
@@ -60,20 +59,12 @@ residents_lookup (ts_ctx *ctx, const Tashan__Residents__LookupRequest *req,
     ||  strlen (req->name) > 64 || strlen (req->tag) > 64)
         return ts_fail (ctx, TS_BAD_REQUEST, "building, room, name or tag too long");
     ts_key prefix;
-    ts_key_init (&prefix);
-    ts_table table = st->households;
-    if (req->building [0]) {
-        ts_key k;
-        ts_key_init (&k);
-        ts_key_str (&k, req->building);
-        ts_val v;
-        if (!ts_txn_get (ctx->txn, st->building_nos, k.data, k.size, &v) || v.size != 8)
-            return ts_fail (ctx, TS_UNPROCESSABLE, "building: no building numbered %s", req->building);
-        ts_key_u64 (&prefix, ts_be64_get (v.data));
-        table = st->bld_households;
-    }
+    ts_table table;
+    unsigned rc = residents_households_of (ctx, req->building, &table, &prefix);
+    if (rc)
+        return rc;
     ts_page pg;
-    unsigned rc = ts_page_open (ctx, &pg, table, prefix.data, prefix.size,
+    rc = ts_page_open (ctx, &pg, table, prefix.data, prefix.size,
                                 req->page_token, req->page_size);
     if (rc)
         return rc;
