@@ -100,6 +100,9 @@ s_chance (demo_rng *r, uint32_t percent)
     return s_below (r, 100) < percent;
 }
 
+//  Party members per compound: 79 in all, as in the seed.
+static const uint32_t s_party_quota [DEMO_COMPOUNDS] = { 20, 20, 20, 19 };
+
 //  --------------------------------------------------------------------
 //  Generation state for one compound.
 
@@ -109,6 +112,7 @@ typedef struct {
     uint32_t compound;              //  0..3
     uint32_t person_seq;            //  persons generated in this compound
     uint32_t pupil_seq;             //  pupils generated in this compound
+    uint32_t party_seq;             //  party members tagged in this compound
     Tashan__Residents__SeedDemoReply *rep;
 } demo;
 
@@ -160,8 +164,13 @@ s_person (demo *d, const char *surname, int age, const char *const *tags, size_t
     for (size_t i = 0; i < n_tags; i++)
         m->tags [m->n_tags++] = (char *) tags [i];
     if (age >= 18) {
-        if (s_chance (&d->rng, 9))
+        //  The seed's 79 party members: a quota per compound (the draw is
+        //  made either way, so the rest of the community stays the same).
+        bool party = s_chance (&d->rng, 9);
+        if (party && d->party_seq < s_party_quota [d->compound]) {
             m->tags [m->n_tags++] = "party_member";
+            d->party_seq++;
+        }
         if (age >= 50 && s_chance (&d->rng, 4))
             m->tags [m->n_tags++] = "veteran";
         if (s_chance (&d->rng, 2))

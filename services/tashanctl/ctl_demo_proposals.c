@@ -321,25 +321,24 @@ static char s_survey_id [32];
 static void
 s_survey (demo_t *d)
 {
-    char *priorities [] = { "口袋公园 pocket park", "停车 parking", "儿童游乐区 play area",
-                            "立体彩绘 wall murals" };
+    char *priorities [] = { "口袋公园", "停车位", "儿童游乐区", "立体彩绘" };
     P (Question) q1 = TASHAN__PROPOSALS__QUESTION__INIT;
-    q1.text = "How satisfied are you with the community's work this year? (1-5)";
+    q1.text = "您对今年社区工作的满意程度（1–5分）";
     q1.kind = "scale";
     P (Question) q2 = TASHAN__PROPOSALS__QUESTION__INIT;
-    q2.text = "How satisfied are you with the property services? (1-5)";
+    q2.text = "您对物业服务的满意程度（1–5分）";
     q2.kind = "scale";
     P (Question) q3 = TASHAN__PROPOSALS__QUESTION__INIT;
-    q3.text = "What should come first next year?";
+    q3.text = "明年您最希望先办哪件事？";
     q3.kind = "choice";
     q3.options = priorities;
     q3.n_options = 4;
     P (Question) q4 = TASHAN__PROPOSALS__QUESTION__INIT;
-    q4.text = "Anything else the steward team should hear?";
+    q4.text = "还有什么想对管家团队说的？";
     q4.kind = "text";
     P (Question) *qs [] = { &q1, &q2, &q3, &q4 };
     P (CreateSurveyRequest) c = TASHAN__PROPOSALS__CREATE_SURVEY_REQUEST__INIT;
-    c.title = "2026 大走访 home-visit satisfaction survey";
+    c.title = "2026年大走访入户满意度调查";
     c.closes_at = ts_time_text (d->arena, d->now_ms + 30 * TS_DAY_MS);
     c.questions = qs;
     c.n_questions = 4;
@@ -350,8 +349,8 @@ s_survey (demo_t *d)
         return;
     snprintf (s_survey_id, sizeof s_survey_id, "%s", s->id);
     static const char *const remarks [] = {
-        "", "More lights by Gate 3 please", "", "Thank you for the pocket park", "",
-        "The lane murals are beautiful",
+        "", "3号门口的路灯再多装几盏", "", "谢谢社区建了口袋公园", "",
+        "小巷里的立体彩绘很漂亮",
     };
     for (unsigned h = 1; h <= SURVEY_HOUSEHOLDS; h++) {
         char household [16];
@@ -361,8 +360,9 @@ s_survey (demo_t *d)
         P (Answer) a2 = TASHAN__PROPOSALS__ANSWER__INIT;
         P (Answer) a3 = TASHAN__PROPOSALS__ANSWER__INIT;
         P (Answer) a4 = TASHAN__PROPOSALS__ANSWER__INIT;
-        a1.scale = 3 + (h * 7) % 3;             //  3..5
-        a2.scale = 2 + (h * 5) % 4;             //  2..5
+        //  The seed's 大走访: every household satisfied (4 or 5).
+        a1.scale = 4 + (h * 7) % 2;
+        a2.scale = 4 + (h * 5) % 2;
         a3.choice = priorities [(h * 3) % 4];
         a4.text = (char *) remarks [h % 6];
         P (Answer) *as [] = { &a1, &a2, &a3, &a4 };
@@ -371,7 +371,7 @@ s_survey (demo_t *d)
         r.household_id = household;
         r.answers = as;
         r.n_answers = 4;
-        static const char *const workers [] = { "网格员 Wang Li", "网格员 Zhao Min", "网格员 Sun Jie" };
+        static const char *const workers [] = { "网格员王丽", "网格员赵敏", "网格员孙杰" };
         r.recorded_by = (char *) workers [h % 3];
         s_call (d, "proposals.Respond", &r.base,
                 &tashan__proposals__survey_response__descriptor, NULL, false);

@@ -63,6 +63,17 @@ def test_demo_year(h):
     print(harness.indent(run.stdout), flush=True)
     assert 'demo year (seed 42, 12 months)' in run.stdout, run.stdout
 
+    # The seed's 79 party members among the residents (ops' tag search).
+    party, token = set(), ''
+    for _ in range(1000):
+        page = h.call('GET', '/v1/residents/lookup?tag=party_member&page_size=1000'
+                      + ('&page_token=' + token if token else ''))
+        party |= {p['person_id'] for p in page['persons']}
+        token = page['next_page_token']
+        if not token:
+            break
+    assert len(party) == 79, len(party)
+
     # Twelve months of credit: the 11 past ones closed and published.
     months = h.call('GET', '/v1/credit/months')
     closed = sorted(m['month'] for m in months['months'])
