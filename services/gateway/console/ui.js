@@ -109,11 +109,15 @@ export function barChart (items, opts = {}) {
   s.setAttribute('aria-label', opts.title || 'chart');
   const el = (tag, a, text) => { const e = document.createElementNS(ns, tag); for (const k in a) e.setAttribute(k, a[k]); if (text !== undefined) e.textContent = text; s.append(e); return e; };
   el('line', { x1: pad, x2: w - pad, y1: y(0), y2: y(0), stroke: '#999' });
+  // Narrow bars: smaller figures, and every k-th label so none overlap.
+  const font = bw < 28 ? 9 : 12;
+  const every = Math.max(1, Math.ceil(font * 5 / bw));
   items.forEach((it, i) => {
     const x = x0 + i * bw + bw * 0.15, top = Math.min(y(it.value), y(0)), bh = Math.abs(y(it.value) - y(0));
     el('rect', { x, y: top, width: bw * 0.7, height: Math.max(bh, 1), fill: it.value < 0 ? '#888' : '#c8372d' });
-    el('text', { x: x + bw * 0.35, y: top - 4, 'text-anchor': 'middle', 'font-size': 12 }, String(it.value));
-    el('text', { x: x + bw * 0.35, y: hgt - pad + 16, 'text-anchor': 'middle', 'font-size': 12 }, it.label);
+    el('text', { x: x + bw * 0.35, y: top - 4, 'text-anchor': 'middle', 'font-size': font }, String(it.value));
+    if (i % every === 0)
+      el('text', { x: x + bw * 0.35, y: hgt - pad + 16, 'text-anchor': 'middle', 'font-size': font }, it.label);
   });
   return h('div', { class: 'chart' }, s);
 }
