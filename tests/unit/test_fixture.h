@@ -1,5 +1,7 @@
 /*  =========================================================================
-    test_fixture - what unit tests share: a temp dir of their own
+    test_fixture - what unit tests share: a temp dir of their own, and
+    driving a service through ts_dispatch (an event from a producer, a
+    call as a role)
 
     test_dir_make (dir, size, "name") makes "$TMPDIR/tashan-name-XXXXXX"
     ($TMPDIR unset or empty: /tmp) and writes its path into dir;
@@ -21,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "ts_dispatch.h"
 
 #define TEST_DIR_MAX 256            //  room for any dir test_dir_make makes
 
@@ -51,6 +55,38 @@ test_dir_remove (const char *dir)
 {
     if (dir && *dir)
         nftw (dir, test_dir_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+//  Apply payload as event seq of producer, as the subscriber would (the
+//  packed payload lives in arena). Returns the apply's status.
+static inline unsigned
+test_event (ts_dispatch *d, ts_arena *arena, const char *producer, uint64_t seq,
+            const char *topic, const ProtobufCMessage *payload)
+{
+    Tashan__Event ev = TASHAN__EVENT__INIT;
+    ev.seq = seq;
+    ev.topic = (char *) topic;
+    ev.created_ms = ts_dispatch_now (d);
+    ev.payload.len = protobuf_c_message_get_packed_size (payload);
+    ev.payload.data = ts_arena_alloc (arena, ev.payload.len + 1);
+    protobuf_c_message_pack (payload, ev.payload.data);
+    return ts_dispatch_apply (d, producer, &ev);
+}
+
+//  Call method as role/binding (principal "test"); *reply_p (may be NULL)
+//  gets the reply, message the status text. Returns the status.
+static inline unsigned
+test_call (ts_dispatch *d, ts_arena *arena, const char *method, const char *role,
+           const char *binding, const ProtobufCMessage *req, void *reply_p, char *message,
+           size_t message_size)
+{
+    Tashan__Caller caller = ts_caller (role, binding, "test");
+    ProtobufCMessage *reply = NULL;
+    unsigned code = ts_dispatch_call (d, method, &caller, req, arena, &reply, message,
+                                      message_size);
+    if (reply_p)
+        *(ProtobufCMessage **) reply_p = reply;
+    return code;
 }
 
 #endif

@@ -84,14 +84,8 @@ fx_reopen (fx_t *f)
 static inline unsigned
 fx_event (fx_t *f, int producer, const char *topic, const ProtobufCMessage *payload)
 {
-    Tashan__Event ev = TASHAN__EVENT__INIT;
-    ev.seq = ++f->seq [producer];
-    ev.topic = (char *) topic;
-    ev.created_ms = ts_dispatch_now (f->d);
-    ev.payload.len = protobuf_c_message_get_packed_size (payload);
-    ev.payload.data = ts_arena_alloc (f->arena, ev.payload.len + 1);
-    protobuf_c_message_pack (payload, ev.payload.data);
-    return ts_dispatch_apply (f->d, fx_producers [producer], &ev);
+    return test_event (f->d, f->arena, fx_producers [producer], ++f->seq [producer], topic,
+                       payload);
 }
 
 //  A person as residents announces it.
@@ -123,13 +117,8 @@ static inline unsigned
 fx_call (fx_t *f, const char *method, const char *role, const char *binding,
          const ProtobufCMessage *req, void *reply_p)
 {
-    Tashan__Caller caller = ts_caller (role, binding, "test");
-    ProtobufCMessage *reply = NULL;
-    unsigned code = ts_dispatch_call (f->d, method, &caller, req, f->arena, &reply,
-                                      f->message, sizeof f->message);
-    if (reply_p)
-        *(ProtobufCMessage **) reply_p = reply;
-    return code;
+    return test_call (f->d, f->arena, method, role, binding, req, reply_p, f->message,
+                      sizeof f->message);
 }
 
 //  Evaluate rule for person as the panel; returns the status.

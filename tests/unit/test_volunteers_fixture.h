@@ -65,14 +65,7 @@ vfx_now (vfx_t *f, int64_t now_ms)
 static inline unsigned
 vfx_event (vfx_t *f, const char *topic, const ProtobufCMessage *payload)
 {
-    Tashan__Event ev = TASHAN__EVENT__INIT;
-    ev.seq = ++f->seq;
-    ev.topic = (char *) topic;
-    ev.created_ms = ts_dispatch_now (f->d);
-    ev.payload.len = protobuf_c_message_get_packed_size (payload);
-    ev.payload.data = ts_arena_alloc (f->arena, ev.payload.len + 1);
-    protobuf_c_message_pack (payload, ev.payload.data);
-    return ts_dispatch_apply (f->d, "residents", &ev);
+    return test_event (f->d, f->arena, "residents", ++f->seq, topic, payload);
 }
 
 static inline unsigned
