@@ -100,6 +100,31 @@ s_check_endpoint (const char *value, char *err, size_t err_size)
     return 0;
 }
 
+bool
+ts_config_endpoint_loopback (const char *endpoint)
+{
+    assert (endpoint);
+    if (strncmp (endpoint, "ipc://", 6) == 0)
+        return true;
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return false;
+    const char *host = endpoint + 6;
+    const char *colon = strrchr (host, ':');
+    size_t len = colon ? (size_t) (colon - host) : strlen (host);
+    char name [TS_ENDPOINT_MAX];
+    if (len >= sizeof name)
+        return false;
+    memcpy (name, host, len);
+    name [len] = 0;
+    if (!strcmp (name, "localhost") || !strcmp (name, "[::1]") || !strcmp (name, "::1"))
+        return true;
+    //  127.a.b.c, each part a decimal number
+    unsigned a, b, c, d;
+    char tail;
+    return sscanf (name, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127
+        && b < 256 && c < 256 && d < 256;
+}
+
 //  Apply one key = value setting (from the file or a flag).
 static int
 s_set (ts_config *self, const char *key, const char *value, char *err, size_t err_size)
@@ -144,6 +169,10 @@ s_set (ts_config *self, const char *key, const char *value, char *err, size_t er
             self->rate_public_per_s = (unsigned) v;
         return 0;
     }
+    if (strcmp (key, "curve.clients_file") == 0)
+        return s_copy (self->clients_file, sizeof self->clients_file, value, key, err, err_size);
+    if (strcmp (key, "backup.root") == 0)
+        return s_copy (self->backup_root, sizeof self->backup_root, value, key, err, err_size);
     char *dst = NULL;
     if (strcmp (key, "curve.secret_key") == 0) dst = self->curve_secret;
     else if (strcmp (key, "curve.public_key") == 0) dst = self->curve_public;
@@ -417,6 +446,23 @@ s_absolute_data_dir (ts_config *self, char *err, size_t err_size)
     return 0;
 }
 
+//  A path setting made absolute against the data dir ("" = default under
+//  it): daemons compare paths, so relative ones must not depend on cwd.
+static int
+s_data_path (ts_config *self, char *path, const char *fallback, char *err, size_t err_size)
+{
+    char abs [TS_PATH_MAX];
+    int n = !path [0] ? snprintf (abs, sizeof abs, "%s/%s", self->data_dir, fallback)
+          : path [0] != '/' ? snprintf (abs, sizeof abs, "%s/%s", self->data_dir, path)
+          : snprintf (abs, sizeof abs, "%s", path);
+    if (n >= (int) sizeof abs) {
+        snprintf (err, err_size, "path too long: '%s'", path [0] ? path : fallback);
+        return -1;
+    }
+    memcpy (path, abs, sizeof abs);
+    return 0;
+}
+
 //  Every endpoint not set: ipc://<data-dir>/run/<service>.sock.
 static int
 s_default_endpoints (ts_config *self, char *err, size_t err_size)
@@ -452,7 +498,9 @@ ts_config_parse (ts_config *self, int argc, char **argv, const char *program,
     char err [512];
     if (s_apply_flags (self, &flags, err, sizeof err)
     ||  s_absolute_data_dir (self, err, sizeof err)
-    ||  s_default_endpoints (self, err, sizeof err)) {
+    ||  s_default_endpoints (self, err, sizeof err)
+    ||  s_data_path (self, self->clients_file, "keys/clients", err, sizeof err)
+    ||  s_data_path (self, self->backup_root, "backups", err, sizeof err)) {
         fprintf (stderr, "%s: %s\n", program, err);
         return TS_CONFIG_EXIT_USAGE;
     }
