@@ -36,6 +36,7 @@
 #include "ts_park.h"
 #include "ts_valid.h"
 #include "ts_rpc.h"
+#include "ts_warnlimit.h"
 #include "ts_zap.h"
 #include "ts_zmq.h"
 #include "ts_zwatch.h"
@@ -51,8 +52,6 @@
 #define WAITER_SWEEP_MS 100
 #define FRAMES_MAX (1 << 20)        //  frames read of one message, at most
                                     //  (it is in memory already: drain it)
-#define WARN_WINDOW_MS 10000        //  bad-frame warnings: at most
-#define WARN_PER_WINDOW 10          //  this many lines per window
 
 typedef struct {
     uint8_t identity [IDENTITY_MAX];//  ROUTER identity of the consumer
@@ -97,14 +96,6 @@ typedef struct {
     char peer_key [TS_KEYS_Z85_CHARS + 1];          //  CURVE: X-Key
 } incoming_t;
 
-//  Bounded warnings: at most WARN_PER_WINDOW lines per WARN_WINDOW_MS, the
-//  rest counted and reported with the next window's first line.
-typedef struct {
-    uint64_t window_start_ms;
-    unsigned lines;                 //  in this window
-    uint64_t suppressed;            //  since the last line
-} warn_limit_t;
-
 struct ts_daemon {
     uint32_t magic;                 //  DAEMON_MAGIC
     const ts_service *service;
@@ -114,7 +105,7 @@ struct ts_daemon {
     void *router;                   //  ROUTER socket
     ts_zwatch *watch;
     ts_zap *zap;                    //  CURVE: client authentication, else NULL
-    warn_limit_t warn_limit;        //  bad frames, refused clients
+    ts_warnlimit warn_limit;        //  bad frames, refused clients
     uv_signal_t sigint, sigterm;
     uv_timer_t tick;                //  service tick
     uv_timer_t sweep;               //  long-poll deadlines
@@ -475,27 +466,6 @@ s_handle_backup (ts_daemon *self, const origin_t *from, const Tashan__Request *r
 //  --------------------------------------------------------------------
 //  The ROUTER: drain, run one group commit, reply.
 
-//  A warning line unless WARN_PER_WINDOW were logged in this window: a
-//  hostile or broken client must not fill the disk with our log.
-static void
-s_warn_limited (ts_daemon *self, const char *event, const char *reason, size_t size_bytes)
-{
-    warn_limit_t *w = &self->warn_limit;
-    uint64_t now_ms = uv_now (&self->loop);
-    if (now_ms - w->window_start_ms >= WARN_WINDOW_MS) {
-        w->window_start_ms = now_ms;
-        w->lines = 0;
-    }
-    if (w->lines == WARN_PER_WINDOW) {
-        w->suppressed++;
-        return;
-    }
-    w->lines++;
-    ts_log_warn (event, "reason=\"%s\" size_bytes=%zu suppressed=%llu", reason, size_bytes,
-                 (unsigned long long) w->suppressed);
-    w->suppressed = 0;
-}
-
 //  An error Reply in the envelope the peer used (REQ sockets expect an
 //  empty delimiter frame before the body).
 static void
@@ -596,7 +566,8 @@ s_recv_request (ts_daemon *self, origin_t *from, incoming_t *in)
                          ? (in->err_text = "message without a body", RECV_BAD)
                          : s_judge_frames (self, from, in, &body, frame_count);
     if (result == RECV_BAD)
-        s_warn_limited (self, "bad_frame", in->err_text, zmq_msg_size (&body));
+        ts_warnlimit_log (&self->warn_limit, "bad_frame", "reason=\"%s\" size_bytes=%zu",
+                          in->err_text, zmq_msg_size (&body));
     zmq_msg_close (&body);
     return result;
 }
@@ -645,7 +616,8 @@ s_authorize (ts_daemon *self, const origin_t *from, incoming_t *in)
                                       &in->req->caller, self->arena, why, sizeof why);
     if (code == 0)
         return true;
-    s_warn_limited (self, "client_refused", why, 0);
+    ts_warnlimit_log (&self->warn_limit, "client_refused", "name=%s reason=\"%s\"",
+                      in->peer_name [0] ? in->peer_name : "-", why);
     s_reply_msg (self, from, code, why, NULL);
     return false;
 }

@@ -12,6 +12,7 @@
 
 #include "ts_config.h"
 #include "ts_log.h"
+#include "ts_warnlimit.h"
 #include "ts_zmq.h"
 #include "ts_zwatch.h"
 
@@ -30,6 +31,7 @@ struct ts_zap {
     struct stat seen;               //  the file as last loaded (st_ino 0: absent)
     uint64_t checked_ms;            //  monotonic time of the last stat
     bool file_bad;                  //  the last load failed: file keys refused
+    ts_warnlimit warn_limit;        //  refused handshakes
 };
 
 static uint64_t
@@ -141,7 +143,7 @@ s_answer (ts_zap *self, zap_request_t *r)
     //  version, request id, domain, address, routing id, mechanism, key
     if (r->too_many || r->count != 7 || !s_frame_is (r, 0, "1.0")
     ||  !s_frame_is (r, 5, "CURVE") || zmq_msg_size (&r->frames [6]) != 32) {
-        ts_log_warn ("zap_bad_request", "frames=%d", r->count);
+        ts_warnlimit_log (&self->warn_limit, "zap_bad_request", "frames=%d", r->count);
         s_send_reply (self, r, "400", "not a ZAP 1.0 CURVE request", NULL);
         return;
     }
@@ -153,8 +155,8 @@ s_answer (ts_zap *self, zap_request_t *r)
     snprintf (address, sizeof address, "%.*s", (int) zmq_msg_size (&r->frames [3]),
               (const char *) zmq_msg_data (&r->frames [3]));
     if (!entry) {
-        ts_log_warn ("client_refused", "key=%s address=%s reason=\"key not in %s\"",
-                     key, address, self->path);
+        ts_warnlimit_log (&self->warn_limit, "client_refused",
+                          "key=%s address=%s reason=\"key not in %s\"", key, address, self->path);
         s_send_reply (self, r, "400", "unknown client key", NULL);
         return;
     }
