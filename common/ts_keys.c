@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -234,6 +235,14 @@ ts_keys_load (ts_keys *self, const char *path, char *err, size_t err_size)
         return 0;
     if (!f) {
         snprintf (err, err_size, "cannot read %s: %s", path, strerror (errno));
+        return -1;
+    }
+    //  Whoever may write the file may let any key in.
+    struct stat st;
+    if (fstat (fileno (f), &st) != 0 || (st.st_mode & 022) != 0) {
+        snprintf (err, err_size, "%s must not be writable by group or others (chmod 600)",
+                  path);
+        fclose (f);
         return -1;
     }
     char *text = malloc (TS_KEYS_FILE_MAX_BYTES + 1);

@@ -21,7 +21,8 @@
         merchant  merchant with exactly BINDING (the merchant id), required
     Lines are at most TS_KEYS_LINE_MAX_BYTES, entries at most TS_KEYS_MAX,
     the file at most TS_KEYS_FILE_MAX_BYTES. A file that breaks any rule
-    is refused whole, with the line number and why.
+    is refused whole, with the line number and why, and so is one that
+    group or others may write.
 
     The daemons' own key pair (the curve.public_key of their config) is
     always accepted as "daemon": whoever holds the servers' secret key can
@@ -63,7 +64,8 @@ void ts_keys_destroy (ts_keys **self_p);
 //  Replace the entries with those of text (the whole file). On error
 //  returns -1 with err filled ("line 3: ...") and leaves no entries.
 int ts_keys_parse (ts_keys *self, const char *text, char *err, size_t err_size);
-//  Read and parse the file at path; a missing file is an empty list.
+//  Read and parse the file at path; a missing file is an empty list, one
+//  that group or others may write is refused.
 //  Returns 0, or -1 with err filled (no entries then).
 int ts_keys_load (ts_keys *self, const char *path, char *err, size_t err_size);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -136,6 +137,11 @@ test_load (void **state)
     fclose (f);
     assert_int_equal (ts_keys_load (keys, path, err, sizeof err), 0);
     assert_int_equal (ts_keys_count (keys), 1);
+    chmod (path, 0622);
+    assert_int_equal (ts_keys_load (keys, path, err, sizeof err), -1);
+    assert_non_null (strstr (err, "must not be writable by group or others"));
+    assert_int_equal (ts_keys_count (keys), 0);
+    chmod (path, 0600);
     f = fopen (path, "w");
     fwrite ("x\0y", 1, 3, f);
     fclose (f);
