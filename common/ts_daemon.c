@@ -524,18 +524,23 @@ s_run_jobs (ts_daemon *self, size_t job_count)
     for (size_t i = 0; i < job_count; i++) {
         ts_job *job = &self->jobs [i];
         const origin_t *o = &self->origins [i];
-        s_log_request (job->method, job->caller, o, job->code);
+        unsigned sent = job->code;
         if (job->code == TS_ACCEPTED
         &&  ts_park_add (self->park, o->identity, o->identity_size, o->corr_id, job,
                          uv_now (&self->loop)))
-            continue;
-        if (job->code == TS_ACCEPTED)
+            ;                       //  answered when its saga has an outcome
+        else
+        if (job->code == TS_ACCEPTED) {
+            sent = TS_UNAVAILABLE;
             s_send_reply (self, o->identity, o->identity_size, o->corr_id, TS_UNAVAILABLE,
                           "too many requests are waiting for an outcome: retry", NULL, 0);
+        }
         else
             s_send_reply (self, o->identity, o->identity_size, o->corr_id, job->code,
                           job->message, job->code < 400 ? job->reply : NULL,
                           job->code < 400 ? job->reply_size : 0);
+        //  After the reply: the line costs the caller nothing.
+        s_log_request (job->method, job->caller, o, sent);
     }
 }
 
