@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ts_log.h"
+#include "ts_reqlog.h"
 
 //  The names come from services/services.list, through ts_services.h.
 #define S_NAME(svc) #svc,
@@ -125,10 +126,42 @@ ts_config_endpoint_loopback (const char *endpoint)
         && b < 256 && c < 256 && d < 256;
 }
 
+//  log.requests and log.requests_sample (ts_reqlog.h). Returns 1 when key
+//  is not one of them, else 0 or -1 with err filled.
+static int
+s_set_log_requests (ts_config *self, const char *key, const char *value, char *err,
+                    size_t err_size)
+{
+    if (strcmp (key, "log.requests") == 0) {
+        int mode = ts_reqlog_mode_parse (value);
+        if (mode < 0) {
+            snprintf (err, err_size, "log.requests must be all, errors or off, got '%s'", value);
+            return -1;
+        }
+        self->log_requests = mode;
+        return 0;
+    }
+    if (strcmp (key, "log.requests_sample") == 0) {
+        char *end;
+        unsigned long n = strtoul (value, &end, 10);
+        if (!*value || *end || value [0] == '-' || n < 1 || n > TS_REQLOG_SAMPLE_MAX) {
+            snprintf (err, err_size, "log.requests_sample must be a number from 1 to %d "
+                      "(log one successful request in N)", TS_REQLOG_SAMPLE_MAX);
+            return -1;
+        }
+        self->log_requests_sample = (unsigned) n;
+        return 0;
+    }
+    return 1;
+}
+
 //  Apply one key = value setting (from the file or a flag).
 static int
 s_set (ts_config *self, const char *key, const char *value, char *err, size_t err_size)
 {
+    int log_rc = s_set_log_requests (self, key, value, err, err_size);
+    if (log_rc <= 0)
+        return log_rc;
     if (strcmp (key, "data_dir") == 0)
         return s_copy (self->data_dir, sizeof self->data_dir, value, "data_dir", err, err_size);
     if (strcmp (key, "log_level") == 0) {
@@ -490,6 +523,8 @@ ts_config_parse (ts_config *self, int argc, char **argv, const char *program,
     self->log_level = TS_LOG_INFO;
     self->rate_token_per_s = 20000;
     self->rate_public_per_s = 2000;
+    self->log_requests = TS_REQLOG_ALL;
+    self->log_requests_sample = 1;
     flags_t flags = { .count = 0 };
     ts_config_result result = s_collect_flags (self, argc, argv, program, summary,
                                                extra_usage, allow_positional, &flags);

@@ -17,6 +17,9 @@
         rate_limit.token_per_s = 20000  # gateway: requests/s per token (0 off)
         rate_limit.public_per_s = 2000  # gateway: requests/s per client
                                         # address without a token (0 off)
+        log.requests = all              # one info line per request served:
+                                        # all | errors (>= 400) | off
+        log.requests_sample = 1         # with all: log one success in N
     Flags (getopt_long: "--flag value" or "--flag=value", unambiguous
     prefixes accepted; parsing stops at the first argument that is not a
     flag): --data-dir DIR, --config FILE, --log-level L, --listen HOST:PORT,
@@ -55,6 +58,8 @@ typedef struct {
     char backup_root [TS_PATH_MAX]; //  where sys.Backup may write (absolute)
     unsigned rate_token_per_s;      //  gateway: per token, 0 = no limit
     unsigned rate_public_per_s;     //  gateway: per address, no token, 0 = none
+    int log_requests;               //  ts_reqlog_mode: all, errors, off
+    unsigned log_requests_sample;   //  with all: one success in N is logged
     //  Positional arguments left after the flags (tashanctl commands).
     int argc;
     char **argv;

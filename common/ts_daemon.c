@@ -34,6 +34,7 @@
 #include "ts_dispatch.h"
 #include "ts_log.h"
 #include "ts_park.h"
+#include "ts_reqlog.h"
 #include "ts_valid.h"
 #include "ts_rpc.h"
 #include "ts_warnlimit.h"
@@ -78,6 +79,8 @@ typedef struct {
     uint8_t identity [IDENTITY_MAX];
     size_t identity_size;
     uint64_t corr_id;
+    uint64_t start_ns;              //  uv_hrtime when it was dequeued
+    const char *request_id;         //  the caller's, "" when none (batch arena)
 } origin_t;
 
 //  What s_recv_request read of one message.
@@ -572,6 +575,71 @@ s_recv_request (ts_daemon *self, origin_t *from, incoming_t *in)
     return result;
 }
 
+//  --------------------------------------------------------------------
+//  The request path's envelope: request ids, deadlines, idempotency keys
+//  and one log line per request served.
+
+//  One info line for a request this daemon answered (ts_reqlog decides).
+static void
+s_log_request (const char *method, const Tashan__Caller *caller, const origin_t *from,
+               unsigned code)
+{
+    if (!ts_reqlog_wanted (code))
+        return;
+    uint64_t duration_us = (uv_hrtime () - from->start_ns) / 1000;
+    ts_log_info ("request", "method=%s status=%u duration_us=%llu request_id=%s principal=%s",
+                 method, code, (unsigned long long) duration_us,
+                 from->request_id [0] ? from->request_id : "-",
+                 caller && caller->principal && caller->principal [0]
+                     ? caller->principal : "-");
+}
+
+//  Answer a request at the door (it never becomes a job) and log it.
+static void
+s_refuse_request (ts_daemon *self, const origin_t *from, const Tashan__Request *req,
+                  unsigned code, const char *message)
+{
+    s_reply_msg (self, from, code, message, NULL);
+    s_log_request (req->method, req->caller, from, code);
+}
+
+//  Check what came with a request besides its body and make it the next
+//  job. Returns false after answering it: a malformed request id or
+//  idempotency key (400), or a deadline already past (504: a caller that
+//  gave up must not find its write applied later).
+static bool
+s_admit_job (ts_daemon *self, origin_t *from, const Tashan__Request *req, ts_job *job)
+{
+    from->request_id = "";
+    if (req->request_id [0] && !ts_request_id_ok (req->request_id)) {
+        s_refuse_request (self, from, req, TS_BAD_REQUEST, "request_id must be 1 to 64 "
+                          "printable ASCII characters without blanks, quotes or backslashes");
+        return false;
+    }
+    from->request_id = req->request_id;
+    if (req->idempotency_key [0] && !ts_idempotency_key_ok (req->idempotency_key)) {
+        s_refuse_request (self, from, req, TS_BAD_REQUEST, "the idempotency key must be 1 to "
+                          "255 printable ASCII characters without blanks");
+        return false;
+    }
+    if (req->deadline_ms != 0 && ts_dispatch_now (self->dispatch) >= req->deadline_ms) {
+        ts_log_debug ("request_expired", "method=%s request_id=%s late_ms=%lld", req->method,
+                      from->request_id [0] ? from->request_id : "-",
+                      (long long) (ts_dispatch_now (self->dispatch) - req->deadline_ms));
+        s_refuse_request (self, from, req, TS_TIMEOUT, "the deadline passed before the "
+                          "request was applied (nothing was changed)");
+        return false;
+    }
+    memset (job, 0, sizeof *job);
+    job->method = req->method;
+    job->caller = req->caller;
+    job->body = req->body.data;
+    job->body_size = req->body.len;
+    job->deadline_ms = req->deadline_ms;
+    job->idempotency_key = req->idempotency_key;
+    return true;
+}
+
 //  Run the drained requests as one group commit and answer each; a
 //  request without an outcome yet (a saga in flight, 202) is parked and
 //  answered when it has one (ts_park).
@@ -587,17 +655,23 @@ s_run_jobs (ts_daemon *self, size_t job_count)
     for (size_t i = 0; i < job_count; i++) {
         ts_job *job = &self->jobs [i];
         const origin_t *o = &self->origins [i];
+        unsigned sent = job->code;
         if (job->code == TS_ACCEPTED
         &&  ts_park_add (self->park, o->identity, o->identity_size, o->corr_id, job,
                          uv_now (&self->loop)))
-            continue;
-        if (job->code == TS_ACCEPTED)
+            ;                       //  answered when its saga has an outcome
+        else
+        if (job->code == TS_ACCEPTED) {
+            sent = TS_UNAVAILABLE;
             s_send_reply (self, o->identity, o->identity_size, o->corr_id, TS_UNAVAILABLE,
                           "too many requests are waiting for an outcome: retry", NULL, 0);
+        }
         else
             s_send_reply (self, o->identity, o->identity_size, o->corr_id, job->code,
                           job->message, job->code < 400 ? job->reply : NULL,
                           job->code < 400 ? job->reply_size : 0);
+        //  After the reply: the line costs the caller nothing.
+        s_log_request (job->method, job->caller, o, sent);
     }
 }
 
@@ -663,12 +737,9 @@ s_take_request (ts_daemon *self, origin_t *from, incoming_t *in, size_t *job_cou
         s_handle_sys (self, from, req);
         return 0;
     }
-    ts_job *job = &self->jobs [*job_count];
-    memset (job, 0, sizeof *job);
-    job->method = req->method;
-    job->caller = req->caller;
-    job->body = req->body.data;
-    job->body_size = req->body.len;
+    from->start_ns = uv_hrtime ();
+    if (!s_admit_job (self, from, req, &self->jobs [*job_count]))
+        return 0;
     (*job_count)++;
     return req->body.len;
 }
@@ -956,6 +1027,7 @@ ts_daemon_main (const ts_service *service, int argc, char **argv)
         case TS_CONFIG_RUN: break;
     }
     ts_log_init (service->name, self->cfg.log_level);
+    ts_reqlog_set ((ts_reqlog_mode) self->cfg.log_requests, self->cfg.log_requests_sample);
     signal (SIGPIPE, SIG_IGN);
     if (s_open (self) != 0) {
         free (self);
