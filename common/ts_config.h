@@ -12,7 +12,15 @@
         curve.secret_key / curve.public_key / curve.server_key  (Z85, 40 chars)
         rate_limit.token_per_s = 20000  # gateway: requests/s per token (0 off)
         rate_limit.public_per_s = 2000  # gateway: requests/s per client
-                                        # address without a token (0 off)
+                                        # address without a token, failed
+                                        # authentications included (0 off)
+        http.max_connections = 10000    # gateway: open HTTP connections
+        http.max_connections_per_address = 64   # gateway: from one IP
+        http.first_byte_timeout_ms = 5000       # gateway: a new connection
+                                        # must begin a request this soon
+        http.cors_origins = https://portal.school.example https://b.example
+                                        # gateway: origins whose pages may
+                                        # call the API (CORS); none by default
     Flags (getopt_long: "--flag value" or "--flag=value", unambiguous
     prefixes accepted; parsing stops at the first argument that is not a
     flag): --data-dir DIR, --config FILE, --log-level L, --listen HOST:PORT,
@@ -49,6 +57,10 @@ typedef struct {
     char curve_server [41];         //  the daemons' public key (clients)
     unsigned rate_token_per_s;      //  gateway: per token, 0 = no limit
     unsigned rate_public_per_s;     //  gateway: per address, no token, 0 = none
+    unsigned http_max_connections;  //  gateway: 0 = gw_http's default
+    unsigned http_max_per_address;  //  gateway: 0 = gw_http's default
+    unsigned http_first_byte_ms;    //  gateway: 0 = gw_http's default
+    char cors_origins [1024];       //  gateway: blank-separated, "" = none
     //  Positional arguments left after the flags (tashanctl commands).
     int argc;
     char **argv;

@@ -31,7 +31,9 @@ static const char *s_usage =
     "                      be stopped; the current data is moved aside\n"
     "  demo [--seed N]     create the demo community through the daemons\n"
     "  match --all         match every open need against the resources\n"
-    "  keygen              print a new CURVE key pair as config lines\n";
+    "  keygen              print a new CURVE key pair as config lines\n"
+    "  token create --role ROLE [--binding ID] [--note T] [--expires-at T]\n"
+    "                      make a token while the gateway is stopped (recovery)\n";
 
 int
 main (int argc, char **argv)
@@ -68,6 +70,9 @@ main (int argc, char **argv)
     else
     if (strcmp (cmd, "keygen") == 0)
         rc = ctl_keygen (&ctl, ctl.cfg.argc - 1, ctl.cfg.argv + 1);
+    else
+    if (strcmp (cmd, "token") == 0)
+        rc = ctl_token (&ctl, ctl.cfg.argc - 1, ctl.cfg.argv + 1);
     else {
         fprintf (stderr, "tashanctl: unknown command '%s' (see --help)\n", cmd);
         rc = 2;
