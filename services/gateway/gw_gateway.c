@@ -502,12 +502,8 @@ s_within_rate (gw_gateway *self, gw_http_request *req, const char *principal)
     uint64_t now_ms = uv_now (self->loop);
     if (principal)
         return gw_ratelimit_allow (self->token_limit, principal, now_ms);
-    char address [GW_RATELIMIT_KEY_MAX];
-    snprintf (address, sizeof address, "%s", gw_http_request_remote (req));
-    char *end = address [0] == '[' ? strchr (address, ']') : strrchr (address, ':');
-    if (end)
-        end [address [0] == '[' ? 1 : 0] = 0;
-    return gw_ratelimit_allow (self->public_limit, address, now_ms);
+    //  The same key as failed authentications (gw_auth_request) use.
+    return gw_ratelimit_allow (self->public_limit, gw_http_request_remote_ip (req), now_ms);
 }
 
 static void
