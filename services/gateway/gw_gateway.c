@@ -295,14 +295,16 @@ s_on_binding (void *arg, unsigned code, const char *message, const uint8_t *body
         s_token_make (tc);
         return;
     }
-    if (code == TS_NOT_FOUND)
+    //  A malformed id names no merchant either.
+    bool unknown = code == TS_NOT_FOUND || code == TS_BAD_REQUEST;
+    if (unknown)
         snprintf (why, sizeof why, "no merchant %.100s: a merchant token needs an existing "
                   "merchant", tc->ct->merchant_id);
     else
         snprintf (why, sizeof why, "cannot check merchant %.100s (%.200s); try again",
                   tc->ct->merchant_id, message);
-    s_error (tc->gw, tc->req, "POST /v1/tokens", code == TS_NOT_FOUND ? TS_UNPROCESSABLE
-             : TS_UNAVAILABLE, why);
+    s_error (tc->gw, tc->req, "POST /v1/tokens", unknown ? TS_UNPROCESSABLE : TS_UNAVAILABLE,
+             why);
     ts_arena_destroy (&tc->arena);
     free (tc);
 }
