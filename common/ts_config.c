@@ -155,6 +155,30 @@ s_set_log_requests (ts_config *self, const char *key, const char *value, char *e
     return 1;
 }
 
+//  The gateway's http.* settings.
+static int
+s_set_http (ts_config *self, const char *key, const char *value, char *err, size_t err_size)
+{
+    if (strcmp (key, "http.cors_origins") == 0)
+        return s_copy (self->cors_origins, sizeof self->cors_origins, value, key, err, err_size);
+    unsigned *dst = strcmp (key, "http.max_connections") == 0 ? &self->http_max_connections
+                  : strcmp (key, "http.max_connections_per_address") == 0 ? &self->http_max_per_address
+                  : strcmp (key, "http.first_byte_timeout_ms") == 0 ? &self->http_first_byte_ms
+                  : NULL;
+    if (!dst) {
+        snprintf (err, err_size, "unknown key '%s'", key);
+        return -1;
+    }
+    char *end;
+    unsigned long v = strtoul (value, &end, 10);
+    if (!*value || *end || value [0] == '-' || v < 1 || v > 1000000) {
+        snprintf (err, err_size, "%s must be a number from 1 to 1000000", key);
+        return -1;
+    }
+    *dst = (unsigned) v;
+    return 0;
+}
+
 //  Apply one key = value setting (from the file or a flag).
 static int
 s_set (ts_config *self, const char *key, const char *value, char *err, size_t err_size)
@@ -206,6 +230,8 @@ s_set (ts_config *self, const char *key, const char *value, char *err, size_t er
         return s_copy (self->clients_file, sizeof self->clients_file, value, key, err, err_size);
     if (strcmp (key, "backup.root") == 0)
         return s_copy (self->backup_root, sizeof self->backup_root, value, key, err, err_size);
+    if (strncmp (key, "http.", 5) == 0)
+        return s_set_http (self, key, value, err, err_size);
     char *dst = NULL;
     if (strcmp (key, "curve.secret_key") == 0) dst = self->curve_secret;
     else if (strcmp (key, "curve.public_key") == 0) dst = self->curve_public;
@@ -309,7 +335,8 @@ s_load_file (ts_config *self, const char *path, char *err, size_t err_size)
 }
 
 static void
-s_usage (FILE *out, const char *program, const char *summary, const char *extra)
+s_usage (FILE *out, const char *program, const char *summary, const char *extra,
+         bool takes_command)
 {
     fprintf (out,
         "Usage: %s [options]%s\n"
@@ -323,7 +350,7 @@ s_usage (FILE *out, const char *program, const char *summary, const char *extra)
         "                          default ipc://DIR/run/SVC.sock)\n"
         "  --help                  print this and exit\n"
         "  --version               print the version and exit\n",
-        program, extra ? " COMMAND" : "", summary);
+        program, takes_command ? " COMMAND" : "", summary);
     if (extra)
         fprintf (out, "\n%s", extra);
 }
@@ -392,7 +419,7 @@ s_collect_flags (ts_config *self, int argc, char **argv, const char *program,
     int opt;
     while ((opt = getopt_long (argc, argv, "+:h", s_options, NULL)) != -1) {
         if (opt == 'h') {
-            s_usage (stdout, program, summary, extra_usage);
+            s_usage (stdout, program, summary, extra_usage, allow_positional);
             return TS_CONFIG_EXIT_OK;
         }
         if (opt == 'V') {

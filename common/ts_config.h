@@ -16,10 +16,18 @@
                                           # under it (created 0700)
         rate_limit.token_per_s = 20000  # gateway: requests/s per token (0 off)
         rate_limit.public_per_s = 2000  # gateway: requests/s per client
-                                        # address without a token (0 off)
+                                        # address without a token, failed
+                                        # authentications included (0 off)
         log.requests = all              # one info line per request served:
                                         # all | errors (>= 400) | off
         log.requests_sample = 1         # with all: log one success in N
+        http.max_connections = 10000    # gateway: open HTTP connections
+        http.max_connections_per_address = 64   # gateway: from one IP
+        http.first_byte_timeout_ms = 5000       # gateway: a new connection
+                                        # must begin a request this soon
+        http.cors_origins = https://portal.school.example https://b.example
+                                        # gateway: origins whose pages may
+                                        # call the API (CORS); none by default
     Flags (getopt_long: "--flag value" or "--flag=value", unambiguous
     prefixes accepted; parsing stops at the first argument that is not a
     flag): --data-dir DIR, --config FILE, --log-level L, --listen HOST:PORT,
@@ -60,6 +68,10 @@ typedef struct {
     unsigned rate_public_per_s;     //  gateway: per address, no token, 0 = none
     int log_requests;               //  ts_reqlog_mode: all, errors, off
     unsigned log_requests_sample;   //  with all: one success in N is logged
+    unsigned http_max_connections;  //  gateway: 0 = gw_http's default
+    unsigned http_max_per_address;  //  gateway: 0 = gw_http's default
+    unsigned http_first_byte_ms;    //  gateway: 0 = gw_http's default
+    char cors_origins [1024];       //  gateway: blank-separated, "" = none
     //  Positional arguments left after the flags (tashanctl commands).
     int argc;
     char **argv;

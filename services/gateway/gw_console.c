@@ -63,10 +63,26 @@ s_content_type (const char *path)
     return "application/octet-stream";
 }
 
+//  GET /favicon.ico: the console's icon (an SVG; browsers take it under
+//  that name too), cached for a week.
+static void
+s_favicon (gw_http_request *req, gw_metrics *metrics)
+{
+    size_t len = 0;
+    const unsigned char *data = gw_console_file ("favicon.svg", &len);
+    assert (data);
+    const char *const headers [] = { "Cache-Control", "public, max-age=604800", NULL };
+    s_answer (req, metrics, "GET /favicon.ico", 200, "image/svg+xml", data, len, headers);
+}
+
 bool
 gw_console_serve (gw_http_request *req, gw_metrics *metrics, const char *path)
 {
     const char *file;
+    if (strcmp (path, "/favicon.ico") == 0) {
+        s_favicon (req, metrics);
+        return true;
+    }
     if (strcmp (path, "/") == 0 || strcmp (path, "/console") == 0
     ||  strcmp (path, "/console/") == 0)
         file = "index.html";
@@ -89,7 +105,7 @@ gw_console_serve (gw_http_request *req, gw_metrics *metrics, const char *path)
     char etag [24];
     snprintf (etag, sizeof etag, "\"%016llx\"", (unsigned long long) hash);
     const char *const headers [] = {
-        "Cache-Control", "no-cache", "ETag", etag, "X-Content-Type-Options", "nosniff", NULL
+        "Cache-Control", "no-cache", "ETag", etag, NULL
     };
     const char *match = gw_http_request_header (req, "If-None-Match");
     if (match && strcmp (match, etag) == 0)
@@ -100,15 +116,20 @@ gw_console_serve (gw_http_request *req, gw_metrics *metrics, const char *path)
     return true;
 }
 
-//  The caller's token, or a 401 answered (false).
+//  The caller's token, or a 401 (429 after too many failures) answered
+//  (false).
 static bool
 s_signed_in (gw_http_request *req, gw_metrics *metrics, gw_auth *auth, const char *key,
              ts_arena *arena, const char **role, const char **binding, const char **principal)
 {
-    if (gw_auth_check (auth, gw_http_request_header (req, "Authorization"), arena,
-                       role, binding, principal))
+    unsigned code = gw_auth_request (auth, req, arena, role, binding, principal);
+    if (code == 200)
         return true;
-    s_fail (req, metrics, key, 401, "unauthorized", "a valid bearer token is required");
+    if (code == 429)
+        s_fail (req, metrics, key, 429, "too_many_requests",
+                "too many failed authentications from this address; retry after a second");
+    else
+        s_fail (req, metrics, key, 401, "unauthorized", "a valid bearer token is required");
     return false;
 }
 

@@ -5,6 +5,7 @@
 #include "gw_gateway.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "gateway.pb-c.h"
 #include "gw_access.h"
+#include "merchants.pb-c.h"
 #include "gw_auth.h"
 #include "gw_console.h"
 #include "gw_disclose.h"
@@ -224,7 +226,10 @@ static void
 s_on_health_timer (uv_timer_t *timer)
 {
     gw_gateway *self = timer->data;
-    if (self->health_polling || self->stopping)
+    if (self->stopping)
+        return;
+    gw_auth_flush (self->auth, false);  //  at most every minute
+    if (self->health_polling)
         return;
     self->health_polling = true;
     s_health_start (self, NULL);
@@ -233,13 +238,22 @@ s_on_health_timer (uv_timer_t *timer)
 //  --------------------------------------------------------------------
 //  Tokens (the gateway's own routes)
 
+static void s_too_many (gw_gateway *self, gw_http_request *req, const char *route_key);
+
+//  The caller of req, or false after answering 401 (or 429 when the
+//  client's address has failed too often: gw_auth_request).
 static bool
-s_authenticate (gw_gateway *self, gw_http_request *req, ts_arena *arena,
+s_authenticate (gw_gateway *self, gw_http_request *req, const char *key, ts_arena *arena,
                 Tashan__Caller *caller)
 {
     const char *role, *binding, *principal;
-    if (!gw_auth_check (self->auth, gw_http_request_header (req, "Authorization"), arena,
-                        &role, &binding, &principal))
+    unsigned code = gw_auth_request (self->auth, req, arena, &role, &binding, &principal);
+    if (code == TS_TOO_MANY)
+        s_too_many (self, req, key);
+    else
+    if (code != TS_OK)
+        s_error (self, req, key, TS_UNAUTHORIZED, "a valid bearer token is required");
+    if (code != TS_OK)
         return false;
     caller->role = (char *) role;
     caller->binding = (char *) binding;
@@ -248,49 +262,174 @@ s_authenticate (gw_gateway *self, gw_http_request *req, ts_arena *arena,
     return true;
 }
 
+//  One POST /v1/tokens on its way: the binding is checked with the
+//  daemon that owns it before the token is made.
+typedef struct {
+    gw_gateway *gw;
+    gw_http_request *req;
+    ts_arena *arena;
+    Tashan__Gateway__CreateTokenRequest *ct;
+    const char *created_by;
+} token_call_t;
+
+static void
+s_token_make (token_call_t *tc)
+{
+    const char *key = "POST /v1/tokens";
+    char err [ERR_MAX];
+    Tashan__Gateway__Token token = TASHAN__GATEWAY__TOKEN__INIT;
+    unsigned code = gw_auth_create (tc->gw->auth, tc->ct, tc->created_by, tc->arena, &token,
+                                    err, sizeof err);
+    if (code >= 400)
+        s_error (tc->gw, tc->req, key, code, err);
+    else
+        s_respond_msg (tc->gw, tc->req, key, code, &token.base);
+    ts_arena_destroy (&tc->arena);
+    free (tc);
+}
+
+//  The merchants daemon's answer about the merchant to bind.
+static void
+s_on_binding (void *arg, unsigned code, const char *message, const uint8_t *body, size_t size)
+{
+    token_call_t *tc = arg;
+    char why [ERR_MAX];
+    if (gw_http_request_detached (tc->req)) {
+        gw_http_respond (tc->req, 499, NULL, NULL, 0, NULL);
+        ts_arena_destroy (&tc->arena);
+        free (tc);
+        return;
+    }
+    if (code == TS_OK) {
+        s_token_make (tc);
+        return;
+    }
+    //  A malformed id names no merchant either.
+    bool unknown = code == TS_NOT_FOUND || code == TS_BAD_REQUEST;
+    if (unknown)
+        snprintf (why, sizeof why, "no merchant %.100s: a merchant token needs an existing "
+                  "merchant", tc->ct->merchant_id);
+    else
+        snprintf (why, sizeof why, "cannot check merchant %.100s (%.200s); try again",
+                  tc->ct->merchant_id, message);
+    s_error (tc->gw, tc->req, "POST /v1/tokens", unknown ? TS_UNPROCESSABLE : TS_UNAVAILABLE,
+             why);
+    ts_arena_destroy (&tc->arena);
+    free (tc);
+}
+
+static int s_service_index (const char *service);
+
+//  POST /v1/tokens: parse, then check a merchant binding with the
+//  merchants daemon (422 when there is no such merchant), then make it.
+static void
+s_token_create (gw_gateway *self, gw_http_request *req, ts_arena *arena, const char *by)
+{
+    //  Any Content-Type: clients (curl -d) often send a form type for
+    //  what is JSON; the body is parsed as JSON either way.
+    char err [ERR_MAX];
+    size_t len;
+    const char *body = gw_http_request_body (req, &len);
+    Tashan__Gateway__CreateTokenRequest *ct = (Tashan__Gateway__CreateTokenRequest *)
+        gw_json_parse (&tashan__gateway__create_token_request__descriptor, body, len,
+                       ts_arena_pb (arena), err, sizeof err);
+    if (!ct) {
+        s_error (self, req, "POST /v1/tokens", TS_BAD_REQUEST, err);
+        ts_arena_destroy (&arena);
+        return;
+    }
+    token_call_t *tc = calloc (1, sizeof *tc);
+    assert (tc);
+    *tc = (token_call_t) { .gw = self, .req = req, .arena = arena, .ct = ct, .created_by = by };
+    if (strcmp (ct->role, "merchant") != 0 || !ct->merchant_id [0]) {
+        s_token_make (tc);
+        return;
+    }
+    Tashan__Merchants__GetMerchantRequest get = TASHAN__MERCHANTS__GET_MERCHANT_REQUEST__INIT;
+    get.id = ct->merchant_id;
+    size_t size = protobuf_c_message_get_packed_size (&get.base);
+    uint8_t *buf = ts_arena_alloc (arena, size ? size : 1);
+    protobuf_c_message_pack (&get.base, buf);
+    Tashan__Caller caller = TASHAN__CALLER__INIT;
+    caller.role = "system";
+    caller.principal = "gateway";
+    ts_rpc_call (self->rpc [s_service_index ("merchants")], "merchants.Get", &caller, buf, size,
+                 GW_RPC_TIMEOUT_MS, s_on_binding, tc);
+}
+
+//  DELETE /v1/tokens/{id}[?self=true]
+static void
+s_token_revoke (gw_gateway *self, gw_http_request *req, const char *id, const char *by)
+{
+    const char *key = "DELETE /v1/tokens/{id}";
+    char err [ERR_MAX], flag [8] = "";
+    ssize_t n = gw_http_query_get (req, "self", flag, sizeof flag);
+    if (n != -ENOENT && (n < 0 || (strcmp (flag, "true") != 0 && strcmp (flag, "false") != 0))) {
+        s_error (self, req, key, TS_BAD_REQUEST, "query parameter 'self' must be true or false");
+        return;
+    }
+    unsigned code = gw_auth_revoke (self->auth, id, by, strcmp (flag, "true") == 0, err, sizeof err);
+    if (code >= 400) {
+        s_error (self, req, key, code, err);
+        return;
+    }
+    Tashan__Gateway__RevokeTokenReply rep = TASHAN__GATEWAY__REVOKE_TOKEN_REPLY__INIT;
+    rep.id = (char *) id;
+    rep.revoked = true;
+    s_respond_msg (self, req, key, TS_OK, &rep.base);
+}
+
+//  GET /v1/tokens?page_size=&page_token=
+static void
+s_token_list (gw_gateway *self, gw_http_request *req, ts_arena *arena)
+{
+    const char *key = "GET /v1/tokens";
+    char err [ERR_MAX];
+    Tashan__Gateway__ListTokensRequest lr = TASHAN__GATEWAY__LIST_TOKENS_REQUEST__INIT;
+    const char *cursor = gw_http_request_query (req);
+    gw_http_param param;
+    for (int i = 0; i < 16 && gw_http_query_next (&cursor, &param); i++) {
+        char name [32], value [64];
+        if (gw_http_decode (param.key, param.key_len, name, sizeof name, true) < 0
+        ||  gw_http_decode (param.value, param.value_len, value, sizeof value, true) < 0
+        ||  gw_json_set_field_from_string (&lr.base, name, value, ts_arena_pb (arena),
+                                           err, sizeof err) != 0) {
+            s_error (self, req, key, TS_BAD_REQUEST, "query parameters: page_size (1 to 1000) "
+                     "and page_token only");
+            return;
+        }
+    }
+    Tashan__Gateway__ListTokensReply rep = TASHAN__GATEWAY__LIST_TOKENS_REPLY__INIT;
+    unsigned code = gw_auth_list (self->auth, &lr, arena, &rep, err, sizeof err);
+    if (code >= 400)
+        s_error (self, req, key, code, err);
+    else
+        s_respond_msg (self, req, key, TS_OK, &rep.base);
+}
+
+//  The token routes (ops only): id for DELETE, else POST or GET.
 static void
 s_tokens (gw_gateway *self, gw_http_request *req, const char *id)
 {
-    const char *key = id ? "DELETE /v1/tokens/{id}" : "POST /v1/tokens";
+    bool get = strcmp (gw_http_request_method (req), "GET") == 0
+            || strcmp (gw_http_request_method (req), "HEAD") == 0;
+    const char *key = id ? "DELETE /v1/tokens/{id}" : get ? "GET /v1/tokens" : "POST /v1/tokens";
     ts_arena *arena = ts_arena_new ();
     Tashan__Caller caller = TASHAN__CALLER__INIT;
-    char err [ERR_MAX];
-    if (!s_authenticate (self, req, arena, &caller))
-        s_error (self, req, key, TS_UNAUTHORIZED, "a valid bearer token is required");
+    if (!s_authenticate (self, req, key, arena, &caller))
+        ;
     else
     if (strcmp (caller.role, "ops") != 0)
         s_error (self, req, key, TS_FORBIDDEN, "only ops may manage tokens");
     else
-    if (id) {
-        unsigned code = gw_auth_revoke (self->auth, id, err, sizeof err);
-        if (code >= 400)
-            s_error (self, req, key, code, err);
-        else {
-            Tashan__Gateway__RevokeTokenReply rep = TASHAN__GATEWAY__REVOKE_TOKEN_REPLY__INIT;
-            rep.id = (char *) id;
-            rep.revoked = true;
-            s_respond_msg (self, req, key, TS_OK, &rep.base);
-        }
-    }
+    if (id)
+        s_token_revoke (self, req, id, caller.principal);
+    else
+    if (get)
+        s_token_list (self, req, arena);
     else {
-        //  Any Content-Type: clients (curl -d) often send a form type for
-        //  what is JSON; the body is parsed as JSON either way.
-        size_t len;
-        const char *body = gw_http_request_body (req, &len);
-        Tashan__Gateway__CreateTokenRequest *ct = (Tashan__Gateway__CreateTokenRequest *)
-            gw_json_parse (&tashan__gateway__create_token_request__descriptor, body, len,
-                           ts_arena_pb (arena), err, sizeof err);
-        if (!ct)
-            s_error (self, req, key, TS_BAD_REQUEST, err);
-        else {
-            Tashan__Gateway__Token token = TASHAN__GATEWAY__TOKEN__INIT;
-            unsigned code = gw_auth_create (self->auth, ct, caller.principal, arena, &token,
-                                            err, sizeof err);
-            if (code >= 400)
-                s_error (self, req, key, code, err);
-            else
-                s_respond_msg (self, req, key, code, &token.base);
-        }
+        s_token_create (self, req, arena, caller.principal);
+        return;                     //  arena goes with the call
     }
     ts_arena_destroy (&arena);
 }
@@ -397,12 +536,8 @@ s_within_rate (gw_gateway *self, gw_http_request *req, const char *principal)
     uint64_t now_ms = uv_now (self->loop);
     if (principal)
         return gw_ratelimit_allow (self->token_limit, principal, now_ms);
-    char address [GW_RATELIMIT_KEY_MAX];
-    snprintf (address, sizeof address, "%s", gw_http_request_remote (req));
-    char *end = address [0] == '[' ? strchr (address, ']') : strrchr (address, ':');
-    if (end)
-        end [address [0] == '[' ? 1 : 0] = 0;
-    return gw_ratelimit_allow (self->public_limit, address, now_ms);
+    //  The same key as failed authentications (gw_auth_request) use.
+    return gw_ratelimit_allow (self->public_limit, gw_http_request_remote_ip (req), now_ms);
 }
 
 static void
@@ -411,11 +546,27 @@ s_too_many (gw_gateway *self, gw_http_request *req, const char *route_key)
     static const char body [] =
         "{\"error\":{\"code\":\"too_many_requests\",\"message\":"
         "\"rate limit reached for this caller; retry after a second\"}}";
-    static const char *const headers [] = { "Retry-After", "1", NULL };
+    //  Retry-After: 1 comes with every 429 (gw_http_respond).
     uint64_t elapsed_us = (uv_hrtime () - gw_http_request_start_ns (req)) / 1000;
     gw_metrics_request (self->metrics, route_key, TS_TOO_MANY, elapsed_us);
     gw_access_route (gw_access_of (req), route_key);
-    gw_http_respond (req, TS_TOO_MANY, "application/json", body, sizeof body - 1, headers);
+    gw_http_respond (req, TS_TOO_MANY, "application/json", body, sizeof body - 1, NULL);
+}
+
+//  405 with the Allow header RFC 9110 requires.
+static void
+s_not_allowed (gw_gateway *self, gw_http_request *req, const char *method, const char *allow)
+{
+    char body [300];
+    //  method is one we implement (gw_http answers 501 to the others), so
+    //  it needs no escaping.
+    snprintf (body, sizeof body, "{\"error\":{\"code\":\"method_not_allowed\",\"message\":"
+              "\"%s is not allowed here; allowed: %s\"}}", method, allow);
+    const char *const headers [] = { "Allow", allow, NULL };
+    uint64_t elapsed_us = (uv_hrtime () - gw_http_request_start_ns (req)) / 1000;
+    gw_metrics_request (self->metrics, "method_not_allowed", 405, elapsed_us);
+    gw_access_route (gw_access_of (req), "method_not_allowed");
+    gw_http_respond (req, 405, "application/json", body, strlen (body), headers);
 }
 
 //  The request message of a routed call, from the JSON body for a route
@@ -546,8 +697,7 @@ s_routed (gw_gateway *self, gw_http_request *req, gw_match *match)
     if (route->flags & GW_PUBLIC)
         caller.role = "public";
     else
-    if (!s_authenticate (self, req, call->arena, &caller)) {
-        s_error (self, req, call->route_key, TS_UNAUTHORIZED, "a valid bearer token is required");
+    if (!s_authenticate (self, req, call->route_key, call->arena, &caller)) {
         s_call_free (call);
         return;
     }
@@ -584,11 +734,17 @@ s_metrics (gw_gateway *self, gw_http_request *req)
               "# TYPE tashan_http_parse_errors_total counter\n"
               "tashan_http_parse_errors_total %llu\n"
               "# TYPE tashan_http_timeouts_total counter\n"
-              "tashan_http_timeouts_total %llu\n",
+              "tashan_http_timeouts_total %llu\n"
+              "# TYPE tashan_http_connections_rejected_total counter\n"
+              "tashan_http_connections_rejected_total %llu\n"
+              "# TYPE tashan_http_connections_evicted_total counter\n"
+              "tashan_http_connections_evicted_total %llu\n",
               (unsigned long long) st.connections_open,
               (unsigned long long) st.connections_accepted,
               (unsigned long long) st.parse_errors,
-              (unsigned long long) st.request_timeouts);
+              (unsigned long long) st.request_timeouts,
+              (unsigned long long) st.connections_rejected,
+              (unsigned long long) st.connections_evicted);
     char *text = gw_metrics_print (self->metrics, extra);
     s_respond (self, req, "GET /metrics", TS_OK, "text/plain; version=0.0.4", text, strlen (text));
     free (text);
@@ -599,14 +755,17 @@ static void
 s_route (gw_gateway *self, gw_http_request *req, const char *method, const char *path)
 {
     gw_match match;
-    char why [600];
-    switch (gw_router_find (method, path, &match)) {
+    char why [600], allow [96];
+    gw_router_result found = gw_router_find (method, path, &match);
+    if (found == GW_ROUTER_NOT_FOUND && gw_router_allow (path, allow, sizeof allow) > 0)
+        found = GW_ROUTER_METHOD;   //  one of the gateway's own paths
+    switch (found) {
         case GW_ROUTER_FOUND:
             s_routed (self, req, &match);
             return;
         case GW_ROUTER_METHOD:
-            snprintf (why, sizeof why, "%s is not allowed on %.500s", method, path);
-            s_error (self, req, "method_not_allowed", 405, why);
+            gw_router_allow (path, allow, sizeof allow);
+            s_not_allowed (self, req, method, allow);
             return;
         case GW_ROUTER_BAD_PATH:
             s_error (self, req, "bad_path", TS_BAD_REQUEST, "malformed path");
@@ -616,6 +775,20 @@ s_route (gw_gateway *self, gw_http_request *req, const char *method, const char 
             s_error (self, req, "not_found", TS_NOT_FOUND, why);
             return;
     }
+}
+
+//  OPTIONS (and CORS preflight): what the path allows, 404 for no route.
+static void
+s_options (gw_gateway *self, gw_http_request *req, const char *path)
+{
+    char allow [96];
+    if (gw_router_allow (path, allow, sizeof allow) == 0) {
+        s_error (self, req, "not_found", TS_NOT_FOUND, "no such path");
+        return;
+    }
+    uint64_t elapsed_us = (uv_hrtime () - gw_http_request_start_ns (req)) / 1000;
+    gw_metrics_request (self->metrics, "OPTIONS", 204, elapsed_us);
+    gw_http_respond_options (req, allow);
 }
 
 //  Every HTTP request: the gateway's own paths (/healthz, /metrics, the
@@ -630,6 +803,10 @@ s_on_request (gw_http_request *req, void *arg)
     bool get = strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0;
     if (self->stopping) {
         s_error (self, req, "stopping", TS_UNAVAILABLE, "the gateway is stopping");
+        return;
+    }
+    if (strcmp (method, "OPTIONS") == 0) {
+        s_options (self, req, path);
         return;
     }
     if (strcmp (path, "/healthz") == 0 && get) {
@@ -658,7 +835,7 @@ s_on_request (gw_http_request *req, void *arg)
         gw_console_qr (req, self->metrics, self->auth);
         return;
     }
-    if (strcmp (path, "/v1/tokens") == 0 && strcmp (method, "POST") == 0) {
+    if (strcmp (path, "/v1/tokens") == 0 && (strcmp (method, "POST") == 0 || get)) {
         s_tokens (self, req, NULL);
         return;
     }
@@ -695,6 +872,7 @@ gw_gateway_new (uv_loop_t *loop, const ts_config *cfg, char *err, size_t err_siz
         gw_gateway_destroy (&self);
         return NULL;
     }
+    gw_auth_guard (self->auth, self->public_limit, loop);
     for (int i = 0; i < TS_SERVICE_COUNT; i++) {
         self->rpc [i] = ts_rpc_new (loop, ts_config_endpoint (cfg, ts_service_names [i]), cfg,
                                     GW_RPC_IN_FLIGHT_MAX);
@@ -706,6 +884,13 @@ gw_gateway_new (uv_loop_t *loop, const ts_config *cfg, char *err, size_t err_siz
     }
     gw_http_config http_cfg;
     gw_http_config_defaults (&http_cfg);
+    if (cfg->http_max_connections)
+        http_cfg.max_connections = cfg->http_max_connections;
+    if (cfg->http_max_per_address)
+        http_cfg.max_connections_per_address = cfg->http_max_per_address;
+    if (cfg->http_first_byte_ms)
+        http_cfg.first_byte_timeout_ms = cfg->http_first_byte_ms;
+    http_cfg.cors_origins = cfg->cors_origins;
     self->http = gw_http_new (loop, &http_cfg, s_on_request, self);
     assert (self->http);
     self->port = gw_http_listen (self->http, cfg->listen, err, err_size);

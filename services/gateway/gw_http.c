@@ -199,8 +199,8 @@ gw_http__format_response (gw_http *server, unsigned status, const char *content_
     }
     size_t ctype_bytes = content_type? strlen (content_type) + 16: 0;
     //  status line 64 (reason <= 32) + Date 40 + Content-Length 40 +
-    //  Connection 30 + final CRLF.
-    size_t head_cap = 64 + 40 + 40 + 30 + 2 + ctype_bytes + extra_bytes + 16;
+    //  Connection 30 + X-Content-Type-Options 40 + final CRLF.
+    size_t head_cap = 64 + 40 + 40 + 30 + 40 + 2 + ctype_bytes + extra_bytes + 16;
     size_t cap = head_cap + (send_body? body_len: 0);
     char *out = malloc (cap);
     if (!out)
@@ -220,6 +220,8 @@ gw_http__format_response (gw_http *server, unsigned status, const char *content_
                                 no_body? (size_t) 0: body_len);
     n += (size_t) snprintf (out + n, head_cap - n, "Connection: %s\r\n",
                             close? "close": "keep-alive");
+    //  Every answer: browsers must not guess another type than ours.
+    n += (size_t) snprintf (out + n, head_cap - n, "X-Content-Type-Options: nosniff\r\n");
     for (size_t i = 0; extra && extra [i]; i += 2)
         n += (size_t) snprintf (out + n, head_cap - n, "%s: %s\r\n",
                                 extra [i], extra [i + 1]);
@@ -262,6 +264,23 @@ gw_http__format_addr (const struct sockaddr_storage *ss, char *out, size_t size)
 }
 
 
+//  --------------------------------------------------------------------------
+//  "1.2.3.4" or "::1" for a socket address.
+
+void
+gw_http__format_ip (const struct sockaddr_storage *ss, char *out, size_t size)
+{
+    int rc = -1;
+    if (ss->ss_family == AF_INET)
+        rc = uv_ip4_name ((const struct sockaddr_in *) ss, out, size);
+    else
+    if (ss->ss_family == AF_INET6)
+        rc = uv_ip6_name ((const struct sockaddr_in6 *) ss, out, size);
+    if (rc != 0)
+        snprintf (out, size, "unknown");
+}
+
+
 //  =========================================================================
 //  Server
 
@@ -279,10 +298,12 @@ gw_http_config_defaults (gw_http_config *cfg)
         .max_headers = 64,
         .max_body_bytes = 1024 * 1024,
         .max_connections = 10000,
+        .max_connections_per_address = 64,
         .max_inflight = 32,
         .max_write_pending_bytes = 4 * 1024 * 1024,
         .request_timeout_ms = 10000,
         .idle_timeout_ms = 30000,
+        .first_byte_timeout_ms = 5000,
         .write_timeout_ms = 30000,
         .linger_ms = 1000,
         .backlog = 511,
@@ -315,10 +336,12 @@ gw_http_new (uv_loop_t *loop, const gw_http_config *cfg,
     S_DEFAULT (max_headers);
     S_DEFAULT (max_body_bytes);
     S_DEFAULT (max_connections);
+    S_DEFAULT (max_connections_per_address);
     S_DEFAULT (max_inflight);
     S_DEFAULT (max_write_pending_bytes);
     S_DEFAULT (request_timeout_ms);
     S_DEFAULT (idle_timeout_ms);
+    S_DEFAULT (first_byte_timeout_ms);
     S_DEFAULT (write_timeout_ms);
     S_DEFAULT (linger_ms);
     S_DEFAULT (backlog);
@@ -326,6 +349,12 @@ gw_http_new (uv_loop_t *loop, const gw_http_config *cfg,
     //  Offsets into a request's head buffer are 32-bit.
     assert (self->cfg.max_url_bytes + self->cfg.max_header_bytes < UINT32_MAX / 2);
     assert (self->cfg.max_headers < UINT32_MAX / 4);
+    gw_http__cors_set (self, self->cfg.cors_origins);
+    self->cfg.cors_origins = NULL;  //  the copy in self->cors_origins serves
+    if (gw_http__limits_init (self) != 0) {
+        free (self);
+        return NULL;
+    }
     int rc = uv_idle_init (loop, &self->idle);
     assert (rc == 0);
     self->idle.data = self;
@@ -346,6 +375,8 @@ gw_http__server_maybe_free (gw_http *self)
         return;
     assert (self->conns == NULL);
     assert (self->resume_head == NULL);
+    assert (self->live_count == 0 && self->idle_head == NULL);
+    gw_http__limits_free (self);
     self->magic = 0;
     free (self);
 }
@@ -499,7 +530,7 @@ gw_http_stats_get (gw_http *self, gw_http_stats *stats)
     assert (self->magic == GW_HTTP_MAGIC);
     assert (stats);
     *stats = self->stats;
-    stats->connections_open = self->conn_count;
+    stats->connections_open = self->live_count;
 }
 
 

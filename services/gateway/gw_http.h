@@ -51,17 +51,27 @@ typedef struct {
     size_t max_header_bytes;        //  8 KiB (names + values); over: 431
     size_t max_headers;             //  64 header lines; more: 431
     size_t max_body_bytes;          //  1 MiB (after de-chunking); over: 413
-    uint32_t max_connections;       //  10,000; one more is accepted, closed
+    uint32_t max_connections;       //  10,000; when full, the oldest idle
+                                    //  connection is closed to make room (if
+                                    //  none is idle, the new one is closed)
+    uint32_t max_connections_per_address; //  64 open from one IP address;
+                                    //  one more is accepted and closed
     uint32_t max_inflight;          //  32 requests per connection, then
                                     //  stop reading until one is answered
     size_t max_write_pending_bytes; //  4 MiB unsent; over: stop reading
     uint64_t request_timeout_ms;    //  10 s from first byte to last: 408
     uint64_t idle_timeout_ms;       //  30 s keep-alive with nothing to do
+    uint64_t first_byte_timeout_ms; //  5 s for a new connection's first
+                                    //  request to begin
     uint64_t write_timeout_ms;      //  30 s for a pending write to finish
                                     //  (client not reading): close
     uint64_t linger_ms;             //  1 s reading (discarding) after our
                                     //  FIN so the client sees the error
     int backlog;                    //  511, listen(2) backlog
+    //  Origins (e.g. "https://portal.school.example") allowed to call from
+    //  a browser (CORS), separated by blanks or commas; NULL or "": none.
+    //  Copied by gw_http_new.
+    const char *cors_origins;
 } gw_http_config;
 
 //  Counters for /metrics. Monotonic except connections_open.
@@ -69,10 +79,13 @@ typedef struct {
     uint64_t connections_open;      //  now, in-memory ones included
     uint64_t connections_accepted;  //  total accepted and served
     uint64_t connections_rejected;  //  closed at once: over max_connections
+                                    //  with none idle, or over the per-address cap
+    uint64_t connections_evicted;   //  idle ones closed to make room
     uint64_t requests_parsed;       //  complete requests handed to handler
     uint64_t responses_sent;        //  responses handed to the socket
     uint64_t requests_abandoned;    //  detached: client gone before answer
-    uint64_t parse_errors;          //  400: malformed, smuggling, CONNECT
+    uint64_t parse_errors;          //  400: malformed, smuggling, Host
+    uint64_t not_implemented;       //  501: method or transfer coding
     uint64_t too_large;             //  413
     uint64_t header_too_large;      //  431 and 414
     uint64_t request_timeouts;      //  408: request not complete in time
@@ -141,6 +154,8 @@ int gw_http_request_header_at (gw_http_request *req, size_t index,
 const void *gw_http_request_body (gw_http_request *req, size_t *len);
 //  Peer as "127.0.0.1:54321" or "[::1]:54321".
 const char *gw_http_request_remote (gw_http_request *req);
+//  Peer address without the port: "127.0.0.1" or "::1" (rate limits).
+const char *gw_http_request_remote_ip (gw_http_request *req);
 //  uv_hrtime() when the first byte of the request arrived (latency).
 uint64_t gw_http_request_start_ns (gw_http_request *req);
 //  True once the connection is gone (respond will only free).
@@ -163,7 +178,14 @@ void gw_http_request_on_respond (gw_http_request *req, gw_http_respond_fn fn,
 //  Answer req and give it up (see ownership above). content_type may be
 //  NULL (no Content-Type). extra_headers is NULL or a NULL-terminated list
 //  of name, value pairs: { "Retry-After", "1", NULL }. HEAD gets the
-//  headers only; 204 and 304 never carry a body. Returns 0 when queued,
+//  headers only; 204 and 304 never carry a body. Added unless extra
+//  names them: X-Content-Type-Options: nosniff (always); on text/html
+//  Content-Security-Policy and X-Frame-Options: DENY; on /v1 paths
+//  Cache-Control: no-store; on 401 WWW-Authenticate: Bearer (with
+//  error="invalid_token" when the request carried Authorization); on 429
+//  Retry-After: 1; for an Origin of cors_origins its CORS headers, and
+//  Vary: Origin whenever CORS is configured. A 405 must name Allow.
+//  Returns 0 when queued,
 //  -ENOTCONN when the connection had gone, -EINVAL for a bad status or a
 //  header with CR/LF (a 500 is sent instead), -ENOMEM.
 int gw_http_respond (gw_http_request *req, unsigned status,
@@ -175,6 +197,18 @@ int gw_http_respond (gw_http_request *req, unsigned status,
 //  Content-Type application/json. Same ownership and returns as respond.
 int gw_http_respond_error (gw_http_request *req, unsigned status,
                            const char *code, const char *message);
+
+//  ---------------------------------------------------------------------
+//  Answer OPTIONS: 204 with Allow (e.g. "GET, HEAD, OPTIONS") and, when
+//  the request's Origin is one of cors_origins, the preflight's
+//  Access-Control-Allow-Methods (allow), -Headers (Authorization,
+//  Content-Type, Idempotency-Key, X-Request-Id) and -Max-Age. Consumes
+//  req like gw_http_respond.
+int gw_http_respond_options (gw_http_request *req, const char *allow);
+
+//  ---------------------------------------------------------------------
+//  True when origin is one of the configured cors_origins.
+bool gw_http_cors_allowed (gw_http *self, const char *origin);
 
 //  ---------------------------------------------------------------------
 //  Percent-decode src[0..src_len) into dst, NUL-terminated; '+' becomes a

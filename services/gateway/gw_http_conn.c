@@ -236,6 +236,9 @@ gw_http__conn_close (gw_http_conn *conn)
         return;
     conn->state = CONN_CLOSED;
     gw_http *server = conn->server;
+    assert (server->live_count > 0);
+    server->live_count--;
+    gw_http__limits_forget (conn);
     if (conn->req) {
         gw_http__req_free (conn->req);
         conn->req = NULL;
@@ -334,8 +337,10 @@ conn_arm_timer (gw_http_conn *conn)
 {
     if (conn->in_memory || conn->state == CONN_CLOSED)
         return;
-    if (conn->timer_purpose == TIMER_LINGER)
+    if (conn->timer_purpose == TIMER_LINGER) {
+        gw_http__limits_idle (conn, false);
         return;                     //  set once, in s_on_shutdown
+    }
     gw_http *server = conn->server;
     uint64_t now_ms = uv_now (server->loop);
     timer_purpose purpose = TIMER_NONE;
@@ -354,11 +359,14 @@ conn_arm_timer (gw_http_conn *conn)
     else
     if (conn->state == CONN_OPEN && conn->queue_head == NULL) {
         //  Measured from when it became idle, so stray bytes (CRLFs that
-        //  begin no request) do not keep a connection forever.
+        //  begin no request) do not keep a connection forever. A new
+        //  connection gets a short while for its first request to begin.
         purpose = TIMER_IDLE;
-        uint64_t end_ms = conn->idle_since_ms + server->cfg.idle_timeout_ms;
+        uint64_t end_ms = conn->idle_since_ms + (conn->started
+                        ? server->cfg.idle_timeout_ms: server->cfg.first_byte_timeout_ms);
         due_ms = end_ms > now_ms? end_ms - now_ms: 0;
     }
+    gw_http__limits_idle (conn, purpose == TIMER_IDLE);
     conn->timer_purpose = purpose;
     if (purpose == TIMER_NONE)
         uv_timer_stop (&conn->timer);
@@ -611,6 +619,11 @@ gw_http__conn_parse (gw_http_conn *conn, const char *data, size_t len)
             server->stats.header_too_large++;
             conn_fail (conn, 431, "headers_too_large", "request headers too large");
         }
+        else
+        if (err == HPE_INVALID_METHOD) {
+            server->stats.not_implemented++;
+            conn_fail (conn, 501, "not_implemented", "request method not implemented");
+        }
         else {
             server->stats.parse_errors++;
             char message [128];
@@ -755,7 +768,10 @@ gw_http__on_connection (uv_stream_t *listener, int status)
     assert (server->magic == GW_HTTP_MAGIC);
     if (status < 0 || server->destroyed)
         return;                     //  e.g. EMFILE; libuv keeps listening
-    if (server->conn_count >= server->cfg.max_connections) {
+    //  Closed connections wait for their close callbacks; past this bound
+    //  (a flood faster than the loop frees them) refuse outright.
+    if (server->conn_count >= server->cfg.max_connections
+                            + server->cfg.max_connections / 4 + 16) {
         //  Must accept: libuv stops polling the listener until we do.
         uv_tcp_t *tcp = malloc (sizeof *tcp);
         if (!tcp)
@@ -781,9 +797,11 @@ gw_http__on_connection (uv_stream_t *listener, int status)
     conn->timer.data = conn;
     conn->handles_open = 2;
     s_conn_link (server, conn);
+    server->live_count++;
     http_parser_init (&conn->parser, HTTP_REQUEST);
     conn->parser.data = conn;
     snprintf (conn->remote, sizeof conn->remote, "unknown");
+    snprintf (conn->remote_ip, sizeof conn->remote_ip, "unknown");
     if (uv_accept (listener, (uv_stream_t *) &conn->tcp)) {
         gw_http__conn_close (conn);
         return;
@@ -793,8 +811,15 @@ gw_http__on_connection (uv_stream_t *listener, int status)
     uv_tcp_nodelay (&conn->tcp, 1);
     struct sockaddr_storage ss;
     int ss_len = sizeof ss;
-    if (uv_tcp_getpeername (&conn->tcp, (struct sockaddr *) &ss, &ss_len) == 0)
+    if (uv_tcp_getpeername (&conn->tcp, (struct sockaddr *) &ss, &ss_len) == 0) {
         gw_http__format_addr (&ss, conn->remote, sizeof conn->remote);
+        gw_http__format_ip (&ss, conn->remote_ip, sizeof conn->remote_ip);
+    }
+    if (!gw_http__limits_admit (conn)) {
+        server->stats.connections_rejected++;
+        gw_http__conn_close (conn);
+        return;
+    }
     conn->idle_since_ms = uv_now (server->loop);
     server->stats.connections_accepted++;
     conn_update (conn);
@@ -823,10 +848,12 @@ gw_http__conn_new_memory (gw_http *self)
     conn->in_memory = true;
     conn->sink = sink;
     snprintf (conn->remote, sizeof conn->remote, "memory:0");
+    snprintf (conn->remote_ip, sizeof conn->remote_ip, "memory");
     http_parser_init (&conn->parser, HTTP_REQUEST);
     conn->parser.data = conn;
     conn->idle_since_ms = uv_now (self->loop);
     s_conn_link (self, conn);
+    self->live_count++;
     self->memory_count++;
     return conn;
 }

@@ -10,6 +10,10 @@
         gw_http_request.c   requests: parser callbacks that build them, the
                             accessors and gw_http_respond
         gw_http_url.c       percent-decoding and query strings
+        gw_http_headers.c   the headers every response gets (security,
+                            WWW-Authenticate, CORS) and OPTIONS answers
+        gw_http_limits.c    who may connect: the per-address count, the
+                            idle list and eviction when the table is full
 
     See gw_http.c for the shape of a connection.
     =========================================================================
@@ -38,6 +42,8 @@
 #define GW_HTTP_REMOTE_BYTES    64
 #define GW_HTTP_ERROR_MESSAGE_BYTES 1024    //  JSON error message, truncated
 #define GW_HTTP_REQUEST_ID_BYTES 65         //  64 characters and a NUL
+#define GW_HTTP_DEFAULT_HEADERS 12          //  pairs gw_http respond may add
+#define GW_HTTP_CORS_BYTES      4096        //  the configured origin list
 
 typedef enum {
     REQ_PARSING = 1,                //  bytes still arriving; conn owns it
@@ -106,6 +112,7 @@ struct _gw_http_request {
     gw_http_respond_fn on_respond;  //  the application's, at the answer
     void *on_respond_arg;
     char remote [GW_HTTP_REMOTE_BYTES]; //  peer address, copied
+    char remote_ip [GW_HTTP_REMOTE_BYTES]; //  peer address without port
 };
 
 struct _gw_http_conn {
@@ -136,11 +143,20 @@ struct _gw_http_conn {
     char *resuming;                 //  leftover buffer being re-parsed
     size_t write_pending_bytes;     //  handed to uv_write, not yet done
     uint64_t idle_since_ms;         //  uv_now when it last became idle
+    bool started;                   //  a request has begun on it
+    bool counted;                   //  in the per-address table
+    bool in_idle_list;
     gw_http_conn *prev;             //  server's list of connections
     gw_http_conn *next;
+    gw_http_conn *aprev;            //  chain of the per-address table
+    gw_http_conn *anext;
+    gw_http_conn *iprev;            //  server's idle list, oldest first
+    gw_http_conn *inext;
+    uint32_t addr_hash;             //  of remote_ip
     gw_http_conn *rprev;            //  server's resume list
     gw_http_conn *rnext;
     char remote [GW_HTTP_REMOTE_BYTES];
+    char remote_ip [GW_HTTP_REMOTE_BYTES];
     char *sink;                     //  in memory: what would have been written
     size_t sink_len;
 };
@@ -160,6 +176,12 @@ struct _gw_http {
     uint32_t conn_count;
     uint32_t memory_count;
     gw_http_conn *resume_head;      //  connections with leftover to parse
+    uint32_t live_count;            //  connections not yet CLOSED
+    gw_http_conn **addr_buckets;    //  per-address table (chains)
+    uint32_t addr_bucket_count;     //  a power of two
+    gw_http_conn *idle_head;        //  idle connections, oldest first
+    gw_http_conn *idle_tail;
+    char cors_origins [GW_HTTP_CORS_BYTES]; //  " a b " (blank-framed), "" none
     bool read_buf_busy;             //  lent to libuv between alloc and read
     time_t date_s;                  //  second of the cached Date
     char date [40];                 //  "Sun, 06 Nov 1994 08:49:37 GMT"
@@ -203,6 +225,9 @@ char *gw_http__format_response (gw_http *server, unsigned status, const char *co
 //  A peer address as "ip:port" or "[ip6]:port".
 void gw_http__format_addr (const struct sockaddr_storage *ss, char *out, size_t size);
 
+//  A peer address without the port: "ip" or "ip6".
+void gw_http__format_ip (const struct sockaddr_storage *ss, char *out, size_t size);
+
 //  Free the server once destroyed and every handle is closed.
 void gw_http__server_maybe_free (gw_http *self);
 
@@ -241,6 +266,44 @@ void gw_http__req_free (gw_http_request *req);
 
 //  Append the request to the connection's queue.
 void gw_http__conn_enqueue (gw_http_conn *conn, gw_http_request *req);
+
+//  Queue a formatted answer for req (gw_http_respond without the
+//  default headers).
+int gw_http__respond_raw (gw_http_request *req, unsigned status,
+                          const char *content_type, const void *body,
+                          size_t body_len, const char *const *extra_headers);
+
+//  --------------------------------------------------------------------------
+//  gw_http_headers.c
+
+//  app's extra headers (NULL or pairs, NULL-terminated) followed by the
+//  defaults gw_http_respond promises, into out (2 * (GW_HTTP_MAX_EXTRA_HEADERS
+//  + GW_HTTP_DEFAULT_HEADERS) + 1 slots). Values live as long as req.
+//  Returns false when app holds too many headers.
+bool gw_http__with_defaults (gw_http_request *req, unsigned status,
+                             const char *content_type, const char *const *app,
+                             const char **out, size_t out_slots);
+
+//  Copy the blank- or comma-separated origin list into the server.
+void gw_http__cors_set (gw_http *self, const char *origins);
+
+//  --------------------------------------------------------------------------
+//  gw_http_limits.c
+
+//  Set up the per-address table (at gw_http_new); 0 or -ENOMEM.
+int gw_http__limits_init (gw_http *self);
+void gw_http__limits_free (gw_http *self);
+
+//  A connection was accepted from remote_ip: may it stay? Makes room by
+//  closing the oldest idle connection when the table is full. Counts it
+//  when admitted.
+bool gw_http__limits_admit (gw_http_conn *conn);
+
+//  The connection closes: uncount it, drop it from the idle list.
+void gw_http__limits_forget (gw_http_conn *conn);
+
+//  Keep the idle list in step: idle or not now.
+void gw_http__limits_idle (gw_http_conn *conn, bool idle);
 
 //  --------------------------------------------------------------------------
 //  gw_http_url.c

@@ -39,6 +39,7 @@ gw_http__req_new (gw_http_conn *conn)
     req->path = "/";
     req->query = "";
     memcpy (req->remote, conn->remote, sizeof req->remote);
+    memcpy (req->remote_ip, conn->remote_ip, sizeof req->remote_ip);
     return req;
 }
 
@@ -156,6 +157,7 @@ on_message_begin (http_parser *parser)
     req->deadline_ms = uv_now (conn->server->loop)
                      + conn->server->cfg.request_timeout_ms;
     conn->req = req;
+    conn->started = true;
     return 0;
 }
 
@@ -209,6 +211,12 @@ on_header_field (http_parser *parser, const char *at, size_t len)
     }
     if (s_header_budget (conn, req, len))
         return -1;
+    //  http-parser 2.9 (not built strict) lets a blank into a field name;
+    //  RFC 9112 5.1: no whitespace between the name and the colon.
+    if (memchr (at, ' ', len) || memchr (at, '\t', len)) {
+        server->stats.parse_errors++;
+        return s_refuse (conn, 400, "bad_request", "whitespace in a header field name");
+    }
     if (req->headers_done) {
         //  Chunked trailers: bounded above, then ignored.
         req->last = LAST_FIELD;
@@ -323,9 +331,80 @@ s_maybe_continue (gw_http_conn *conn, gw_http_request *req, http_parser *parser)
     return 0;
 }
 
+//  How many header lines are named name, and the value of the first.
+static size_t
+s_header_lines (gw_http_request *req, const char *name, const char **first)
+{
+    size_t count = 0;
+    *first = NULL;
+    for (size_t i = 0; i < req->header_count; i++)
+        if (strcasecmp (req->head + req->headers [i].name_off, name) == 0) {
+            if (count++ == 0)
+                *first = req->head + req->headers [i].value_off;
+        }
+    return count;
+}
+
+//  True when the Host value is one or more visible ASCII bytes (no
+//  blanks, controls or 8-bit bytes: RFC 3986 uri-host [":" port]).
+static bool
+s_host_ok (const char *host)
+{
+    size_t i = 0;
+    for (; host [i]; i++)
+        if ((unsigned char) host [i] <= 0x20 || (unsigned char) host [i] >= 0x7f
+        ||  i >= 255)
+            return false;
+    return i > 0;
+}
+
+//  The MUSTs of RFC 9110/9112 about the request line and framing: 501
+//  for a method we do not implement or a transfer coding other than
+//  chunked; 400 for Transfer-Encoding with Content-Length (smuggling),
+//  and for a missing (HTTP/1.1), repeated or invalid Host. Returns 0 or
+//  the refusal.
+static int
+s_check_framing (gw_http_conn *conn, gw_http_request *req, http_parser *parser)
+{
+    gw_http *server = conn->server;
+    static const unsigned implemented [] = { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PUT,
+                                             HTTP_PATCH, HTTP_DELETE, HTTP_OPTIONS };
+    bool known = false;
+    for (size_t i = 0; i < sizeof implemented / sizeof implemented [0]; i++)
+        known = known || parser->method == implemented [i];
+    if (!known) {
+        server->stats.not_implemented++;
+        return s_refuse (conn, 501, "not_implemented", "request method not implemented");
+    }
+    const char *coding;
+    size_t te_lines = s_header_lines (req, "Transfer-Encoding", &coding);
+    //  http-parser 2.9.4 refuses TE with Content-Length before we see it;
+    //  checked again here all the same.
+    if (te_lines && (parser->flags & F_CONTENTLENGTH)) {
+        server->stats.parse_errors++;
+        return s_refuse (conn, 400, "bad_request", "Transfer-Encoding with Content-Length");
+    }
+    if (te_lines > 1 || (te_lines == 1 && strcasecmp (coding, "chunked") != 0)
+    ||  (parser->uses_transfer_encoding && !(parser->flags & F_CHUNKED))) {
+        server->stats.not_implemented++;
+        return s_refuse (conn, 501, "not_implemented",
+                         "transfer coding not implemented (only chunked)");
+    }
+    const char *host;
+    size_t host_lines = s_header_lines (req, "Host", &host);
+    bool http11 = parser->http_major > 1 || (parser->http_major == 1 && parser->http_minor >= 1);
+    if (host_lines > 1 || (host_lines == 1 && !s_host_ok (host)) || (host_lines == 0 && http11)) {
+        server->stats.parse_errors++;
+        return s_refuse (conn, 400, "bad_request", host_lines > 1 ? "more than one Host header"
+                         : host_lines ? "invalid Host header" : "the Host header is required");
+    }
+    return 0;
+}
+
 //  The head is complete: terminate it, refuse what is not allowed
-//  (CONNECT, ambiguous framing, a bad target, a body over the limit),
-//  split the target into path and query, answer Expect: 100-continue.
+//  (methods we do not implement, ambiguous framing, Host, a bad target,
+//  a body over the limit), split the target into path and query, answer
+//  Expect: 100-continue.
 static int
 on_headers_complete (http_parser *parser)
 {
@@ -342,17 +421,8 @@ on_headers_complete (http_parser *parser)
     req->headers_done = true;
     req->method = (uint8_t) parser->method;
 
-    if (parser->method == HTTP_CONNECT) {
-        server->stats.parse_errors++;
-        return s_refuse (conn, 400, "bad_request", "CONNECT not supported");
-    }
-    //  RFC 7230 3.3.3: Transfer-Encoding with Content-Length is how
-    //  request smuggling starts; 2.9.4 rejects it too, but cheaply sure.
-    if (parser->uses_transfer_encoding
-    && ((parser->flags & F_CONTENTLENGTH) || !(parser->flags & F_CHUNKED))) {
-        server->stats.parse_errors++;
-        return s_refuse (conn, 400, "bad_request", "ambiguous Transfer-Encoding");
-    }
+    if (s_check_framing (conn, req, parser) != 0)
+        return -1;
     if (gw_http__split_target (req) != 0) {
         server->stats.parse_errors++;
         return s_refuse (conn, 400, "bad_request", "malformed request target");
@@ -515,6 +585,13 @@ gw_http_request_remote (gw_http_request *req)
     return req->remote;
 }
 
+const char *
+gw_http_request_remote_ip (gw_http_request *req)
+{
+    REQ_CHECK (req);
+    return req->remote_ip;
+}
+
 uint64_t
 gw_http_request_start_ns (gw_http_request *req)
 {
@@ -580,12 +657,29 @@ s_with_request_id (gw_http_request *req, const char *const *extra, const char **
 
 
 //  --------------------------------------------------------------------------
-//  Answer a request; consumes it.
+//  Answer a request with the default headers; consumes it.
 
 int
 gw_http_respond (gw_http_request *req, unsigned status,
                  const char *content_type, const void *body, size_t body_len,
                  const char *const *extra_headers)
+{
+    REQ_CHECK (req);
+    const char *all [2 * (GW_HTTP_MAX_EXTRA_HEADERS + GW_HTTP_DEFAULT_HEADERS) + 1];
+    if (!gw_http__with_defaults (req, status, content_type, extra_headers, all,
+                                 sizeof all / sizeof all [0]))
+        return gw_http__respond_raw (req, 0, NULL, NULL, 0, NULL);  //  a 500
+    return gw_http__respond_raw (req, status, content_type, body, body_len, all);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Answer a request with exactly these headers; consumes it.
+
+int
+gw_http__respond_raw (gw_http_request *req, unsigned status,
+                      const char *content_type, const void *body, size_t body_len,
+                      const char *const *extra_headers)
 {
     REQ_CHECK (req);
     //  Exactly once: a second respond finds REQ_RESPONDED or freed memory.
@@ -605,7 +699,7 @@ gw_http_respond (gw_http_request *req, unsigned status,
     bool valid = status >= 200 && status <= 599 && body_len < (1u << 30)
               && (!content_type || gw_http__header_text_ok (content_type));
     for (size_t pair = 0; valid && extra_headers && extra_headers [2 * pair]; pair++) {
-        if (pair == GW_HTTP_MAX_EXTRA_HEADERS
+        if (pair == GW_HTTP_MAX_EXTRA_HEADERS + GW_HTTP_DEFAULT_HEADERS
         ||  !extra_headers [2 * pair + 1]
         ||  !gw_http__header_name_ok (extra_headers [2 * pair])
         ||  !gw_http__header_text_ok (extra_headers [2 * pair + 1]))

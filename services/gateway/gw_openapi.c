@@ -256,6 +256,8 @@ gw_openapi_print (void)
     json_t *paths = json_object ();
     s_add (paths, schemas, "POST", "/v1/tokens", &tashan__gateway__create_token_request__descriptor,
            &tashan__gateway__token__descriptor, GW_BODY, "gateway.CreateToken");
+    s_add (paths, schemas, "GET", "/v1/tokens", &tashan__gateway__list_tokens_request__descriptor,
+           &tashan__gateway__list_tokens_reply__descriptor, 0, "gateway.ListTokens");
     s_add (paths, schemas, "DELETE", "/v1/tokens/{id}", &tashan__gateway__revoke_token_request__descriptor,
            &tashan__gateway__revoke_token_reply__descriptor, 0, "gateway.RevokeToken");
     s_add (paths, schemas, "GET", "/healthz", NULL, &tashan__gateway__health__descriptor,

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_hash.h"
+
 #define RATELIMIT_MAGIC 0x524c494du
 #define IDLE_REUSE_MS 60000
 
@@ -44,17 +46,6 @@ gw_ratelimit_destroy (gw_ratelimit **self_p)
     *self_p = NULL;
 }
 
-//  FNV-1a: the keys are token ids and addresses, not adversarial inputs
-//  an attacker can choose freely (a token needs ops to create it).
-static uint32_t
-s_hash (const char *key)
-{
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *) key; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h;
-}
-
 bool
 gw_ratelimit_allow (gw_ratelimit *self, const char *key_in, uint64_t now_ms)
 {
@@ -63,7 +54,9 @@ gw_ratelimit_allow (gw_ratelimit *self, const char *key_in, uint64_t now_ms)
         return true;
     char key [GW_RATELIMIT_KEY_MAX];
     snprintf (key, sizeof key, "%s", key_in);
-    uint32_t start = s_hash (key) % GW_RATELIMIT_SLOTS;
+    //  FNV-1a: the keys are token ids and addresses, not adversarial inputs
+    //  an attacker can choose freely (a token needs ops to create it).
+    uint32_t start = ts_hash_text (key, sizeof key) % GW_RATELIMIT_SLOTS;
     bucket_t *hit = NULL, *reusable = NULL;
     for (uint32_t i = 0; i < GW_RATELIMIT_PROBES && !hit; i++) {
         bucket_t *b = &self->buckets [(start + i) % GW_RATELIMIT_SLOTS];

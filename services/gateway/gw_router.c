@@ -2,6 +2,7 @@
 #include "gw_router.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -99,4 +100,43 @@ gw_router_find (const char *method, const char *path, gw_match *match)
         other_method = true;
     }
     return other_method ? GW_ROUTER_METHOD : GW_ROUTER_NOT_FOUND;
+}
+
+//  The gateway's own paths, answered in gw_gateway.c (not RPC routes).
+static const struct { const char *method, *pattern; } s_builtin [] = {
+    { "GET", "/healthz" }, { "GET", "/metrics" }, { "GET", "/favicon.ico" },
+    { "GET", "/v1/session" }, { "GET", "/v1/qr.svg" },
+    { "GET", "/v1/tokens" }, { "POST", "/v1/tokens" }, { "DELETE", "/v1/tokens/{id}" },
+    { "GET", "/c/{code}" },
+};
+
+size_t
+gw_router_allow (const char *path, char *out, size_t out_size)
+{
+    static const char *const order [] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE" };
+    bool seen [6] = { false };
+    size_t routes = gw_router_count ();
+    size_t builtins = sizeof s_builtin / sizeof s_builtin [0];
+    gw_match match;
+    for (size_t i = 0; i < routes + builtins; i++) {
+        const char *method = i < routes ? gw_router_at (i)->http_method : s_builtin [i - routes].method;
+        const char *pattern = i < routes ? gw_router_at (i)->pattern : s_builtin [i - routes].pattern;
+        if (s_match (pattern, path, &match) != GW_ROUTER_FOUND)
+            continue;
+        for (size_t m = 0; m < 6; m++)
+            if (strcmp (method, order [m]) == 0)
+                seen [m] = true;
+    }
+    seen [1] = seen [1] || seen [0];
+    size_t count = 0, used = 0;
+    out [0] = '\0';
+    for (size_t m = 0; m < 6; m++)
+        if (seen [m]) {
+            used += (size_t) snprintf (out + used, out_size - used, "%s, ", order [m]);
+            count++;
+            assert (used < out_size);
+        }
+    if (count > 0)
+        snprintf (out + used, out_size - used, "OPTIONS");
+    return count;
 }

@@ -42,4 +42,10 @@ const gw_route *gw_router_at (size_t index);
 
 gw_router_result gw_router_find (const char *method, const char *path, gw_match *match);
 
+//  The methods path answers to, for Allow: "GET, HEAD, POST, OPTIONS"
+//  (HEAD with GET, OPTIONS always), from the route tables and the
+//  gateway's own paths (/healthz, /v1/tokens...). Returns how many
+//  methods besides OPTIONS; 0 (and out "") when no route has this path.
+size_t gw_router_allow (const char *path, char *out, size_t out_size);
+
 #endif

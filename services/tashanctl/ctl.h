@@ -24,6 +24,8 @@ int ctl_keygen (ctl_t *ctl, int argc, char **argv);
 //  ctl_keys.c: a client's key pair (keygen --client), the keys file.
 int ctl_keygen_client (ctl_t *ctl, int argc, char **argv);
 int ctl_keys (ctl_t *ctl, int argc, char **argv);
+//  ctl_token.c: token create, into the store of a stopped gateway.
+int ctl_token (ctl_t *ctl, int argc, char **argv);
 //  ctl_demo_volunteers.c: the volunteers part of the demo (after residents).
 int ctl_demo_volunteers (ctl_t *ctl, uint64_t seed);
 

@@ -37,7 +37,9 @@ static const char *s_usage =
     "                      it to the keys file (curve.clients_file); ROLE is\n"
     "                      gateway, ops, system, panel, school or merchant\n"
     "  keys list           the client keys the daemons accept\n"
-    "  keys revoke NAME    refuse that client from its next request on\n";
+    "  keys revoke NAME    refuse that client from its next request on\n"
+    "  token create --role ROLE [--binding ID] [--note T] [--expires-at T]\n"
+    "                      make a token while the gateway is stopped (recovery)\n";
 
 int
 main (int argc, char **argv)
@@ -80,6 +82,9 @@ main (int argc, char **argv)
     else
     if (strcmp (cmd, "keys") == 0)
         rc = ctl_keys (&ctl, ctl.cfg.argc - 1, ctl.cfg.argv + 1);
+    else
+    if (strcmp (cmd, "token") == 0)
+        rc = ctl_token (&ctl, ctl.cfg.argc - 1, ctl.cfg.argv + 1);
     else {
         fprintf (stderr, "tashanctl: unknown command '%s' (see --help)\n", cmd);
         rc = 2;

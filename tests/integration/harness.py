@@ -655,6 +655,13 @@ class Harness:
         assert isinstance(parsed, dict) and parsed.get('token'), parsed
         return parsed['token']
 
+    def make_merchant(self, name='Corner shop'):
+        """A new merchant via POST /v1/merchants; returns its id (a
+        merchant token must name a merchant that exists)."""
+        return self.call('POST', '/v1/merchants',
+                         {'name': name, 'kind': 'individual', 'category': 'grocery',
+                          'services': ['delivery']}, expect=201)['id']
+
     # ------------------------------------------------------------------
     #  tashanctl
 

@@ -121,7 +121,7 @@ def test_evaluation_and_person(h):
 
 def test_roles(h):
     pid = person(h)
-    merchant = h.make_token('merchant', merchant_id='m1')
+    merchant = h.make_token('merchant', merchant_id=h.make_merchant())
     school = h.make_token('school', school_id='S1')
     panel = h.make_token('panel')
     status, body, _ = evaluate(h, merchant, pid)
@@ -222,7 +222,7 @@ def test_evaluation_batch(h):
                                 key=keys[1])
     assert status == 409 and error_code(reply) == 'conflict', reply
     assert h.call('GET', '/v1/credit/persons/' + pid)['index'] == 1005
-    merchant = h.make_token('merchant', merchant_id='m1')
+    merchant = h.make_token('merchant', merchant_id=h.make_merchant())
     status, reply, _ = h.request('POST', '/v1/credit/evaluations/batch', body,
                                  token=merchant)
     assert status == 403, reply

@@ -201,7 +201,7 @@ def test_08_merchants_codes_checkins(h):
         status, body, _ = h.request('GET', '/v1/codes/' + forged, token=None)
         assert status == 404, (forged, body)
     tok = h.make_token('merchant', merchant_id=m['id'])
-    other = h.make_token('merchant', merchant_id='m999')
+    other = h.make_token('merchant', merchant_id=h.make_merchant())
     issued = h.card_code(STATE['adult'])
     assert set(issued) >= {'code', 'expires_at'}, issued
     keys = h.call('GET', '/v1/keys/resident-codes', token=None)['keys']

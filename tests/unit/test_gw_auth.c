@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gw_auth.h"
@@ -167,7 +168,7 @@ test_deleted_file_makes_new_ops_token (void **state)
     assert_string_equal (principal, "t2");
     //  The old one stays valid until ops revokes it.
     assert_true (s_check_token (f, f->ops, &role, &binding, &principal));
-    assert_int_equal (gw_auth_revoke (f->auth, "t1", f->message, sizeof f->message), TS_OK);
+    assert_int_equal (gw_auth_revoke (f->auth, "t1", "t2", false, f->message, sizeof f->message), TS_OK);
     assert_false (s_check_token (f, f->ops, &role, &binding, &principal));
     assert_true (s_check_token (f, fresh, &role, &binding, &principal));
 }
@@ -307,10 +308,10 @@ test_revoke_then_check_fails (void **state)
     snprintf (token, sizeof token, "%s", tok.token);
     const char *role, *binding, *principal;
     assert_true (s_check_token (f, token, &role, &binding, &principal));
-    assert_int_equal (gw_auth_revoke (f->auth, tok.id, f->message, sizeof f->message), TS_OK);
+    assert_int_equal (gw_auth_revoke (f->auth, tok.id, "t1", false, f->message, sizeof f->message), TS_OK);
     assert_false (s_check_token (f, token, &role, &binding, &principal));
     //  Revoking twice is fine; other tokens are untouched.
-    assert_int_equal (gw_auth_revoke (f->auth, tok.id, f->message, sizeof f->message), TS_OK);
+    assert_int_equal (gw_auth_revoke (f->auth, tok.id, "t1", false, f->message, sizeof f->message), TS_OK);
     assert_true (s_check_token (f, f->ops, &role, &binding, &principal));
     //  And it stays revoked after a restart.
     gw_auth_destroy (&f->auth);
@@ -322,13 +323,130 @@ static void
 test_revoke_unknown_is_not_found (void **state)
 {
     fx_t *f = *state;
-    assert_int_equal (gw_auth_revoke (f->auth, "t999", f->message, sizeof f->message), TS_NOT_FOUND);
+    assert_int_equal (gw_auth_revoke (f->auth, "t999", "t1", false, f->message, sizeof f->message), TS_NOT_FOUND);
     assert_non_null (strstr (f->message, "t999"));
-    assert_int_equal (gw_auth_revoke (f->auth, "", f->message, sizeof f->message), TS_NOT_FOUND);
+    assert_int_equal (gw_auth_revoke (f->auth, "", "t1", false, f->message, sizeof f->message), TS_NOT_FOUND);
     char long_id [80];
     memset (long_id, '9', sizeof long_id - 1);
     long_id [sizeof long_id - 1] = 0;
-    assert_int_equal (gw_auth_revoke (f->auth, long_id, f->message, sizeof f->message), TS_NOT_FOUND);
+    assert_int_equal (gw_auth_revoke (f->auth, long_id, "t1", false, f->message, sizeof f->message), TS_NOT_FOUND);
+}
+
+//  No self-lockout: the last live ops token and the caller's own token
+//  are refused (409) and stay valid.
+static void
+test_revoke_refuses_self_lockout (void **state)
+{
+    fx_t *f = *state;
+    const char *role, *binding, *principal;
+    assert_int_equal (gw_auth_revoke (f->auth, "t1", "t1", false, f->message, sizeof f->message),
+                      TS_CONFLICT);
+    assert_non_null (strstr (f->message, "self=true"));
+    assert_int_equal (gw_auth_revoke (f->auth, "t1", "t1", true, f->message, sizeof f->message),
+                      TS_CONFLICT);
+    assert_non_null (strstr (f->message, "last live ops token"));
+    assert_true (s_check_token (f, f->ops, &role, &binding, &principal));
+    //  A panel token does not count as ops; a second ops token does.
+    Tashan__Gateway__Token panel, ops2;
+    assert_int_equal (s_create (f, "panel", "", "", "", &panel), TS_CREATED);
+    assert_int_equal (gw_auth_revoke (f->auth, "t1", "", false, f->message, sizeof f->message),
+                      TS_CONFLICT);
+    assert_int_equal (s_create (f, "ops", "", "", "", &ops2), TS_CREATED);
+    assert_int_equal (gw_auth_revoke (f->auth, "t1", ops2.id, false, f->message,
+                                      sizeof f->message), TS_OK);
+    assert_false (s_check_token (f, f->ops, &role, &binding, &principal));
+    //  Now ops2 is the last one, even for itself with self=true.
+    assert_int_equal (gw_auth_revoke (f->auth, ops2.id, ops2.id, true, f->message,
+                                      sizeof f->message), TS_CONFLICT);
+}
+
+//  expires_at: in the past is refused at creation; once passed, the
+//  token no longer authenticates.
+static void
+test_token_expiry (void **state)
+{
+    fx_t *f = *state;
+    Tashan__Gateway__CreateTokenRequest req = TASHAN__GATEWAY__CREATE_TOKEN_REQUEST__INIT;
+    Tashan__Gateway__Token tok = TASHAN__GATEWAY__TOKEN__INIT;
+    req.role = "panel";
+    req.expires_at = "2020-01-01T00:00:00Z";
+    assert_int_equal (gw_auth_create (f->auth, &req, "t1", f->arena, &tok, f->message,
+                                      sizeof f->message), TS_BAD_REQUEST);
+    req.expires_at = "tomorrow";
+    assert_int_equal (gw_auth_create (f->auth, &req, "t1", f->arena, &tok, f->message,
+                                      sizeof f->message), TS_BAD_REQUEST);
+    time_t soon = time (NULL) + 2;
+    struct tm tm;
+    gmtime_r (&soon, &tm);
+    char when [40];
+    strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    req.expires_at = when;
+    assert_int_equal (gw_auth_create (f->auth, &req, "t1", f->arena, &tok, f->message,
+                                      sizeof f->message), TS_CREATED);
+    assert_true (tok.expires_at [0]);
+    const char *role, *binding, *principal;
+    assert_true (s_check_token (f, tok.token, &role, &binding, &principal));
+    sleep (3);
+    assert_false (s_check_token (f, tok.token, &role, &binding, &principal));
+}
+
+//  The list names every token, with its last use, and never a secret.
+static void
+test_list_tokens (void **state)
+{
+    fx_t *f = *state;
+    Tashan__Gateway__Token tok;
+    assert_int_equal (s_create (f, "merchant", "", "m7", "till", &tok), TS_CREATED);
+    const char *role, *binding, *principal;
+    assert_true (s_check_token (f, f->ops, &role, &binding, &principal));
+    Tashan__Gateway__ListTokensRequest req = TASHAN__GATEWAY__LIST_TOKENS_REQUEST__INIT;
+    Tashan__Gateway__ListTokensReply rep = TASHAN__GATEWAY__LIST_TOKENS_REPLY__INIT;
+    assert_int_equal (gw_auth_list (f->auth, &req, f->arena, &rep, f->message, sizeof f->message),
+                      TS_OK);
+    assert_int_equal (rep.n_tokens, 2);
+    assert_string_equal (rep.tokens [0]->id, "t1");
+    assert_string_equal (rep.tokens [0]->role, "ops");
+    assert_true (rep.tokens [0]->last_used_at [0]);     //  from memory
+    assert_string_equal (rep.tokens [1]->binding, "m7");
+    assert_string_equal (rep.tokens [1]->last_used_at, "");
+    //  Pages; last use survives a restart (flushed at destroy).
+    req.page_size = 1;
+    assert_int_equal (gw_auth_list (f->auth, &req, f->arena, &rep, f->message, sizeof f->message),
+                      TS_OK);
+    assert_int_equal (rep.n_tokens, 1);
+    assert_string_equal (rep.next_page_token, "t1");
+    gw_auth_destroy (&f->auth);
+    s_open (f);
+    req.page_token = "t1";
+    assert_int_equal (gw_auth_list (f->auth, &req, f->arena, &rep, f->message, sizeof f->message),
+                      TS_OK);
+    assert_int_equal (rep.n_tokens, 1);
+    assert_string_equal (rep.tokens [0]->id, "t2");
+    assert_string_equal (rep.next_page_token, "");
+    req.page_token = "";
+    assert_int_equal (gw_auth_list (f->auth, &req, f->arena, &rep, f->message, sizeof f->message),
+                      TS_OK);
+    assert_true (rep.tokens [0]->last_used_at [0]);
+    req.page_size = 1001;
+    assert_int_equal (gw_auth_list (f->auth, &req, f->arena, &rep, f->message, sizeof f->message),
+                      TS_BAD_REQUEST);
+}
+
+//  One writer: while the gateway holds the store, tashanctl cannot open
+//  it; once closed, it can (and makes no ops token file).
+static void
+test_offline_open_needs_the_lock (void **state)
+{
+    fx_t *f = *state;
+    char err [300] = "";
+    assert_null (gw_auth_open_offline (f->dir, err, sizeof err));
+    assert_non_null (strstr (err, "gateway.lock"));
+    gw_auth_destroy (&f->auth);
+    gw_auth *offline = gw_auth_open_offline (f->dir, err, sizeof err);
+    assert_non_null (offline);
+    assert_null (gw_auth_new (f->dir, err, sizeof err));
+    gw_auth_destroy (&offline);
+    s_open (f);
 }
 
 //  --------------------------------------------------------------------
@@ -439,6 +557,10 @@ main (void)
         T (test_binding_limit_counts_characters),
         T (test_revoke_then_check_fails),
         T (test_revoke_unknown_is_not_found),
+        T (test_revoke_refuses_self_lockout),
+        T (test_token_expiry),
+        T (test_list_tokens),
+        T (test_offline_open_needs_the_lock),
         T (test_malformed_headers_fail),
         T (test_scheme_is_case_insensitive),
         T (test_store_holds_no_plaintext_token),

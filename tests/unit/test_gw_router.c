@@ -165,6 +165,24 @@ test_not_found (void **state)
     }
 }
 
+//  Allow for 405 and OPTIONS: the route tables' methods and the
+//  gateway's own, HEAD with GET, OPTIONS always; nothing for no route.
+static void
+test_allow (void **state)
+{
+    char allow [96];
+    assert_int_equal (gw_router_allow ("/healthz", allow, sizeof allow), 2);
+    assert_string_equal (allow, "GET, HEAD, OPTIONS");
+    assert_int_equal (gw_router_allow ("/v1/tokens", allow, sizeof allow), 3);
+    assert_string_equal (allow, "GET, HEAD, POST, OPTIONS");
+    assert_int_equal (gw_router_allow ("/v1/tokens/t1", allow, sizeof allow), 1);
+    assert_string_equal (allow, "DELETE, OPTIONS");
+    assert_true (gw_router_allow ("/v1/households", allow, sizeof allow) >= 2);
+    assert_non_null (strstr (allow, "GET, HEAD, POST"));
+    assert_int_equal (gw_router_allow ("/no/such/path", allow, sizeof allow), 0);
+    assert_string_equal (allow, "");
+}
+
 static void
 test_bad_percent_escape (void **state)
 {
@@ -367,6 +385,7 @@ main (void)
         cmocka_unit_test (test_method_not_allowed),
         cmocka_unit_test (test_head_matches_get),
         cmocka_unit_test (test_not_found),
+        cmocka_unit_test (test_allow),
         cmocka_unit_test (test_bad_percent_escape),
         cmocka_unit_test (test_param_too_long_is_bad_path),
         cmocka_unit_test (test_many_segments_not_found),
