@@ -29,7 +29,9 @@ static const char *s_usage =
     "                      while running) into DIR/<service>/data.mdb\n"
     "  restore DIR         put the backup in DIR in place; every daemon must\n"
     "                      be stopped; the current data is moved aside\n"
-    "  demo [--seed N]     create the demo community through the daemons\n"
+    "  demo [--seed N] [--months M] [--scale K] [--quiet] [--check]\n"
+    "                      create the demo community through the daemons\n"
+    "                      (only into empty stores; --check only asks)\n"
     "  match --all         match every open need against the resources\n"
     "  keygen              print a new CURVE key pair as config lines\n";
 
