@@ -71,6 +71,20 @@ s_call (s_demo *d, const char *method, const ProtobufCMessage *req,
     return code;
 }
 
+//  One step of an order (decline, accept, done, confirm): *o becomes the
+//  order as the step left it, and stays as it was when the step failed.
+static unsigned
+s_order_step (s_demo *d, const char *method, const ProtobufCMessage *req, ts_arena *arena,
+              Tashan__Volunteers__Order **o)
+{
+    Tashan__Volunteers__Order *next = NULL;
+    unsigned code = s_call (d, method, req, &tashan__volunteers__order__descriptor, arena,
+                            &next);
+    if (code == 200 && next)
+        *o = next;
+    return code;
+}
+
 //  The skill of a vocabulary string, as a static string (NULL if none).
 static char *
 s_skill (const char *category)
@@ -418,16 +432,17 @@ s_orders (s_demo *d, const char **residents, size_t n_residents, unsigned counts
         uint32_t target = i % 6;
         char *vol = o->volunteer_person_id;
         if (vol [0] && target == 1) {
-            //  Declined once; every other one of these until nobody is
-            //  left to take it (back to open).
-            for (int k = 0; k < (i % 12 == 1 ? (int) d->team_max : 1) && o->volunteer_person_id [0]; k++) {
+            //  Declined once; every other one of the first ORDERS until
+            //  nobody is left to take it (back to open), at most TEAM
+            //  times (a larger team is not asked through).
+            int declines = i % 12 == 1 && i < ORDERS ? TEAM : 1;
+            for (int k = 0; k < declines && o->volunteer_person_id [0]; k++) {
                 Tashan__Volunteers__DeclineRequest dr =
                     TASHAN__VOLUNTEERS__DECLINE_REQUEST__INIT;
                 dr.id = o->id;
                 dr.volunteer_person_id = o->volunteer_person_id;
                 dr.reason = "临时有事";
-                if (s_call (d, "volunteers.Decline", &dr.base,
-                            &tashan__volunteers__order__descriptor, arena, &o) != 200 || !o)
+                if (s_order_step (d, "volunteers.Decline", &dr.base, arena, &o) != 200)
                     break;
             }
         }
@@ -443,12 +458,10 @@ s_orders (s_demo *d, const char **residents, size_t n_residents, unsigned counts
             cr.id = o->id;
             cr.rating = 4 + s_below (d, 2);
             cr.comment = "谢谢志愿者";
-            if (s_call (d, "volunteers.Accept", &ar.base, &tashan__volunteers__order__descriptor,
-                        arena, &o) == 200 && target >= 3
-            &&  s_call (d, "volunteers.Done", &dn.base, &tashan__volunteers__order__descriptor,
-                        arena, &o) == 200 && target >= 4)
-                s_call (d, "volunteers.Confirm", &cr.base, &tashan__volunteers__order__descriptor,
-                        arena, &o);
+            if (s_order_step (d, "volunteers.Accept", &ar.base, arena, &o) == 200
+            &&  target >= 3
+            &&  s_order_step (d, "volunteers.Done", &dn.base, arena, &o) == 200 && target >= 4)
+                s_order_step (d, "volunteers.Confirm", &cr.base, arena, &o);
         }
         static const char *const states [] = {
             "open", "dispatched", "accepted", "done", "confirmed"
