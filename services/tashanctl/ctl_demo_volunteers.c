@@ -46,6 +46,7 @@ typedef struct {
     s_member *team;                 //  up to team_max
     size_t n_team, team_max;        //  TEAM × scale
     uint32_t orders;                //  ORDERS × scale
+    ctl_progress *progress;         //  the run's, shown as orders go (may be NULL)
     uint64_t rng;
     unsigned calls_failed;
 } s_demo;
@@ -398,6 +399,7 @@ s_orders (s_demo *d, const char **residents, size_t n_residents, unsigned counts
         needs = NULL;
     size_t need_next = 0;
     for (uint32_t i = 0; i < d->orders; i++) {
+        ctl_progress_add (d->progress, "volunteers: service orders", 0);
         ts_arena *arena = ts_arena_new ();
         Tashan__Volunteers__CreateOrderRequest req = TASHAN__VOLUNTEERS__CREATE_ORDER_REQUEST__INIT;
         char key [32];
@@ -503,6 +505,7 @@ ctl_demo_volunteers (ctl_t *ctl, const ctl_demo_opts *opts)
     d->team_max = (size_t) TEAM * opts->scale;
     d->team = calloc (d->team_max, sizeof *d->team);
     d->orders = ORDERS * opts->scale;
+    d->progress = opts->progress;
     size_t residents_max = 400 * (size_t) opts->scale;
     const char **residents = calloc (residents_max, sizeof *residents);
     int rc = 1;
