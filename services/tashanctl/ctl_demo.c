@@ -148,7 +148,8 @@ ctl_demo (ctl_t *ctl, int argc, char **argv)
     ctl_progress_init (&progress, a.quiet,
                        (uint64_t) k * (DEMO_COMPOUNDS * CTL_DEMO_UNITS_COMPOUND
                                        + a.opts.months * CTL_DEMO_UNITS_MONTH
-                                       + 27 * CTL_DEMO_UNITS_MARKET + CTL_DEMO_UNITS_REST));
+                                       + 27 * CTL_DEMO_UNITS_MARKET + CTL_DEMO_UNITS_REST
+                                       + CTL_DEMO_UNITS_ORDERS));
     a.opts.progress = &progress;
     rc = s_residents (ctl, &a.opts);
     rc = rc ? rc : ctl_demo_year (ctl, &a.opts);

@@ -45,6 +45,7 @@ typedef struct {
 #define CTL_DEMO_UNITS_MONTH 2      //  per month and scale (credit)
 #define CTL_DEMO_UNITS_MARKET 1     //  per market (27 × scale)
 #define CTL_DEMO_UNITS_REST 8       //  per scale: registry, offers, volunteers, proposals
+#define CTL_DEMO_UNITS_ORDERS 40    //  per scale: the volunteers' orders, made one at a time
 
 //  Asks every daemon (sys.Health) whether its store holds domain data;
 //  names those that do on stderr. 0: all answered, *holds set; -1: some

@@ -398,8 +398,11 @@ s_orders (s_demo *d, const char **residents, size_t n_residents, unsigned counts
                   (ProtobufCMessage **) &needs, 30000, false) >= 400)
         needs = NULL;
     size_t need_next = 0;
+    uint64_t units = (uint64_t) CTL_DEMO_UNITS_ORDERS * (d->orders / ORDERS), shown = 0;
     for (uint32_t i = 0; i < d->orders; i++) {
-        ctl_progress_add (d->progress, "volunteers: service orders", 0);
+        uint64_t due = units * i / d->orders;
+        ctl_progress_add (d->progress, "volunteers: service orders", due - shown);
+        shown = due;
         ts_arena *arena = ts_arena_new ();
         Tashan__Volunteers__CreateOrderRequest req = TASHAN__VOLUNTEERS__CREATE_ORDER_REQUEST__INIT;
         char key [32];
