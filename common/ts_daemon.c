@@ -299,6 +299,7 @@ s_handle_health (ts_daemon *self, const origin_t *from)
     reply.requests_total = self->requests_total;
     reply.batches_total = self->batches_total;
     reply.map_size_bytes = ts_store_map_size (ts_dispatch_store (self->dispatch));
+    reply.holds_data = ts_store_holds_data (ts_dispatch_store (self->dispatch));
     Tashan__ConsumerPosition positions [SUBS_MAX];
     Tashan__ConsumerPosition *ptrs [SUBS_MAX];
     for (size_t i = 0; i < self->sub_count; i++) {

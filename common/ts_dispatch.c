@@ -161,9 +161,9 @@ ts_dispatch_new (const ts_service *service, const char *data_dir, char *err,
     size_t n = 0;
     for (size_t i = 0; i < service->table_count; i++)
         tables [n++] = service->tables [i];
-    tables [n++] = (ts_table_def) { "outbox", 0 };
-    tables [n++] = (ts_table_def) { "idem", 0 };
-    tables [n++] = (ts_table_def) { "inbox", 0 };
+    tables [n++] = (ts_table_def) { "outbox", TS_TABLE_NOT_DATA };
+    tables [n++] = (ts_table_def) { "idem", TS_TABLE_NOT_DATA };
+    tables [n++] = (ts_table_def) { "inbox", TS_TABLE_NOT_DATA };
     char dir [1024];
     snprintf (dir, sizeof dir, "%s/%s", data_dir, service->name);
     ts_store *store = ts_store_new (dir, tables, n, service->schema_version, err, err_size);

@@ -27,6 +27,7 @@
 typedef struct {
     char name [33];                 //  table name
     MDB_dbi dbi;                    //  its handle
+    bool not_data;                  //  TS_TABLE_NOT_DATA: holds_data skips it
 } table_entry;
 
 struct ts_store {
@@ -128,7 +129,9 @@ s_tables_open (ts_store *self, const char *dir, const ts_table_def *tables,
         assert (strlen (tables [i].name) <= 32);
         assert (strcmp (tables [i].name, "meta") != 0);
         snprintf (self->tables [i].name, sizeof self->tables [i].name, "%s", tables [i].name);
-        rc = mdb_dbi_open (txn, tables [i].name, MDB_CREATE | tables [i].flags,
+        self->tables [i].not_data = (tables [i].flags & TS_TABLE_NOT_DATA) != 0;
+        rc = mdb_dbi_open (txn, tables [i].name,
+                           MDB_CREATE | (tables [i].flags & ~TS_TABLE_NOT_DATA),
                            &self->tables [i].dbi);
         self->table_count = i + 1;
     }
@@ -237,6 +240,25 @@ ts_store_map_size (ts_store *self)
     MDB_envinfo info;
     mdb_env_info (self->env, &info);
     return info.me_mapsize;
+}
+
+bool
+ts_store_holds_data (ts_store *self)
+{
+    assert (self && self->magic == STORE_MAGIC);
+    ts_txn *txn = ts_txn_begin (self, false);
+    bool holds = false;
+    for (size_t i = 0; i < self->table_count && !holds; i++) {
+        MDB_stat stat;
+        if (self->tables [i].not_data)
+            continue;
+        //  A table that cannot be read counts as holding data: the safe
+        //  answer for a caller that would otherwise seed it.
+        holds = mdb_stat (ts_txn_mdb (txn), self->tables [i].dbi, &stat) != 0
+             || stat.ms_entries > 0;
+    }
+    ts_txn_abort (&txn);
+    return holds;
 }
 
 MDB_env *

@@ -38,6 +38,12 @@ typedef struct {
     unsigned flags;                 //  extra mdb_dbi_open flags (MDB_DUPSORT...)
 } ts_table_def;
 
+//  A flag of ts_table_def (not LMDB's: masked off before mdb_dbi_open): the
+//  table holds no domain data, only what a fresh store has too (keys,
+//  rules, settings seeded at open; the runtime's outbox, idem, inbox), so
+//  ts_store_holds_data does not look at it.
+#define TS_TABLE_NOT_DATA 0x40000000u
+
 typedef struct {
     const void *data;               //  points into the map: valid until txn ends
     size_t size;                    //  bytes
@@ -61,6 +67,11 @@ ts_table ts_store_table (ts_store *self, const char *name);
 //  Double the map size. Call only with no transaction open.
 int ts_store_grow (ts_store *self);
 size_t ts_store_map_size (ts_store *self);
+
+//  Whether any table not flagged TS_TABLE_NOT_DATA has an entry: a store
+//  that holds domain data (tashanctl demo never seeds one). Opens a read
+//  transaction: call with none open.
+bool ts_store_holds_data (ts_store *self);
 MDB_env *ts_store_env (ts_store *self);
 
 //  Compacting copy of the environment to dir (which must exist and be

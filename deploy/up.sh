@@ -502,21 +502,27 @@ $( [[ -s "$demo_tokens_file" ]] && printf '  demo       other roles to try: %s\n
 EOF
 }
 
-#  The demo runs in the background so supervision goes on meanwhile.
-demo_marker=$data_dir/.demo-created
-if ((demo)) && [[ ! -e "$demo_marker" ]]; then
-    if [[ -x "$bin_dir/tashanctl" ]]; then
-        event demo_start "log=$log_dir/demo.log $(msg_field "creating the demo community (tashanctl demo${seed_args[*]:+ ${seed_args[*]}})")"
-        "$bin_dir/tashanctl" --data-dir "$data_dir" "${config_args[@]}" \
-            demo "${seed_args[@]}" </dev/null >"$log_dir/demo.log" 2>&1 {lock_fd}>&- &
-        demo_pid=$!
-    else
-        event_err demo_failed "$(msg_field "demo NOT created: $bin_dir/tashanctl is missing; the system runs without demo data")"
-        print_ready
-    fi
+#  The demo runs in the background so supervision goes on meanwhile. The
+#  first start is what the stores say, not a marker file (a restored
+#  backup carries none): `tashanctl demo --check` exits 0 only when every
+#  daemon answers and no store holds data (and the demo checks again).
+demo_check () {
+    "$bin_dir/tashanctl" --data-dir "$data_dir" "${config_args[@]}" demo --check \
+        </dev/null >"$log_dir/demo.log" 2>&1 {lock_fd}>&-
+}
+if ((demo)) && [[ -x "$bin_dir/tashanctl" ]] && demo_check; then
+    event demo_start "log=$log_dir/demo.log $(msg_field "creating the demo community (tashanctl demo${seed_args[*]:+ ${seed_args[*]}})")"
+    "$bin_dir/tashanctl" --data-dir "$data_dir" "${config_args[@]}" \
+        demo "${seed_args[@]}" </dev/null >>"$log_dir/demo.log" 2>&1 {lock_fd}>&- &
+    demo_pid=$!
+elif ((demo)) && [[ ! -x "$bin_dir/tashanctl" ]]; then
+    event_err demo_failed "$(msg_field "demo NOT created: $bin_dir/tashanctl is missing; the system runs without demo data")"
+    print_ready
 else
     ((demo)) || event demo_skipped "reason=no_demo_flag"
-    ((demo)) && event demo_skipped "reason=created_earlier marker=$demo_marker"
+    #  demo.log's last line says why: the stores hold data, or a daemon
+    #  did not answer (then nothing is seeded either: the safe side).
+    ((demo)) && event demo_skipped "reason=stores_hold_data_or_unreachable $(msg_field "$(tail -n 1 -- "$log_dir/demo.log" 2>/dev/null)")"
     print_ready
 fi
 
@@ -530,7 +536,6 @@ while :; do
         wait "$demo_pid" 2>/dev/null || st=$?
         demo_pid=""
         if ((st == 0)); then
-            date -u +%Y-%m-%dT%H:%M:%SZ >"$demo_marker"
             event demo_created
             make_demo_tokens
         else

@@ -35,10 +35,11 @@
 //  The tables (key and value formats: the layout at the top of ledger_core.c).
 static const ts_table_def s_tables [] = {
     { "subjects", 0 }, { "pupils", 0 }, { "entries", 0 }, { "keys", 0 },
-    { "reversals", 0 }, { "rules", 0 }, { "config", 0 }, { "board", 0 },
+    { "reversals", 0 }, { "rules", TS_TABLE_NOT_DATA }, { "config", TS_TABLE_NOT_DATA },
+    { "board", 0 },
     { "hh_month", 0 }, { "bld_month", 0 }, { "households", 0 },
     { "buildings", 0 }, { "appeals", 0 }, { "entry_appeal", 0 },
-    { "code_keys", 0 }, { "codes", 0 }, { "person_codes", 0 }, { "months", 0 },
+    { "code_keys", TS_TABLE_NOT_DATA }, { "codes", 0 }, { "person_codes", 0 }, { "months", 0 },
 };
 
 //  Handlers that post entries get the request's working set (ledger_cache)

@@ -78,8 +78,8 @@ static const ts_table_def s_tables [] = {
     { "complaints", 0 }, { "markets", 0 }, { "market_dates", 0 },
     { "enrolments", 0 }, { "attended", 0 }, { "served", 0 },
     { "checkins", 0 }, { "counters", 0 }, { "persons", 0 },
-    { "standings", 0 }, { "settings", 0 }, { "notices", 0 },
-    { "code_keys", 0 }, { "revoked_codes", 0 },     //  merchants_cardcode.c
+    { "standings", 0 }, { "settings", TS_TABLE_NOT_DATA }, { "notices", 0 },
+    { "code_keys", TS_TABLE_NOT_DATA }, { "revoked_codes", 0 },     //  merchants_cardcode.c
     { "offers", 0 }, { "offers_by_merch", 0 }, { "redemptions", 0 },  //  merchants_offers.c
     { "red_keys", 0 }, { "red_by_merch", 0 }, { "red_month", 0 },
 };

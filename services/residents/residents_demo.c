@@ -10,6 +10,13 @@
     through the same validated paths as the API; a repeat of a compound
     already seeded answers its first summary and changes nothing.
 
+    Larger communities for load tests (tashanctl demo --scale K): index
+    4r+c (r < DEMO_COPIES_MAX) is copy r of compound c, its own compound
+    ("翠竹园 2区") with its own buildings ("翠竹2区3"), grids, households
+    and quota of party members, drawn from its own stream of the seed.
+    Copy 0 is the seed's community itself. Copies carry no ID numbers:
+    the synthetic ones are unique only within the seed's four compounds.
+
     The same seed gives the same community (ages are taken relative to the
     fixed year DEMO_YEAR, not the clock). Demo building numbers carry the
     compound's short name ("塔山3") so they never clash with numbered
@@ -31,6 +38,8 @@
 #define DEMO_YEAR 2024
 #define DEMO_MEMBERS_MAX 6
 #define DEMO_BUILDINGS_PER_GRID 5
+#define DEMO_GRIDS ((DEMO_BUILDINGS + DEMO_BUILDINGS_PER_GRID - 1) / DEMO_BUILDINGS_PER_GRID)
+#define DEMO_COPIES_MAX 100         //  tashanctl demo --scale 1..100
 
 typedef struct {
     const char *name;               //  compound name
@@ -109,7 +118,8 @@ static const uint32_t s_party_quota [DEMO_COMPOUNDS] = { 20, 20, 20, 19 };
 typedef struct {
     ts_ctx *ctx;
     demo_rng rng;
-    uint32_t compound;              //  0..3
+    uint32_t compound;              //  0..3: which of the seed's compounds
+    uint32_t copy;                  //  0: the seed's community; r: its r-th copy
     uint32_t person_seq;            //  persons generated in this compound
     uint32_t pupil_seq;             //  pupils generated in this compound
     uint32_t party_seq;             //  party members tagged in this compound
@@ -175,7 +185,7 @@ s_person (demo *d, const char *surname, int age, const char *const *tags, size_t
             m->tags [m->n_tags++] = "veteran";
         if (s_chance (&d->rng, 2))
             m->tags [m->n_tags++] = "disabled";
-        if (d->person_seq < 1000 && s_chance (&d->rng, 45))
+        if (d->person_seq < 1000 && s_chance (&d->rng, 45) && d->copy == 0)
             m->id_number = s_id_number (d, m->birth_year);
         if (age < 85 && s_chance (&d->rng, 70))
             m->phone = s_phone (d);
@@ -188,7 +198,10 @@ s_person (demo *d, const char *surname, int age, const char *const *tags, size_t
     if (age >= 6 && age <= 15) {
         m->tags [m->n_tags++] = "pupil";
         m->school_id = age <= 11 ? "S1" : "S2";
-        m->pupil_no = ts_arena_printf (d->ctx->arena, "%c%04u", 'A' + d->compound, ++d->pupil_seq);
+        m->pupil_no = d->copy == 0
+            ? ts_arena_printf (d->ctx->arena, "%c%04u", 'A' + d->compound, ++d->pupil_seq)
+            : ts_arena_printf (d->ctx->arena, "%c%02u%04u", 'A' + d->compound, d->copy,
+                               ++d->pupil_seq);
         d->rep->pupils++;
     }
     d->person_seq++;
@@ -361,7 +374,8 @@ residents_seed_demo (ts_ctx *ctx, const Tashan__Residents__SeedDemoRequest *req,
                      Tashan__Residents__SeedDemoReply *rep)
 {
     unsigned rc;
-    if ((rc = ts_check_range (ctx, "compound", req->compound, 0, DEMO_COMPOUNDS - 1)))
+    if ((rc = ts_check_range (ctx, "compound", req->compound, 0,
+                              DEMO_COMPOUNDS * DEMO_COPIES_MAX - 1)))
         return rc;
     res_state *st = residents_state (ctx);
     uint8_t key [4];
@@ -373,12 +387,15 @@ residents_seed_demo (ts_ctx *ctx, const Tashan__Residents__SeedDemoRequest *req,
         rep->already_seeded = true;
         return TS_OK;
     }
-    demo d = { .ctx = ctx, .compound = req->compound, .rep = rep };
+    demo d = { .ctx = ctx, .compound = req->compound % DEMO_COMPOUNDS,
+               .copy = req->compound / DEMO_COMPOUNDS, .rep = rep };
     d.rng.state = req->seed ^ (0x5441534841ull * (req->compound + 1));
-    const demo_compound *dc = &s_compounds [req->compound];
+    const demo_compound *dc = &s_compounds [d.compound];
+    //  A copy's names: the compound's with "<r+1>区", its buildings' prefix too.
+    const char *area = d.copy ? ts_arena_printf (ctx->arena, "%u区", d.copy + 1) : "";
 
     Tashan__Residents__CreateCompoundRequest cr = TASHAN__RESIDENTS__CREATE_COMPOUND_REQUEST__INIT;
-    cr.name = (char *) dc->name;
+    cr.name = d.copy ? ts_arena_printf (ctx->arena, "%s %s", dc->name, area) : (char *) dc->name;
     cr.kind = (char *) dc->kind;
     res_compound compound = TASHAN__RESIDENTS__COMPOUND__INIT;
     if ((rc = residents_compound_create (ctx, &cr, &compound)) >= 400)
@@ -388,14 +405,16 @@ residents_seed_demo (ts_ctx *ctx, const Tashan__Residents__SeedDemoRequest *req,
     //  Buildings are numbered across the community: first_building is the
     //  community-wide index of this compound's first building.
     uint32_t first_building = 0;
-    for (uint32_t c = 0; c < req->compound; c++)
+    for (uint32_t c = 0; c < d.compound; c++)
         first_building += s_compounds [c].buildings;
     for (uint32_t b = 0; b < dc->buildings; b++) {
         uint32_t global = first_building + b;
         assert (global < DEMO_BUILDINGS);
         Tashan__Residents__CreateBuildingRequest br = TASHAN__RESIDENTS__CREATE_BUILDING_REQUEST__INIT;
-        br.number = ts_arena_printf (ctx->arena, "%s%u", dc->short_name, b + 1);
-        br.grid = ts_arena_printf (ctx->arena, "G%u", 1 + global / DEMO_BUILDINGS_PER_GRID);
+        br.number = ts_arena_printf (ctx->arena, "%s%s%u", dc->short_name, area, b + 1);
+        //  Grids numbered across copies: a copy's grids follow the last one's.
+        br.grid = ts_arena_printf (ctx->arena, "G%u", 1 + d.copy * DEMO_GRIDS
+                                                        + global / DEMO_BUILDINGS_PER_GRID);
         br.compound = compound.id;
         res_building building = TASHAN__RESIDENTS__BUILDING__INIT;
         if ((rc = residents_building_create (ctx, &br, &building)) >= 400)

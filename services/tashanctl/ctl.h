@@ -17,8 +17,6 @@ int ctl_status (ctl_t *ctl, int argc, char **argv);
 int ctl_backup (ctl_t *ctl, int argc, char **argv);
 int ctl_restore (ctl_t *ctl, int argc, char **argv);
 int ctl_demo (ctl_t *ctl, int argc, char **argv);
-//  The proposals part of the demo (ctl_demo_proposals.c).
-int ctl_demo_proposals (ctl_t *ctl);
 int ctl_match (ctl_t *ctl, int argc, char **argv);
 int ctl_keygen (ctl_t *ctl, int argc, char **argv);
 //  ctl_keys.c: a client's key pair (keygen --client), the keys file.
@@ -26,8 +24,6 @@ int ctl_keygen_client (ctl_t *ctl, int argc, char **argv);
 int ctl_keys (ctl_t *ctl, int argc, char **argv);
 //  ctl_token.c: token create, into the store of a stopped gateway.
 int ctl_token (ctl_t *ctl, int argc, char **argv);
-//  ctl_demo_volunteers.c: the volunteers part of the demo (after residents).
-int ctl_demo_volunteers (ctl_t *ctl, uint64_t seed);
 
 //  One call as role "system"; prints an error line on failure.
 unsigned ctl_call (ctl_t *ctl, const char *service, const char *method,
@@ -42,8 +38,6 @@ unsigned ctl_call_as (ctl_t *ctl, const char *role, const char *binding,
                       const ProtobufCMessage *request,
                       const ProtobufCMessageDescriptor *reply_desc, ts_arena *arena,
                       ProtobufCMessage **reply, uint32_t timeout_ms, bool quiet);
-//  ctl_demo_year.c: the community after a year (credit, medals, merchants,
-//  markets, offers), after residents and before volunteers and proposals.
-int ctl_demo_year (ctl_t *ctl, uint64_t seed, uint32_t months);
+//  The demo's parts (ctl_demo_year.c, _volunteers.c, _proposals.c): ctl_demo.h.
 
 #endif

@@ -1,10 +1,10 @@
 /*  ctl_demo_proposals - tashanctl demo, part two: a funded year of
     小提案·大治理, driven through the daemons' real methods as a client
-    would (role system): co-building units registered with merchants,
-    deposits into the fund, a dozen proposals in every state (the seed's
+    would (role system): deposits into the fund, a dozen proposals in every state (the seed's
     pocket park 口袋公园, wall murals 立体彩绘, children's play area,
-    parking...), tenders with bids from the units, the problem list with
-    claims and progress, and the 大走访 home-visit survey, closed, with its
+    parking...), tenders with bids from co-building units 共建单位 of the
+    merchants registry (the year part registers the seed's 27), the
+    problem list with claims by them and progress, and the 大走访 home-visit survey, closed, with its
     results. Uses the persons and households of the residents demo.
 
     A repeat changes nothing: the first deposit is idempotent and its
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctl.h"
+#include "ctl_demo.h"
 #include "merchants.pb-c.h"
 #include "proposals.pb-c.h"
 #include "ts_time.h"
@@ -28,6 +28,7 @@
 #define PROPOSALS 14
 #define SURVEY_HOUSEHOLDS 36
 #define UNIT_WAIT_TRIES 600             //  × 100 ms for merchants' events to arrive
+#define LIST_PAGES_MAX 100
 
 #define P(x) Tashan__Proposals__##x
 
@@ -65,31 +66,44 @@ s_now_ms (void)
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-//  The co-building units 共建单位 that bid and claim.
+//  The co-building units 共建单位 that bid and claim: the first UNITS
+//  enterprises among the registry's co-building units (builders and
+//  property firms among them), else any co-building units.
 static int
 s_units (demo_t *d)
 {
-    static const char *const names [UNITS] = {
-        "塔山物业服务中心", "环翠区城建工程公司", "塔山社区卫生服务站", "威海园林绿化公司",
-    };
-    for (int i = 0; i < UNITS; i++) {
-        Tashan__Merchants__CreateMerchantRequest r =
-            TASHAN__MERCHANTS__CREATE_MERCHANT_REQUEST__INIT;
-        char *services [] = { "repair", "construction" };
-        r.name = (char *) names [i];
-        r.kind = i == 2 ? "institution" : "enterprise";
-        r.category = "co-building";
-        r.services = services;
-        r.n_services = 2;
-        r.co_building = true;
-        Tashan__Merchants__Merchant *m = NULL;
-        if (ctl_call (d->ctl, "merchants", "merchants.Create", &r.base,
-                      &tashan__merchants__merchant__descriptor, d->arena,
-                      (ProtobufCMessage **) &m, CALL_TIMEOUT_MS, false) != 201 || !m)
-            return -1;
-        snprintf (d->units [i], sizeof d->units [i], "%s", m->id);
+    char token [256] = "";
+    int found = 0;
+    for (int pass = 0; pass < 2 && found < UNITS; pass++) {
+        token [0] = 0;
+        for (int page = 0; page < LIST_PAGES_MAX && found < UNITS; page++) {
+            Tashan__Merchants__ListMerchantsRequest r =
+                TASHAN__MERCHANTS__LIST_MERCHANTS_REQUEST__INIT;
+            r.page_size = 1000;
+            r.page_token = token;
+            Tashan__Merchants__ListMerchantsReply *rep = NULL;
+            if (ctl_call (d->ctl, "merchants", "merchants.List", &r.base,
+                          &tashan__merchants__list_merchants_reply__descriptor, d->arena,
+                          (ProtobufCMessage **) &rep, CALL_TIMEOUT_MS, false) != 200 || !rep)
+                return -1;
+            for (size_t i = 0; i < rep->n_merchants && found < UNITS; i++) {
+                Tashan__Merchants__Merchant *m = rep->merchants [i];
+                bool wanted = m->co_building
+                           && (pass == 1 || strcmp (m->kind, "enterprise") == 0);
+                for (int u = 0; u < found && wanted; u++)
+                    wanted = strcmp (d->units [u], m->id) != 0;
+                if (wanted && strlen (m->id) < sizeof d->units [0])
+                    snprintf (d->units [found++], sizeof d->units [0], "%s", m->id);
+            }
+            snprintf (token, sizeof token, "%s", rep->next_page_token);
+            if (!token [0])
+                break;
+        }
     }
-    return 0;
+    if (found < UNITS)
+        fprintf (stderr, "tashanctl: demo: the registry has %d co-building units, the "
+                 "proposals need %d\n", found, UNITS);
+    return found < UNITS ? -1 : 0;
 }
 
 static void
@@ -397,10 +411,11 @@ s_survey_results (demo_t *d)
 }
 
 int
-ctl_demo_proposals (ctl_t *ctl)
+ctl_demo_proposals (ctl_t *ctl, const ctl_demo_opts *opts)
 {
     demo_t d = { .ctl = ctl, .arena = ts_arena_new (), .now_ms = s_now_ms () };
     unsigned code = 0;
+    ctl_progress_add (opts->progress, "proposals", 0);
     s_deposit (&d, "环翠区 小提案·大治理 fund, 2026 grant", 50000000, "demo:fund:2026:district",
                &code);
     if (code == 200) {
@@ -423,7 +438,8 @@ ctl_demo_proposals (ctl_t *ctl)
         s_sleep_ms (wait_ms);
     s_proposals_close (&d);
     double satisfaction = s_survey_results (&d);
-    printf ("demo proposals year: 3 deposits, %d co-building units, %d proposals, "
+    ctl_progress_add (opts->progress, "proposals", (uint64_t) opts->scale * CTL_DEMO_UNITS_REST / 8);
+    printf ("demo proposals year: 3 deposits, %d co-building units bidding, %d proposals, "
             "7 problems, survey %s closed (satisfaction %.1f%%)%s\n", UNITS, PROPOSALS,
             s_survey_id, satisfaction, d.failures ? " with errors" : "");
     ts_arena_destroy (&d.arena);

@@ -13,14 +13,16 @@
       neighbourhood-space programmes 老龄竞技赛, 儿童艺点通, 形体礼仪课, each
       with sessions, sign-ups and (for a session just begun) attendance;
     - a few hundred service orders in every state, some made from needs.
-    A second run finds the team in place and changes nothing. */
+    A second run finds the team in place and changes nothing.
+    --scale K: K × the team, the orders and the residents they serve; the
+    circles, projects and programmes stay the seed's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "ctl_demo.h"
 #include "residents.pb-c.h"
 #include "ts_time.h"
 #include "volunteers.pb-c.h"
@@ -41,8 +43,10 @@ typedef struct {
 
 typedef struct {
     ctl_t *ctl;
-    s_member team [TEAM];
-    size_t n_team;
+    s_member *team;                 //  up to team_max
+    size_t n_team, team_max;        //  TEAM × scale
+    uint32_t orders;                //  ORDERS × scale
+    ctl_progress *progress;         //  the run's, shown as orders go (may be NULL)
     uint64_t rng;
     unsigned calls_failed;
 } s_demo;
@@ -65,6 +69,20 @@ s_call (s_demo *d, const char *method, const ProtobufCMessage *req,
                               (ProtobufCMessage **) reply, 10000, true);
     if (code >= 400)
         d->calls_failed++;
+    return code;
+}
+
+//  One step of an order (decline, accept, done, confirm): *o becomes the
+//  order as the step left it, and stays as it was when the step failed.
+static unsigned
+s_order_step (s_demo *d, const char *method, const ProtobufCMessage *req, ts_arena *arena,
+              Tashan__Volunteers__Order **o)
+{
+    Tashan__Volunteers__Order *next = NULL;
+    unsigned code = s_call (d, method, req, &tashan__volunteers__order__descriptor, arena,
+                            &next);
+    if (code == 200 && next)
+        *o = next;
     return code;
 }
 
@@ -100,7 +118,7 @@ s_pick_team (s_demo *d)
     char token [256] = "";
     for (int pass = 0; pass < 2; pass++) {
         token [0] = 0;
-        for (int page = 0; page < LIST_PAGES_MAX && d->n_team < TEAM; page++) {
+        for (int page = 0; page < LIST_PAGES_MAX && d->n_team < d->team_max; page++) {
             ts_arena *arena = ts_arena_new ();
             Tashan__Residents__ListResourcesRequest req =
                 TASHAN__RESIDENTS__LIST_RESOURCES_REQUEST__INIT;
@@ -125,7 +143,7 @@ s_pick_team (s_demo *d)
                 char *skill = s_skill (r->category);
                 s_member *m = s_find (d, r->provider_id);
                 if (!m) {
-                    if (d->n_team == TEAM)
+                    if (d->n_team == d->team_max)
                         continue;
                     m = &d->team [d->n_team++];
                     memset (m, 0, sizeof *m);
@@ -380,7 +398,11 @@ s_orders (s_demo *d, const char **residents, size_t n_residents, unsigned counts
                   (ProtobufCMessage **) &needs, 30000, false) >= 400)
         needs = NULL;
     size_t need_next = 0;
-    for (uint32_t i = 0; i < ORDERS; i++) {
+    uint64_t units = (uint64_t) CTL_DEMO_UNITS_ORDERS * (d->orders / ORDERS), shown = 0;
+    for (uint32_t i = 0; i < d->orders; i++) {
+        uint64_t due = units * i / d->orders;
+        ctl_progress_add (d->progress, "volunteers: service orders", due - shown);
+        shown = due;
         ts_arena *arena = ts_arena_new ();
         Tashan__Volunteers__CreateOrderRequest req = TASHAN__VOLUNTEERS__CREATE_ORDER_REQUEST__INIT;
         char key [32];
@@ -415,16 +437,17 @@ s_orders (s_demo *d, const char **residents, size_t n_residents, unsigned counts
         uint32_t target = i % 6;
         char *vol = o->volunteer_person_id;
         if (vol [0] && target == 1) {
-            //  Declined once; every other one of these until nobody is
-            //  left to take it (back to open).
-            for (int k = 0; k < (i % 12 == 1 ? TEAM : 1) && o->volunteer_person_id [0]; k++) {
+            //  Declined once; every other one of the first ORDERS until
+            //  nobody is left to take it (back to open), at most TEAM
+            //  times (a larger team is not asked through).
+            int declines = i % 12 == 1 && i < ORDERS ? TEAM : 1;
+            for (int k = 0; k < declines && o->volunteer_person_id [0]; k++) {
                 Tashan__Volunteers__DeclineRequest dr =
                     TASHAN__VOLUNTEERS__DECLINE_REQUEST__INIT;
                 dr.id = o->id;
                 dr.volunteer_person_id = o->volunteer_person_id;
                 dr.reason = "临时有事";
-                if (s_call (d, "volunteers.Decline", &dr.base,
-                            &tashan__volunteers__order__descriptor, arena, &o) != 200 || !o)
+                if (s_order_step (d, "volunteers.Decline", &dr.base, arena, &o) != 200)
                     break;
             }
         }
@@ -440,12 +463,10 @@ s_orders (s_demo *d, const char **residents, size_t n_residents, unsigned counts
             cr.id = o->id;
             cr.rating = 4 + s_below (d, 2);
             cr.comment = "谢谢志愿者";
-            if (s_call (d, "volunteers.Accept", &ar.base, &tashan__volunteers__order__descriptor,
-                        arena, &o) == 200 && target >= 3
-            &&  s_call (d, "volunteers.Done", &dn.base, &tashan__volunteers__order__descriptor,
-                        arena, &o) == 200 && target >= 4)
-                s_call (d, "volunteers.Confirm", &cr.base, &tashan__volunteers__order__descriptor,
-                        arena, &o);
+            if (s_order_step (d, "volunteers.Accept", &ar.base, arena, &o) == 200
+            &&  target >= 3
+            &&  s_order_step (d, "volunteers.Done", &dn.base, arena, &o) == 200 && target >= 4)
+                s_order_step (d, "volunteers.Confirm", &cr.base, arena, &o);
         }
         static const char *const states [] = {
             "open", "dispatched", "accepted", "done", "confirmed"
@@ -479,12 +500,19 @@ s_residents (s_demo *d, ts_arena *keep, const char **out, size_t max)
 }
 
 int
-ctl_demo_volunteers (ctl_t *ctl, uint64_t seed)
+ctl_demo_volunteers (ctl_t *ctl, const ctl_demo_opts *opts)
 {
     s_demo *d = calloc (1, sizeof *d);
     d->ctl = ctl;
-    d->rng = seed * 2654435761u + 0x9e3779b97f4a7c15ull;
+    d->rng = opts->seed * 2654435761u + 0x9e3779b97f4a7c15ull;
+    d->team_max = (size_t) TEAM * opts->scale;
+    d->team = calloc (d->team_max, sizeof *d->team);
+    d->orders = ORDERS * opts->scale;
+    d->progress = opts->progress;
+    size_t residents_max = 400 * (size_t) opts->scale;
+    const char **residents = calloc (residents_max, sizeof *residents);
     int rc = 1;
+    ctl_progress_add (opts->progress, "volunteers", 0);
     //  Already there? A second run changes nothing.
     ts_arena *arena = ts_arena_new ();
     Tashan__Volunteers__ListVolunteersRequest lr =
@@ -507,8 +535,7 @@ ctl_demo_volunteers (ctl_t *ctl, uint64_t seed)
     memset (circle_ids, 0, sizeof circle_ids);
     s_circles (d, circle_ids);
     s_posts (d, circle_ids);
-    const char *residents [400];
-    size_t n_residents = s_residents (d, arena, residents, 400);
+    size_t n_residents = s_residents (d, arena, residents, residents_max);
     for (size_t i = 0; n_residents == 0 && i < d->n_team; i++)
         residents [i] = d->team [i].id;
     if (n_residents == 0)
@@ -527,7 +554,10 @@ ctl_demo_volunteers (ctl_t *ctl, uint64_t seed)
                 d->calls_failed);
     rc = 0;
 done:
+    ctl_progress_add (opts->progress, "volunteers", (uint64_t) opts->scale * CTL_DEMO_UNITS_REST / 8);
     ts_arena_destroy (&arena);
+    free (residents);
+    free (d->team);
     free (d);
     return rc;
 }

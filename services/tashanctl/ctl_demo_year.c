@@ -8,29 +8,35 @@
       few bad months; the schools' monthly medal batches (role school,
       S1/S2); every past month closed by ops (boards published); appeals
       filed and decided;
-    - merchants: the 447 units (27 co-building; 4 of these come from the
-      proposals part, which runs after this one), complaints (two on
-      "watch"), 27 convenience markets with 120 enrolled merchants and
-      about 1,000 check-ins (role merchant, the resident's card code),
-      notices 企业微圈;
+    - merchants: the 447 units (27 co-building: the proposals part, run
+      after this one, takes its tender bidders from them), complaints (two
+      on "watch"), 27 convenience markets with 120 enrolled merchants and
+      about 1,000 check-ins, notices 企业微圈;
     - the card's offers: the community shop and two course providers,
       pupils' redemptions.
+    --scale K: K × all of it, copy r of the registry, markets and
+    redemptions serving copy r of the community (ctl_demo.h); the credit
+    part scales with the persons by itself.
     Deterministic for a seed: the choices are hashes of the seed and what
-    they are about; every keyed write carries a key derived from it (a
-    repeat changes nothing), and the first notice is a marker: when it is
-    there, a second run changes nothing at all (the credit part, fully
-    keyed, runs before it). Calls that come in numbers go many at a time
-    on one DEALER (s_pipeline), so the daemons commit them in groups.
-    Check-ins at past markets are recorded now (served_at default): a
-    card code is valid from its issue on, so no earlier served_at would
-    verify. */
+    they are about; every keyed write carries a key derived from it.
+    tashanctl demo runs only on empty stores (ctl_demo_stores.c). Calls
+    that come in numbers go many at a time on one DEALER (s_pipeline), so
+    the daemons commit them in groups.
+    Check-ins carry their market's day (served_at). A card code is valid
+    only from its issue on and the ledger issues it now, so a code shown
+    at a past market cannot exist: those markets' sign-in sheets were on
+    paper, and the office enters them as ops with the person and the
+    reason (the override the API has for a resident without a code, kept
+    with the check-in as such). The last market is today's: there the
+    merchants' apps scan card codes the residents show. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "ctl_demo.h"
 #include "ledger.pb-c.h"
 #include "merchants.pb-c.h"
 #include "residents.pb-c.h"
@@ -42,13 +48,14 @@
 #define WAIT_MS 60000
 //  447 units and 27 co-building ones in all: the proposals part adds its
 //  four co-building units (ctl_demo_proposals.c) to these.
-#define MERCHANTS 443
-#define CO_BUILDING 23
+#define MERCHANTS 447               //  per copy (--scale)
+#define CO_BUILDING 27
 #define MARKETS 27
 #define MARKET_POOL 120
 #define CHECKINS 1000
 #define SERVED_POOL 400
-#define MARKER "企业微圈开通: 塔山社区商户群"
+#define MARKET_EVERY_DAYS 13
+#define ENROLLED 18                 //  merchants a market
 
 #define F_PUPIL 1
 #define F_PARTY 2
@@ -72,10 +79,12 @@ typedef struct {
     uint64_t seed;
     y_person *persons;
     size_t n_persons, cap_persons;
-    y_merchant merchants [MERCHANTS];
-    size_t n_merchants;
+    y_merchant *merchants;          //  MERCHANTS × scale, copy r from r × MERCHANTS
+    size_t n_merchants;             //  MERCHANTS × scale
+    size_t n_registered;            //  of them, those the registry took
     int month0;                     //  month index of the first month
-    uint32_t months;
+    uint32_t months, scale;
+    ctl_progress *progress;
     int today_day;                  //  day of the month today (local)
     //  counts for the summary
     unsigned evals, evals_bad, eval_dups, eval_rejected, closed, medals [2], medal_dups;
@@ -342,64 +351,103 @@ s_month (y_demo *d, ts_arena *arena, uint32_t m)
     return ts_month_text (arena, d->month0 + (int) m);
 }
 
+//  One EvaluateBatch of a month's pipeline: the items so far, as a panel
+//  member (the four take turns).
 static void
-s_send_evaluations (y_demo *d, Tashan__Ledger__EvaluateRequest **items, size_t n,
-                    unsigned batch_no, ts_arena *arena)
+s_batch_add (y_call *calls, size_t *n_calls, Tashan__Ledger__EvaluateRequest **items,
+             size_t n, ts_arena *arena)
 {
-    Tashan__Ledger__EvaluateBatchRequest req = TASHAN__LEDGER__EVALUATE_BATCH_REQUEST__INIT;
-    req.evaluations = items;
-    req.n_evaluations = n;
-    Tashan__Ledger__BatchReply *rep = NULL;
-    if (s_call (d, "panel", "", s_panel [batch_no % 4], "ledger", "ledger.EvaluateBatch",
-                &req.base, &tashan__ledger__batch_reply__descriptor, arena, &rep) >= 400
-    ||  !rep) {
-        d->failed++;
-        return;
-    }
-    d->evals += rep->accepted;
-    d->eval_dups += rep->duplicates;
-    d->eval_rejected += (unsigned) rep->n_rejected;
+    Tashan__Ledger__EvaluateBatchRequest *req = ts_arena_alloc (arena, sizeof *req);
+    tashan__ledger__evaluate_batch_request__init (req);
+    req->evaluations = ts_arena_alloc (arena, n * sizeof *items);
+    memcpy (req->evaluations, items, n * sizeof *items);
+    req->n_evaluations = n;
+    calls [*n_calls] = (y_call) { "ledger.EvaluateBatch", "panel", "", s_panel [*n_calls % 4],
+                                  &req->base, 0, NULL };
+    (*n_calls)++;
 }
 
+static Tashan__Ledger__EvaluateRequest *
+s_evaluation (y_demo *d, size_t p, uint32_t m, int k, const char *month, ts_arena *arena)
+{
+    uint64_t day_hash;
+    int v = s_verdict (d, p, m, k, &day_hash);
+    if (v == INT32_MIN)
+        return NULL;
+    int max_day = m == d->months - 1 ? d->today_day : 28;
+    Tashan__Ledger__EvaluateRequest *e = ts_arena_alloc (arena, sizeof *e);
+    tashan__ledger__evaluate_request__init (e);
+    e->person_id = d->persons [p].id;
+    e->rule = (char *) (v >= 0 ? s_good [v] : s_bad [-1 - v]);
+    e->note = (char *) (v >= 0 ? s_good_note [v] : s_bad_note [-1 - v]);
+    e->observed_on = ts_arena_printf (arena, "%s-%02d", month,
+                                      1 + (int) (day_hash % (uint64_t) max_day));
+    e->idempotency_key = ts_arena_printf (arena, "demo-%llu-ev-%s-%s-%d",
+                                          (unsigned long long) d->seed, d->persons [p].id,
+                                          month, k);
+    d->evals_bad += v < 0;
+    return e;
+}
+
+//  A month's evaluations in batches of up to 1,000, all in one pipeline.
 static void
 s_evaluations (y_demo *d, uint32_t m)
 {
     ts_arena *arena = ts_arena_new ();
     const char *month = s_month (d, arena, m);
-    bool current = m == d->months - 1;
     Tashan__Ledger__EvaluateRequest **items =
         ts_arena_alloc (arena, BATCH_MAX * sizeof *items);
-    size_t n = 0;
-    unsigned batch_no = 0;
+    size_t max_calls = d->n_persons * 3 / BATCH_MAX + 1, n_calls = 0, n = 0;
+    y_call *calls = ts_arena_alloc (arena, max_calls * sizeof *calls);
     for (size_t p = 0; p < d->n_persons; p++)
         for (int k = 0; k < 3; k++) {
-            uint64_t day_hash;
-            int v = s_verdict (d, p, m, k, &day_hash);
-            if (v == INT32_MIN)
-                continue;
-            int max_day = current ? d->today_day : 28;
-            Tashan__Ledger__EvaluateRequest *e = ts_arena_alloc (arena, sizeof *e);
-            tashan__ledger__evaluate_request__init (e);
-            e->person_id = d->persons [p].id;
-            e->rule = (char *) (v >= 0 ? s_good [v] : s_bad [-1 - v]);
-            e->note = (char *) (v >= 0 ? s_good_note [v] : s_bad_note [-1 - v]);
-            e->observed_on = ts_arena_printf (arena, "%s-%02d", month,
-                                              1 + (int) (day_hash % (uint64_t) max_day));
-            e->idempotency_key = ts_arena_printf (arena, "demo-%llu-ev-%s-%s-%d",
-                                                  (unsigned long long) d->seed,
-                                                  d->persons [p].id, month, k);
-            d->evals_bad += v < 0;
-            items [n++] = e;
+            Tashan__Ledger__EvaluateRequest *e = s_evaluation (d, p, m, k, month, arena);
+            if (e)
+                items [n++] = e;
             if (n == BATCH_MAX) {
-                s_send_evaluations (d, items, n, batch_no++, arena);
+                assert (n_calls < max_calls);
+                s_batch_add (calls, &n_calls, items, n, arena);
                 n = 0;
             }
         }
     if (n)
-        s_send_evaluations (d, items, n, batch_no, arena);
+        s_batch_add (calls, &n_calls, items, n, arena);
+    s_pipeline (d, "ledger", calls, n_calls, &tashan__ledger__batch_reply__descriptor, arena);
+    for (size_t i = 0; i < n_calls; i++) {
+        Tashan__Ledger__BatchReply *rep = (Tashan__Ledger__BatchReply *) calls [i].reply;
+        if (calls [i].code >= 400 || !rep) {
+            d->failed++;
+            continue;
+        }
+        d->evals += rep->accepted;
+        d->eval_dups += rep->duplicates;
+        d->eval_rejected += (unsigned) rep->n_rejected;
+    }
     ts_arena_destroy (&arena);
 }
 
+static void
+s_medals_send (y_demo *d, int s, Tashan__Ledger__MedalEvent **events, size_t n,
+               ts_arena *arena)
+{
+    static const char *const schools [] = { "S1", "S2" };
+    Tashan__Ledger__MedalBatchRequest req = TASHAN__LEDGER__MEDAL_BATCH_REQUEST__INIT;
+    req.events = events;
+    req.n_events = n;
+    Tashan__Ledger__BatchReply *rep = NULL;
+    char principal [32];
+    snprintf (principal, sizeof principal, "school:%s", schools [s]);
+    if (s_call (d, "school", schools [s], principal, "ledger", "ledger.SubmitMedals",
+                &req.base, &tashan__ledger__batch_reply__descriptor, arena, &rep) >= 400
+    ||  !rep)
+        d->failed++;
+    else {
+        d->medals [s] += rep->accepted;
+        d->medal_dups += rep->duplicates;
+    }
+}
+
+//  Each school's medals of a month for its pupils, in batches of 1,000.
 static void
 s_medals (y_demo *d, uint32_t m)
 {
@@ -412,7 +460,7 @@ s_medals (y_demo *d, uint32_t m)
         const char *month = s_month (d, arena, m);
         Tashan__Ledger__MedalEvent **events = ts_arena_alloc (arena, BATCH_MAX * sizeof *events);
         size_t n = 0;
-        for (size_t p = 0; p < d->n_persons && n < BATCH_MAX; p++) {
+        for (size_t p = 0; p < d->n_persons; p++) {
             y_person *pp = &d->persons [p];
             uint64_t h = s_mix (d->seed ^ 0x3ed, p, m);
             if (!(pp->flags & F_PUPIL) || strcmp (pp->school, schools [s]) != 0 || h % 100 >= 35)
@@ -425,23 +473,13 @@ s_medals (y_demo *d, uint32_t m)
             e->month = (char *) month;
             e->medal = (char *) labels [(h >> 16) % 4];
             events [n++] = e;
-        }
-        if (n) {
-            Tashan__Ledger__MedalBatchRequest req = TASHAN__LEDGER__MEDAL_BATCH_REQUEST__INIT;
-            req.events = events;
-            req.n_events = n;
-            Tashan__Ledger__BatchReply *rep = NULL;
-            char principal [32];
-            snprintf (principal, sizeof principal, "school:%s", schools [s]);
-            if (s_call (d, "school", schools [s], principal, "ledger", "ledger.SubmitMedals",
-                        &req.base, &tashan__ledger__batch_reply__descriptor, arena, &rep) >= 400
-            ||  !rep)
-                d->failed++;
-            else {
-                d->medals [s] += rep->accepted;
-                d->medal_dups += rep->duplicates;
+            if (n == BATCH_MAX) {
+                s_medals_send (d, s, events, n, arena);
+                n = 0;
             }
         }
+        if (n)
+            s_medals_send (d, s, events, n, arena);
         ts_arena_destroy (&arena);
     }
 }
@@ -542,6 +580,8 @@ s_credit (y_demo *d)
         s_medals (d, m);            //  before the close: closed months refuse medals
         if (m + 1 < d->months)
             s_close (d, m);
+        ctl_progress_add (d->progress, "credit: the panel's months",
+                          (uint64_t) d->scale * CTL_DEMO_UNITS_MONTH);
     }
     s_appeals (d);
 }
@@ -600,6 +640,7 @@ typedef struct {
     char *services [MERCHANTS][1], *frees [MERCHANTS][1];
     const char *free [MERCHANTS];
     size_t n;
+    const char *area;               //  a copy's suffix of names ("" for copy 0)
     ts_arena *arena;
 } y_registry;
 
@@ -611,7 +652,7 @@ s_spec (y_registry *r, const char *name, const char *kind, const char *category,
         return;
     Tashan__Merchants__CreateMerchantRequest *req = &r->req [r->n];
     tashan__merchants__create_merchant_request__init (req);
-    req->name = ts_arena_strdup (r->arena, name);
+    req->name = ts_arena_printf (r->arena, "%s%s", name, r->area);
     req->kind = (char *) kind;
     req->category = (char *) category;
     req->address = "威海市环翠区塔山社区";
@@ -626,13 +667,15 @@ s_spec (y_registry *r, const char *name, const char *kind, const char *category,
     r->n++;
 }
 
-//  The registry: the card's shop and course providers first, then the
-//  units, firms and individual businesses.
+//  The registry of copy `copy`: the card's shop and course providers
+//  first, then the units, firms and individual businesses, into
+//  d->merchants from copy × MERCHANTS (an id left empty where one failed).
 static void
-s_registry (y_demo *d)
+s_registry (y_demo *d, uint32_t copy)
 {
     y_registry *r = calloc (1, sizeof *r);
     r->arena = ts_arena_new ();
+    r->area = copy ? ts_arena_printf (r->arena, " (%u区)", copy + 1) : "";
     s_spec (r, "塔山社区小超市", "individual", "retail", "日用百货 文具", NULL, false);
     s_spec (r, "童心手工坊", "individual", "education", "儿童手工课", NULL, false);
     s_spec (r, "乐韵音乐培训学校", "enterprise", "education", "音乐课程", NULL, false);
@@ -666,16 +709,18 @@ s_registry (y_demo *d)
                                0, NULL };
     s_pipeline (d, "merchants", calls, r->n, &tashan__merchants__merchant__descriptor,
                 r->arena);
+    assert (r->n == MERCHANTS);
     for (size_t i = 0; i < r->n; i++) {
         Tashan__Merchants__Merchant *m = (Tashan__Merchants__Merchant *) calls [i].reply;
-        if (calls [i].code >= 400 || !m || strlen (m->id) >= sizeof d->merchants [0].id) {
+        y_merchant *y = &d->merchants [copy * MERCHANTS + i];
+        if (calls [i].code >= 400 || !m || strlen (m->id) >= sizeof y->id) {
             d->failed++;
             continue;
         }
-        y_merchant *y = &d->merchants [d->n_merchants++];
         snprintf (y->id, sizeof y->id, "%s", m->id);
         y->free_service = r->free [i];
         d->co_building += m->co_building;
+        d->n_registered++;
     }
     ts_arena_destroy (&r->arena);
     free (r);
@@ -684,7 +729,7 @@ s_registry (y_demo *d)
 //  Complaints on a few merchants that never come to markets: two of them
 //  twice (open), which puts them on "watch".
 static void
-s_complaints (y_demo *d)
+s_complaints (y_demo *d, uint32_t copy)
 {
     static const struct { const char *summary, *category, *status, *note; } c [] = {
         { "标价与结账价格不一致", "price", "", "" },
@@ -695,8 +740,8 @@ s_complaints (y_demo *d)
         { "服务态度差", "conduct", "upheld", "商户已道歉并整改" },
     };
     size_t targets [6] = { 0 }, n = 0;
-    for (size_t i = d->n_merchants; i-- > 0 && n < 4; )
-        if (!d->merchants [i].free_service)
+    for (size_t i = (copy + 1) * MERCHANTS; i-- > copy * MERCHANTS && n < 4; )
+        if (!d->merchants [i].free_service && d->merchants [i].id [0])
             targets [n++] = i;
     if (n < 4)
         return;
@@ -747,49 +792,31 @@ s_notice (y_demo *d, const char *title, const char *body, const char *audience)
     ts_arena_destroy (&arena);
 }
 
-//  The marker: the first notice of the demo. Present means a run before.
-static int
-s_marker_present (y_demo *d, bool *present)
-{
-    *present = false;
-    uint32_t since = 0;
-    for (int page = 0; page < 100; page++) {
-        ts_arena *arena = ts_arena_new ();
-        Tashan__Merchants__ListNoticesRequest req = TASHAN__MERCHANTS__LIST_NOTICES_REQUEST__INIT;
-        req.since = since;
-        req.page_size = 1000;
-        Tashan__Merchants__ListNoticesReply *rep = NULL;
-        if (s_call (d, "system", "", "tashanctl", "merchants", "merchants.ListNotices",
-                    &req.base, &tashan__merchants__list_notices_reply__descriptor, arena,
-                    &rep) >= 400 || !rep) {
-            ts_arena_destroy (&arena);
-            return -1;
-        }
-        for (size_t i = 0; i < rep->n_notices; i++)
-            *present |= strcmp (rep->notices [i]->title, MARKER) == 0;
-        bool more = rep->n_notices > 0 && rep->last_seq > since;
-        since = rep->last_seq;
-        ts_arena_destroy (&arena);
-        if (!more || *present)
-            break;
-    }
-    return 0;
-}
-
-//  Card codes for the residents served at markets (adults who consent).
+//  The residents served at markets: SERVED_POOL × scale adults who
+//  consent, drawn by hash from the whole community.
 static size_t
-s_served_pool (y_demo *d, char (*codes) [512], size_t *who, size_t max)
+s_served_pool (y_demo *d, size_t *who, size_t max)
 {
+    bool *chosen = calloc (d->n_persons, sizeof *chosen);
     size_t n = 0;
     for (size_t i = 0; i < d->n_persons && n < max; i++) {
         size_t p = (size_t) (s_mix (d->seed ^ 0xc0de, i, 0) % d->n_persons);
         y_person *pp = &d->persons [p];
-        bool dup = !(pp->flags & F_CONSENT) || (pp->flags & F_PUPIL);
-        for (size_t k = 0; k < n && !dup; k++)
-            dup = who [k] == p;
-        if (!dup)
-            who [n++] = p;
+        if (chosen [p] || !(pp->flags & F_CONSENT) || (pp->flags & F_PUPIL))
+            continue;
+        chosen [p] = true;
+        who [n++] = p;
     }
+    free (chosen);
+    return n;
+}
+
+//  Card codes for today's market: each resident's phone shows one, issued
+//  now (role ops, as the office's kiosk does). codes [i] stays "" when
+//  the ledger refused.
+static void
+s_issue_codes (y_demo *d, const size_t *who, size_t n, char (*codes) [512])
+{
     ts_arena *arena = ts_arena_new ();
     y_call *calls = ts_arena_alloc (arena, (n ? n : 1) * sizeof *calls);
     Tashan__Ledger__IssueCardCodeRequest *reqs = ts_arena_alloc (arena, (n ? n : 1) * sizeof *reqs);
@@ -801,155 +828,184 @@ s_served_pool (y_demo *d, char (*codes) [512], size_t *who, size_t max)
                                0, NULL };
     }
     s_pipeline (d, "ledger", calls, n, &tashan__ledger__card_code__descriptor, arena);
-    size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         Tashan__Ledger__CardCode *c = (Tashan__Ledger__CardCode *) calls [i].reply;
+        codes [i][0] = 0;
         if (calls [i].code >= 400 || !c || strlen (c->code) >= sizeof codes [0]) {
             d->failed++;
             continue;
         }
-        snprintf (codes [kept], sizeof codes [0], "%s", c->code);
-        who [kept++] = who [i];
+        snprintf (codes [i], sizeof codes [0], "%s", c->code);
+        d->codes++;
     }
     ts_arena_destroy (&arena);
-    d->codes = (unsigned) kept;
-    return kept;
 }
 
-//  One check-in as the merchant's app; the merchants daemon learns the
-//  ledger's key and the persons from events: retry (bounded) on 422/429.
-static void
-s_checkin (y_demo *d, const char *market_id, const y_merchant *m, const char *code,
-           const char *checkin_id, int tries)
+//  One check-in alone, retried (bounded) on 422/429/503: the merchants
+//  daemon learns the ledger's key and the persons from events.
+static bool
+s_checkin_alone (y_demo *d, y_call *c, int tries)
 {
-    char principal [48];
-    snprintf (principal, sizeof principal, "merchant:%s", m->id);
     for (int t = 0; t < tries; t++) {
         ts_arena *arena = ts_arena_new ();
-        Tashan__Merchants__CheckinRequest req = TASHAN__MERCHANTS__CHECKIN_REQUEST__INIT;
-        req.checkin_id = (char *) checkin_id;
-        req.merchant_id = (char *) m->id;
-        req.service = (char *) m->free_service;
-        req.market_id = (char *) market_id;
-        req.resident_code = (char *) code;
-        unsigned rc = s_call (d, "merchant", m->id, principal, "merchants", "merchants.Checkin",
-                              &req.base, &tashan__merchants__checkin_reply__descriptor, arena,
-                              NULL);
+        unsigned rc = s_call (d, c->role, c->binding, c->principal, "merchants",
+                              "merchants.Checkin", c->req,
+                              &tashan__merchants__checkin_reply__descriptor, arena, NULL);
         ts_arena_destroy (&arena);
-        if (rc < 400) {
-            d->checkins++;
-            return;
-        }
+        if (rc < 400)
+            return true;
         if (rc != 422 && rc != 429 && rc != 503)
             break;
         usleep (rc == 429 ? 1000 * 1000 : 250 * 1000);
     }
-    d->failed++;
+    return false;
 }
 
+//  What one market day is: its date, the first service time, the place.
+typedef struct {
+    uint32_t copy;
+    unsigned k;                     //  0..MARKETS-1, the last one today
+    const char *id;
+    int64_t opens_ms;               //  09:00 local on its day
+    bool today;
+    y_merchant *enrolled [ENROLLED];
+    size_t n_enrolled;
+} y_market;
+
+//  A market's check-ins: at a past one the office enters the paper sheet
+//  (ops, person and reason, served_at on the market day); today the
+//  merchants' apps scan the residents' card codes.
 static void
-s_markets (y_demo *d, char (*codes) [512], size_t n_codes)
+s_market_checkins (y_demo *d, y_market *mk, const size_t *who, size_t n_who,
+                   unsigned *checkin_no, ts_arena *arena)
 {
-    static const char *const places [] = { "塔山社区广场", "新威路口小广场", "树山印迹馆前" };
-    y_merchant *pool [MARKET_POOL];
-    size_t n_pool = 0;
-    for (size_t i = 0; i < d->n_merchants && n_pool < MARKET_POOL; i++)
-        if (d->merchants [i].free_service)
-            pool [n_pool++] = &d->merchants [i];
-    if (n_pool == 0 || n_codes == 0)
-        return;
-    int64_t now_ms = (int64_t) time (NULL) * 1000;
-    int64_t start_ms = now_ms - 360 * TS_DAY_MS;
-    unsigned checkin_no = 0;
-    bool first = true;
-    for (unsigned k = 0; k < MARKETS; k++) {
-        ts_arena *arena = ts_arena_new ();
-        char date [16];
-        int64_t day_ms = start_ms + (int64_t) k * 13 * TS_DAY_MS;
-        char *text = ts_time_text (arena, day_ms);
-        snprintf (date, sizeof date, "%.10s", text);
-        Tashan__Merchants__CreateMarketRequest req =
-            TASHAN__MERCHANTS__CREATE_MARKET_REQUEST__INIT;
-        req.date = date;
-        req.place = (char *) places [k % 3];
-        req.title = ts_arena_printf (arena, "塔山便民集市 第%u场", k + 1);
-        Tashan__Merchants__Market *market = NULL;
-        if (s_call (d, "ops", "", "ops:demo", "merchants", "merchants.CreateMarket", &req.base,
-                    &tashan__merchants__market__descriptor, arena, &market) >= 400 || !market) {
-            d->failed++;
-            ts_arena_destroy (&arena);
+    unsigned quota = CHECKINS / MARKETS + (mk->k < CHECKINS % MARKETS);
+    y_call calls [64];
+    Tashan__Merchants__CheckinRequest reqs [64];
+    size_t served [64];
+    char (*codes) [512] = calloc (64, sizeof *codes);
+    unsigned n = 0;
+    for (; n < quota && n < 64; n++)
+        served [n] = who [s_mix (d->seed ^ 0xc4ec, mk->copy * MARKETS + mk->k, n) % n_who];
+    if (mk->today)
+        s_issue_codes (d, served, n, codes);
+    for (unsigned c = 0; c < n; c++) {
+        uint64_t h = s_mix (d->seed ^ 0xc4ec, mk->k, c);
+        y_merchant *m = mk->enrolled [h % mk->n_enrolled];
+        Tashan__Merchants__CheckinRequest *r = &reqs [c];
+        tashan__merchants__checkin_request__init (r);
+        r->checkin_id = ts_arena_printf (arena, "demo-%llu-ci-%u",
+                                         (unsigned long long) d->seed, (*checkin_no)++);
+        r->merchant_id = m->id;
+        r->service = (char *) m->free_service;
+        r->market_id = (char *) mk->id;
+        if (mk->today) {
+            r->resident_code = codes [c];
+            calls [c] = (y_call) { "merchants.Checkin", "merchant", m->id,
+                                   ts_arena_printf (arena, "merchant:%s", m->id), &r->base,
+                                   0, NULL };
             continue;
         }
-        d->markets++;
-        //  18 merchants a market, rotating through the pool of 120.
-        y_merchant *enrolled [18], *wanted [18];
-        y_call calls [64];
-        Tashan__Merchants__EnrolRequest enrols [18];
-        for (size_t j = 0; j < 18; j++) {
-            wanted [j] = pool [(k * 18 + j) % n_pool];
-            tashan__merchants__enrol_request__init (&enrols [j]);
-            enrols [j].id = market->id;
-            enrols [j].merchant_id = wanted [j]->id;
-            calls [j] = (y_call) { "merchants.Enrol", "ops", "", "ops:demo", &enrols [j].base,
-                                   0, NULL };
+        r->person_id = d->persons [served [c]].id;
+        r->served_at = ts_time_text (arena, mk->opens_ms + (int64_t) (h >> 24) % (3 * 3600000));
+        r->override_reason = ts_arena_printf (arena, "补录: 第%u场便民集市纸质签到表",
+                                              mk->k + 1);
+        calls [c] = (y_call) { "merchants.Checkin", "ops", "", "ops:demo", &r->base, 0, NULL };
+    }
+    //  The demo's first check-in alone (the merchants daemon may still be
+    //  learning the persons and the ledger's key), the rest in a pipeline.
+    bool first = *checkin_no == n;
+    if (first && n && s_checkin_alone (d, &calls [0], 60))
+        d->checkins++;
+    size_t from = first ? 1 : 0;
+    s_pipeline (d, "merchants", calls + from, n - from, NULL, arena);
+    for (size_t c = from; c < n; c++)
+        if (calls [c].code < 400 || s_checkin_alone (d, &calls [c], 5))
+            d->checkins++;
+        else
+            d->failed++;
+    free (codes);
+}
+
+//  Create a market of copy mk->copy and enrol its merchants (ENROLLED of
+//  the copy's pool, rotating).
+static int
+s_market_open (y_demo *d, y_market *mk, y_merchant **pool, size_t n_pool, ts_arena *arena)
+{
+    static const char *const places [] = { "塔山社区广场", "新威路口小广场", "树山印迹馆前" };
+    const char *area = mk->copy ? ts_arena_printf (arena, " (%u区)", mk->copy + 1) : "";
+    Tashan__Merchants__CreateMarketRequest req = TASHAN__MERCHANTS__CREATE_MARKET_REQUEST__INIT;
+    req.date = ts_arena_printf (arena, "%.10s", ts_time_text (arena, mk->opens_ms));
+    req.place = ts_arena_printf (arena, "%s%s", places [mk->k % 3], area);
+    req.title = ts_arena_printf (arena, "塔山便民集市 第%u场%s", mk->k + 1, area);
+    Tashan__Merchants__Market *market = NULL;
+    if (s_call (d, "ops", "", "ops:demo", "merchants", "merchants.CreateMarket", &req.base,
+                &tashan__merchants__market__descriptor, arena, &market) >= 400 || !market) {
+        d->failed++;
+        return -1;
+    }
+    d->markets++;
+    mk->id = market->id;
+    y_merchant *wanted [ENROLLED];
+    y_call calls [ENROLLED];
+    Tashan__Merchants__EnrolRequest enrols [ENROLLED];
+    for (size_t j = 0; j < ENROLLED; j++) {
+        wanted [j] = pool [(mk->k * ENROLLED + j) % n_pool];
+        tashan__merchants__enrol_request__init (&enrols [j]);
+        enrols [j].id = market->id;
+        enrols [j].merchant_id = wanted [j]->id;
+        calls [j] = (y_call) { "merchants.Enrol", "ops", "", "ops:demo", &enrols [j].base,
+                               0, NULL };
+    }
+    s_pipeline (d, "merchants", calls, ENROLLED, NULL, arena);
+    mk->n_enrolled = 0;
+    for (size_t j = 0; j < ENROLLED; j++)
+        if (calls [j].code < 400) {
+            mk->enrolled [mk->n_enrolled++] = wanted [j];
+            d->enrolments++;
         }
-        s_pipeline (d, "merchants", calls, 18, NULL, arena);
-        size_t n_enrolled = 0;
-        for (size_t j = 0; j < 18; j++)
-            if (calls [j].code < 400) {
-                enrolled [n_enrolled++] = wanted [j];
-                d->enrolments++;
-            }
-            else
-                d->failed++;
-        //  Check-ins: the first of the demo alone (the merchants daemon may
-        //  still be learning the ledger's key and the persons), the rest of
-        //  a market in one pipeline; a refused one is retried alone.
-        unsigned quota = CHECKINS / MARKETS + (k < CHECKINS % MARKETS);
-        Tashan__Merchants__CheckinRequest reqs [64];
-        y_merchant *by [64];
-        size_t n = 0;
-        for (unsigned c = 0; c < quota && c < 64 && n_enrolled; c++, checkin_no++) {
-            uint64_t h = s_mix (d->seed ^ 0xc4ec, k, c);
-            y_merchant *m = enrolled [h % n_enrolled];
-            char *id = ts_arena_printf (arena, "demo-%llu-ci-%u", (unsigned long long) d->seed,
-                                        checkin_no);
-            const char *code = codes [(h >> 20) % n_codes];
-            if (first) {
-                s_checkin (d, market->id, m, code, id, 60);
-                first = false;
-                continue;
-            }
-            tashan__merchants__checkin_request__init (&reqs [n]);
-            reqs [n].checkin_id = id;
-            reqs [n].merchant_id = m->id;
-            reqs [n].service = (char *) m->free_service;
-            reqs [n].market_id = market->id;
-            reqs [n].resident_code = (char *) code;
-            by [n] = m;
-            calls [n] = (y_call) { "merchants.Checkin", "merchant", m->id,
-                                   ts_arena_printf (arena, "merchant:%s", m->id),
-                                   &reqs [n].base, 0, NULL };
-            n++;
-        }
-        s_pipeline (d, "merchants", calls, n, NULL, arena);
-        for (size_t c = 0; c < n; c++)
-            if (calls [c].code < 400)
-                d->checkins++;
-            else
-                s_checkin (d, market->id, by [c], reqs [c].resident_code, reqs [c].checkin_id, 5);
+        else
+            d->failed++;
+    return mk->n_enrolled ? 0 : -1;
+}
+
+//  Copy `copy`'s 27 markets, one every 13 days up to today's.
+static void
+s_markets (y_demo *d, uint32_t copy, const size_t *who, size_t n_who, unsigned *checkin_no)
+{
+    y_merchant *pool [MARKET_POOL];
+    size_t n_pool = 0;
+    for (size_t i = copy * MERCHANTS; i < (copy + 1) * MERCHANTS && n_pool < MARKET_POOL; i++)
+        if (d->merchants [i].free_service && d->merchants [i].id [0])
+            pool [n_pool++] = &d->merchants [i];
+    if (n_pool == 0 || n_who == 0)
+        return;
+    int64_t now_ms = (int64_t) time (NULL) * 1000;
+    for (unsigned k = 0; k < MARKETS; k++) {
+        ts_arena *arena = ts_arena_new ();
+        y_market mk = { .copy = copy, .k = k, .today = k == MARKETS - 1 };
+        int64_t day_ms = now_ms - (int64_t) (MARKETS - 1 - k) * MARKET_EVERY_DAYS * TS_DAY_MS;
+        //  09:00 local: the community's day starts at 00:00 +08:00.
+        mk.opens_ms = ts_day_of (day_ms) * TS_DAY_MS - 8 * 3600000LL + 9 * 3600000LL;
+        if (mk.today)
+            mk.opens_ms = now_ms;
+        if (s_market_open (d, &mk, pool, n_pool, arena) == 0)
+            s_market_checkins (d, &mk, who, n_who, checkin_no, arena);
         ts_arena_destroy (&arena);
+        ctl_progress_add (d->progress, "merchants: markets and check-ins",
+                          CTL_DEMO_UNITS_MARKET);
     }
 }
 
 //  --------------------------------------------------------------------
 //  The card's offers and pupils' redemptions.
 
-static void
-s_offers (y_demo *d)
+//  Copy `copy`'s offers: its shop's and course providers'. Their ids and
+//  points into ids and costs; returns how many.
+static size_t
+s_offers_create (y_demo *d, uint32_t copy, char ids [8][24], int64_t costs [8])
 {
-    if (d->n_merchants < 3)
-        return;
+    const y_merchant *shops = &d->merchants [copy * MERCHANTS];
     int64_t now_ms = (int64_t) time (NULL) * 1000;
     static const struct {
         int merchant; const char *title, *kind, *course, *session; int64_t points; uint32_t stock;
@@ -963,13 +1019,11 @@ s_offers (y_demo *d)
         { 2, "智慧网络课堂 一个名额", "course_seat", "智慧网络课堂", "周三 16:30-17:30", 60, 40 },
     };
     size_t n_offers = sizeof offers / sizeof offers [0];
-    char ids [8][24];
-    int64_t costs [8];
     size_t n_ids = 0;
     for (size_t i = 0; i < n_offers; i++) {
         ts_arena *arena = ts_arena_new ();
         Tashan__Merchants__CreateOfferRequest req = TASHAN__MERCHANTS__CREATE_OFFER_REQUEST__INIT;
-        req.merchant_id = d->merchants [offers [i].merchant].id;
+        req.merchant_id = (char *) shops [offers [i].merchant].id;
         req.title = (char *) offers [i].title;
         req.kind = (char *) offers [i].kind;
         req.points = offers [i].points;
@@ -996,13 +1050,19 @@ s_offers (y_demo *d)
             d->failed++;
         ts_arena_destroy (&arena);
     }
-    if (!n_ids)
-        return;
-    //  Pupils spend at the shop and on course seats (as the office does
-    //  at the counter for a child: ops with the person id), mostly on
-    //  something their card covers (its balance read first), sometimes
-    //  not (the card is short: 409); in one pipeline, a 503 (the ledger
-    //  busy) retried with the same key.
+    return n_ids;
+}
+
+//  Pupils spend at the shop and on course seats (as the office does at
+//  the counter for a child: ops with the person id), mostly on something
+//  their card covers (its balance read first), sometimes not (the card
+//  is short: 409); in one pipeline, a 503 (the ledger busy) retried with
+//  the same key. Copy r's pupils (the persons are listed copy by copy)
+//  at copy r's offers.
+static void
+s_redemptions (y_demo *d, uint32_t copy, char ids [8][24], const int64_t costs [8],
+               size_t n_ids)
+{
     ts_arena *arena = ts_arena_new ();
     enum { TRIES = 160 };
     y_call *calls = ts_arena_alloc (arena, TRIES * sizeof *calls);
@@ -1010,7 +1070,8 @@ s_offers (y_demo *d)
     Tashan__Ledger__GetPersonRequest *gets = ts_arena_alloc (arena, TRIES * sizeof *gets);
     uint64_t hashes [TRIES];
     size_t n = 0;
-    for (size_t p = 0; p < d->n_persons && n < TRIES; p++) {
+    size_t first = d->n_persons * copy / d->scale, end = d->n_persons * (copy + 1) / d->scale;
+    for (size_t p = first; p < end && n < TRIES; p++) {
         y_person *pp = &d->persons [p];
         uint64_t h = s_mix (d->seed ^ 0x7ed, p, 0);
         if (!(pp->flags & F_PUPIL) || !(pp->flags & F_CONSENT) || h % 100 >= 60)
@@ -1060,60 +1121,58 @@ s_offers (y_demo *d)
     ts_arena_destroy (&arena);
 }
 
+static void
+s_offers (y_demo *d)
+{
+    for (uint32_t copy = 0; copy < d->scale; copy++) {
+        char ids [8][24];
+        int64_t costs [8];
+        size_t n_ids = d->merchants [copy * MERCHANTS].id [0]
+                    && d->merchants [copy * MERCHANTS + 2].id [0]
+                     ? s_offers_create (d, copy, ids, costs) : 0;
+        if (n_ids)
+            s_redemptions (d, copy, ids, costs, n_ids);
+    }
+}
+
 //  --------------------------------------------------------------------
 
-int
-ctl_demo_year (ctl_t *ctl, uint64_t seed, uint32_t months)
+//  The merchants' side, copy by copy: registry, complaints, markets.
+static void
+s_merchants (y_demo *d)
 {
-    y_demo *d = calloc (1, sizeof *d);
-    d->ctl = ctl;
-    d->seed = seed;
-    d->months = months;
-    int64_t now_ms = (int64_t) time (NULL) * 1000;
-    d->month0 = ts_month_index_of (now_ms) - (int) months + 1;
-    d->today_day = (int) ((ts_day_of (now_ms) - ts_day_of (ts_month_start_ms (
-                   ts_month_index_of (now_ms)))) + 1);
-    int rc = 1;
-    bool present;
-    if (s_marker_present (d, &present))
-        goto done;
-    if (present) {
-        printf ("demo year: already present (seed %llu): nothing changed\n",
-                (unsigned long long) seed);
-        rc = 0;
-        goto done;
+    s_notice (d, "企业微圈开通: 塔山社区商户群",
+              "社区商户、共建单位请关注本群通知: 便民集市报名、诚信经营提示。", "");
+    size_t max_who = (size_t) SERVED_POOL * d->scale;
+    size_t *who = calloc (max_who, sizeof *who);
+    size_t n_who = s_served_pool (d, who, max_who);
+    unsigned checkin_no = 0;
+    for (uint32_t copy = 0; copy < d->scale; copy++) {
+        s_registry (d, copy);
+        s_complaints (d, copy);
+        ctl_progress_add (d->progress, "merchants: the registry", CTL_DEMO_UNITS_REST / 2);
+        s_markets (d, copy, who, n_who, &checkin_no);
     }
-    double t0 = s_seconds ();
-    if (s_community (d) || s_wait_ledger (d))
-        goto done;
-    double t1 = s_seconds ();
-    s_credit (d);
-    double t2 = s_seconds ();
-    s_notice (d, MARKER, "社区商户、共建单位请关注本群通知: 便民集市报名、诚信经营提示。", "");
-    s_registry (d);
-    s_complaints (d);
-    char (*codes) [512] = calloc (SERVED_POOL, sizeof *codes);
-    size_t *who = calloc (SERVED_POOL, sizeof *who);
-    size_t n_codes = s_served_pool (d, codes, who, SERVED_POOL);
-    s_markets (d, codes, n_codes);
-    free (codes);
     free (who);
     s_notice (d, "便民集市招募", "下月便民集市招募免费维修、义务理发、按摩商户, 诚信商户优先。", "");
     s_notice (d, "共建单位问题清单认领", "管家团队已列出本季度问题清单, 请共建单位认领。",
               "co_building");
     s_notice (d, "诚信经营提醒", "明码标价、不占道经营; 居民投诉将影响商户信誉等级。", "");
     s_notice (d, "一卡通兑换说明", "社区小超市与假期课程可用诚信储值卡兑换。", "");
-    double t3 = s_seconds ();
-    s_offers (d);
-    double t4 = s_seconds ();
-    printf ("demo year (seed %llu, %u months): %u evaluations (%u bad) by the panel "
+}
+
+static void
+s_summary (y_demo *d, double t0, double t1, double t2, double t3, double t4)
+{
+    printf ("demo year (seed %llu, %u months, scale %u): %u evaluations (%u bad) by the panel "
             "王德顺/李桂兰/张建国/刘振华, %u months closed, %u medals (S1 %u, S2 %u), "
-            "appeals %u accepted %u refused %u open\n", (unsigned long long) seed, months,
-            d->evals, d->evals_bad, d->closed, d->medals [0] + d->medals [1], d->medals [0],
-            d->medals [1], d->appeals_accepted, d->appeals_refused, d->appeals_open);
+            "appeals %u accepted %u refused %u open\n", (unsigned long long) d->seed, d->months,
+            d->scale, d->evals, d->evals_bad, d->closed, d->medals [0] + d->medals [1],
+            d->medals [0], d->medals [1], d->appeals_accepted, d->appeals_refused,
+            d->appeals_open);
     printf ("demo year: %zu merchants (%u co-building, %u complaints, %u on watch), %u markets "
             "(%u enrolments), %u card codes, %u check-ins, %u notices, %u offers, "
-            "%u redemptions (%u cards short)\n", d->n_merchants, d->co_building, d->complaints,
+            "%u redemptions (%u cards short)\n", d->n_registered, d->co_building, d->complaints,
             d->watch, d->markets, d->enrolments, d->codes, d->checkins, d->notices, d->offers,
             d->redeemed, d->short_cards);
     printf ("demo year: %.1f s (community %.1f s, credit %.1f s, merchants and markets "
@@ -1121,8 +1180,39 @@ ctl_demo_year (ctl_t *ctl, uint64_t seed, uint32_t months)
     if (d->eval_dups || d->eval_rejected || d->medal_dups || d->failed)
         printf ("demo year: %u duplicate and %u refused evaluations, %u duplicate medals, "
                 "%u calls failed\n", d->eval_dups, d->eval_rejected, d->medal_dups, d->failed);
+}
+
+int
+ctl_demo_year (ctl_t *ctl, const ctl_demo_opts *opts)
+{
+    y_demo *d = calloc (1, sizeof *d);
+    d->ctl = ctl;
+    d->seed = opts->seed;
+    d->months = opts->months;
+    d->scale = opts->scale;
+    d->progress = opts->progress;
+    d->n_merchants = (size_t) MERCHANTS * opts->scale;
+    d->merchants = calloc (d->n_merchants, sizeof *d->merchants);
+    int64_t now_ms = (int64_t) time (NULL) * 1000;
+    d->month0 = ts_month_index_of (now_ms) - (int) d->months + 1;
+    d->today_day = (int) ((ts_day_of (now_ms) - ts_day_of (ts_month_start_ms (
+                   ts_month_index_of (now_ms)))) + 1);
+    int rc = 1;
+    double t0 = s_seconds ();
+    if (s_community (d) || s_wait_ledger (d))
+        goto done;
+    double t1 = s_seconds ();
+    s_credit (d);
+    double t2 = s_seconds ();
+    s_merchants (d);
+    double t3 = s_seconds ();
+    s_offers (d);
+    ctl_progress_add (d->progress, "merchants: offers and redemptions",
+                      (uint64_t) d->scale * (CTL_DEMO_UNITS_REST / 2 - CTL_DEMO_UNITS_REST / 4));
+    s_summary (d, t0, t1, t2, t3, s_seconds ());
     rc = 0;
 done:
+    free (d->merchants);
     free (d->persons);
     free (d);
     return rc;

@@ -1173,8 +1173,15 @@ test_seed_demo_deterministic (void **state)
     assert_int_equal (s_call (f, "residents.SeedDemo", &f->sys, &req, &rep), 200);
     assert_true (rep->already_seeded);
     assert_int_equal (s_head (f), head);            //  no second effect
-    req.compound = 4;
+    req.compound = 400;             //  copies 0..99 of the 4 compounds (--scale)
     assert_int_equal (s_call (f, "residents.SeedDemo", &f->sys, &req, NULL), 400);
+    assert_int_equal (s_head (f), head);
+    //  Compound 4: the second copy of the first compound, its own names.
+    req.compound = 4;
+    assert_int_equal (s_call (f, "residents.SeedDemo", &f->sys, &req, &rep), 201);
+    assert_false (rep->already_seeded);
+    assert_int_equal (rep->buildings, 13);
+    assert_true (rep->households >= 13 * 17);
     res_household *h = s_get_household (f, "h1", &f->ops);
     char *first_name = ts_arena_strdup (f->arena, h->members [0]->name);
     uint32_t first_year = (uint32_t) h->members [0]->birth_year;

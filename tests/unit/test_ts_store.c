@@ -1025,7 +1025,35 @@ test_copy_is_a_working_store (void **state)
     X (test_map_grows_and_nothing_is_lost) \
     X (test_nested_map_full_poisons_parent) \
     X (test_grow_drops_idle_read_handle) \
-    X (test_copy_is_a_working_store)
+    X (test_copy_is_a_working_store) \
+    X (test_holds_data_skips_not_data_tables)
+
+//  holds_data looks only at the tables not flagged TS_TABLE_NOT_DATA, and
+//  the flag is the store's own: LMDB opens the table as usual.
+static void
+test_holds_data_skips_not_data_tables (void **state)
+{
+    fx_t *f = *state;
+    static const ts_table_def tables [] = { { "data", 0 }, { "keys", TS_TABLE_NOT_DATA } };
+    char dir [128], err [256] = "";
+    snprintf (dir, sizeof dir, "%s/flagged", f->dir);
+    ts_store *store = ts_store_new (dir, tables, 2, SCHEMA, err, sizeof err);
+    assert_non_null (store);
+    assert_false (ts_store_holds_data (store));
+    ts_txn *txn = ts_txn_begin (store, true);
+    ts_txn_put (txn, ts_store_table (store, "keys"), "k", 1, "v", 1);
+    assert_int_equal (ts_txn_commit (&txn), 0);
+    assert_false (ts_store_holds_data (store));
+    txn = ts_txn_begin (store, true);
+    ts_txn_put (txn, ts_store_table (store, "data"), "d", 1, "v", 1);
+    assert_int_equal (ts_txn_commit (&txn), 0);
+    assert_true (ts_store_holds_data (store));
+    txn = ts_txn_begin (store, true);
+    assert_true (ts_txn_del (txn, ts_store_table (store, "data"), "d", 1));
+    assert_int_equal (ts_txn_commit (&txn), 0);
+    assert_false (ts_store_holds_data (store));
+    ts_store_destroy (&store);
+}
 
 #define WRAP(name) \
     static void name##_run (void **state) { name (state); ((fx_t *) *state)->finished = true; }
