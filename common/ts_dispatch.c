@@ -478,11 +478,12 @@ s_job_store (ts_dispatch *self, ts_job *job, const idem_t *idem, ts_ctx *ctx,
 //  --------------------------------------------------------------------
 //  Deadlines: a request is never applied after its deadline.
 
-//  A job past its deadline gets 504 and is not run. Returns true then.
+//  A job whose deadline is at or before expire_ms gets 504 and is not
+//  run. Returns true then.
 static bool
-s_job_expired (ts_job *job, int64_t now_ms)
+s_job_expired (ts_job *job, int64_t expire_ms)
 {
-    if (job->deadline_ms == 0 || now_ms < job->deadline_ms)
+    if (job->deadline_ms == 0 || expire_ms < job->deadline_ms)
         return false;
     s_job_fail (job, TS_TIMEOUT, "the deadline passed before the request was applied "
                 "(nothing was changed)");
@@ -520,13 +521,13 @@ s_batch_fail_writes (ts_dispatch *self, ts_job *jobs, size_t job_count)
 //  error that must abort (or, map full, retry) the whole batch.
 static void
 s_run_job (ts_dispatch *self, ts_txn *batch_txn, ts_job *job, ts_arena *arena,
-           int64_t now_ms, int *store_err, uint64_t *last_seq)
+           int64_t now_ms, int64_t expire_ms, int *store_err, uint64_t *last_seq)
 {
     job->message [0] = 0;
     job->reply = NULL;
     job->reply_size = 0;
     job->wrote = false;
-    if (s_job_expired (job, now_ms))
+    if (s_job_expired (job, expire_ms))
         return;
     ProtobufCMessage *req = NULL;
     const ts_method *m = s_job_authorise (self, job, arena, &req);
@@ -564,20 +565,26 @@ ts_dispatch_run_batch (ts_dispatch *self, ts_job *jobs, size_t job_count,
             any_write = true;
     }
     int late_reruns = 0;
+    int64_t margin_ms = 0;          //  after a late write: what a run takes, twice
     for (int attempt = 0; attempt < BATCH_ATTEMPTS_MAX; attempt++) {
         int64_t now_ms = ts_dispatch_now (self);
         ts_txn *txn = ts_txn_begin (self->store, any_write);
         int store_err = ts_txn_error (txn);
         uint64_t last_seq = 0;
         for (size_t i = 0; i < job_count && store_err == 0; i++)
-            s_run_job (self, txn, &jobs [i], arena, now_ms, &store_err, &last_seq);
+            s_run_job (self, txn, &jobs [i], arena, now_ms, now_ms + margin_ms, &store_err,
+                       &last_seq);
         if (store_err == 0)
             store_err = ts_txn_error (txn);
+        int64_t checked_ms = ts_dispatch_now (self);
         if (store_err == 0 && any_write
-        &&  s_batch_has_late_write (jobs, job_count, ts_dispatch_now (self))) {
-            //  Not a map attempt: run again, the late jobs now answer 504.
+        &&  s_batch_has_late_write (jobs, job_count, checked_ms)) {
+            //  Not a map attempt: run again without the late jobs (504),
+            //  nor those that would be late by the end of the re-run, so
+            //  an overloaded daemon does not re-run a batch for nothing.
             ts_txn_abort (&txn);
             attempt--;
+            margin_ms = 2 * (checked_ms > now_ms ? checked_ms - now_ms : 0) + 1;
             if (++late_reruns < LATE_RERUNS_MAX)
                 continue;
             s_batch_fail_writes (self, jobs, job_count);

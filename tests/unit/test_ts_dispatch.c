@@ -979,19 +979,27 @@ test_write_past_deadline_at_commit_is_dropped (void **state)
     ts_dispatch_set_now (f->d, 1800000000000);
     //  The first job writes in time; the slow second one moves the clock
     //  past the first one's deadline before the batch commits.
-    ts_job jobs [3] = {
+    ts_job jobs [4] = {
         s_job (f, "dt.Put", &f->ops, "early"),
         s_job (f, "dt.Slow", &f->ops, "slow"),
         s_job (f, "dt.Put", &f->ops, "patient"),
+        s_job (f, "dt.Put", &f->ops, "tight"),
     };
     jobs [0].deadline_ms = 1800000000500;
     jobs [2].deadline_ms = 1800000009000;
-    assert_int_equal (ts_dispatch_run_batch (f->d, jobs, 3, f->arena), 1);
+    //  In time for the first run, not for the re-run (the slow job takes
+    //  a second again): dropped up front instead of a third run.
+    jobs [3].deadline_ms = 1800000001500;
+    assert_int_equal (ts_dispatch_run_batch (f->d, jobs, 4, f->arena), 1);
     assert_int_equal (jobs [0].code, TS_TIMEOUT);
     assert_false (jobs [0].wrote);
     assert_int_equal (jobs [1].code, TS_CREATED);
     assert_int_equal (jobs [2].code, TS_CREATED);
+    assert_int_equal (jobs [3].code, TS_TIMEOUT);
     assert_int_equal (s_count (f, "early"), 0);
+    assert_int_equal (s_count (f, "tight"), 0);
+    //  Two runs: the clock moved a second in each.
+    assert_int_equal (ts_dispatch_now (f->d), 1800000002000);
     //  The batch ran twice but committed once: each write applied once.
     assert_int_equal (s_count (f, "slow"), 1);
     assert_int_equal (s_count (f, "patient"), 1);
