@@ -131,9 +131,14 @@ s_parameters (json_t *schemas, const char *pattern, const ProtobufCMessageDescri
         snprintf (names [n_names], sizeof names [n_names], "%.*s", (int) (end - p - 1), p + 1);
         const ProtobufCFieldDescriptor *f =
             req ? protobuf_c_message_descriptor_get_field_by_name (req, names [n_names]) : NULL;
-        json_array_append_new (params, json_pack ("{s:s,s:s,s:b,s:o}", "name", names [n_names],
-            "in", "path", "required", 1, "schema",
-            f ? s_field_schema (schemas, f, 0) : json_pack ("{s:s}", "type", "string")));
+        json_t *schema = f ? s_field_schema (schemas, f, 0) : json_pack ("{s:s}", "type", "string");
+        //  An example for tools that build requests (dredd): a number, or
+        //  an id-shaped word (a real id comes from the tool's hooks).
+        const char *type = json_string_value (json_object_get (schema, "type"));
+        json_t *example = type && strcmp (type, "integer") == 0 ? json_integer (1)
+                                                                 : json_string ("x1");
+        json_array_append_new (params, json_pack ("{s:s,s:s,s:b,s:o,s:o}", "name", names [n_names],
+            "in", "path", "required", 1, "schema", schema, "example", example));
         n_names++;
         p = end;
     }

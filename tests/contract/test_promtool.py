@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'integration'))
 import harness  # noqa: E402
 
-SKIP = 77
+import contractlib  # noqa: E402
 
 
 def traffic(h):
@@ -49,13 +49,10 @@ def scrape_after_poll(h):
 
 
 def main():
+    rc = contractlib.missing('promtool', 'Debian package prometheus')
+    if rc is not None:
+        return rc
     promtool = shutil.which('promtool')
-    if not promtool:
-        if os.environ.get('TASHAN_CONTRACT_REQUIRED') == '1':
-            print('promtool is missing (Debian package prometheus)')
-            return 1
-        print('skip: promtool is missing (apt-get install prometheus)')
-        return SKIP
     with harness.Harness() as h:
         traffic(h)
         text = scrape_after_poll(h)

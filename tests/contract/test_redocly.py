@@ -10,10 +10,11 @@ import re
 import subprocess
 import sys
 
+import contractlib
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.environ.get('TASHAN_SOURCE_DIR') or os.path.join(HERE, '..', '..')
-CLI = os.path.join(HERE, 'node_modules', '.bin', 'redocly')
-SKIP = 77
+CLI = contractlib.npm_tool('redocly')
 
 
 def documented_warnings():
@@ -23,12 +24,9 @@ def documented_warnings():
 
 
 def main():
-    if not os.access(CLI, os.X_OK):
-        if os.environ.get('TASHAN_CONTRACT_REQUIRED') == '1':
-            print('%s is missing: npm ci in tests/contract' % CLI)
-            return 1
-        print('skip: @redocly/cli is not installed (npm ci in tests/contract)')
-        return SKIP
+    rc = contractlib.missing(CLI, 'npm ci in tests/contract')
+    if rc is not None:
+        return rc
     spec = os.path.join(SOURCE, 'docs', 'openapi.json')
     run = subprocess.run([CLI, 'lint', '--config', os.path.join(HERE, 'redocly.yaml'),
                           '--format', 'json', spec], capture_output=True, timeout=240)
