@@ -325,7 +325,8 @@ static void
 s_print_batch_sizes (gw_metrics *self, buf_t *b)
 {
     s_family (b, "tashan_daemon_batch_size", "histogram",
-              "Requests per group commit of the daemon.");
+              "Requests per batch the daemon ran (reads included; a batch with writes "
+              "is one group commit).");
     for (size_t i = 0; i < self->daemon_count; i++) {
         const gw_daemon_stats *st = &self->daemons [i].stats;
         const char *service = self->daemons [i].service;
