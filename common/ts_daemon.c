@@ -53,6 +53,9 @@
 #define WAITER_SWEEP_MS 100
 #define FRAMES_MAX (1 << 20)        //  frames read of one message, at most
                                     //  (it is in memory already: drain it)
+//  Batch size buckets of HealthReply.batch_sizes: at most 1, 2, 4 ... 512
+//  (TS_BATCH_MAX) requests.
+#define TS_BATCH_SIZE_BUCKETS 10
 
 typedef struct {
     uint8_t identity [IDENTITY_MAX];//  ROUTER identity of the consumer
@@ -122,6 +125,8 @@ struct ts_daemon {
     uint64_t start_ms;
     uint64_t requests_total;
     uint64_t batches_total;
+    uint64_t batch_jobs_total;      //  requests run in batches
+    uint64_t batch_sizes [TS_BATCH_SIZE_BUCKETS];   //  see HealthReply
     bool stopping;
     //  sys.Backup runs on a worker thread
     uv_work_t backup_work;
@@ -298,8 +303,17 @@ s_handle_health (ts_daemon *self, const origin_t *from)
     reply.outbox_head_seq = ts_dispatch_outbox_head (self->dispatch);
     reply.requests_total = self->requests_total;
     reply.batches_total = self->batches_total;
-    reply.map_size_bytes = ts_store_map_size (ts_dispatch_store (self->dispatch));
-    reply.holds_data = ts_store_holds_data (ts_dispatch_store (self->dispatch));
+    ts_store *store = ts_dispatch_store (self->dispatch);
+    reply.map_size_bytes = ts_store_map_size (store);
+    reply.map_used_bytes = ts_store_used_bytes (store);
+    int full = ts_store_full (store);
+    reply.store_degraded = full != 0;
+    reply.store_degraded_reason = full ? strerror (full) : "";
+    reply.batch_jobs_total = self->batch_jobs_total;
+    reply.batch_sizes = self->batch_sizes;
+    reply.n_batch_sizes = TS_BATCH_SIZE_BUCKETS;
+    reply.log_lines_dropped = ts_log_dropped ();
+    reply.holds_data = ts_store_holds_data (store);
     Tashan__ConsumerPosition positions [SUBS_MAX];
     Tashan__ConsumerPosition *ptrs [SUBS_MAX];
     for (size_t i = 0; i < self->sub_count; i++) {
@@ -649,6 +663,12 @@ s_run_jobs (ts_daemon *self, size_t job_count)
 {
     self->batches_total += ts_dispatch_run_batch (self->dispatch, self->jobs, job_count,
                                                    self->arena);
+    self->batch_jobs_total += job_count;
+    size_t bucket = 0;
+    assert (job_count > 0);
+    while (bucket < TS_BATCH_SIZE_BUCKETS - 1 && ((size_t) 1 << bucket) < job_count)
+        bucket++;
+    self->batch_sizes [bucket]++;
     //  Consumers first: the events are durable now, and a consumer that
     //  has them before the client has its reply is seldom behind when
     //  the client's next call reaches it (read-your-writes in practice).

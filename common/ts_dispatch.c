@@ -613,8 +613,17 @@ ts_dispatch_run_batch (ts_dispatch *self, ts_job *jobs, size_t job_count,
         }
         ts_log_error ("batch_failed", "jobs=%zu error=\"%s\"", job_count,
                       rc == TS_STORE_CORRUPT ? "corrupt value" : mdb_strerror (rc));
+        const char *why;
+        unsigned code = ts_store_error_status (rc, &why);
         for (size_t i = 0; i < job_count; i++)
-            s_job_fail (&jobs [i], TS_INTERNAL, "storage error");
+            s_job_fail (&jobs [i], code, "%s", why);
+        //  Reads keep working on a full disk, even those batched with
+        //  writes: each runs again alone, in a read transaction.
+        for (size_t i = 0; i < job_count && code == TS_INSUFFICIENT_STORAGE; i++) {
+            const ts_method *m = s_find_method (self, jobs [i].method);
+            if (m && !(m->flags & TS_METHOD_WRITE))
+                ts_dispatch_run_batch (self, &jobs [i], 1, arena);
+        }
         return 0;
     }
     for (size_t i = 0; i < job_count; i++)

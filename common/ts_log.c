@@ -1,15 +1,50 @@
 /*  ts_log - key=value lines on stderr. See ts_log.h. */
 #include "ts_log.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 static char s_service [32] = "tashan";
 static ts_log_level s_level = TS_LOG_INFO;
 
 static const char *s_level_names [] = { "debug", "info", "warn", "error" };
+//  Lines not written (disk full, closed stderr): counted, never half-written.
+static atomic_uint_least64_t s_dropped;
+
+uint64_t
+ts_log_dropped (void)
+{
+    return atomic_load (&s_dropped);
+}
+
+//  Write the whole line with one write() or none of it: a full disk may
+//  take part of a line; then the part is cut off again (a regular file
+//  only: our bytes are the last ones, as stderr is opened O_APPEND or
+//  ours alone), so a reader never sees half a line glued to the next.
+static void
+s_write_line (const char *line, size_t size)
+{
+    ssize_t done;
+    do
+        done = write (STDERR_FILENO, line, size);
+    while (done < 0 && errno == EINTR);
+    if (done == (ssize_t) size)
+        return;
+    atomic_fetch_add (&s_dropped, 1);
+    struct stat st;
+    if (done > 0 && fstat (STDERR_FILENO, &st) == 0 && S_ISREG (st.st_mode)) {
+        off_t end = lseek (STDERR_FILENO, 0, SEEK_CUR);
+        if (end >= done && ftruncate (STDERR_FILENO, end - done) == 0)
+            lseek (STDERR_FILENO, end - done, SEEK_SET);
+    }
+}
 
 void
 ts_log_init (const char *service, ts_log_level level)
@@ -58,5 +93,5 @@ ts_log (ts_log_level level, const char *event, const char *fmt, ...)
     if ((size_t) n > sizeof line - 2)
         n = (int) sizeof line - 2;
     line [n++] = '\n';
-    fwrite (line, 1, (size_t) n, stderr);
+    s_write_line (line, (size_t) n);
 }

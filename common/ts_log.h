@@ -7,11 +7,15 @@
 #ifndef TS_LOG_H
 #define TS_LOG_H
 
+#include <stdint.h>
+
 typedef enum { TS_LOG_DEBUG = 0, TS_LOG_INFO, TS_LOG_WARN, TS_LOG_ERROR } ts_log_level;
 
 void ts_log_init (const char *service, ts_log_level level);
 //  Parse "debug|info|warn|error"; returns -1 when unknown.
 int ts_log_level_parse (const char *name);
+//  Lines dropped whole because stderr would not take them (disk full).
+uint64_t ts_log_dropped (void);
 void ts_log (ts_log_level level, const char *event, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 

@@ -19,6 +19,7 @@ ts_status_word (unsigned code)
         case TS_INTERNAL: return "internal";
         case TS_UNAVAILABLE: return "unavailable";
         case TS_TIMEOUT: return "timeout";
+        case TS_INSUFFICIENT_STORAGE: return "insufficient_storage";
         default: return code >= 500 ? "internal" : "bad_request";
     }
 }

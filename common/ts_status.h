@@ -22,6 +22,8 @@ enum {
     TS_INTERNAL = 500,
     TS_UNAVAILABLE = 503,
     TS_TIMEOUT = 504,
+    //  The disk is full: the write was not applied; reads still work.
+    TS_INSUFFICIENT_STORAGE = 507,
 };
 
 //  The short word used in JSON errors: "bad_request", "not_found"...

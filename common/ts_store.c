@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "ts_config.h"
+#include "ts_status.h"
 
 #define STORE_MAGIC 0x53544f52u
 #define TXN_MAGIC 0x54584e21u
@@ -39,6 +40,7 @@ struct ts_store {
     MDB_txn *read_txn;              //  reusable read txn (reset when idle)
     bool read_busy;                 //  read_txn is handed out now
     int open_writes;                //  top-level write txns open (0 or 1)
+    int full_errno;                 //  ENOSPC/EDQUOT of the last write, else 0
 };
 
 struct ts_txn {
@@ -259,6 +261,42 @@ ts_store_holds_data (ts_store *self)
     }
     ts_txn_abort (&txn);
     return holds;
+size_t
+ts_store_used_bytes (ts_store *self)
+{
+    assert (self && self->magic == STORE_MAGIC);
+    MDB_envinfo info;
+    MDB_stat stat;
+    mdb_env_info (self->env, &info);
+    mdb_env_stat (self->env, &stat);
+    return (size_t) (info.me_last_pgno + 1) * stat.ms_psize;
+}
+
+int
+ts_store_full (ts_store *self)
+{
+    assert (self && self->magic == STORE_MAGIC);
+    return self->full_errno;
+}
+
+//  Out of disk space is the operator's to fix, not a bug: it gets its own
+//  status so clients know the write was not applied and may retry later.
+static bool
+s_is_full (int rc)
+{
+    return rc == ENOSPC || rc == EDQUOT;
+}
+
+unsigned
+ts_store_error_status (int rc, const char **message)
+{
+    assert (rc != 0 && message);
+    if (s_is_full (rc)) {
+        *message = "the disk is full: the write was not applied (reads still work)";
+        return TS_INSUFFICIENT_STORAGE;
+    }
+    *message = "storage error";
+    return TS_INTERNAL;
 }
 
 MDB_env *
@@ -360,8 +398,15 @@ s_txn_release (ts_txn *self, bool commit, int *rc_out)
         if (self->parent && rc == MDB_MAP_FULL)
             self->parent->err = rc;
     }
-    if (self->write && !self->parent && self->mdb)
+    if (self->write && !self->parent && self->mdb) {
         store->open_writes--;
+        //  Degraded from a write that found no space until one commits.
+        if (commit && s_is_full (rc))
+            store->full_errno = rc;
+        else
+        if (commit && rc == 0)
+            store->full_errno = 0;
+    }
     if (rc_out)
         *rc_out = rc;
     self->magic = 0;

@@ -72,6 +72,16 @@ size_t ts_store_map_size (ts_store *self);
 //  that holds domain data (tashanctl demo never seeds one). Opens a read
 //  transaction: call with none open.
 bool ts_store_holds_data (ts_store *self);
+//  Bytes of the map in use (pages up to the last one written).
+size_t ts_store_used_bytes (ts_store *self);
+
+//  Disk full (as opposed to MDB_MAP_FULL, which the map grows out of):
+//  the errno (ENOSPC, EDQUOT) of the last top-level write commit when it
+//  failed for lack of space, 0 once one commits again. Reads keep working.
+int ts_store_full (ts_store *self);
+//  The reply status of a failed commit rc (0 excluded): 507 with a clear
+//  message for a full disk, else 500 "storage error".
+unsigned ts_store_error_status (int rc, const char **message);
 MDB_env *ts_store_env (ts_store *self);
 
 //  Compacting copy of the environment to dir (which must exist and be

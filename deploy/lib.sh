@@ -23,6 +23,10 @@ TS_PACKAGES_SANITIZE=(clang libclang-rt-14-dev)
 #  screenshots, node (npm only when no npm is on PATH: some node builds
 #  bring their own).
 TS_PACKAGES_BROWSER=(chromium fonts-noto-cjk nodejs)
+#  The contract tests (ctest label contract): promtool (in Debian's
+#  prometheus), node for @redocly/cli and dredd (npm only when no npm is
+#  on PATH, as for the browser set).
+TS_PACKAGES_CONTRACT=(prometheus nodejs)
 
 #  The domain daemons, in start order: the names of services/services.list
 #  (comments and blank lines skipped, the first word of each line).
@@ -51,9 +55,9 @@ ts_now_ms () {
 }
 
 # ---------------------------------------------------------------------------
-#  ts_install_packages base|sanitize [browser]
+#  ts_install_packages base|sanitize [browser] [contract]
 #  Install the packages (base, plus the sanitizer/fuzzing extras, plus the
-#  browser-test set)
+#  browser-test and contract-test sets)
 #  that are not installed yet. apt-get update runs only when something is
 #  missing. Uses sudo when not root.
 
@@ -64,6 +68,8 @@ ts_install_packages () {
             sanitize) want+=("${TS_PACKAGES_SANITIZE[@]}") ;;
             browser) want+=("${TS_PACKAGES_BROWSER[@]}")
                      command -v npm >/dev/null 2>&1 || want+=(npm) ;;
+            contract) want+=("${TS_PACKAGES_CONTRACT[@]}")
+                      command -v npm >/dev/null 2>&1 || want+=(npm) ;;
         esac
     done
     if [[ "${TASHAN_SKIP_INSTALL:-0}" == 1 ]]; then
@@ -133,11 +139,23 @@ ts_build () {
 #  missing or older than the lock file. Returns non-zero on failure.
 
 ts_browser_deps () {
-    local dir="$TS_REPO_ROOT/tests/browser"
-    if [[ -d "$dir/node_modules/playwright-core" \
+    ts_npm_deps browser playwright-core
+}
+
+#  ts_contract_deps
+#  tests/contract/node_modules (@redocly/cli, dredd), the same way.
+ts_contract_deps () {
+    ts_npm_deps contract dredd
+}
+
+#  ts_npm_deps DIR MODULE: npm ci in tests/DIR when node_modules/MODULE is
+#  missing or older than the lock file.
+ts_npm_deps () {
+    local dir="$TS_REPO_ROOT/tests/$1"
+    if [[ -d "$dir/node_modules/$2" \
           && ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
         return 0
     fi
-    ts_say "browser tests: npm ci in tests/browser"
+    ts_say "$1 tests: npm ci in tests/$1"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 }

@@ -2,9 +2,11 @@
 #  deploy/test.sh - build tashan and run its whole test suite
 #
 #  1. build/       RelWithDebInfo, ctest with every label (unit,
-#                  integration, browser, crash); the browser tests need
-#                  Chromium and tests/browser/node_modules (npm ci), which
-#                  this script installs
+#                  integration, browser, contract, crash); the browser
+#                  tests need Chromium and tests/browser/node_modules (npm
+#                  ci), the contract tests promtool (Debian's prometheus)
+#                  and tests/contract/node_modules (@redocly/cli, dredd),
+#                  which this script installs
 #  2. build-asan/  -DTASHAN_SANITIZE=ON (ASan + UBSan), ctest with labels
 #                  unit and integration, leaks and UB fatal
 #  3. build-fuzz/   clang + libFuzzer: each fuzz target runs for
@@ -60,9 +62,9 @@ cd "$TS_REPO_ROOT" || ts_die "cannot enter $TS_REPO_ROOT"
 started_s=$SECONDS
 
 if ((asan)); then
-    ts_install_packages sanitize browser
+    ts_install_packages sanitize browser contract
 else
-    ts_install_packages base browser
+    ts_install_packages base browser contract
 fi
 #  The console's browser tests (ctest label browser) must run here, not
 #  skip: their node modules come from npm.
@@ -71,6 +73,9 @@ fi
 if [[ "${TASHAN_SKIP_INSTALL:-0}" != 1 ]]; then
     ts_browser_deps || ts_die "npm ci in tests/browser failed"
     export TASHAN_BROWSER_REQUIRED=1
+    #  The contract tests (promtool, redocly, dredd) likewise.
+    ts_contract_deps || ts_die "npm ci in tests/contract failed"
+    export TASHAN_CONTRACT_REQUIRED=1
 fi
 
 # ---------------------------------------------------------------------------

@@ -126,6 +126,27 @@ typedef struct {
     int index;
 } health_part_t;
 
+//  One daemon's health reply (NULL: no answer) into the metrics.
+static void
+s_health_metrics (gw_gateway *self, const char *service, const Tashan__HealthReply *r,
+                  ts_rpc *rpc)
+{
+    gw_daemon_stats st = { .up = r != NULL, .rpc_errors = rpc ? ts_rpc_errors (rpc) : 0 };
+    if (r) {
+        st.outbox_head_seq = r->outbox_head_seq;
+        st.requests_total = r->requests_total;
+        st.batches_total = r->batches_total;
+        st.batch_jobs_total = r->batch_jobs_total;
+        for (size_t k = 0; k < r->n_batch_sizes && k < GW_METRICS_BATCH_BUCKETS; k++)
+            st.batch_sizes [k] = r->batch_sizes [k];
+        st.map_size_bytes = r->map_size_bytes;
+        st.map_used_bytes = r->map_used_bytes;
+        st.store_degraded = r->store_degraded;
+        st.log_lines_dropped = r->log_lines_dropped;
+    }
+    gw_metrics_daemon (self->metrics, service, &st);
+}
+
 static void
 s_health_done (health_t *h)
 {
@@ -146,16 +167,18 @@ s_health_done (health_t *h)
         items [i].name = (char *) ts_service_names [i];
         items [i].up = r != NULL;
         items [i].error = r ? "" : h->errors [i];
+        items [i].degraded = "";
         if (r) {
-            up++;
+            //  Up but unable to write (disk full) is not healthy either.
+            up += !r->store_degraded;
             items [i].version = r->version;
             items [i].uptime_ms = r->uptime_ms;
             items [i].outbox_head_seq = r->outbox_head_seq;
+            if (r->store_degraded)
+                items [i].degraded = r->store_degraded_reason;
         }
         ptrs [i + 1] = &items [i];
-        gw_metrics_daemon (self->metrics, ts_service_names [i], r != NULL,
-                           r ? r->outbox_head_seq : 0,
-                           self->rpc [i] ? ts_rpc_errors (self->rpc [i]) : 0);
+        s_health_metrics (self, ts_service_names [i], r, self->rpc [i]);
     }
     //  Lag: the producer's own head minus what the consumer applied.
     for (int i = 0; i < TS_SERVICE_COUNT; i++) {
@@ -725,27 +748,16 @@ s_metrics (gw_gateway *self, gw_http_request *req)
 {
     gw_http_stats st;
     gw_http_stats_get (self->http, &st);
-    char extra [1024];
-    snprintf (extra, sizeof extra,
-              "# TYPE tashan_http_connections_open gauge\n"
-              "tashan_http_connections_open %llu\n"
-              "# TYPE tashan_http_connections_accepted_total counter\n"
-              "tashan_http_connections_accepted_total %llu\n"
-              "# TYPE tashan_http_parse_errors_total counter\n"
-              "tashan_http_parse_errors_total %llu\n"
-              "# TYPE tashan_http_timeouts_total counter\n"
-              "tashan_http_timeouts_total %llu\n"
-              "# TYPE tashan_http_connections_rejected_total counter\n"
-              "tashan_http_connections_rejected_total %llu\n"
-              "# TYPE tashan_http_connections_evicted_total counter\n"
-              "tashan_http_connections_evicted_total %llu\n",
-              (unsigned long long) st.connections_open,
-              (unsigned long long) st.connections_accepted,
-              (unsigned long long) st.parse_errors,
-              (unsigned long long) st.request_timeouts,
-              (unsigned long long) st.connections_rejected,
-              (unsigned long long) st.connections_evicted);
-    char *text = gw_metrics_print (self->metrics, extra);
+    gw_http_counts counts = {
+        .connections_open = st.connections_open,
+        .connections_accepted = st.connections_accepted,
+        .parse_errors = st.parse_errors,
+        .request_timeouts = st.request_timeouts,
+        .connections_rejected = st.connections_rejected,
+        .connections_evicted = st.connections_evicted,
+    };
+    gw_metrics_http (self->metrics, &counts);
+    char *text = gw_metrics_print (self->metrics, NULL);
     s_respond (self, req, "GET /metrics", TS_OK, "text/plain; version=0.0.4", text, strlen (text));
     free (text);
 }

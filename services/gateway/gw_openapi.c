@@ -8,10 +8,28 @@
 #include <jansson.h>
 
 #include "gateway.pb-c.h"
+#include "gw_openapi_meaning.h"
 #include "gw_route.h"
 #include "gw_router.h"
 
 #define SCHEMA_DEPTH_MAX 16
+#define OPERATION_ID_MAX 160
+//  Local to this file: the route answers its own document on 200 and 503
+//  (/healthz), and no error document.
+#define DOC_HEALTH (1u << 8)
+
+//  Statuses a route answers beyond the generic ones, by operation.
+typedef struct {
+    const char *operation;
+    const char *status;
+    const char *description;
+} extra_status_t;
+
+static const extra_status_t s_extra_statuses [] = {
+    //  A revocation appends a reversal entry (the ledger never deletes).
+    { "ledger.RevokeMedal", "201", "the reversal entry this call created (a repeat answers "
+      "200 with the same entry)" },
+};
 
 static void s_schema_add (json_t *schemas, const ProtobufCMessageDescriptor *desc, int depth);
 
@@ -113,9 +131,14 @@ s_parameters (json_t *schemas, const char *pattern, const ProtobufCMessageDescri
         snprintf (names [n_names], sizeof names [n_names], "%.*s", (int) (end - p - 1), p + 1);
         const ProtobufCFieldDescriptor *f =
             req ? protobuf_c_message_descriptor_get_field_by_name (req, names [n_names]) : NULL;
-        json_array_append_new (params, json_pack ("{s:s,s:s,s:b,s:o}", "name", names [n_names],
-            "in", "path", "required", 1, "schema",
-            f ? s_field_schema (schemas, f, 0) : json_pack ("{s:s}", "type", "string")));
+        json_t *schema = f ? s_field_schema (schemas, f, 0) : json_pack ("{s:s}", "type", "string");
+        //  An example for tools that build requests (dredd): a number, or
+        //  an id-shaped word (a real id comes from the tool's hooks).
+        const char *type = json_string_value (json_object_get (schema, "type"));
+        json_t *example = type && strcmp (type, "integer") == 0 ? json_integer (1)
+                                                                 : json_string ("x1");
+        json_array_append_new (params, json_pack ("{s:s,s:s,s:b,s:o,s:o}", "name", names [n_names],
+            "in", "path", "required", 1, "schema", schema, "example", example));
         n_names++;
         p = end;
     }
@@ -133,27 +156,47 @@ s_parameters (json_t *schemas, const char *pattern, const ProtobufCMessageDescri
     return params;
 }
 
+//  A success response: the reply document, or raw bytes.
+static json_t *
+s_success (json_t *schemas, const ProtobufCMessageDescriptor *rep, unsigned flags,
+           const char *why)
+{
+    if (flags & GW_RAW)
+        return json_pack ("{s:s,s:{s:{s:{s:s}}}}", "description", why, "content",
+                          "image/svg+xml", "schema", "type", "string");
+    s_schema_add (schemas, rep, 0);
+    return json_pack ("{s:s,s:{s:{s:o}}}", "description", why, "content",
+                      "application/json", "schema", s_ref (rep));
+}
+
+//  /healthz: the health document on 200 and on 503, nothing else.
+static json_t *
+s_health_responses (json_t *schemas, const ProtobufCMessageDescriptor *rep)
+{
+    json_t *responses = json_object ();
+    json_object_set_new (responses, "200", s_success (schemas, rep, 0,
+        "every daemon is up and can write: status \"ok\""));
+    json_object_set_new (responses, "503", s_success (schemas, rep, 0,
+        "status \"degraded\": a daemon is down (its error says why) or its store "
+        "cannot write (disk full: its degraded says why); reads may still work"));
+    return responses;
+}
+
 //  An operation's responses: its success (201 for POST, and 200 for a
 //  repeat) and every error it can answer.
 static json_t *
 s_responses (json_t *schemas, const char *method, const ProtobufCMessageDescriptor *rep,
              unsigned flags)
 {
+    if (flags & DOC_HEALTH)
+        return s_health_responses (schemas, rep);
     json_t *responses = json_object ();
-    json_t *ok;
-    if (flags & GW_RAW)
-        ok = json_pack ("{s:s,s:{s:{}}}", "description", "the document", "content", "image/svg+xml");
-    else {
-        s_schema_add (schemas, rep, 0);
-        ok = json_pack ("{s:s,s:{s:{s:o}}}", "description", "success (201 when created; 200 "
-                        "for reads and for a repeated idempotent write)", "content",
-                        "application/json", "schema", s_ref (rep));
-    }
-    json_object_set_new (responses, strcmp (method, "POST") == 0 ? "201" : "200", ok);
-    if (strcmp (method, "POST") == 0)
-        json_object_set_new (responses, "200", json_pack ("{s:s,s:{s:{s:o}}}", "description",
-            "repeat of an idempotent write, or a read", "content", "application/json", "schema",
-            (flags & GW_RAW) ? json_object () : s_ref (rep)));
+    bool post = strcmp (method, "POST") == 0;
+    json_object_set_new (responses, post ? "201" : "200", s_success (schemas, rep, flags,
+        post ? "created" : "success (for a write: applied, or a repeat of an applied one)"));
+    if (post)
+        json_object_set_new (responses, "200", s_success (schemas, rep, flags,
+            "repeat of an idempotent write, or a read"));
     json_object_set_new (responses, "400", s_error_response ("bad input; nothing changed"));
     if (!(flags & GW_PUBLIC)) {
         json_object_set_new (responses, "401", s_error_response ("no or invalid token"));
@@ -167,17 +210,67 @@ s_responses (json_t *schemas, const char *method, const ProtobufCMessageDescript
                                                               "caller (Retry-After: 1)"));
     json_object_set_new (responses, "503", s_error_response ("owning daemon unreachable or "
                          "not in time; the request was not applied: retry"));
+    if (strcmp (method, "GET") != 0)
+        json_object_set_new (responses, "507", s_error_response ("the disk is full: the write "
+            "was not applied (reads still work); retry when space returns"));
     return responses;
+}
+
+//  The statuses of s_extra_statuses for this operation.
+static void
+s_extra_responses (json_t *schemas, json_t *responses, const char *operation,
+                   const ProtobufCMessageDescriptor *rep, unsigned flags)
+{
+    size_t n = sizeof s_extra_statuses / sizeof s_extra_statuses [0];
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (s_extra_statuses [i].operation, operation) == 0)
+            json_object_set_new (responses, s_extra_statuses [i].status,
+                s_success (schemas, rep, flags, s_extra_statuses [i].description));
+}
+
+//  A unique operationId: the daemon method, and for a second route to
+//  the same method, its path's fixed words too.
+static void
+s_operation_id (json_t *ids, const char *rpc, const char *pattern, char *id, size_t size)
+{
+    snprintf (id, size, "%s", rpc);
+    if (!json_object_get (ids, id)) {
+        json_object_set_new (ids, id, json_true ());
+        return;
+    }
+    size_t used = strlen (id);
+    const char *p = pattern;
+    if (strncmp (p, "/v1", 3) == 0)
+        p += 3;
+    for (int guard = 0; *p && used + 2 < size && guard < 1000; guard++, p++) {
+        if (*p == '{') {
+            const char *end = strchr (p, '}');
+            p = end ? end : p + strlen (p) - 1;
+            continue;
+        }
+        char c = *p == '/' || *p == '-' || *p == '.' ? '_' : *p;
+        if (c == '_' && id [used - 1] == '_')
+            continue;
+        id [used++] = c;
+        id [used] = 0;
+    }
+    while (used > 0 && id [used - 1] == '_')
+        id [--used] = 0;
+    assert (!json_object_get (ids, id));
+    json_object_set_new (ids, id, json_true ());
 }
 
 static json_t *
 s_operation (json_t *schemas, const char *method, const char *pattern,
              const ProtobufCMessageDescriptor *req, const ProtobufCMessageDescriptor *rep,
-             unsigned flags, const char *summary)
+             unsigned flags, const char *summary, const char *id)
 {
     json_t *op = json_object ();
     json_object_set_new (op, "summary", json_string (summary));
-    json_object_set_new (op, "operationId", json_string (summary));
+    json_object_set_new (op, "operationId", json_string (id));
+    json_object_set_new (op, "description", json_sprintf ("%s %s: the `%s` method of the "
+        "daemon that owns it%s", method, pattern, summary,
+        (flags & GW_PUBLIC) ? "; no token needed" : "; the daemon decides which roles may"));
     json_t *params = s_parameters (schemas, pattern, req, flags);
     json_object_set_new (op, "parameters", params);
     if (req && (flags & GW_BODY)) {
@@ -186,28 +279,76 @@ s_operation (json_t *schemas, const char *method, const char *pattern,
             "content", "application/json", "schema", s_ref (req)));
     }
     json_t *responses = s_responses (schemas, method, rep, flags);
+    s_extra_responses (schemas, responses, summary, rep, flags);
     json_object_set_new (op, "responses", responses);
     if (flags & GW_PUBLIC)
         json_object_set_new (op, "security", json_array ());
     return op;
 }
 
+typedef struct {
+    json_t *paths;
+    json_t *schemas;
+    json_t *ids;                    //  operationIds used so far
+} doc_t;
+
 static void
-s_add (json_t *paths, json_t *schemas, const char *method, const char *pattern,
+s_add (doc_t *doc, const char *method, const char *pattern,
        const ProtobufCMessageDescriptor *req, const ProtobufCMessageDescriptor *rep,
        unsigned flags, const char *summary)
 {
-    json_t *item = json_object_get (paths, pattern);
+    json_t *item = json_object_get (doc->paths, pattern);
     if (!item) {
         item = json_object ();
-        json_object_set_new (paths, pattern, item);
+        json_object_set_new (doc->paths, pattern, item);
     }
     char lower [16];
     size_t n = strlen (method);
     assert (n < sizeof lower);
     for (size_t i = 0; i <= n; i++)
         lower [i] = (char) (method [i] >= 'A' && method [i] <= 'Z' ? method [i] + 32 : method [i]);
-    json_object_set_new (item, lower, s_operation (schemas, method, pattern, req, rep, flags, summary));
+    char id [OPERATION_ID_MAX];
+    s_operation_id (doc->ids, summary, pattern, id, sizeof id);
+    json_object_set_new (item, lower, s_operation (doc->schemas, method, pattern, req, rep,
+                                                   flags, summary, id));
+}
+
+//  Every error answer's body.
+static json_t *
+s_error_schema (void)
+{
+    json_t *inner = json_pack ("{s:s,s:[s,s],s:{s:{s:s,s:s},s:{s:s,s:s}}}",
+        "type", "object", "required", "code", "message", "properties",
+        "code", "type", "string", "description", "the status's word: bad_request, not_found, "
+        "conflict, insufficient_storage...", "message", "type", "string", "description",
+        "what went wrong, for people");
+    return json_pack ("{s:s,s:s,s:[s],s:{s:o},s:{s:{s:s,s:s}}}",
+        "type", "object", "description", "Every error answer.", "required", "error",
+        "properties", "error", inner,
+        "example", "error", "code", "not_found", "message", "no household h9");
+}
+
+//  The gateway's own routes, then every daemon's.
+static void
+s_add_routes (doc_t *doc)
+{
+    s_add (doc, "POST", "/v1/tokens", &tashan__gateway__create_token_request__descriptor,
+           &tashan__gateway__token__descriptor, GW_BODY, "gateway.CreateToken");
+    s_add (doc, "GET", "/v1/tokens", &tashan__gateway__list_tokens_request__descriptor,
+           &tashan__gateway__list_tokens_reply__descriptor, 0, "gateway.ListTokens");
+    s_add (doc, "DELETE", "/v1/tokens/{id}", &tashan__gateway__revoke_token_request__descriptor,
+           &tashan__gateway__revoke_token_reply__descriptor, 0, "gateway.RevokeToken");
+    s_add (doc, "GET", "/healthz", NULL, &tashan__gateway__health__descriptor,
+           GW_PUBLIC | DOC_HEALTH, "gateway.Health");
+    s_add (doc, "GET", "/v1/session", &tashan__gateway__session_request__descriptor,
+           &tashan__gateway__session__descriptor, 0, "gateway.Session");
+    s_add (doc, "GET", "/v1/qr.svg", &tashan__gateway__qr_request__descriptor,
+           NULL, GW_RAW, "gateway.QrSvg");
+    size_t n = gw_router_count ();
+    for (size_t i = 0; i < n; i++) {
+        const gw_route *r = gw_router_at (i);
+        s_add (doc, r->http_method, r->pattern, r->request, r->reply, r->flags, r->rpc);
+    }
 }
 
 //  The headers every operation takes (X-Request-Id) and those of the
@@ -249,44 +390,33 @@ s_add_header_parameters (json_t *doc)
 char *
 gw_openapi_print (void)
 {
-    json_t *schemas = json_object ();
-    json_object_set_new (schemas, "Error", json_pack (
-        "{s:s,s:{s:{s:s,s:{s:{s:s},s:{s:s}}}}}", "type", "object", "properties", "error",
-        "type", "object", "properties", "code", "type", "string", "message", "type", "string"));
-    json_t *paths = json_object ();
-    s_add (paths, schemas, "POST", "/v1/tokens", &tashan__gateway__create_token_request__descriptor,
-           &tashan__gateway__token__descriptor, GW_BODY, "gateway.CreateToken");
-    s_add (paths, schemas, "GET", "/v1/tokens", &tashan__gateway__list_tokens_request__descriptor,
-           &tashan__gateway__list_tokens_reply__descriptor, 0, "gateway.ListTokens");
-    s_add (paths, schemas, "DELETE", "/v1/tokens/{id}", &tashan__gateway__revoke_token_request__descriptor,
-           &tashan__gateway__revoke_token_reply__descriptor, 0, "gateway.RevokeToken");
-    s_add (paths, schemas, "GET", "/healthz", NULL, &tashan__gateway__health__descriptor,
-           GW_PUBLIC, "gateway.Health");
-    s_add (paths, schemas, "GET", "/v1/session", &tashan__gateway__session_request__descriptor,
-           &tashan__gateway__session__descriptor, 0, "gateway.Session");
-    s_add (paths, schemas, "GET", "/v1/qr.svg", &tashan__gateway__qr_request__descriptor,
-           NULL, GW_RAW, "gateway.QrSvg");
-    size_t n = gw_router_count ();
-    for (size_t i = 0; i < n; i++) {
-        const gw_route *r = gw_router_at (i);
-        s_add (paths, schemas, r->http_method, r->pattern, r->request, r->reply, r->flags, r->rpc);
+    doc_t doc = { json_object (), json_object (), json_object () };
+    json_object_set_new (doc.schemas, "Error", s_error_schema ());
+    s_add_routes (&doc);
+    if (gw_openapi_meaning_apply (doc.schemas) != 0) {
+        json_decref (doc.paths);
+        json_decref (doc.schemas);
+        json_decref (doc.ids);
+        return NULL;
     }
-    json_t *doc = json_pack ("{s:s,s:{s:s,s:s,s:s},s:[{s:s}],s:o,s:{s:o,s:{s:{s:s,s:s}}},s:[{s:[]}]}",
+    json_decref (doc.ids);
+    json_t *root = json_pack ("{s:s,s:{s:s,s:s,s:s},s:[{s:s}],s:o,s:{s:o,s:{s:{s:s,s:s}}},s:[{s:[]}]}",
         "openapi", "3.0.3",
         "info", "title", "tashan community-governance API", "version", TASHAN_VERSION,
         "description", "Generated from the gateway's route tables and the protobuf "
-        "descriptors (tashan-gateway --openapi). JSON follows the proto3 mapping with "
-        "snake_case names; lowerCamelCase is accepted too. /metrics (Prometheus text) "
-        "and the console at / are not JSON and not listed.",
+        "descriptors (tashan-gateway --openapi); descriptions, enum values and required "
+        "fields come from the proto comments (cmake/proto_openapi.py). JSON follows the "
+        "proto3 mapping with snake_case names; lowerCamelCase is accepted too. /metrics "
+        "(Prometheus text) and the console at / are not JSON and not listed.",
         "servers", "url", "http://127.0.0.1:8080",
-        "paths", paths,
-        "components", "schemas", schemas, "securitySchemes", "bearer", "type", "http",
+        "paths", doc.paths,
+        "components", "schemas", doc.schemas, "securitySchemes", "bearer", "type", "http",
         "scheme", "bearer",
         "security", "bearer");
-    if (!doc)
+    if (!root)
         return NULL;
-    s_add_header_parameters (doc);
-    char *text = json_dumps (doc, JSON_INDENT (1) | JSON_SORT_KEYS);
-    json_decref (doc);
+    s_add_header_parameters (root);
+    char *text = json_dumps (root, JSON_INDENT (1) | JSON_SORT_KEYS);
+    json_decref (root);
     return text;
 }

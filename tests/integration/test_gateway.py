@@ -139,7 +139,8 @@ def test_metrics_prometheus_text(h):
     status, text, headers = h.request('GET', '/metrics', token=None)
     assert status == 200 and headers['Content-Type'].startswith('text/plain'), status
     assert 'tashan_http_requests_total{route="not_found",status="404"}' in text, text[:500]
-    assert 'tashan_http_request_duration_seconds_bucket{le="+Inf"}' in text
+    assert ('tashan_http_request_duration_seconds_bucket{route="not_found",le="+Inf"}'
+            in text), text[:500]
     for line in text.splitlines():
         if line and not line.startswith('#'):
             name, value = line.rsplit(' ', 1)

@@ -100,8 +100,8 @@ test_empty_metrics_print (void **state)
     char *text = s_print (f, NULL);
     assert_non_null (strstr (text, "# TYPE tashan_http_requests_total counter\n"));
     assert_null (strstr (text, "tashan_http_requests_total{"));
-    assert_true (s_sample (text, "tashan_http_request_duration_seconds_count") == 0);
-    assert_true (s_sample (text, "tashan_http_request_duration_seconds_bucket{le=\"+Inf\"}") == 0);
+    assert_null (strstr (text, "tashan_http_request_duration_seconds_count"));
+    assert_non_null (strstr (text, "# TYPE tashan_http_request_duration_seconds histogram\n"));
 }
 
 static void
@@ -113,30 +113,74 @@ test_histogram_cumulative_and_inf_is_count (void **state)
     for (size_t i = 0; i < 7; i++)
         gw_metrics_request (m, "GET /x", 200, latencies_us [i]);
     char *text = s_print (f, NULL);
+#define B(le) "tashan_http_request_duration_seconds_bucket{route=\"GET /x\",le=\"" le "\"}"
     //  le is "less or equal": 500 us falls in the 0.5 ms bucket.
-    assert_true (s_sample (text, "tashan_http_request_duration_seconds_bucket{le=\"0.0005\"}") == 2);
-    assert_true (s_sample (text, "tashan_http_request_duration_seconds_bucket{le=\"0.001\"}") == 3);
-    assert_true (s_sample (text, "tashan_http_request_duration_seconds_bucket{le=\"0.002\"}") == 4);
-    assert_true (s_sample (text, "tashan_http_request_duration_seconds_bucket{le=\"0.005\"}") == 4);
-    assert_true (s_sample (text, "tashan_http_request_duration_seconds_bucket{le=\"0.01\"}") == 5);
-    assert_true (s_sample (text, "tashan_http_request_duration_seconds_bucket{le=\"0.05\"}") == 6);
-    assert_true (s_sample (text, "tashan_http_request_duration_seconds_bucket{le=\"5\"}") == 6);
-    assert_true (s_sample (text, "tashan_http_request_duration_seconds_bucket{le=\"+Inf\"}") == 7);
-    assert_true (s_sample (text, "tashan_http_request_duration_seconds_count") == 7);
-    double sum = s_sample (text, "tashan_http_request_duration_seconds_sum");
+    assert_true (s_sample (text, B ("0.0005")) == 2);
+    assert_true (s_sample (text, B ("0.001")) == 3);
+    assert_true (s_sample (text, B ("0.002")) == 4);
+    assert_true (s_sample (text, B ("0.005")) == 4);
+    assert_true (s_sample (text, B ("0.01")) == 5);
+    assert_true (s_sample (text, B ("0.05")) == 6);
+    assert_true (s_sample (text, B ("5")) == 6);
+    assert_true (s_sample (text, B ("+Inf")) == 7);
+#undef B
+    assert_true (s_sample (text, "tashan_http_request_duration_seconds_count{route=\"GET /x\"}") == 7);
+    double sum = s_sample (text, "tashan_http_request_duration_seconds_sum{route=\"GET /x\"}");
     assert_true (sum > 10.0396 && sum < 10.0398);       //  10,039,601 us
     //  Buckets never decrease, in the order printed.
     double last = -1;
     int buckets = 0;
-    for (const char *p = strstr (text, "_bucket{"); p; p = strstr (p + 1, "_bucket{")) {
-        const char *space = strchr (p, ' ');
-        double v = strtod (space + 1, NULL);
+    for (const char *p = strstr (text, "_duration_seconds_bucket{"); p;
+         p = strstr (p + 1, "_duration_seconds_bucket{")) {
+        //  The value follows the line's last space (routes hold spaces).
+        const char *value = strchr (p, '\n');
+        while (value > p && value [-1] != ' ')
+            value--;
+        double v = strtod (value, NULL);
         assert_true (v >= last);
         last = v;
         buckets++;
     }
     assert_true (buckets >= 10);
     assert_true (last == 7);                            //  +Inf comes last
+}
+
+//  Each route has its own histogram; their counts add up to the requests.
+static void
+test_histogram_by_route (void **state)
+{
+    fx_t *f = *state;
+    gw_metrics *m = f->m;
+    gw_metrics_request (m, "GET /v1/households/{id}", 200, 300);
+    gw_metrics_request (m, "GET /v1/households/{id}", 404, 3000);
+    gw_metrics_request (m, "POST /v1/households", 201, 30000);
+    char *text = s_print (f, NULL);
+    assert_true (s_sample (text, "tashan_http_request_duration_seconds_count{route=\"GET /v1/households/{id}\"}") == 2);
+    assert_true (s_sample (text, "tashan_http_request_duration_seconds_bucket{route=\"GET /v1/households/{id}\",le=\"0.001\"}") == 1);
+    assert_true (s_sample (text, "tashan_http_request_duration_seconds_count{route=\"POST /v1/households\"}") == 1);
+    assert_true (s_sample (text, "tashan_http_request_duration_seconds_bucket{route=\"POST /v1/households\",le=\"0.02\"}") == 0);
+    assert_true (s_sample (text, "tashan_http_request_duration_seconds_bucket{route=\"POST /v1/households\",le=\"0.05\"}") == 1);
+}
+
+//  More routes than histograms: the rest count under route="other".
+static void
+test_histogram_routes_bounded (void **state)
+{
+    fx_t *f = *state;
+    gw_metrics *m = f->m;
+    char route [32];
+    for (int i = 0; i < GW_METRICS_ROUTES_MAX + 20; i++) {
+        snprintf (route, sizeof route, "GET /h%d", i);
+        gw_metrics_request (m, route, 200, 10);
+    }
+    char *text = s_print (f, NULL);
+    size_t histograms = 0;
+    for (const char *p = strstr (text, "tashan_http_request_duration_seconds_count{"); p;
+         p = strstr (p + 1, "tashan_http_request_duration_seconds_count{"))
+        histograms++;
+    assert_int_equal (histograms, GW_METRICS_ROUTES_MAX);
+    assert_true (s_sample (text, "tashan_http_request_duration_seconds_count{route=\"other\"}") == 21);
+    assert_true (s_sample (text, "tashan_http_request_duration_seconds_count{route=\"GET /h0\"}") == 1);
 }
 
 static void
@@ -158,20 +202,81 @@ test_daemon_gauges (void **state)
 {
     fx_t *f = *state;
     gw_metrics *m = f->m;
-    gw_metrics_daemon (m, "ledger", 1, 42, 3);
-    gw_metrics_daemon (m, "residents", 1, 7, 0);
+    gw_daemon_stats st = { .up = true, .outbox_head_seq = 42, .rpc_errors = 3,
+                           .requests_total = 100, .batches_total = 10, .batch_jobs_total = 90,
+                           .batch_sizes = { 5, 0, 0, 3, 0, 0, 2 },
+                           .map_size_bytes = 1 << 26, .map_used_bytes = 40960,
+                           .log_lines_dropped = 4 };
+    gw_metrics_daemon (m, "ledger", &st);
+    gw_daemon_stats res = { .up = true, .outbox_head_seq = 7 };
+    gw_metrics_daemon (m, "residents", &res);
     char *text = s_print (f, NULL);
     assert_true (s_sample (text, "tashan_daemon_up{service=\"ledger\"}") == 1);
     assert_true (s_sample (text, "tashan_outbox_head_seq{service=\"ledger\"}") == 42);
     assert_true (s_sample (text, "tashan_rpc_errors_total{service=\"ledger\"}") == 3);
+    assert_true (s_sample (text, "tashan_daemon_requests_total{service=\"ledger\"}") == 100);
+    assert_true (s_sample (text, "tashan_daemon_batches_total{service=\"ledger\"}") == 10);
+    assert_true (s_sample (text, "tashan_store_map_size_bytes{service=\"ledger\"}") == 1 << 26);
+    assert_true (s_sample (text, "tashan_store_used_bytes{service=\"ledger\"}") == 40960);
+    assert_true (s_sample (text, "tashan_log_lines_dropped_total{service=\"ledger\"}") == 4);
+    assert_true (s_sample (text, "tashan_store_degraded{service=\"ledger\"}") == 0);
+    //  Batch sizes: cumulative, the sum is the requests batched.
+    assert_true (s_sample (text, "tashan_daemon_batch_size_bucket{service=\"ledger\",le=\"1\"}") == 5);
+    assert_true (s_sample (text, "tashan_daemon_batch_size_bucket{service=\"ledger\",le=\"8\"}") == 8);
+    assert_true (s_sample (text, "tashan_daemon_batch_size_bucket{service=\"ledger\",le=\"64\"}") == 10);
+    assert_true (s_sample (text, "tashan_daemon_batch_size_bucket{service=\"ledger\",le=\"+Inf\"}") == 10);
+    assert_true (s_sample (text, "tashan_daemon_batch_size_sum{service=\"ledger\"}") == 90);
+    assert_true (s_sample (text, "tashan_daemon_batch_size_count{service=\"ledger\"}") == 10);
     assert_true (s_sample (text, "tashan_outbox_head_seq{service=\"residents\"}") == 7);
-    //  Down: up 0, the last known head kept, errors updated.
-    gw_metrics_daemon (m, "ledger", 0, 0, 9);
+    //  Down: up 0, the last known counters kept, errors updated.
+    gw_daemon_stats down = { .up = false, .rpc_errors = 9 };
+    gw_metrics_daemon (m, "ledger", &down);
     text = s_print (f, NULL);
     assert_true (s_sample (text, "tashan_daemon_up{service=\"ledger\"}") == 0);
     assert_true (s_sample (text, "tashan_outbox_head_seq{service=\"ledger\"}") == 42);
+    assert_true (s_sample (text, "tashan_store_used_bytes{service=\"ledger\"}") == 40960);
     assert_true (s_sample (text, "tashan_rpc_errors_total{service=\"ledger\"}") == 9);
     assert_true (s_sample (text, "tashan_daemon_up{service=\"residents\"}") == 1);
+}
+
+//  A full disk shows as tashan_store_degraded 1 until a poll says otherwise.
+static void
+test_store_degraded_gauge (void **state)
+{
+    fx_t *f = *state;
+    gw_daemon_stats st = { .up = true, .store_degraded = true };
+    gw_metrics_daemon (f->m, "merchants", &st);
+    char *text = s_print (f, NULL);
+    assert_true (s_sample (text, "tashan_store_degraded{service=\"merchants\"}") == 1);
+    st.store_degraded = false;
+    gw_metrics_daemon (f->m, "merchants", &st);
+    text = s_print (f, NULL);
+    assert_true (s_sample (text, "tashan_store_degraded{service=\"merchants\"}") == 0);
+}
+
+//  HTTP counters, process metrics from /proc and the build.
+static void
+test_http_process_and_build (void **state)
+{
+    fx_t *f = *state;
+    gw_http_counts counts = { .connections_open = 2, .connections_accepted = 30,
+                              .parse_errors = 1, .request_timeouts = 4 };
+    gw_metrics_http (f->m, &counts);
+    char *text = s_print (f, NULL);
+    assert_true (s_sample (text, "tashan_http_connections_open") == 2);
+    assert_true (s_sample (text, "tashan_http_connections_accepted_total") == 30);
+    assert_true (s_sample (text, "tashan_http_parse_errors_total") == 1);
+    assert_true (s_sample (text, "tashan_http_timeouts_total") == 4);
+    assert_non_null (strstr (text, "# HELP tashan_http_timeouts_total "));
+    //  This test process: some memory, a few descriptors, started lately.
+    assert_true (s_sample (text, "process_resident_memory_bytes") > 1000000);
+    assert_true (s_sample (text, "process_open_fds") >= 3);
+    assert_true (s_sample (text, "process_cpu_seconds_total") >= 0);
+    double start = s_sample (text, "process_start_time_seconds");
+    assert_true (start > 1.7e9 && start < 4.2e9);
+    char build [160];
+    snprintf (build, sizeof build, "tashan_build_info{version=\"%s\",commit=\"", TASHAN_VERSION);
+    assert_non_null (strstr (text, build));
 }
 
 static void
@@ -198,7 +303,10 @@ test_series_bound_counts_under_other (void **state)
     for (const char *p = strstr (text, "tashan_http_requests_total{"); p;
          p = strstr (p + 1, "tashan_http_requests_total{"))
         total += strtod (strstr (p, "} ") + 2, NULL);
-    double count = s_sample (text, "tashan_http_request_duration_seconds_count");
+    double count = 0;
+    for (const char *p = strstr (text, "_duration_seconds_count{"); p;
+         p = strstr (p + 1, "_duration_seconds_count{"))
+        count += strtod (strstr (p, "} ") + 2, NULL);
     assert_true (count == GW_METRICS_SERIES_MAX - GW_METRICS_OTHER_SLOTS + 4);
     double other = s_sample (text, "tashan_http_requests_total{route=\"other\",status=\"200\"}")
                  + s_sample (text, "tashan_http_requests_total{route=\"other\",status=\"500\"}");
@@ -248,8 +356,10 @@ test_output_is_prometheus_text (void **state)
         gw_metrics_request (m, route, 200 + (unsigned) (i % 3) * 100, (uint64_t) i * 997);
     }
     gw_metrics_lag (m, "ledger", "residents", 4);
-    gw_metrics_daemon (m, "ledger", 1, 10, 0);
-    gw_metrics_daemon (m, "merchants", 0, 0, 2);
+    gw_daemon_stats up = { .up = true, .outbox_head_seq = 10, .batch_sizes = { 1, 2 } };
+    gw_daemon_stats down = { .up = false, .rpc_errors = 2 };
+    gw_metrics_daemon (m, "ledger", &up);
+    gw_metrics_daemon (m, "merchants", &down);
     char *text = s_print (f, "gw_http_connections 5\n");
     assert_true (strlen (text) > 0);
     assert_int_equal (text [strlen (text) - 1], '\n');
@@ -264,7 +374,9 @@ test_output_is_prometheus_text (void **state)
     assert_int_equal (regcomp (&type, "^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) "
                                       "(counter|gauge|histogram|summary|untyped)$",
                                REG_EXTENDED), 0);
-    char typed [32][96];
+    char typed [64][96];
+    char helped [64][96];
+    size_t helped_count = 0;
     size_t typed_count = 0;
     char *copy = strdup (text);
     char *save = NULL;
@@ -275,13 +387,18 @@ test_output_is_prometheus_text (void **state)
         regmatch_t g [3];
         if (line [0] == '#') {
             if (regexec (&type, line, 3, g, 0) == 0) {
-                assert_true (typed_count < 32);
+                assert_true (typed_count < 64);
                 snprintf (typed [typed_count++], sizeof typed [0], "%.*s",
                           (int) (g [1].rm_eo - g [1].rm_so), line + g [1].rm_so);
             }
             else
             if (regexec (&help, line, 0, NULL, 0) != 0)
                 fail_msg ("bad comment line: %s", line);
+            else {
+                assert_true (helped_count < 64);
+                snprintf (helped [helped_count++], sizeof helped [0], "%.*s",
+                          (int) strcspn (line + 7, " "), line + 7);
+            }
             continue;
         }
         if (regexec (&sample, line, 2, g, 0) != 0)
@@ -314,6 +431,14 @@ test_output_is_prometheus_text (void **state)
         seen_count++;
     }
     assert_true (samples > 40);
+    //  Every TYPE has its HELP (promtool insists).
+    for (size_t t = 0; t < typed_count; t++) {
+        bool ok = false;
+        for (size_t h = 0; h < helped_count && !ok; h++)
+            ok = strcmp (typed [t], helped [h]) == 0;
+        if (!ok)
+            fail_msg ("%s has TYPE but no HELP", typed [t]);
+    }
     free (copy);
     regfree (&sample);
     regfree (&help);
@@ -347,8 +472,12 @@ main (void)
         T (test_requests_by_route_and_status),
         T (test_empty_metrics_print),
         T (test_histogram_cumulative_and_inf_is_count),
+        T (test_histogram_by_route),
+        T (test_histogram_routes_bounded),
         T (test_lag_gauge_updates_in_place),
         T (test_daemon_gauges),
+        T (test_store_degraded_gauge),
+        T (test_http_process_and_build),
         T (test_series_bound_counts_under_other),
         T (test_long_route_is_truncated_not_overflowed),
         T (test_extra_appended_verbatim),
