@@ -23,6 +23,10 @@ TS_PACKAGES_SANITIZE=(clang libclang-rt-14-dev)
 #  screenshots, node (npm only when no npm is on PATH: some node builds
 #  bring their own).
 TS_PACKAGES_BROWSER=(chromium fonts-noto-cjk nodejs)
+#  tests/bench/compare.sh: the yardsticks tashan is measured against
+#  (nginx serving a static 200, PostgreSQL's pgbench) and the HTTP load
+#  generator.
+TS_PACKAGES_BENCH=(nginx-light postgresql wrk)
 
 #  The domain daemons, in start order: the names of services/services.list
 #  (comments and blank lines skipped, the first word of each line).
@@ -51,9 +55,9 @@ ts_now_ms () {
 }
 
 # ---------------------------------------------------------------------------
-#  ts_install_packages base|sanitize [browser]
+#  ts_install_packages base|sanitize [browser] [bench]
 #  Install the packages (base, plus the sanitizer/fuzzing extras, plus the
-#  browser-test set)
+#  browser-test set, plus the benchmark yardsticks)
 #  that are not installed yet. apt-get update runs only when something is
 #  missing. Uses sudo when not root.
 
@@ -64,6 +68,7 @@ ts_install_packages () {
             sanitize) want+=("${TS_PACKAGES_SANITIZE[@]}") ;;
             browser) want+=("${TS_PACKAGES_BROWSER[@]}")
                      command -v npm >/dev/null 2>&1 || want+=(npm) ;;
+            bench) want+=("${TS_PACKAGES_BENCH[@]}") ;;
         esac
     done
     if [[ "${TASHAN_SKIP_INSTALL:-0}" == 1 ]]; then
