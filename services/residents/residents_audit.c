@@ -4,7 +4,7 @@
 
     A read (GetHousehold, GetHistory, GetPerson) is a read method: it runs
     in a read transaction and never waits on a disk sync. Its audit record
-    is appended to a journal file, <store dir>/audit.journal, with one
+    is appended to a journal file, <store dir>/audit/journal, with one
     write(2) before the handler returns, so before its reply is sent: once
     a reply has left, its record is in the kernel's page cache and survives
     a kill -9 of the daemon. When the append fails the read fails (500): no
@@ -29,6 +29,11 @@
     RES_AUDIT_ROLLUP_MAX rows per tick. So the audit grows with the reads
     of half a year plus one small row per reader and day.
 
+    The journal sits in a folder of its own: a backup (which copies the
+    store and the key files beside it) holds the audit as folded when its
+    snapshot was taken, so the reads of the last tick before it may be
+    missing from the backup (never from the live system).
+
     Journal: an 8-byte header (u64 BE generation), then records: u32 BE
     size of what follows, u64 BE household id, a packed AuditEntry (seq 0:
     the seq is given when folded).
@@ -47,7 +52,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define JOURNAL_FILE "audit.journal"
+#define JOURNAL_DIR "audit"
+#define JOURNAL_FILE "journal"
 #define HEADER_BYTES 8
 #define RECORD_HEAD_BYTES 4
 #define RECORD_MAX_BYTES 4096       //  household id + entry; callers' strings are short
@@ -125,7 +131,12 @@ residents_audit_open (res_state *self, ts_txn *txn, const char *dir, char *err,
 {
     assert (self && dir);
     char path [1024];
-    snprintf (path, sizeof path, "%s/%s", dir, JOURNAL_FILE);
+    snprintf (path, sizeof path, "%s/%s", dir, JOURNAL_DIR);
+    if (mkdir (path, 0700) != 0 && errno != EEXIST) {
+        snprintf (err, err_size, "cannot create %s: %s", path, strerror (errno));
+        return -1;
+    }
+    snprintf (path, sizeof path, "%s/%s/%s", dir, JOURNAL_DIR, JOURNAL_FILE);
     self->journal_fd = open (path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     self->fold_buf = malloc (RES_AUDIT_FOLD_MAX_BYTES);
     if (self->journal_fd < 0 || !self->fold_buf) {

@@ -106,7 +106,7 @@ static off_t
 s_journal_size (fixture *f)
 {
     char path [TEST_DIR_MAX + 64];
-    snprintf (path, sizeof path, "%s/residents/audit.journal", f->dir);
+    snprintf (path, sizeof path, "%s/residents/audit/journal", f->dir);
     struct stat st;
     assert_int_equal (stat (path, &st), 0);
     return st.st_size;
@@ -117,7 +117,7 @@ static void
 s_journal_write (fixture *f, uint64_t generation, bool header, const char *extra)
 {
     char path [TEST_DIR_MAX + 64];
-    snprintf (path, sizeof path, "%s/residents/audit.journal", f->dir);
+    snprintf (path, sizeof path, "%s/residents/audit/journal", f->dir);
     int fd = open (path, O_WRONLY | O_TRUNC);
     assert_true (fd >= 0);
     uint8_t h [8];
@@ -133,7 +133,7 @@ static uint64_t
 s_journal_generation (fixture *f)
 {
     char path [TEST_DIR_MAX + 64];
-    snprintf (path, sizeof path, "%s/residents/audit.journal", f->dir);
+    snprintf (path, sizeof path, "%s/residents/audit/journal", f->dir);
     FILE *file = fopen (path, "rb");
     assert_non_null (file);
     uint8_t h [8];
@@ -183,7 +183,7 @@ test_journal_survives_restart_and_cuts (void **state)
     //  A record cut short at the end (its append failed): cut off at open.
     ts_dispatch_destroy (&f->d);
     char path [TEST_DIR_MAX + 64];
-    snprintf (path, sizeof path, "%s/residents/audit.journal", f->dir);
+    snprintf (path, sizeof path, "%s/residents/audit/journal", f->dir);
     int fd = open (path, O_WRONLY | O_APPEND);
     assert_true (fd >= 0);
     assert_int_equal (write (fd, "\0\0\0\x40xx", 6), 6);
