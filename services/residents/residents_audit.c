@@ -74,14 +74,30 @@ s_state (ts_ctx *ctx)
 //  --------------------------------------------------------------------
 //  The journal file.
 
+//  Start generation: a new file holding only its header, renamed over the
+//  journal (a crash leaves the old file or the new one, never a file
+//  without a header), then taking the journal's descriptor number.
 static int
-s_header_write (int fd, uint64_t generation)
+s_journal_new (res_state *self, uint64_t generation)
 {
+    char path [RES_PATH_MAX + 16];
+    snprintf (path, sizeof path, "%s.new", self->journal_path);
+    int fd = open (path, O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
     uint8_t header [HEADER_BYTES];
     ts_be64_put (header, generation);
-    if (ftruncate (fd, 0) != 0)
-        return -1;
-    return write (fd, header, sizeof header) == (ssize_t) sizeof header ? 0 : -1;
+    int rc = write (fd, header, sizeof header) == (ssize_t) sizeof header ? 0 : -1;
+    if (rc == 0)
+        rc = rename (path, self->journal_path);
+    if (rc == 0 && self->journal_fd >= 0)
+        rc = dup3 (fd, self->journal_fd, O_CLOEXEC) >= 0 ? 0 : -1;
+    else
+    if (rc == 0)
+        self->journal_fd = fd;
+    if (fd != self->journal_fd)
+        close (fd);
+    return rc;
 }
 
 static int64_t
@@ -130,13 +146,13 @@ residents_audit_open (res_state *self, ts_txn *txn, const char *dir, char *err,
                       size_t err_size)
 {
     assert (self && dir);
-    char path [1024];
-    snprintf (path, sizeof path, "%s/%s", dir, JOURNAL_DIR);
+    char *path = self->journal_path;
+    snprintf (path, RES_PATH_MAX, "%s/%s", dir, JOURNAL_DIR);
     if (mkdir (path, 0700) != 0 && errno != EEXIST) {
         snprintf (err, err_size, "cannot create %s: %s", path, strerror (errno));
         return -1;
     }
-    snprintf (path, sizeof path, "%s/%s/%s", dir, JOURNAL_DIR, JOURNAL_FILE);
+    snprintf (path, RES_PATH_MAX, "%s/%s/%s", dir, JOURNAL_DIR, JOURNAL_FILE);
     self->journal_fd = open (path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     self->fold_buf = malloc (RES_AUDIT_FOLD_MAX_BYTES);
     if (self->journal_fd < 0 || !self->fold_buf) {
@@ -146,8 +162,8 @@ residents_audit_open (res_state *self, ts_txn *txn, const char *dir, char *err,
     uint64_t generation, offset;
     s_done_get (txn, self, &generation, &offset);
     int64_t size = s_journal_size (self->journal_fd);
-    if (size >= 0 && size < HEADER_BYTES && s_header_write (self->journal_fd, generation + 1) != 0)
-        size = -1;
+    if (size >= 0 && size < HEADER_BYTES)
+        size = s_journal_new (self, generation + 1) == 0 ? HEADER_BYTES : -1;
     for (int64_t at = HEADER_BYTES; size >= HEADER_BYTES && at < size; ) {
         uint8_t head [RECORD_HEAD_BYTES];
         uint32_t n = 0;
@@ -250,7 +266,13 @@ s_fold_chunk (ts_ctx *ctx, res_state *st, uint64_t *offset)
     size_t at = 0, records = 0;
     while (got > 0 && at + RECORD_HEAD_BYTES <= (size_t) got) {
         uint32_t n = ts_be32_get (st->fold_buf + at);
-        assert (n > 8 && n <= RECORD_MAX_BYTES);
+        if (n <= 8 || n > RECORD_MAX_BYTES) {
+            //  Only a failed append that could not be cut off leaves this.
+            ts_log_error ("audit_journal_corrupt", "offset=%llu",
+                          (unsigned long long) (*offset + at));
+            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
+            break;
+        }
         if (at + RECORD_HEAD_BYTES + n > (size_t) got)
             break;                  //  the rest next chunk
         s_fold_record (ctx, st, st->fold_buf + at + RECORD_HEAD_BYTES, n);
@@ -296,7 +318,7 @@ s_rotate (ts_ctx *ctx, res_state *st)
     int64_t size = s_journal_size (st->journal_fd);
     if (file_generation != generation || size <= HEADER_BYTES || (uint64_t) size != offset)
         return 0;
-    if (s_header_write (st->journal_fd, generation + 1) != 0)
+    if (s_journal_new (st, generation + 1) != 0)
         return ts_fail (ctx, TS_INTERNAL, "cannot start a new audit journal: %s", strerror (errno));
     s_done_put (ctx->txn, st, generation + 1, HEADER_BYTES);
     return 0;

@@ -56,6 +56,8 @@ typedef Tashan__Residents__HouseholdRec res_household_rec;
 #define RES_ID_HASH_BYTES 32
 #define RES_ID_KEY_BYTES 32
 
+#define RES_PATH_MAX 1024           //  the audit journal's path
+
 //  Open tables and keys: the service's state (ctx->state).
 typedef struct {
     uint32_t magic;                 //  RES_STATE_MAGIC
@@ -81,6 +83,7 @@ typedef struct {
     ts_table demo;
     uint8_t id_key [RES_ID_KEY_BYTES];  //  key of the ID-number hash
     int journal_fd;                 //  the audit journal (residents_audit.c)
+    char journal_path [RES_PATH_MAX];   //  its path
     uint8_t *fold_buf;              //  RES_AUDIT_FOLD_MAX_BYTES, for folds
 } res_state;
 #define RES_STATE_MAGIC 0x52455344u
