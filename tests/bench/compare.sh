@@ -19,11 +19,14 @@
 #  the targets. Not part of CI.
 #
 #  usage: tests/bench/compare.sh [--seconds S] [--connections N]
-#                                [--runs R] [--keep]
+#                                [--runs R] [--baseline DIR] [--keep]
 #    --seconds S      each load runs S seconds (default 10)
 #    --connections N  wrk connections for every HTTP load (default 32)
 #    --runs R         repeat the whole set R times (default 1); the table
 #                     then shows each run's figure and the median
+#    --baseline DIR   also run a second tashan from the binaries in DIR
+#                     (e.g. a build of main) on its own data dir, through
+#                     the same loads in the same run: the before/after table
 #    --keep           keep the temp dir (logs, data) and print its path
 #  Environment: TASHAN_SKIP_INSTALL=1 (packages present), TASHAN_BIN_DIR
 #  (binaries, default build/; build first with cmake), PG_BIN (default
@@ -42,6 +45,7 @@ KEEP=0
 PG_CLIENTS=8
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 BIN_DIR=${TASHAN_BIN_DIR:-$TS_REPO_ROOT/build}
+BASE_DIR=""
 STARTUP_TIMEOUT_S=600           #  up.sh: daemons, demo, demo tokens
 
 while (($#)); do
@@ -49,6 +53,7 @@ while (($#)); do
         --seconds) SECONDS_PER_LOAD=$2; shift 2 ;;
         --connections) CONNECTIONS=$2; shift 2 ;;
         --runs) RUNS=$2; shift 2 ;;
+        --baseline) BASE_DIR=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
         -h|--help) sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^#  \{0,1\}//'; exit 0 ;;
         *) ts_die "unknown argument '$1' (see --help)" ;;
@@ -65,13 +70,19 @@ for tool in wrk nginx python3 "$PG_BIN/initdb" "$PG_BIN/pg_ctl" "$PG_BIN/pgbench
     command -v "$tool" >/dev/null 2>&1 || ts_die "$tool not found"
 done
 [[ -x "$BIN_DIR/tashan-gateway" ]] || ts_die "no $BIN_DIR/tashan-gateway: build first"
+[[ -z "$BASE_DIR" || -x "$BASE_DIR/tashan-gateway" ]] \
+    || ts_die "no $BASE_DIR/tashan-gateway (--baseline)"
 
 TMP=$(mktemp -d /tmp/tashan-compare.XXXXXX) || ts_die "mktemp failed"
 chmod 755 "$TMP"
-PORT_TASHAN=$((20000 + RANDOM % 10000))
-PORT_NGINX=$((PORT_TASHAN + 1))
-PORT_PG=$((PORT_TASHAN + 2))
-UP_PID=""
+PORT_NGINX=$((20000 + RANDOM % 10000))
+PORT_PG=$((PORT_NGINX + 1))
+#  The tashan instances: "new" (BIN_DIR), and "base" with --baseline.
+INSTANCES=(new)
+[[ -n "$BASE_DIR" ]] && INSTANCES+=(base)
+declare -A UP_PID=() PORT=() TOKEN=() BINS=([new]=$BIN_DIR [base]=$BASE_DIR)
+PORT[new]=$((PORT_NGINX + 2))
+PORT[base]=$((PORT_NGINX + 3))
 RSS_PID=""
 
 cleanup () {
@@ -80,10 +91,11 @@ cleanup () {
     if [[ -d "$TMP/pg/data" ]]; then
         s_pg "$PG_BIN/pg_ctl" -D "$TMP/pg/data" -m fast -w stop >/dev/null 2>&1
     fi
-    if [[ -n "$UP_PID" ]]; then
-        kill -INT "$UP_PID" 2>/dev/null
-        wait "$UP_PID" 2>/dev/null
-    fi
+    local pid
+    for pid in "${UP_PID[@]}"; do
+        kill -INT "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
     if ((KEEP)); then ts_say "kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
@@ -143,45 +155,69 @@ EOF
     chmod 644 "$TMP/pg/insert.sql"
 }
 
+#  start_tashan NAME: up.sh on $TMP/NAME with the binaries of BINS[NAME],
+#  in the background; wait_tashan NAME waits for its demo and tokens.
 start_tashan () {
-    mkdir -p "$TMP/tashan"
+    local name=$1
+    mkdir -p "$TMP/$name"
     #  The per-token rate limit would cap the bench, not the system.
     printf 'rate_limit.token_per_s = 0\n' >"$TMP/tashan.conf"
-    TASHAN_SKIP_INSTALL=1 TASHAN_SKIP_BUILD=1 TASHAN_BIN_DIR="$BIN_DIR" \
+    TASHAN_SKIP_INSTALL=1 TASHAN_SKIP_BUILD=1 TASHAN_BIN_DIR="${BINS[$name]}" \
         TASHAN_CONFIG="$TMP/tashan.conf" TASHAN_LOG_LEVEL=warn \
-        "$TS_REPO_ROOT/deploy/up.sh" --data-dir "$TMP/tashan/var" \
-        --listen "127.0.0.1:$PORT_TASHAN" >"$TMP/up.log" 2>&1 &
-    UP_PID=$!
-    local waited=0
-    ts_say "tashan: starting, loading the demo (up to ${STARTUP_TIMEOUT_S}s)"
-    until [[ -s "$TMP/tashan/var/gateway/demo-tokens.txt" ]]; do
-        kill -0 "$UP_PID" 2>/dev/null || ts_die "up.sh exited (see $TMP/up.log; --keep)"
-        ((waited++ < STARTUP_TIMEOUT_S)) || ts_die "tashan not up in ${STARTUP_TIMEOUT_S}s"
-        sleep 1
-    done
-    TOKEN=$(<"$TMP/tashan/var/gateway/ops.token")
+        "$TS_REPO_ROOT/deploy/up.sh" --data-dir "$TMP/$name/var" \
+        --listen "127.0.0.1:${PORT[$name]}" >"$TMP/up-$name.log" 2>&1 &
+    UP_PID[$name]=$!
+    ts_say "tashan ($name, ${BINS[$name]}): starting, loading the demo"
 }
 
-#  The daemons' pids: up.sh's descendants named tashan-*.
+wait_tashan () {
+    local name=$1 waited=0
+    until [[ -s "$TMP/$name/var/gateway/demo-tokens.txt" ]]; do
+        kill -0 "${UP_PID[$name]}" 2>/dev/null || ts_die "up.sh ($name) exited (see $TMP/up-$name.log; --keep)"
+        ((waited++ < STARTUP_TIMEOUT_S)) || ts_die "tashan ($name) not up in ${STARTUP_TIMEOUT_S}s"
+        sleep 1
+    done
+    TOKEN[$name]=$(<"$TMP/$name/var/gateway/ops.token")
+}
+
+#  The daemons' pids of instance NAME: its up.sh's descendants named tashan-*.
 tashan_pids () {
-    local pid
+    local pid up=${UP_PID[$1]}
     for pid in $(ps -e -o pid= -o comm= | awk '$2 ~ /^tashan-/ { print $1 }'); do
         local p=$pid
         while ((p > 1)); do
-            ((p == UP_PID)) && { echo "$pid"; break; }
+            ((p == up)) && { echo "$pid"; break; }
             p=$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 1)
         done
     done
 }
 
-#  Sum of the daemons' VmRSS in KiB.
+#  Sum of the daemons' VmRSS in KiB (instance NAME).
 tashan_rss_kib () {
     local pid sum=0 kib
-    for pid in $(tashan_pids); do
+    for pid in $(tashan_pids "$1"); do
         kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
         sum=$((sum + ${kib:-0}))
     done
     echo "$sum"
+}
+
+#  Each daemon's VmRSS split as /proc/PID/status gives it: RssAnon (heap,
+#  stacks) and RssFile (file pages mapped and touched: LMDB's data.mdb
+#  map and the shared libraries). LMDB reads through its map, so every
+#  page of the store a daemon has read counts in its RssFile until the
+#  kernel reclaims it; it is page cache, shared, not memory the daemon
+#  allocated.
+rss_breakdown () {
+    local pid
+    printf '\nRSS per daemon (%s) after the loads, KiB\n%-18s%10s%10s%10s\n' \
+        "$1" daemon VmRSS RssAnon RssFile
+    for pid in $(tashan_pids "$1"); do
+        awk -v name="$(cat "/proc/$pid/comm" 2>/dev/null)" '
+            /^VmRSS:/ { rss = $2 } /^RssAnon:/ { anon = $2 } /^RssFile:/ { file = $2 }
+            END { printf "%-18s%10d%10d%10d\n", name, rss, anon, file }' \
+            "/proc/$pid/status" 2>/dev/null
+    done
 }
 
 #  Sample the RSS every second; the highest sum ends in $TMP/rss.max.
@@ -190,7 +226,7 @@ start_rss_sampler () {
     (
         local max=0 now
         while sleep 1; do
-            now=$(tashan_rss_kib)
+            now=$(tashan_rss_kib new)
             ((now > max)) && { max=$now; echo "$max" >"$TMP/rss.max"; }
         done
     ) &
@@ -202,7 +238,9 @@ start_rss_sampler () {
 #  merchant with a service), and a rule without a cap for the evaluations.
 
 discover () {
-    python3 - "$PORT_TASHAN" "$TOKEN" "$TMP/ids.lua" <<'EOF' || ts_die "reading the demo's ids failed"
+    local name=$1
+    python3 - "${PORT[$name]}" "${TOKEN[$name]}" "$TMP/ids-$name.lua" <<'EOF' \
+        || ts_die "reading the demo's ids failed ($name)"
 import json, sys, urllib.request
 port, token, out = sys.argv[1], sys.argv[2], sys.argv[3]
 def call(method, path, body=None):
@@ -236,12 +274,12 @@ print(f"{len(households)} households, {len(persons)} persons, merchant {merchant
 EOF
 }
 
-#  The wrk script: one of the tashan loads (by name), a fresh idempotency
-#  key per request for the writes, ids in rotation for the reads.
+#  write_lua INSTANCE KIND RUN: the wrk script of one tashan load, a fresh
+#  idempotency key per request for the writes, ids in rotation for reads.
 write_lua () {
-    cat "$TMP/ids.lua" >"$TMP/load.lua"
+    cat "$TMP/ids-$1.lua" >"$TMP/load.lua"
     cat >>"$TMP/load.lua" <<EOF
-local kind, token, run = "$1", "$TOKEN", "$2"
+local kind, token, run = "$2", "${TOKEN[$1]}", "$3"
 local threads, counter = 0, 0
 function setup(thread) threads = threads + 1; thread:set("tid", threads) end
 function request()
@@ -323,13 +361,19 @@ print(f"postgres {tps:.0f} {pick(0.5):.2f} {pick(0.99):.2f} {int(fail[1]) if fai
 EOF
 }
 
+#  One run: the yardsticks, then each load against each instance in turn
+#  (new and base alternate, so drift in the machine's load hits both).
 one_run () {
-    local run=$1 base="http://127.0.0.1:$PORT_TASHAN" kind
+    local run=$1 kind name suffix
     run_wrk nginx "http://127.0.0.1:$PORT_NGINX/"
     run_pgbench
     for kind in evaluations checkins household credit board; do
-        write_lua "$kind" "r$run$$"
-        run_wrk "$kind" "$base/" "$TMP/load.lua"
+        for name in "${INSTANCES[@]}"; do
+            suffix=""
+            [[ $name == base ]] && suffix=@base
+            write_lua "$name" "$kind" "r$run$$"
+            run_wrk "$kind$suffix" "http://127.0.0.1:${PORT[$name]}/" "$TMP/load.lua"
+        done
     done
 }
 
@@ -352,6 +396,15 @@ for name, r in rows.items():
           f"{med([x[2] for x in r]):>9.2f}{sum(x[3] for x in r):>8}   "
           + " ".join(f"{x[0]:.0f}" for x in r))
 rate = {n: med([x[0] for x in r]) for n, r in rows.items()}
+base = [n for n in rows if n.endswith("@base")]
+if base:
+    print("\nbefore (--baseline) / after, medians")
+    print(f"{'load':<14}{'before req/s':>14}{'after req/s':>13}{'after/before':>14}"
+          f"{'p99 before':>12}{'p99 after':>11}")
+    for b in base:
+        n = b[:-len("@base")]
+        print(f"{n:<14}{rate[b]:>14.0f}{rate[n]:>13.0f}{rate[n] / rate[b]:>14.2f}"
+              f"{med([x[2] for x in rows[b]]):>12.2f}{med([x[2] for x in rows[n]]):>11.2f}")
 p99 = {n: med([x[2] for x in r]) for n, r in rows.items()}
 errs = {n: sum(x[3] for x in r) for n, r in rows.items()}
 print("\ntargets (issue 16)")
@@ -370,11 +423,11 @@ target("RSS of all daemons", rss_max < 64 * 1024,
 EOF
 }
 
+for name in "${INSTANCES[@]}"; do start_tashan "$name"; done
 start_nginx
 start_postgres
-start_tashan
-discover
-RSS_IDLE=$(tashan_rss_kib)
+for name in "${INSTANCES[@]}"; do wait_tashan "$name"; discover "$name"; done
+RSS_IDLE=$(tashan_rss_kib new)
 start_rss_sampler
 : >"$TMP/results.txt"
 for ((run = 1; run <= RUNS; run++)); do
@@ -383,3 +436,4 @@ for ((run = 1; run <= RUNS; run++)); do
 done
 sleep 1.5
 report "$RSS_IDLE" "$(<"$TMP/rss.max")"
+for name in "${INSTANCES[@]}"; do rss_breakdown "$name"; done
