@@ -38,9 +38,10 @@
     demo            u32 demo compound index      -> msg SeedDemoReply
 
     Outside LMDB: <data-dir>/residents/audit/journal, the reads not yet
-    folded into audit (residents_audit.c); <data-dir>/residents/id_hash.key (32 random bytes, mode
-    0600), the key of the ID-number hash, created on first open. Without
-    it the hashes cannot be recomputed: back it up with the store.
+    folded into audit (residents_audit.c); <data-dir>/residents/id_hash.key
+    (32 random bytes, mode 0600), the key of the ID-number hash, created on
+    first open. Without it the hashes cannot be recomputed: back it up with
+    the store.
 
     Sequences (meta): compound, building, household, person, need,
     resource, audit.
