@@ -27,6 +27,10 @@ TS_PACKAGES_BROWSER=(chromium fonts-noto-cjk nodejs)
 #  prometheus), node for @redocly/cli and dredd (npm only when no npm is
 #  on PATH, as for the browser set).
 TS_PACKAGES_CONTRACT=(prometheus nodejs)
+#  tests/bench/compare.sh: the yardsticks tashan is measured against
+#  (nginx serving a static 200, PostgreSQL's pgbench) and the HTTP load
+#  generator.
+TS_PACKAGES_BENCH=(nginx-light postgresql wrk)
 
 #  The domain daemons, in start order: the names of services/services.list
 #  (comments and blank lines skipped, the first word of each line).
@@ -55,9 +59,9 @@ ts_now_ms () {
 }
 
 # ---------------------------------------------------------------------------
-#  ts_install_packages base|sanitize [browser] [contract]
+#  ts_install_packages base|sanitize [browser] [contract] [bench]
 #  Install the packages (base, plus the sanitizer/fuzzing extras, plus the
-#  browser-test and contract-test sets)
+#  browser-test and contract-test sets, plus the benchmark yardsticks)
 #  that are not installed yet. apt-get update runs only when something is
 #  missing. Uses sudo when not root.
 
@@ -70,6 +74,7 @@ ts_install_packages () {
                      command -v npm >/dev/null 2>&1 || want+=(npm) ;;
             contract) want+=("${TS_PACKAGES_CONTRACT[@]}")
                       command -v npm >/dev/null 2>&1 || want+=(npm) ;;
+            bench) want+=("${TS_PACKAGES_BENCH[@]}") ;;
         esac
     done
     if [[ "${TASHAN_SKIP_INSTALL:-0}" == 1 ]]; then

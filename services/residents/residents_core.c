@@ -21,7 +21,15 @@
                                                     not archived)
     pupils          school\0 pupil_no\0          -> u64 person id (idem)
     versions        u64 hh id, u32 version       -> msg HouseholdVersion
-    audit           u64 hh id, u64 seq           -> msg AuditEntry
+    audit           u64 hh id, u64 seq           -> msg AuditEntry (raw rows:
+                                                    RES_AUDIT_RAW_DAYS)
+    audit_seq       u64 seq                      -> u64 hh id (the raw rows in
+                                                    time order, for retention)
+    audit_days      u64 hh id, u32 day, role\0
+                    principal\0 binding\0 action\0 -> u64 reads (older rows
+                                                    rolled up)
+    audit_meta      "journal_done\0"             -> u64 generation, u64 offset
+                                                    of the journal folded
     needs           u64 need id                  -> msg Need
     resources       u64 resource id              -> msg Resource
     res_by_cat      category\0 u64 resource id   -> (empty; active only)
@@ -29,9 +37,11 @@
     merchants       merchant id\0                -> msg tashan.events.Merchant
     demo            u32 demo compound index      -> msg SeedDemoReply
 
-    Outside LMDB: <data-dir>/residents/id_hash.key (32 random bytes, mode
-    0600), the key of the ID-number hash, created on first open. Without
-    it the hashes cannot be recomputed: back it up with the store.
+    Outside LMDB: <data-dir>/residents/audit/journal, the reads not yet
+    folded into audit (residents_audit.c); <data-dir>/residents/id_hash.key
+    (32 random bytes, mode 0600), the key of the ID-number hash, created on
+    first open. Without it the hashes cannot be recomputed: back it up with
+    the store.
 
     Sequences (meta): compound, building, household, person, need,
     resource, audit.
@@ -71,6 +81,28 @@ const char *const residents_provider_kinds [] = {
 
 #define ID_KEY_FILE "id_hash.key"
 
+//  Stores written before audit_seq existed: index their raw rows once,
+//  so the retention reaches them too (one pass, at open).
+static void
+s_audit_index (ts_txn *txn, res_state *self)
+{
+    ts_cursor c;
+    if (ts_cursor_open (&c, txn, self->audit_seq) && ts_cursor_seek (&c, NULL, 0)) {
+        ts_cursor_close (&c);
+        return;                     //  indexed already
+    }
+    ts_cursor_close (&c);
+    size_t rows = 0;
+    bool more = ts_cursor_open (&c, txn, self->audit) && ts_cursor_seek (&c, NULL, 0);
+    for (; more && rows < RES_SCAN_MAX * 100; rows++) {
+        if (c.key.size == 16)
+            ts_txn_put (txn, self->audit_seq, (const uint8_t *) c.key.data + 8, 8,
+                        c.key.data, 8);
+        more = ts_cursor_next (&c);
+    }
+    ts_cursor_close (&c);
+}
+
 //  --------------------------------------------------------------------
 //  Open the tables and load (or create) the ID-number hash key.
 
@@ -93,6 +125,10 @@ residents_open (ts_ctx *ctx, void **state)
     self->pupils = ts_store_table (store, "pupils");
     self->versions = ts_store_table (store, "versions");
     self->audit = ts_store_table (store, "audit");
+    self->audit_seq = ts_store_table (store, "audit_seq");
+    self->audit_days = ts_store_table (store, "audit_days");
+    self->audit_meta = ts_store_table (store, "audit_meta");
+    self->journal_fd = -1;
     self->needs = ts_store_table (store, "needs");
     self->resources = ts_store_table (store, "resources");
     self->res_by_cat = ts_store_table (store, "res_by_cat");
@@ -106,10 +142,13 @@ residents_open (ts_ctx *ctx, void **state)
         return ts_fail (ctx, TS_INTERNAL, "cannot find the store's directory");
     }
     char err [1536];                //  room for a path and the reason
-    if (ts_keyfile_load (dir, ID_KEY_FILE, self->id_key, RES_ID_KEY_BYTES, err, sizeof err) != 0) {
+    if (ts_keyfile_load (dir, ID_KEY_FILE, self->id_key, RES_ID_KEY_BYTES, err, sizeof err) != 0
+    ||  residents_audit_open (self, ctx->txn, dir, err, sizeof err) != 0) {
+        residents_audit_close (self);
         free (self);
         return ts_fail (ctx, TS_INTERNAL, "%s", err);
     }
+    s_audit_index (ctx->txn, self);
     *state = self;
     return TS_OK;
 }
@@ -121,6 +160,7 @@ residents_close (void *state)
     if (!self)
         return;
     assert (self->magic == RES_STATE_MAGIC);
+    residents_audit_close (self);
     sodium_memzero (self->id_key, sizeof self->id_key);
     self->magic = 0;
     free (self);
@@ -491,24 +531,6 @@ residents_household_commit (ts_ctx *ctx, res_household_rec *rec, const char *act
     ts_key_u64 (&k, rec->id);
     ts_key_u32 (&k, rec->version);
     ts_txn_put_msg (ctx->txn, residents_state (ctx)->versions, k.data, k.size, &v.base);
-}
-
-void
-residents_audit (ts_ctx *ctx, uint64_t household_id, const char *action)
-{
-    assert (ts_txn_writable (ctx->txn));
-    Tashan__Residents__AuditEntry e = TASHAN__RESIDENTS__AUDIT_ENTRY__INIT;
-    e.seq = ts_txn_next_id (ctx->txn, "audit");
-    e.at_ms = ctx->now_ms;
-    e.role = ctx->caller->role;
-    e.principal = ctx->caller->principal;
-    e.binding = ctx->caller->binding;
-    e.action = (char *) action;
-    ts_key k;
-    ts_key_init (&k);
-    ts_key_u64 (&k, household_id);
-    ts_key_u64 (&k, e.seq);
-    ts_txn_put_msg (ctx->txn, residents_state (ctx)->audit, k.data, k.size, &e.base);
 }
 
 void

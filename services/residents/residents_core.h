@@ -8,9 +8,10 @@
     the functions declared here; unit tests drive them through ts_dispatch.
 
     Files, each calling only those above it:
+        residents_audit.c      the read audit: journal, fold, retention
         residents_core.c       data layout, open, records, references,
                                validation, the household file, versions,
-                               audit, events
+                               events
         residents_needs.c      needs, resources, ranking and assignment;
                                resources following their providers
         residents_person.c     persons: claims, create, leave; handlers
@@ -55,6 +56,8 @@ typedef Tashan__Residents__HouseholdRec res_household_rec;
 #define RES_ID_HASH_BYTES 32
 #define RES_ID_KEY_BYTES 32
 
+#define RES_PATH_MAX 1024           //  the audit journal's path
+
 //  Open tables and keys: the service's state (ctx->state).
 typedef struct {
     uint32_t magic;                 //  RES_STATE_MAGIC
@@ -69,6 +72,9 @@ typedef struct {
     ts_table pupils;
     ts_table versions;
     ts_table audit;
+    ts_table audit_seq;
+    ts_table audit_days;
+    ts_table audit_meta;
     ts_table needs;
     ts_table resources;
     ts_table res_by_cat;
@@ -76,6 +82,9 @@ typedef struct {
     ts_table merchants;
     ts_table demo;
     uint8_t id_key [RES_ID_KEY_BYTES];  //  key of the ID-number hash
+    int journal_fd;                 //  the audit journal (residents_audit.c)
+    char journal_path [RES_PATH_MAX];   //  its path
+    uint8_t *fold_buf;              //  RES_AUDIT_FOLD_MAX_BYTES, for folds
 } res_state;
 #define RES_STATE_MAGIC 0x52455344u
 
@@ -135,8 +144,27 @@ res_household *residents_household_file (ts_ctx *ctx, const res_household_rec *r
 //  record and write the new version (who, when, what, the file after).
 void residents_household_commit (ts_ctx *ctx, res_household_rec *rec,
                                  const char *action);
-//  Write one line of the read audit of a household.
-void residents_audit (ts_ctx *ctx, uint64_t household_id, const char *action);
+//  The read audit (residents_audit.c, where the policy is written).
+#define RES_AUDIT_TICK_MS 100       //  how often the journal is folded
+#define RES_AUDIT_FOLD_MAX_BYTES (1u << 20)     //  journal bytes per fold chunk
+#define RES_AUDIT_FOLD_CHUNKS_MAX 1024    //  bounds a whole fold (1 GiB of journal)
+#define RES_AUDIT_RAW_DAYS 180      //  raw rows kept; then daily counts
+#define RES_AUDIT_ROLLUP_MAX 1000   //  raw rows rolled up per tick
+//  Open the journal in dir (the store's), repairing a cut end; 0 or -1.
+int residents_audit_open (res_state *self, ts_txn *txn, const char *dir, char *err,
+                          size_t err_size);
+void residents_audit_close (res_state *self);
+//  Record a read of a household's personal data (one append to the
+//  journal, before the reply). Returns 0, or 500 when it cannot be
+//  recorded: the read must then fail.
+unsigned residents_audit (ts_ctx *ctx, uint64_t household_id, const char *action);
+//  Fold up to max_chunks chunks of the journal into the audit table
+//  (write transaction).
+unsigned residents_audit_fold (ts_ctx *ctx, size_t max_chunks);
+//  Roll up to max_rows raw rows older than RES_AUDIT_RAW_DAYS into daily counts.
+unsigned residents_audit_rollup (ts_ctx *ctx, size_t max_rows);
+//  The service's tick: fold, new journal generation, roll-up.
+unsigned residents_tick (ts_ctx *ctx);
 //  Emit a person.* event with the person's full state.
 void residents_person_emit (ts_ctx *ctx, const char *topic, const res_person_rec *p);
 //  Emit need.opened / need.closed.

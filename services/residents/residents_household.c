@@ -84,7 +84,8 @@ residents_household_get (ts_ctx *ctx, const Tashan__Residents__GetRequest *req,
     unsigned rc = residents_ref_household (ctx, "id", req->id, TS_NOT_FOUND, false, &hh);
     if (rc)
         return rc;
-    residents_audit (ctx, hh->id, "read");
+    if ((rc = residents_audit (ctx, hh->id, "read")))
+        return rc;
     *rep = *residents_household_file (ctx, hh, residents_caller_is_ops (ctx));
     return TS_OK;
 }
@@ -266,7 +267,8 @@ residents_household_history (ts_ctx *ctx, const Tashan__Residents__PageRequest *
     if ((rc = ts_page_open (ctx, &pg, residents_state (ctx)->versions, prefix.data,
                             prefix.size, req->page_token, req->page_size)))
         return rc;
-    residents_audit (ctx, hh->id, "history");
+    if ((rc = residents_audit (ctx, hh->id, "history")))
+        return rc;
     rep->household_id = ts_id_text (ctx->arena, 'h', hh->id);
     rep->versions = ts_arena_alloc (ctx->arena, pg.size * sizeof (void *));
     bool unmasked = residents_caller_is_ops (ctx);
@@ -291,6 +293,9 @@ residents_household_audit (ts_ctx *ctx, const Tashan__Residents__PageRequest *re
     res_household_rec *hh;
     unsigned rc = residents_ref_household (ctx, "id", req->id, TS_NOT_FOUND, false, &hh);
     if (rc)
+        return rc;
+    //  Every read answered so far, folded: the list is complete.
+    if ((rc = residents_audit_fold (ctx, RES_AUDIT_FOLD_CHUNKS_MAX)))
         return rc;
     ts_key prefix;
     ts_key_init (&prefix);

@@ -226,7 +226,8 @@ residents_person_get (ts_ctx *ctx, const Tashan__Residents__GetRequest *req, res
     unsigned rc = residents_ref_person (ctx, "id", req->id, TS_NOT_FOUND, false, &p);
     if (rc)
         return rc;
-    residents_audit (ctx, p->household_id, "read_person");
+    if ((rc = residents_audit (ctx, p->household_id, "read_person")))
+        return rc;
     residents_member_out (ctx, p, residents_caller_is_ops (ctx), rep);
     return TS_OK;
 }

@@ -4,8 +4,10 @@
     the domain core, whether it writes, and the roles that may call it.
 
     Reads of a household file (GetHousehold, GetHistory, GetPerson) are
-    write methods: every read is recorded in the audit table in the same
-    transaction. Phones are shown unmasked to ops only.
+    read methods: each is recorded in the audit journal before its reply,
+    and the tick folds the journal into the audit table in batches
+    (residents_audit.c). ListAudit is a write method: it folds first.
+    Phones are shown unmasked to ops only.
     =========================================================================
 */
 #include "residents_service.h"
@@ -57,7 +59,8 @@ static const ts_table_def s_tables [] = {
     { "compounds", 0 }, { "compound_names", 0 }, { "buildings", 0 },
     { "building_nos", 0 }, { "households", 0 }, { "bld_households", 0 },
     { "persons", 0 }, { "id_hashes", 0 }, { "pupils", 0 }, { "versions", 0 },
-    { "audit", 0 }, { "needs", 0 }, { "resources", 0 }, { "res_by_cat", 0 },
+    { "audit", 0 }, { "audit_seq", 0 }, { "audit_days", 0 }, { "audit_meta", 0 },
+    { "needs", 0 }, { "resources", 0 }, { "res_by_cat", 0 },
     { "res_by_provider", 0 }, { "merchants", 0 }, { "demo", 0 },
 };
 
@@ -91,7 +94,7 @@ static const ts_method s_methods [] = {
     { "residents.CreateHousehold", D (create_household_request), D (household),
       s_residents_household_create, W, OPS, NULL },
     { "residents.GetHousehold", D (get_request), D (household),
-      s_residents_household_get, W, OPS_SYS, NULL },
+      s_residents_household_get, R, OPS_SYS, NULL },
     { "residents.ListHouseholds", D (list_households_request), D (list_households_reply),
       s_residents_household_list, R, OPS_SYS, NULL },
     { "residents.Lookup", D (lookup_request), D (lookup_reply),
@@ -101,13 +104,13 @@ static const ts_method s_methods [] = {
     { "residents.MoveOutHousehold", D (archive_request), D (household),
       s_residents_household_move_out, W, OPS, NULL },
     { "residents.GetHistory", D (page_request), D (history_reply),
-      s_residents_household_history, W, OPS, NULL },
+      s_residents_household_history, R, OPS, NULL },
     { "residents.ListAudit", D (page_request), D (audit_reply),
-      s_residents_household_audit, R, OPS, NULL },
+      s_residents_household_audit, W, OPS, NULL },
     { "residents.AddMember", D (add_member_request), D (member),
       s_residents_member_add, W, OPS, NULL },
     { "residents.GetPerson", D (get_request), D (member),
-      s_residents_person_get, W, OPS_SYS, NULL },
+      s_residents_person_get, R, OPS_SYS, NULL },
     { "residents.UpdatePerson", D (update_person_request), D (member),
       s_residents_person_update, W, OPS, NULL },
     { "residents.MovePerson", D (move_person_request), D (member),
@@ -166,6 +169,6 @@ const ts_service residents_service = {
     TS_SUBSCRIPTIONS (s_subscriptions),
     .open = residents_open,
     .close = residents_close,
-    .tick = NULL,
-    .tick_ms = 0,
+    .tick = residents_tick,
+    .tick_ms = RES_AUDIT_TICK_MS,
 };
