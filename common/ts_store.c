@@ -261,6 +261,8 @@ ts_store_holds_data (ts_store *self)
     }
     ts_txn_abort (&txn);
     return holds;
+}
+
 size_t
 ts_store_used_bytes (ts_store *self)
 {
