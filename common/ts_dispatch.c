@@ -552,18 +552,45 @@ s_run_job (ts_dispatch *self, ts_txn *batch_txn, ts_job *job, ts_arena *arena,
         s_job_store (self, job, &idem, &ctx, store_err, last_seq);
 }
 
+//  Whether any job of the batch is a write (else it runs in a read
+//  transaction and commits nothing).
+static bool
+s_batch_writes (ts_dispatch *self, const ts_job *jobs, size_t job_count)
+{
+    for (size_t i = 0; i < job_count; i++) {
+        const ts_method *m = s_find_method (self, jobs [i].method);
+        if (m && (m->flags & TS_METHOD_WRITE))
+            return true;
+    }
+    return false;
+}
+
+//  The batch's commit failed with rc (not a full map): every job fails
+//  with its status; on a full disk the reads run again alone, in a read
+//  transaction, so reads keep working even when batched with writes.
+static void
+s_batch_failed (ts_dispatch *self, ts_job *jobs, size_t job_count, ts_arena *arena, int rc)
+{
+    ts_log_error ("batch_failed", "jobs=%zu error=\"%s\"", job_count,
+                  rc == TS_STORE_CORRUPT ? "corrupt value" : mdb_strerror (rc));
+    const char *why;
+    unsigned code = ts_store_error_status (rc, &why);
+    for (size_t i = 0; i < job_count; i++)
+        s_job_fail (&jobs [i], code, "%s", why);
+    for (size_t i = 0; i < job_count && code == TS_INSUFFICIENT_STORAGE; i++) {
+        const ts_method *m = s_find_method (self, jobs [i].method);
+        if (m && !(m->flags & TS_METHOD_WRITE))
+            ts_dispatch_run_batch (self, &jobs [i], 1, arena);
+    }
+}
+
 int
 ts_dispatch_run_batch (ts_dispatch *self, ts_job *jobs, size_t job_count,
                        ts_arena *arena)
 {
     assert (self && self->magic == DISPATCH_MAGIC);
     assert (job_count <= TS_BATCH_MAX * 4);
-    bool any_write = false;
-    for (size_t i = 0; i < job_count; i++) {
-        const ts_method *m = s_find_method (self, jobs [i].method);
-        if (m && (m->flags & TS_METHOD_WRITE))
-            any_write = true;
-    }
+    bool any_write = s_batch_writes (self, jobs, job_count);
     int late_reruns = 0;
     int64_t margin_ms = 0;          //  after a late write: what a run takes, twice
     for (int attempt = 0; attempt < BATCH_ATTEMPTS_MAX; attempt++) {
@@ -611,19 +638,7 @@ ts_dispatch_run_batch (ts_dispatch *self, ts_job *jobs, size_t job_count,
             ts_log_info ("map_grown", "map_size_bytes=%zu", ts_store_map_size (self->store));
             continue;
         }
-        ts_log_error ("batch_failed", "jobs=%zu error=\"%s\"", job_count,
-                      rc == TS_STORE_CORRUPT ? "corrupt value" : mdb_strerror (rc));
-        const char *why;
-        unsigned code = ts_store_error_status (rc, &why);
-        for (size_t i = 0; i < job_count; i++)
-            s_job_fail (&jobs [i], code, "%s", why);
-        //  Reads keep working on a full disk, even those batched with
-        //  writes: each runs again alone, in a read transaction.
-        for (size_t i = 0; i < job_count && code == TS_INSUFFICIENT_STORAGE; i++) {
-            const ts_method *m = s_find_method (self, jobs [i].method);
-            if (m && !(m->flags & TS_METHOD_WRITE))
-                ts_dispatch_run_batch (self, &jobs [i], 1, arena);
-        }
+        s_batch_failed (self, jobs, job_count, arena, rc);
         return 0;
     }
     for (size_t i = 0; i < job_count; i++)

@@ -59,7 +59,10 @@ static const ts_table_def s_tables [] = {
     { "compounds", 0 }, { "compound_names", 0 }, { "buildings", 0 },
     { "building_nos", 0 }, { "households", 0 }, { "bld_households", 0 },
     { "persons", 0 }, { "id_hashes", 0 }, { "pupils", 0 }, { "versions", 0 },
-    { "audit", 0 }, { "audit_seq", 0 }, { "audit_days", 0 }, { "audit_meta", 0 },
+    //  The read audit is not community data: reads alone never make a
+    //  store "hold data" (tashanctl demo, ts_store_holds_data).
+    { "audit", TS_TABLE_NOT_DATA }, { "audit_seq", TS_TABLE_NOT_DATA },
+    { "audit_days", TS_TABLE_NOT_DATA }, { "audit_meta", TS_TABLE_NOT_DATA },
     { "needs", 0 }, { "resources", 0 }, { "res_by_cat", 0 },
     { "res_by_provider", 0 }, { "merchants", 0 }, { "demo", 0 },
 };
