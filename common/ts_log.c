@@ -5,17 +5,37 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 static char s_service [32] = "tashan";
 static ts_log_level s_level = TS_LOG_INFO;
 
 static const char *s_level_names [] = { "debug", "info", "warn", "error" };
 
+//  Log lines name callers, tokens' ids and what they did: a log file is
+//  for the service's account and its group (0640), never for everyone.
+//  Whoever opened our stderr (up.sh, systemd, a test harness) may have
+//  made it with a looser umask; a regular file we own is narrowed here.
+//  Its directory is left alone: stderr may be a file in any directory
+//  (up.sh makes its logs directory 0750).
+static void
+s_log_file_narrow (int fd)
+{
+    struct stat st;
+    if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_uid != geteuid ())
+        return;
+    mode_t mode = st.st_mode & 07777;
+    if ((mode & ~(mode_t) TS_LOG_FILE_MODE) != 0)
+        (void) fchmod (fd, mode & TS_LOG_FILE_MODE);
+}
+
 void
 ts_log_init (const char *service, ts_log_level level)
 {
     snprintf (s_service, sizeof s_service, "%s", service);
     s_level = level;
+    s_log_file_narrow (STDERR_FILENO);
 }
 
 int
