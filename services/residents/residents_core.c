@@ -547,3 +547,14 @@ residents_need_emit (ts_ctx *ctx, const char *topic, const res_need *need)
     ev.status = need->status;
     ts_emit (ctx, topic, &ev.base);
 }
+
+void
+residents_building_emit (ts_ctx *ctx, const char *topic, const res_building *b)
+{
+    assert (b && b->id [0] == 'b');
+    Tashan__Events__Building ev = TASHAN__EVENTS__BUILDING__INIT;
+    ev.building_id = b->id;
+    ev.number = b->number;
+    ev.archived = b->archived;
+    ts_emit (ctx, topic, &ev.base);
+}

@@ -245,6 +245,7 @@ residents_building_create (ts_ctx *ctx, const Tashan__Residents__CreateBuildingR
     rep->head_person_id = req->head_person_id;
     rep->created_ms = rep->updated_ms = ctx->now_ms;
     s_building_save (ctx, id, rep);
+    residents_building_emit (ctx, "building.created", rep);
     return TS_CREATED;
 }
 
@@ -347,6 +348,7 @@ residents_building_archive (ts_ctx *ctx, const Tashan__Residents__ArchiveRequest
     b->archived = true;
     b->updated_ms = ctx->now_ms;
     s_building_save (ctx, id, b);
+    residents_building_emit (ctx, "building.archived", b);
     *rep = *b;
     return TS_OK;
 }

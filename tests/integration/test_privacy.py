@@ -252,5 +252,123 @@ def test_school_learns_nothing_of_other_pupils(h):
     assert raw(h, 'DELETE', '/v1/school/medals/same-id', t2)[0] == 201
 
 
+# ----------------------------------------------------------------- boards
+
+def test_minor_never_on_the_board_by_name_but_for_ops(h):
+    panel = h.make_token('panel')
+    code = unique('t.star')
+    h.call('PUT', '/v1/credit/rules/' + code,
+           {'points': 400, 'monthly_cap_points': 0, 'roles': ['panel']}, expect=200)
+    number = building(h)
+    _, (adult, minor, pupil) = household(h, number, [
+        {'name': '王大山', 'birth_year': 1980},
+        {'name': '王小雨', 'birth_year': 2015},
+        {'name': '王学生', 'tags': ['pupil'], 'school_id': unique('S'),
+         'pupil_no': unique('P')}])
+    #  The minor earns the first place; the pupil (no birth year) a place.
+    evaluate(h, panel, minor, code)
+    evaluate(h, panel, minor, code)
+    evaluate(h, panel, adult, code)
+    evaluate(h, panel, pupil, code)
+    board = h.call('GET', '/v1/credit/honor-board?month=' + this_month())
+    assert board['red'][0]['person_id'] == minor, board['red'][:3]
+    assert board['red'][0]['name'] == '王小雨', board['red'][0]
+    assert pupil in [r['person_id'] for r in board['red']]
+    masked = h.call('GET', '/v1/credit/honor-board?month=%s&page_size=1000'
+                    % this_month(), token=panel)
+    shown = [r['person_id'] for r in masked['red'] + masked['grey']]
+    assert minor not in shown and pupil not in shown, masked
+    assert adult in shown, masked
+    text = json.dumps(masked, ensure_ascii=False)
+    assert '小雨' not in text and '学生' not in text, text
+    row = [r for r in masked['red'] if r['person_id'] == adult][0]
+    assert row['name'] == '王*山', row
+    #  Schools and merchants read no honour board; the rankings (no
+    #  person in them) they may.
+    school = h.make_token('school', school_id=unique('S'))
+    merchant_id = h.call('POST', '/v1/merchants', {
+        'name': '便民小店', 'kind': 'individual', 'category': 'repair',
+        'services': ['fix']}, expect=201)['id']
+    merchant = h.make_token('merchant', merchant_id=merchant_id)
+    for token in (school, merchant):
+        status, body, _ = h.request('GET', '/v1/credit/honor-board', token=token)
+        assert status == 403, body
+        assert h.request('GET', '/v1/credit/rankings/buildings', token=token)[0] == 200
+    #  The household ranking holds the minor's points, and no name.
+    _, rows = all_rows(h, '/v1/credit/rankings/households?month=' + this_month(),
+                       token=panel)
+    assert '小雨' not in json.dumps(rows, ensure_ascii=False)
+
+
+# --------------------------------------------------------------- rankings
+
+def test_rankings_rank_every_building(h):
+    """Issue 17: a building at -3 with most others at no entries was
+    ranked first as the harmonious building. Every building is ranked;
+    the -3 one is not first and not honoured."""
+    panel = h.make_token('panel')
+    code = unique('t.minus3')
+    h.call('PUT', '/v1/credit/rules/' + code,
+           {'points': -3, 'monthly_cap_points': 0, 'roles': ['panel']}, expect=200)
+    numbers = [building(h) for _ in range(12)]
+    empty = building(h)                 # no household in it at all
+    persons = [household(h, n, [{'name': '李四', 'birth_year': 1975}])[1][0]
+               for n in numbers]
+    bad = numbers[5]
+    evaluate(h, panel, persons[5], code)
+    wait_for(lambda: any(r['id'] == bad and r['month_points'] == -3 for r in all_rows(
+        h, '/v1/credit/rankings/buildings?month=' + this_month())[1]), 'the -3 entry')
+    page, rows = all_rows(h, '/v1/credit/rankings/buildings?month=' + this_month())
+    ids = [r['id'] for r in rows]
+    for n in numbers + [empty]:
+        assert n in ids, (n, ids)
+    assert len(ids) == len(set(ids)), ids
+    assert [r['rank'] for r in rows] == list(range(1, len(rows) + 1))
+    by_id = {r['id']: r for r in rows}
+    assert rows[0]['id'] != bad
+    assert not by_id[bad]['honoured'], by_id[bad]
+    assert all(r['month_points'] > 0 for r in rows if r['honoured']), rows
+    for n in numbers + [empty]:
+        if n != bad:
+            assert by_id[n]['month_points'] == 0 and not by_id[n]['honoured']
+            assert by_id[n]['rank'] < by_id[bad]['rank'], (by_id[n], by_id[bad])
+    assert by_id[empty]['members'] == 0 and by_id[empty]['average_points'] == 0
+    #  The households too: every one, the -3 one below every zero one.
+    _, homes = all_rows(h, '/v1/credit/rankings/households?month=' + this_month())
+    home_of = {r['building_number']: r for r in homes}
+    for n in numbers:
+        assert n in home_of, n
+    assert all(home_of[n]['rank'] < home_of[bad]['rank'] for n in numbers if n != bad)
+    assert not home_of[bad]['honoured']
+
+
+def test_closed_month_rankings_stay_as_published(h):
+    panel = h.make_token('panel')
+    last = previous_month()
+    number = building(h)
+    _, (pid,) = household(h, number, [{'name': '赵六', 'birth_year': 1966}])
+    h.call('POST', '/v1/credit/evaluations', {
+        'person_id': pid, 'rule': 'civil_conduct.good', 'note': 'helped',
+        'idempotency_key': unique('k'), 'observed_on': last + '-20'}, token=panel,
+        expect=201)
+    h.call('POST', '/v1/credit/months/%s/close' % last, {}, expect=200)
+    paths = ['/v1/credit/rankings/buildings?month=' + last,
+             '/v1/credit/rankings/households?month=' + last]
+    published = [all_rows(h, p)[1] for p in paths]
+    assert any(r['id'] == number and r['month_points'] == 3 for r in published[0])
+    #  After the close: a new building, a new household, consent withdrawn.
+    later = building(h)
+    household(h, later, [{'name': '钱七', 'birth_year': 1990}])
+    member = h.call('GET', '/v1/persons/' + pid)
+    h.call('PUT', '/v1/persons/' + pid, {'name': member['name'],
+                                         'birth_year': member['birth_year'],
+                                         'credit_opt_out': True}, expect=200)
+    wait_for(lambda: later in [r['id'] for r in all_rows(
+        h, '/v1/credit/rankings/buildings?month=' + this_month())[1]], 'the new building')
+    wait_for(lambda: not h.call('GET', '/v1/credit/persons/%s/consent' % pid)
+             ['credit_consent'], 'the consent withdrawn')
+    assert [all_rows(h, p)[1] for p in paths] == published
+
+
 if __name__ == '__main__':
     harness.main(globals())
