@@ -44,6 +44,12 @@ unsigned ts_check_str (ts_ctx *ctx, const char *field, const char *s,
 //  that "王芳 " is not "王芳".
 unsigned ts_check_name (ts_ctx *ctx, const char *field, const char *s,
                         size_t max_chars, bool required);
+//  The rule in words, for API descriptions (docs/openapi.json).
+#define TS_NAME_RULE_TEXT \
+    "valid UTF-8, no control character (tab and newline included), no bidi control " \
+    "(U+202A-E, U+2066-9, marks), no noncharacter (U+FDD0-FDEF, U+xFFFE/F), at least one " \
+    "visible character, no space or invisible character at either end: refused with 400, " \
+    "never trimmed"
 //  The code point of the valid UTF-8 sequence of n bytes at s.
 uint32_t ts_utf8_code (const unsigned char *s, size_t n);
 //  lo <= v <= hi

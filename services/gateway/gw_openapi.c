@@ -191,6 +191,16 @@ s_operation (json_t *schemas, const char *method, const char *pattern,
     return op;
 }
 
+//  "POST" -> "post": the key of an operation in a path item.
+static void
+s_lower (const char *method, char *lower, size_t lower_size)
+{
+    size_t n = strlen (method);
+    assert (n < lower_size);
+    for (size_t i = 0; i <= n; i++)
+        lower [i] = (char) (method [i] >= 'A' && method [i] <= 'Z' ? method [i] + 32 : method [i]);
+}
+
 static void
 s_add (json_t *paths, json_t *schemas, const char *method, const char *pattern,
        const ProtobufCMessageDescriptor *req, const ProtobufCMessageDescriptor *rep,
@@ -202,11 +212,26 @@ s_add (json_t *paths, json_t *schemas, const char *method, const char *pattern,
         json_object_set_new (paths, pattern, item);
     }
     char lower [16];
-    size_t n = strlen (method);
-    assert (n < sizeof lower);
-    for (size_t i = 0; i <= n; i++)
-        lower [i] = (char) (method [i] >= 'A' && method [i] <= 'Z' ? method [i] + 32 : method [i]);
+    s_lower (method, lower, sizeof lower);
     json_object_set_new (item, lower, s_operation (schemas, method, pattern, req, rep, flags, summary));
+}
+
+//  Set the description of an operation s_add made.
+static void
+s_describe (json_t *paths, const char *method, const char *pattern, const char *description)
+{
+    char lower [16];
+    s_lower (method, lower, sizeof lower);
+    json_t *op = json_object_get (json_object_get (paths, pattern), lower);
+    assert (op);                    //  a description is of a route that exists
+    json_object_set_new (op, "description", json_string (description));
+}
+
+static void
+s_describe_all (json_t *paths, const gw_route_doc *docs, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        s_describe (paths, docs [i].http_method, docs [i].pattern, docs [i].description);
 }
 
 char *
@@ -232,6 +257,9 @@ gw_openapi_print (void)
         const gw_route *r = gw_router_at (i);
         s_add (paths, schemas, r->http_method, r->pattern, r->request, r->reply, r->flags, r->rpc);
     }
+    s_describe_all (paths, gw_route_docs_ledger, gw_route_docs_ledger_count);
+    s_describe_all (paths, gw_route_docs_residents, gw_route_docs_residents_count);
+    s_describe_all (paths, gw_route_docs_merchants, gw_route_docs_merchants_count);
     json_t *doc = json_pack ("{s:s,s:{s:s,s:s,s:s},s:[{s:s}],s:o,s:{s:o,s:{s:{s:s,s:s}}},s:[{s:[]}]}",
         "openapi", "3.0.3",
         "info", "title", "tashan community-governance API", "version", TASHAN_VERSION,
