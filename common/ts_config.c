@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ts_log.h"
+#include "ts_reqlog.h"
 
 //  The names come from services/services.list, through ts_services.h.
 #define S_NAME(svc) #svc,
@@ -100,10 +101,67 @@ s_check_endpoint (const char *value, char *err, size_t err_size)
     return 0;
 }
 
+bool
+ts_config_endpoint_loopback (const char *endpoint)
+{
+    assert (endpoint);
+    if (strncmp (endpoint, "ipc://", 6) == 0)
+        return true;
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return false;
+    const char *host = endpoint + 6;
+    const char *colon = strrchr (host, ':');
+    size_t len = colon ? (size_t) (colon - host) : strlen (host);
+    char name [TS_ENDPOINT_MAX];
+    if (len >= sizeof name)
+        return false;
+    memcpy (name, host, len);
+    name [len] = 0;
+    if (!strcmp (name, "localhost") || !strcmp (name, "[::1]") || !strcmp (name, "::1"))
+        return true;
+    //  127.a.b.c, each part a decimal number
+    unsigned a, b, c, d;
+    char tail;
+    return sscanf (name, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127
+        && b < 256 && c < 256 && d < 256;
+}
+
+//  log.requests and log.requests_sample (ts_reqlog.h). Returns 1 when key
+//  is not one of them, else 0 or -1 with err filled.
+static int
+s_set_log_requests (ts_config *self, const char *key, const char *value, char *err,
+                    size_t err_size)
+{
+    if (strcmp (key, "log.requests") == 0) {
+        int mode = ts_reqlog_mode_parse (value);
+        if (mode < 0) {
+            snprintf (err, err_size, "log.requests must be all, errors or off, got '%s'", value);
+            return -1;
+        }
+        self->log_requests = mode;
+        return 0;
+    }
+    if (strcmp (key, "log.requests_sample") == 0) {
+        char *end;
+        unsigned long n = strtoul (value, &end, 10);
+        if (!*value || *end || value [0] == '-' || n < 1 || n > TS_REQLOG_SAMPLE_MAX) {
+            snprintf (err, err_size, "log.requests_sample must be a number from 1 to %d "
+                      "(log one successful request in N)", TS_REQLOG_SAMPLE_MAX);
+            return -1;
+        }
+        self->log_requests_sample = (unsigned) n;
+        return 0;
+    }
+    return 1;
+}
+
 //  Apply one key = value setting (from the file or a flag).
 static int
 s_set (ts_config *self, const char *key, const char *value, char *err, size_t err_size)
 {
+    int log_rc = s_set_log_requests (self, key, value, err, err_size);
+    if (log_rc <= 0)
+        return log_rc;
     if (strcmp (key, "data_dir") == 0)
         return s_copy (self->data_dir, sizeof self->data_dir, value, "data_dir", err, err_size);
     if (strcmp (key, "log_level") == 0) {
@@ -144,6 +202,10 @@ s_set (ts_config *self, const char *key, const char *value, char *err, size_t er
             self->rate_public_per_s = (unsigned) v;
         return 0;
     }
+    if (strcmp (key, "curve.clients_file") == 0)
+        return s_copy (self->clients_file, sizeof self->clients_file, value, key, err, err_size);
+    if (strcmp (key, "backup.root") == 0)
+        return s_copy (self->backup_root, sizeof self->backup_root, value, key, err, err_size);
     char *dst = NULL;
     if (strcmp (key, "curve.secret_key") == 0) dst = self->curve_secret;
     else if (strcmp (key, "curve.public_key") == 0) dst = self->curve_public;
@@ -417,6 +479,23 @@ s_absolute_data_dir (ts_config *self, char *err, size_t err_size)
     return 0;
 }
 
+//  A path setting made absolute against the data dir ("" = default under
+//  it): daemons compare paths, so relative ones must not depend on cwd.
+static int
+s_data_path (ts_config *self, char *path, const char *fallback, char *err, size_t err_size)
+{
+    char abs [TS_PATH_MAX];
+    int n = !path [0] ? snprintf (abs, sizeof abs, "%s/%s", self->data_dir, fallback)
+          : path [0] != '/' ? snprintf (abs, sizeof abs, "%s/%s", self->data_dir, path)
+          : snprintf (abs, sizeof abs, "%s", path);
+    if (n >= (int) sizeof abs) {
+        snprintf (err, err_size, "path too long: '%s'", path [0] ? path : fallback);
+        return -1;
+    }
+    memcpy (path, abs, sizeof abs);
+    return 0;
+}
+
 //  Every endpoint not set: ipc://<data-dir>/run/<service>.sock.
 static int
 s_default_endpoints (ts_config *self, char *err, size_t err_size)
@@ -444,6 +523,8 @@ ts_config_parse (ts_config *self, int argc, char **argv, const char *program,
     self->log_level = TS_LOG_INFO;
     self->rate_token_per_s = 20000;
     self->rate_public_per_s = 2000;
+    self->log_requests = TS_REQLOG_ALL;
+    self->log_requests_sample = 1;
     flags_t flags = { .count = 0 };
     ts_config_result result = s_collect_flags (self, argc, argv, program, summary,
                                                extra_usage, allow_positional, &flags);
@@ -452,7 +533,9 @@ ts_config_parse (ts_config *self, int argc, char **argv, const char *program,
     char err [512];
     if (s_apply_flags (self, &flags, err, sizeof err)
     ||  s_absolute_data_dir (self, err, sizeof err)
-    ||  s_default_endpoints (self, err, sizeof err)) {
+    ||  s_default_endpoints (self, err, sizeof err)
+    ||  s_data_path (self, self->clients_file, "keys/clients", err, sizeof err)
+    ||  s_data_path (self, self->backup_root, "backups", err, sizeof err)) {
         fprintf (stderr, "%s: %s\n", program, err);
         return TS_CONFIG_EXIT_USAGE;
     }

@@ -10,9 +10,16 @@
         endpoint.<service> = tcp://127.0.0.1:7101   # one per daemon of
                                                     # services/services.list
         curve.secret_key / curve.public_key / curve.server_key  (Z85, 40 chars)
+        curve.clients_file = <data-dir>/keys/clients   # daemons with CURVE:
+                                        # the client keys they accept (ts_keys.h)
+        backup.root = <data-dir>/backups  # daemons: sys.Backup writes only
+                                          # under it (created 0700)
         rate_limit.token_per_s = 20000  # gateway: requests/s per token (0 off)
         rate_limit.public_per_s = 2000  # gateway: requests/s per client
                                         # address without a token (0 off)
+        log.requests = all              # one info line per request served:
+                                        # all | errors (>= 400) | off
+        log.requests_sample = 1         # with all: log one success in N
     Flags (getopt_long: "--flag value" or "--flag=value", unambiguous
     prefixes accepted; parsing stops at the first argument that is not a
     flag): --data-dir DIR, --config FILE, --log-level L, --listen HOST:PORT,
@@ -47,8 +54,12 @@ typedef struct {
     char curve_secret [41];         //  Z85 keys, "" when CURVE is off
     char curve_public [41];
     char curve_server [41];         //  the daemons' public key (clients)
+    char clients_file [TS_PATH_MAX];//  CURVE client keys file (absolute)
+    char backup_root [TS_PATH_MAX]; //  where sys.Backup may write (absolute)
     unsigned rate_token_per_s;      //  gateway: per token, 0 = no limit
     unsigned rate_public_per_s;     //  gateway: per address, no token, 0 = none
+    int log_requests;               //  ts_reqlog_mode: all, errors, off
+    unsigned log_requests_sample;   //  with all: one success in N is logged
     //  Positional arguments left after the flags (tashanctl commands).
     int argc;
     char **argv;
@@ -70,6 +81,12 @@ ts_config_result ts_config_parse (ts_config *self, int argc, char **argv,
 
 //  Endpoint of a domain daemon by name; NULL when unknown.
 const char *ts_config_endpoint (const ts_config *self, const char *service);
+
+//  Whether a daemon may serve endpoint without CURVE: ipc (file
+//  permissions guard it) or tcp on a loopback address (127.0.0.0/8,
+//  localhost, ::1). Wildcards, other addresses and interface names are
+//  not loopback.
+bool ts_config_endpoint_loopback (const char *endpoint);
 
 //  Parse a config file's text into self (for tests); returns 0 or -1 with
 //  err filled ("line 3: unknown key 'foo'").

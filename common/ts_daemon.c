@@ -25,6 +25,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -33,8 +34,11 @@
 #include "ts_dispatch.h"
 #include "ts_log.h"
 #include "ts_park.h"
+#include "ts_reqlog.h"
 #include "ts_valid.h"
 #include "ts_rpc.h"
+#include "ts_warnlimit.h"
+#include "ts_zap.h"
 #include "ts_zmq.h"
 #include "ts_zwatch.h"
 
@@ -47,6 +51,8 @@
 #define FETCH_TIMEOUT_MS 2500        //  a fetch lost with its producer is retried soon
 #define SUB_RETRY_MS 300
 #define WAITER_SWEEP_MS 100
+#define FRAMES_MAX (1 << 20)        //  frames read of one message, at most
+                                    //  (it is in memory already: drain it)
 
 typedef struct {
     uint8_t identity [IDENTITY_MAX];//  ROUTER identity of the consumer
@@ -73,7 +79,25 @@ typedef struct {
     uint8_t identity [IDENTITY_MAX];
     size_t identity_size;
     uint64_t corr_id;
+    uint64_t start_ns;              //  uv_hrtime when it was dequeued
+    const char *request_id;         //  the caller's, "" when none (batch arena)
 } origin_t;
+
+//  What s_recv_request read of one message.
+typedef enum {
+    RECV_NONE = 0,                  //  nothing waiting
+    RECV_REQUEST,                   //  a request: answer it
+    RECV_BAD,                       //  not one: answer err_code, err_text
+} recv_result_t;
+
+typedef struct {
+    Tashan__Request *req;           //  RECV_REQUEST (arena memory)
+    bool req_envelope;              //  sent by a REQ socket (empty delimiter)
+    unsigned err_code;              //  RECV_BAD: 400 or 413
+    const char *err_text;
+    char peer_name [TS_KEYS_NAME_MAX_CHARS + 1];    //  CURVE: User-Id
+    char peer_key [TS_KEYS_Z85_CHARS + 1];          //  CURVE: X-Key
+} incoming_t;
 
 struct ts_daemon {
     uint32_t magic;                 //  DAEMON_MAGIC
@@ -83,6 +107,8 @@ struct ts_daemon {
     ts_dispatch *dispatch;
     void *router;                   //  ROUTER socket
     ts_zwatch *watch;
+    ts_zap *zap;                    //  CURVE: client authentication, else NULL
+    ts_warnlimit warn_limit;        //  bad frames, refused clients
     uv_signal_t sigint, sigterm;
     uv_timer_t tick;                //  service tick
     uv_timer_t sweep;               //  long-poll deadlines
@@ -359,15 +385,56 @@ s_backup_done (uv_work_t *work, int status)
     s_reply_msg (self, &self->backup_origin, TS_OK, "", &reply.base);
 }
 
+static bool
+s_path_under (const char *path, const char *root)
+{
+    size_t n = strlen (root);
+    return strncmp (path, root, n) == 0 && (path [n] == 0 || path [n] == '/'
+                                            || (n == 1 && root [0] == '/'));
+}
+
+//  sys.Backup writes only under backup.root: dir must be absolute, have no
+//  '..', and its deepest existing ancestor must resolve (symlinks
+//  followed) to the root or below it. Returns 0, 400 or 403 with why.
+static unsigned
+s_backup_dir_check (ts_daemon *self, const char *dir, char *why, size_t why_size)
+{
+    if (dir [0] != '/' || strlen (dir) > 400 || strstr (dir, "..")) {
+        snprintf (why, why_size, "backup dir must be an absolute path of at most 400 bytes "
+                  "without '..'");
+        return TS_BAD_REQUEST;
+    }
+    char root [PATH_MAX], probe [TS_PATH_MAX], real [PATH_MAX];
+    if (!realpath (self->cfg.backup_root, root)) {
+        snprintf (why, why_size, "backup.root %s: %s", self->cfg.backup_root, strerror (errno));
+        return TS_INTERNAL;
+    }
+    snprintf (probe, sizeof probe, "%s", dir);
+    for (int depth = 0; !realpath (probe, real); depth++) {
+        char *slash = strrchr (probe, '/');
+        if (errno != ENOENT || depth > 200 || !slash) {
+            snprintf (why, why_size, "backup dir %s: %s", dir, strerror (errno));
+            return TS_BAD_REQUEST;
+        }
+        slash [slash == probe ? 1 : 0] = 0;
+    }
+    if (!s_path_under (real, root)) {
+        snprintf (why, why_size, "backup dir %.400s is outside backup.root %.400s", dir, root);
+        return TS_FORBIDDEN;
+    }
+    return 0;
+}
+
 static void
 s_handle_backup (ts_daemon *self, const origin_t *from, const Tashan__Request *req)
 {
     Tashan__BackupRequest *br = (Tashan__BackupRequest *) protobuf_c_message_unpack (
         &tashan__backup_request__descriptor, ts_arena_pb (self->arena),
         req->body.len, req->body.data);
-    if (!br || br->dir [0] != '/' || strlen (br->dir) > 400 || strstr (br->dir, "..")) {
-        s_reply_msg (self, from, TS_BAD_REQUEST, "backup dir must be an absolute path "
-                     "of at most 400 bytes without '..'", NULL);
+    char why [1024];
+    unsigned code = br ? s_backup_dir_check (self, br->dir, why, sizeof why) : TS_BAD_REQUEST;
+    if (code != 0) {
+        s_reply_msg (self, from, code, br ? why : "body is not a tashan.BackupRequest", NULL);
         return;
     }
     if (self->backup_busy) {
@@ -376,9 +443,14 @@ s_handle_backup (ts_daemon *self, const origin_t *from, const Tashan__Request *r
     }
     snprintf (self->backup_dir, sizeof self->backup_dir, "%s/%s", br->dir, self->service->name);
     if (ts_mkdir_p (self->backup_dir) != 0) {
-        char why [TS_PATH_MAX + 64];
         snprintf (why, sizeof why, "cannot create %s: %s", self->backup_dir, strerror (errno));
         s_reply_msg (self, from, TS_BAD_REQUEST, why, NULL);
+        return;
+    }
+    //  Again on the made dir: <dir>/<service> may be a symlink out.
+    code = s_backup_dir_check (self, self->backup_dir, why, sizeof why);
+    if (code != 0) {
+        s_reply_msg (self, from, code, why, NULL);
         return;
     }
     char existing [TS_PATH_MAX + 16];
@@ -397,47 +469,174 @@ s_handle_backup (ts_daemon *self, const origin_t *from, const Tashan__Request *r
 //  --------------------------------------------------------------------
 //  The ROUTER: drain, run one group commit, reply.
 
-static bool
-s_recv_request (ts_daemon *self, origin_t *from, Tashan__Request **req_out)
+//  An error Reply in the envelope the peer used (REQ sockets expect an
+//  empty delimiter frame before the body).
+static void
+s_send_bad (ts_daemon *self, const origin_t *to, bool req_envelope, unsigned code,
+            const char *text)
 {
-    zmq_msg_t id_msg, body_msg;
+    if (!req_envelope) {
+        s_send_reply (self, to->identity, to->identity_size, to->corr_id, code, text, NULL, 0);
+        return;
+    }
+    Tashan__Status status = TASHAN__STATUS__INIT;
+    status.code = code;
+    status.message = (char *) text;
+    Tashan__Reply reply = TASHAN__REPLY__INIT;
+    reply.corr_id = to->corr_id;
+    reply.status = &status;
+    uint8_t buf [512];
+    assert (protobuf_c_message_get_packed_size (&reply.base) <= sizeof buf);
+    size_t size = protobuf_c_message_pack (&reply.base, buf);
+    if (zmq_send (self->router, to->identity, to->identity_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+    ||  zmq_send (self->router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+    ||  zmq_send (self->router, buf, size, ZMQ_DONTWAIT) < 0)
+        ts_log_debug ("reply_dropped", "corr_id=%llu error=\"%s\"",
+                      (unsigned long long) to->corr_id, zmq_strerror (errno));
+}
+
+//  Judge the frames after the identity: one frame holding a Request (or,
+//  from a REQ socket, an empty delimiter then that frame). body is the
+//  frame that should hold it.
+static recv_result_t
+s_judge_frames (ts_daemon *self, origin_t *from, incoming_t *in, zmq_msg_t *body,
+                int frame_count)
+{
+    size_t size = zmq_msg_size (body);
+    if (frame_count > 2 || (frame_count == 2 && !in->req_envelope)) {
+        in->err_text = "a request is one frame holding a packed tashan.Request";
+        return RECV_BAD;
+    }
+    if (size > TS_FRAME_MAX_BYTES) {
+        in->err_code = TS_TOO_LARGE;
+        in->err_text = "frame larger than 2 MiB (TS_FRAME_MAX_BYTES)";
+        return RECV_BAD;
+    }
+    in->req = (Tashan__Request *) protobuf_c_message_unpack (
+        &tashan__request__descriptor, ts_arena_pb (self->arena), size, zmq_msg_data (body));
+    if (!in->req) {
+        in->err_text = "frame is not a packed tashan.Request";
+        return RECV_BAD;
+    }
+    from->corr_id = in->req->corr_id;
+    if (in->req_envelope) {
+        in->err_text = "REQ envelope (empty delimiter frame): use a DEALER socket "
+                       "and send one frame per request";
+        return RECV_BAD;
+    }
+    return RECV_REQUEST;
+}
+
+//  Read one message (identity, then its frames, bounded) and judge it.
+static recv_result_t
+s_recv_request (ts_daemon *self, origin_t *from, incoming_t *in)
+{
+    zmq_msg_t id_msg, body, extra;
     zmq_msg_init (&id_msg);
     if (zmq_msg_recv (&id_msg, self->router, ZMQ_DONTWAIT) < 0) {
         zmq_msg_close (&id_msg);
-        return false;
+        return RECV_NONE;
     }
-    *req_out = NULL;
+    memset (in, 0, sizeof *in);
+    in->err_code = TS_BAD_REQUEST;
+    from->corr_id = 0;
     bool more = zmq_msg_more (&id_msg);
     from->identity_size = zmq_msg_size (&id_msg);
-    if (from->identity_size > IDENTITY_MAX)
-        from->identity_size = 0;
-    else
-        memcpy (from->identity, zmq_msg_data (&id_msg), from->identity_size);
+    assert (from->identity_size <= IDENTITY_MAX);   //  libzmq's limit is 255
+    memcpy (from->identity, zmq_msg_data (&id_msg), from->identity_size);
     zmq_msg_close (&id_msg);
-    if (!more)
-        return true;
-    zmq_msg_init (&body_msg);
-    if (zmq_msg_recv (&body_msg, self->router, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close (&body_msg);
-        return true;
-    }
-    more = zmq_msg_more (&body_msg);
-    if (!more && from->identity_size > 0 && zmq_msg_size (&body_msg) <= TS_FRAME_MAX_BYTES)
-        *req_out = (Tashan__Request *) protobuf_c_message_unpack (
-            &tashan__request__descriptor, ts_arena_pb (self->arena),
-            zmq_msg_size (&body_msg), zmq_msg_data (&body_msg));
-    zmq_msg_close (&body_msg);
-    //  Extra frames: not our protocol; drop the whole message.
-    for (int i = 0; more && i < 64; i++) {
-        zmq_msg_init (&body_msg);
-        if (zmq_msg_recv (&body_msg, self->router, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close (&body_msg);
+    zmq_msg_init (&body);
+    int frame_count = 0;
+    for (int i = 0; more && i < FRAMES_MAX; i++) {
+        zmq_msg_init (&extra);
+        if (zmq_msg_recv (&extra, self->router, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&extra);
             break;
         }
-        more = zmq_msg_more (&body_msg);
-        zmq_msg_close (&body_msg);
-        *req_out = NULL;
+        more = zmq_msg_more (&extra);
+        frame_count++;
+        //  The body is the first frame, or the second after an empty one.
+        if (frame_count == 1)
+            in->req_envelope = zmq_msg_size (&extra) == 0 && more;
+        if (frame_count == 1 || (frame_count == 2 && in->req_envelope)) {
+            zmq_msg_move (&body, &extra);       //  releases the previous body
+        }
+        zmq_msg_close (&extra);
     }
+    ts_zap_peer_of (&body, in->peer_name, sizeof in->peer_name, in->peer_key,
+                    sizeof in->peer_key);
+    recv_result_t result = frame_count == 0 || more
+                         ? (in->err_text = "message without a body", RECV_BAD)
+                         : s_judge_frames (self, from, in, &body, frame_count);
+    if (result == RECV_BAD)
+        ts_warnlimit_log (&self->warn_limit, "bad_frame", "reason=\"%s\" size_bytes=%zu",
+                          in->err_text, zmq_msg_size (&body));
+    zmq_msg_close (&body);
+    return result;
+}
+
+//  --------------------------------------------------------------------
+//  The request path's envelope: request ids, deadlines, idempotency keys
+//  and one log line per request served.
+
+//  One info line for a request this daemon answered (ts_reqlog decides).
+static void
+s_log_request (const char *method, const Tashan__Caller *caller, const origin_t *from,
+               unsigned code)
+{
+    if (!ts_reqlog_wanted (code))
+        return;
+    uint64_t duration_us = (uv_hrtime () - from->start_ns) / 1000;
+    ts_log_info ("request", "method=%s status=%u duration_us=%llu request_id=%s principal=%s",
+                 method, code, (unsigned long long) duration_us,
+                 from->request_id [0] ? from->request_id : "-",
+                 caller && caller->principal && caller->principal [0]
+                     ? caller->principal : "-");
+}
+
+//  Answer a request at the door (it never becomes a job) and log it.
+static void
+s_refuse_request (ts_daemon *self, const origin_t *from, const Tashan__Request *req,
+                  unsigned code, const char *message)
+{
+    s_reply_msg (self, from, code, message, NULL);
+    s_log_request (req->method, req->caller, from, code);
+}
+
+//  Check what came with a request besides its body and make it the next
+//  job. Returns false after answering it: a malformed request id or
+//  idempotency key (400), or a deadline already past (504: a caller that
+//  gave up must not find its write applied later).
+static bool
+s_admit_job (ts_daemon *self, origin_t *from, const Tashan__Request *req, ts_job *job)
+{
+    from->request_id = "";
+    if (req->request_id [0] && !ts_request_id_ok (req->request_id)) {
+        s_refuse_request (self, from, req, TS_BAD_REQUEST, "request_id must be 1 to 64 "
+                          "printable ASCII characters without blanks, quotes or backslashes");
+        return false;
+    }
+    from->request_id = req->request_id;
+    if (req->idempotency_key [0] && !ts_idempotency_key_ok (req->idempotency_key)) {
+        s_refuse_request (self, from, req, TS_BAD_REQUEST, "the idempotency key must be 1 to "
+                          "255 printable ASCII characters without blanks");
+        return false;
+    }
+    if (req->deadline_ms != 0 && ts_dispatch_now (self->dispatch) >= req->deadline_ms) {
+        ts_log_debug ("request_expired", "method=%s request_id=%s late_ms=%lld", req->method,
+                      from->request_id [0] ? from->request_id : "-",
+                      (long long) (ts_dispatch_now (self->dispatch) - req->deadline_ms));
+        s_refuse_request (self, from, req, TS_TIMEOUT, "the deadline passed before the "
+                          "request was applied (nothing was changed)");
+        return false;
+    }
+    memset (job, 0, sizeof *job);
+    job->method = req->method;
+    job->caller = req->caller;
+    job->body = req->body.data;
+    job->body_size = req->body.len;
+    job->deadline_ms = req->deadline_ms;
+    job->idempotency_key = req->idempotency_key;
     return true;
 }
 
@@ -456,18 +655,93 @@ s_run_jobs (ts_daemon *self, size_t job_count)
     for (size_t i = 0; i < job_count; i++) {
         ts_job *job = &self->jobs [i];
         const origin_t *o = &self->origins [i];
+        unsigned sent = job->code;
         if (job->code == TS_ACCEPTED
         &&  ts_park_add (self->park, o->identity, o->identity_size, o->corr_id, job,
                          uv_now (&self->loop)))
-            continue;
-        if (job->code == TS_ACCEPTED)
+            ;                       //  answered when its saga has an outcome
+        else
+        if (job->code == TS_ACCEPTED) {
+            sent = TS_UNAVAILABLE;
             s_send_reply (self, o->identity, o->identity_size, o->corr_id, TS_UNAVAILABLE,
                           "too many requests are waiting for an outcome: retry", NULL, 0);
+        }
         else
             s_send_reply (self, o->identity, o->identity_size, o->corr_id, job->code,
                           job->message, job->code < 400 ? job->reply : NULL,
                           job->code < 400 ? job->reply_size : 0);
+        //  After the reply: the line costs the caller nothing.
+        s_log_request (job->method, job->caller, o, sent);
     }
+}
+
+//  With CURVE: may the authenticated peer make this request as its Caller
+//  says? Without CURVE the file permissions of the ipc sockets (a 0700
+//  dir) are the boundary and the Caller is believed. Returns true to go
+//  on; false after replying.
+static bool
+s_authorize (ts_daemon *self, const origin_t *from, incoming_t *in)
+{
+    if (!self->zap)
+        return true;
+    char why [256];
+    unsigned code = ts_zap_authorize (self->zap, in->peer_name, in->peer_key,
+                                      in->req->method ? in->req->method : "",
+                                      &in->req->caller, self->arena, why, sizeof why);
+    if (code == 0)
+        return true;
+    ts_warnlimit_log (&self->warn_limit, "client_refused", "name=%s reason=\"%s\"",
+                      in->peer_name [0] ? in->peer_name : "-", why);
+    s_reply_msg (self, from, code, why, NULL);
+    return false;
+}
+
+//  The built-in sys.* methods, answered at once (not batched).
+static void
+s_handle_sys (ts_daemon *self, const origin_t *from, const Tashan__Request *req)
+{
+    unsigned role = ts_role_bit (req->caller->role);
+    if (strcmp (req->method, "sys.Health") == 0)
+        s_handle_health (self, from);
+    else
+    if (role != TS_ROLE_SYSTEM)
+        s_reply_msg (self, from, TS_FORBIDDEN, "system calls only", NULL);
+    else
+    if (strcmp (req->method, "sys.Fetch") == 0)
+        s_handle_fetch (self, from, req);
+    else
+    if (strcmp (req->method, "sys.Backup") == 0)
+        s_handle_backup (self, from, req);
+    else
+        s_reply_msg (self, from, TS_NOT_FOUND, "unknown system method", NULL);
+}
+
+//  One received request: answered now (errors, sys.*) or queued as a job
+//  of the batch. Returns the request bytes queued (0 when answered).
+static size_t
+s_take_request (ts_daemon *self, origin_t *from, incoming_t *in, size_t *job_count)
+{
+    Tashan__Request *req = in->req;
+    if (!s_authorize (self, from, in))
+        return 0;
+    if (!req->caller) {
+        s_reply_msg (self, from, TS_BAD_REQUEST, "request without caller", NULL);
+        return 0;
+    }
+    long chars = ts_utf8_chars (req->method);
+    if (chars <= 0 || chars > METHOD_MAX_CHARS) {
+        s_reply_msg (self, from, TS_BAD_REQUEST, "bad method name", NULL);
+        return 0;
+    }
+    if (strncmp (req->method, "sys.", 4) == 0) {
+        s_handle_sys (self, from, req);
+        return 0;
+    }
+    from->start_ns = uv_hrtime ();
+    if (!s_admit_job (self, from, req, &self->jobs [*job_count]))
+        return 0;
+    (*job_count)++;
+    return req->body.len;
 }
 
 static void
@@ -479,49 +753,15 @@ s_on_router (void *arg)
     for (size_t i = 0; i < TS_BATCH_MAX && batch_bytes < TS_BATCH_MAX_BYTES
                        && !self->stopping; i++) {
         origin_t *from = &self->origins [job_count];
-        Tashan__Request *req;
-        if (!s_recv_request (self, from, &req))
+        incoming_t in;
+        recv_result_t got = s_recv_request (self, from, &in);
+        if (got == RECV_NONE)
             break;
         self->requests_total++;
-        if (!req) {
-            ts_log_warn ("bad_frame", "reason=\"not a tashan.Request\"");
-            continue;
-        }
-        from->corr_id = req->corr_id;
-        if (!req->caller) {
-            s_reply_msg (self, from, TS_BAD_REQUEST, "request without caller", NULL);
-            continue;
-        }
-        long chars = ts_utf8_chars (req->method);
-        if (chars <= 0 || chars > METHOD_MAX_CHARS) {
-            s_reply_msg (self, from, TS_BAD_REQUEST, "bad method name", NULL);
-            continue;
-        }
-        if (strncmp (req->method, "sys.", 4) == 0) {
-            unsigned role = ts_role_bit (req->caller->role);
-            if (strcmp (req->method, "sys.Health") == 0)
-                s_handle_health (self, from);
-            else
-            if (role != TS_ROLE_SYSTEM)
-                s_reply_msg (self, from, TS_FORBIDDEN, "system calls only", NULL);
-            else
-            if (strcmp (req->method, "sys.Fetch") == 0)
-                s_handle_fetch (self, from, req);
-            else
-            if (strcmp (req->method, "sys.Backup") == 0)
-                s_handle_backup (self, from, req);
-            else
-                s_reply_msg (self, from, TS_NOT_FOUND, "unknown system method", NULL);
-            continue;
-        }
-        batch_bytes += req->body.len;
-        ts_job *job = &self->jobs [job_count];
-        memset (job, 0, sizeof *job);
-        job->method = req->method;
-        job->caller = req->caller;
-        job->body = req->body.data;
-        job->body_size = req->body.len;
-        job_count++;
+        if (got == RECV_BAD)
+            s_send_bad (self, from, in.req_envelope, in.err_code, in.err_text);
+        else
+            batch_bytes += s_take_request (self, from, &in, &job_count);
     }
     if (job_count > 0)
         s_run_jobs (self, job_count);
@@ -628,6 +868,8 @@ s_stop (ts_daemon *self)
     s_wake_waiters (self, true);
     ts_park_expire (self->park, UINT64_MAX, s_park_reply, self);
     ts_zwatch_destroy (&self->watch);
+    if (self->zap)
+        ts_zap_stop (self->zap);
     for (size_t i = 0; i < self->sub_count; i++) {
         sub_t *sub = &self->subs [i];
         sub->stopping = true;
@@ -646,6 +888,32 @@ s_on_signal (uv_signal_t *handle, int signum)
     ts_daemon *self = handle->data;
     ts_log_info ("signal", "signum=%d", signum);
     s_stop (self);
+}
+
+//  Before the ROUTER binds: the trust boundary. Without CURVE only ipc or
+//  loopback tcp (whoever can reach it is on this host, and for ipc the
+//  0700 run dir decides); with CURVE, the ZAP handler bound first so no
+//  handshake can go unchecked. And the backup root, 0700. Returns 0 or -1
+//  with err filled.
+static int
+s_open_auth (ts_daemon *self, const char *endpoint, char *err, size_t err_size)
+{
+    const ts_config *cfg = &self->cfg;
+    if (ts_mkdir_p (cfg->backup_root) != 0) {
+        snprintf (err, err_size, "cannot create backup.root %.300s: %s", cfg->backup_root,
+                  strerror (errno));
+        return -1;
+    }
+    if (!cfg->curve_secret [0]) {
+        if (ts_config_endpoint_loopback (endpoint))
+            return 0;
+        snprintf (err, err_size, "endpoint %s is not on a loopback address and CURVE is off: "
+                  "set curve.secret_key and curve.public_key (tashanctl keygen) or bind "
+                  "to 127.0.0.1", endpoint);
+        return -1;
+    }
+    self->zap = ts_zap_new (cfg->clients_file, cfg->curve_public, err, err_size);
+    return self->zap ? 0 : -1;
 }
 
 //  Open what the daemon serves from: the run dir, the store (through
@@ -669,9 +937,11 @@ s_open (ts_daemon *self)
     }
     const char *endpoint = ts_config_endpoint (&self->cfg, service->name);
     assert (endpoint);
-    self->router = ts_zmq_router (endpoint, &self->cfg, err, sizeof err);
+    if (s_open_auth (self, endpoint, err, sizeof err) == 0)
+        self->router = ts_zmq_router (endpoint, &self->cfg, err, sizeof err);
     if (!self->router) {
         ts_log_error ("start_failed", "reason=\"%s\"", err);
+        ts_zap_destroy (&self->zap);
         ts_dispatch_destroy (&self->dispatch);
         ts_zmq_term ();
         return -1;
@@ -691,6 +961,8 @@ s_start_loop (ts_daemon *self)
     self->arena = ts_arena_new ();
     self->park = ts_park_new ();
     self->watch = ts_zwatch_new (&self->loop, self->router, s_on_router, self);
+    if (self->zap)
+        ts_zap_watch (self->zap, &self->loop);
     uv_signal_init (&self->loop, &self->sigint);
     uv_signal_init (&self->loop, &self->sigterm);
     self->sigint.data = self->sigterm.data = self;
@@ -729,6 +1001,7 @@ s_close (ts_daemon *self)
     int linger_ms = 0;
     zmq_setsockopt (self->router, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
     zmq_close (self->router);
+    ts_zap_destroy (&self->zap);
     ts_zmq_term ();
     int rc = uv_loop_close (&self->loop);
     if (rc != 0)
@@ -754,6 +1027,7 @@ ts_daemon_main (const ts_service *service, int argc, char **argv)
         case TS_CONFIG_RUN: break;
     }
     ts_log_init (service->name, self->cfg.log_level);
+    ts_reqlog_set ((ts_reqlog_mode) self->cfg.log_requests, self->cfg.log_requests_sample);
     signal (SIGPIPE, SIG_IGN);
     if (s_open (self) != 0) {
         free (self);

@@ -19,6 +19,7 @@
 #define TABLES_MAX 40
 #define BATCH_ATTEMPTS_MAX 12       //  map doublings before we give up
 #define IDEM_HASH_BYTES 32
+#define LATE_RERUNS_MAX 4           //  batches re-run for jobs past deadline
 
 struct ts_dispatch {
     uint32_t magic;                 //  DISPATCH_MAGIC
@@ -263,14 +264,20 @@ s_find_method (ts_dispatch *self, const char *name)
     return NULL;
 }
 
+//  Keys from the Idempotency-Key header are hashed with this key, so they
+//  never meet a body field's key of the same text.
+#define IDEM_HEADER_SALT "tashan idempotency-key header"
+
 static void
 s_idem_key (ts_key *k, const ts_method *m, const Tashan__Caller *caller,
-            const char *key)
+            const char *key, bool from_header)
 {
     //  The client's key is hashed: it may be up to 1,000 characters,
     //  more than an LMDB key holds with the scope in front of it.
     uint8_t hash [32];
-    crypto_generichash (hash, sizeof hash, (const uint8_t *) key, strlen (key), NULL, 0);
+    crypto_generichash (hash, sizeof hash, (const uint8_t *) key, strlen (key),
+                        from_header ? (const uint8_t *) IDEM_HEADER_SALT : NULL,
+                        from_header ? sizeof IDEM_HEADER_SALT - 1 : 0);
     ts_key_init (k);
     ts_key_str (k, m->name);
     ts_key_str (k, caller->role);
@@ -333,29 +340,53 @@ s_job_authorise (ts_dispatch *self, ts_job *job, ts_arena *arena,
 //  effect. Fills idem for a method with an idempotency field. Returns
 //  true when the job is answered (a stored reply, a 400 or 409, or a
 //  corrupt record in *store_err), false when it must run.
+//  The client's key of a job: the method's own field when it has one
+//  (then that field is the key, required), else the Idempotency-Key the
+//  job came with (writes only). *name is what to call it in messages.
+//  NULL when there is none.
+static const char *
+s_idem_client_key (const ts_job *job, const ts_method *m, const ProtobufCMessage *req,
+                   const char **name, bool *from_header)
+{
+    *from_header = false;
+    *name = m->idempotency_field;
+    if (m->idempotency_field) {
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field_by_name (m->request, m->idempotency_field);
+        assert (f && f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED);
+        const char *key = *(char **) ((char *) req + f->offset);
+        return key && *key ? key : NULL;
+    }
+    if ((m->flags & TS_METHOD_WRITE) && job->idempotency_key && *job->idempotency_key) {
+        *from_header = true;
+        *name = "Idempotency-Key";
+        return job->idempotency_key;
+    }
+    return NULL;
+}
+
 static bool
 s_job_idem_lookup (ts_dispatch *self, ts_txn *batch_txn, ts_job *job,
                    const ts_method *m, const ProtobufCMessage *req,
                    ts_arena *arena, idem_t *idem, int *store_err)
 {
-    idem->used = m->idempotency_field != NULL;
-    if (!idem->used)
-        return false;
-    assert (m->flags & TS_METHOD_WRITE);
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name (m->request, m->idempotency_field);
-    assert (f && f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED);
-    const char *key = *(char **) ((char *) req + f->offset);
-    if (!key || !*key) {
+    assert (!m->idempotency_field || (m->flags & TS_METHOD_WRITE));
+    const char *name;
+    bool from_header;
+    const char *key = s_idem_client_key (job, m, req, &name, &from_header);
+    idem->used = key != NULL;
+    if (!key && m->idempotency_field) {
         s_job_fail (job, TS_BAD_REQUEST, "%s is required", m->idempotency_field);
         return true;
     }
+    if (!key)
+        return false;
     if (strlen (key) > 1000) {
-        s_job_fail (job, TS_BAD_REQUEST, "%s is longer than 1000 characters", m->idempotency_field);
+        s_job_fail (job, TS_BAD_REQUEST, "%s is longer than 1000 characters", name);
         return true;
     }
     crypto_generichash (idem->req_hash, sizeof idem->req_hash, job->body, job->body_size, NULL, 0);
-    s_idem_key (&idem->key, m, job->caller, key);
+    s_idem_key (&idem->key, m, job->caller, key, from_header);
     ts_val stored;
     if (!ts_txn_get (batch_txn, self->idem, idem->key.data, idem->key.size, &stored))
         return false;
@@ -364,8 +395,8 @@ s_job_idem_lookup (ts_dispatch *self, ts_txn *batch_txn, ts_job *job,
         return true;
     }
     if (memcmp ((const uint8_t *) stored.data + 4, idem->req_hash, IDEM_HASH_BYTES) != 0) {
-        s_job_fail (job, TS_CONFLICT, "%s '%s' was already used for a different request",
-                    m->idempotency_field, key);
+        s_job_fail (job, TS_CONFLICT, "%s '%.300s' was already used for a different request",
+                    name, key);
         return true;
     }
     job->code = TS_OK;
@@ -439,8 +470,49 @@ s_job_store (ts_dispatch *self, ts_job *job, const idem_t *idem, ts_ctx *ctx,
         *store_err = rc;
         return;
     }
+    job->wrote = true;
     if (ctx->last_event_seq > *last_seq)
         *last_seq = ctx->last_event_seq;
+}
+
+//  --------------------------------------------------------------------
+//  Deadlines: a request is never applied after its deadline.
+
+//  A job past its deadline gets 504 and is not run. Returns true then.
+static bool
+s_job_expired (ts_job *job, int64_t now_ms)
+{
+    if (job->deadline_ms == 0 || now_ms < job->deadline_ms)
+        return false;
+    s_job_fail (job, TS_TIMEOUT, "the deadline passed before the request was applied "
+                "(nothing was changed)");
+    return true;
+}
+
+//  Right before the batch commits: did a job that wrote pass its
+//  deadline meanwhile? Then the batch must run again without it.
+static bool
+s_batch_has_late_write (const ts_job *jobs, size_t job_count, int64_t now_ms)
+{
+    for (size_t i = 0; i < job_count; i++)
+        if (jobs [i].wrote && jobs [i].deadline_ms != 0 && now_ms >= jobs [i].deadline_ms)
+            return true;
+    return false;
+}
+
+//  Give up on a batch whose writes keep passing their deadlines: every
+//  write job answers 504 (nothing was committed), reads keep their answer.
+static void
+s_batch_fail_writes (ts_dispatch *self, ts_job *jobs, size_t job_count)
+{
+    for (size_t i = 0; i < job_count; i++) {
+        const ts_method *m = s_find_method (self, jobs [i].method);
+        if (m && (m->flags & TS_METHOD_WRITE) && jobs [i].code < 400) {
+            s_job_fail (&jobs [i], TS_TIMEOUT, "the deadline passed before the request "
+                        "was applied (nothing was changed)");
+            jobs [i].wrote = false;
+        }
+    }
 }
 
 //  One job in the batch transaction: authorise, idempotency lookup,
@@ -453,6 +525,9 @@ s_run_job (ts_dispatch *self, ts_txn *batch_txn, ts_job *job, ts_arena *arena,
     job->message [0] = 0;
     job->reply = NULL;
     job->reply_size = 0;
+    job->wrote = false;
+    if (s_job_expired (job, now_ms))
+        return;
     ProtobufCMessage *req = NULL;
     const ts_method *m = s_job_authorise (self, job, arena, &req);
     if (!m)
@@ -488,6 +563,7 @@ ts_dispatch_run_batch (ts_dispatch *self, ts_job *jobs, size_t job_count,
         if (m && (m->flags & TS_METHOD_WRITE))
             any_write = true;
     }
+    int late_reruns = 0;
     for (int attempt = 0; attempt < BATCH_ATTEMPTS_MAX; attempt++) {
         int64_t now_ms = ts_dispatch_now (self);
         ts_txn *txn = ts_txn_begin (self->store, any_write);
@@ -497,6 +573,16 @@ ts_dispatch_run_batch (ts_dispatch *self, ts_job *jobs, size_t job_count,
             s_run_job (self, txn, &jobs [i], arena, now_ms, &store_err, &last_seq);
         if (store_err == 0)
             store_err = ts_txn_error (txn);
+        if (store_err == 0 && any_write
+        &&  s_batch_has_late_write (jobs, job_count, ts_dispatch_now (self))) {
+            //  Not a map attempt: run again, the late jobs now answer 504.
+            ts_txn_abort (&txn);
+            attempt--;
+            if (++late_reruns < LATE_RERUNS_MAX)
+                continue;
+            s_batch_fail_writes (self, jobs, job_count);
+            return 0;
+        }
         int rc;
         if (store_err != 0) {
             ts_txn_abort (&txn);

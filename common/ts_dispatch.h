@@ -66,6 +66,10 @@ typedef struct {
     const Tashan__Caller *caller;   //  in
     const uint8_t *body;            //  in: packed request
     size_t body_size;               //  in
+    int64_t deadline_ms;            //  in: unix ms (the dispatch clock) after
+                                    //  which it is not applied (504); 0 none
+    const char *idempotency_key;    //  in: the client's key, NULL or "" none
+    bool wrote;                     //  out: its writes are in the batch
     unsigned code;                  //  out: status code
     char message [256];             //  out: status message
     uint8_t *reply;                 //  out: packed reply (arena memory)
@@ -77,6 +81,16 @@ typedef struct {
 //  that fills is grown and the batch re-run. After it returns every job
 //  has its outcome and every success is durable. Returns the number of
 //  commits made (0 when only reads ran).
+//
+//  Deadlines: a job whose deadline has passed is answered 504 and not
+//  run; when one that wrote is found past its deadline right before the
+//  commit, the batch is run again without it, so a 504 always means "not
+//  applied".
+//
+//  Idempotency: a write method's own key field (ts_method
+//  idempotency_field) or else the job's idempotency_key (a client's
+//  Idempotency-Key): the first outcome is stored; a repeat with the same
+//  body gets it again (200), one with another body 409.
 int ts_dispatch_run_batch (ts_dispatch *self, ts_job *jobs, size_t job_count,
                            ts_arena *arena);
 

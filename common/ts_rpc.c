@@ -29,6 +29,7 @@
 #include "ts_log.h"
 #include "ts_service.h"
 #include "ts_status.h"
+#include "ts_time.h"
 #include "ts_zmq.h"
 #include "ts_zwatch.h"
 
@@ -385,10 +386,40 @@ ts_rpc_destroy (ts_rpc **self_p)
     *self_p = NULL;
 }
 
+//  The envelope of a call: method, caller, body, the request's meta and
+//  its deadline.
+static void
+s_envelope (Tashan__Request *req, uint64_t corr_id, const char *method,
+            const Tashan__Caller *caller, const ts_rpc_meta *meta,
+            const uint8_t *body, size_t body_size, uint32_t timeout_ms)
+{
+    static Tashan__Caller none = TASHAN__CALLER__INIT;
+    req->corr_id = corr_id;
+    req->method = (char *) method;
+    req->caller = (Tashan__Caller *) (caller ? caller : &none);
+    req->body.data = (uint8_t *) body;
+    req->body.len = body_size;
+    //  Unix ms, not uv_now: the daemon compares it with its own clock.
+    req->deadline_ms = ts_time_now_ms () + timeout_ms;
+    if (meta && meta->request_id)
+        req->request_id = (char *) meta->request_id;
+    if (meta && meta->idempotency_key)
+        req->idempotency_key = (char *) meta->idempotency_key;
+}
+
 int
 ts_rpc_call (ts_rpc *self, const char *method, const Tashan__Caller *caller,
              const uint8_t *body, size_t body_size, uint32_t timeout_ms,
              ts_rpc_fn fn, void *arg)
+{
+    return ts_rpc_call_meta (self, method, caller, NULL, body, body_size, timeout_ms,
+                             fn, arg);
+}
+
+int
+ts_rpc_call_meta (ts_rpc *self, const char *method, const Tashan__Caller *caller,
+                  const ts_rpc_meta *meta, const uint8_t *body, size_t body_size,
+                  uint32_t timeout_ms, ts_rpc_fn fn, void *arg)
 {
     assert (self && self->magic == RPC_MAGIC);
     assert (method && fn);
@@ -402,12 +433,7 @@ ts_rpc_call (ts_rpc *self, const char *method, const Tashan__Caller *caller,
     assert (slot->corr_id == 0);
     uint64_t corr_id = (++self->generation << 16) | index;
     Tashan__Request req = TASHAN__REQUEST__INIT;
-    Tashan__Caller none = TASHAN__CALLER__INIT;
-    req.corr_id = corr_id;
-    req.method = (char *) method;
-    req.caller = (Tashan__Caller *) (caller ? caller : &none);
-    req.body.data = (uint8_t *) body;
-    req.body.len = body_size;
+    s_envelope (&req, corr_id, method, caller, meta, body, body_size, timeout_ms);
     size_t size = protobuf_c_message_get_packed_size (&req.base);
     zmq_msg_t msg;
     zmq_msg_init_size (&msg, size);
@@ -421,7 +447,7 @@ ts_rpc_call (ts_rpc *self, const char *method, const Tashan__Caller *caller,
     }
     self->free_head = slot->next_free;
     slot->corr_id = corr_id;
-    slot->deadline_ms = uv_now (self->loop) + timeout_ms;
+    slot->deadline_ms = uv_now (self->loop) + timeout_ms + TS_RPC_DEADLINE_GRACE_MS;
     slot->fn = fn;
     slot->arg = arg;
     s_heap_push (self, index);
@@ -477,14 +503,10 @@ ts_rpc_call_sync (const char *endpoint, const ts_config *cfg, const char *method
         return TS_UNAVAILABLE;
     }
     Tashan__Request req = TASHAN__REQUEST__INIT;
-    Tashan__Caller none = TASHAN__CALLER__INIT;
-    req.corr_id = 1;
-    req.method = (char *) method;
-    req.caller = (Tashan__Caller *) (caller ? caller : &none);
     size_t body_size = protobuf_c_message_get_packed_size (request);
-    req.body.data = ts_arena_alloc (arena, body_size ? body_size : 1);
-    req.body.len = body_size;
-    protobuf_c_message_pack (request, req.body.data);
+    uint8_t *body = ts_arena_alloc (arena, body_size ? body_size : 1);
+    protobuf_c_message_pack (request, body);
+    s_envelope (&req, 1, method, caller, NULL, body, body_size, timeout_ms);
     size_t size = protobuf_c_message_get_packed_size (&req.base);
     uint8_t *buf = ts_arena_alloc (arena, size);
     protobuf_c_message_pack (&req.base, buf);
@@ -492,7 +514,7 @@ ts_rpc_call_sync (const char *endpoint, const ts_config *cfg, const char *method
     snprintf (message, message_size, "no reply from %s within %u ms", endpoint, timeout_ms);
     if (zmq_send (sock, buf, size, 0) == (int) size) {
         zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (&item, 1, timeout_ms) == 1) {
+        if (zmq_poll (&item, 1, (long) timeout_ms + TS_RPC_DEADLINE_GRACE_MS) == 1) {
             zmq_msg_t msg;
             zmq_msg_init (&msg);
             if (zmq_msg_recv (&msg, sock, 0) >= 0) {

@@ -6,6 +6,15 @@
     The callback runs exactly once per call: with the daemon's reply, or
     with 504 when the deadline passed, or 503 when the in-flight bound is
     reached. A reply arriving after its deadline is dropped.
+
+    Deadlines mean "not applied": every call carries Request.deadline_ms
+    (unix ms, now + timeout_ms) and the daemon drops a request it would
+    apply after it (504, nothing written). The caller waits
+    TS_RPC_DEADLINE_GRACE_MS longer than that before it gives up, so a
+    reply that left in time (after a commit just before the deadline)
+    still arrives, and a 503/504 given here means the daemon did not and
+    will not apply the request. The daemons and their callers must share
+    a clock (one host, or NTP well within the grace).
     =========================================================================
 */
 #ifndef TS_RPC_H
@@ -19,6 +28,17 @@
 #include "ts_config.h"
 
 typedef struct ts_rpc ts_rpc;
+
+//  How much longer a caller waits than the deadline it sends: the commit
+//  that began before the deadline, and the reply's way back.
+#define TS_RPC_DEADLINE_GRACE_MS 200
+
+//  What travels with a call besides its body (ts_reqlog.h); NULL or ""
+//  fields are not sent.
+typedef struct {
+    const char *request_id;         //  follows the request into the logs
+    const char *idempotency_key;    //  a client's key for a write
+} ts_rpc_meta;
 
 //  body: the packed reply (valid only during the callback).
 typedef void (*ts_rpc_fn) (void *arg, unsigned code, const char *message,
@@ -34,6 +54,10 @@ void ts_rpc_destroy (ts_rpc **self_p);
 int ts_rpc_call (ts_rpc *self, const char *method, const Tashan__Caller *caller,
                  const uint8_t *body, size_t body_size, uint32_t timeout_ms,
                  ts_rpc_fn fn, void *arg);
+//  Same, with a request id and idempotency key (meta may be NULL).
+int ts_rpc_call_meta (ts_rpc *self, const char *method, const Tashan__Caller *caller,
+                      const ts_rpc_meta *meta, const uint8_t *body, size_t body_size,
+                      uint32_t timeout_ms, ts_rpc_fn fn, void *arg);
 //  Same, packing a message.
 int ts_rpc_call_msg (ts_rpc *self, const char *method,
                      const Tashan__Caller *caller, const ProtobufCMessage *request,

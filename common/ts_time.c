@@ -45,6 +45,14 @@ s_local (int64_t unix_ms, struct tm *tm, int *ms_out)
         *ms_out = (int) ms;
 }
 
+int64_t
+ts_time_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void
 ts_month_of (int64_t unix_ms, char out [8])
 {

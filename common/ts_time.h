@@ -26,6 +26,10 @@
 #define TS_MINUTE_MS (60 * 1000LL)
 #define TS_TIME_TEXT_MAX 40         //  longest RFC 3339 text we accept
 
+//  The wall clock now, unix ms (CLOCK_REALTIME): what deadlines and
+//  records carry between processes.
+int64_t ts_time_now_ms (void);
+
 //  "YYYY-MM" of a unix ms time, in the community's time zone.
 void ts_month_of (int64_t unix_ms, char out [8]);
 //  Months as an integer (year*12 + month-1) for comparisons; -1 when the

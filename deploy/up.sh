@@ -183,18 +183,27 @@ if ! flock -n "$lock_fd"; then
 fi
 printf '%s\n' "$$" >"$lock_file"
 
-#  up.sh's own events: to the terminal and to logs/up.log.
-event () {
-    local line
-    line="$(ts_now_iso) up.sh $*"
-    printf '%s\n' "$line"
+#  up.sh's own events, in the daemons' format (ts_log: ts=… level=…
+#  svc=up.sh event=NAME key=value…), to the terminal and to logs/up.log.
+#  event NAME [FIELDS]: FIELDS is "key=value …" text; prose goes in
+#  msg="…" (see msg_field). event_err logs at error, on stderr.
+log_event () {
+    local level=$1 name=$2 fields=${3:-} line
+    line="ts=$(ts_now_iso) level=$level svc=up.sh event=$name${fields:+ $fields}"
+    if [[ $level == info ]]; then
+        printf '%s\n' "$line"
+    else
+        printf '%s\n' "$line" >&2
+    fi
     printf '%s\n' "$line" >>"$log_dir/up.log"
 }
-event_err () {
-    local line
-    line="$(ts_now_iso) up.sh $*"
-    printf '%s\n' "$line" >&2
-    printf '%s\n' "$line" >>"$log_dir/up.log"
+event () { log_event info "$@"; }
+event_err () { log_event error "$@"; }
+
+#  msg="TEXT" for a log line: one line, no double quotes inside.
+msg_field () {
+    local text=${1//$'\n'/ }
+    printf 'msg="%s"' "${text//\"/\'}"
 }
 
 #  Is pid $1 a running tashan-$2 ?
@@ -336,13 +345,13 @@ on_death () {
             ((backoff_s[$svc] > BACKOFF_MAX_S)) && backoff_s[$svc]=$BACKOFF_MAX_S
         fi
         next_start_ms[$svc]=$((now + backoff_s[$svc] * 1000))
-        event_err "crash_loop svc=$svc old_pid=$old status=${last_status[$svc]} deaths_in_10s=${#recent[@]} next_start_in=${backoff_s[$svc]}s log=$log_dir/$svc.log"
+        event_err crash_loop "service=$svc old_pid=$old status=${last_status[$svc]} deaths_in_10s=${#recent[@]} next_start_in_s=${backoff_s[$svc]} log=$log_dir/$svc.log"
         tail -n 5 -- "$log_dir/$svc.log" 2>/dev/null | sed "s/^/    $svc| /" >&2
         return
     fi
     next_start_ms[$svc]=0
     start_service "$svc"
-    event "restart svc=$svc old_pid=$old status=${last_status[$svc]} new_pid=${pid[$svc]}"
+    event restart "service=$svc old_pid=$old status=${last_status[$svc]} new_pid=${pid[$svc]}"
 }
 
 #  One pass: reap dead daemons, start those whose back-off is over.
@@ -356,7 +365,7 @@ supervise_once () {
             on_death "$svc" "$st"
         elif (($(ts_now_ms) >= next_start_ms[$svc])); then
             start_service "$svc"
-            event "restart svc=$svc old_pid=${last_pid[$svc]} status=${last_status[$svc]} new_pid=${pid[$svc]} after_backoff=${backoff_s[$svc]}s"
+            event restart "service=$svc old_pid=${last_pid[$svc]} status=${last_status[$svc]} new_pid=${pid[$svc]} after_backoff_s=${backoff_s[$svc]}"
         fi
     done
 }
@@ -370,7 +379,7 @@ stop_all () {
     stopping=1
     trap 'force_kill=1' INT TERM HUP
     [[ -n "$nap_pid" ]] && kill -TERM "$nap_pid" 2>/dev/null
-    event "stopping reason=$why"
+    event stopping "reason=$why"
     if [[ -n "$demo_pid" ]]; then
         kill -TERM "$demo_pid" 2>/dev/null
         wait "$demo_pid" 2>/dev/null
@@ -392,21 +401,21 @@ stop_all () {
         [[ -n "${pid[$svc]}" ]] || continue
         if kill -0 "${pid[$svc]}" 2>/dev/null; then
             if ((force_kill)); then
-                event_err "kill svc=$svc pid=${pid[$svc]} reason=second_signal"
+                event_err kill "service=$svc pid=${pid[$svc]} reason=second_signal"
             else
-                event_err "kill svc=$svc pid=${pid[$svc]} reason=no_exit_within_$((STOP_TIMEOUT_MS / 1000))s_of_SIGTERM"
+                event_err kill "service=$svc pid=${pid[$svc]} reason=no_exit_within_$((STOP_TIMEOUT_MS / 1000))s_of_SIGTERM"
             fi
             kill -KILL "${pid[$svc]}" 2>/dev/null
         fi
         st=0
         wait "${pid[$svc]}" 2>/dev/null || st=$?
-        event "stopped svc=$svc pid=${pid[$svc]} status=$(describe_status "$st")"
+        event stopped "service=$svc pid=${pid[$svc]} status=$(describe_status "$st")"
         pid[$svc]=""
     done
     for svc in "${SERVICES[@]}"; do
         rm -f -- "$run_dir/$svc.pid" "$run_dir/$svc.pid.tmp"
     done
-    event "stopped all"
+    event stopped_all
     exit "$code"
 }
 
@@ -423,10 +432,10 @@ trap on_exit EXIT
 # ---------------------------------------------------------------------------
 #  Start, wait for health
 
-event "start data_dir=$data_dir listen=$listen bin_dir=$bin_dir pid=$$"
+event start "data_dir=$data_dir listen=$listen bin_dir=$bin_dir pid=$$"
 for svc in "${SERVICES[@]}"; do
     start_service "$svc"
-    event "started svc=$svc pid=${pid[$svc]}"
+    event started "service=$svc pid=${pid[$svc]}"
 done
 
 deadline=$(($(ts_now_ms) + health_timeout_s * 1000))
@@ -436,7 +445,7 @@ while :; do
     code=${reply##*$'\n'}
     [[ "$code" == 200 ]] && break
     if (($(ts_now_ms) >= deadline)); then
-        event_err "unhealthy: $base_url/healthz did not answer 200 within ${health_timeout_s}s (last: ${code:-no answer} ${reply%$'\n'*})"
+        event_err unhealthy "url=$base_url/healthz timeout_s=$health_timeout_s last_status=${code:-none} $(msg_field "no 200 in time; last answer: ${reply%$'\n'*}")"
         for svc in "${SERVICES[@]}"; do
             printf '  --- last lines of %s\n' "$log_dir/$svc.log" >&2
             tail -n 8 -- "$log_dir/$svc.log" 2>/dev/null | sed 's/^/    /' >&2
@@ -445,7 +454,7 @@ while :; do
     fi
     nap 0.3
 done
-event "healthy url=$base_url/healthz"
+event healthy "url=$base_url/healthz"
 
 token_file=$data_dir/gateway/ops.token
 demo_tokens_file=$data_dir/gateway/demo-tokens.txt
@@ -483,7 +492,7 @@ except (ValueError, KeyError):
     pass' "$role" "$binding" >>"$demo_tokens_file.tmp"
     done
     mv -f "$demo_tokens_file.tmp" "$demo_tokens_file"
-    event "demo: tokens for the panel, schools S1/S2 and merchant apps in $demo_tokens_file"
+    event demo_tokens "file=$demo_tokens_file $(msg_field "tokens for the panel, schools S1/S2 and merchant apps")"
 }
 
 print_ready () {
@@ -507,18 +516,18 @@ EOF
 demo_marker=$data_dir/.demo-created
 if ((demo)) && [[ ! -e "$demo_marker" ]]; then
     if [[ -x "$bin_dir/tashanctl" ]]; then
-        event "demo: creating the demo community (tashanctl demo${seed_args[*]:+ ${seed_args[*]}}), output in $log_dir/demo.log"
+        event demo_start "log=$log_dir/demo.log $(msg_field "creating the demo community (tashanctl demo${seed_args[*]:+ ${seed_args[*]}})")"
         log_file_prepare "$log_dir/demo.log"
         "$bin_dir/tashanctl" --data-dir "$data_dir" "${config_args[@]}" \
             demo "${seed_args[@]}" </dev/null >"$log_dir/demo.log" 2>&1 {lock_fd}>&- &
         demo_pid=$!
     else
-        event_err "demo: NOT created: $bin_dir/tashanctl is missing; the system runs without demo data"
+        event_err demo_failed "$(msg_field "demo NOT created: $bin_dir/tashanctl is missing; the system runs without demo data")"
         print_ready
     fi
 else
-    ((demo)) || event "demo: skipped (--no-demo)"
-    ((demo)) && event "demo: already created earlier ($demo_marker)"
+    ((demo)) || event demo_skipped "reason=no_demo_flag"
+    ((demo)) && event demo_skipped "reason=created_earlier marker=$demo_marker"
     print_ready
 fi
 
@@ -533,10 +542,10 @@ while :; do
         demo_pid=""
         if ((st == 0)); then
             date -u +%Y-%m-%dT%H:%M:%SZ >"$demo_marker"
-            event "demo: created"
+            event demo_created
             make_demo_tokens
         else
-            event_err "demo: NOT created: tashanctl demo failed ($(describe_status "$st")); the system runs without demo data. Last lines of $log_dir/demo.log:"
+            event_err demo_failed "status=$(describe_status "$st") log=$log_dir/demo.log $(msg_field "demo NOT created: tashanctl demo failed; the system runs without demo data. Last lines of the log:")"
             tail -n 10 -- "$log_dir/demo.log" 2>/dev/null | sed 's/^/    demo| /' >&2
             printf '    retry: %s --data-dir %s demo   (or re-run up.sh)\n' \
                 "$bin_dir/tashanctl" "$data_dir" >&2

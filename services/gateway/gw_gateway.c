@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gateway.pb-c.h"
+#include "gw_access.h"
 #include "gw_auth.h"
 #include "gw_console.h"
 #include "gw_disclose.h"
@@ -21,6 +22,7 @@
 #include "gw_ratelimit.h"
 #include "gw_router.h"
 #include "ts_log.h"
+#include "ts_reqlog.h"
 #include "ts_rpc.h"
 #include "ts_status.h"
 #include "ts_zmq.h"
@@ -44,6 +46,9 @@ struct gw_gateway {
     bool health_polling;            //  one poll at a time
     uint64_t start_ms;              //  uv_now at start, for uptime
     bool stopping;
+    //  "a daemon is unavailable" warnings: at most one a second each
+    uint64_t unavailable_logged_ms [TS_SERVICE_COUNT];
+    uint64_t unavailable_suppressed [TS_SERVICE_COUNT];
 };
 
 //  One request on its way through a daemon.
@@ -54,6 +59,7 @@ typedef struct {
     ts_arena *arena;
     char route_key [96];            //  metrics label
     uint64_t start_ns;
+    gw_access *access;              //  the request's id and log record
 } call_t;
 
 //  --------------------------------------------------------------------
@@ -65,6 +71,7 @@ s_respond (gw_gateway *self, gw_http_request *req, const char *route_key, unsign
 {
     uint64_t elapsed_us = (uv_hrtime () - gw_http_request_start_ns (req)) / 1000;
     gw_metrics_request (self->metrics, route_key, status, elapsed_us);
+    gw_access_route (gw_access_of (req), route_key);
     gw_http_respond (req, status, content_type, body, len, NULL);
 }
 
@@ -74,6 +81,7 @@ s_error (gw_gateway *self, gw_http_request *req, const char *route_key, unsigned
 {
     uint64_t elapsed_us = (uv_hrtime () - gw_http_request_start_ns (req)) / 1000;
     gw_metrics_request (self->metrics, route_key, status, elapsed_us);
+    gw_access_route (gw_access_of (req), route_key);
     const char *word = status == 405 ? "method_not_allowed"
                      : ts_status_word (status);
     gw_http_respond_error (req, status, word, message);
@@ -236,6 +244,7 @@ s_authenticate (gw_gateway *self, gw_http_request *req, ts_arena *arena,
     caller->role = (char *) role;
     caller->binding = (char *) binding;
     caller->principal = (char *) principal;
+    gw_access_principal (gw_access_of (req), principal);
     return true;
 }
 
@@ -298,6 +307,28 @@ s_service_index (const char *service)
     return -1;
 }
 
+//  A daemon did not answer (503) or not in time (504, not applied): say
+//  so at warn, at most once a second per daemon (with how many were
+//  not said), so an outage is visible without flooding the log.
+static void
+s_log_unavailable (gw_gateway *self, const call_t *call, unsigned code, const char *message)
+{
+    int index = s_service_index (call->route->service);
+    assert (index >= 0);
+    uint64_t now_ms = uv_now (self->loop);
+    if (self->unavailable_logged_ms [index] != 0
+    &&  now_ms - self->unavailable_logged_ms [index] < 1000) {
+        self->unavailable_suppressed [index]++;
+        return;
+    }
+    ts_log_warn ("service_unavailable", "service=%s method=%s code=%u reason=\"%.200s\" "
+                 "request_id=%s suppressed=%llu", call->route->service, call->route->rpc,
+                 code, message, gw_access_request_id (call->access),
+                 (unsigned long long) self->unavailable_suppressed [index]);
+    self->unavailable_logged_ms [index] = now_ms;
+    self->unavailable_suppressed [index] = 0;
+}
+
 static void
 s_on_reply (void *arg, unsigned code, const char *message, const uint8_t *body, size_t size)
 {
@@ -314,6 +345,7 @@ s_on_reply (void *arg, unsigned code, const char *message, const uint8_t *body, 
         char why [ERR_MAX];
         snprintf (why, sizeof why, "the %s service is unavailable (%.200s); try again",
                   route->service, message);
+        s_log_unavailable (self, call, code, message);
         s_error (self, call->req, call->route_key, TS_UNAVAILABLE, why);
     }
     else
@@ -382,6 +414,7 @@ s_too_many (gw_gateway *self, gw_http_request *req, const char *route_key)
     static const char *const headers [] = { "Retry-After", "1", NULL };
     uint64_t elapsed_us = (uv_hrtime () - gw_http_request_start_ns (req)) / 1000;
     gw_metrics_request (self->metrics, route_key, TS_TOO_MANY, elapsed_us);
+    gw_access_route (gw_access_of (req), route_key);
     gw_http_respond (req, TS_TOO_MANY, "application/json", body, sizeof body - 1, headers);
 }
 
@@ -454,6 +487,43 @@ s_request_path (gw_gateway *self, gw_http_request *req, call_t *call,
     return 0;
 }
 
+//  The client's Idempotency-Key of a POST ("" without one). NULL after
+//  answering 400 for a malformed one.
+static const char *
+s_idempotency_key (gw_gateway *self, gw_http_request *req, call_t *call)
+{
+    const char *key = gw_http_request_header (req, "Idempotency-Key");
+    if (!key || strcmp (call->route->http_method, "POST") != 0)
+        return "";
+    if (!ts_idempotency_key_ok (key)) {
+        s_error (self, req, call->route_key, TS_BAD_REQUEST, "Idempotency-Key must be 1 to "
+                 "255 printable ASCII characters without blanks");
+        return NULL;
+    }
+    return key;
+}
+
+//  Send a routed call's request to its daemon, with the request id, the
+//  client's idempotency key and a deadline (ts_rpc); s_on_reply answers.
+static void
+s_send_call (gw_gateway *self, call_t *call, const Tashan__Caller *caller,
+             const ProtobufCMessage *msg)
+{
+    const char *key = s_idempotency_key (self, call->req, call);
+    if (!key) {
+        s_call_free (call);
+        return;
+    }
+    int index = s_service_index (call->route->service);
+    assert (index >= 0);
+    size_t size = protobuf_c_message_get_packed_size (msg);
+    uint8_t *buf = ts_arena_alloc (call->arena, size ? size : 1);
+    protobuf_c_message_pack (msg, buf);
+    ts_rpc_meta meta = { gw_access_request_id (call->access), key };
+    ts_rpc_call_meta (self->rpc [index], call->route->rpc, caller, &meta, buf, size,
+                      GW_RPC_TIMEOUT_MS, s_on_reply, call);
+}
+
 //  A request that matched a route: authenticate the caller (unless the
 //  route is public), apply the rate limit, build the request message
 //  (body, then query, then path) and send it to the owning daemon;
@@ -468,6 +538,8 @@ s_routed (gw_gateway *self, gw_http_request *req, gw_match *match)
     call->req = req;
     call->route = route;
     call->arena = ts_arena_new ();
+    call->access = gw_access_of (req);
+    assert (call->access);
     snprintf (call->route_key, sizeof call->route_key, "%s %s", route->http_method, route->pattern);
 
     Tashan__Caller caller = TASHAN__CALLER__INIT;
@@ -491,14 +563,7 @@ s_routed (gw_gateway *self, gw_http_request *req, gw_match *match)
         s_call_free (call);
         return;
     }
-    int index = s_service_index (route->service);
-    assert (index >= 0);
-    size_t size = protobuf_c_message_get_packed_size (msg);
-    uint8_t *buf = ts_arena_alloc (call->arena, size ? size : 1);
-    protobuf_c_message_pack (msg, buf);
-    gw_http_request_set_user (req, call);
-    ts_rpc_call (self->rpc [index], route->rpc, &caller, buf, size, GW_RPC_TIMEOUT_MS,
-                 s_on_reply, call);
+    s_send_call (self, call, &caller, msg);
 }
 
 //  --------------------------------------------------------------------
@@ -559,6 +624,7 @@ static void
 s_on_request (gw_http_request *req, void *arg)
 {
     gw_gateway *self = arg;
+    gw_access *access = gw_access_begin (req);
     const char *method = gw_http_request_method (req);
     const char *path = gw_http_request_path (req);
     bool get = strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0;
@@ -574,17 +640,21 @@ s_on_request (gw_http_request *req, void *arg)
         s_metrics (self, req);
         return;
     }
+    gw_access_route (access, "console");
     if (get && gw_console_serve (req, self->metrics, path))
         return;
     if (get && strncmp (path, "/c/", 3) == 0) {
+        gw_access_route (access, "/c/{code}");
         gw_disclose_page (self->rpc [s_service_index ("merchants")], self->metrics, req, path + 3);
         return;
     }
     if (get && strcmp (path, "/v1/session") == 0) {
+        gw_access_route (access, "/v1/session");
         gw_console_session (req, self->metrics, self->auth);
         return;
     }
     if (get && strcmp (path, "/v1/qr.svg") == 0) {
+        gw_access_route (access, "/v1/qr.svg");
         gw_console_qr (req, self->metrics, self->auth);
         return;
     }
@@ -732,6 +802,7 @@ gw_gateway_main (int argc, char **argv)
         case TS_CONFIG_RUN: break;
     }
     ts_log_init ("gateway", cfg.log_level);
+    ts_reqlog_set ((ts_reqlog_mode) cfg.log_requests, cfg.log_requests_sample);
     signal (SIGPIPE, SIG_IGN);
     main_t m = { 0 };
     uv_loop_init (&m.loop);

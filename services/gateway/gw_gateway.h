@@ -16,7 +16,10 @@
 #include <uv.h>
 #include "ts_config.h"
 
-#define GW_RPC_TIMEOUT_MS 1800      //  a 503 always leaves within 2 s
+//  The deadline a routed call carries: the daemon never applies it
+//  later; the gateway waits TS_RPC_DEADLINE_GRACE_MS more, so a 503
+//  always leaves within 2 s and means "not applied".
+#define GW_RPC_TIMEOUT_MS 1700
 #define GW_RPC_IN_FLIGHT_MAX 16384  //  per daemon
 #define GW_HEALTH_POLL_MS 5000      //  for /metrics (lag, up)
 

@@ -148,6 +148,16 @@ bool gw_http_request_detached (gw_http_request *req);
 //  One pointer of application state carried with the request.
 void gw_http_request_set_user (gw_http_request *req, void *user);
 void *gw_http_request_user (gw_http_request *req);
+//  The id the answer carries as X-Request-Id (at most 64 characters,
+//  copied; the caller has checked them).
+void gw_http_request_set_id (gw_http_request *req, const char *id);
+//  Have fn called once, just before req is consumed by its answer (also
+//  when it was detached): what an access log needs. body_len is the
+//  answer's body size.
+typedef void (*gw_http_respond_fn) (gw_http_request *req, unsigned status,
+                                    size_t body_len, void *arg);
+void gw_http_request_on_respond (gw_http_request *req, gw_http_respond_fn fn,
+                                 void *arg);
 
 //  ---------------------------------------------------------------------
 //  Answer req and give it up (see ownership above). content_type may be

@@ -37,6 +37,7 @@
 #define GW_HTTP_MAX_EXTRA_HEADERS 32        //  name/value pairs per response
 #define GW_HTTP_REMOTE_BYTES    64
 #define GW_HTTP_ERROR_MESSAGE_BYTES 1024    //  JSON error message, truncated
+#define GW_HTTP_REQUEST_ID_BYTES 65         //  64 characters and a NUL
 
 typedef enum {
     REQ_PARSING = 1,                //  bytes still arriving; conn owns it
@@ -101,6 +102,9 @@ struct _gw_http_request {
     char *response;                 //  formatted response, until written
     size_t response_len;
     void *user;                     //  the application's pointer
+    char id [GW_HTTP_REQUEST_ID_BYTES]; //  X-Request-Id of the answer, "" none
+    gw_http_respond_fn on_respond;  //  the application's, at the answer
+    void *on_respond_arg;
     char remote [GW_HTTP_REMOTE_BYTES]; //  peer address, copied
 };
 

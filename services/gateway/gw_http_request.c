@@ -543,6 +543,41 @@ gw_http_request_user (gw_http_request *req)
     return req->user;
 }
 
+void
+gw_http_request_set_id (gw_http_request *req, const char *id)
+{
+    REQ_CHECK (req);
+    assert (id && strlen (id) < sizeof req->id);
+    snprintf (req->id, sizeof req->id, "%s", id);
+}
+
+void
+gw_http_request_on_respond (gw_http_request *req, gw_http_respond_fn fn, void *arg)
+{
+    REQ_CHECK (req);
+    req->on_respond = fn;
+    req->on_respond_arg = arg;
+}
+
+//  The application's extra headers plus X-Request-Id, into with (room for
+//  GW_HTTP_MAX_EXTRA_HEADERS + 1 pairs and the NULL). Returns with, or
+//  extra as it was when the request has no id.
+static const char *const *
+s_with_request_id (gw_http_request *req, const char *const *extra, const char **with)
+{
+    if (!req->id [0])
+        return extra;
+    size_t n = 0;
+    for (; extra && extra [n] && n < 2 * GW_HTTP_MAX_EXTRA_HEADERS; n += 2) {
+        with [n] = extra [n];
+        with [n + 1] = extra [n + 1];
+    }
+    with [n] = "X-Request-Id";
+    with [n + 1] = req->id;
+    with [n + 2] = NULL;
+    return with;
+}
+
 
 //  --------------------------------------------------------------------------
 //  Answer a request; consumes it.
@@ -556,6 +591,8 @@ gw_http_respond (gw_http_request *req, unsigned status,
     //  Exactly once: a second respond finds REQ_RESPONDED or freed memory.
     assert (req->state == REQ_DISPATCHED);
     assert (body || body_len == 0);
+    if (req->on_respond)
+        req->on_respond (req, status, body_len, req->on_respond_arg);
     gw_http_conn *conn = req->conn;
     if (!conn) {
         gw_http__req_free (req);
@@ -588,6 +625,8 @@ gw_http_respond (gw_http_request *req, unsigned status,
         body = fallback;
     }
     req->close_after = !req->keep_alive;
+    const char *with_id [2 * GW_HTTP_MAX_EXTRA_HEADERS + 3];
+    extra_headers = s_with_request_id (req, extra_headers, with_id);
     req->response = gw_http__format_response (conn->server, status, content_type,
                                        body, body_len, extra_headers,
                                        req->method == HTTP_HEAD,

@@ -165,7 +165,8 @@ s_responses (json_t *schemas, const char *method, const ProtobufCMessageDescript
     json_object_set_new (responses, "422", s_error_response ("refers to something that does not exist"));
     json_object_set_new (responses, "429", s_error_response ("rate limit reached for this "
                                                               "caller (Retry-After: 1)"));
-    json_object_set_new (responses, "503", s_error_response ("owning daemon unreachable"));
+    json_object_set_new (responses, "503", s_error_response ("owning daemon unreachable or "
+                         "not in time; the request was not applied: retry"));
     return responses;
 }
 
@@ -234,6 +235,42 @@ s_describe_all (json_t *paths, const gw_route_doc *docs, size_t count)
         s_describe (paths, docs [i].http_method, docs [i].pattern, docs [i].description);
 }
 
+//  The headers every operation takes (X-Request-Id) and those of the
+//  routed POSTs (Idempotency-Key), as shared parameters.
+static void
+s_add_header_parameters (json_t *doc)
+{
+    json_t *components = json_object_get (doc, "components");
+    json_object_set_new (components, "parameters", json_pack (
+        "{s:{s:s,s:s,s:b,s:s,s:{s:s,s:s}},s:{s:s,s:s,s:b,s:s,s:{s:s,s:i,s:i}}}",
+        "RequestId", "name", "X-Request-Id", "in", "header", "required", 0,
+        "description", "An id for this request, 1 to 64 of [A-Za-z0-9._-]; made (16 hex "
+        "characters) when missing or malformed. Every answer carries it back as "
+        "X-Request-Id and every log line about the request (gateway and daemon) names it.",
+        "schema", "type", "string", "pattern", "^[A-Za-z0-9._-]{1,64}$",
+        "IdempotencyKey", "name", "Idempotency-Key", "in", "header", "required", 0,
+        "description", "Makes a create safe to retry: the first outcome is kept; the same "
+        "key with the same body (same route and caller role) answers it again with 200, "
+        "with another body 409. 1 to 255 printable ASCII characters without blanks. A "
+        "method whose body has its own key (idempotency_key, checkin_id) uses that one.",
+        "schema", "type", "string", "minLength", 1, "maxLength", 255));
+    json_t *paths = json_object_get (doc, "paths");
+    const char *pattern;
+    json_t *item;
+    json_object_foreach (paths, pattern, item) {
+        const char *method;
+        json_t *op;
+        json_object_foreach (item, method, op) {
+            json_t *params = json_object_get (op, "parameters");
+            json_array_append_new (params, json_pack ("{s:s}", "$ref",
+                                                      "#/components/parameters/RequestId"));
+            if (strcmp (method, "post") == 0 && strcmp (pattern, "/v1/tokens") != 0)
+                json_array_append_new (params, json_pack ("{s:s}", "$ref",
+                                       "#/components/parameters/IdempotencyKey"));
+        }
+    }
+}
+
 char *
 gw_openapi_print (void)
 {
@@ -274,6 +311,7 @@ gw_openapi_print (void)
         "security", "bearer");
     if (!doc)
         return NULL;
+    s_add_header_parameters (doc);
     char *text = json_dumps (doc, JSON_INDENT (1) | JSON_SORT_KEYS);
     json_decref (doc);
     return text;

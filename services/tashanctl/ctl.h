@@ -21,6 +21,9 @@ int ctl_demo (ctl_t *ctl, int argc, char **argv);
 int ctl_demo_proposals (ctl_t *ctl);
 int ctl_match (ctl_t *ctl, int argc, char **argv);
 int ctl_keygen (ctl_t *ctl, int argc, char **argv);
+//  ctl_keys.c: a client's key pair (keygen --client), the keys file.
+int ctl_keygen_client (ctl_t *ctl, int argc, char **argv);
+int ctl_keys (ctl_t *ctl, int argc, char **argv);
 //  ctl_demo_volunteers.c: the volunteers part of the demo (after residents).
 int ctl_demo_volunteers (ctl_t *ctl, uint64_t seed);
 

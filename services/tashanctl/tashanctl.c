@@ -8,7 +8,7 @@
         backup DIR        consistent compacted LMDB copies of every daemon
         restore DIR       put a backup in place (daemons stopped)
         demo, match       the demo community; the batch needs match
-        keygen            a CURVE key pair for encrypted endpoints
+        keygen, keys      CURVE key pairs; the clients the daemons accept
     =========================================================================
 */
 #include <errno.h>
@@ -31,7 +31,13 @@ static const char *s_usage =
     "                      be stopped; the current data is moved aside\n"
     "  demo [--seed N]     create the demo community through the daemons\n"
     "  match --all         match every open need against the resources\n"
-    "  keygen              print a new CURVE key pair as config lines\n";
+    "  keygen              print a new CURVE key pair for the daemons' config\n"
+    "  keygen --client NAME --role ROLE [--binding ID]\n"
+    "                      a client's key pair: prints its config lines and adds\n"
+    "                      it to the keys file (curve.clients_file); ROLE is\n"
+    "                      gateway, ops, system, panel, school or merchant\n"
+    "  keys list           the client keys the daemons accept\n"
+    "  keys revoke NAME    refuse that client from its next request on\n";
 
 int
 main (int argc, char **argv)
@@ -66,8 +72,14 @@ main (int argc, char **argv)
     if (strcmp (cmd, "match") == 0)
         rc = ctl_match (&ctl, ctl.cfg.argc - 1, ctl.cfg.argv + 1);
     else
+    if (strcmp (cmd, "keygen") == 0 && ctl.cfg.argc > 1)
+        rc = ctl_keygen_client (&ctl, ctl.cfg.argc - 1, ctl.cfg.argv + 1);
+    else
     if (strcmp (cmd, "keygen") == 0)
         rc = ctl_keygen (&ctl, ctl.cfg.argc - 1, ctl.cfg.argv + 1);
+    else
+    if (strcmp (cmd, "keys") == 0)
+        rc = ctl_keys (&ctl, ctl.cfg.argc - 1, ctl.cfg.argv + 1);
     else {
         fprintf (stderr, "tashanctl: unknown command '%s' (see --help)\n", cmd);
         rc = 2;

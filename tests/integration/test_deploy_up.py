@@ -231,9 +231,17 @@ def step_restart(run):
         fail_with_output(run, '/healthz not 200 within %.0f s of kill -9 '
                          '(last: %s)' % (RESTART_DEADLINE_S, status))
     text = run.output()
-    want = r'restart svc=%s old_pid=%d status=signal:KILL new_pid=%d' % (
-        VICTIM, old, new)
+    want = (r'ts=\S+Z level=info svc=up\.sh event=restart service=%s '
+            r'old_pid=%d status=signal:KILL new_pid=%d' % (VICTIM, old, new))
     assert re.search(want, text), 'up.sh did not log "%s"' % want
+    #  up.sh's lines are in the daemons' format: ts, level, svc, event.
+    with open(os.path.join(run.data_dir, 'logs', 'up.log'), encoding='utf-8') as f:
+        lines = f.read().splitlines()
+    assert lines, 'up.log is empty'
+    for line in lines:
+        assert re.match(r'ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z '
+                        r'level=(info|warn|error) svc=up\.sh event=[a-z_]+( |$)',
+                        line), 'up.log line not in ts_log format: %r' % line
 
 
 def step_stop(run):
@@ -253,7 +261,7 @@ def step_stop(run):
             'pid file left: %s' % run.pid_file(svc))
     text = run.output()
     for svc in harness.SERVICES:
-        m = re.search(r'stopped svc=%s pid=%d status=(\S+)' % (svc, pids[svc]),
+        m = re.search(r'event=stopped service=%s pid=%d status=(\S+)' % (svc, pids[svc]),
                       text)
         assert m, 'up.sh did not log how %s stopped' % svc
         assert m.group(1) == 'exit:0', '%s stopped with %s' % (svc,

@@ -460,6 +460,44 @@ test_curve_key_must_be_40_chars (void **state)
     assert_non_null (strstr (err, "40"));
 }
 
+//  The keys file and the backup root default under the data dir; relative
+//  settings are taken from it too, absolute ones kept.
+static void
+test_clients_file_and_backup_root (void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal (s_parse (f, false, NULL), TS_CONFIG_RUN);
+    char expect [256];
+    snprintf (expect, sizeof expect, "%s/var/keys/clients", f->dir);
+    assert_string_equal (f->cfg.clients_file, expect);
+    snprintf (expect, sizeof expect, "%s/var/backups", f->dir);
+    assert_string_equal (f->cfg.backup_root, expect);
+    char path [256];
+    snprintf (path, sizeof path, "%s/c.conf", f->dir);
+    s_write_file (path, "curve.clients_file = etc/clients\nbackup.root = /srv/backups\n");
+    assert_int_equal (s_parse (f, false, "--config", path, NULL), TS_CONFIG_RUN);
+    snprintf (expect, sizeof expect, "%s/var/etc/clients", f->dir);
+    assert_string_equal (f->cfg.clients_file, expect);
+    assert_string_equal (f->cfg.backup_root, "/srv/backups");
+}
+
+static void
+test_endpoint_loopback (void **state)
+{
+    (void) state;
+    const char *yes [] = { "ipc:///tmp/x.sock", "tcp://127.0.0.1:7101", "tcp://127.1.2.3:1",
+                           "tcp://localhost:7101", "tcp://[::1]:7101" };
+    const char *no [] = { "tcp://0.0.0.0:7101", "tcp://*:7101", "tcp://10.0.0.1:7101",
+                          "tcp://eth0:7101", "tcp://127.0.0.1.evil:1", "tcp://128.0.0.1:1",
+                          "tcp://127.0.0.256:1", "tcp://localhost.example:1", "inproc://x" };
+    for (size_t i = 0; i < sizeof yes / sizeof yes [0]; i++)
+        if (!ts_config_endpoint_loopback (yes [i]))
+            fail_msg ("%s should be loopback", yes [i]);
+    for (size_t i = 0; i < sizeof no / sizeof no [0]; i++)
+        if (ts_config_endpoint_loopback (no [i]))
+            fail_msg ("%s should not be loopback", no [i]);
+}
+
 static void
 test_value_too_long (void **state)
 {
@@ -606,6 +644,8 @@ main (void)
         T (test_endpoint_unknown_service),
         T (test_ipc_path_too_long),
         T (test_curve_key_must_be_40_chars),
+        T (test_clients_file_and_backup_root),
+        T (test_endpoint_loopback),
         T (test_value_too_long),
         T (test_missing_value),
         T (test_unknown_flag),

@@ -1,6 +1,6 @@
 /*  test_ts_daemon - a real daemon (forked, on the shared runtime, with its
     own LMDB and ROUTER socket) fed malformed ZeroMQ traffic: it answers
-    what it can with a clear status, drops what it cannot, never dies, and
+    every frame with a clear status (corr_id 0 when unreadable), never dies, and
     still serves; SIGTERM stops it cleanly (exit 0). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -246,6 +246,101 @@ test_bad_envelopes_get_clear_errors (void **state)
     assert_int_equal (s_health (f), TS_OK);
 }
 
+//  What cannot be read as a request is answered, not dropped: 400 for a
+//  frame that is no Request or a message of several frames, 413 for a
+//  frame over TS_FRAME_MAX_BYTES (corr_id 0: it could not be read).
+static void
+test_malformed_frames_are_answered (void **state)
+{
+    fixture_t *f = *state;
+    char message [256];
+    uint64_t corr = 99;
+    assert_int_equal (zmq_send (f->sock, "\xff\xff\xff\xff garbage", 12, 0), 12);
+    assert_int_equal (s_recv_reply (f, &corr, message, sizeof message), TS_BAD_REQUEST);
+    assert_int_equal (corr, 0);
+    assert_non_null (strstr (message, "not a packed tashan.Request"));
+    zmq_send (f->sock, "a", 1, ZMQ_SNDMORE);
+    zmq_send (f->sock, "b", 1, ZMQ_SNDMORE);
+    zmq_send (f->sock, "c", 1, 0);
+    assert_int_equal (s_recv_reply (f, NULL, message, sizeof message), TS_BAD_REQUEST);
+    assert_non_null (strstr (message, "one frame"));
+    size_t size = TS_FRAME_MAX_BYTES + 1;
+    uint8_t *big = calloc (1, size);
+    assert_int_equal (zmq_send (f->sock, big, size, 0), (int) size);
+    free (big);
+    assert_int_equal (s_recv_reply (f, &corr, message, sizeof message), TS_TOO_LARGE);
+    assert_int_equal (corr, 0);
+    assert_int_equal (s_health (f), TS_OK);
+}
+
+//  A REQ socket's envelope (empty delimiter frame) gets a Reply in that
+//  envelope, so the REQ client reads why.
+static void
+test_req_envelope_is_answered (void **state)
+{
+    fixture_t *f = *state;
+    void *req_sock = zmq_socket (f->ctx, ZMQ_REQ);
+    int timeout_ms = 2000, linger = 0;
+    zmq_setsockopt (req_sock, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    zmq_setsockopt (req_sock, ZMQ_LINGER, &linger, sizeof linger);
+    char ep [128];
+    snprintf (ep, sizeof ep, "ipc://%s/run/volunteers.sock", f->dir);
+    assert_int_equal (zmq_connect (req_sock, ep), 0);
+    Tashan__Request req = TASHAN__REQUEST__INIT;
+    req.corr_id = 42;
+    req.method = "sys.Health";
+    uint8_t buf [64];
+    size_t size = protobuf_c_message_pack (&req.base, buf);
+    assert_int_equal (zmq_send (req_sock, buf, size, 0), (int) size);
+    uint8_t reply_buf [1024];
+    int n = zmq_recv (req_sock, reply_buf, sizeof reply_buf, 0);
+    assert_true (n > 0);
+    Tashan__Reply *rep = tashan__reply__unpack (NULL, (size_t) n, reply_buf);
+    assert_non_null (rep);
+    assert_int_equal (rep->corr_id, 42);
+    assert_int_equal (rep->status->code, TS_BAD_REQUEST);
+    assert_non_null (strstr (rep->status->message, "DEALER"));
+    tashan__reply__free_unpacked (rep, NULL);
+    zmq_close (req_sock);
+}
+
+//  sys.Backup writes only under backup.root (<data-dir>/backups).
+static void
+test_backup_outside_root_refused (void **state)
+{
+    fixture_t *f = *state;
+    const char *dirs [] = { "/tmp", "/etc/tashan-backup", "", "relative/dir" };
+    unsigned codes [] = { TS_FORBIDDEN, TS_FORBIDDEN, TS_BAD_REQUEST, TS_BAD_REQUEST };
+    for (size_t i = 0; i < 4; i++) {
+        Tashan__BackupRequest br = TASHAN__BACKUP_REQUEST__INIT;
+        br.dir = (char *) dirs [i];
+        uint8_t body [256];
+        size_t size = protobuf_c_message_pack (&br.base, body);
+        s_send_request (f, 20 + i, "sys.Backup", "system", true, body, size);
+        char message [256];
+        assert_int_equal (s_recv_reply (f, NULL, message, sizeof message), codes [i]);
+    }
+    //  A symlink under the root pointing out of it is outside too.
+    char link [128], inside [256];
+    snprintf (link, sizeof link, "%s/backups/out", f->dir);
+    assert_int_equal (symlink ("/tmp", link), 0);
+    snprintf (inside, sizeof inside, "%s/x", link);
+    Tashan__BackupRequest br = TASHAN__BACKUP_REQUEST__INIT;
+    br.dir = inside;
+    uint8_t body [256];
+    size_t size = protobuf_c_message_pack (&br.base, body);
+    s_send_request (f, 30, "sys.Backup", "system", true, body, size);
+    char message [256];
+    assert_int_equal (s_recv_reply (f, NULL, message, sizeof message), TS_FORBIDDEN);
+    assert_non_null (strstr (message, "outside backup.root"));
+    //  Under the root: done.
+    snprintf (inside, sizeof inside, "%s/backups/one", f->dir);
+    br.dir = inside;
+    size = protobuf_c_message_pack (&br.base, body);
+    s_send_request (f, 31, "sys.Backup", "system", true, body, size);
+    assert_int_equal (s_recv_reply (f, NULL, message, sizeof message), TS_OK);
+}
+
 static void
 test_big_requests_all_answered (void **state)
 {
@@ -317,6 +412,11 @@ main (void)
         cmocka_unit_test_setup_teardown (test_garbage_frames_are_dropped_and_daemon_lives,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_bad_envelopes_get_clear_errors, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_malformed_frames_are_answered, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_req_envelope_is_answered, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_backup_outside_root_refused, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_big_requests_all_answered,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_sigterm_stops_cleanly, s_setup, s_teardown),

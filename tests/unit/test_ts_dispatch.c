@@ -146,6 +146,26 @@ s_apply_big (ts_ctx *ctx, const void *payload, const Tashan__Event *event)
     return TS_OK;
 }
 
+//  A write without a key field of its own: counts how often it ran.
+static unsigned
+s_put (ts_ctx *ctx, const void *req_, void *rep_)
+{
+    const Tashan__Crashtest__EmitRequest *req = req_;
+    Tashan__Crashtest__EmitReply *rep = rep_;
+    ts_txn_add_i64 (ctx->txn, s_items (ctx), req->key, strlen (req->key), 1);
+    rep->seq = ts_txn_get_u64 (ctx->txn, s_items (ctx), req->key, strlen (req->key), 0);
+    return TS_CREATED;
+}
+
+//  A write that takes a second (on the frozen clock): later jobs of its
+//  batch reach the commit after their deadline.
+static unsigned
+s_slow (ts_ctx *ctx, const void *req_, void *rep_)
+{
+    ts_dispatch_set_now (ctx->dispatch, ts_dispatch_now (ctx->dispatch) + 1000);
+    return s_put (ctx, req_, rep_);
+}
+
 static const ts_table_def s_tables [] = { { "items", 0 } };
 
 #define REQ &tashan__crashtest__emit_request__descriptor
@@ -158,6 +178,8 @@ static const ts_method s_methods [] = {
     { "dt.Now", REQ, REP, s_now, TS_METHOD_READ, TS_ROLE_ANY, NULL },
     { "dt.State", REQ, REP, s_state, TS_METHOD_READ, TS_ROLE_ANY, NULL },
     { "dt.Big", REQ, REP, s_big, TS_METHOD_WRITE, TS_ROLE_ANY, NULL },
+    { "dt.Put", REQ, REP, s_put, TS_METHOD_WRITE, TS_ROLE_ANY, NULL },
+    { "dt.Slow", REQ, REP, s_slow, TS_METHOD_WRITE, TS_ROLE_ANY, NULL },
 };
 
 static const ts_topic_handler s_topics [] = {
@@ -913,6 +935,117 @@ test_role_bits_and_callers (void **state)
     assert_string_equal (c.principal, "");
 }
 
+//  --------------------------------------------------------------------
+//  Deadlines and the client's Idempotency-Key
+
+static int64_t
+s_count (fx_t *f, const char *key)
+{
+    ts_store *store = ts_dispatch_store (f->d);
+    ts_txn *txn = ts_txn_begin (store, false);
+    int64_t n = (int64_t) ts_txn_get_u64 (txn, ts_store_table (store, "items"), key,
+                                          strlen (key), 0);
+    ts_txn_abort (&txn);
+    return n;
+}
+
+static void
+test_expired_request_is_not_applied (void **state)
+{
+    fx_t *f = *state;
+    ts_dispatch_set_now (f->d, 1800000000000);
+    ts_job jobs [3] = {
+        s_job (f, "dt.Put", &f->ops, "late"),
+        s_job (f, "dt.Put", &f->ops, "in-time"),
+        s_job (f, "dt.Put", &f->ops, "no-deadline"),
+    };
+    jobs [0].deadline_ms = 1800000000000;        //  due now: too late
+    jobs [1].deadline_ms = 1800000000001;
+    assert_int_equal (ts_dispatch_run_batch (f->d, jobs, 3, f->arena), 1);
+    assert_int_equal (jobs [0].code, TS_TIMEOUT);
+    assert_non_null (strstr (jobs [0].message, "nothing was changed"));
+    assert_null (jobs [0].reply);
+    assert_int_equal (jobs [1].code, TS_CREATED);
+    assert_int_equal (jobs [2].code, TS_CREATED);
+    assert_int_equal (s_count (f, "late"), 0);
+    assert_int_equal (s_count (f, "in-time"), 1);
+    assert_int_equal (s_count (f, "no-deadline"), 1);
+}
+
+static void
+test_write_past_deadline_at_commit_is_dropped (void **state)
+{
+    fx_t *f = *state;
+    ts_dispatch_set_now (f->d, 1800000000000);
+    //  The first job writes in time; the slow second one moves the clock
+    //  past the first one's deadline before the batch commits.
+    ts_job jobs [3] = {
+        s_job (f, "dt.Put", &f->ops, "early"),
+        s_job (f, "dt.Slow", &f->ops, "slow"),
+        s_job (f, "dt.Put", &f->ops, "patient"),
+    };
+    jobs [0].deadline_ms = 1800000000500;
+    jobs [2].deadline_ms = 1800000009000;
+    assert_int_equal (ts_dispatch_run_batch (f->d, jobs, 3, f->arena), 1);
+    assert_int_equal (jobs [0].code, TS_TIMEOUT);
+    assert_false (jobs [0].wrote);
+    assert_int_equal (jobs [1].code, TS_CREATED);
+    assert_int_equal (jobs [2].code, TS_CREATED);
+    assert_int_equal (s_count (f, "early"), 0);
+    //  The batch ran twice but committed once: each write applied once.
+    assert_int_equal (s_count (f, "slow"), 1);
+    assert_int_equal (s_count (f, "patient"), 1);
+}
+
+//  Run one job with a client's Idempotency-Key (NULL: none) on its own.
+static ts_job
+s_run_keyed (fx_t *f, const char *method, const Tashan__Caller *caller, const char *key,
+             const char *idempotency_key)
+{
+    ts_job job = s_job (f, method, caller, key);
+    job.idempotency_key = idempotency_key;
+    ts_dispatch_run_batch (f->d, &job, 1, f->arena);
+    return job;
+}
+
+static void
+test_idempotency_key_replays_and_conflicts (void **state)
+{
+    fx_t *f = *state;
+    ts_job first = s_run_keyed (f, "dt.Put", &f->ops, "a", "key-1");
+    assert_int_equal (first.code, TS_CREATED);
+    //  Same key, same body: the stored reply, not a second effect.
+    ts_job again = s_run_keyed (f, "dt.Put", &f->ops, "a", "key-1");
+    assert_int_equal (again.code, TS_OK);
+    assert_int_equal (again.reply_size, first.reply_size);
+    assert_memory_equal (again.reply, first.reply, first.reply_size);
+    assert_int_equal (s_count (f, "a"), 1);
+    //  Same key, another body: 409, nothing applied.
+    ts_job other = s_run_keyed (f, "dt.Put", &f->ops, "b", "key-1");
+    assert_int_equal (other.code, TS_CONFLICT);
+    assert_non_null (strstr (other.message, "Idempotency-Key 'key-1'"));
+    assert_int_equal (s_count (f, "b"), 0);
+    //  Without a key every call applies; a key is scoped by the caller's role.
+    assert_int_equal (s_run_keyed (f, "dt.Put", &f->ops, "a", NULL).code, TS_CREATED);
+    assert_int_equal (s_run_keyed (f, "dt.Put", &f->panel, "b", "key-1").code, TS_CREATED);
+    assert_int_equal (s_count (f, "a"), 2);
+    assert_int_equal (s_count (f, "b"), 1);
+}
+
+static void
+test_idempotency_key_header_and_body_keys_apart (void **state)
+{
+    fx_t *f = *state;
+    //  A method with its own key field uses it; the header key does not
+    //  stand in for a missing one.
+    assert_int_equal (s_run_keyed (f, "dt.Emit", &f->ops, "", "k9").code, TS_BAD_REQUEST);
+    assert_int_equal (s_run_keyed (f, "dt.Emit", &f->ops, "k9", "k9").code, TS_CREATED);
+    assert_int_equal (s_run_keyed (f, "dt.Emit", &f->ops, "k9", "other").code, TS_OK);
+    //  Reads ignore a key: nothing stored, nothing refused.
+    assert_int_equal (s_run_keyed (f, "dt.Get", &f->ops, "k9", "k9").code, TS_OK);
+    assert_int_equal (s_run_keyed (f, "dt.Get", &f->ops, "seed", "k9").code, TS_OK);
+}
+
 //  Each test runs through a wrapper that marks the fixture finished when
 //  the test returns (a failed assertion jumps past it).
 #define TESTS(X) \
@@ -925,6 +1058,10 @@ test_role_bits_and_callers (void **state)
     X (test_empty_key_is_bad_request) \
     X (test_overlong_key_is_bad_request) \
     X (test_role_not_allowed_is_forbidden) \
+    X (test_expired_request_is_not_applied) \
+    X (test_write_past_deadline_at_commit_is_dropped) \
+    X (test_idempotency_key_replays_and_conflicts) \
+    X (test_idempotency_key_header_and_body_keys_apart) \
     X (test_unknown_method_is_not_found) \
     X (test_malformed_body_is_bad_request) \
     X (test_read_method_sees_data_and_fails_cleanly) \
