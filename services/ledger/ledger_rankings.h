@@ -16,8 +16,9 @@
     reading a closed month reads them back unchanged.
 
     Performance: a ranking walks the community's households (or
-    buildings) once with two point lookups each and sorts them: about a
-    millisecond per thousand households; at most LEDGER_RANKING_ROWS_MAX.
+    buildings) once, with two point lookups each, and sorts them (at most
+    LEDGER_RANKING_ROWS_MAX); a closed month's is a cursor walk over its
+    published rows.
     =========================================================================
 */
 #ifndef LEDGER_RANKINGS_H
