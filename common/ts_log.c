@@ -46,11 +46,29 @@ s_write_line (const char *line, size_t size)
     }
 }
 
+//  Log lines name callers, tokens' ids and what they did: a log file is
+//  for the service's account and its group (0640), never for everyone.
+//  Whoever opened our stderr (up.sh, systemd, a test harness) may have
+//  made it with a looser umask; a regular file we own is narrowed here.
+//  Its directory is left alone: stderr may be a file in any directory
+//  (up.sh makes its logs directory 0750).
+static void
+s_log_file_narrow (int fd)
+{
+    struct stat st;
+    if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_uid != geteuid ())
+        return;
+    mode_t mode = st.st_mode & 07777;
+    if ((mode & ~(mode_t) TS_LOG_FILE_MODE) != 0)
+        (void) fchmod (fd, mode & TS_LOG_FILE_MODE);
+}
+
 void
 ts_log_init (const char *service, ts_log_level level)
 {
     snprintf (s_service, sizeof s_service, "%s", service);
     s_level = level;
+    s_log_file_narrow (STDERR_FILENO);
 }
 
 int

@@ -11,6 +11,12 @@
 
 typedef enum { TS_LOG_DEBUG = 0, TS_LOG_INFO, TS_LOG_WARN, TS_LOG_ERROR } ts_log_level;
 
+//  Log files are 0640 (in a 0750 directory: deploy/up.sh makes logs/ so).
+#define TS_LOG_FILE_MODE 0640
+#define TS_LOG_DIR_MODE 0750
+
+//  Name the service and the level; when stderr is a regular file of ours
+//  (a log file), narrow its mode to TS_LOG_FILE_MODE if it is looser.
 void ts_log_init (const char *service, ts_log_level level);
 //  Parse "debug|info|warn|error"; returns -1 when unknown.
 int ts_log_level_parse (const char *name);

@@ -33,6 +33,25 @@ long ts_utf8_chars (const char *s);
 //  characters but tab/newline; when required, not empty.
 unsigned ts_check_str (ts_ctx *ctx, const char *field, const char *s,
                        size_t max_chars, bool required);
+//  A human name or title (a person, household, merchant, circle, notice,
+//  proposal...): ts_check_str, and besides no control character at all
+//  (tab and newline included), no line or paragraph separator, no bidi
+//  override, embedding, isolate or mark (U+061C, U+200E/F, U+202A..E,
+//  U+2066..9), no noncharacter (U+FDD0..U+FDEF, U+xFFFE/U+xFFFF); at
+//  least one visible character; and no leading or trailing whitespace or
+//  invisible character. Such names are refused, not trimmed: what is
+//  stored is exactly what the client sent, and a client learns at once
+//  that "王芳 " is not "王芳".
+unsigned ts_check_name (ts_ctx *ctx, const char *field, const char *s,
+                        size_t max_chars, bool required);
+//  The rule in words, for API descriptions (docs/openapi.json).
+#define TS_NAME_RULE_TEXT \
+    "valid UTF-8, no control character (tab and newline included), no bidi control " \
+    "(U+202A-E, U+2066-9, marks), no noncharacter (U+FDD0-FDEF, U+xFFFE/F), at least one " \
+    "visible character, no space or invisible character at either end: refused with 400, " \
+    "never trimmed"
+//  The code point of the valid UTF-8 sequence of n bytes at s.
+uint32_t ts_utf8_code (const unsigned char *s, size_t n);
 //  lo <= v <= hi
 unsigned ts_check_range (ts_ctx *ctx, const char *field, int64_t v,
                          int64_t lo, int64_t hi);

@@ -164,6 +164,15 @@ if ((${#run_dir} + sock_max > 107)); then
 fi
 mkdir -p -- "$run_dir" "$log_dir" || ts_die "cannot create $run_dir or $log_dir"
 chmod 0700 "$run_dir" 2>/dev/null || true
+#  Logs name callers and what they did: the service's account and its group
+#  read them (files 0640 in a 0750 directory), nobody else; older files
+#  made 0644 are narrowed too. The daemons narrow their own log (ts_log.c).
+chmod 0750 "$log_dir" 2>/dev/null || true
+log_file_prepare () {
+    [[ -e "$1" ]] || (umask 027; : >>"$1")
+    chmod 0640 "$1" 2>/dev/null || true
+}
+log_file_prepare "$log_dir/up.log"
 
 lock_file=$run_dir/up.lock
 command -v flock >/dev/null 2>&1 || ts_die "flock is needed (Debian package util-linux)"
@@ -299,6 +308,7 @@ start_service () {
     local svc=$1
     local args=(--data-dir "$data_dir" "${daemon_args[@]}")
     [[ "$svc" == gateway ]] && args+=(--listen "$listen")
+    log_file_prepare "$log_dir/$svc.log"
     printf 'ts=%s level=info svc=%s event=supervisor_start by=up.sh\n' \
         "$(ts_now_iso)" "$svc" >>"$log_dir/$svc.log"
     "${setsid_cmd[@]}" "$bin_dir/tashan-$svc" "${args[@]}" \
@@ -507,6 +517,7 @@ EOF
 #  backup carries none): `tashanctl demo --check` exits 0 only when every
 #  daemon answers and no store holds data (and the demo checks again).
 demo_check () {
+    log_file_prepare "$log_dir/demo.log"
     "$bin_dir/tashanctl" --data-dir "$data_dir" "${config_args[@]}" demo --check \
         </dev/null >"$log_dir/demo.log" 2>&1 {lock_fd}>&-
 }

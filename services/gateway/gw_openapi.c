@@ -292,6 +292,16 @@ typedef struct {
     json_t *ids;                    //  operationIds used so far
 } doc_t;
 
+//  "POST" -> "post": the key of an operation in a path item.
+static void
+s_lower (const char *method, char *lower, size_t lower_size)
+{
+    size_t n = strlen (method);
+    assert (n < lower_size);
+    for (size_t i = 0; i <= n; i++)
+        lower [i] = (char) (method [i] >= 'A' && method [i] <= 'Z' ? method [i] + 32 : method [i]);
+}
+
 static void
 s_add (doc_t *doc, const char *method, const char *pattern,
        const ProtobufCMessageDescriptor *req, const ProtobufCMessageDescriptor *rep,
@@ -303,10 +313,7 @@ s_add (doc_t *doc, const char *method, const char *pattern,
         json_object_set_new (doc->paths, pattern, item);
     }
     char lower [16];
-    size_t n = strlen (method);
-    assert (n < sizeof lower);
-    for (size_t i = 0; i <= n; i++)
-        lower [i] = (char) (method [i] >= 'A' && method [i] <= 'Z' ? method [i] + 32 : method [i]);
+    s_lower (method, lower, sizeof lower);
     char id [OPERATION_ID_MAX];
     s_operation_id (doc->ids, summary, pattern, id, sizeof id);
     json_object_set_new (item, lower, s_operation (doc->schemas, method, pattern, req, rep,
@@ -349,6 +356,24 @@ s_add_routes (doc_t *doc)
         const gw_route *r = gw_router_at (i);
         s_add (doc, r->http_method, r->pattern, r->request, r->reply, r->flags, r->rpc);
     }
+}
+
+//  Set the description of an operation s_add made.
+static void
+s_describe (json_t *paths, const char *method, const char *pattern, const char *description)
+{
+    char lower [16];
+    s_lower (method, lower, sizeof lower);
+    json_t *op = json_object_get (json_object_get (paths, pattern), lower);
+    assert (op);                    //  a description is of a route that exists
+    json_object_set_new (op, "description", json_string (description));
+}
+
+static void
+s_describe_all (json_t *paths, const gw_route_doc *docs, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        s_describe (paths, docs [i].http_method, docs [i].pattern, docs [i].description);
 }
 
 //  The headers every operation takes (X-Request-Id) and those of the
@@ -399,6 +424,9 @@ gw_openapi_print (void)
         json_decref (doc.ids);
         return NULL;
     }
+    s_describe_all (doc.paths, gw_route_docs_ledger, gw_route_docs_ledger_count);
+    s_describe_all (doc.paths, gw_route_docs_residents, gw_route_docs_residents_count);
+    s_describe_all (doc.paths, gw_route_docs_merchants, gw_route_docs_merchants_count);
     json_decref (doc.ids);
     json_t *root = json_pack ("{s:s,s:{s:s,s:s,s:s},s:[{s:s}],s:o,s:{s:o,s:{s:{s:s,s:s}}},s:[{s:[]}]}",
         "openapi", "3.0.3",

@@ -39,6 +39,22 @@ typedef struct {
     unsigned flags;                 //  GW_*
 } gw_route;
 
+//  What a client must know of a route beyond its schemas (who sees what,
+//  how a ranking is ordered...): its OpenAPI description. Kept next to
+//  the routes, in routes_<service>.c of the services that have any.
+typedef struct {
+    const char *http_method;        //  of a route in the tables
+    const char *pattern;
+    const char *description;
+} gw_route_doc;
+#define GW_ROUTE_DOCS_DECLARE(svc) \
+    extern const gw_route_doc gw_route_docs_##svc []; \
+    extern const size_t gw_route_docs_##svc##_count;
+GW_ROUTE_DOCS_DECLARE (ledger)
+GW_ROUTE_DOCS_DECLARE (residents)
+GW_ROUTE_DOCS_DECLARE (merchants)
+#undef GW_ROUTE_DOCS_DECLARE
+
 //  Per-service tables, each defined in routes_<service>.c, one per daemon
 //  of services/services.list (TS_SERVICES): gw_routes_<svc> and
 //  gw_routes_<svc>_count.

@@ -65,3 +65,41 @@ const gw_route gw_routes_ledger [] = {
     ROUTE ("GET", "/v1/credit/months", "ListMonths", list_months_request, month_list, 0),
 };
 const size_t gw_routes_ledger_count = sizeof gw_routes_ledger / sizeof gw_routes_ledger [0];
+
+//  Who sees which board, how the rankings rank (ledger_board.c,
+//  ledger_rankings.h), what a school learns of pupils (ledger_school.c).
+#define RANKING_DOC(what) \
+    "Every " what " of the community is ranked, those with no entries at 0 (roles: ops, " \
+    "panel, school, merchant; no person is named). Order: average_points (the month's " \
+    "net points per listed member, i.e. consenting current resident; 0 with none) " \
+    "descending, then month_points descending, then id in natural order (2 before 10). " \
+    "honoured marks the month's list: among the first N (red list size, default 10) and " \
+    "net positive; a net-zero or net-negative one is never honoured. A closed month " \
+    "answers its rankings as published when it closed (published_at)."
+#define PUPIL_DOC \
+    "A school learns nothing about other schools' pupils: a pupil_no that is not one of " \
+    "the caller's school's pupils gets the same answer, byte for byte, whether it is " \
+    "unknown or another school's pupil"
+
+const gw_route_doc gw_route_docs_ledger [] = {
+    { "GET", "/v1/credit/honor-board",
+      "Roles: ops and panel (schools and merchants: 403). ops sees every listed person by "
+      "full name, minors included. The panel sees names masked (王*明) and no minor at all: "
+      "a person under 18 in the board's year by birth year, or a pupil with no birth year, "
+      "is left out of both lists. red: the top N (red list size, default 10) by net "
+      "month_points, positive only; grey: every net-negative month, most negative first, "
+      "paged. A person who withdrew credit consent is on no board." },
+    { "GET", "/v1/credit/rankings/households",
+      "最美家庭. " RANKING_DOC ("household (with a current resident)") },
+    { "GET", "/v1/credit/rankings/buildings",
+      "和谐楼宇. " RANKING_DOC ("building (not archived)") },
+    { "POST", "/v1/school/medals",
+      PUPIL_DOC ": such an event is rejected with the same reason. medal is a name: no "
+      "control, bidi or noncharacter, a visible character, no space at either end, at most "
+      "64 characters." },
+    { "DELETE", "/v1/school/medals/{event_id}",
+      "Event ids are per school: another school's event id answers as an unknown one (404)." },
+    { "GET", "/v1/school/pupils/{pupil_no}/credit", PUPIL_DOC " (404)." },
+};
+const size_t gw_route_docs_ledger_count = sizeof gw_route_docs_ledger /
+                                          sizeof gw_route_docs_ledger [0];

@@ -4,6 +4,7 @@
     the merchants daemon's method table; path and query parameters fill the
     request fields of the same name. */
 #include "gw_route.h"
+#include "ts_valid.h"
 #include "merchants.pb-c.h"
 
 #define ROUTE(method, pattern, rpc, req, rep, flags) \
@@ -60,3 +61,18 @@ const gw_route gw_routes_merchants [] = {
 };
 const size_t gw_routes_merchants_count =
     sizeof gw_routes_merchants / sizeof gw_routes_merchants [0];
+
+//  The rule for names and titles (common/ts_valid.h: ts_check_name).
+#define NAME_RULE(fields) \
+    "Names (" fields ") follow one rule (ts_check_name): " TS_NAME_RULE_TEXT "."
+
+const gw_route_doc gw_route_docs_merchants [] = {
+    { "POST", "/v1/merchants", NAME_RULE ("name, at most 64 characters") },
+    { "PATCH", "/v1/merchants/{id}", NAME_RULE ("name, at most 64 characters") },
+    { "POST", "/v1/markets", NAME_RULE ("title") },
+    { "POST", "/v1/notices", NAME_RULE ("title") },
+    { "POST", "/v1/offers", NAME_RULE ("title, course") },
+    { "PATCH", "/v1/offers/{id}", NAME_RULE ("title") },
+};
+const size_t gw_route_docs_merchants_count = sizeof gw_route_docs_merchants /
+                                             sizeof gw_route_docs_merchants [0];

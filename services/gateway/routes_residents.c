@@ -4,6 +4,7 @@
     GET /v1/households/{id}, GET /v1/households/{id}/history). Roles are
     enforced by the daemon's method table (residents_service.c). */
 #include "gw_route.h"
+#include "ts_valid.h"
 #include "residents.pb-c.h"
 
 #define RQ(name) &tashan__residents__##name##__descriptor
@@ -86,3 +87,19 @@ const gw_route gw_routes_residents [] = {
       RQ (match_all_request), RQ (match_all_reply), GW_BODY },
 };
 const size_t gw_routes_residents_count = sizeof gw_routes_residents / sizeof gw_routes_residents [0];
+
+//  The rule for human names (common/ts_valid.h: ts_check_name), said
+//  where names come in.
+#define NAME_RULE(fields) \
+    "Names (" fields ") follow one rule (ts_check_name): " TS_NAME_RULE_TEXT "."
+
+const gw_route_doc gw_route_docs_residents [] = {
+    { "POST", "/v1/compounds", NAME_RULE ("name, at most 64 characters") },
+    { "PATCH", "/v1/compounds/{id}", NAME_RULE ("name, at most 64 characters") },
+    { "POST", "/v1/households", NAME_RULE ("members[].name, members[].consent_by") },
+    { "POST", "/v1/households/{id}/members", NAME_RULE ("name, consent_by") },
+    { "PUT", "/v1/persons/{id}", NAME_RULE ("name, consent_by") },
+    { "POST", "/v1/resources", NAME_RULE ("title") },
+};
+const size_t gw_route_docs_residents_count = sizeof gw_route_docs_residents /
+                                             sizeof gw_route_docs_residents [0];

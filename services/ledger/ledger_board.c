@@ -14,11 +14,12 @@
 
 #include <assert.h>
 #include <inttypes.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define SIGN_BIT ((uint64_t) 1 << 63)
-#define RANKING_ROWS_MAX 2000000        //  households or buildings in a month
+//  Rows a board walk may pass over unseen (minors, for roles but ops)
+//  beyond the rows it shows: a bound, far above a community's pupils.
+#define LEDGER_BOARD_HIDDEN_MAX 100000
 
 //  --------------------------------------------------------------------
 //  Keys
@@ -66,10 +67,9 @@ ledger_board_sum_add (ts_ctx *ctx, ts_table table, int month_index, const char *
         ts_txn_del (ctx->txn, table, k.data, k.size);
 }
 
-//  Listed member counts: households also keep their building number.
-static void
-s_members_add (ts_ctx *ctx, ts_table table, const char *name, const char *building,
-               int64_t delta)
+void
+ledger_board_count_add (ts_ctx *ctx, ts_table table, const char *name, const char *building,
+                        int64_t delta, bool strict)
 {
     if (!name || !*name)
         return;
@@ -81,7 +81,9 @@ s_members_add (ts_ctx *ctx, ts_table table, const char *name, const char *buildi
     uint64_t count = 0;
     if (ts_txn_get (ctx->txn, table, k.data, k.size, &v) && v.size >= 8)
         count = ts_be64_get (v.data);
-    assert (delta > 0 || count > 0);
+    assert (!strict || delta > 0 || count > 0);
+    if (delta < 0 && count == 0)
+        return;                     //  not strict: a count kept from before it existed
     count = (uint64_t) ((int64_t) count + delta);
     if (count == 0) {
         ts_txn_del (ctx->txn, table, k.data, k.size);
@@ -174,8 +176,9 @@ s_board_move (ts_ctx *ctx, const ledger_subject *subject, int sign)
         more = ts_cursor_next (&cur);
     }
     ts_cursor_close (&cur);
-    s_members_add (ctx, t->households, subject->household_id, subject->building_number, sign);
-    s_members_add (ctx, t->buildings, subject->building_number, NULL, sign);
+    ledger_board_count_add (ctx, t->households, subject->household_id,
+                            subject->building_number, sign, true);
+    ledger_board_count_add (ctx, t->buildings, subject->building_number, NULL, sign, true);
 }
 
 void
@@ -222,23 +225,47 @@ ledger_mask_name (ts_arena *arena, const char *name)
 //  --------------------------------------------------------------------
 //  Honour board
 
-static Tashan__Ledger__BoardRow *
-s_board_row (ts_ctx *ctx, const char *id, int64_t points, bool mask)
+bool
+ledger_board_minor (const ledger_subject *subject, int year)
 {
+    assert (subject);
+    if (subject->birth_year > 0)
+        return year - subject->birth_year < LEDGER_ADULT_AGE;
+    //  No birth year: a pupil is taken for a minor.
+    return subject->pupil_no [0] != 0;
+}
+
+//  How a caller sees the board: ops sees every listed person by name;
+//  every other role masked names and no minor (SPEC: the board is ops').
+typedef struct {
+    bool mask;                      //  王*明 instead of 王小明
+    int minors_year;                //  leave out minors of this year; 0: show all
+} s_view;
+
+//  The row of listed person id, or NULL when it is missing (a corrupt
+//  store) or, with *hidden set, when the view leaves it out.
+static Tashan__Ledger__BoardRow *
+s_board_row (ts_ctx *ctx, const char *id, int64_t points, const s_view *view, bool *hidden)
+{
+    *hidden = false;
     ledger_subject *s = ledger_subject_get (ctx, id);
     if (!s)
         return NULL;
+    if (view->minors_year && ledger_board_minor (s, view->minors_year)) {
+        *hidden = true;
+        return NULL;
+    }
     Tashan__Ledger__BoardRow *row = ts_arena_alloc (ctx->arena, sizeof *row);
     tashan__ledger__board_row__init (row);
     row->person_id = s->id;
-    row->name = mask ? ledger_mask_name (ctx->arena, s->name) : s->name;
+    row->name = view->mask ? ledger_mask_name (ctx->arena, s->name) : s->name;
     row->month_points = points;
     row->index = ledger_index (s);
     return row;
 }
 
-static unsigned
-s_month_arg (ts_ctx *ctx, const char *month, int *month_index)
+unsigned
+ledger_board_month_arg (ts_ctx *ctx, const char *month, int *month_index)
 {
     if (!month || !*month) {
         *month_index = ts_month_index_of (ctx->now_ms);
@@ -254,25 +281,28 @@ s_month_arg (ts_ctx *ctx, const char *month, int *month_index)
 //  The red list of a month: its first rows while they are positive, at
 //  most red_size of them.
 static void
-s_honor_red (ts_ctx *ctx, const uint8_t month_key [4], uint32_t red_size, bool mask,
-             Tashan__Ledger__HonorBoard *rep)
+s_honor_red (ts_ctx *ctx, const uint8_t month_key [4], uint32_t red_size,
+             const s_view *view, Tashan__Ledger__HonorBoard *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
     rep->red = ts_arena_alloc (ctx->arena, red_size * sizeof *rep->red);
     ts_cursor cur;
     bool more = ts_cursor_open (&cur, ctx->txn, t->board)
              && ts_cursor_seek (&cur, month_key, 4);
-    while (more && rep->n_red < red_size) {
+    for (uint32_t steps = 0; more && rep->n_red < red_size
+                             && steps < red_size + LEDGER_BOARD_HIDDEN_MAX; steps++) {
         if (!ts_cursor_has_prefix (&cur, month_key, 4) || cur.key.size < 4 + 8 + 2)
             break;
         int64_t points = s_board_points ((const uint8_t *) cur.key.data + 4);
         if (points <= 0)
             break;
+        bool hidden;
         Tashan__Ledger__BoardRow *row = s_board_row (
-            ctx, (const char *) cur.key.data + 12, points, mask);
-        if (!row)
+            ctx, (const char *) cur.key.data + 12, points, view, &hidden);
+        if (!row && !hidden)
             break;
-        rep->red [rep->n_red++] = row;
+        if (row)
+            rep->red [rep->n_red++] = row;
         more = ts_cursor_next (&cur);
     }
     ts_cursor_close (&cur);
@@ -286,10 +316,11 @@ ledger_board_honor (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
     unsigned rc;
     int month_index;
     uint32_t page_size;
-    if ((rc = s_month_arg (ctx, r->month, &month_index))
+    if ((rc = ledger_board_month_arg (ctx, r->month, &month_index))
     ||  (rc = ts_page_size (ctx, r->page_size, &page_size)))
         return rc;
-    bool mask = strcmp (ctx->caller->role, "ops") != 0;
+    bool ops = strcmp (ctx->caller->role, "ops") == 0;
+    s_view view = { .mask = !ops, .minors_year = ops ? 0 : month_index / 12 };
     uint32_t red_size = ledger_settings_get (ctx)->red_list_size;
     assert (red_size >= 1 && red_size <= TS_PAGE_MAX);
     rep->month = ts_month_text (ctx->arena, month_index);
@@ -300,7 +331,7 @@ ledger_board_honor (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
 
     //  Red: only on the first page (the token pages the grey list).
     if (!r->page_token [0])
-        s_honor_red (ctx, month_key, red_size, mask, rep);
+        s_honor_red (ctx, month_key, red_size, &view, rep);
 
     //  Grey: back from the month's last row while negative (most negative
     //  first), paged; the token is the next row's key after the month.
@@ -322,7 +353,7 @@ ledger_board_honor (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
     ts_cursor cur;
     bool more = ts_cursor_open (&cur, ctx->txn, t->board)
         && ts_cursor_seek_last (&cur, start.data, start.size);
-    for (uint32_t steps = 0; more && steps <= page_size; steps++) {
+    for (uint32_t steps = 0; more && steps <= page_size + LEDGER_BOARD_HIDDEN_MAX; steps++) {
         if (!ts_cursor_has_prefix (&cur, month_key, 4) || cur.key.size < 4 + 8 + 2)
             break;
         int64_t points = s_board_points ((const uint8_t *) cur.key.data + 4);
@@ -333,121 +364,15 @@ ledger_board_honor (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
                 ctx->arena, (const uint8_t *) cur.key.data + 4, cur.key.size - 4);
             break;
         }
+        bool hidden;
         Tashan__Ledger__BoardRow *row = s_board_row (
-            ctx, (const char *) cur.key.data + 12, points, mask);
-        if (!row)
+            ctx, (const char *) cur.key.data + 12, points, &view, &hidden);
+        if (!row && !hidden)
             break;
-        rep->grey [rep->n_grey++] = row;
+        if (row)
+            rep->grey [rep->n_grey++] = row;
         more = ts_cursor_prev (&cur);
     }
     ts_cursor_close (&cur);
     return TS_OK;
-}
-
-//  --------------------------------------------------------------------
-//  Rankings: households (最美家庭) and buildings (和谐楼宇)
-
-static int
-s_row_cmp (const void *a, const void *b)
-{
-    const Tashan__Ledger__RankingRow *x = *(Tashan__Ledger__RankingRow *const *) a;
-    const Tashan__Ledger__RankingRow *y = *(Tashan__Ledger__RankingRow *const *) b;
-    if (x->average_points != y->average_points)
-        return x->average_points > y->average_points ? -1 : 1;
-    return strcmp (x->id, y->id);
-}
-
-//  Every household's (or building's) row of a month, best average first:
-//  its listed members' points and their average. At most
-//  RANKING_ROWS_MAX rows.
-static Tashan__Ledger__RankingRow **
-s_ranking_rows (ts_ctx *ctx, const uint8_t month_key [4], ts_table sums, ts_table members,
-                bool households, size_t *row_count)
-{
-    size_t cap = 1024, n = 0;
-    Tashan__Ledger__RankingRow **rows = ts_arena_alloc (ctx->arena, cap * sizeof *rows);
-    ts_cursor cur;
-    bool more = ts_cursor_open (&cur, ctx->txn, sums) && ts_cursor_seek (&cur, month_key, 4);
-    while (more && n < RANKING_ROWS_MAX) {
-        if (!ts_cursor_has_prefix (&cur, month_key, 4) || cur.key.size < 6
-        ||  cur.value.size != 8)
-            break;
-        const char *name = (const char *) cur.key.data + 4;
-        int64_t points = (int64_t) ts_be64_get (cur.value.data);
-        ts_val v;
-        ts_key k;
-        ts_key_init (&k);
-        ts_key_bytes (&k, name, cur.key.size - 4);
-        if (ts_txn_get (ctx->txn, members, k.data, k.size, &v) && v.size >= 8) {
-            uint64_t count = ts_be64_get (v.data);
-            assert (count > 0);
-            Tashan__Ledger__RankingRow *row = ts_arena_alloc (ctx->arena, sizeof *row);
-            tashan__ledger__ranking_row__init (row);
-            row->id = ts_arena_strdup (ctx->arena, name);
-            row->building_number = households
-                ? ts_arena_strndup (ctx->arena, (const char *) v.data + 8, v.size - 8)
-                : row->id;
-            row->month_points = points;
-            row->members = (uint32_t) count;
-            row->average_points = (double) points / (double) count;
-            if (n == cap) {
-                Tashan__Ledger__RankingRow **bigger =
-                    ts_arena_alloc (ctx->arena, 2 * cap * sizeof *rows);
-                memcpy (bigger, rows, cap * sizeof *rows);
-                rows = bigger;
-                cap *= 2;
-            }
-            rows [n++] = row;
-        }
-        more = ts_cursor_next (&cur);
-    }
-    ts_cursor_close (&cur);
-    qsort (rows, n, sizeof *rows, s_row_cmp);
-    *row_count = n;
-    return rows;
-}
-
-static unsigned
-s_ranking (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, Tashan__Ledger__Ranking *rep,
-           ts_table sums, ts_table members, bool households)
-{
-    unsigned rc;
-    int month_index;
-    uint32_t page_size, offset;
-    //  The list is ranked afresh each time: the token is an offset into it.
-    if ((rc = s_month_arg (ctx, r->month, &month_index))
-    ||  (rc = ts_page_offset_open (ctx, r->page_token, r->page_size, &offset, &page_size)))
-        return rc;
-    rep->month = ts_month_text (ctx->arena, month_index);
-    Tashan__Ledger__MonthClose *closed = ledger_month_closed (ctx, month_index);
-    rep->published_at = closed ? closed->published_at : "";
-    uint8_t month_key [4];
-    ts_be32_put (month_key, (uint32_t) month_index);
-
-    size_t n;
-    Tashan__Ledger__RankingRow **rows = s_ranking_rows (ctx, month_key, sums, members,
-                                                        households, &n);
-    rep->rows = ts_arena_alloc (ctx->arena, page_size * sizeof *rep->rows);
-    for (size_t i = offset; i < n && rep->n_rows < page_size; i++) {
-        rows [i]->rank = (uint32_t) i + 1;
-        rep->rows [rep->n_rows++] = rows [i];
-    }
-    rep->next_page_token = ts_page_offset_close (ctx->arena, offset, (uint32_t) rep->n_rows, n);
-    return TS_OK;
-}
-
-unsigned
-ledger_board_households (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
-                         Tashan__Ledger__Ranking *rep)
-{
-    ledger_tables *t = ledger_tables_of (ctx);
-    return s_ranking (ctx, r, rep, t->hh_month, t->households, true);
-}
-
-unsigned
-ledger_board_buildings (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
-                        Tashan__Ledger__Ranking *rep)
-{
-    ledger_tables *t = ledger_tables_of (ctx);
-    return s_ranking (ctx, r, rep, t->bld_month, t->buildings, false);
 }

@@ -32,20 +32,29 @@ void ledger_board_sum_key (ts_key *key, int month_index, const char *name);
 //  a sum that comes back to 0 is deleted.
 void ledger_board_sum_add (ts_ctx *ctx, ts_table table, int month_index, const char *name,
                            int64_t delta_points);
+//  Add delta (+1 or -1) to name's count in table (name\0 -> u64 count,
+//  then building, if given); a count that reaches 0 is deleted. strict:
+//  assert a count never goes below 0; else such a -1 does nothing.
+void ledger_board_count_add (ts_ctx *ctx, ts_table table, const char *name,
+                             const char *building, int64_t delta, bool strict);
 //  Take a listed subject out of every month's board and rankings (consent
 //  withdrawn, moved out, moving household) / put it back in.
 void ledger_board_detach (ts_ctx *ctx, const ledger_subject *subject);
 void ledger_board_attach (ts_ctx *ctx, const ledger_subject *subject);
 
+//  A minor in year (under LEDGER_ADULT_AGE by birth year; with no birth
+//  year, a pupil): on no board but the one ops reads.
+#define LEDGER_ADULT_AGE 18
+bool ledger_board_minor (const ledger_subject *subject, int year);
+
 //  "王*明": first and last character kept, the rest masked (UTF-8 aware).
 char *ledger_mask_name (ts_arena *arena, const char *name);
 
-//  Handlers.
+//  The month of a board request ("" = this month), or a 400.
+unsigned ledger_board_month_arg (ts_ctx *ctx, const char *month, int *month_index);
+
+//  Handler: the honour board (rankings: ledger_rankings.h).
 unsigned ledger_board_honor (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
                              Tashan__Ledger__HonorBoard *rep);
-unsigned ledger_board_households (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
-                                  Tashan__Ledger__Ranking *rep);
-unsigned ledger_board_buildings (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
-                                 Tashan__Ledger__Ranking *rep);
 
 #endif

@@ -37,6 +37,7 @@
     reversals        u64 seq (reversed)          -> u64 seq (its reversal)
     rules            code\0                      -> tashan.ledger.Rule
     config           "settings"                  -> tashan.ledger.Settings
+                     "layout"                    -> "1" once known_* are kept
     board            u32 month u64 rank id\0     -> "" (rank = ~(points^2^63),
                      so the best month comes first; listed persons, net != 0)
     hh_month         u32 month household\0       -> i64 listed members' points
@@ -44,6 +45,15 @@
     households       household\0                 -> u64 listed members, then
                                                     the building number
     buildings        building\0                  -> u64 listed persons
+    known_households household\0                -> u64 current residents (any
+                                                    consent), then the building
+                                                    number: every household of
+                                                    the community, ranked
+    known_buildings  building\0                 -> "" (every building of the
+                     community: residents' building.* and persons' buildings)
+    frozen           u32 month u8 kind u32 rank  -> tashan.ledger.RankingRow
+                     (kind 'h' households, 'b' buildings: the rankings as
+                     published when the month closed)
     appeals          u64 seq                     -> tashan.ledger.Appeal ("a<seq>")
     entry_appeal     u64 entry seq               -> u64 appeal seq (open ones)
 
@@ -182,6 +192,9 @@ ledger_core_open (ts_ctx *ctx, void **state)
     t->buildings = s_table (store, "buildings");
     t->appeals = s_table (store, "appeals");
     t->entry_appeal = s_table (store, "entry_appeal");
+    t->known_households = s_table (store, "known_households");
+    t->known_buildings = s_table (store, "known_buildings");
+    t->frozen = s_table (store, "frozen");
     *state = t;
     ctx->state = t;
 

@@ -58,6 +58,9 @@ typedef struct {
     ts_table buildings;
     ts_table appeals;
     ts_table entry_appeal;
+    ts_table known_households;      //  the community's layout (ledger_rankings.c)
+    ts_table known_buildings;
+    ts_table frozen;                //  closed months' published rankings
     ts_table code_keys;             //  card codes: ledger_cardcode.c
     ts_table codes;
     ts_table person_codes;

@@ -28,10 +28,17 @@ s_school_of (ts_ctx *ctx, const char **school_id, char *scope, size_t scope_size
     return 0;
 }
 
-typedef enum { PUPIL_OWN, PUPIL_OTHER_SCHOOL, PUPIL_UNKNOWN } s_pupil_found;
+//  A school learns nothing about other schools' pupils: an unknown pupil
+//  and another school's pupil get the same answer, byte for byte, from
+//  every school call (the medal's rejection, the credit read). So the
+//  lookup is by (pupil_no, school) only, and its one failure is this.
+#define NO_SUCH_PUPIL_CODE TS_NOT_FOUND
+//  The message names no pupil number: the same text for any pupil.
+#define NO_SUCH_PUPIL "no pupil with this pupil_no at this school"
 
-//  Find the person of (pupil_no, school). *person_id in arena memory.
-static s_pupil_found
+//  The person of the caller's pupil (pupil_no, school) in *person_id
+//  (arena memory), or false.
+static bool
 s_pupil_find (ts_ctx *ctx, const char *pupil_no, const char *school_id,
               const char **person_id)
 {
@@ -41,19 +48,10 @@ s_pupil_find (ts_ctx *ctx, const char *pupil_no, const char *school_id,
     ts_key_str (&k, pupil_no);
     ts_key_str (&k, school_id);
     ts_val v;
-    if (ts_txn_get (ctx->txn, t->pupils, k.data, k.size, &v)) {
-        *person_id = ts_arena_strndup (ctx->arena, v.data, v.size);
-        return PUPIL_OWN;
-    }
-    ts_key prefix;
-    ts_key_init (&prefix);
-    ts_key_str (&prefix, pupil_no);
-    ts_cursor cur;
-    bool other = ts_cursor_open (&cur, ctx->txn, t->pupils)
-              && ts_cursor_seek (&cur, prefix.data, prefix.size)
-              && ts_cursor_has_prefix (&cur, prefix.data, prefix.size);
-    ts_cursor_close (&cur);
-    return other ? PUPIL_OTHER_SCHOOL : PUPIL_UNKNOWN;
+    if (!ts_txn_get (ctx->txn, t->pupils, k.data, k.size, &v))
+        return false;
+    *person_id = ts_arena_strndup (ctx->arena, v.data, v.size);
+    return true;
 }
 
 //  --------------------------------------------------------------------
@@ -68,7 +66,7 @@ s_medal (ts_ctx *ctx, const Tashan__Ledger__MedalEvent *ev, const char *school_i
     if ((rc = ledger_check_id (ctx, "event_id", ev->event_id))
     ||  (rc = ledger_check_id (ctx, "pupil_no", ev->pupil_no))
     ||  (rc = ts_check_month (ctx, "month", ev->month))
-    ||  (rc = ts_check_str (ctx, "medal", ev->medal, TS_NAME_MAX_CHARS, true))
+    ||  (rc = ts_check_name (ctx, "medal", ev->medal, TS_NAME_MAX_CHARS, true))
     ||  (rc = ledger_check_url (ctx, "evidence_url", ev->evidence_url)))
         return rc;
     if (ledger_key_get (ctx, scope, ev->event_id))
@@ -80,15 +78,8 @@ s_medal (ts_ctx *ctx, const Tashan__Ledger__MedalEvent *ev, const char *school_i
         return ts_fail (ctx, TS_CONFLICT, "month %s is closed: its boards are published",
                         ev->month);
     const char *person_id = NULL;
-    switch (s_pupil_find (ctx, ev->pupil_no, school_id, &person_id)) {
-    case PUPIL_OWN:
-        break;
-    case PUPIL_OTHER_SCHOOL:
-        return ts_fail (ctx, TS_FORBIDDEN, "pupil %s is not a pupil of this school",
-                        ev->pupil_no);
-    default:
-        return ts_fail (ctx, TS_UNPROCESSABLE, "unknown pupil %s", ev->pupil_no);
-    }
+    if (!s_pupil_find (ctx, ev->pupil_no, school_id, &person_id))
+        return ts_fail (ctx, NO_SUCH_PUPIL_CODE, NO_SUCH_PUPIL);
     ledger_entry *e = NULL;
     return ledger_apply_rule (ctx, cache, person_id, LEDGER_MEDAL_RULE, 1, ev->medal,
                               ev->evidence_url, "school", month_index, scope,
@@ -150,8 +141,8 @@ ledger_school_revoke (ts_ctx *ctx, ledger_cache *cache,
         return rc;
     uint64_t seq = ledger_key_get (ctx, scope, r->event_id);
     if (!seq)
-        return ts_fail (ctx, TS_NOT_FOUND, "no medal event %s from school %s",
-                        r->event_id, school_id);
+        return ts_fail (ctx, TS_NOT_FOUND, "no medal event %s from this school",
+                        r->event_id);
     uint8_t k [8];
     ts_be64_put (k, seq);
     uint64_t done = ts_txn_get_u64 (ctx->txn, t->reversals, k, 8, 0);
@@ -174,7 +165,8 @@ ledger_school_revoke (ts_ctx *ctx, ledger_cache *cache,
 }
 
 //  --------------------------------------------------------------------
-//  A pupil's month: points, index, tier. Own pupils only (else 403).
+//  A pupil's month: points, index, tier. Own pupils only: any other
+//  pupil_no is "no pupil" (404), whether or not another school has it.
 
 unsigned
 ledger_school_pupil_credit (ts_ctx *ctx, const Tashan__Ledger__PupilCreditRequest *r,
@@ -189,14 +181,8 @@ ledger_school_pupil_credit (ts_ctx *ctx, const Tashan__Ledger__PupilCreditReques
         return rc;
     int month_index = r->month [0] ? ts_month_index (r->month) : ts_month_index_of (ctx->now_ms);
     const char *person_id = NULL;
-    switch (s_pupil_find (ctx, r->pupil_no, school_id, &person_id)) {
-    case PUPIL_OWN:
-        break;
-    case PUPIL_OTHER_SCHOOL:
-        return ts_fail (ctx, TS_FORBIDDEN, "pupil %s is not a pupil of this school", r->pupil_no);
-    default:
-        return ts_fail (ctx, TS_NOT_FOUND, "no pupil %s", r->pupil_no);
-    }
+    if (!s_pupil_find (ctx, r->pupil_no, school_id, &person_id))
+        return ts_fail (ctx, NO_SUCH_PUPIL_CODE, NO_SUCH_PUPIL);
     ledger_subject *s = ledger_subject_get (ctx, person_id);
     if (!s)
         return ts_fail (ctx, TS_INTERNAL, "pupil %s maps to a missing person", r->pupil_no);

@@ -3,7 +3,8 @@
     (request → core), its LMDB tables, and the events it consumes
 
     Consumes: residents' person.* (who exists, names, households, pupils,
-    consent), merchants' merchant.* (merchant subjects), and
+    consent) and building.* (every building, for the rankings), merchants'
+    merchant.* (merchant subjects), and
     credit.requested from merchants, volunteers and proposals (applied once
     per (producer, idempotency_key)). Emits standing.changed.
     =========================================================================
@@ -16,6 +17,7 @@
 #include "ledger_rules.h"
 #include "ledger_subjects.h"
 #include "ledger_board.h"
+#include "ledger_rankings.h"
 #include "ledger_appeal.h"
 #include "ledger_school.h"
 #include "ledger_cardcode.h"
@@ -30,6 +32,10 @@
 #define R TS_METHOD_READ
 #define OPS TS_ROLE_OPS
 #define SYS TS_ROLE_SYSTEM
+//  The honour board names persons: ops (full names), the panel (masked,
+//  no minors). The rankings name households and buildings only, and the
+//  rules nobody: every role that works with the ledger reads them.
+#define HONOUR_READERS (TS_ROLE_OPS | TS_ROLE_PANEL | SYS)
 #define BOARD_READERS (TS_ROLE_OPS | TS_ROLE_PANEL | TS_ROLE_SCHOOL | TS_ROLE_MERCHANT | SYS)
 
 //  The tables (key and value formats: the layout at the top of ledger_core.c).
@@ -40,6 +46,7 @@ static const ts_table_def s_tables [] = {
     { "hh_month", 0 }, { "bld_month", 0 }, { "households", 0 },
     { "buildings", 0 }, { "appeals", 0 }, { "entry_appeal", 0 },
     { "code_keys", TS_TABLE_NOT_DATA }, { "codes", 0 }, { "person_codes", 0 }, { "months", 0 },
+    { "known_households", 0 }, { "known_buildings", 0 }, { "frozen", 0 },
 };
 
 //  Handlers that post entries get the request's working set (ledger_cache)
@@ -79,12 +86,13 @@ POSTING (h_decide_appeal, ledger_appeal_decide, L (DecideAppealRequest), L (Appe
 TS_HANDLER (h_get_appeal, ledger_appeal_get, L (GetAppealRequest), L (Appeal))
 TS_HANDLER (h_list_appeals, ledger_appeal_list, L (ListAppealsRequest), L (AppealPage))
 TS_HANDLER (h_honor, ledger_board_honor, L (BoardRequest), L (HonorBoard))
-TS_HANDLER (h_rank_households, ledger_board_households, L (BoardRequest), L (Ranking))
-TS_HANDLER (h_rank_buildings, ledger_board_buildings, L (BoardRequest), L (Ranking))
+TS_HANDLER (h_rank_households, ledger_rankings_households, L (BoardRequest), L (Ranking))
+TS_HANDLER (h_rank_buildings, ledger_rankings_buildings, L (BoardRequest), L (Ranking))
 POSTING (h_medals, ledger_school_medals, L (MedalBatchRequest), L (BatchReply))
 POSTING (h_revoke_medal, ledger_school_revoke, L (RevokeMedalRequest), L (Entry))
 TS_HANDLER (h_pupil_credit, ledger_school_pupil_credit, L (PupilCreditRequest), L (PupilCredit))
 TS_APPLY (a_person, ledger_subjects_apply_person, Tashan__Events__Person)
+TS_APPLY (a_building, ledger_rankings_apply_building, Tashan__Events__Building)
 TS_APPLY (a_merchant, ledger_subjects_apply_merchant, Tashan__Events__Merchant)
 POSTING_APPLY (a_credit, ledger_posting_apply_credit, Tashan__Events__CreditRequest)
 
@@ -98,7 +106,17 @@ TS_HANDLER (h_code_keys, ledger_cardcode_keys, Tashan__Ledger__ResidentKeysReque
             Tashan__Ledger__ResidentKeys)
 TS_HANDLER (h_code_rotate, ledger_cardcode_rotate, Tashan__Ledger__RotateResidentKeyRequest,
             Tashan__Ledger__ResidentKey)
-TS_HANDLER (h_month_close, ledger_months_close, L (CloseMonthRequest), L (MonthClose))
+//  Closing a month publishes its rankings as they stand (frozen), in the
+//  same transaction (months sit below the boards, so the freeze is here).
+static unsigned
+s_month_close (ts_ctx *ctx, const L (CloseMonthRequest) *req, L (MonthClose) *rep)
+{
+    unsigned rc = ledger_months_close (ctx, req, rep);
+    if (rc < 400)
+        ledger_rankings_freeze (ctx, ts_month_index (rep->month));
+    return rc;
+}
+TS_HANDLER (h_month_close, s_month_close, L (CloseMonthRequest), L (MonthClose))
 TS_HANDLER (h_months, ledger_months_list, L (ListMonthsRequest), L (MonthList))
 POSTING_APPLY (a_redemption, ledger_redemption_apply, Tashan__Events__RedemptionRequest)
 
@@ -123,7 +141,7 @@ static const ts_method s_methods [] = {
     M ("DecideAppeal", decide_appeal_request, appeal, h_decide_appeal, W, OPS, NULL),
     M ("GetAppeal", get_appeal_request, appeal, h_get_appeal, R, OPS, NULL),
     M ("ListAppeals", list_appeals_request, appeal_page, h_list_appeals, R, OPS, NULL),
-    M ("HonorBoard", board_request, honor_board, h_honor, R, BOARD_READERS, NULL),
+    M ("HonorBoard", board_request, honor_board, h_honor, R, HONOUR_READERS, NULL),
     M ("RankHouseholds", board_request, ranking, h_rank_households, R, BOARD_READERS, NULL),
     M ("RankBuildings", board_request, ranking, h_rank_buildings, R, BOARD_READERS, NULL),
     M ("SubmitMedals", medal_batch_request, batch_reply, h_medals, W, TS_ROLE_SCHOOL, NULL),
@@ -142,11 +160,14 @@ static const ts_method s_methods [] = {
        NULL),
 };
 
-//  open/close: the core's tables, then the card-code keys.
+//  open/close: the core's tables, the layout the rankings need, then the
+//  card-code keys.
 static unsigned
 s_open (ts_ctx *ctx, void **state)
 {
     unsigned rc = ledger_core_open (ctx, state);
+    if (rc < 400)
+        ledger_rankings_open (ctx);
     return rc >= 400 ? rc : ledger_cardcode_open (ctx);
 }
 
@@ -162,6 +183,8 @@ static const ts_topic_handler s_resident_topics [] = {
     { "person.updated", &tashan__events__person__descriptor, a_person },
     { "person.moved", &tashan__events__person__descriptor, a_person },
     { "person.archived", &tashan__events__person__descriptor, a_person },
+    { "building.created", &tashan__events__building__descriptor, a_building },
+    { "building.archived", &tashan__events__building__descriptor, a_building },
 };
 
 static const ts_topic_handler s_merchant_topics [] = {

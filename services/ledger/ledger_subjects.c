@@ -1,12 +1,14 @@
 /*  =========================================================================
     ledger_subjects - who the ledger scores, kept from other daemons'
-    events: persons (residents' person.*: names, households, buildings,
-    pupils, consent; listing on the boards follows consent and moves) and
+    events: persons (residents' person.*: names, birth years, households,
+    buildings, pupils, consent; listing on the boards follows consent and
+    moves; the community's households for the rankings) and
     merchants (merchants' merchant.*).
     =========================================================================
 */
 #include "ledger_subjects.h"
 #include "ledger_board.h"
+#include "ledger_rankings.h"
 #include "ts_valid.h"
 
 #include <assert.h>
@@ -76,6 +78,7 @@ ledger_subjects_apply_person (ts_ctx *ctx, const Tashan__Events__Person *payload
                         p->person_id);
 
     ledger_subject *s = ledger_subject_get (ctx, p->person_id);
+    ledger_rankings_person (ctx, s, p);
     bool listed = !p->archived && p->credit_consent;
     bool attached = false;              //  its aggregates stand as they are
     if (s) {
@@ -108,6 +111,7 @@ ledger_subjects_apply_person (ts_ctx *ctx, const Tashan__Events__Person *payload
     s->school_id = s_dup (ctx, p->school_id);
     s->pupil_no = s_dup (ctx, p->pupil_no);
     s->archived = p->archived;
+    s->birth_year = p->birth_year;
     s->listed = listed;
     if (listed && !attached)
         ledger_board_attach (ctx, s);

@@ -76,7 +76,7 @@ merchants_market_create (ts_ctx *ctx, const Tashan__Merchants__CreateMarketReque
     unsigned rc;
     if ((rc = s_check_date (ctx, "date", req->date, true))
     ||  (rc = ts_check_str (ctx, "place", req->place, TS_STR_MAX_CHARS, true))
-    ||  (rc = ts_check_str (ctx, "title", req->title, TS_NAME_MAX_CHARS, true)))
+    ||  (rc = ts_check_name (ctx, "title", req->title, TS_NAME_MAX_CHARS, true)))
         return rc;
     uint64_t no = ts_txn_next_id (ctx->txn, "market");
     rep->id = ts_id_text (ctx->arena, 'k', no);

@@ -21,7 +21,7 @@ merchants_notice_post (ts_ctx *ctx, const Tashan__Merchants__PostNoticeRequest *
     merchants_state *self = merchants_state_of (ctx);
     const char *audience = req->audience [0] ? req->audience : "all";
     unsigned rc;
-    if ((rc = ts_check_str (ctx, "title", req->title, TS_NAME_MAX_CHARS, true))
+    if ((rc = ts_check_name (ctx, "title", req->title, TS_NAME_MAX_CHARS, true))
     ||  (rc = ts_check_str (ctx, "body", req->body, TS_STR_MAX_CHARS, true))
     ||  (rc = ts_check_enum (ctx, "audience", audience, s_audiences)))
         return rc;

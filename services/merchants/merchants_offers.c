@@ -98,7 +98,7 @@ s_check_course (ts_ctx *ctx, const Tashan__Merchants__CreateOfferRequest *req)
                             "course, sessions, starts_on and ends_on go with kind course_seat");
         return 0;
     }
-    if ((rc = ts_check_str (ctx, "course", req->course, TITLE_MAX_CHARS, true))
+    if ((rc = ts_check_name (ctx, "course", req->course, TITLE_MAX_CHARS, true))
     ||  (rc = ts_check_count (ctx, "sessions", req->n_sessions, MERCHANTS_OFFER_SESSIONS_MAX)))
         return rc;
     for (size_t i = 0; i < req->n_sessions; i++)
@@ -122,7 +122,7 @@ merchants_offer_create (ts_ctx *ctx, const Tashan__Merchants__CreateOfferRequest
     if ((rc = ts_check_id (ctx, "merchant_id", req->merchant_id, 'm', "merchant",
                            TS_UNPROCESSABLE, &merchant_no))
     ||  (rc = s_may_act (ctx, req->merchant_id))
-    ||  (rc = ts_check_str (ctx, "title", req->title, TITLE_MAX_CHARS, true))
+    ||  (rc = ts_check_name (ctx, "title", req->title, TITLE_MAX_CHARS, true))
     ||  (rc = ts_check_enum (ctx, "kind", req->kind, s_kinds))
     ||  (rc = ts_check_range (ctx, "points", req->points, 1, MERCHANTS_OFFER_POINTS_MAX))
     ||  (rc = ts_check_range (ctx, "stock", req->stock, 0, MERCHANTS_OFFER_STOCK_MAX))
@@ -179,7 +179,7 @@ merchants_offer_update (ts_ctx *ctx, const Tashan__Merchants__UpdateOfferRequest
         return ctx->code;
     unsigned rc;
     if ((rc = s_may_act (ctx, o->merchant_id))
-    ||  (rc = ts_check_str (ctx, "title", req->title, TITLE_MAX_CHARS, false))
+    ||  (rc = ts_check_name (ctx, "title", req->title, TITLE_MAX_CHARS, false))
     ||  (req->points && (rc = ts_check_range (ctx, "points", req->points, 1,
                                               MERCHANTS_OFFER_POINTS_MAX)))
     ||  (rc = ts_check_range (ctx, "add_stock", req->add_stock, 0, MERCHANTS_OFFER_STOCK_MAX)))

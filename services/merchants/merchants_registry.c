@@ -81,7 +81,7 @@ s_check_fields (ts_ctx *ctx, bool create, const char *name, const char *kind,
                 Tashan__Merchants__TierDiscount **discounts, size_t n_discounts)
 {
     unsigned rc;
-    if ((rc = ts_check_str (ctx, "name", name, TS_NAME_MAX_CHARS, create))
+    if ((rc = ts_check_name (ctx, "name", name, TS_NAME_MAX_CHARS, create))
     ||  (rc = ts_check_str (ctx, "category", category, TS_NAME_MAX_CHARS, create))
     ||  (rc = ts_check_str (ctx, "address", address, TS_STR_MAX_CHARS, false))
     ||  (rc = merchants_check_list (ctx, "services", services, n_services,

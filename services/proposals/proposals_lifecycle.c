@@ -62,7 +62,7 @@ prop_create (ts_ctx *ctx, const Tashan__Proposals__CreateProposalRequest *req,
 {
     unsigned rc;
     if ((rc = prop_check_person (ctx, "proposer_person_id", req->proposer_person_id))
-    ||  (rc = ts_check_str (ctx, "title", req->title, PROP_TITLE_MAX_CHARS, true))
+    ||  (rc = ts_check_name (ctx, "title", req->title, PROP_TITLE_MAX_CHARS, true))
     ||  (rc = ts_check_str (ctx, "detail", req->detail, TS_STR_MAX_CHARS, false))
     ||  (rc = ts_check_range (ctx, "budget_cents", req->budget_cents, 0, PROP_MONEY_MAX_CENTS)))
         return rc;

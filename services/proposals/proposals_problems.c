@@ -96,7 +96,7 @@ prop_problem_create (ts_ctx *ctx, const Tashan__Proposals__CreateProblemRequest 
                      prop_problem *rep)
 {
     unsigned rc;
-    if ((rc = ts_check_str (ctx, "title", req->title, PROP_TITLE_MAX_CHARS, true))
+    if ((rc = ts_check_name (ctx, "title", req->title, PROP_TITLE_MAX_CHARS, true))
     ||  (rc = ts_check_str (ctx, "place", req->place, PROP_TITLE_MAX_CHARS, true))
     ||  (rc = ts_check_enum (ctx, "source", req->source, s_sources))
     ||  (rc = ts_check_str (ctx, "detail", req->detail, TS_STR_MAX_CHARS, false)))

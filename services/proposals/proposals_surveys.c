@@ -103,7 +103,7 @@ prop_survey_create (ts_ctx *ctx, const Tashan__Proposals__CreateSurveyRequest *r
 {
     unsigned rc;
     int64_t closes_ms;
-    if ((rc = ts_check_str (ctx, "title", req->title, PROP_TITLE_MAX_CHARS, true))
+    if ((rc = ts_check_name (ctx, "title", req->title, PROP_TITLE_MAX_CHARS, true))
     ||  (rc = ts_check_time (ctx, "closes_at", req->closes_at, true, &closes_ms))
     ||  (req->kind [0] && (rc = ts_check_enum (ctx, "kind", req->kind, s_survey_kinds))))
         return rc;

@@ -370,13 +370,13 @@ residents_member_check (ts_ctx *ctx, const char *field, const res_member_input *
     char f [96];
     unsigned rc;
     snprintf (f, sizeof f, "%s.name", field);
-    if ((rc = ts_check_str (ctx, f, in->name, TS_NAME_MAX_CHARS, name_required)))
+    if ((rc = ts_check_name (ctx, f, in->name, TS_NAME_MAX_CHARS, name_required)))
         return rc;
     char year [8];
     ts_month_of (ctx->now_ms, year);
     int this_year = atoi (year);
     snprintf (f, sizeof f, "%s.consent_by", field);
-    if ((rc = ts_check_str (ctx, f, in->consent_by, TS_NAME_MAX_CHARS, false)))
+    if ((rc = ts_check_name (ctx, f, in->consent_by, TS_NAME_MAX_CHARS, false)))
         return rc;
     snprintf (f, sizeof f, "%s.birth_year", field);
     if (in->birth_year != 0 && (rc = ts_check_range (ctx, f, in->birth_year, 1900, this_year)))
@@ -567,5 +567,16 @@ residents_need_emit (ts_ctx *ctx, const char *topic, const res_need *need)
     ev.category = need->category;
     ev.urgency = need->urgency;
     ev.status = need->status;
+    ts_emit (ctx, topic, &ev.base);
+}
+
+void
+residents_building_emit (ts_ctx *ctx, const char *topic, const res_building *b)
+{
+    assert (b && b->id [0] == 'b');
+    Tashan__Events__Building ev = TASHAN__EVENTS__BUILDING__INIT;
+    ev.building_id = b->id;
+    ev.number = b->number;
+    ev.archived = b->archived;
     ts_emit (ctx, topic, &ev.base);
 }

@@ -169,6 +169,8 @@ unsigned residents_tick (ts_ctx *ctx);
 void residents_person_emit (ts_ctx *ctx, const char *topic, const res_person_rec *p);
 //  Emit need.opened / need.closed.
 void residents_need_emit (ts_ctx *ctx, const char *topic, const res_need *need);
+//  building.created / building.archived (the ledger ranks every building).
+void residents_building_emit (ts_ctx *ctx, const char *topic, const res_building *b);
 //  Validate one member as given by a client (400 naming field).
 unsigned residents_member_check (ts_ctx *ctx, const char *field,
                                  const res_member_input *in, bool name_required);

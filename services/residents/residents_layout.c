@@ -79,7 +79,7 @@ residents_compound_create (ts_ctx *ctx, const Tashan__Residents__CreateCompoundR
                            res_compound *rep)
 {
     unsigned rc;
-    if ((rc = ts_check_str (ctx, "name", req->name, TS_NAME_MAX_CHARS, true))
+    if ((rc = ts_check_name (ctx, "name", req->name, TS_NAME_MAX_CHARS, true))
     ||  (rc = ts_check_enum (ctx, "kind", req->kind, s_compound_kinds)))
         return rc;
     uint64_t id = ts_txn_next_id (ctx->txn, "compound");
@@ -136,7 +136,7 @@ residents_compound_update (ts_ctx *ctx, const Tashan__Residents__UpdateCompoundR
     res_compound *c;
     unsigned rc;
     if ((rc = s_ref_compound (ctx, "id", req->id, TS_NOT_FOUND, &id, &c))
-    ||  (rc = ts_check_str (ctx, "name", req->name, TS_NAME_MAX_CHARS, false)))
+    ||  (rc = ts_check_name (ctx, "name", req->name, TS_NAME_MAX_CHARS, false)))
         return rc;
     if (req->kind [0] && (rc = ts_check_enum (ctx, "kind", req->kind, s_compound_kinds)))
         return rc;
@@ -245,6 +245,7 @@ residents_building_create (ts_ctx *ctx, const Tashan__Residents__CreateBuildingR
     rep->head_person_id = req->head_person_id;
     rep->created_ms = rep->updated_ms = ctx->now_ms;
     s_building_save (ctx, id, rep);
+    residents_building_emit (ctx, "building.created", rep);
     return TS_CREATED;
 }
 
@@ -347,6 +348,7 @@ residents_building_archive (ts_ctx *ctx, const Tashan__Residents__ArchiveRequest
     b->archived = true;
     b->updated_ms = ctx->now_ms;
     s_building_save (ctx, id, b);
+    residents_building_emit (ctx, "building.archived", b);
     *rep = *b;
     return TS_OK;
 }

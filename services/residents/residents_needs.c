@@ -512,7 +512,7 @@ residents_resource_add (ts_ctx *ctx, const Tashan__Residents__AddResourceRequest
     unsigned rc;
     if ((rc = ts_check_enum (ctx, "provider_kind", req->provider_kind, residents_provider_kinds))
     ||  (rc = ts_check_str (ctx, "provider_id", req->provider_id, TS_ID_MAX_CHARS, true))
-    ||  (rc = ts_check_str (ctx, "title", req->title, TS_NAME_MAX_CHARS, true))
+    ||  (rc = ts_check_name (ctx, "title", req->title, TS_NAME_MAX_CHARS, true))
     ||  (rc = ts_check_enum (ctx, "category", req->category, residents_categories))
     ||  (rc = ts_check_range (ctx, "capacity_per_week", req->capacity_per_week, 1,
                               RES_CAPACITY_MAX))

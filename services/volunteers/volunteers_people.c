@@ -400,7 +400,7 @@ vol_circle_create (ts_ctx *ctx, const Tashan__Volunteers__CreateCircleRequest *r
 {
     unsigned rc;
     vol_volunteer *leader;
-    if ((rc = ts_check_str (ctx, "name", req->name, TS_NAME_MAX_CHARS, true))
+    if ((rc = ts_check_name (ctx, "name", req->name, TS_NAME_MAX_CHARS, true))
     ||  (rc = ts_check_enum (ctx, "kind", req->kind, vol_circle_kinds))
     ||  (rc = ts_check_str (ctx, "grid", req->grid, TS_NAME_MAX_CHARS, false))
     ||  (rc = vol_ref_volunteer (ctx, "leader_person_id", req->leader_person_id,

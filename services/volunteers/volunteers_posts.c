@@ -29,7 +29,7 @@ vol_post_create (ts_ctx *ctx, const Tashan__Volunteers__CreatePostRequest *req, 
     unsigned rc;
     uint64_t circle_no;
     vol_circle *c;
-    if ((rc = ts_check_str (ctx, "title", req->title, TS_NAME_MAX_CHARS, true))
+    if ((rc = ts_check_name (ctx, "title", req->title, TS_NAME_MAX_CHARS, true))
     ||  (rc = ts_check_enum (ctx, "skill", req->skill, vol_skills))
     ||  (rc = ts_check_str (ctx, "detail", req->detail, TS_STR_MAX_CHARS, false))
     ||  (rc = ts_check_str (ctx, "grid", req->grid, TS_NAME_MAX_CHARS, false))

@@ -138,7 +138,7 @@ vol_project_create (ts_ctx *ctx, const Tashan__Volunteers__CreateProjectRequest 
                     vol_project *rep)
 {
     unsigned rc;
-    if ((rc = ts_check_str (ctx, "name", req->name, TS_NAME_MAX_CHARS, true))
+    if ((rc = ts_check_name (ctx, "name", req->name, TS_NAME_MAX_CHARS, true))
     ||  (rc = ts_check_enum (ctx, "kind", req->kind, s_project_kinds))
     ||  (rc = ts_check_str (ctx, "detail", req->detail, TS_STR_MAX_CHARS, false)))
         return rc;

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -183,6 +184,12 @@ def step_healthy(run):
     token = os.path.join(run.data_dir, 'gateway', 'ops.token')
     assert os.path.exists(token), 'no ops token at %s' % token
     assert os.path.exists(os.path.join(run.data_dir, 'logs', 'gateway.log'))
+    #  Logs are for the service's account and group: files 0640 in 0750.
+    log_dir = os.path.join(run.data_dir, 'logs')
+    assert stat.S_IMODE(os.stat(log_dir).st_mode) == 0o750, oct(os.stat(log_dir).st_mode)
+    for name in sorted(os.listdir(log_dir)):
+        mode = stat.S_IMODE(os.stat(os.path.join(log_dir, name)).st_mode)
+        assert mode == 0o640, 'logs/%s is %o' % (name, mode)
 
 
 def step_lock(run):

@@ -390,12 +390,13 @@ def test_school(h):
                     % (pupil_a, month), token=s1)
     assert credit == {'pupil_no': pupil_a, 'month': month, 'month_points': 5,
                       'index': 1005, 'tier': 'A'}, credit
+    #  Another school's pupil reads as an unknown one (test_privacy.py).
     status, body, _ = h.request('GET', '/v1/school/pupils/%s/credit?month=%s'
                                 % (pupil_b, month), token=s1)
-    assert status == 403, body
+    assert status == 404, body
     status, body, _ = h.request('GET', '/v1/school/pupils/%s/credit' % pupil_a,
                                 token=s2)
-    assert status == 403, body
+    assert status == 404, body
     status, body, _ = h.request('POST', '/v1/school/medals',
                                 {'events': [events[0]] * 1001}, token=s1)
     assert status == 400, body

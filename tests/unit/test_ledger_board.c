@@ -1,6 +1,7 @@
 /*  test_ledger_board - month aggregates, the honour board (red and grey
-    lists, paging, masking), household and building rankings, and how
-    consent, moving out and moving house change them. */
+    lists, paging, masking, minors, roles), household and building
+    rankings (every one of the community, the honoured), and how consent,
+    moving out and moving house change them. */
 #include "test_ledger_fixture.h"
 #include "ledger_board.h"
 
@@ -126,11 +127,13 @@ test_honor_board (void **state)
     s_expect_ids (b->grey, b->n_grey, grey);
     assert_int_equal (b->grey [0]->month_points, -7);
     assert_string_equal (b->next_page_token, "");
-    //  Every role but ops sees masked names.
+    //  The panel sees masked names; schools and merchants no board.
     b = s_board (f, "panel", "2026-03", 0, "");
     assert_string_equal (b->red [0]->name, "王*明");
-    b = s_board (f, "merchant", "2026-03", 0, "");
     assert_string_equal (b->grey [0]->name, "陈*");
+    Tashan__Ledger__BoardRequest br = TASHAN__LEDGER__BOARD_REQUEST__INIT;
+    assert_int_equal (fx_call (f, "ledger.HonorBoard", "merchant", "m1", &br.base, NULL), 403);
+    assert_int_equal (fx_call (f, "ledger.HonorBoard", "school", "S1", &br.base, NULL), 403);
     //  Another month is empty; no month means this month.
     b = s_board (f, "ops", "2026-02", 0, "");
     assert_int_equal (b->n_red + b->n_grey, 0);
@@ -190,7 +193,158 @@ test_rankings (void **state)
     assert_int_equal (r->rows [0]->members, 5);
     assert_true (r->rows [0]->average_points == 19.0 / 5);
     assert_string_equal (r->rows [1]->id, "2");
-    assert_int_equal (s_rank (f, "ledger.RankBuildings", "2026-01")->n_rows, 0);
+    assert_true (r->rows [0]->honoured && r->rows [1]->honoured);
+    //  A month with no entries still ranks every building, at 0, and
+    //  honours none.
+    r = s_rank (f, "ledger.RankBuildings", "2026-01");
+    assert_int_equal (r->n_rows, 2);
+    for (size_t i = 0; i < r->n_rows; i++) {
+        assert_int_equal (r->rows [i]->month_points, 0);
+        assert_false (r->rows [i]->honoured);
+    }
+    assert_string_equal (r->rows [0]->id, "1");
+    //  Schools and merchants read the rankings (no person in them).
+    Tashan__Ledger__BoardRequest br = TASHAN__LEDGER__BOARD_REQUEST__INIT;
+    assert_int_equal (fx_call (f, "ledger.RankBuildings", "school", "S1", &br.base, NULL), 200);
+    assert_int_equal (fx_call (f, "ledger.RankHouseholds", "merchant", "m1", &br.base, NULL),
+                      200);
+}
+
+static void
+s_building_event (fx_t *f, const char *topic, const char *number, bool archived)
+{
+    Tashan__Events__Building b = TASHAN__EVENTS__BUILDING__INIT;
+    b.building_id = "b1";
+    b.number = (char *) number;
+    b.archived = archived;
+    assert_int_equal (fx_event (f, FX_RESIDENTS, topic, &b.base), 200);
+}
+
+//  Issue 17: a building at -3 with most others at no entries was ranked
+//  first as the only one listed. Every building is ranked now: the -3
+//  one last, never honoured; buildings with nobody in them too.
+static void
+test_rankings_every_building (void **state)
+{
+    fx_t *f = *state;
+    s_rule (f, "t.plus", 1);
+    s_rule (f, "t.minus", -1);
+    char number [16], household [16], person [16];
+    for (int i = 1; i <= 30; i++) {
+        snprintf (number, sizeof number, "%d", i);
+        s_building_event (f, "building.created", number, false);
+        snprintf (household, sizeof household, "h%d", i);
+        snprintf (person, sizeof person, "p%d", i);
+        if (i <= 20)                    //  10 buildings with nobody yet
+            fx_person (f, person, "王芳", household, number);
+    }
+    s_points (f, "p7", -3);
+    s_points (f, "p12", 2);
+    Tashan__Ledger__Ranking *r = s_rank (f, "ledger.RankBuildings", "2026-03");
+    assert_int_equal (r->n_rows, 30);
+    assert_string_equal (r->rows [0]->id, "12");
+    assert_true (r->rows [0]->honoured);
+    assert_string_equal (r->rows [29]->id, "7");
+    assert_int_equal (r->rows [29]->month_points, -3);
+    assert_false (r->rows [29]->honoured);
+    //  The rest at 0, none honoured, in natural order ("2" before "10").
+    assert_string_equal (r->rows [1]->id, "1");
+    assert_string_equal (r->rows [2]->id, "2");
+    assert_string_equal (r->rows [9]->id, "10");            //  7 and 12 are elsewhere
+    for (size_t i = 1; i < 29; i++) {
+        assert_int_equal (r->rows [i]->month_points, 0);
+        assert_false (r->rows [i]->honoured);
+        assert_int_equal (r->rows [i]->rank, i + 1);
+    }
+    //  Households: every one with a resident, h7 last.
+    r = s_rank (f, "ledger.RankHouseholds", "2026-03");
+    assert_int_equal (r->n_rows, 20);
+    assert_string_equal (r->rows [0]->id, "h12");
+    assert_string_equal (r->rows [19]->id, "h7");
+    assert_false (r->rows [19]->honoured);
+    assert_string_equal (r->rows [19]->building_number, "7");
+    //  Alone at -3, it is still not honoured.
+    s_points (f, "p12", -2);
+    r = s_rank (f, "ledger.RankBuildings", "2026-03");
+    for (size_t i = 0; i < r->n_rows; i++)
+        assert_false (r->rows [i]->honoured);
+    assert_string_equal (r->rows [29]->id, "7");
+    //  An archived building leaves; a household whose people moved out too.
+    s_building_event (f, "building.archived", "30", true);
+    fx_person_full (f, "person.archived", "p20", "王芳", "h20", "20", "", "", true, true);
+    assert_int_equal (s_rank (f, "ledger.RankBuildings", "2026-03")->n_rows, 29);
+    assert_int_equal (s_rank (f, "ledger.RankHouseholds", "2026-03")->n_rows, 19);
+    //  A consent withdrawn keeps the household ranked, with no listed member.
+    fx_person_full (f, "person.updated", "p19", "王芳", "h19", "19", "", "", false, false);
+    r = s_rank (f, "ledger.RankHouseholds", "2026-03");
+    assert_int_equal (r->n_rows, 19);
+    bool found = false;
+    for (size_t i = 0; i < r->n_rows; i++)
+        if (strcmp (r->rows [i]->id, "h19") == 0) {
+            found = true;
+            assert_int_equal (r->rows [i]->members, 0);
+            assert_true (r->rows [i]->average_points == 0.0);
+        }
+    assert_true (found);
+    //  A bad building event is refused and changes nothing.
+    Tashan__Events__Building b = TASHAN__EVENTS__BUILDING__INIT;
+    b.building_id = "b9";
+    b.number = "";
+    fx_event (f, FX_RESIDENTS, "building.created", &b.base);
+    assert_int_equal (s_rank (f, "ledger.RankBuildings", "2026-03")->n_rows, 29);
+}
+
+//  Minors: by name on ops' board only; the panel's board leaves them out.
+static void
+test_minors_on_board (void **state)
+{
+    fx_t *f = *state;                   //  now: 2026-03
+    s_rule (f, "t.plus", 1);
+    s_rule (f, "t.minus", -1);
+    Tashan__Events__Person p = TASHAN__EVENTS__PERSON__INIT;
+    p.household_id = "h1";
+    p.building_number = "1";
+    p.credit_consent = true;
+    p.person_id = "p1", p.name = "王小雨", p.birth_year = 2015;         //  11
+    assert_int_equal (fx_event (f, FX_RESIDENTS, "person.created", &p.base), 200);
+    p.person_id = "p2", p.name = "王大山", p.birth_year = 1980;
+    assert_int_equal (fx_event (f, FX_RESIDENTS, "person.created", &p.base), 200);
+    p.person_id = "p3", p.name = "王十七", p.birth_year = 2009;         //  17
+    assert_int_equal (fx_event (f, FX_RESIDENTS, "person.created", &p.base), 200);
+    p.person_id = "p4", p.name = "王学生", p.birth_year = 0;            //  a pupil, no year
+    p.school_id = "S1", p.pupil_no = "1001";
+    assert_int_equal (fx_event (f, FX_RESIDENTS, "person.created", &p.base), 200);
+    s_points (f, "p1", 9);
+    s_points (f, "p2", 5);
+    s_points (f, "p3", -4);
+    s_points (f, "p4", 3);
+    Tashan__Ledger__HonorBoard *b = s_board (f, "ops", "2026-03", 0, "");
+    const char *red_ops [] = { "p1", "p2", "p4", NULL };
+    s_expect_ids (b->red, b->n_red, red_ops);
+    assert_string_equal (b->red [0]->name, "王小雨");
+    const char *grey_ops [] = { "p3", NULL };
+    s_expect_ids (b->grey, b->n_grey, grey_ops);
+    b = s_board (f, "panel", "2026-03", 0, "");
+    const char *red_panel [] = { "p2", NULL };
+    s_expect_ids (b->red, b->n_red, red_panel);
+    assert_string_equal (b->red [0]->name, "王*山");
+    assert_int_equal (b->n_grey, 0);
+    //  Paged, the grey list still leaves them out and ends.
+    b = s_board (f, "panel", "2026-03", 1, "");
+    assert_int_equal (b->n_grey, 0);
+    assert_string_equal (b->next_page_token, "");
+    //  Who is a minor depends on the board's year: p3 (2009) is 17 in 2026.
+    ledger_subject s = TASHAN__LEDGER__SUBJECT__INIT;
+    s.birth_year = 2009;
+    assert_true (ledger_board_minor (&s, 2026));
+    assert_false (ledger_board_minor (&s, 2027));
+    s.birth_year = 0;
+    assert_false (ledger_board_minor (&s, 2026));
+    s.pupil_no = "1001";
+    assert_true (ledger_board_minor (&s, 2026));
+    //  The rankings name no person: the minor's points count there.
+    Tashan__Ledger__Ranking *r = s_rank (f, "ledger.RankHouseholds", "2026-03");
+    assert_int_equal (r->rows [0]->month_points, 13);
 }
 
 //  Withdrawn consent, moving house and moving out change the boards.
@@ -257,7 +411,10 @@ test_zero_rows (void **state)
     s_points (f, "p1", -2);
     Tashan__Ledger__HonorBoard *b = s_board (f, "ops", "2026-03", 0, "");
     assert_int_equal (b->n_red + b->n_grey, 0);
-    assert_int_equal (s_rank (f, "ledger.RankHouseholds", "2026-03")->n_rows, 0);
+    Tashan__Ledger__Ranking *r = s_rank (f, "ledger.RankHouseholds", "2026-03");
+    assert_int_equal (r->n_rows, 1);            //  still a household of the community
+    assert_int_equal (r->rows [0]->month_points, 0);
+    assert_false (r->rows [0]->honoured);
     assert_int_equal (fx_credit (f, "p1")->month_points, 0);
     assert_int_equal (fx_credit (f, "p1")->index, 1000);
 }
@@ -269,6 +426,8 @@ main (void)
         cmocka_unit_test (test_mask_name),
         cmocka_unit_test_setup_teardown (test_honor_board, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_rankings, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown (test_rankings_every_building, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown (test_minors_on_board, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_listing_changes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_zero_rows, fx_setup, fx_teardown),
     };

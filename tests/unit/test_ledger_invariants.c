@@ -213,11 +213,14 @@ test_random_walk (void **state)
         for (size_t r = 0; r < rank->n_rows; r++) {
             int h = rank->rows [r]->id [1] - '0';
             assert_int_equal (rank->rows [r]->month_points, households [h]);
+            //  Never a net-zero or net-negative household among the honoured.
+            assert_true (!rank->rows [r]->honoured || rank->rows [r]->month_points > 0);
         }
+        //  Every household of the community is ranked, with points or not.
         size_t nonzero = 0;
         for (int h = 0; h < HOUSEHOLDS; h++)
             nonzero += households [h] != 0;
-        assert_true (rank->n_rows <= nonzero);
+        assert_true (rank->n_rows >= nonzero && rank->n_rows <= HOUSEHOLDS);
     }
 }
 

@@ -120,6 +120,70 @@ test_close_month (void **state)
     assert_int_equal (fx_call (f, "ledger.CloseMonth", "panel", "", &lr.base, &c), 403);
 }
 
+static Tashan__Ledger__Ranking *
+s_rank (fx_t *f, const char *method, const char *month, uint32_t page_size,
+        const char *token)
+{
+    Tashan__Ledger__BoardRequest r = TASHAN__LEDGER__BOARD_REQUEST__INIT;
+    r.month = (char *) month;
+    r.page_size = page_size;
+    r.page_token = (char *) token;
+    Tashan__Ledger__Ranking *rank = NULL;
+    assert_int_equal (fx_call (f, method, "ops", "", &r.base, &rank), 200);
+    return rank;
+}
+
+//  A closed month's rankings are the ones published: later moves,
+//  withdrawn consent and new buildings change the open months only.
+static void
+test_closed_rankings_stay_as_published (void **state)
+{
+    fx_t *f = *state;
+    fx_person (f, "p1", "王芳", "h1", "12");
+    fx_person (f, "p2", "李娜", "h2", "12");
+    fx_person (f, "p3", "张伟", "h3", "7");
+    Tashan__Ledger__Entry *e;
+    assert_int_equal (s_eval_on (f, "p1", "k1", "2026-02-10", &e), 201);
+    assert_int_equal (s_eval_on (f, "p3", "k2", "2026-02-11", &e), 201);
+    assert_int_equal (s_eval_on (f, "p3", "k3", "2026-02-12", &e), 201);
+    Tashan__Ledger__MonthClose *c;
+    assert_int_equal (s_close (f, "2026-02", &c), 200);
+    Tashan__Ledger__Ranking *before = s_rank (f, "ledger.RankHouseholds", "2026-02", 0, "");
+    assert_int_equal (before->n_rows, 3);
+    assert_string_equal (before->rows [0]->id, "h3");
+    assert_string_equal (before->published_at, c->published_at);
+    //  After the close: p3 withdraws consent, p1 moves to a new household.
+    fx_person_full (f, "person.updated", "p3", "张伟", "h3", "7", "", "", false, false);
+    fx_person_full (f, "person.moved", "p1", "王芳", "h9", "12", "", "", true, false);
+    //  The open view would have changed...
+    Tashan__Ledger__Ranking *now = s_rank (f, "ledger.RankHouseholds", "2026-03", 0, "");
+    assert_int_equal (now->n_rows, 3);
+    //  ...the published one has not, page by page, and across a restart.
+    fx_reopen (f);
+    Tashan__Ledger__Ranking *after = s_rank (f, "ledger.RankHouseholds", "2026-02", 0, "");
+    assert_int_equal (after->n_rows, before->n_rows);
+    for (size_t i = 0; i < after->n_rows; i++) {
+        assert_string_equal (after->rows [i]->id, before->rows [i]->id);
+        assert_int_equal (after->rows [i]->month_points, before->rows [i]->month_points);
+        assert_int_equal (after->rows [i]->members, before->rows [i]->members);
+        assert_int_equal (after->rows [i]->rank, i + 1);
+        assert_int_equal (after->rows [i]->honoured, before->rows [i]->honoured);
+    }
+    Tashan__Ledger__Ranking *page = s_rank (f, "ledger.RankHouseholds", "2026-02", 2, "");
+    assert_int_equal (page->n_rows, 2);
+    char *token = strdup (page->next_page_token);
+    assert_true (token [0]);
+    page = s_rank (f, "ledger.RankHouseholds", "2026-02", 2, token);
+    assert_int_equal (page->n_rows, 1);
+    assert_string_equal (page->rows [0]->id, before->rows [2]->id);
+    assert_string_equal (page->next_page_token, "");
+    free (token);
+    Tashan__Ledger__Ranking *blds = s_rank (f, "ledger.RankBuildings", "2026-02", 0, "");
+    assert_int_equal (blds->n_rows, 2);
+    assert_string_equal (blds->rows [0]->id, "7");
+    assert_int_equal (blds->rows [0]->month_points, 6);
+}
+
 static void
 test_reversal_of_closed_month_counts_now (void **state)
 {
@@ -156,6 +220,8 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_observed_on, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_close_month, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown (test_closed_rankings_stay_as_published, fx_setup,
+                                         fx_teardown),
         cmocka_unit_test_setup_teardown (test_reversal_of_closed_month_counts_now, fx_setup,
                                          fx_teardown),
     };

@@ -456,7 +456,7 @@ test_household_bad_input_writes_nothing (void **state)
     m [0]->phone = "138-abc";
     assert_int_equal (s_household_try (f, "12", m, 1, &h), 400);
     assert_int_equal (s_household_count (f), 0);
-    assert_int_equal (s_head (f), 0);                 //  no event either
+    assert_int_equal (s_head (f), 1);                 //  no event but building.created
 }
 
 static void
@@ -603,9 +603,19 @@ test_person_events_full_state (void **state)
 {
     fixture *f = *state;
     s_building (f, "12", "G3");
-    s_household (f, "12", "王伟", NULL);
+    //  The ledger ranks every building: a building's creation is an event.
     Tashan__Event **ev;
-    size_t n = s_events (f, 0, &ev);
+    assert_int_equal (s_events (f, 0, &ev), 1);
+    assert_string_equal (ev [0]->topic, "building.created");
+    Tashan__Events__Building *b = tashan__events__building__unpack (
+        ts_arena_pb (f->arena), ev [0]->payload.len, ev [0]->payload.data);
+    assert_non_null (b);
+    assert_string_equal (b->number, "12");
+    assert_string_equal (b->building_id, "b1");
+    assert_false (b->archived);
+    uint64_t head = s_head (f);
+    s_household (f, "12", "王伟", NULL);
+    size_t n = s_events (f, head, &ev);
     assert_int_equal (n, 1);
     assert_string_equal (ev [0]->topic, "person.created");
     Tashan__Events__Person *p = tashan__events__person__unpack (
@@ -835,14 +845,14 @@ test_need_rules_and_events (void **state)
     req.household_id = "h1";
     req.person_id = "p2";                           //  lives in h2
     assert_int_equal (s_call (f, "residents.OpenNeed", &f->ops, &req, NULL), 422);
-    assert_int_equal (s_head (f), 2);               //  only the two person.created
+    assert_int_equal (s_head (f), 3);               //  building.created, two person.created
     req.person_id = "p1";
     res_need *n;
     assert_int_equal (s_call (f, "residents.OpenNeed", &f->ops, &req, &n), 201);
     assert_string_equal (n->status, "open");
     assert_string_equal (n->building, "12");
     Tashan__Event **ev;
-    assert_int_equal (s_events (f, 2, &ev), 1);
+    assert_int_equal (s_events (f, 3, &ev), 1);
     assert_string_equal (ev [0]->topic, "need.opened");
     Tashan__Events__Need *en = tashan__events__need__unpack (
         ts_arena_pb (f->arena), ev [0]->payload.len, ev [0]->payload.data);
@@ -858,7 +868,7 @@ test_need_rules_and_events (void **state)
     sr.status = "closed";
     assert_int_equal (s_call (f, "residents.SetNeedStatus", &f->ops, &sr, &n), 200);
     assert_string_equal (n->status, "closed");
-    assert_int_equal (s_events (f, 3, &ev), 1);
+    assert_int_equal (s_events (f, 4, &ev), 1);
     assert_string_equal (ev [0]->topic, "need.closed");
     assert_int_equal (s_call (f, "residents.SetNeedStatus", &f->ops, &sr, NULL), 409);
     //  The household file lists its needs and has a version per change.

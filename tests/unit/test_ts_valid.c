@@ -161,6 +161,99 @@ test_check_str_counts_characters_not_bytes (void **state)
     free (ascii65);
 }
 
+//  --------------------------------------------------------------------
+//  ts_check_name
+
+//  name must be refused with a message holding why.
+static void
+s_name_refused (const char *name, const char *why)
+{
+    ts_ctx ctx = s_ctx ();
+    assert_int_equal (ts_check_name (&ctx, "name", name, 64, true), TS_BAD_REQUEST);
+    assert_int_equal (ctx.code, TS_BAD_REQUEST);
+    if (!strstr (ctx.message, why))
+        fail_msg ("'%s' refused with '%s', expected '%s'", name, ctx.message, why);
+}
+
+static void
+test_check_name_refuses_blank_and_invisible (void **state)
+{
+    (void) state;
+    s_name_refused ("   ", "no visible character");
+    s_name_refused ("\xe2\x80\x8b", "no visible character");                //  U+200B
+    s_name_refused ("\xe2\x80\x8b\xe2\x80\x8b\xe3\x80\x80", "no visible character");
+    s_name_refused ("\xef\xbb\xbf", "no visible character");                //  BOM
+    s_name_refused ("\xe3\x85\xa4", "no visible character");                //  Hangul filler
+    s_name_refused ("\xe3\x80\x80", "no visible character");                //  ideographic space
+    s_name_refused ("", "is required");
+    s_name_refused (NULL, "is required");
+}
+
+static void
+test_check_name_refuses_controls_bidi_nonchars (void **state)
+{
+    (void) state;
+    s_name_refused ("Li\nWei", "control character");
+    s_name_refused ("Li\tWei", "control character");
+    s_name_refused ("\n", "control character");
+    s_name_refused ("\t", "control character");
+    s_name_refused ("Li\x7fWei", "control character");
+    s_name_refused ("Li\xc2\x85Wei", "control character");         //  NEL (C1)
+    s_name_refused ("Li\xe2\x80\xa8Wei", "control character (U+2028)");
+    s_name_refused ("\xe2\x80\xae", "bidirectional control character (U+202E)");
+    s_name_refused ("abc\xe2\x80\xaegpj.exe", "bidirectional");             //  RLO spoof
+    s_name_refused ("a\xe2\x80\xaa" "b", "(U+202A)");
+    s_name_refused ("a\xe2\x81\xa6" "b", "(U+2066)");                       //  LRI
+    s_name_refused ("a\xe2\x81\xa9" "b", "(U+2069)");                       //  PDI
+    s_name_refused ("a\xe2\x80\x8f" "b", "(U+200F)");                       //  RLM
+    s_name_refused ("\xef\xbf\xbf", "noncharacter (U+FFFF)");
+    s_name_refused ("a\xef\xbf\xbe", "noncharacter (U+FFFE)");
+    s_name_refused ("a\xef\xb7\x90", "noncharacter (U+FDD0)");
+    s_name_refused ("a\xef\xb7\xaf", "noncharacter (U+FDEF)");
+    s_name_refused ("a\xf0\x9f\xbf\xbf", "noncharacter (U+1FFFF)");
+    s_name_refused ("a\xf4\x8f\xbf\xbe", "noncharacter (U+10FFFE)");
+    s_name_refused ("a\xc0\xaf" "b", "not valid UTF-8");
+}
+
+static void
+test_check_name_refuses_edges (void **state)
+{
+    (void) state;
+    //  Refused, not trimmed: what is stored is what the client sent.
+    s_name_refused (" 王芳", "begins or ends");
+    s_name_refused ("王芳 ", "begins or ends");
+    s_name_refused ("王芳\xe3\x80\x80", "begins or ends");                   //  U+3000
+    s_name_refused ("\xe2\x80\x8b王芳", "begins or ends");                   //  U+200B
+    s_name_refused ("王芳\xc2\xa0", "begins or ends");                        //  NBSP
+    char *long_ = s_repeat ("王", 65);
+    s_name_refused (long_, "longer than 64");
+    free (long_);
+}
+
+static void
+test_check_name_accepts_real_names (void **state)
+{
+    (void) state;
+    const char *good [] = {
+        "王芳", "欧阳娜娜", "王", "李 小明", "Li Wei", "Jean-Luc O'Neil",
+        "阿依古丽·买买提", "Zoë Ångström", "塔山社区 1号楼", "📚 读书会",
+        "👩\xe2\x80\x8d👧 亲子圈",                //  ZWJ inside an emoji sequence
+        "مريم", "עברית", "Ab\xcc\x81" "c",           //  right-to-left scripts; a combining accent
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good [0]; i++) {
+        ts_ctx ctx = s_ctx ();
+        if (ts_check_name (&ctx, "name", good [i], 64, true) != 0)
+            fail_msg ("'%s' refused: %s", good [i], ctx.message);
+        assert_int_equal (ctx.code, 0);
+    }
+    ts_ctx ctx = s_ctx ();
+    assert_int_equal (ts_check_name (&ctx, "name", "", 64, false), 0);
+    assert_int_equal (ts_check_name (&ctx, "name", NULL, 64, false), 0);
+    char *longest = s_repeat ("王", 64);
+    assert_int_equal (ts_check_name (&ctx, "name", longest, 64, true), 0);
+    free (longest);
+}
+
 static void
 test_check_str_default_limit (void **state)
 {
@@ -583,6 +676,10 @@ main (void)
         cmocka_unit_test (test_check_str_rejects_invalid_utf8),
         cmocka_unit_test (test_check_str_control_characters),
         cmocka_unit_test (test_check_str_c1_control_characters),
+        cmocka_unit_test (test_check_name_refuses_blank_and_invisible),
+        cmocka_unit_test (test_check_name_refuses_controls_bidi_nonchars),
+        cmocka_unit_test (test_check_name_refuses_edges),
+        cmocka_unit_test (test_check_name_accepts_real_names),
         cmocka_unit_test (test_check_range),
         cmocka_unit_test (test_check_enum_lists_options),
         cmocka_unit_test (test_check_enum_long_list_is_bounded),
