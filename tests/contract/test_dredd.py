@@ -131,6 +131,10 @@ def swagger2(doc):
         for method, op in item.items():
             params = []
             for p in op.get('parameters', []):
+                if '$ref' in p:         # a shared header (X-Request-Id...)
+                    p = doc['components']['parameters'][p['$ref'].rsplit('/', 1)[1]]
+                if p['in'] == 'header' and not p.get('required'):
+                    continue            # optional headers: dredd would send ''
                 schema = p['schema']
                 param = {k: p[k] for k in ('name', 'in', 'required') if k in p}
                 param.update({k: schema[k] for k in ('type', 'format', 'enum', 'minimum')
