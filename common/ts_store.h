@@ -62,6 +62,9 @@ ts_table ts_store_table (ts_store *self, const char *name);
 int ts_store_grow (ts_store *self);
 size_t ts_store_map_size (ts_store *self);
 MDB_env *ts_store_env (ts_store *self);
+//  The store's random outbox generation (meta "generation", never 0):
+//  made when the store is created, kept by backups and restores.
+uint64_t ts_store_generation (ts_store *self);
 
 //  Compacting copy of the environment to dir (which must exist and be
 //  empty). Consistent: runs in one read transaction. Safe from a thread
