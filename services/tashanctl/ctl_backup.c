@@ -303,6 +303,21 @@ s_move (const char *tmp, const char *dir, const ctl_manifest *m)
     return 0;
 }
 
+//  The order, and the holds the cycles need, for the operator.
+static void
+s_print_plan (const ctl_backup_plan *plan)
+{
+    printf ("copy order (consumers first):");
+    for (int r = 0; r < TS_SERVICE_COUNT; r++)
+        printf (" %s", ts_service_names [plan->order [r]]);
+    printf ("\n");
+    for (int c = 0; c < TS_SERVICE_COUNT; c++)
+        for (int p = 0; p < TS_SERVICE_COUNT; p++)
+            if (plan->hold [c][p])
+                printf ("  %s holds its events from %s until both are copied (a cycle)\n",
+                        ts_service_names [c], ts_service_names [p]);
+}
+
 //  Steps 2-4 into tmp. Returns 0, or -1 with why filled.
 static int
 s_take (ctl_t *ctl, const char *tmp, ctl_manifest *m, char *why, size_t why_size)
@@ -319,8 +334,10 @@ s_take (ctl_t *ctl, const char *tmp, ctl_manifest *m, char *why, size_t why_size
         }
     ctl_backup_plan plan;
     bool planned = rc == 0;
-    if (planned)
+    if (planned) {
         ctl_backup_plan_make (&plan, health);
+        s_print_plan (&plan);
+    }
     for (int r = 0; r < TS_SERVICE_COUNT && rc == 0; r++)
         if (s_copy_daemon (ctl, &plan, plan.order [r], tmp) != 0) {
             snprintf (why, why_size, "%s could not copy its store", ts_service_names [plan.order [r]]);

@@ -133,7 +133,20 @@ def test_status_says_why_a_daemon_is_down(h):
 # ----------------------------------------------------------------------
 #  Backups
 
+def _wait_ledger_applied(h, deadline_s=10):
+    """A household made and the ledger caught up on residents' events."""
+    _writer_once(h)
+    end = time.time() + deadline_s
+    while time.time() < end:
+        row = [l for l in h.tashanctl('status').stdout.splitlines() if l.startswith('ledger')]
+        if row and 'residents=0' in row[0]:
+            return
+        time.sleep(0.2)
+    raise AssertionError('the ledger did not catch up on residents')
+
+
 def test_backup_modes_manifest_and_refusals(h):
+    _wait_ledger_applied(h)
     path = take_backup(h, 'modes')
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o700
     for svc in harness.SERVICES:
