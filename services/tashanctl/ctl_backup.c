@@ -48,6 +48,16 @@ s_absolute (const char *dir, char *out, size_t size)
     return snprintf (out, size, "%s/%s", cwd, dir) < (int) size ? 0 : -1;
 }
 
+//  Where the daemons may be asked to write a copy: the backup root
+//  (config backup.root where that exists, default <data-dir>/backups).
+static const char *
+s_backup_root (ctl_t *ctl)
+{
+    static char root [TS_PATH_MAX + 16];
+    snprintf (root, sizeof root, "%s/backups", ctl->cfg.data_dir);
+    return root;
+}
+
 //  Does dir (or a store dir in it) hold data.mdb or a manifest?
 static bool
 s_holds_backup (const char *dir)
@@ -370,7 +380,7 @@ ctl_backup (ctl_t *ctl, int argc, char **argv)
     if (s_check_target (ctl, dir, argv [0]) != 0)
         return 1;
     char tmp [TS_PATH_MAX + 64];
-    snprintf (tmp, sizeof tmp, "%s/backups/.tmp-%ld-%ld", ctl->cfg.data_dir, (long) getpid (),
+    snprintf (tmp, sizeof tmp, "%s/.tmp-%ld-%ld", s_backup_root (ctl), (long) getpid (),
               (long) time (NULL));
     ctl_manifest *m = calloc (1, sizeof *m);
     char why [TS_PATH_MAX + 300] = "";
