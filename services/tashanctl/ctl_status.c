@@ -52,9 +52,9 @@ s_status_row (ctl_t *ctl, const char *service)
                               (ProtobufCMessage **) &h, STATUS_TIMEOUT_MS, true);
     bool up = code == 200 && h;
     if (!up)
-        printf ("%-12s %-5s %s\n", service, "no",
-                code == 504 ? "timeout: no answer in 1.5 s (stopped or overloaded)"
-                            : "no health answer");
+        printf ("%-12s %-5s %s (code %u)\n", service, "no",
+                code == 504 ? "timeout: nothing in 1.5 s (stopped, overloaded, or the "
+                              "CURVE keys do not match)" : "the health call failed", code);
     else {
         char lag [512];
         s_lag_text (h, lag, sizeof lag);
