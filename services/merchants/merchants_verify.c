@@ -46,7 +46,8 @@ s_by_no (const void *a, const void *b)
 static void
 s_compare (ts_ctx *ctx, ts_verify *v, s_list *list, const char *name, char kind)
 {
-    qsort (list->nos, list->count, sizeof *list->nos, s_by_no);
+    if (list->count > 0)
+        qsort (list->nos, list->count, sizeof *list->nos, s_by_no);
     for (size_t i = 0; i < list->count; ) {
         size_t j = i;
         while (j < list->count && list->nos [j] == list->nos [i])
