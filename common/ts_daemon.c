@@ -36,6 +36,7 @@
 #include "ts_park.h"
 #include "ts_reqlog.h"
 #include "ts_valid.h"
+#include "ts_verify.h"
 #include "ts_rpc.h"
 #include "ts_warnlimit.h"
 #include "ts_zap.h"
@@ -56,6 +57,7 @@
 //  Batch size buckets of HealthReply.batch_sizes: at most 1, 2, 4 ... 512
 //  (TS_BATCH_MAX) requests.
 #define TS_BATCH_SIZE_BUCKETS 10
+#define PAUSE_HOLD_MAX_MS 600000     //  sys.Pause: ten minutes at most
 
 typedef struct {
     uint8_t identity [IDENTITY_MAX];//  ROUTER identity of the consumer
@@ -73,6 +75,9 @@ typedef struct {
     ts_rpc *rpc;                    //  to the producer
     uint64_t applied_seq;           //  our position (mirrors LMDB)
     uint64_t head_seq;              //  producer's head as last seen
+    uint64_t generation;            //  producer's outbox generation (0 unknown)
+    uint64_t held_until_ms;         //  sys.Pause: no applying before (uv_now)
+    char error [320];               //  why consuming stopped ("" running)
     bool fetching;                  //  a fetch is in flight
     bool stopping;
     uv_timer_t retry;               //  back-off after an error
@@ -219,6 +224,7 @@ s_answer_fetch (ts_daemon *self, const uint8_t *identity, size_t identity_size,
     reply.events = events;
     reply.n_events = n;
     reply.head_seq = ts_dispatch_outbox_head (self->dispatch);
+    reply.generation = ts_store_generation (ts_dispatch_store (self->dispatch));
     origin_t to;
     assert (identity_size <= IDENTITY_MAX);
     memcpy (to.identity, identity, identity_size);
@@ -314,6 +320,8 @@ s_handle_health (ts_daemon *self, const origin_t *from)
     reply.n_batch_sizes = TS_BATCH_SIZE_BUCKETS;
     reply.log_lines_dropped = ts_log_dropped ();
     reply.holds_data = ts_store_holds_data (store);
+    reply.outbox_generation = ts_store_generation (store);
+    reply.schema_version = self->service->schema_version;
     Tashan__ConsumerPosition positions [SUBS_MAX];
     Tashan__ConsumerPosition *ptrs [SUBS_MAX];
     for (size_t i = 0; i < self->sub_count; i++) {
@@ -321,11 +329,59 @@ s_handle_health (ts_daemon *self, const origin_t *from)
         positions [i].producer = (char *) self->subs [i].sub->producer;
         positions [i].applied_seq = self->subs [i].applied_seq;
         positions [i].producer_head_seq = self->subs [i].head_seq;
+        positions [i].generation = self->subs [i].generation;
+        positions [i].error = self->subs [i].error;
         ptrs [i] = &positions [i];
     }
     reply.consumers = ptrs;
     reply.n_consumers = self->sub_count;
     s_reply_msg (self, from, TS_OK, "", &reply.base);
+}
+
+//  sys.Pause: hold (or release) consuming from the named producers (none
+//  named: every one). Answered with our health, whose positions hold
+//  still until the hold ends: a fetch in flight is dropped, not applied.
+static void
+s_handle_pause (ts_daemon *self, const origin_t *from, const Tashan__Request *req)
+{
+    Tashan__PauseRequest *pr = (Tashan__PauseRequest *) protobuf_c_message_unpack (
+        &tashan__pause_request__descriptor, ts_arena_pb (self->arena),
+        req->body.len, req->body.data);
+    if (!pr || pr->hold_ms > PAUSE_HOLD_MAX_MS || pr->n_producers > SUBS_MAX) {
+        s_reply_msg (self, from, TS_BAD_REQUEST,
+                     "pause needs hold_ms 0..600000 and at most 8 producers", NULL);
+        return;
+    }
+    for (size_t p = 0; p < pr->n_producers; p++) {
+        bool known = false;
+        for (size_t i = 0; i < self->sub_count; i++)
+            known |= strcmp (self->subs [i].sub->producer, pr->producers [p]) == 0;
+        if (!known) {
+            s_reply_msg (self, from, TS_NOT_FOUND, "not a producer this daemon consumes", NULL);
+            return;
+        }
+    }
+    uint64_t until_ms = uv_now (&self->loop) + pr->hold_ms;
+    for (size_t i = 0; i < self->sub_count; i++) {
+        bool named = pr->n_producers == 0;
+        for (size_t p = 0; p < pr->n_producers; p++)
+            named |= strcmp (self->subs [i].sub->producer, pr->producers [p]) == 0;
+        if (named)
+            self->subs [i].held_until_ms = pr->hold_ms ? until_ms : 0;
+    }
+    ts_log_info ("consumers_paused", "producers=%zu hold_ms=%u", pr->n_producers, pr->hold_ms);
+    s_handle_health (self, from);
+}
+
+//  sys.Verify: the service's own check of its derived records.
+static void
+s_handle_verify (ts_daemon *self, const origin_t *from)
+{
+    Tashan__VerifyReply reply = TASHAN__VERIFY_REPLY__INIT;
+    unsigned code = ts_verify_run (self->dispatch, self->arena, &reply);
+    ts_log_info ("verified", "checked=%llu findings=%zu", (unsigned long long) reply.checked,
+                 reply.n_findings);
+    s_reply_msg (self, from, code, code == TS_OK ? "" : reply.findings [0], &reply.base);
 }
 
 //  Copy a small file (a service's key kept beside its store).
@@ -734,6 +790,12 @@ s_handle_sys (ts_daemon *self, const origin_t *from, const Tashan__Request *req)
     if (strcmp (req->method, "sys.Backup") == 0)
         s_handle_backup (self, from, req);
     else
+    if (strcmp (req->method, "sys.Pause") == 0)
+        s_handle_pause (self, from, req);
+    else
+    if (strcmp (req->method, "sys.Verify") == 0)
+        s_handle_verify (self, from);
+    else
         s_reply_msg (self, from, TS_NOT_FOUND, "unknown system method", NULL);
 }
 
@@ -800,6 +862,60 @@ s_sub_retry_fire (uv_timer_t *timer)
     s_sub_fetch (timer->data);
 }
 
+//  Stop consuming from this producer, loudly: applying on would skip the
+//  events whose seqs we already hold (or mix two outboxes' seqs). Only an
+//  operator can resync; the daemon keeps serving everything else.
+static void
+s_sub_stop_loudly (sub_t *sub, const char *why, uint64_t head, uint64_t generation)
+{
+    snprintf (sub->error, sizeof sub->error,
+              "%s: position %llu (generation %016llx), producer head %llu "
+              "(generation %016llx); resync: restore a backup of every store "
+              "taken together (tashanctl backup/restore), then tashanctl verify",
+              why, (unsigned long long) sub->applied_seq, (unsigned long long) sub->generation,
+              (unsigned long long) head, (unsigned long long) generation);
+    ts_log_error ("consumer_stopped", "producer=%s applied=%llu head=%llu "
+                  "generation=%016llx producer_generation=%016llx reason=\"%s\"",
+                  sub->sub->producer, (unsigned long long) sub->applied_seq,
+                  (unsigned long long) head, (unsigned long long) sub->generation,
+                  (unsigned long long) generation, sub->error);
+}
+
+//  Is the reply from the outbox our position is in, and not behind us?
+//  Adopts the producer's generation on first contact. False: stopped.
+static bool
+s_sub_check_producer (sub_t *sub, const Tashan__FetchReply *reply)
+{
+    if (reply->generation != 0 && sub->generation == 0) {
+        if (ts_dispatch_adopt_generation (sub->daemon->dispatch, sub->sub->producer,
+                                          reply->generation) != 0)
+            return false;           //  store failed: retried later
+        sub->generation = reply->generation;
+    }
+    if (reply->generation != 0 && reply->generation != sub->generation) {
+        s_sub_stop_loudly (sub, "the producer's outbox is another generation",
+                           reply->head_seq, reply->generation);
+        return false;
+    }
+    if (reply->head_seq < sub->applied_seq) {
+        s_sub_stop_loudly (sub, "this consumer is ahead of its producer",
+                           reply->head_seq, reply->generation);
+        return false;
+    }
+    return true;
+}
+
+//  sys.Pause holds this subscription now: try again when the hold ends.
+static bool
+s_sub_held (sub_t *sub)
+{
+    uint64_t now = uv_now (&sub->daemon->loop);
+    if (sub->held_until_ms <= now)
+        return false;
+    uv_timer_start (&sub->retry, s_sub_retry_fire, sub->held_until_ms - now, 0);
+    return true;
+}
+
 static void
 s_sub_on_reply (void *arg, unsigned code, const char *message, const uint8_t *body,
                 size_t body_size)
@@ -824,6 +940,12 @@ s_sub_on_reply (void *arg, unsigned code, const char *message, const uint8_t *bo
         uv_timer_start (&sub->retry, s_sub_retry_fire, SUB_RETRY_MS, 0);
         return;
     }
+    if (sub->error [0] || !s_sub_check_producer (sub, reply) || s_sub_held (sub)) {
+        if (!sub->error [0] && !uv_is_active ((uv_handle_t *) &sub->retry))
+            uv_timer_start (&sub->retry, s_sub_retry_fire, SUB_RETRY_MS, 0);
+        ts_arena_destroy (&arena);
+        return;                     //  stopped for good, or held: nothing applied
+    }
     sub->head_seq = reply->head_seq;
     if (reply->n_events > 0) {
         if (ts_dispatch_apply_batch (self->dispatch, sub->sub->producer, reply->events,
@@ -840,13 +962,6 @@ s_sub_on_reply (void *arg, unsigned code, const char *message, const uint8_t *bo
         s_wake_waiters (self, false);
         s_park_rerun (self);
     }
-    else
-    if (reply->head_seq < sub->applied_seq)
-        //  The producer's outbox is behind our position: it was restored
-        //  from an older backup. Say so; events below it will not repeat.
-        ts_log_warn ("producer_behind", "producer=%s head=%llu applied=%llu",
-                     sub->sub->producer, (unsigned long long) reply->head_seq,
-                     (unsigned long long) sub->applied_seq);
     ts_arena_destroy (&arena);
     s_sub_fetch (sub);
 }
@@ -854,10 +969,11 @@ s_sub_on_reply (void *arg, unsigned code, const char *message, const uint8_t *bo
 static void
 s_sub_fetch (sub_t *sub)
 {
-    if (sub->stopping || sub->fetching)
+    if (sub->stopping || sub->fetching || sub->error [0] || s_sub_held (sub))
         return;
     Tashan__FetchRequest fr = TASHAN__FETCH_REQUEST__INIT;
     fr.after_seq = sub->applied_seq;
+    fr.generation = sub->generation;
     fr.max_events = TS_FETCH_MAX_EVENTS;
     fr.wait_ms = FETCH_WAIT_MS;
     fr.consumer = (char *) sub->daemon->service->name;
@@ -1006,6 +1122,7 @@ s_start_loop (ts_daemon *self)
         assert (sub->rpc);
         sub->applied_seq = ts_dispatch_position (self->dispatch, sub->sub->producer);
         sub->head_seq = ts_dispatch_producer_head (self->dispatch, sub->sub->producer);
+        sub->generation = ts_dispatch_producer_generation (self->dispatch, sub->sub->producer);
         uv_timer_init (&self->loop, &sub->retry);
         sub->retry.data = sub;
         self->sub_count++;

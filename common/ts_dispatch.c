@@ -694,23 +694,46 @@ s_position_get (ts_dispatch *self, ts_txn *txn, const char *producer,
     ts_key_str (&k, producer);
     ts_val v;
     *applied = *head = 0;
-    if (ts_txn_get (txn, self->inbox, k.data, k.size, &v) && v.size == 16) {
+    if (ts_txn_get (txn, self->inbox, k.data, k.size, &v) && v.size >= 16) {
         *applied = ts_be64_get (v.data);
         *head = ts_be64_get ((const uint8_t *) v.data + 8);
     }
+}
+
+//  The producer generation the position is in (0: not known yet; a
+//  position written before generations existed is 16 bytes).
+static uint64_t
+s_generation_get (ts_dispatch *self, ts_txn *txn, const char *producer)
+{
+    ts_key k;
+    ts_key_init (&k);
+    ts_key_str (&k, producer);
+    ts_val v;
+    if (ts_txn_get (txn, self->inbox, k.data, k.size, &v) && v.size == 24)
+        return ts_be64_get ((const uint8_t *) v.data + 16);
+    return 0;
+}
+
+static void
+s_position_write (ts_dispatch *self, ts_txn *txn, const char *producer,
+                  uint64_t applied, uint64_t head, uint64_t generation)
+{
+    ts_key k;
+    ts_key_init (&k);
+    ts_key_str (&k, producer);
+    uint8_t v [24];
+    ts_be64_put (v, applied);
+    ts_be64_put (v + 8, head);
+    ts_be64_put (v + 16, generation);
+    ts_txn_put (txn, self->inbox, k.data, k.size, v, 24);
 }
 
 static void
 s_position_put (ts_dispatch *self, ts_txn *txn, const char *producer,
                 uint64_t applied, uint64_t head)
 {
-    ts_key k;
-    ts_key_init (&k);
-    ts_key_str (&k, producer);
-    uint8_t v [16];
-    ts_be64_put (v, applied);
-    ts_be64_put (v + 8, head);
-    ts_txn_put (txn, self->inbox, k.data, k.size, v, 16);
+    s_position_write (self, txn, producer, applied, head,
+                      s_generation_get (self, txn, producer));
 }
 
 static void
@@ -821,6 +844,34 @@ ts_dispatch_position (ts_dispatch *self, const char *producer)
     s_position_get (self, txn, producer, &applied, &head);
     ts_txn_abort (&txn);
     return applied;
+}
+
+uint64_t
+ts_dispatch_producer_generation (ts_dispatch *self, const char *producer)
+{
+    ts_txn *txn = ts_txn_begin (self->store, false);
+    uint64_t generation = s_generation_get (self, txn, producer);
+    ts_txn_abort (&txn);
+    return generation;
+}
+
+int
+ts_dispatch_adopt_generation (ts_dispatch *self, const char *producer, uint64_t generation)
+{
+    assert (self && self->magic == DISPATCH_MAGIC);
+    assert (generation != 0);
+    for (int attempt = 0; attempt < BATCH_ATTEMPTS_MAX; attempt++) {
+        ts_txn *txn = ts_txn_begin (self->store, true);
+        uint64_t applied, head;
+        s_position_get (self, txn, producer, &applied, &head);
+        s_position_write (self, txn, producer, applied, head, generation);
+        int rc = ts_txn_commit (&txn);
+        if (rc == 0)
+            return 0;
+        if (rc != TS_STORE_MAP_FULL || ts_store_grow (self->store) != 0)
+            return -1;
+    }
+    return -1;
 }
 
 uint64_t

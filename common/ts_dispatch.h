@@ -11,7 +11,8 @@
         outbox  u64 seq BE            -> tashan.Event (packed)
         idem    method\0role\0binding\0key\0 -> u32 code BE, 32-byte request
                                           hash, packed reply
-        inbox   producer\0            -> u64 last applied seq BE, u64 head
+        inbox   producer\0            -> u64 last applied seq BE, u64 head,
+                                         u64 producer generation BE (0 unknown)
     =========================================================================
 */
 #ifndef TS_DISPATCH_H
@@ -108,6 +109,13 @@ unsigned ts_dispatch_tick (ts_dispatch *self);
 uint64_t ts_dispatch_outbox_head (ts_dispatch *self);
 //  The producer head the consumer last saw for producer (for lag).
 uint64_t ts_dispatch_producer_head (ts_dispatch *self, const char *producer);
+
+//  The producer's outbox generation our position on it is in (0: none
+//  seen yet), and recording one (first contact, or a position written
+//  before generations existed). Returns 0 or -1 when the store failed.
+uint64_t ts_dispatch_producer_generation (ts_dispatch *self, const char *producer);
+int ts_dispatch_adopt_generation (ts_dispatch *self, const char *producer,
+                                  uint64_t generation);
 
 //  Callers for tests: role and binding as given.
 Tashan__Caller ts_caller (const char *role, const char *binding,

@@ -27,6 +27,7 @@
 #include "ts_store.h"
 
 typedef struct ts_daemon ts_daemon;
+typedef struct ts_verify ts_verify;
 
 //  Roles, as bits for method tables.
 enum {
@@ -130,6 +131,9 @@ typedef struct {
     //  Called every tick_ms inside a write transaction (escalations...).
     unsigned (*tick) (ts_ctx *ctx);
     uint32_t tick_ms;
+    //  sys.Verify (ts_verify.h): check derived records against what they
+    //  derive from, in a read transaction; NULL when there are none.
+    void (*verify) (ts_ctx *ctx, ts_verify *verify);
 } ts_service;
 
 //  --------------------------------------------------------------------

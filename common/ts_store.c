@@ -5,6 +5,12 @@
     Data layout owned by this file: the "meta" table.
         "schema_version"   -> u32 BE  version the data was written with
         "seq:<name>"       -> u64 BE  last id handed out by ts_txn_next_id
+        "generation"       -> u64 BE  random, made when the store is
+                                      created (or first opened by a build
+                                      that knows it): the outbox's
+                                      generation, so a consumer can tell a
+                                      recreated producer from the one its
+                                      position is in
     =========================================================================
 */
 #include "ts_store.h"
@@ -14,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "ts_config.h"
@@ -41,6 +48,7 @@ struct ts_store {
     bool read_busy;                 //  read_txn is handed out now
     int open_writes;                //  top-level write txns open (0 or 1)
     int full_errno;                 //  ENOSPC/EDQUOT of the last write, else 0
+    uint64_t generation;            //  meta "generation", never 0
 };
 
 struct ts_txn {
@@ -115,6 +123,32 @@ s_schema_check (ts_store *self, MDB_txn *txn, const char *dir,
     return 0;
 }
 
+//  Read the store's generation, or make one (a fresh store, or one
+//  written before generations existed). Returns 0 or an LMDB error.
+static int
+s_generation_load (ts_store *self, MDB_txn *txn)
+{
+    MDB_val key = { 10, "generation" }, val;
+    int rc = mdb_get (txn, self->meta, &key, &val);
+    if (rc == 0 && val.mv_size == 8) {
+        self->generation = ts_be64_get (val.mv_data);
+        return self->generation ? 0 : MDB_CORRUPTED;
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    uint64_t generation = 0;
+    for (int tries = 0; generation == 0 && tries < 8; tries++)
+        if (getrandom (&generation, sizeof generation, 0) != sizeof generation)
+            generation = 0;
+    if (generation == 0)
+        return EIO;
+    uint8_t buf [8];
+    ts_be64_put (buf, generation);
+    MDB_val nv = { 8, buf };
+    self->generation = generation;
+    return mdb_put (txn, self->meta, &key, &nv, 0);
+}
+
 //  Open meta and every table in one write transaction, and check the
 //  schema version. Returns 0, or -1 with err filled.
 static int
@@ -139,6 +173,8 @@ s_tables_open (ts_store *self, const char *dir, const ts_table_def *tables,
     }
     if (rc == 0)
         rc = s_schema_check (self, txn, dir, schema_version, err, err_size);
+    if (rc == 0)
+        rc = s_generation_load (self, txn);
     if (rc == SCHEMA_MISMATCH) {
         mdb_txn_abort (txn);
         return -1;
@@ -299,6 +335,14 @@ ts_store_error_status (int rc, const char **message)
     }
     *message = "storage error";
     return TS_INTERNAL;
+}
+
+uint64_t
+ts_store_generation (ts_store *self)
+{
+    assert (self && self->magic == STORE_MAGIC);
+    assert (self->generation != 0);
+    return self->generation;
 }
 
 MDB_env *

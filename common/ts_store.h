@@ -83,6 +83,9 @@ int ts_store_full (ts_store *self);
 //  message for a full disk, else 500 "storage error".
 unsigned ts_store_error_status (int rc, const char **message);
 MDB_env *ts_store_env (ts_store *self);
+//  The store's random outbox generation (meta "generation", never 0):
+//  made when the store is created, kept by backups and restores.
+uint64_t ts_store_generation (ts_store *self);
 
 //  Compacting copy of the environment to dir (which must exist and be
 //  empty). Consistent: runs in one read transaction. Safe from a thread

@@ -10,6 +10,7 @@
     =========================================================================
 */
 #include "ledger_service.h"
+#include "ledger_verify.h"
 
 #include <assert.h>
 
@@ -214,4 +215,5 @@ const ts_service ledger_service = {
     TS_SUBSCRIPTIONS (s_subscriptions),
     .open = s_open,
     .close = s_close,
+    .verify = ledger_verify,
 };

@@ -10,6 +10,7 @@
 #include "merchants_service.h"
 
 #include "merchants_core.h"
+#include "merchants_verify.h"
 #include "merchants_cardcode.h"
 #include "merchants_offers.h"
 
@@ -202,4 +203,5 @@ const ts_service merchants_service = {
     TS_SUBSCRIPTIONS (s_subscriptions),
     .open = s_open,
     .close = merchants_close,
+    .verify = merchants_verify,
 };

@@ -8,6 +8,7 @@
 #include "proposals_service.h"
 
 #include "proposals_core.h"
+#include "proposals_verify.h"
 
 #define D(name) &tashan__proposals__##name##__descriptor
 #define R TS_METHOD_READ
@@ -145,4 +146,5 @@ const ts_service proposals_service = {
     TS_TABLES (s_tables),
     TS_METHODS (s_methods),
     TS_SUBSCRIPTIONS (s_subscriptions),
+    .verify = proposals_verify,
 };

@@ -6,6 +6,7 @@
     =========================================================================
 */
 #include "volunteers_service.h"
+#include "volunteers_verify.h"
 #include "volunteers_core.h"
 
 #include <string.h>
@@ -164,4 +165,5 @@ const ts_service volunteers_service = {
     TS_SUBSCRIPTIONS (s_subscriptions),
     .tick = s_tick,
     .tick_ms = 1000,
+    .verify = volunteers_verify,
 };

@@ -667,11 +667,13 @@ class Harness:
 
     def tashanctl(self, *args, check=False, timeout_s=120, data_dir=None,
                   input=None):
-        """Run tashanctl --data-dir <this data dir> ARGS. Returns the
+        """Run tashanctl --data-dir <this data dir> --listen <the gateway's
+        address> ARGS. Returns the
         subprocess.CompletedProcess (text stdout/stderr). check: assert
         exit 0. A sanitizer report in its output is a problem."""
         argv = [os.path.join(self.bin_dir, 'tashanctl'),
-                '--data-dir', data_dir or self.data_dir] + [str(a) for a in args]
+                '--data-dir', data_dir or self.data_dir,
+                '--listen', self.listen] + [str(a) for a in args]
         cp = subprocess.run(argv, input=input, capture_output=True, text=True,
                             timeout=timeout_s, env=self.env,
                             preexec_fn=_child_setup_here())

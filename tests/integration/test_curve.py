@@ -27,7 +27,7 @@ os.chmod(CONF, 0o600)
 
 
 def ctl(h, *args, config=True):
-    argv = [os.path.join(BIN, 'tashanctl'), '--data-dir', h.data_dir]
+    argv = [os.path.join(BIN, 'tashanctl'), '--data-dir', h.data_dir, '--listen', h.listen]
     if config:
         argv += ['--config', CONF]
     return subprocess.run(argv + list(args), capture_output=True, text=True, timeout=60)

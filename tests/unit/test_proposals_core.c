@@ -17,6 +17,7 @@
 #include "proposals_core.h"
 #include "proposals_service.h"
 #include "ts_dispatch.h"
+#include "ts_verify.h"
 #include "test_fixture.h"
 
 #define T0 1773547200000LL              //  2026-03-15 12:00 +08:00
@@ -586,12 +587,40 @@ test_moderation_threshold (void **state)
     assert_string_equal (got->timeline [got->n_timeline - 1]->state, "removed");
 }
 
+//  sys.Verify: the fund's totals against its movements; a total that
+//  drifts from them is found.
+static void
+test_fund_verify (void **state)
+{
+    fx_t *f = *state;
+    fx_deposit (f, 1000000, "d1");
+    fx_deposit (f, 2500, "d2");
+    Tashan__VerifyReply r = TASHAN__VERIFY_REPLY__INIT;
+    assert_int_equal (ts_verify_run (f->d, f->arena, &r), 200);
+    assert_int_equal (r.n_findings, 0);
+    assert_int_equal (r.checked, 2);
+    ts_ctx ctx = { 0 };
+    ctx.txn = ts_txn_begin (ts_dispatch_store (f->d), true);
+    ctx.arena = f->arena;
+    ctx.state = ts_dispatch_state (f->d);
+    ctx.dispatch = f->d;
+    Tashan__Proposals__FundTotals *t = prop_fund_totals (&ctx);
+    t->deposited_cents += 1;
+    ts_txn_put_msg (ctx.txn, prop_table (&ctx, "fund"), "totals", 7, &t->base);
+    assert_int_equal (ts_txn_commit (&ctx.txn), 0);
+    Tashan__VerifyReply again = TASHAN__VERIFY_REPLY__INIT;
+    assert_int_equal (ts_verify_run (f->d, f->arena, &again), 200);
+    assert_int_equal (again.n_findings, 1);
+    assert_non_null (strstr (again.findings [0], "deposited 1002501"));
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_transition_table),
         cmocka_unit_test_setup_teardown (test_out_of_order_409, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown (test_fund_verify, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_sealed_bids_injected_clock, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_fund_racing_awards_one_batch, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_adoption_credit_once, fx_setup, fx_teardown),
