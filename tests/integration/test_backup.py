@@ -42,7 +42,8 @@ def live_digest(h):
     for svc in harness.SERVICES:
         d = os.path.join(h.data_dir, svc)
         for name in sorted(os.listdir(d)):
-            if name != 'lock.mdb':
+            # residents/audit/ is the read journal, not a store file
+            if name != 'lock.mdb' and os.path.isfile(os.path.join(d, name)):
                 with open(os.path.join(d, name), 'rb') as f:
                     out[svc + '/' + name] = hashlib.sha256(f.read()).hexdigest()
     return out
