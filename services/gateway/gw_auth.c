@@ -324,6 +324,19 @@ s_check_expiry (const char *expires_at, int64_t now_ms, int64_t *ms, char *messa
 }
 
 unsigned
+gw_auth_create_check (const Tashan__Gateway__CreateTokenRequest *req, char *message,
+                      size_t message_size)
+{
+    assert (req && message);
+    const char *binding = "";
+    int64_t expires_ms = 0;
+    unsigned code = s_check_create (req, &binding, message, message_size);
+    if (code == TS_OK)
+        code = s_check_expiry (req->expires_at, s_now_ms (), &expires_ms, message, message_size);
+    return code;
+}
+
+unsigned
 gw_auth_create (gw_auth *self, const Tashan__Gateway__CreateTokenRequest *req,
                 const char *created_by, ts_arena *arena, Tashan__Gateway__Token *out,
                 char *message, size_t message_size)

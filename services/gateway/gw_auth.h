@@ -66,6 +66,13 @@ bool gw_auth_check (gw_auth *self, const char *authorization, ts_arena *arena,
 unsigned gw_auth_request (gw_auth *self, gw_http_request *req, ts_arena *arena,
                           const char **role, const char **binding, const char **principal);
 
+//  Check a token request as gw_auth_create will (role, binding present
+//  and short, note, expiry) without making it: 200, or 400 with message.
+//  The gateway calls it before it asks a daemon about the binding, so bad
+//  input is a 400 whatever the daemon would say.
+unsigned gw_auth_create_check (const Tashan__Gateway__CreateTokenRequest *req, char *message,
+                               size_t message_size);
+
 //  Create a token. Returns an HTTP status (201, or 400 with message).
 unsigned gw_auth_create (gw_auth *self, const Tashan__Gateway__CreateTokenRequest *req,
                          const char *created_by, ts_arena *arena,

@@ -14,6 +14,7 @@
 #include "gateway.pb-c.h"
 #include "gw_access.h"
 #include "merchants.pb-c.h"
+#include "residents.pb-c.h"
 #include "gw_auth.h"
 #include "gw_console.h"
 #include "gw_disclose.h"
@@ -311,12 +312,37 @@ s_token_make (token_call_t *tc)
     free (tc);
 }
 
-//  The merchants daemon's answer about the merchant to bind.
+//  The 422 or 503 of a binding the owning daemon did not confirm: a
+//  school is known by its pupils (residents), a merchant by its record.
+static void
+s_binding_refused (token_call_t *tc, unsigned code, const char *message)
+{
+    char why [ERR_MAX];
+    bool school = strcmp (tc->ct->role, "school") == 0;
+    const char *id = school ? tc->ct->school_id : tc->ct->merchant_id;
+    //  A malformed id names no school or merchant either.
+    bool unknown = code == TS_NOT_FOUND || code == TS_BAD_REQUEST;
+    if (unknown && school)
+        snprintf (why, sizeof why, "no school %.100s in the community (no pupil has this "
+                  "school_id)", id);
+    else
+    if (unknown)
+        snprintf (why, sizeof why, "no merchant %.100s: a merchant token needs an existing "
+                  "merchant", id);
+    else
+        snprintf (why, sizeof why, "cannot check %s %.100s (%.200s); try again",
+                  school ? "school" : "merchant", id, message);
+    s_error (tc->gw, tc->req, "POST /v1/tokens", unknown ? TS_UNPROCESSABLE : TS_UNAVAILABLE,
+             why);
+}
+
+//  The owning daemon's answer about the school or merchant to bind.
 static void
 s_on_binding (void *arg, unsigned code, const char *message, const uint8_t *body, size_t size)
 {
     token_call_t *tc = arg;
-    char why [ERR_MAX];
+    (void) body;
+    (void) size;
     if (gw_http_request_detached (tc->req)) {
         gw_http_respond (tc->req, 499, NULL, NULL, 0, NULL);
         ts_arena_destroy (&tc->arena);
@@ -327,24 +353,43 @@ s_on_binding (void *arg, unsigned code, const char *message, const uint8_t *body
         s_token_make (tc);
         return;
     }
-    //  A malformed id names no merchant either.
-    bool unknown = code == TS_NOT_FOUND || code == TS_BAD_REQUEST;
-    if (unknown)
-        snprintf (why, sizeof why, "no merchant %.100s: a merchant token needs an existing "
-                  "merchant", tc->ct->merchant_id);
-    else
-        snprintf (why, sizeof why, "cannot check merchant %.100s (%.200s); try again",
-                  tc->ct->merchant_id, message);
-    s_error (tc->gw, tc->req, "POST /v1/tokens", unknown ? TS_UNPROCESSABLE : TS_UNAVAILABLE,
-             why);
+    s_binding_refused (tc, code, message);
     ts_arena_destroy (&tc->arena);
     free (tc);
 }
 
 static int s_service_index (const char *service);
 
-//  POST /v1/tokens: parse, then check a merchant binding with the
-//  merchants daemon (422 when there is no such merchant), then make it.
+//  Ask the daemon that owns tc's binding whether it exists: a school
+//  (residents.GetSchool: a current pupil has that school_id) or a
+//  merchant (merchants.Get). s_on_binding goes on from the answer.
+static void
+s_binding_ask (gw_gateway *self, token_call_t *tc)
+{
+    bool school = strcmp (tc->ct->role, "school") == 0;
+    Tashan__Residents__GetSchoolRequest get_school = TASHAN__RESIDENTS__GET_SCHOOL_REQUEST__INIT;
+    Tashan__Merchants__GetMerchantRequest get_merchant =
+        TASHAN__MERCHANTS__GET_MERCHANT_REQUEST__INIT;
+    get_school.school_id = tc->ct->school_id;
+    get_merchant.id = tc->ct->merchant_id;
+    ProtobufCMessage *get = school ? &get_school.base : &get_merchant.base;
+    size_t size = protobuf_c_message_get_packed_size (get);
+    uint8_t *buf = ts_arena_alloc (tc->arena, size ? size : 1);
+    protobuf_c_message_pack (get, buf);
+    //  Asked as the ops token that makes the token: under CURVE the
+    //  gateway's key may speak for HTTP principals, never as system.
+    Tashan__Caller caller = TASHAN__CALLER__INIT;
+    caller.role = "ops";
+    caller.principal = (char *) tc->created_by;
+    const char *service = school ? "residents" : "merchants";
+    ts_rpc_call (self->rpc [s_service_index (service)],
+                 school ? "residents.GetSchool" : "merchants.Get", &caller, buf, size,
+                 GW_RPC_TIMEOUT_MS, s_on_binding, tc);
+}
+
+//  POST /v1/tokens: parse and check (400), then check a school or
+//  merchant binding with the daemon that owns it (422 when there is no
+//  such school or merchant, 503 when it does not answer), then make it.
 static void
 s_token_create (gw_gateway *self, gw_http_request *req, ts_arena *arena, const char *by)
 {
@@ -356,28 +401,19 @@ s_token_create (gw_gateway *self, gw_http_request *req, ts_arena *arena, const c
     Tashan__Gateway__CreateTokenRequest *ct = (Tashan__Gateway__CreateTokenRequest *)
         gw_json_parse (&tashan__gateway__create_token_request__descriptor, body, len,
                        ts_arena_pb (arena), err, sizeof err);
-    if (!ct) {
-        s_error (self, req, "POST /v1/tokens", TS_BAD_REQUEST, err);
+    unsigned code = ct ? gw_auth_create_check (ct, err, sizeof err) : TS_BAD_REQUEST;
+    if (code != TS_OK) {
+        s_error (self, req, "POST /v1/tokens", code, err);
         ts_arena_destroy (&arena);
         return;
     }
     token_call_t *tc = calloc (1, sizeof *tc);
     assert (tc);
     *tc = (token_call_t) { .gw = self, .req = req, .arena = arena, .ct = ct, .created_by = by };
-    if (strcmp (ct->role, "merchant") != 0 || !ct->merchant_id [0]) {
+    if (strcmp (ct->role, "school") == 0 || strcmp (ct->role, "merchant") == 0)
+        s_binding_ask (self, tc);
+    else
         s_token_make (tc);
-        return;
-    }
-    Tashan__Merchants__GetMerchantRequest get = TASHAN__MERCHANTS__GET_MERCHANT_REQUEST__INIT;
-    get.id = ct->merchant_id;
-    size_t size = protobuf_c_message_get_packed_size (&get.base);
-    uint8_t *buf = ts_arena_alloc (arena, size ? size : 1);
-    protobuf_c_message_pack (&get.base, buf);
-    Tashan__Caller caller = TASHAN__CALLER__INIT;
-    caller.role = "system";
-    caller.principal = "gateway";
-    ts_rpc_call (self->rpc [s_service_index ("merchants")], "merchants.Get", &caller, buf, size,
-                 GW_RPC_TIMEOUT_MS, s_on_binding, tc);
 }
 
 //  DELETE /v1/tokens/{id}[?self=true]

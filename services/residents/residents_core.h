@@ -16,6 +16,8 @@
                                resources following their providers
         residents_person.c     persons: claims, create, leave; handlers
         residents_household.c  the household handlers
+        residents_lookup.c     who lives where, names masked (Lookup)
+        residents_school.c     is a school known (GetSchool)
         residents_layout.c     compounds and buildings
         residents_match.c      the batch match of every open need (MatchAll)
         residents_demo.c       the deterministic demo community (SeedDemo)
@@ -200,6 +202,10 @@ unsigned residents_household_get (ts_ctx *ctx,
     const Tashan__Residents__GetRequest *req, res_household *rep);
 unsigned residents_lookup (ts_ctx *ctx, const Tashan__Residents__LookupRequest *req,
                            Tashan__Residents__LookupReply *rep);
+//  residents.GetSchool (residents_school.c): 404 unless a current pupil
+//  has this school_id.
+unsigned residents_school_get (ts_ctx *ctx, const Tashan__Residents__GetSchoolRequest *req,
+                               Tashan__Residents__School *rep);
 //  The households of building (its number; "" for all): the table to page
 //  and the key prefix of its rows. 0, or 422 for an unknown building.
 unsigned residents_households_of (ts_ctx *ctx, const char *building, ts_table *table,

@@ -32,6 +32,7 @@ HANDLER (residents_household_create, CreateHouseholdRequest, Household)
 HANDLER (residents_household_get, GetRequest, Household)
 HANDLER (residents_household_list, ListHouseholdsRequest, ListHouseholdsReply)
 HANDLER (residents_lookup, LookupRequest, LookupReply)
+HANDLER (residents_school_get, GetSchoolRequest, School)
 HANDLER (residents_household_update, UpdateHouseholdRequest, Household)
 HANDLER (residents_household_move_out, ArchiveRequest, Household)
 HANDLER (residents_household_history, PageRequest, HistoryReply)
@@ -102,6 +103,9 @@ static const ts_method s_methods [] = {
       s_residents_household_list, R, OPS_SYS, NULL },
     { "residents.Lookup", D (lookup_request), D (lookup_reply),
       s_residents_lookup, R, OPS | TS_ROLE_PANEL, NULL },
+    //  No HTTP route: the gateway asks it before binding a school token.
+    { "residents.GetSchool", D (get_school_request), D (school),
+      s_residents_school_get, R, OPS_SYS, NULL },
     { "residents.UpdateHousehold", D (update_household_request), D (household),
       s_residents_household_update, W, OPS, NULL },
     { "residents.MoveOutHousehold", D (archive_request), D (household),

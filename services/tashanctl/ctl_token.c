@@ -14,6 +14,7 @@
 #include "ctl.h"
 #include "gw_auth.h"
 #include "merchants.pb-c.h"
+#include "residents.pb-c.h"
 
 static const char s_token_usage [] =
     "Usage: tashanctl [--data-dir DIR] token create --role ROLE [--binding ID]\n"
@@ -21,8 +22,9 @@ static const char s_token_usage [] =
     "Make a token in the gateway's store; the gateway must be stopped (it holds\n"
     "DIR/gateway/gateway.lock while it runs). Prints the token once on stdout.\n"
     "  --role ROLE         ops, panel, school or merchant\n"
-    "  --binding ID        the school id (school) or merchant id (merchant;\n"
-    "                      checked with the merchants daemon when it runs)\n"
+    "  --binding ID        the school id (school: a current pupil's school_id,\n"
+    "                      checked with the residents daemon) or merchant id\n"
+    "                      (merchant: checked with the merchants daemon)\n"
     "  --note TEXT         who it is for (default \"made with tashanctl\")\n"
     "  --expires-at TIME   refuse it from then on (e.g. 2027-01-31T00:00:00+08:00)\n";
 
@@ -59,25 +61,35 @@ s_parse (int argc, char **argv, token_args_t *a, bool *help)
     return 0;
 }
 
-//  A merchant binding must name a merchant; asked of the merchants
-//  daemon (as the gateway does). 0, or 1 after a message.
+//  A binding must name a merchant that exists, or a school that a current
+//  pupil names; asked of the daemon that owns it (as the gateway does).
+//  0, or 1 after a message.
 static int
-s_check_merchant (ctl_t *ctl, const char *merchant_id)
+s_check_binding (ctl_t *ctl, bool school, const char *id)
 {
     ts_arena *arena = ts_arena_new ();
-    Tashan__Merchants__GetMerchantRequest get = TASHAN__MERCHANTS__GET_MERCHANT_REQUEST__INIT;
-    get.id = (char *) merchant_id;
+    Tashan__Residents__GetSchoolRequest get_school = TASHAN__RESIDENTS__GET_SCHOOL_REQUEST__INIT;
+    Tashan__Merchants__GetMerchantRequest get_merchant =
+        TASHAN__MERCHANTS__GET_MERCHANT_REQUEST__INIT;
+    get_school.school_id = (char *) id;
+    get_merchant.id = (char *) id;
     ProtobufCMessage *reply = NULL;
-    unsigned code = ctl_call (ctl, "merchants", "merchants.Get", &get.base,
-                              &tashan__merchants__merchant__descriptor, arena, &reply, 3000, true);
+    unsigned code = school
+        ? ctl_call (ctl, "residents", "residents.GetSchool", &get_school.base,
+                    &tashan__residents__school__descriptor, arena, &reply, 3000, true)
+        : ctl_call (ctl, "merchants", "merchants.Get", &get_merchant.base,
+                    &tashan__merchants__merchant__descriptor, arena, &reply, 3000, true);
     ts_arena_destroy (&arena);
+    const char *kind = school ? "school" : "merchant";
     if (code == TS_OK)
         return 0;
-    if (code == TS_NOT_FOUND)
-        fprintf (stderr, "tashanctl token create: no merchant %s\n", merchant_id);
+    if (code == TS_NOT_FOUND || code == TS_BAD_REQUEST)
+        fprintf (stderr, "tashanctl token create: no %s %s%s\n", kind, id,
+                 school ? " in the community (no pupil has this school_id)" : "");
     else
-        fprintf (stderr, "tashanctl token create: cannot check merchant %s: the merchants "
-                 "daemon did not answer (start it, then try again)\n", merchant_id);
+        fprintf (stderr, "tashanctl token create: cannot check %s %s: the %s daemon did not "
+                 "answer (start it, then try again)\n", kind, id,
+                 school ? "residents" : "merchants");
     return 1;
 }
 
@@ -144,7 +156,9 @@ ctl_token (ctl_t *ctl, int argc, char **argv)
             fputs (s_token_usage, stdout);
         return rc;
     }
-    if (strcmp (a.role, "merchant") == 0 && a.binding [0] && s_check_merchant (ctl, a.binding))
+    bool school = strcmp (a.role, "school") == 0;
+    if ((school || strcmp (a.role, "merchant") == 0) && a.binding [0]
+    &&  s_check_binding (ctl, school, a.binding))
         return 1;
     return s_create (ctl, &a);
 }

@@ -17,7 +17,7 @@ A test file:
         assert status == 200, body
 
     def test_school_token(h):
-        token = h.make_token('school', school_id='S1')
+        token = h.make_token('school', school_id=h.make_school('S1'))
         status, body, _ = h.request('GET', '/v1/...', token=token)
 
     if __name__ == '__main__':
@@ -255,6 +255,7 @@ class Harness:
         self._conn = None           # keep-alive connection to the gateway
         self._conn_requests = 0     # requests answered on it
         self._stopped = False
+        self._schools_made = 0      # make_school's buildings and pupils
         if start:
             try:
                 self.start_all()
@@ -654,6 +655,23 @@ class Harness:
                                % (json.dumps(body), status, _short(parsed)))
         assert isinstance(parsed, dict) and parsed.get('token'), parsed
         return parsed['token']
+
+    def make_school(self, school_id=None):
+        """A school the community knows, for a school token: a household
+        (in a building of its own) with one pupil of school_id (a fresh id
+        when None). A school token is made only for a school that a
+        current pupil names (POST /v1/tokens answers 422 otherwise).
+        Returns the school id."""
+        self._schools_made += 1
+        tag = '%x%d' % (os.getpid(), self._schools_made)
+        school_id = school_id or 'S-' + tag
+        number = 'sch-' + tag
+        self.call('POST', '/v1/buildings', {'number': number, 'grid': 'G1'}, expect=201)
+        self.call('POST', '/v1/households', {
+            'building': number, 'room': '101',
+            'members': [{'name': '童童', 'birth_year': 2015, 'tags': ['pupil'],
+                         'school_id': school_id, 'pupil_no': 'P-' + tag}]}, expect=201)
+        return school_id
 
     def make_merchant(self, name='Corner shop'):
         """A new merchant via POST /v1/merchants; returns its id (a

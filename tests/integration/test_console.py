@@ -46,7 +46,7 @@ def test_session(h):
     assert s['role'] == 'ops' and s['binding'] == '' and s['token_id'], s
     panel = h.make_token('panel')
     assert h.call('GET', '/v1/session', token=panel)['role'] == 'panel'
-    school = h.make_token('school', school_id='S9')
+    school = h.make_token('school', school_id=h.make_school('S9'))
     s = h.call('GET', '/v1/session', token=school)
     assert s['role'] == 'school' and s['binding'] == 'S9', s
     for token in (None, 'tsn_not-a-token'):

@@ -37,6 +37,7 @@ def test_ops_token_file_is_private(h):
 
 
 def test_token_round_trip_and_revoke(h):
+    h.make_school('S1')
     status, body, _ = h.request('POST', '/v1/tokens', {'role': 'school', 'school_id': 'S1'})
     assert status == 201, body
     assert body['role'] == 'school' and body['school_id'] == 'S1' and body['token']
@@ -206,7 +207,7 @@ def test_backup_and_restore(h):
     # Something to keep: a building in residents, a token in the gateway.
     number = 'bk%d' % os.getpid()
     h.call('POST', '/v1/buildings', {'number': number, 'grid': 'G9'}, expect=201)
-    school = h.make_token('school', school_id='SBK')
+    school = h.make_token('school', school_id=h.make_school('SBK'))
     backup = os.path.join(h.data_dir, 'backups', 'one')
     cp = h.tashanctl('backup', backup)
     assert cp.returncode == 0, cp.stderr

@@ -122,7 +122,7 @@ def test_evaluation_and_person(h):
 def test_roles(h):
     pid = person(h)
     merchant = h.make_token('merchant', merchant_id=h.make_merchant())
-    school = h.make_token('school', school_id='S1')
+    school = h.make_token('school', school_id=h.make_school())
     panel = h.make_token('panel')
     status, body, _ = evaluate(h, merchant, pid)
     assert status == 403 and error_code(body) == 'forbidden', (status, body)
@@ -365,12 +365,13 @@ def test_honor_board_and_rankings(h):
 
 def test_school(h):
     s1_id, s2_id = unique('S'), unique('S')
-    s1 = h.make_token('school', school_id=s1_id)
-    s2 = h.make_token('school', school_id=s2_id)
     pupil_a, pupil_b = unique('P'), unique('P')
     pid_a = person(h, name='林小雨', school_id=s1_id, pupil_no=pupil_a,
                    tags=['pupil'])
     person(h, name='高小山', school_id=s2_id, pupil_no=pupil_b, tags=['pupil'])
+    #  A school token names a school a current pupil is in.
+    s1 = h.make_token('school', school_id=s1_id)
+    s2 = h.make_token('school', school_id=s2_id)
     month = this_month()
     events = [
         {'event_id': 'e1', 'pupil_no': pupil_a, 'month': month,

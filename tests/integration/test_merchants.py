@@ -166,7 +166,7 @@ def test_registry_roles(h):
     assert h.request('POST', '/v1/merchants',
                      {'name': 'x', 'kind': 'individual', 'category': 'food'},
                      token=panel)[0] == 403
-    school = h.make_token('school', school_id='S1')
+    school = h.make_token('school', school_id=h.make_school())
     assert h.request('GET', '/v1/merchants/' + a['id'], token=school)[0] == 403
     assert h.request('GET', '/v1/merchants/' + a['id'], token=None)[0] == 401
     assert h.request('GET', '/v1/merchants/' + a['id'],

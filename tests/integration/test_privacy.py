@@ -186,7 +186,7 @@ def test_names_refused_change_nothing(h):
     status, reply, _ = h.request('PUT', '/v1/persons/' + member, {'name': '\u202e'})
     assert status == 400, reply
     #  A medal label is a title too: the event is rejected, the batch stands.
-    school = unique('S')
+    school = h.make_school(unique('S'))
     token = h.make_token('school', school_id=school)
     reply = h.call('POST', '/v1/school/medals', {'events': [
         {'event_id': unique('e'), 'pupil_no': 'x1', 'month': this_month(),
@@ -217,7 +217,6 @@ def test_school_learns_nothing_of_other_pupils(h):
     """An unknown pupil and another school's pupil: the same status and
     the same bytes, on every school call that names a pupil."""
     s1, s2 = unique('S'), unique('S')
-    t1, t2 = h.make_token('school', school_id=s1), h.make_token('school', school_id=s2)
     theirs, nobody, mine = unique('P'), unique('P'), unique('P')
     number = building(h)
     household(h, number, [
@@ -225,6 +224,8 @@ def test_school_learns_nothing_of_other_pupils(h):
          'tags': ['pupil']},
         {'name': '林小山', 'birth_year': 2016, 'school_id': s1, 'pupil_no': mine,
          'tags': ['pupil']}])
+    #  School tokens name schools with a current pupil.
+    t1, t2 = h.make_token('school', school_id=s1), h.make_token('school', school_id=s2)
     month = this_month()
     #  The credit read.
     other = raw(h, 'GET', '/v1/school/pupils/%s/credit?month=%s' % (theirs, month), t1)
@@ -285,7 +286,7 @@ def test_minor_never_on_the_board_by_name_but_for_ops(h):
     assert row['name'] == '王*山', row
     #  Schools and merchants read no honour board; the rankings (no
     #  person in them) they may.
-    school = h.make_token('school', school_id=unique('S'))
+    school = h.make_token('school', school_id=h.make_school())
     merchant_id = h.call('POST', '/v1/merchants', {
         'name': '便民小店', 'kind': 'individual', 'category': 'repair',
         'services': ['fix']}, expect=201)['id']

@@ -189,7 +189,7 @@ def test_fund_bad_input_and_roles(h):
     assert h.request('GET', '/v1/fund?page_size=1001')[0] == 400
     assert h.request('GET', '/v1/fund?page_token=zz')[0] == 400
     panel = h.make_token('panel')
-    school = h.make_token('school', school_id='S1')
+    school = h.make_token('school', school_id=h.make_school())
     m = merchant(h)
     mt = h.make_token('merchant', merchant_id=m)
     for token in (panel, school, mt):
@@ -491,7 +491,7 @@ def test_proposals_bad_input_and_roles(h):
     assert nxt['proposals'][0]['id'] != page['proposals'][0]['id']
     assert all(x['state'] == 'submitted' for x in nxt['proposals'])
     panel = h.make_token('panel')
-    school = h.make_token('school', school_id='S1')
+    school = h.make_token('school', school_id=h.make_school())
     mt = h.make_token('merchant', merchant_id=merchant(h))
     for token in (panel, school, mt):
         assert h.request('POST', '/v1/proposals', {'proposer_person_id': 'p1', 'title': 'x'},

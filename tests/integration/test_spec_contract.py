@@ -150,7 +150,7 @@ def test_06_redemption(h):
 def test_07_school_medals_and_credit(h):
     wait_ledger_knows(h, STATE['pupil'])
     s1 = h.make_token('school', school_id='S1')
-    s2 = h.make_token('school', school_id='S2')
+    s2 = h.make_token('school', school_id=h.make_school('S2'))
     month = this_month()
     status, body, _ = h.request('POST', '/v1/school/medals', {'events': [
         {'event_id': 'm1', 'pupil_no': 'P-1', 'month': month, 'medal': '信用小奖章'},

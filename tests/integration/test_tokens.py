@@ -45,6 +45,39 @@ def test_merchant_binding_is_checked(h):
     h.start('merchants')
 
 
+def _token_count(h):
+    return len(h.call('GET', '/v1/tokens?page_size=1000')['tokens'])
+
+
+def test_school_binding_is_checked(h):
+    """A school token names a school the community knows: one that a
+    current pupil's school_id names (residents.GetSchool)."""
+    school = 'S9-%d' % os.getpid()
+    before = _token_count(h)
+    status, body, _ = h.request('POST', '/v1/tokens', {'role': 'school', 'school_id': school})
+    assert status == 422, (status, body)
+    assert body['error']['message'] == ('no school %s in the community (no pupil has this '
+                                         'school_id)' % school), body
+    # Bad input is still a 400, before any daemon is asked.
+    status, body, _ = h.request('POST', '/v1/tokens', {'role': 'school', 'school_id': 'x' * 65})
+    assert status == 400, (status, body)
+    assert _token_count(h) == before
+    # A pupil of that school makes it known; a prefix of its id is not it.
+    h.make_school(school)
+    status, body, _ = h.request('POST', '/v1/tokens', {'role': 'school', 'school_id': school})
+    assert status == 201 and body['school_id'] == school, (status, body)
+    status, body, _ = h.request('POST', '/v1/tokens', {'role': 'school',
+                                                       'school_id': school[:-1]})
+    assert status == 422, (status, body)
+    assert _token_count(h) == before + 1
+    # The residents daemon down: 503, nothing made.
+    h.kill('residents')
+    status, body, _ = h.request('POST', '/v1/tokens', {'role': 'school', 'school_id': school})
+    assert status == 503 and 'school' in body['error']['message'], (status, body)
+    h.start('residents')
+    assert _token_count(h) == before + 1
+
+
 def test_expiry(h):
     status, body, _ = h.request('POST', '/v1/tokens', {'role': 'panel',
                                                        'expires_at': '2020-01-01T00:00:00Z'})
@@ -62,6 +95,7 @@ def test_expiry(h):
 
 
 def test_list_tokens(h):
+    h.make_school('S1')
     tok = h.call('POST', '/v1/tokens', {'role': 'school', 'school_id': 'S1', 'note': 'S1 portal'})
     h.call('GET', '/v1/session', token=tok['token'])
     body = h.call('GET', '/v1/tokens?page_size=1000')
@@ -118,7 +152,13 @@ def test_last_ops_token_and_recovery_on_the_box(h):
         # tashanctl refuses while the gateway runs (one writer).
         cp = other.tashanctl('token', 'create', '--role', 'ops')
         assert cp.returncode == 1 and 'gateway.lock' in cp.stderr, cp
+        school = other.make_school()
         other.kill('gateway', signal.SIGTERM)
+        # A school binding is checked as the gateway checks it.
+        cp = other.tashanctl('token', 'create', '--role', 'school', '--binding', school + 'x')
+        assert cp.returncode == 1 and 'no school %sx' % school in cp.stderr, cp
+        cp = other.tashanctl('token', 'create', '--role', 'school', '--binding', school)
+        assert cp.returncode == 0 and cp.stdout.startswith('tsn_'), cp
         cp = other.tashanctl('token', 'create', '--role', 'bogus')
         assert cp.returncode == 2 and 'role must be' in cp.stderr, cp
         cp = other.tashanctl('token', 'create', '--role', 'ops', '--note', 'recovery')

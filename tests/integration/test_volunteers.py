@@ -523,7 +523,7 @@ def test_self_reported_hours_and_month(h):
 
 
 def test_other_roles_are_refused(h):
-    tokens = [h.make_token('panel'), h.make_token('school', school_id='S1'),
+    tokens = [h.make_token('panel'), h.make_token('school', school_id=h.make_school()),
               h.make_token('merchant', merchant_id=h.make_merchant())]
     calls = [('GET', '/v1/volunteers'), ('POST', '/v1/volunteers'),
              ('GET', '/v1/volunteers/p1'), ('GET', '/v1/volunteers/p1/posts'),

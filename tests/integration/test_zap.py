@@ -163,6 +163,11 @@ def test_school_key_pushes_medals_for_its_school_only(h):
     credit = h.call('GET', '/v1/school/pupils/%s/credit' % p1,
                     token=h.make_token('school', school_id='S1'))
     assert credit['month_points'] == 5, credit
+    # The gateway checks a binding as the ops token that makes it (its key
+    # may not claim system): a school and a merchant under CURVE.
+    status, body, _ = h.request('POST', '/v1/tokens', {'role': 'school', 'school_id': 'S9'})
+    assert status == 422 and 'no school S9' in body['error']['message'], (status, body)
+    h.make_token('merchant', merchant_id=h.make_merchant())
 
 
 def test_gateway_key_may_not_claim_system(h):

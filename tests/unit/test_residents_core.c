@@ -476,22 +476,78 @@ test_duplicate_id_number_refused (void **state)
     assert_int_equal (s_household_count (f), 1);
 }
 
+//  A member tagged pupil, of school_id with pupil_no.
+static res_member_input *
+s_pupil (fixture *f, const char *school_id, const char *pupil_no)
+{
+    static char *pupil [] = { "pupil" };
+    res_member_input *a = s_member (f, "小明", NULL, NULL);
+    a->tags = pupil;
+    a->n_tags = 1;
+    a->school_id = (char *) school_id;
+    a->pupil_no = (char *) pupil_no;
+    return a;
+}
+
 static void
 test_pupil_number_unique_per_school (void **state)
 {
     fixture *f = *state;
     s_building (f, "12", "G3");
-    char *pupil [] = { "pupil" };
-    res_member_input *a = s_member (f, "小明", NULL, NULL);
-    a->tags = pupil;
-    a->n_tags = 1;
-    a->school_id = "S1";
-    a->pupil_no = "007";
+    res_member_input *a = s_pupil (f, "S1", "007");
     res_household *h;
     assert_int_equal (s_household_try (f, "12", &a, 1, &h), 201);
     assert_int_equal (s_household_try (f, "12", &a, 1, &h), 409);
     a->school_id = "S2";
     assert_int_equal (s_household_try (f, "12", &a, 1, &h), 201);
+}
+
+//  residents.GetSchool: a school is known while a current pupil has its
+//  school_id; ids that only share a prefix are other schools.
+static unsigned
+s_get_school (fixture *f, const Tashan__Caller *caller, const char *school_id)
+{
+    Tashan__Residents__GetSchoolRequest req = TASHAN__RESIDENTS__GET_SCHOOL_REQUEST__INIT;
+    req.school_id = (char *) school_id;
+    Tashan__Residents__School *rep = NULL;
+    unsigned code = s_call (f, "residents.GetSchool", caller, &req, &rep);
+    if (code == 200)
+        assert_string_equal (rep->school_id, school_id);
+    return code;
+}
+
+static void
+test_school_known_by_its_pupils (void **state)
+{
+    fixture *f = *state;
+    s_building (f, "12", "G3");
+    assert_int_equal (s_get_school (f, &f->sys, "S1"), 404);
+    assert_non_null (strstr (f->message, "no school S1"));
+    res_member_input *a = s_pupil (f, "S1", "007");
+    res_household *h;
+    assert_int_equal (s_household_try (f, "12", &a, 1, &h), 201);
+    a->school_id = "S3";
+    assert_int_equal (s_household_try (f, "12", &a, 1, &h), 201);
+    assert_int_equal (s_get_school (f, &f->sys, "S1"), 200);
+    assert_int_equal (s_get_school (f, &f->ops, "S3"), 200);
+    //  Neighbours in key order are not the school: S lies before S1, S2
+    //  between S1 and S3, S10 and S1x after S1.
+    const char *unknown [] = { "S", "S2", "S10", "S1x", "S4", "s1" };
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown [0]; i++)
+        assert_int_equal (s_get_school (f, &f->sys, unknown [i]), 404);
+    //  Bad ids and other roles.
+    assert_int_equal (s_get_school (f, &f->sys, ""), 400);
+    assert_int_equal (s_get_school (f, &f->sys, "S123456789012345678901234567890123"), 400);
+    assert_int_equal (s_get_school (f, &f->panel, "S1"), 403);
+    Tashan__Caller school = ts_caller ("school", "S1", "tok-s1");
+    assert_int_equal (s_get_school (f, &school, "S1"), 403);
+    //  The last pupil archived: the school is no longer known.
+    Tashan__Residents__ArchiveRequest ar = TASHAN__RESIDENTS__ARCHIVE_REQUEST__INIT;
+    ar.id = "p1";
+    ar.reason = "left school";
+    assert_int_equal (s_call (f, "residents.ArchivePerson", &f->ops, &ar, NULL), 200);
+    assert_int_equal (s_get_school (f, &f->sys, "S1"), 404);
+    assert_int_equal (s_get_school (f, &f->sys, "S3"), 200);
 }
 
 static void
@@ -1263,6 +1319,7 @@ main (void)
         T (test_household_bad_input_writes_nothing),
         T (test_duplicate_id_number_refused),
         T (test_pupil_number_unique_per_school),
+        T (test_school_known_by_its_pupils),
         T (test_phones_masked_but_to_ops),
         T (test_every_read_is_audited),
         T (test_history_versions_who_and_when),
