@@ -52,6 +52,11 @@ typedef struct {
 //  daemon did not answer (then nothing can be said).
 int ctl_demo_stores_hold_data (ctl_t *ctl, bool *holds);
 
+//  The name of a thing in copy `copy` of the community (--scale): the
+//  seed's name in copy 0, "name (2区)" in copy 1 and so on, as the
+//  compounds and the registry name theirs; in arena.
+const char *ctl_demo_copy_name (ts_arena *arena, const char *name, uint32_t copy);
+
 //  The parts after residents.
 int ctl_demo_year (ctl_t *ctl, const ctl_demo_opts *opts);
 int ctl_demo_volunteers (ctl_t *ctl, const ctl_demo_opts *opts);

@@ -14,8 +14,11 @@
       with sessions, sign-ups and (for a session just begun) attendance;
     - a few hundred service orders in every state, some made from needs.
     A second run finds the team in place and changes nothing.
-    --scale K: K × the team, the orders and the residents they serve; the
-    circles, projects and programmes stay the seed's. */
+    --scale K: K × the team, the orders and the residents they serve, and
+    K copies of the circles, projects and programmes (copy r led by and
+    signing up copy r's share of the team and residents, its names
+    carrying the copy's area as the compounds' do, "(2区)"). */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,8 @@
 #define ORDERS 300
 #define LIST_PAGES_MAX 200
 #define REPLICATION_WAIT_MS 60000
+#define CIRCLES 75                  //  per copy: 60 + 5 + 9 + 1
+#define PROJECTS 6                  //  per copy: 3 volunteer projects, 3 programmes
 
 typedef struct {
     char id [64];                   //  person id
@@ -45,6 +50,7 @@ typedef struct {
     ctl_t *ctl;
     s_member *team;                 //  up to team_max
     size_t n_team, team_max;        //  TEAM × scale
+    uint32_t scale;                 //  copies of the circles and projects
     uint32_t orders;                //  ORDERS × scale
     ctl_progress *progress;         //  the run's, shown as orders go (may be NULL)
     uint64_t rng;
@@ -244,28 +250,44 @@ s_circle (s_demo *d, const char *name, const char *kind, size_t leader, size_t m
     ts_arena_destroy (&arena);
 }
 
+//  Copy `copy` of the circles, into circle_ids [0..CIRCLES): led by the
+//  copy's share of the team.
 static void
-s_circles (s_demo *d, char circle_ids [][24])
+s_circles_copy (s_demo *d, uint32_t copy, char circle_ids [][24])
 {
+    ts_arena *arena = ts_arena_new ();
+    size_t base = (size_t) copy * TEAM;
     char name [64];
     //  60 party-member pioneer circles, 5 grid elderly mutual-aid circles,
     //  9 interest circles and 1 mothers' help group.
     for (size_t i = 0; i < 60; i++) {
         snprintf (name, sizeof name, "党员先锋岗 第%zu组", i + 1);
-        s_circle (d, name, "party_pioneer", i, 2, circle_ids [i], 24);
+        s_circle (d, ctl_demo_copy_name (arena, name, copy), "party_pioneer", base + i, 2,
+                  circle_ids [i], 24);
     }
     static const char *const grids [] = { "一", "二", "三", "四", "五" };
     for (size_t i = 0; i < 5; i++) {
         snprintf (name, sizeof name, "第%s网格老年互助圈", grids [i]);
-        s_circle (d, name, "elderly_mutual_aid", 60 + i, 6, circle_ids [60 + i], 24);
+        s_circle (d, ctl_demo_copy_name (arena, name, copy), "elderly_mutual_aid",
+                  base + 60 + i, 6, circle_ids [60 + i], 24);
     }
     static const char *const interests [] = {
         "书法兴趣圈", "太极拳队", "合唱团", "摄影圈", "棋牌圈", "手工编织圈", "广场舞队",
         "读书会", "园艺圈"
     };
     for (size_t i = 0; i < 9; i++)
-        s_circle (d, interests [i], "interest", 65 + i, 5, circle_ids [65 + i], 24);
-    s_circle (d, "妈妈帮", "moms_help", 74, 8, circle_ids [74], 24);
+        s_circle (d, ctl_demo_copy_name (arena, interests [i], copy), "interest",
+                  base + 65 + i, 5, circle_ids [65 + i], 24);
+    s_circle (d, ctl_demo_copy_name (arena, "妈妈帮", copy), "moms_help", base + 74, 8,
+              circle_ids [74], 24);
+    ts_arena_destroy (&arena);
+}
+
+static void
+s_circles (s_demo *d, char circle_ids [][24])
+{
+    for (uint32_t copy = 0; copy < d->scale; copy++)
+        s_circles_copy (d, copy, circle_ids + (size_t) copy * CIRCLES);
 }
 
 static void
@@ -292,9 +314,59 @@ s_posts (s_demo *d, char circle_ids [][24])
     }
 }
 
-//  The projects, their sessions, sign-ups and attendance.
-static unsigned
-s_projects (s_demo *d, char circle_ids [][24], const char **residents, size_t n_residents)
+typedef struct {
+    const char **residents;         //  not on the team: programme sign-ups
+    size_t n_residents;
+    char (*circle_ids) [24];        //  CIRCLES per copy
+    char (*just_begun) [24];        //  PROJECTS per copy: the session begun (or "")
+    int64_t last_start_ms;          //  when the last of those begins
+} s_projects_ctx;
+
+//  Four sessions of project p of a copy (three weekly, then one starting
+//  in 3 s whose attendance s_attend takes) with their sign-ups.
+static void
+s_sessions (s_demo *d, s_projects_ctx *x, uint32_t copy, size_t p, const char *project_id,
+            const char *place, bool volunteer)
+{
+    ts_arena *arena = ts_arena_new ();
+    size_t team_base = (size_t) copy * TEAM;
+    size_t residents_base = x->n_residents / d->scale * copy;
+    for (int s = 3; s >= 0; s--) {
+        Tashan__Volunteers__CreateSessionRequest sr =
+            TASHAN__VOLUNTEERS__CREATE_SESSION_REQUEST__INIT;
+        int64_t now_ms = (int64_t) time (NULL) * 1000;
+        int64_t starts_ms = s == 0 ? now_ms + 3000 : now_ms + s * 7 * TS_DAY_MS;
+        if (s == 0)
+            x->last_start_ms = starts_ms;
+        sr.id = (char *) project_id;
+        sr.starts_at = ts_time_text (arena, starts_ms);
+        sr.place = (char *) place;
+        sr.capacity = volunteer ? 12 : 30;
+        sr.duration_minutes = 90;
+        Tashan__Volunteers__Session *session = NULL;
+        if (s_call (d, "volunteers.CreateSession", &sr.base,
+                    &tashan__volunteers__session__descriptor, arena, &session) != 201
+        ||  !session)
+            continue;
+        if (s == 0)
+            snprintf (x->just_begun [copy * PROJECTS + p], 24, "%s", session->id);
+        size_t signups = volunteer ? 8 : 20;
+        for (size_t k = 0; k < signups; k++) {
+            Tashan__Volunteers__SignUpRequest su = TASHAN__VOLUNTEERS__SIGN_UP_REQUEST__INIT;
+            su.id = session->id;
+            su.person_id = volunteer || x->n_residents == 0
+                ? d->team [(team_base + p * 13 + k * 3 + (size_t) s) % d->n_team].id
+                : (char *) x->residents [(residents_base + p * 37 + k * 5) % x->n_residents];
+            ctl_call (d->ctl, "volunteers", "volunteers.SignUp", &su.base,
+                      &tashan__volunteers__signup__descriptor, arena, NULL, 10000, true);
+        }
+    }
+    ts_arena_destroy (&arena);
+}
+
+//  Copy `copy` of the projects and programmes, with their sessions.
+static void
+s_projects_copy (s_demo *d, s_projects_ctx *x, uint32_t copy)
 {
     static const struct { const char *name, *kind, *place; size_t circle; } projects [] = {
         { "板凳课堂宣讲团", "volunteer", "小区凉亭", 0 },
@@ -304,67 +376,37 @@ s_projects (s_demo *d, char circle_ids [][24], const char **residents, size_t n_
         { "儿童艺点通", "programme", "睦邻空间", 0 },
         { "形体礼仪课", "programme", "睦邻空间", 0 },
     };
-    unsigned attended = 0;
-    char just_begun [6][24];
-    int64_t last_start_ms = 0;
-    for (size_t p = 0; p < 6; p++) {
+    static_assert (sizeof projects / sizeof projects [0] == PROJECTS, "PROJECTS");
+    for (size_t p = 0; p < PROJECTS; p++) {
         ts_arena *arena = ts_arena_new ();
         bool volunteer = strcmp (projects [p].kind, "volunteer") == 0;
         Tashan__Volunteers__CreateProjectRequest req =
             TASHAN__VOLUNTEERS__CREATE_PROJECT_REQUEST__INIT;
-        req.name = (char *) projects [p].name;
+        req.name = (char *) ctl_demo_copy_name (arena, projects [p].name, copy);
         req.kind = (char *) projects [p].kind;
-        req.circle_id = volunteer ? circle_ids [projects [p].circle] : "";
+        req.circle_id = volunteer ? x->circle_ids [copy * CIRCLES + projects [p].circle] : "";
         Tashan__Volunteers__Project *proj = NULL;
-        just_begun [p][0] = 0;
         if (s_call (d, "volunteers.CreateProject", &req.base,
-                    &tashan__volunteers__project__descriptor, arena, &proj) != 201 || !proj) {
-            ts_arena_destroy (&arena);
-            continue;
-        }
-        //  Three weekly sessions, then one starting in 3 s (its sign-ups
-        //  are taken at once; attendance below).
-        for (int s = 3; s >= 0; s--) {
-            Tashan__Volunteers__CreateSessionRequest sr =
-                TASHAN__VOLUNTEERS__CREATE_SESSION_REQUEST__INIT;
-            int64_t now_ms = (int64_t) time (NULL) * 1000;
-            int64_t starts_ms = s == 0 ? now_ms + 3000 : now_ms + s * 7 * TS_DAY_MS;
-            if (s == 0)
-                last_start_ms = starts_ms;
-            sr.id = proj->id;
-            sr.starts_at = ts_time_text (arena, starts_ms);
-            sr.place = (char *) projects [p].place;
-            sr.capacity = volunteer ? 12 : 30;
-            sr.duration_minutes = 90;
-            Tashan__Volunteers__Session *session = NULL;
-            if (s_call (d, "volunteers.CreateSession", &sr.base,
-                        &tashan__volunteers__session__descriptor, arena, &session) != 201
-            ||  !session)
-                continue;
-            if (s == 0)
-                snprintf (just_begun [p], sizeof just_begun [p], "%s", session->id);
-            size_t signups = volunteer ? 8 : 20;
-            for (size_t k = 0; k < signups; k++) {
-                Tashan__Volunteers__SignUpRequest su = TASHAN__VOLUNTEERS__SIGN_UP_REQUEST__INIT;
-                su.id = session->id;
-                su.person_id = volunteer || n_residents == 0
-                             ? d->team [(p * 13 + k * 3 + (size_t) s) % d->n_team].id
-                             : (char *) residents [(p * 37 + k * 5) % n_residents];
-                ctl_call (d->ctl, "volunteers", "volunteers.SignUp", &su.base,
-                          &tashan__volunteers__signup__descriptor, arena, NULL, 10000, true);
-            }
-        }
+                    &tashan__volunteers__project__descriptor, arena, &proj) == 201 && proj)
+            s_sessions (d, x, copy, p, proj->id, projects [p].place, volunteer);
         ts_arena_destroy (&arena);
     }
-    int64_t wait_ms = last_start_ms + 500 - (int64_t) time (NULL) * 1000;
+}
+
+//  Attendance at the sessions just begun; a few sign-ups are no-shows.
+static unsigned
+s_attend (s_demo *d, s_projects_ctx *x)
+{
+    int64_t wait_ms = x->last_start_ms + 500 - (int64_t) time (NULL) * 1000;
     if (wait_ms > 0)
         usleep ((useconds_t) (wait_ms > 5000 ? 5000 : wait_ms) * 1000);
-    for (size_t p = 0; p < 6; p++) {
-        if (!just_begun [p][0])
+    unsigned attended = 0;
+    for (size_t j = 0; j < (size_t) d->scale * PROJECTS; j++) {
+        if (!x->just_begun [j][0])
             continue;
         ts_arena *arena = ts_arena_new ();
         Tashan__Volunteers__GetRequest gr = TASHAN__VOLUNTEERS__GET_REQUEST__INIT;
-        gr.id = just_begun [p];
+        gr.id = x->just_begun [j];
         Tashan__Volunteers__Session *s = NULL;
         if (s_call (d, "volunteers.GetSession", &gr.base, &tashan__volunteers__session__descriptor,
                     arena, &s) == 200 && s)
@@ -380,6 +422,21 @@ s_projects (s_demo *d, char circle_ids [][24], const char **residents, size_t n_
             }
         ts_arena_destroy (&arena);
     }
+    return attended;
+}
+
+//  The projects of every copy, their sessions, sign-ups and attendance.
+static unsigned
+s_projects (s_demo *d, char circle_ids [][24], const char **residents, size_t n_residents)
+{
+    s_projects_ctx x = {
+        .residents = residents, .n_residents = n_residents, .circle_ids = circle_ids,
+        .just_begun = calloc ((size_t) d->scale * PROJECTS, 24)
+    };
+    for (uint32_t copy = 0; copy < d->scale; copy++)
+        s_projects_copy (d, &x, copy);
+    unsigned attended = s_attend (d, &x);
+    free (x.just_begun);
     return attended;
 }
 
@@ -508,9 +565,11 @@ ctl_demo_volunteers (ctl_t *ctl, const ctl_demo_opts *opts)
     d->team_max = (size_t) TEAM * opts->scale;
     d->team = calloc (d->team_max, sizeof *d->team);
     d->orders = ORDERS * opts->scale;
+    d->scale = opts->scale;
     d->progress = opts->progress;
     size_t residents_max = 400 * (size_t) opts->scale;
     const char **residents = calloc (residents_max, sizeof *residents);
+    char (*circle_ids) [24] = NULL;
     int rc = 1;
     ctl_progress_add (opts->progress, "volunteers", 0);
     //  Already there? A second run changes nothing.
@@ -531,8 +590,7 @@ ctl_demo_volunteers (ctl_t *ctl, const ctl_demo_opts *opts)
     if (s_pick_team (d) || d->n_team == 0 || s_wait_replicated (d))
         goto done;
     s_register (d);
-    static char circle_ids [75][24];
-    memset (circle_ids, 0, sizeof circle_ids);
+    circle_ids = calloc ((size_t) d->scale * CIRCLES, sizeof *circle_ids);
     s_circles (d, circle_ids);
     s_posts (d, circle_ids);
     size_t n_residents = s_residents (d, arena, residents, residents_max);
@@ -543,10 +601,12 @@ ctl_demo_volunteers (ctl_t *ctl, const ctl_demo_opts *opts)
     unsigned attended = s_projects (d, circle_ids, residents, n_residents);
     unsigned counts [6] = { 0 };
     s_orders (d, residents, n_residents, counts);
-    printf ("volunteers: %zu volunteers, 75 circles (60 party pioneer, 5 elderly mutual aid, "
-            "9 interest, 1 moms' help), 3 volunteer projects and 3 programmes with sessions "
+    unsigned k = d->scale;
+    printf ("volunteers: %zu volunteers, %u circles (%u party pioneer, %u elderly mutual aid, "
+            "%u interest, %u moms' help), %u volunteer projects and %u programmes with sessions "
             "(%u attendances), %u orders: %u open, %u dispatched, %u accepted, %u done, "
-            "%u confirmed (%u from needs)\n", d->n_team, attended,
+            "%u confirmed (%u from needs)\n", d->n_team, CIRCLES * k, 60 * k, 5 * k, 9 * k, k,
+            3 * k, 3 * k, attended,
             counts [0] + counts [1] + counts [2] + counts [3] + counts [4], counts [0],
             counts [1], counts [2], counts [3], counts [4], counts [5]);
     if (d->calls_failed)
@@ -557,6 +617,7 @@ done:
     ctl_progress_add (opts->progress, "volunteers", (uint64_t) opts->scale * CTL_DEMO_UNITS_REST / 8);
     ts_arena_destroy (&arena);
     free (residents);
+    free (circle_ids);
     free (d->team);
     free (d);
     return rc;

@@ -15,8 +15,10 @@
     - the card's offers: the community shop and two course providers,
       pupils' redemptions.
     --scale K: K × all of it, copy r of the registry, markets and
-    redemptions serving copy r of the community (ctl_demo.h); the credit
-    part scales with the persons by itself.
+    redemptions serving copy r of the community (ctl_demo.h), three
+    appeals from each copy's residents, each notice once per copy with
+    the copy's area in its title; the evaluations and medals scale with
+    the persons by themselves.
     Deterministic for a seed: the choices are hashes of the seed and what
     they are about; every keyed write carries a key derived from it.
     tashanctl demo runs only on empty stores (ctl_demo_stores.c). Calls
@@ -499,10 +501,10 @@ s_close (y_demo *d, uint32_t m)
     ts_arena_destroy (&arena);
 }
 
-//  Three residents appeal a bad evaluation of a past month: one accepted,
-//  one refused, one still open.
-static void
-s_appeals (y_demo *d)
+//  Person p files an appeal against a penalty of past month m, the
+//  copy's n-th (0 accepted, 1 refused, 2 left open). True when filed.
+static bool
+s_appeal (y_demo *d, size_t p, uint32_t m, int n)
 {
     static const char *const reasons [] = {
         "当天是临时停车卸货, 十分钟内就挪走了", "垃圾是邻居放在我家门口的",
@@ -511,65 +513,77 @@ s_appeals (y_demo *d)
     static const char *const decisions [] = {
         "评定小组复核属实: 临时卸货, 撤销扣分", "经评定小组复核, 现场照片清楚, 维持原评定"
     };
-    int found = 0;
-    for (uint32_t m = 0; m + 1 < d->months && found < 3; m++)
-        for (size_t p = 0; p < d->n_persons && found < 3; p++) {
-            uint64_t day_hash;
-            if (s_verdict (d, p, m, 2, &day_hash) == INT32_MIN
-            ||  !(d->persons [p].flags & F_CONSENT) || s_mix (d->seed ^ 0xa99, p, m) % 4)
-                continue;
-            ts_arena *arena = ts_arena_new ();
-            Tashan__Ledger__ListAppealsRequest lr = TASHAN__LEDGER__LIST_APPEALS_REQUEST__INIT;
-            lr.id = d->persons [p].id;
-            lr.page_size = 10;
-            Tashan__Ledger__AppealPage *ap = NULL;
-            Tashan__Ledger__ListEntriesRequest er = TASHAN__LEDGER__LIST_ENTRIES_REQUEST__INIT;
-            er.id = d->persons [p].id;
-            er.month = (char *) s_month (d, arena, m);
-            er.page_size = 100;
-            Tashan__Ledger__EntryPage *ep = NULL;
-            if (s_call (d, "ops", "", "ops:demo", "ledger", "ledger.ListAppeals", &lr.base,
-                        &tashan__ledger__appeal_page__descriptor, arena, &ap) != 200 || !ap
-            ||  ap->n_appeals > 0
-            ||  s_call (d, "ops", "", "ops:demo", "ledger", "ledger.ListEntries", &er.base,
-                        &tashan__ledger__entry_page__descriptor, arena, &ep) != 200 || !ep) {
-                ts_arena_destroy (&arena);
-                continue;
-            }
-            for (size_t i = 0; i < ep->n_entries; i++) {
-                if (strcmp (ep->entries [i]->kind, "penalty") != 0)
-                    continue;
-                Tashan__Ledger__FileAppealRequest fr = TASHAN__LEDGER__FILE_APPEAL_REQUEST__INIT;
-                fr.entry_id = ep->entries [i]->id;
-                fr.reason = (char *) reasons [found];
-                Tashan__Ledger__Appeal *a = NULL;
-                if (s_call (d, "ops", "", "ops:demo", "ledger", "ledger.FileAppeal", &fr.base,
-                            &tashan__ledger__appeal__descriptor, arena, &a) >= 400 || !a) {
-                    d->failed++;
-                    break;
-                }
-                if (found < 2) {
-                    Tashan__Ledger__DecideAppealRequest dr =
-                        TASHAN__LEDGER__DECIDE_APPEAL_REQUEST__INIT;
-                    dr.id = a->id;
-                    dr.accept = found == 0;
-                    dr.reason = (char *) decisions [found];
-                    if (s_call (d, "ops", "", "ops:demo", "ledger", "ledger.DecideAppeal",
-                                &dr.base, &tashan__ledger__appeal__descriptor, arena, NULL) >= 400)
-                        d->failed++;
-                    else
-                    if (found == 0)
-                        d->appeals_accepted++;
-                    else
-                        d->appeals_refused++;
-                }
-                else
-                    d->appeals_open++;
-                found++;
-                break;
-            }
-            ts_arena_destroy (&arena);
+    ts_arena *arena = ts_arena_new ();
+    Tashan__Ledger__ListAppealsRequest lr = TASHAN__LEDGER__LIST_APPEALS_REQUEST__INIT;
+    lr.id = d->persons [p].id;
+    lr.page_size = 10;
+    Tashan__Ledger__AppealPage *ap = NULL;
+    Tashan__Ledger__ListEntriesRequest er = TASHAN__LEDGER__LIST_ENTRIES_REQUEST__INIT;
+    er.id = d->persons [p].id;
+    er.month = (char *) s_month (d, arena, m);
+    er.page_size = 100;
+    Tashan__Ledger__EntryPage *ep = NULL;
+    if (s_call (d, "ops", "", "ops:demo", "ledger", "ledger.ListAppeals", &lr.base,
+                &tashan__ledger__appeal_page__descriptor, arena, &ap) != 200 || !ap
+    ||  ap->n_appeals > 0
+    ||  s_call (d, "ops", "", "ops:demo", "ledger", "ledger.ListEntries", &er.base,
+                &tashan__ledger__entry_page__descriptor, arena, &ep) != 200 || !ep) {
+        ts_arena_destroy (&arena);
+        return false;
+    }
+    bool filed = false;
+    for (size_t i = 0; i < ep->n_entries && !filed; i++) {
+        if (strcmp (ep->entries [i]->kind, "penalty") != 0)
+            continue;
+        Tashan__Ledger__FileAppealRequest fr = TASHAN__LEDGER__FILE_APPEAL_REQUEST__INIT;
+        fr.entry_id = ep->entries [i]->id;
+        fr.reason = (char *) reasons [n];
+        Tashan__Ledger__Appeal *a = NULL;
+        if (s_call (d, "ops", "", "ops:demo", "ledger", "ledger.FileAppeal", &fr.base,
+                    &tashan__ledger__appeal__descriptor, arena, &a) >= 400 || !a) {
+            d->failed++;
+            break;
         }
+        filed = true;
+        if (n == 2) {
+            d->appeals_open++;
+            break;
+        }
+        Tashan__Ledger__DecideAppealRequest dr = TASHAN__LEDGER__DECIDE_APPEAL_REQUEST__INIT;
+        dr.id = a->id;
+        dr.accept = n == 0;
+        dr.reason = (char *) decisions [n];
+        if (s_call (d, "ops", "", "ops:demo", "ledger", "ledger.DecideAppeal", &dr.base,
+                    &tashan__ledger__appeal__descriptor, arena, NULL) >= 400)
+            d->failed++;
+        else
+        if (n == 0)
+            d->appeals_accepted++;
+        else
+            d->appeals_refused++;
+    }
+    ts_arena_destroy (&arena);
+    return filed;
+}
+
+//  In each copy of the community three residents appeal a bad evaluation
+//  of a past month: one accepted, one refused, one still open.
+static void
+s_appeals (y_demo *d)
+{
+    for (uint32_t copy = 0; copy < d->scale; copy++) {
+        size_t first = d->n_persons * copy / d->scale;
+        size_t end = d->n_persons * (copy + 1) / d->scale;
+        int found = 0;
+        for (uint32_t m = 0; m + 1 < d->months && found < 3; m++)
+            for (size_t p = first; p < end && found < 3; p++) {
+                uint64_t day_hash;
+                if (s_verdict (d, p, m, 2, &day_hash) != INT32_MIN
+                &&  (d->persons [p].flags & F_CONSENT) && s_mix (d->seed ^ 0xa99, p, m) % 4 == 0
+                &&  s_appeal (d, p, m, found))
+                    found++;
+            }
+    }
 }
 
 static void
@@ -779,17 +793,20 @@ s_complaints (y_demo *d, uint32_t copy)
 static void
 s_notice (y_demo *d, const char *title, const char *body, const char *audience)
 {
-    ts_arena *arena = ts_arena_new ();
-    Tashan__Merchants__PostNoticeRequest req = TASHAN__MERCHANTS__POST_NOTICE_REQUEST__INIT;
-    req.title = (char *) title;
-    req.body = (char *) body;
-    req.audience = (char *) audience;
-    if (s_call (d, "ops", "", "ops:demo", "merchants", "merchants.PostNotice", &req.base,
-                &tashan__merchants__notice__descriptor, arena, NULL) >= 400)
-        d->failed++;
-    else
-        d->notices++;
-    ts_arena_destroy (&arena);
+    //  Each copy of the community has its own notices, titled with its area.
+    for (uint32_t copy = 0; copy < d->scale; copy++) {
+        ts_arena *arena = ts_arena_new ();
+        Tashan__Merchants__PostNoticeRequest req = TASHAN__MERCHANTS__POST_NOTICE_REQUEST__INIT;
+        req.title = (char *) ctl_demo_copy_name (arena, title, copy);
+        req.body = (char *) body;
+        req.audience = (char *) audience;
+        if (s_call (d, "ops", "", "ops:demo", "merchants", "merchants.PostNotice", &req.base,
+                    &tashan__merchants__notice__descriptor, arena, NULL) >= 400)
+            d->failed++;
+        else
+            d->notices++;
+        ts_arena_destroy (&arena);
+    }
 }
 
 //  The residents served at markets: SERVED_POOL × scale adults who
