@@ -53,6 +53,7 @@ typedef struct {
     uint32_t scale;                 //  copies of the circles and projects
     uint32_t orders;                //  ORDERS × scale
     ctl_progress *progress;         //  the run's, shown as orders go (may be NULL)
+    ctl_demo_line *line;            //  to the volunteers daemon, kept open
     uint64_t rng;
     unsigned calls_failed;
 } s_demo;
@@ -66,13 +67,13 @@ s_below (s_demo *d, uint32_t n)
     return (uint32_t) (d->rng % n);
 }
 
-//  One call to the volunteers daemon; quiet about the expected codes.
+//  One call to the volunteers daemon on the line; quiet about the
+//  expected codes.
 static unsigned
 s_call (s_demo *d, const char *method, const ProtobufCMessage *req,
         const ProtobufCMessageDescriptor *reply_desc, ts_arena *arena, void *reply)
 {
-    unsigned code = ctl_call (d->ctl, "volunteers", method, req, reply_desc, arena,
-                              (ProtobufCMessage **) reply, 10000, true);
+    unsigned code = ctl_demo_line_call (d->line, method, req, reply_desc, arena, reply);
     if (code >= 400)
         d->calls_failed++;
     return code;
@@ -178,17 +179,20 @@ static int
 s_wait_replicated (s_demo *d)
 {
     for (int waited_ms = 0; waited_ms < REPLICATION_WAIT_MS; waited_ms += 100) {
-        bool all = true;
-        for (size_t i = d->n_team; i-- > 0 && all; ) {
-            ts_arena *arena = ts_arena_new ();
-            Tashan__Volunteers__GetPersonRequest req =
-                TASHAN__VOLUNTEERS__GET_PERSON_REQUEST__INIT;
-            req.id = d->team [i].id;
-            all = ctl_call (d->ctl, "volunteers", "volunteers.GetPerson", &req.base,
-                            &tashan__volunteers__person__descriptor, arena, NULL, 5000,
-                            true) == 200;
-            ts_arena_destroy (&arena);
+        ts_arena *arena = ts_arena_new ();
+        ctl_demo_call *calls = ts_arena_alloc (arena, d->n_team * sizeof *calls);
+        Tashan__Volunteers__GetPersonRequest *reqs =
+            ts_arena_alloc (arena, d->n_team * sizeof *reqs);
+        for (size_t i = 0; i < d->n_team; i++) {
+            tashan__volunteers__get_person_request__init (&reqs [i]);
+            reqs [i].id = d->team [i].id;
+            calls [i] = (ctl_demo_call) { .method = "volunteers.GetPerson", .req = &reqs [i].base };
         }
+        ctl_demo_line_run (d->line, calls, d->n_team, NULL, arena);
+        bool all = true;
+        for (size_t i = 0; i < d->n_team; i++)
+            all &= calls [i].code == 200;
+        ts_arena_destroy (&arena);
         if (all)
             return 0;
         usleep (100 * 1000);
@@ -197,30 +201,35 @@ s_wait_replicated (s_demo *d)
     return -1;
 }
 
+//  Every member registered, in one pipeline.
 static void
 s_register (s_demo *d)
 {
+    ts_arena *arena = ts_arena_new ();
+    ctl_demo_call *calls = ts_arena_alloc (arena, d->n_team * sizeof *calls);
+    Tashan__Volunteers__RegisterRequest *reqs = ts_arena_alloc (arena, d->n_team * sizeof *reqs);
     for (size_t i = 0; i < d->n_team; i++) {
         s_member *m = &d->team [i];
         if (m->n_skills == 0)
             m->skills [m->n_skills++] = s_skill ("companionship");
         static char *days [] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
         uint32_t first = s_below (d, 7);
-        char *avail [4];
-        size_t n_avail = 0;
+        char **avail = ts_arena_alloc (arena, 4 * sizeof *avail);
         for (uint32_t k = 0; k < 4; k++)
-            avail [n_avail++] = days [(first + k * 2) % 7];
-        ts_arena *arena = ts_arena_new ();
-        Tashan__Volunteers__RegisterRequest req = TASHAN__VOLUNTEERS__REGISTER_REQUEST__INIT;
-        req.person_id = m->id;
-        req.n_skills = m->n_skills;
-        req.skills = m->skills;
-        req.n_availability = i % 3 == 0 ? 0 : n_avail;     //  a third any day
-        req.availability = avail;
-        s_call (d, "volunteers.Register", &req.base, &tashan__volunteers__volunteer__descriptor,
-                arena, NULL);
-        ts_arena_destroy (&arena);
+            avail [k] = days [(first + k * 2) % 7];
+        Tashan__Volunteers__RegisterRequest *req = &reqs [i];
+        tashan__volunteers__register_request__init (req);
+        req->person_id = m->id;
+        req->n_skills = m->n_skills;
+        req->skills = m->skills;
+        req->n_availability = i % 3 == 0 ? 0 : 4;          //  a third any day
+        req->availability = avail;
+        calls [i] = (ctl_demo_call) { .method = "volunteers.Register", .req = &req->base };
     }
+    ctl_demo_line_run (d->line, calls, d->n_team, NULL, arena);
+    for (size_t i = 0; i < d->n_team; i++)
+        d->calls_failed += calls [i].code >= 400;
+    ts_arena_destroy (&arena);
 }
 
 //  One circle led by team member `leader` with `members` more after it.
@@ -238,14 +247,17 @@ s_circle (s_demo *d, const char *name, const char *kind, size_t leader, size_t m
                 arena, &c) == 201 && c) {
         if (out_id)
             snprintf (out_id, out_size, "%s", c->id);
+        ctl_demo_call *calls = ts_arena_alloc (arena, (members + 1) * sizeof *calls);
+        Tashan__Volunteers__AddMemberRequest *am =
+            ts_arena_alloc (arena, (members + 1) * sizeof *am);
         for (size_t k = 1; k <= members; k++) {
-            Tashan__Volunteers__AddMemberRequest am =
-                TASHAN__VOLUNTEERS__ADD_MEMBER_REQUEST__INIT;
-            am.id = c->id;
-            am.person_id = d->team [(leader + k * 7) % d->n_team].id;
-            ctl_call (d->ctl, "volunteers", "volunteers.AddMember", &am.base,
-                      &tashan__volunteers__circle__descriptor, arena, NULL, 10000, true);
+            tashan__volunteers__add_member_request__init (&am [k]);
+            am [k].id = c->id;
+            am [k].person_id = d->team [(leader + k * 7) % d->n_team].id;
+            calls [k - 1] = (ctl_demo_call) { .method = "volunteers.AddMember",
+                                              .req = &am [k].base };
         }
+        ctl_demo_line_run (d->line, calls, members, NULL, arena);
     }
     ts_arena_destroy (&arena);
 }
@@ -351,15 +363,17 @@ s_sessions (s_demo *d, s_projects_ctx *x, uint32_t copy, size_t p, const char *p
         if (s == 0)
             snprintf (x->just_begun [copy * PROJECTS + p], 24, "%s", session->id);
         size_t signups = volunteer ? 8 : 20;
+        ctl_demo_call calls [20];
+        Tashan__Volunteers__SignUpRequest su [20];
         for (size_t k = 0; k < signups; k++) {
-            Tashan__Volunteers__SignUpRequest su = TASHAN__VOLUNTEERS__SIGN_UP_REQUEST__INIT;
-            su.id = session->id;
-            su.person_id = volunteer || x->n_residents == 0
+            tashan__volunteers__sign_up_request__init (&su [k]);
+            su [k].id = session->id;
+            su [k].person_id = volunteer || x->n_residents == 0
                 ? d->team [(team_base + p * 13 + k * 3 + (size_t) s) % d->n_team].id
                 : (char *) x->residents [(residents_base + p * 37 + k * 5) % x->n_residents];
-            ctl_call (d->ctl, "volunteers", "volunteers.SignUp", &su.base,
-                      &tashan__volunteers__signup__descriptor, arena, NULL, 10000, true);
+            calls [k] = (ctl_demo_call) { .method = "volunteers.SignUp", .req = &su [k].base };
         }
+        ctl_demo_line_run (d->line, calls, signups, NULL, arena);
     }
     ts_arena_destroy (&arena);
 }
@@ -393,7 +407,35 @@ s_projects_copy (s_demo *d, s_projects_ctx *x, uint32_t copy)
     }
 }
 
-//  Attendance at the sessions just begun; a few sign-ups are no-shows.
+//  Attendance of a session's sign-ups, a few no-shows, in one pipeline;
+//  the attendances recorded.
+static unsigned
+s_attend_session (s_demo *d, const Tashan__Volunteers__Session *s, ts_arena *arena)
+{
+    ctl_demo_call *calls = ts_arena_alloc (arena, (s->n_signups + 1) * sizeof *calls);
+    Tashan__Volunteers__AttendRequest *ar =
+        ts_arena_alloc (arena, (s->n_signups + 1) * sizeof *ar);
+    size_t n = 0;
+    for (size_t k = 0; k < s->n_signups; k++) {
+        if (k % 5 == 4)
+            continue;                   //  a few will be no-shows
+        tashan__volunteers__attend_request__init (&ar [n]);
+        ar [n].id = s->id;
+        ar [n].person_id = s->signups [k]->person_id;
+        ar [n].minutes = 60 + 15 * (uint32_t) (k % 4);
+        calls [n] = (ctl_demo_call) { .method = "volunteers.Attend", .req = &ar [n].base };
+        n++;
+    }
+    ctl_demo_line_run (d->line, calls, n, NULL, arena);
+    unsigned attended = 0;
+    for (size_t k = 0; k < n; k++) {
+        attended += calls [k].code == 201;
+        d->calls_failed += calls [k].code >= 400;
+    }
+    return attended;
+}
+
+//  Attendance at the sessions just begun.
 static unsigned
 s_attend (s_demo *d, s_projects_ctx *x)
 {
@@ -410,16 +452,7 @@ s_attend (s_demo *d, s_projects_ctx *x)
         Tashan__Volunteers__Session *s = NULL;
         if (s_call (d, "volunteers.GetSession", &gr.base, &tashan__volunteers__session__descriptor,
                     arena, &s) == 200 && s)
-            for (size_t k = 0; k < s->n_signups; k++) {
-                if (k % 5 == 4)
-                    continue;               //  a few will be no-shows
-                Tashan__Volunteers__AttendRequest ar = TASHAN__VOLUNTEERS__ATTEND_REQUEST__INIT;
-                ar.id = s->id;
-                ar.person_id = s->signups [k]->person_id;
-                ar.minutes = 60 + 15 * (uint32_t) (k % 4);
-                attended += s_call (d, "volunteers.Attend", &ar.base,
-                                    &tashan__volunteers__signup__descriptor, arena, NULL) == 201;
-            }
+            attended += s_attend_session (d, s, arena);
         ts_arena_destroy (&arena);
     }
     return attended;
@@ -567,6 +600,8 @@ ctl_demo_volunteers (ctl_t *ctl, const ctl_demo_opts *opts)
     d->orders = ORDERS * opts->scale;
     d->scale = opts->scale;
     d->progress = opts->progress;
+    d->line = ctl_demo_line_new (ctl, "volunteers");
+    double start_s = opts->progress ? ctl_progress_seconds (opts->progress) : 0;
     size_t residents_max = 400 * (size_t) opts->scale;
     const char **residents = calloc (residents_max, sizeof *residents);
     char (*circle_ids) [24] = NULL;
@@ -612,12 +647,15 @@ ctl_demo_volunteers (ctl_t *ctl, const ctl_demo_opts *opts)
     if (d->calls_failed)
         printf ("volunteers: %u calls refused (e.g. a circle member already in)\n",
                 d->calls_failed);
+    if (opts->progress)
+        printf ("volunteers: %.1f s\n", ctl_progress_seconds (opts->progress) - start_s);
     rc = 0;
 done:
     ctl_progress_add (opts->progress, "volunteers", (uint64_t) opts->scale * CTL_DEMO_UNITS_REST / 8);
     ts_arena_destroy (&arena);
     free (residents);
     free (circle_ids);
+    ctl_demo_line_destroy (&d->line);
     free (d->team);
     free (d);
     return rc;
