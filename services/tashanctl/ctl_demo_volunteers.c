@@ -17,7 +17,12 @@
     --scale K: K × the team, the orders and the residents they serve, and
     K copies of the circles, projects and programmes (copy r led by and
     signing up copy r's share of the team and residents, its names
-    carrying the copy's area as the compounds' do, "(2区)"). */
+    carrying the copy's area as the compounds' do, "(2区)").
+    Calls that do not depend on each other (registrations, circle members,
+    sign-ups, attendance) go in pipelines (ctl_demo_pipeline.c); the rest,
+    the orders' steps above all, one at a time on one socket: the daemon
+    dispatches an order by the open orders the steps before left, so
+    pipelining them would change who serves whom. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
