@@ -12,9 +12,10 @@
     close a few seconds after they open (their bids come at once), so the
     demo waits for the last deadline once; the survey runs for a month and
     the office closes it when the last door is knocked.
-    --scale K: K copies of it all, copy r for copy r of the community (its
-    persons and households, four co-building units of its own), named with the
-    copy's area as the compounds are, "(2区)", its deposits keyed apart. */
+    --scale K: K copies of it all, each with four co-building units of its
+    own, named with the copy's area as the compounds are, "(2区)", its
+    deposits keyed apart; copy r's survey asks copy r's households, its
+    proposers and supporters are persons from p(1000r+1) on. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +34,10 @@
 #define SURVEY_HOUSEHOLDS 36
 #define UNIT_WAIT_TRIES 600             //  × 100 ms for merchants' events to arrive
 #define LIST_PAGES_MAX 100
-//  Where copy r of the community starts in the persons' and households'
-//  numbering (p1.., h1..): each copy has 1,075 households and more persons
-//  than the 1,000 the demo's picks of one copy span.
+//  Copy r's proposers and supporters are persons from p(1000r+1) on (every
+//  copy has more than 1,000 persons, so they exist, each picked once);
+//  copy r's households are h(1075r+1).. (the residents part seeds the
+//  copies in order, 1,075 households each).
 #define PERSONS_PER_COPY 1000
 #define HOUSEHOLDS_PER_COPY 1075
 
