@@ -12,6 +12,7 @@
     match --all [--assign] [--sample N]
                       residents.MatchAll: rank every open need against
                       every resource in one batch, optionally booking */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,13 @@ s_parse (int argc, char **argv, s_args *a)
     a->opts.months = (uint32_t) months;
     a->opts.scale = (uint32_t) scale;
     return 0;
+}
+
+const char *
+ctl_demo_copy_name (ts_arena *arena, const char *name, uint32_t copy)
+{
+    assert (name);
+    return copy ? ts_arena_printf (arena, "%s (%u区)", name, copy + 1) : name;
 }
 
 //  The residents part: 4 × scale compounds, one SeedDemo each.

@@ -52,6 +52,41 @@ typedef struct {
 //  daemon did not answer (then nothing can be said).
 int ctl_demo_stores_hold_data (ctl_t *ctl, bool *holds);
 
+//  The name of a thing in copy `copy` of the community (--scale): the
+//  seed's name in copy 0, "name (2区)" in copy 1 and so on, as the
+//  compounds and the registry name theirs; in arena.
+const char *ctl_demo_copy_name (ts_arena *arena, const char *name, uint32_t copy);
+
+//  One call of a pipeline: the request and the caller in (role, binding
+//  and principal NULL: system, "", tashanctl, as ctl_call), code and reply
+//  out (reply in the pipeline's arena).
+typedef struct {
+    const char *method;
+    const char *role, *binding, *principal;
+    const ProtobufCMessage *req;
+    unsigned code;
+    ProtobufCMessage *reply;
+} ctl_demo_call;
+
+//  A line to one daemon: a DEALER kept open for many calls
+//  (ctl_demo_pipeline.c).
+typedef struct _ctl_demo_line ctl_demo_line;
+ctl_demo_line *ctl_demo_line_new (ctl_t *ctl, const char *service);
+void ctl_demo_line_destroy (ctl_demo_line **self_p);
+//  The n calls, many in flight at once, so the daemon commits them in
+//  groups; sent in the order given. A call not answered in time keeps
+//  504; without a socket 503.
+void ctl_demo_line_run (ctl_demo_line *self, ctl_demo_call *calls, size_t n,
+                        const ProtobufCMessageDescriptor *reply_desc, ts_arena *arena);
+//  One call as the system (as ctl_call, quiet), its reply in *reply.
+unsigned ctl_demo_line_call (ctl_demo_line *self, const char *method,
+                             const ProtobufCMessage *req,
+                             const ProtobufCMessageDescriptor *reply_desc, ts_arena *arena,
+                             void *reply);
+//  ctl_demo_line_run on a line of its own.
+void ctl_demo_pipeline (ctl_t *ctl, const char *service, ctl_demo_call *calls, size_t n,
+                        const ProtobufCMessageDescriptor *reply_desc, ts_arena *arena);
+
 //  The parts after residents.
 int ctl_demo_year (ctl_t *ctl, const ctl_demo_opts *opts);
 int ctl_demo_volunteers (ctl_t *ctl, const ctl_demo_opts *opts);

@@ -14,8 +14,16 @@
       with sessions, sign-ups and (for a session just begun) attendance;
     - a few hundred service orders in every state, some made from needs.
     A second run finds the team in place and changes nothing.
-    --scale K: K × the team, the orders and the residents they serve; the
-    circles, projects and programmes stay the seed's. */
+    --scale K: K × the team, the orders and the residents they serve, and
+    K copies of the circles, projects and programmes (copy r led by and
+    signing up copy r's share of the team and residents, its names
+    carrying the copy's area as the compounds' do, "(2区)").
+    Calls that do not depend on each other (registrations, circle members,
+    sign-ups, attendance) go in pipelines (ctl_demo_pipeline.c); the rest,
+    the orders' steps above all, one at a time on one socket: the daemon
+    dispatches an order by the open orders the steps before left, so
+    pipelining them would change who serves whom. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +40,8 @@
 #define ORDERS 300
 #define LIST_PAGES_MAX 200
 #define REPLICATION_WAIT_MS 60000
+#define CIRCLES 75                  //  per copy: 60 + 5 + 9 + 1
+#define PROJECTS 6                  //  per copy: 3 volunteer projects, 3 programmes
 
 typedef struct {
     char id [64];                   //  person id
@@ -45,8 +55,10 @@ typedef struct {
     ctl_t *ctl;
     s_member *team;                 //  up to team_max
     size_t n_team, team_max;        //  TEAM × scale
+    uint32_t scale;                 //  copies of the circles and projects
     uint32_t orders;                //  ORDERS × scale
     ctl_progress *progress;         //  the run's, shown as orders go (may be NULL)
+    ctl_demo_line *line;            //  to the volunteers daemon, kept open
     uint64_t rng;
     unsigned calls_failed;
 } s_demo;
@@ -60,13 +72,13 @@ s_below (s_demo *d, uint32_t n)
     return (uint32_t) (d->rng % n);
 }
 
-//  One call to the volunteers daemon; quiet about the expected codes.
+//  One call to the volunteers daemon on the line; quiet about the
+//  expected codes.
 static unsigned
 s_call (s_demo *d, const char *method, const ProtobufCMessage *req,
         const ProtobufCMessageDescriptor *reply_desc, ts_arena *arena, void *reply)
 {
-    unsigned code = ctl_call (d->ctl, "volunteers", method, req, reply_desc, arena,
-                              (ProtobufCMessage **) reply, 10000, true);
+    unsigned code = ctl_demo_line_call (d->line, method, req, reply_desc, arena, reply);
     if (code >= 400)
         d->calls_failed++;
     return code;
@@ -172,17 +184,20 @@ static int
 s_wait_replicated (s_demo *d)
 {
     for (int waited_ms = 0; waited_ms < REPLICATION_WAIT_MS; waited_ms += 100) {
-        bool all = true;
-        for (size_t i = d->n_team; i-- > 0 && all; ) {
-            ts_arena *arena = ts_arena_new ();
-            Tashan__Volunteers__GetPersonRequest req =
-                TASHAN__VOLUNTEERS__GET_PERSON_REQUEST__INIT;
-            req.id = d->team [i].id;
-            all = ctl_call (d->ctl, "volunteers", "volunteers.GetPerson", &req.base,
-                            &tashan__volunteers__person__descriptor, arena, NULL, 5000,
-                            true) == 200;
-            ts_arena_destroy (&arena);
+        ts_arena *arena = ts_arena_new ();
+        ctl_demo_call *calls = ts_arena_alloc (arena, d->n_team * sizeof *calls);
+        Tashan__Volunteers__GetPersonRequest *reqs =
+            ts_arena_alloc (arena, d->n_team * sizeof *reqs);
+        for (size_t i = 0; i < d->n_team; i++) {
+            tashan__volunteers__get_person_request__init (&reqs [i]);
+            reqs [i].id = d->team [i].id;
+            calls [i] = (ctl_demo_call) { .method = "volunteers.GetPerson", .req = &reqs [i].base };
         }
+        ctl_demo_line_run (d->line, calls, d->n_team, NULL, arena);
+        bool all = true;
+        for (size_t i = 0; i < d->n_team; i++)
+            all &= calls [i].code == 200;
+        ts_arena_destroy (&arena);
         if (all)
             return 0;
         usleep (100 * 1000);
@@ -191,30 +206,35 @@ s_wait_replicated (s_demo *d)
     return -1;
 }
 
+//  Every member registered, in one pipeline.
 static void
 s_register (s_demo *d)
 {
+    ts_arena *arena = ts_arena_new ();
+    ctl_demo_call *calls = ts_arena_alloc (arena, d->n_team * sizeof *calls);
+    Tashan__Volunteers__RegisterRequest *reqs = ts_arena_alloc (arena, d->n_team * sizeof *reqs);
     for (size_t i = 0; i < d->n_team; i++) {
         s_member *m = &d->team [i];
         if (m->n_skills == 0)
             m->skills [m->n_skills++] = s_skill ("companionship");
         static char *days [] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
         uint32_t first = s_below (d, 7);
-        char *avail [4];
-        size_t n_avail = 0;
+        char **avail = ts_arena_alloc (arena, 4 * sizeof *avail);
         for (uint32_t k = 0; k < 4; k++)
-            avail [n_avail++] = days [(first + k * 2) % 7];
-        ts_arena *arena = ts_arena_new ();
-        Tashan__Volunteers__RegisterRequest req = TASHAN__VOLUNTEERS__REGISTER_REQUEST__INIT;
-        req.person_id = m->id;
-        req.n_skills = m->n_skills;
-        req.skills = m->skills;
-        req.n_availability = i % 3 == 0 ? 0 : n_avail;     //  a third any day
-        req.availability = avail;
-        s_call (d, "volunteers.Register", &req.base, &tashan__volunteers__volunteer__descriptor,
-                arena, NULL);
-        ts_arena_destroy (&arena);
+            avail [k] = days [(first + k * 2) % 7];
+        Tashan__Volunteers__RegisterRequest *req = &reqs [i];
+        tashan__volunteers__register_request__init (req);
+        req->person_id = m->id;
+        req->n_skills = m->n_skills;
+        req->skills = m->skills;
+        req->n_availability = i % 3 == 0 ? 0 : 4;          //  a third any day
+        req->availability = avail;
+        calls [i] = (ctl_demo_call) { .method = "volunteers.Register", .req = &req->base };
     }
+    ctl_demo_line_run (d->line, calls, d->n_team, NULL, arena);
+    for (size_t i = 0; i < d->n_team; i++)
+        d->calls_failed += calls [i].code >= 400;
+    ts_arena_destroy (&arena);
 }
 
 //  One circle led by team member `leader` with `members` more after it.
@@ -232,40 +252,59 @@ s_circle (s_demo *d, const char *name, const char *kind, size_t leader, size_t m
                 arena, &c) == 201 && c) {
         if (out_id)
             snprintf (out_id, out_size, "%s", c->id);
+        ctl_demo_call *calls = ts_arena_alloc (arena, (members + 1) * sizeof *calls);
+        Tashan__Volunteers__AddMemberRequest *am =
+            ts_arena_alloc (arena, (members + 1) * sizeof *am);
         for (size_t k = 1; k <= members; k++) {
-            Tashan__Volunteers__AddMemberRequest am =
-                TASHAN__VOLUNTEERS__ADD_MEMBER_REQUEST__INIT;
-            am.id = c->id;
-            am.person_id = d->team [(leader + k * 7) % d->n_team].id;
-            ctl_call (d->ctl, "volunteers", "volunteers.AddMember", &am.base,
-                      &tashan__volunteers__circle__descriptor, arena, NULL, 10000, true);
+            tashan__volunteers__add_member_request__init (&am [k]);
+            am [k].id = c->id;
+            am [k].person_id = d->team [(leader + k * 7) % d->n_team].id;
+            calls [k - 1] = (ctl_demo_call) { .method = "volunteers.AddMember",
+                                              .req = &am [k].base };
         }
+        ctl_demo_line_run (d->line, calls, members, NULL, arena);
     }
     ts_arena_destroy (&arena);
 }
 
+//  Copy `copy` of the circles, into circle_ids [0..CIRCLES): led by the
+//  copy's share of the team.
 static void
-s_circles (s_demo *d, char circle_ids [][24])
+s_circles_copy (s_demo *d, uint32_t copy, char circle_ids [][24])
 {
+    ts_arena *arena = ts_arena_new ();
+    size_t base = (size_t) copy * TEAM;
     char name [64];
     //  60 party-member pioneer circles, 5 grid elderly mutual-aid circles,
     //  9 interest circles and 1 mothers' help group.
     for (size_t i = 0; i < 60; i++) {
         snprintf (name, sizeof name, "党员先锋岗 第%zu组", i + 1);
-        s_circle (d, name, "party_pioneer", i, 2, circle_ids [i], 24);
+        s_circle (d, ctl_demo_copy_name (arena, name, copy), "party_pioneer", base + i, 2,
+                  circle_ids [i], 24);
     }
     static const char *const grids [] = { "一", "二", "三", "四", "五" };
     for (size_t i = 0; i < 5; i++) {
         snprintf (name, sizeof name, "第%s网格老年互助圈", grids [i]);
-        s_circle (d, name, "elderly_mutual_aid", 60 + i, 6, circle_ids [60 + i], 24);
+        s_circle (d, ctl_demo_copy_name (arena, name, copy), "elderly_mutual_aid",
+                  base + 60 + i, 6, circle_ids [60 + i], 24);
     }
     static const char *const interests [] = {
         "书法兴趣圈", "太极拳队", "合唱团", "摄影圈", "棋牌圈", "手工编织圈", "广场舞队",
         "读书会", "园艺圈"
     };
     for (size_t i = 0; i < 9; i++)
-        s_circle (d, interests [i], "interest", 65 + i, 5, circle_ids [65 + i], 24);
-    s_circle (d, "妈妈帮", "moms_help", 74, 8, circle_ids [74], 24);
+        s_circle (d, ctl_demo_copy_name (arena, interests [i], copy), "interest",
+                  base + 65 + i, 5, circle_ids [65 + i], 24);
+    s_circle (d, ctl_demo_copy_name (arena, "妈妈帮", copy), "moms_help", base + 74, 8,
+              circle_ids [74], 24);
+    ts_arena_destroy (&arena);
+}
+
+static void
+s_circles (s_demo *d, char circle_ids [][24])
+{
+    for (uint32_t copy = 0; copy < d->scale; copy++)
+        s_circles_copy (d, copy, circle_ids + (size_t) copy * CIRCLES);
 }
 
 static void
@@ -292,9 +331,61 @@ s_posts (s_demo *d, char circle_ids [][24])
     }
 }
 
-//  The projects, their sessions, sign-ups and attendance.
-static unsigned
-s_projects (s_demo *d, char circle_ids [][24], const char **residents, size_t n_residents)
+typedef struct {
+    const char **residents;         //  not on the team: programme sign-ups
+    size_t n_residents;
+    char (*circle_ids) [24];        //  CIRCLES per copy
+    char (*just_begun) [24];        //  PROJECTS per copy: the session begun (or "")
+    int64_t last_start_ms;          //  when the last of those begins
+} s_projects_ctx;
+
+//  Four sessions of project p of a copy (three weekly, then one starting
+//  in 3 s whose attendance s_attend takes) with their sign-ups.
+static void
+s_sessions (s_demo *d, s_projects_ctx *x, uint32_t copy, size_t p, const char *project_id,
+            const char *place, bool volunteer)
+{
+    ts_arena *arena = ts_arena_new ();
+    size_t team_base = (size_t) copy * TEAM;
+    size_t residents_base = x->n_residents / d->scale * copy;
+    for (int s = 3; s >= 0; s--) {
+        Tashan__Volunteers__CreateSessionRequest sr =
+            TASHAN__VOLUNTEERS__CREATE_SESSION_REQUEST__INIT;
+        int64_t now_ms = (int64_t) time (NULL) * 1000;
+        int64_t starts_ms = s == 0 ? now_ms + 3000 : now_ms + s * 7 * TS_DAY_MS;
+        if (s == 0)
+            x->last_start_ms = starts_ms;
+        sr.id = (char *) project_id;
+        sr.starts_at = ts_time_text (arena, starts_ms);
+        sr.place = (char *) place;
+        sr.capacity = volunteer ? 12 : 30;
+        sr.duration_minutes = 90;
+        Tashan__Volunteers__Session *session = NULL;
+        if (s_call (d, "volunteers.CreateSession", &sr.base,
+                    &tashan__volunteers__session__descriptor, arena, &session) != 201
+        ||  !session)
+            continue;
+        if (s == 0)
+            snprintf (x->just_begun [copy * PROJECTS + p], 24, "%s", session->id);
+        size_t signups = volunteer ? 8 : 20;
+        ctl_demo_call calls [20];
+        Tashan__Volunteers__SignUpRequest su [20];
+        for (size_t k = 0; k < signups; k++) {
+            tashan__volunteers__sign_up_request__init (&su [k]);
+            su [k].id = session->id;
+            su [k].person_id = volunteer || x->n_residents == 0
+                ? d->team [(team_base + p * 13 + k * 3 + (size_t) s) % d->n_team].id
+                : (char *) x->residents [(residents_base + p * 37 + k * 5) % x->n_residents];
+            calls [k] = (ctl_demo_call) { .method = "volunteers.SignUp", .req = &su [k].base };
+        }
+        ctl_demo_line_run (d->line, calls, signups, NULL, arena);
+    }
+    ts_arena_destroy (&arena);
+}
+
+//  Copy `copy` of the projects and programmes, with their sessions.
+static void
+s_projects_copy (s_demo *d, s_projects_ctx *x, uint32_t copy)
 {
     static const struct { const char *name, *kind, *place; size_t circle; } projects [] = {
         { "板凳课堂宣讲团", "volunteer", "小区凉亭", 0 },
@@ -304,82 +395,86 @@ s_projects (s_demo *d, char circle_ids [][24], const char **residents, size_t n_
         { "儿童艺点通", "programme", "睦邻空间", 0 },
         { "形体礼仪课", "programme", "睦邻空间", 0 },
     };
-    unsigned attended = 0;
-    char just_begun [6][24];
-    int64_t last_start_ms = 0;
-    for (size_t p = 0; p < 6; p++) {
+    static_assert (sizeof projects / sizeof projects [0] == PROJECTS, "PROJECTS");
+    for (size_t p = 0; p < PROJECTS; p++) {
         ts_arena *arena = ts_arena_new ();
         bool volunteer = strcmp (projects [p].kind, "volunteer") == 0;
         Tashan__Volunteers__CreateProjectRequest req =
             TASHAN__VOLUNTEERS__CREATE_PROJECT_REQUEST__INIT;
-        req.name = (char *) projects [p].name;
+        req.name = (char *) ctl_demo_copy_name (arena, projects [p].name, copy);
         req.kind = (char *) projects [p].kind;
-        req.circle_id = volunteer ? circle_ids [projects [p].circle] : "";
+        req.circle_id = volunteer ? x->circle_ids [copy * CIRCLES + projects [p].circle] : "";
         Tashan__Volunteers__Project *proj = NULL;
-        just_begun [p][0] = 0;
         if (s_call (d, "volunteers.CreateProject", &req.base,
-                    &tashan__volunteers__project__descriptor, arena, &proj) != 201 || !proj) {
-            ts_arena_destroy (&arena);
-            continue;
-        }
-        //  Three weekly sessions, then one starting in 3 s (its sign-ups
-        //  are taken at once; attendance below).
-        for (int s = 3; s >= 0; s--) {
-            Tashan__Volunteers__CreateSessionRequest sr =
-                TASHAN__VOLUNTEERS__CREATE_SESSION_REQUEST__INIT;
-            int64_t now_ms = (int64_t) time (NULL) * 1000;
-            int64_t starts_ms = s == 0 ? now_ms + 3000 : now_ms + s * 7 * TS_DAY_MS;
-            if (s == 0)
-                last_start_ms = starts_ms;
-            sr.id = proj->id;
-            sr.starts_at = ts_time_text (arena, starts_ms);
-            sr.place = (char *) projects [p].place;
-            sr.capacity = volunteer ? 12 : 30;
-            sr.duration_minutes = 90;
-            Tashan__Volunteers__Session *session = NULL;
-            if (s_call (d, "volunteers.CreateSession", &sr.base,
-                        &tashan__volunteers__session__descriptor, arena, &session) != 201
-            ||  !session)
-                continue;
-            if (s == 0)
-                snprintf (just_begun [p], sizeof just_begun [p], "%s", session->id);
-            size_t signups = volunteer ? 8 : 20;
-            for (size_t k = 0; k < signups; k++) {
-                Tashan__Volunteers__SignUpRequest su = TASHAN__VOLUNTEERS__SIGN_UP_REQUEST__INIT;
-                su.id = session->id;
-                su.person_id = volunteer || n_residents == 0
-                             ? d->team [(p * 13 + k * 3 + (size_t) s) % d->n_team].id
-                             : (char *) residents [(p * 37 + k * 5) % n_residents];
-                ctl_call (d->ctl, "volunteers", "volunteers.SignUp", &su.base,
-                          &tashan__volunteers__signup__descriptor, arena, NULL, 10000, true);
-            }
-        }
+                    &tashan__volunteers__project__descriptor, arena, &proj) == 201 && proj)
+            s_sessions (d, x, copy, p, proj->id, projects [p].place, volunteer);
         ts_arena_destroy (&arena);
     }
-    int64_t wait_ms = last_start_ms + 500 - (int64_t) time (NULL) * 1000;
+}
+
+//  Attendance of a session's sign-ups, a few no-shows, in one pipeline;
+//  the attendances recorded.
+static unsigned
+s_attend_session (s_demo *d, const Tashan__Volunteers__Session *s, ts_arena *arena)
+{
+    ctl_demo_call *calls = ts_arena_alloc (arena, (s->n_signups + 1) * sizeof *calls);
+    Tashan__Volunteers__AttendRequest *ar =
+        ts_arena_alloc (arena, (s->n_signups + 1) * sizeof *ar);
+    size_t n = 0;
+    for (size_t k = 0; k < s->n_signups; k++) {
+        if (k % 5 == 4)
+            continue;                   //  a few will be no-shows
+        tashan__volunteers__attend_request__init (&ar [n]);
+        ar [n].id = s->id;
+        ar [n].person_id = s->signups [k]->person_id;
+        ar [n].minutes = 60 + 15 * (uint32_t) (k % 4);
+        calls [n] = (ctl_demo_call) { .method = "volunteers.Attend", .req = &ar [n].base };
+        n++;
+    }
+    ctl_demo_line_run (d->line, calls, n, NULL, arena);
+    unsigned attended = 0;
+    for (size_t k = 0; k < n; k++) {
+        attended += calls [k].code == 201;
+        d->calls_failed += calls [k].code >= 400;
+    }
+    return attended;
+}
+
+//  Attendance at the sessions just begun.
+static unsigned
+s_attend (s_demo *d, s_projects_ctx *x)
+{
+    int64_t wait_ms = x->last_start_ms + 500 - (int64_t) time (NULL) * 1000;
     if (wait_ms > 0)
         usleep ((useconds_t) (wait_ms > 5000 ? 5000 : wait_ms) * 1000);
-    for (size_t p = 0; p < 6; p++) {
-        if (!just_begun [p][0])
+    unsigned attended = 0;
+    for (size_t j = 0; j < (size_t) d->scale * PROJECTS; j++) {
+        if (!x->just_begun [j][0])
             continue;
         ts_arena *arena = ts_arena_new ();
         Tashan__Volunteers__GetRequest gr = TASHAN__VOLUNTEERS__GET_REQUEST__INIT;
-        gr.id = just_begun [p];
+        gr.id = x->just_begun [j];
         Tashan__Volunteers__Session *s = NULL;
         if (s_call (d, "volunteers.GetSession", &gr.base, &tashan__volunteers__session__descriptor,
                     arena, &s) == 200 && s)
-            for (size_t k = 0; k < s->n_signups; k++) {
-                if (k % 5 == 4)
-                    continue;               //  a few will be no-shows
-                Tashan__Volunteers__AttendRequest ar = TASHAN__VOLUNTEERS__ATTEND_REQUEST__INIT;
-                ar.id = s->id;
-                ar.person_id = s->signups [k]->person_id;
-                ar.minutes = 60 + 15 * (uint32_t) (k % 4);
-                attended += s_call (d, "volunteers.Attend", &ar.base,
-                                    &tashan__volunteers__signup__descriptor, arena, NULL) == 201;
-            }
+            attended += s_attend_session (d, s, arena);
         ts_arena_destroy (&arena);
     }
+    return attended;
+}
+
+//  The projects of every copy, their sessions, sign-ups and attendance.
+static unsigned
+s_projects (s_demo *d, char circle_ids [][24], const char **residents, size_t n_residents)
+{
+    s_projects_ctx x = {
+        .residents = residents, .n_residents = n_residents, .circle_ids = circle_ids,
+        .just_begun = calloc ((size_t) d->scale * PROJECTS, 24)
+    };
+    for (uint32_t copy = 0; copy < d->scale; copy++)
+        s_projects_copy (d, &x, copy);
+    unsigned attended = s_attend (d, &x);
+    free (x.just_begun);
     return attended;
 }
 
@@ -508,9 +603,13 @@ ctl_demo_volunteers (ctl_t *ctl, const ctl_demo_opts *opts)
     d->team_max = (size_t) TEAM * opts->scale;
     d->team = calloc (d->team_max, sizeof *d->team);
     d->orders = ORDERS * opts->scale;
+    d->scale = opts->scale;
     d->progress = opts->progress;
+    d->line = ctl_demo_line_new (ctl, "volunteers");
+    double start_s = opts->progress ? ctl_progress_seconds (opts->progress) : 0;
     size_t residents_max = 400 * (size_t) opts->scale;
     const char **residents = calloc (residents_max, sizeof *residents);
+    char (*circle_ids) [24] = NULL;
     int rc = 1;
     ctl_progress_add (opts->progress, "volunteers", 0);
     //  Already there? A second run changes nothing.
@@ -531,8 +630,7 @@ ctl_demo_volunteers (ctl_t *ctl, const ctl_demo_opts *opts)
     if (s_pick_team (d) || d->n_team == 0 || s_wait_replicated (d))
         goto done;
     s_register (d);
-    static char circle_ids [75][24];
-    memset (circle_ids, 0, sizeof circle_ids);
+    circle_ids = calloc ((size_t) d->scale * CIRCLES, sizeof *circle_ids);
     s_circles (d, circle_ids);
     s_posts (d, circle_ids);
     size_t n_residents = s_residents (d, arena, residents, residents_max);
@@ -543,20 +641,26 @@ ctl_demo_volunteers (ctl_t *ctl, const ctl_demo_opts *opts)
     unsigned attended = s_projects (d, circle_ids, residents, n_residents);
     unsigned counts [6] = { 0 };
     s_orders (d, residents, n_residents, counts);
-    printf ("volunteers: %zu volunteers, 75 circles (60 party pioneer, 5 elderly mutual aid, "
-            "9 interest, 1 moms' help), 3 volunteer projects and 3 programmes with sessions "
+    unsigned k = d->scale;
+    printf ("volunteers: %zu volunteers, %u circles (%u party pioneer, %u elderly mutual aid, "
+            "%u interest, %u moms' help), %u volunteer projects and %u programmes with sessions "
             "(%u attendances), %u orders: %u open, %u dispatched, %u accepted, %u done, "
-            "%u confirmed (%u from needs)\n", d->n_team, attended,
+            "%u confirmed (%u from needs)\n", d->n_team, CIRCLES * k, 60 * k, 5 * k, 9 * k, k,
+            3 * k, 3 * k, attended,
             counts [0] + counts [1] + counts [2] + counts [3] + counts [4], counts [0],
             counts [1], counts [2], counts [3], counts [4], counts [5]);
     if (d->calls_failed)
         printf ("volunteers: %u calls refused (e.g. a circle member already in)\n",
                 d->calls_failed);
+    if (opts->progress)
+        printf ("volunteers: %.1f s\n", ctl_progress_seconds (opts->progress) - start_s);
     rc = 0;
 done:
     ctl_progress_add (opts->progress, "volunteers", (uint64_t) opts->scale * CTL_DEMO_UNITS_REST / 8);
     ts_arena_destroy (&arena);
     free (residents);
+    free (circle_ids);
+    ctl_demo_line_destroy (&d->line);
     free (d->team);
     free (d);
     return rc;

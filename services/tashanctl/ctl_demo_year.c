@@ -15,12 +15,14 @@
     - the card's offers: the community shop and two course providers,
       pupils' redemptions.
     --scale K: K × all of it, copy r of the registry, markets and
-    redemptions serving copy r of the community (ctl_demo.h); the credit
-    part scales with the persons by itself.
+    redemptions serving copy r of the community (ctl_demo.h), three
+    appeals from each copy's residents, each notice once per copy with
+    the copy's area in its title; the evaluations and medals scale with
+    the persons by themselves.
     Deterministic for a seed: the choices are hashes of the seed and what
     they are about; every keyed write carries a key derived from it.
     tashanctl demo runs only on empty stores (ctl_demo_stores.c). Calls
-    that come in numbers go many at a time on one DEALER (s_pipeline), so
+    that come in numbers go many at a time on one DEALER (ctl_demo_pipeline), so
     the daemons commit them in groups.
     Check-ins carry their market's day (served_at). A card code is valid
     only from its issue on and the ledger issues it now, so a code shown
@@ -41,8 +43,6 @@
 #include "merchants.pb-c.h"
 #include "residents.pb-c.h"
 #include "ts_time.h"
-#include "ts_zmq.h"
-#include <zmq.h>
 
 #define BATCH_MAX 1000
 #define WAIT_MS 60000
@@ -126,92 +126,6 @@ s_call (y_demo *d, const char *role, const char *binding, const char *principal,
                         arena, (ProtobufCMessage **) reply, 30000, true);
 }
 
-//  One call of a pipeline: the request and the caller in, code and reply out.
-typedef struct {
-    const char *method;
-    const char *role, *binding, *principal;
-    const ProtobufCMessage *req;
-    unsigned code;
-    ProtobufCMessage *reply;
-} y_call;
-
-#define PIPELINE_WINDOW 64
-
-static void
-s_pipeline_send (y_demo *d, void *sock, y_call *c, uint64_t corr_id, ts_arena *arena)
-{
-    (void) d;
-    Tashan__Caller caller = TASHAN__CALLER__INIT;
-    caller.role = (char *) c->role;
-    caller.binding = (char *) c->binding;
-    caller.principal = (char *) c->principal;
-    Tashan__Request req = TASHAN__REQUEST__INIT;
-    req.corr_id = corr_id;
-    req.method = (char *) c->method;
-    req.caller = &caller;
-    size_t body_size = protobuf_c_message_get_packed_size (c->req);
-    req.body.data = ts_arena_alloc (arena, body_size ? body_size : 1);
-    req.body.len = protobuf_c_message_pack (c->req, req.body.data);
-    size_t size = protobuf_c_message_get_packed_size (&req.base);
-    uint8_t *buf = ts_arena_alloc (arena, size);
-    protobuf_c_message_pack (&req.base, buf);
-    if (zmq_send (sock, buf, size, 0) != (int) size)
-        c->code = 503;
-}
-
-//  Many calls to one daemon in flight at once (a window of them on one
-//  DEALER), so the daemon applies them in groups, one commit each, as it
-//  does for the gateway; replies are matched by correlation id.
-static void
-s_pipeline (y_demo *d, const char *service, y_call *calls, size_t n,
-            const ProtobufCMessageDescriptor *reply_desc, ts_arena *arena)
-{
-    char err [256];
-    for (size_t i = 0; i < n; i++) {
-        calls [i].code = 504;
-        calls [i].reply = NULL;
-    }
-    void *sock = ts_zmq_dealer (ts_config_endpoint (&d->ctl->cfg, service), &d->ctl->cfg,
-                                false, err, sizeof err);
-    if (!sock) {
-        for (size_t i = 0; i < n; i++)
-            calls [i].code = 503;
-        return;
-    }
-    size_t sent = 0, answered = 0;
-    while (answered < sent || sent < n) {
-        while (sent < n && sent - answered < PIPELINE_WINDOW) {
-            s_pipeline_send (d, sock, &calls [sent], sent + 1, arena);
-            sent++;
-        }
-        zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (&item, 1, 30000) != 1)
-            break;                  //  the rest stay 504
-        zmq_msg_t msg;
-        zmq_msg_init (&msg);
-        if (zmq_msg_recv (&msg, sock, 0) >= 0) {
-            Tashan__Reply *rep = (Tashan__Reply *) protobuf_c_message_unpack (
-                &tashan__reply__descriptor, ts_arena_pb (arena), zmq_msg_size (&msg),
-                zmq_msg_data (&msg));
-            if (rep && rep->status && rep->corr_id >= 1 && rep->corr_id <= sent) {
-                y_call *c = &calls [rep->corr_id - 1];
-                c->code = rep->status->code;
-                if (c->code < 400 && reply_desc) {
-                    c->reply = protobuf_c_message_unpack (reply_desc, ts_arena_pb (arena),
-                                                          rep->body.len, rep->body.data);
-                    if (!c->reply)
-                        c->code = 500;
-                }
-                answered++;
-            }
-        }
-        zmq_msg_close (&msg);
-    }
-    int linger_ms = 0;
-    zmq_setsockopt (sock, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
-    zmq_close (sock);
-}
-
 static bool
 s_has_tag (Tashan__Residents__Member *m, const char *tag)
 {
@@ -264,15 +178,15 @@ s_community (y_demo *d)
             return -1;
         }
         size_t n = rep->n_households;
-        y_call *calls = ts_arena_alloc (arena, (n ? n : 1) * sizeof *calls);
+        ctl_demo_call *calls = ts_arena_alloc (arena, (n ? n : 1) * sizeof *calls);
         Tashan__Residents__GetRequest *gets = ts_arena_alloc (arena, (n ? n : 1) * sizeof *gets);
         for (size_t i = 0; i < n; i++) {
             tashan__residents__get_request__init (&gets [i]);
             gets [i].id = rep->households [i]->id;
-            calls [i] = (y_call) { "residents.GetHousehold", "system", "", "tashanctl",
+            calls [i] = (ctl_demo_call) { "residents.GetHousehold", "system", "", "tashanctl",
                                    &gets [i].base, 0, NULL };
         }
-        s_pipeline (d, "residents", calls, n, &tashan__residents__household__descriptor, arena);
+        ctl_demo_pipeline (d->ctl, "residents", calls, n, &tashan__residents__household__descriptor, arena);
         for (size_t i = 0; i < n; i++) {
             Tashan__Residents__Household *h = (Tashan__Residents__Household *) calls [i].reply;
             if (calls [i].code != 200 || !h) {
@@ -354,7 +268,7 @@ s_month (y_demo *d, ts_arena *arena, uint32_t m)
 //  One EvaluateBatch of a month's pipeline: the items so far, as a panel
 //  member (the four take turns).
 static void
-s_batch_add (y_call *calls, size_t *n_calls, Tashan__Ledger__EvaluateRequest **items,
+s_batch_add (ctl_demo_call *calls, size_t *n_calls, Tashan__Ledger__EvaluateRequest **items,
              size_t n, ts_arena *arena)
 {
     Tashan__Ledger__EvaluateBatchRequest *req = ts_arena_alloc (arena, sizeof *req);
@@ -362,7 +276,7 @@ s_batch_add (y_call *calls, size_t *n_calls, Tashan__Ledger__EvaluateRequest **i
     req->evaluations = ts_arena_alloc (arena, n * sizeof *items);
     memcpy (req->evaluations, items, n * sizeof *items);
     req->n_evaluations = n;
-    calls [*n_calls] = (y_call) { "ledger.EvaluateBatch", "panel", "", s_panel [*n_calls % 4],
+    calls [*n_calls] = (ctl_demo_call) { "ledger.EvaluateBatch", "panel", "", s_panel [*n_calls % 4],
                                   &req->base, 0, NULL };
     (*n_calls)++;
 }
@@ -398,7 +312,7 @@ s_evaluations (y_demo *d, uint32_t m)
     Tashan__Ledger__EvaluateRequest **items =
         ts_arena_alloc (arena, BATCH_MAX * sizeof *items);
     size_t max_calls = d->n_persons * 3 / BATCH_MAX + 1, n_calls = 0, n = 0;
-    y_call *calls = ts_arena_alloc (arena, max_calls * sizeof *calls);
+    ctl_demo_call *calls = ts_arena_alloc (arena, max_calls * sizeof *calls);
     for (size_t p = 0; p < d->n_persons; p++)
         for (int k = 0; k < 3; k++) {
             Tashan__Ledger__EvaluateRequest *e = s_evaluation (d, p, m, k, month, arena);
@@ -412,7 +326,7 @@ s_evaluations (y_demo *d, uint32_t m)
         }
     if (n)
         s_batch_add (calls, &n_calls, items, n, arena);
-    s_pipeline (d, "ledger", calls, n_calls, &tashan__ledger__batch_reply__descriptor, arena);
+    ctl_demo_pipeline (d->ctl, "ledger", calls, n_calls, &tashan__ledger__batch_reply__descriptor, arena);
     for (size_t i = 0; i < n_calls; i++) {
         Tashan__Ledger__BatchReply *rep = (Tashan__Ledger__BatchReply *) calls [i].reply;
         if (calls [i].code >= 400 || !rep) {
@@ -499,10 +413,10 @@ s_close (y_demo *d, uint32_t m)
     ts_arena_destroy (&arena);
 }
 
-//  Three residents appeal a bad evaluation of a past month: one accepted,
-//  one refused, one still open.
-static void
-s_appeals (y_demo *d)
+//  Person p files an appeal against a penalty of past month m, the
+//  copy's n-th (0 accepted, 1 refused, 2 left open). True when filed.
+static bool
+s_appeal (y_demo *d, size_t p, uint32_t m, int n)
 {
     static const char *const reasons [] = {
         "当天是临时停车卸货, 十分钟内就挪走了", "垃圾是邻居放在我家门口的",
@@ -511,65 +425,77 @@ s_appeals (y_demo *d)
     static const char *const decisions [] = {
         "评定小组复核属实: 临时卸货, 撤销扣分", "经评定小组复核, 现场照片清楚, 维持原评定"
     };
-    int found = 0;
-    for (uint32_t m = 0; m + 1 < d->months && found < 3; m++)
-        for (size_t p = 0; p < d->n_persons && found < 3; p++) {
-            uint64_t day_hash;
-            if (s_verdict (d, p, m, 2, &day_hash) == INT32_MIN
-            ||  !(d->persons [p].flags & F_CONSENT) || s_mix (d->seed ^ 0xa99, p, m) % 4)
-                continue;
-            ts_arena *arena = ts_arena_new ();
-            Tashan__Ledger__ListAppealsRequest lr = TASHAN__LEDGER__LIST_APPEALS_REQUEST__INIT;
-            lr.id = d->persons [p].id;
-            lr.page_size = 10;
-            Tashan__Ledger__AppealPage *ap = NULL;
-            Tashan__Ledger__ListEntriesRequest er = TASHAN__LEDGER__LIST_ENTRIES_REQUEST__INIT;
-            er.id = d->persons [p].id;
-            er.month = (char *) s_month (d, arena, m);
-            er.page_size = 100;
-            Tashan__Ledger__EntryPage *ep = NULL;
-            if (s_call (d, "ops", "", "ops:demo", "ledger", "ledger.ListAppeals", &lr.base,
-                        &tashan__ledger__appeal_page__descriptor, arena, &ap) != 200 || !ap
-            ||  ap->n_appeals > 0
-            ||  s_call (d, "ops", "", "ops:demo", "ledger", "ledger.ListEntries", &er.base,
-                        &tashan__ledger__entry_page__descriptor, arena, &ep) != 200 || !ep) {
-                ts_arena_destroy (&arena);
-                continue;
-            }
-            for (size_t i = 0; i < ep->n_entries; i++) {
-                if (strcmp (ep->entries [i]->kind, "penalty") != 0)
-                    continue;
-                Tashan__Ledger__FileAppealRequest fr = TASHAN__LEDGER__FILE_APPEAL_REQUEST__INIT;
-                fr.entry_id = ep->entries [i]->id;
-                fr.reason = (char *) reasons [found];
-                Tashan__Ledger__Appeal *a = NULL;
-                if (s_call (d, "ops", "", "ops:demo", "ledger", "ledger.FileAppeal", &fr.base,
-                            &tashan__ledger__appeal__descriptor, arena, &a) >= 400 || !a) {
-                    d->failed++;
-                    break;
-                }
-                if (found < 2) {
-                    Tashan__Ledger__DecideAppealRequest dr =
-                        TASHAN__LEDGER__DECIDE_APPEAL_REQUEST__INIT;
-                    dr.id = a->id;
-                    dr.accept = found == 0;
-                    dr.reason = (char *) decisions [found];
-                    if (s_call (d, "ops", "", "ops:demo", "ledger", "ledger.DecideAppeal",
-                                &dr.base, &tashan__ledger__appeal__descriptor, arena, NULL) >= 400)
-                        d->failed++;
-                    else
-                    if (found == 0)
-                        d->appeals_accepted++;
-                    else
-                        d->appeals_refused++;
-                }
-                else
-                    d->appeals_open++;
-                found++;
-                break;
-            }
-            ts_arena_destroy (&arena);
+    ts_arena *arena = ts_arena_new ();
+    Tashan__Ledger__ListAppealsRequest lr = TASHAN__LEDGER__LIST_APPEALS_REQUEST__INIT;
+    lr.id = d->persons [p].id;
+    lr.page_size = 10;
+    Tashan__Ledger__AppealPage *ap = NULL;
+    Tashan__Ledger__ListEntriesRequest er = TASHAN__LEDGER__LIST_ENTRIES_REQUEST__INIT;
+    er.id = d->persons [p].id;
+    er.month = (char *) s_month (d, arena, m);
+    er.page_size = 100;
+    Tashan__Ledger__EntryPage *ep = NULL;
+    if (s_call (d, "ops", "", "ops:demo", "ledger", "ledger.ListAppeals", &lr.base,
+                &tashan__ledger__appeal_page__descriptor, arena, &ap) != 200 || !ap
+    ||  ap->n_appeals > 0
+    ||  s_call (d, "ops", "", "ops:demo", "ledger", "ledger.ListEntries", &er.base,
+                &tashan__ledger__entry_page__descriptor, arena, &ep) != 200 || !ep) {
+        ts_arena_destroy (&arena);
+        return false;
+    }
+    bool filed = false;
+    for (size_t i = 0; i < ep->n_entries && !filed; i++) {
+        if (strcmp (ep->entries [i]->kind, "penalty") != 0)
+            continue;
+        Tashan__Ledger__FileAppealRequest fr = TASHAN__LEDGER__FILE_APPEAL_REQUEST__INIT;
+        fr.entry_id = ep->entries [i]->id;
+        fr.reason = (char *) reasons [n];
+        Tashan__Ledger__Appeal *a = NULL;
+        if (s_call (d, "ops", "", "ops:demo", "ledger", "ledger.FileAppeal", &fr.base,
+                    &tashan__ledger__appeal__descriptor, arena, &a) >= 400 || !a) {
+            d->failed++;
+            break;
         }
+        filed = true;
+        if (n == 2) {
+            d->appeals_open++;
+            break;
+        }
+        Tashan__Ledger__DecideAppealRequest dr = TASHAN__LEDGER__DECIDE_APPEAL_REQUEST__INIT;
+        dr.id = a->id;
+        dr.accept = n == 0;
+        dr.reason = (char *) decisions [n];
+        if (s_call (d, "ops", "", "ops:demo", "ledger", "ledger.DecideAppeal", &dr.base,
+                    &tashan__ledger__appeal__descriptor, arena, NULL) >= 400)
+            d->failed++;
+        else
+        if (n == 0)
+            d->appeals_accepted++;
+        else
+            d->appeals_refused++;
+    }
+    ts_arena_destroy (&arena);
+    return filed;
+}
+
+//  In each copy of the community three residents appeal a bad evaluation
+//  of a past month: one accepted, one refused, one still open.
+static void
+s_appeals (y_demo *d)
+{
+    for (uint32_t copy = 0; copy < d->scale; copy++) {
+        size_t first = d->n_persons * copy / d->scale;
+        size_t end = d->n_persons * (copy + 1) / d->scale;
+        int found = 0;
+        for (uint32_t m = 0; m + 1 < d->months && found < 3; m++)
+            for (size_t p = first; p < end && found < 3; p++) {
+                uint64_t day_hash;
+                if (s_verdict (d, p, m, 2, &day_hash) != INT32_MIN
+                &&  (d->persons [p].flags & F_CONSENT) && s_mix (d->seed ^ 0xa99, p, m) % 4 == 0
+                &&  s_appeal (d, p, m, found))
+                    found++;
+            }
+    }
 }
 
 static void
@@ -703,11 +629,11 @@ s_registry (y_demo *d, uint32_t copy)
         s_spec (r, name, "individual", s_shops [s].category, s_shops [s].service,
                 s_shops [s].free, false);
     }
-    y_call *calls = ts_arena_alloc (r->arena, r->n * sizeof *calls);
+    ctl_demo_call *calls = ts_arena_alloc (r->arena, r->n * sizeof *calls);
     for (size_t i = 0; i < r->n; i++)
-        calls [i] = (y_call) { "merchants.Create", "ops", "", "ops:demo", &r->req [i].base,
+        calls [i] = (ctl_demo_call) { "merchants.Create", "ops", "", "ops:demo", &r->req [i].base,
                                0, NULL };
-    s_pipeline (d, "merchants", calls, r->n, &tashan__merchants__merchant__descriptor,
+    ctl_demo_pipeline (d->ctl, "merchants", calls, r->n, &tashan__merchants__merchant__descriptor,
                 r->arena);
     assert (r->n == MERCHANTS);
     for (size_t i = 0; i < r->n; i++) {
@@ -779,17 +705,20 @@ s_complaints (y_demo *d, uint32_t copy)
 static void
 s_notice (y_demo *d, const char *title, const char *body, const char *audience)
 {
-    ts_arena *arena = ts_arena_new ();
-    Tashan__Merchants__PostNoticeRequest req = TASHAN__MERCHANTS__POST_NOTICE_REQUEST__INIT;
-    req.title = (char *) title;
-    req.body = (char *) body;
-    req.audience = (char *) audience;
-    if (s_call (d, "ops", "", "ops:demo", "merchants", "merchants.PostNotice", &req.base,
-                &tashan__merchants__notice__descriptor, arena, NULL) >= 400)
-        d->failed++;
-    else
-        d->notices++;
-    ts_arena_destroy (&arena);
+    //  Each copy of the community has its own notices, titled with its area.
+    for (uint32_t copy = 0; copy < d->scale; copy++) {
+        ts_arena *arena = ts_arena_new ();
+        Tashan__Merchants__PostNoticeRequest req = TASHAN__MERCHANTS__POST_NOTICE_REQUEST__INIT;
+        req.title = (char *) ctl_demo_copy_name (arena, title, copy);
+        req.body = (char *) body;
+        req.audience = (char *) audience;
+        if (s_call (d, "ops", "", "ops:demo", "merchants", "merchants.PostNotice", &req.base,
+                    &tashan__merchants__notice__descriptor, arena, NULL) >= 400)
+            d->failed++;
+        else
+            d->notices++;
+        ts_arena_destroy (&arena);
+    }
 }
 
 //  The residents served at markets: SERVED_POOL × scale adults who
@@ -818,16 +747,16 @@ static void
 s_issue_codes (y_demo *d, const size_t *who, size_t n, char (*codes) [512])
 {
     ts_arena *arena = ts_arena_new ();
-    y_call *calls = ts_arena_alloc (arena, (n ? n : 1) * sizeof *calls);
+    ctl_demo_call *calls = ts_arena_alloc (arena, (n ? n : 1) * sizeof *calls);
     Tashan__Ledger__IssueCardCodeRequest *reqs = ts_arena_alloc (arena, (n ? n : 1) * sizeof *reqs);
     for (size_t i = 0; i < n; i++) {
         tashan__ledger__issue_card_code_request__init (&reqs [i]);
         reqs [i].id = d->persons [who [i]].id;
         reqs [i].valid_hours = 24;
-        calls [i] = (y_call) { "ledger.IssueCardCode", "ops", "", "ops:demo", &reqs [i].base,
+        calls [i] = (ctl_demo_call) { "ledger.IssueCardCode", "ops", "", "ops:demo", &reqs [i].base,
                                0, NULL };
     }
-    s_pipeline (d, "ledger", calls, n, &tashan__ledger__card_code__descriptor, arena);
+    ctl_demo_pipeline (d->ctl, "ledger", calls, n, &tashan__ledger__card_code__descriptor, arena);
     for (size_t i = 0; i < n; i++) {
         Tashan__Ledger__CardCode *c = (Tashan__Ledger__CardCode *) calls [i].reply;
         codes [i][0] = 0;
@@ -844,7 +773,7 @@ s_issue_codes (y_demo *d, const size_t *who, size_t n, char (*codes) [512])
 //  One check-in alone, retried (bounded) on 422/429/503: the merchants
 //  daemon learns the ledger's key and the persons from events.
 static bool
-s_checkin_alone (y_demo *d, y_call *c, int tries)
+s_checkin_alone (y_demo *d, ctl_demo_call *c, int tries)
 {
     for (int t = 0; t < tries; t++) {
         ts_arena *arena = ts_arena_new ();
@@ -880,7 +809,7 @@ s_market_checkins (y_demo *d, y_market *mk, const size_t *who, size_t n_who,
                    unsigned *checkin_no, ts_arena *arena)
 {
     unsigned quota = CHECKINS / MARKETS + (mk->k < CHECKINS % MARKETS);
-    y_call calls [64];
+    ctl_demo_call calls [64];
     Tashan__Merchants__CheckinRequest reqs [64];
     size_t served [64];
     char (*codes) [512] = calloc (64, sizeof *codes);
@@ -901,7 +830,7 @@ s_market_checkins (y_demo *d, y_market *mk, const size_t *who, size_t n_who,
         r->market_id = (char *) mk->id;
         if (mk->today) {
             r->resident_code = codes [c];
-            calls [c] = (y_call) { "merchants.Checkin", "merchant", m->id,
+            calls [c] = (ctl_demo_call) { "merchants.Checkin", "merchant", m->id,
                                    ts_arena_printf (arena, "merchant:%s", m->id), &r->base,
                                    0, NULL };
             continue;
@@ -910,7 +839,7 @@ s_market_checkins (y_demo *d, y_market *mk, const size_t *who, size_t n_who,
         r->served_at = ts_time_text (arena, mk->opens_ms + (int64_t) (h >> 24) % (3 * 3600000));
         r->override_reason = ts_arena_printf (arena, "补录: 第%u场便民集市纸质签到表",
                                               mk->k + 1);
-        calls [c] = (y_call) { "merchants.Checkin", "ops", "", "ops:demo", &r->base, 0, NULL };
+        calls [c] = (ctl_demo_call) { "merchants.Checkin", "ops", "", "ops:demo", &r->base, 0, NULL };
     }
     //  The demo's first check-in alone (the merchants daemon may still be
     //  learning the persons and the ledger's key), the rest in a pipeline.
@@ -918,7 +847,7 @@ s_market_checkins (y_demo *d, y_market *mk, const size_t *who, size_t n_who,
     if (first && n && s_checkin_alone (d, &calls [0], 60))
         d->checkins++;
     size_t from = first ? 1 : 0;
-    s_pipeline (d, "merchants", calls + from, n - from, NULL, arena);
+    ctl_demo_pipeline (d->ctl, "merchants", calls + from, n - from, NULL, arena);
     for (size_t c = from; c < n; c++)
         if (calls [c].code < 400 || s_checkin_alone (d, &calls [c], 5))
             d->checkins++;
@@ -947,17 +876,17 @@ s_market_open (y_demo *d, y_market *mk, y_merchant **pool, size_t n_pool, ts_are
     d->markets++;
     mk->id = market->id;
     y_merchant *wanted [ENROLLED];
-    y_call calls [ENROLLED];
+    ctl_demo_call calls [ENROLLED];
     Tashan__Merchants__EnrolRequest enrols [ENROLLED];
     for (size_t j = 0; j < ENROLLED; j++) {
         wanted [j] = pool [(mk->k * ENROLLED + j) % n_pool];
         tashan__merchants__enrol_request__init (&enrols [j]);
         enrols [j].id = market->id;
         enrols [j].merchant_id = wanted [j]->id;
-        calls [j] = (y_call) { "merchants.Enrol", "ops", "", "ops:demo", &enrols [j].base,
+        calls [j] = (ctl_demo_call) { "merchants.Enrol", "ops", "", "ops:demo", &enrols [j].base,
                                0, NULL };
     }
-    s_pipeline (d, "merchants", calls, ENROLLED, NULL, arena);
+    ctl_demo_pipeline (d->ctl, "merchants", calls, ENROLLED, NULL, arena);
     mk->n_enrolled = 0;
     for (size_t j = 0; j < ENROLLED; j++)
         if (calls [j].code < 400) {
@@ -1065,7 +994,7 @@ s_redemptions (y_demo *d, uint32_t copy, char ids [8][24], const int64_t costs [
 {
     ts_arena *arena = ts_arena_new ();
     enum { TRIES = 160 };
-    y_call *calls = ts_arena_alloc (arena, TRIES * sizeof *calls);
+    ctl_demo_call *calls = ts_arena_alloc (arena, TRIES * sizeof *calls);
     Tashan__Merchants__RedeemOfferRequest *reqs = ts_arena_alloc (arena, TRIES * sizeof *reqs);
     Tashan__Ledger__GetPersonRequest *gets = ts_arena_alloc (arena, TRIES * sizeof *gets);
     uint64_t hashes [TRIES];
@@ -1078,7 +1007,7 @@ s_redemptions (y_demo *d, uint32_t copy, char ids [8][24], const int64_t costs [
             continue;
         tashan__ledger__get_person_request__init (&gets [n]);
         gets [n].id = pp->id;
-        calls [n] = (y_call) { "ledger.GetPerson", "system", "", "tashanctl", &gets [n].base,
+        calls [n] = (ctl_demo_call) { "ledger.GetPerson", "system", "", "tashanctl", &gets [n].base,
                                0, NULL };
         tashan__merchants__redeem_offer_request__init (&reqs [n]);
         reqs [n].person_id = pp->id;
@@ -1086,7 +1015,7 @@ s_redemptions (y_demo *d, uint32_t copy, char ids [8][24], const int64_t costs [
                                                     (unsigned long long) d->seed, pp->id);
         hashes [n++] = h;
     }
-    s_pipeline (d, "ledger", calls, n, &tashan__ledger__person_credit__descriptor, arena);
+    ctl_demo_pipeline (d->ctl, "ledger", calls, n, &tashan__ledger__person_credit__descriptor, arena);
     for (size_t i = 0; i < n; i++) {
         Tashan__Ledger__PersonCredit *pc = (Tashan__Ledger__PersonCredit *) calls [i].reply;
         int64_t card = calls [i].code == 200 && pc ? pc->card : 0;
@@ -1098,10 +1027,10 @@ s_redemptions (y_demo *d, uint32_t copy, char ids [8][24], const int64_t costs [
                     pick = k;
         }
         reqs [i].id = ids [pick];
-        calls [i] = (y_call) { "merchants.RedeemOffer", "ops", "", "ops:demo", &reqs [i].base,
+        calls [i] = (ctl_demo_call) { "merchants.RedeemOffer", "ops", "", "ops:demo", &reqs [i].base,
                                0, NULL };
     }
-    s_pipeline (d, "merchants", calls, n, NULL, arena);
+    ctl_demo_pipeline (d->ctl, "merchants", calls, n, NULL, arena);
     for (size_t i = 0; i < n; i++) {
         unsigned rc = calls [i].code;
         for (int t = 0; t < 10 && (rc == 503 || rc == 504); t++) {
