@@ -131,6 +131,8 @@ def swagger2(doc):
         for method, op in item.items():
             params = []
             for p in op.get('parameters', []):
+                if '$ref' in p:
+                    continue        # the shared headers (X-Request-Id...): optional
                 schema = p['schema']
                 param = {k: p[k] for k in ('name', 'in', 'required') if k in p}
                 param.update({k: schema[k] for k in ('type', 'format', 'enum', 'minimum')
