@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "gateway.pb-c.h"
+#include "gw_json_internal.h"
 #include "gw_openapi_meaning.h"
 #include "gw_openapi_required.h"
 #include "gw_openapi_walk.h"
@@ -51,8 +52,14 @@ s_ref (const ProtobufCMessageDescriptor *desc)
 }
 
 static json_t *
-s_field_schema (json_t *schemas, const ProtobufCFieldDescriptor *f, int depth)
+s_field_schema (json_t *schemas, const ProtobufCMessageDescriptor *parent,
+                const ProtobufCFieldDescriptor *f, int depth)
 {
+    //  A map prints as a JSON object (gw_json_print), not as its entries.
+    const ProtobufCMessageDescriptor *entry = gw_json__map_entry (parent, f);
+    if (entry)
+        return json_pack ("{s:s,s:o}", "type", "object", "additionalProperties",
+                          s_field_schema (schemas, entry, &entry->fields [1], depth));
     json_t *t;
     switch (f->type) {
         case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_SFIXED32:
@@ -115,7 +122,7 @@ s_schema_add (json_t *schemas, const ProtobufCMessageDescriptor *desc, int depth
     gw_openapi_required_note (schema, desc);
     for (unsigned i = 0; i < desc->n_fields; i++)
         json_object_set_new (props, desc->fields [i].name,
-                             s_field_schema (schemas, &desc->fields [i], depth));
+                             s_field_schema (schemas, desc, &desc->fields [i], depth));
 }
 
 static json_t *
@@ -171,7 +178,8 @@ s_parameters (doc_t *doc, const char *pattern, const ProtobufCMessageDescriptor 
         snprintf (names [n_names], sizeof names [n_names], "%.*s", (int) (end - p - 1), p + 1);
         const ProtobufCFieldDescriptor *f =
             req ? protobuf_c_message_descriptor_get_field_by_name (req, names [n_names]) : NULL;
-        json_t *schema = f ? s_field_schema (schemas, f, 0) : json_pack ("{s:s}", "type", "string");
+        json_t *schema = f ? s_field_schema (schemas, req, f, 0)
+                           : json_pack ("{s:s}", "type", "string");
         //  An example for tools that build requests (dredd): a number, or
         //  an id of the kind the path names (a real id comes from the
         //  tool's hooks).
@@ -192,7 +200,7 @@ s_parameters (doc_t *doc, const char *pattern, const ProtobufCMessageDescriptor 
             if (is_path || f->type == PROTOBUF_C_TYPE_MESSAGE)
                 continue;
             json_t *param = json_pack ("{s:s,s:s,s:b,s:o}", "name", f->name, "in", "query",
-                                       "required", 0, "schema", s_field_schema (schemas, f, 0));
+                                       "required", 0, "schema", s_field_schema (schemas, req, f, 0));
             gw_openapi_meaning_parameter (param, doc->notes, req->name);
             json_array_append_new (params, param);
         }

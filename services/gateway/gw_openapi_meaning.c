@@ -79,6 +79,8 @@ s_example_value (json_t *schemas, json_t *prop, int depth)
         return json_false ();
     if (strcmp (type, "array") == 0)
         return json_array ();
+    if (strcmp (type, "object") == 0)
+        return json_object ();      //  a map
     return NULL;
 }
 
