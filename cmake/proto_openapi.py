@@ -15,7 +15,7 @@ gw_openapi_notes, that gw_openapi.c merges into the generated OpenAPI:
 - A field's description: its trailing comment, else the lines above it.
 - enum: a string field whose comment is a list "a | b | c" (words of
   [a-z_], "" for empty; "x or y" also separates; a "(...)" remark after a
-  word is dropped; an "optional:" prefix is allowed). The first non-empty
+  word is dropped; an "optional:" or "required:" prefix is allowed). The first non-empty
   value becomes the field's example.
 - required: a field whose comment starts with "required" (unqualified:
   "required for role school" is a condition, not a rule).
@@ -41,7 +41,7 @@ REQUIRED = re.compile(r'^required\s*($|[:,(]|\s*-)')
 
 
 def enum_of(comment):
-    text = re.sub(r'^optional:\s*', '', comment.strip())
+    text = re.sub(r'^(optional|required):\s*', '', comment.strip())
     text = re.sub(r'\s+or\s+', ' | ', text)
     if ' | ' not in text:
         return None
