@@ -163,17 +163,31 @@ gw_openapi_meaning_apply (json_t *schemas, json_t *notes)
             s_apply_one (name, schema, json_object_get (by_name, name));
 }
 
-//  What the paging fields mean on every list (SPEC section 4; ts_page.h),
-//  for the requests whose comments do not say.
-static const char *
-s_paging_text (const char *field)
+//  What the paging fields and the common filters mean on every list
+//  (SPEC section 4; ts_page.h), for the requests whose comments do not say.
+static const struct {
+    const char *field;
+    const char *text;
+} s_query_texts [] = {
+    { "page_size", "at most this many items in one answer: 1 to 1000; 0 or absent means 100" },
+    { "page_token", "where to continue: the next_page_token of the previous answer; absent "
+      "for the first page" },
+    { "include_archived", "true: archived records too (default: current ones only)" },
+    { "include_retired", "true: retired offers too (default: current ones only)" },
+    { "month", "a month, YYYY-MM (Asia/Shanghai); absent: this month" },
+    { "escalated", "true: only those escalated" },
+};
+
+//  A filter named for a field of the listed records: "only those whose
+//  <field> is this" (grid, kind, state, status, category, skill, *_id...).
+static json_t *
+s_query_text (const char *field)
 {
-    if (strcmp (field, "page_size") == 0)
-        return "at most this many items in one answer: 1 to 1000; 0 or absent means 100";
-    if (strcmp (field, "page_token") == 0)
-        return "where to continue: the next_page_token of the previous answer; absent "
-               "for the first page";
-    return NULL;
+    size_t n = sizeof s_query_texts / sizeof s_query_texts [0];
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (s_query_texts [i].field, field) == 0)
+            return json_string (s_query_texts [i].text);
+    return json_sprintf ("filter: only those whose %s is this (absent: all)", field);
 }
 
 void
@@ -184,11 +198,8 @@ gw_openapi_meaning_parameter (json_t *param, json_t *notes, const char *message)
     assert (field);
     json_t *note = json_object_get (json_object_get (json_object_get (json_object_get (
         notes, "schemas"), message), "properties"), field);
-    const char *text = json_string_value (json_object_get (note, "description"));
-    if (!text)
-        text = s_paging_text (field);
-    if (text)
-        json_object_set_new (param, "description", json_string (text));
+    json_t *text = json_object_get (note, "description");
+    json_object_set_new (param, "description", text ? json_incref (text) : s_query_text (field));
     json_t *schema = json_object_get (param, "schema");
     json_t *values = json_object_get (note, "enum");
     const char *type = json_string_value (json_object_get (schema, "type"));
