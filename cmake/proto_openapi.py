@@ -15,11 +15,14 @@ gw_openapi_notes, that gw_openapi.c merges into the generated OpenAPI:
 - A field's description: its trailing comment, else the lines above it.
 - enum: a string field whose comment is a list "a | b | c" (words of
   [a-z_], "" for empty; "x or y" also separates; a "(...)" remark after a
-  word is dropped; an "optional:" prefix is allowed). The first non-empty
+  word is dropped; an "optional:" or "required:" prefix is allowed). The first non-empty
   value becomes the field's example.
 - required: a field whose comment starts with "required" (unqualified:
   "required for role school" is a condition, not a rule).
 - "e.g. VALUE" or "e.g. "VALUE"" in a comment: the field's example.
+- otherwise an example from the field's name (NAMED_EXAMPLES, ID_KINDS):
+  "person_id" -> "p12", a Household's "id" -> "h12", "month" ->
+  "2026-11", "created_at" -> an RFC 3339 time, "points" -> 5...
 
 Usage: proto_openapi.py OUT.c PROTO...
 """
@@ -38,7 +41,7 @@ REQUIRED = re.compile(r'^required\s*($|[:,(]|\s*-)')
 
 
 def enum_of(comment):
-    text = re.sub(r'^optional:\s*', '', comment.strip())
+    text = re.sub(r'^(optional|required):\s*', '', comment.strip())
     text = re.sub(r'\s+or\s+', ' | ', text)
     if ' | ' not in text:
         return None
@@ -52,7 +55,61 @@ def enum_of(comment):
     return values if len(values) >= 2 else None
 
 
-def field_note(ftype, comment, leading):
+#  ts_id's kinds (common/ts_id.h): the word in a field or message name
+#  that says which record an id names, and that record's letter.
+ID_KINDS = [('person', 'p'), ('pupil', None), ('household', 'h'), ('building', 'b'),
+            ('compound', 'c'), ('need', 'n'), ('resource', 'r'),
+            ('merchant', 'm'), ('market', 'k'), ('entry', 'e'), ('circle', 'q'),
+            ('order', 'o'), ('project', 'j'), ('session', 's'), ('proposal', 'x'),
+            ('bid', 'd'), ('problem', 'y'), ('survey', 'v'), ('offer', 'f')]
+#  (pattern on the field name, example) for strings, first match wins.
+NAMED_STRINGS = [
+    (r'(^|_)month$', '2026-11'), (r'^(date|observed_on|starts_on|ends_on)$', '2026-11-27'),
+    (r'(^|_)at$|^deadline$', '2026-11-27T09:30:00+08:00'), (r'^masked_name$', '王*'),
+    (r'(^|_)name$', '王伟'), (r'^(building|building_number)$', '12'), (r'^room$', '101'),
+    (r'^grid$', 'G3'), (r'^school_id$', 'S1'), (r'^pupil_no$', '2026001'),
+    (r'^phone$', '13800000000'), (r'(^|_)page_token$', ''), (r'^title$', 'Fix the lift'),
+]
+#  (pattern, example) for integers.
+NAMED_INTEGERS = [
+    (r'(^|_)points$', 5), (r'_cents$', 50000), (r'^int64:.*(^|_)ms$', 1795770000000),
+    (r'^birth_year$', 1980), (r'^page_size$', 50), (r'minutes$', 60),
+]
+
+
+def id_example(message, name):
+    """"h12" for a Household's id or a household_id; None when the name
+    names no record of ours."""
+    if name == 'id' and message.endswith('Request'):
+        return None             # a path id: of the record the route names
+    if name == 'id':
+        word = re.sub(r'(Request|Reply)$', '', message.rsplit('.', 1)[-1]).lower()
+    elif name.endswith('_id'):
+        word = name[:-3]
+    else:
+        return None
+    for kind, letter in ID_KINDS:
+        if word.endswith(kind) or word.startswith(kind):
+            return letter and letter + '12'
+    return None
+
+
+def named_example(message, ftype, name):
+    if ftype == 'string':
+        example = id_example(message, name)
+        if example:
+            return example
+        for pattern, value in NAMED_STRINGS:
+            if re.search(pattern, name):
+                return value
+    elif re.match(r'u?int(32|64)$|s?fixed(32|64)$|sint(32|64)$', ftype):
+        for pattern, value in NAMED_INTEGERS:     # a time in ms: 64-bit only
+            if re.search(pattern, name) or re.search(pattern, ftype.lstrip('us') + ':' + name):
+                return value
+    return None
+
+
+def field_note(ftype, comment, leading, message='', name=''):
     note = {}
     text = comment or ' '.join(leading)
     if text:
@@ -66,6 +123,10 @@ def field_note(ftype, comment, leading):
     m = EXAMPLE.search(text or '')
     if m and 'example' not in note and ftype == 'string':
         note['example'] = m.group(2) or m.group(3)
+    if 'example' not in note:
+        example = named_example(message, ftype, name)
+        if example is not None:
+            note['example'] = example
     return note
 
 
@@ -107,7 +168,7 @@ def parse(path, schemas):
             full = '.'.join([package] + messages).strip('.')
             schema = schemas.setdefault(full, {'properties': {}})
             ftype, name, comment = m.group(2), m.group(3), (m.group(4) or '').strip()
-            note = field_note(ftype, comment, leading)
+            note = field_note(ftype, comment, leading, full, name)
             if note:
                 schema['properties'][name] = note
             if comment and REQUIRED.match(comment):

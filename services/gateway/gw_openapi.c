@@ -8,7 +8,10 @@
 #include <jansson.h>
 
 #include "gateway.pb-c.h"
+#include "gw_json_internal.h"
 #include "gw_openapi_meaning.h"
+#include "gw_openapi_required.h"
+#include "gw_openapi_walk.h"
 #include "gw_route.h"
 #include "gw_router.h"
 
@@ -31,6 +34,13 @@ static const extra_status_t s_extra_statuses [] = {
       "200 with the same entry)" },
 };
 
+typedef struct {
+    json_t *paths;
+    json_t *schemas;
+    json_t *ids;                    //  operationIds used so far
+    json_t *notes;                  //  the proto comments' (gw_openapi_meaning)
+} doc_t;
+
 static void s_schema_add (json_t *schemas, const ProtobufCMessageDescriptor *desc, int depth);
 
 static json_t *
@@ -42,8 +52,14 @@ s_ref (const ProtobufCMessageDescriptor *desc)
 }
 
 static json_t *
-s_field_schema (json_t *schemas, const ProtobufCFieldDescriptor *f, int depth)
+s_field_schema (json_t *schemas, const ProtobufCMessageDescriptor *parent,
+                const ProtobufCFieldDescriptor *f, int depth)
 {
+    //  A map prints as a JSON object (gw_json_print), not as its entries.
+    const ProtobufCMessageDescriptor *entry = gw_json__map_entry (parent, f);
+    if (entry)
+        return json_pack ("{s:s,s:o}", "type", "object", "additionalProperties",
+                          s_field_schema (schemas, entry, &entry->fields [1], depth));
     json_t *t;
     switch (f->type) {
         case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_SFIXED32:
@@ -103,9 +119,10 @@ s_schema_add (json_t *schemas, const ProtobufCMessageDescriptor *desc, int depth
                                 "additionalProperties", 0);
     //  Registered before its fields: a recursive type finds itself and stops.
     json_object_set_new (schemas, desc->name, schema);
+    gw_openapi_required_note (schema, desc);
     for (unsigned i = 0; i < desc->n_fields; i++)
         json_object_set_new (props, desc->fields [i].name,
-                             s_field_schema (schemas, &desc->fields [i], depth));
+                             s_field_schema (schemas, desc, &desc->fields [i], depth));
 }
 
 static json_t *
@@ -115,12 +132,42 @@ s_error_response (const char *why)
                       "application/json", "schema", "$ref", "#/components/schemas/Error");
 }
 
+//  The ts_id kind (common/ts_id.h) of the records under each collection.
+static const struct {
+    const char *collection;
+    const char *example;
+} s_path_examples [] = {
+    { "/persons/", "p12" }, { "/households/", "h12" }, { "/buildings/", "b12" },
+    { "/compounds/", "c12" }, { "/needs/", "n12" }, { "/resources/", "r12" },
+    { "/merchants/", "m12" }, { "/markets/", "k12" }, { "/entries/", "e12" },
+    { "/circles/", "q12" }, { "/service-orders/", "o12" }, { "/projects/", "j12" },
+    { "/sessions/", "s12" }, { "/proposals/", "x12" }, { "/problems/", "y12" },
+    { "/surveys/", "v12" }, { "/offers/", "f12" }, { "/months/", "2026-11" },
+    { "/volunteers/", "p12" }, { "/pupils/", "2026001" }, { "/rules/", "market.service" },
+};
+
+//  An example of the path parameter at `brace` in pattern: an id of the
+//  collection right before it, else an id-shaped word.
+static json_t *
+s_path_example (const char *pattern, const char *brace)
+{
+    size_t n = sizeof s_path_examples / sizeof s_path_examples [0];
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen (s_path_examples [i].collection);
+        if ((size_t) (brace - pattern) >= len
+            && strncmp (brace - len, s_path_examples [i].collection, len) == 0)
+            return json_string (s_path_examples [i].example);
+    }
+    return json_string ("x1");
+}
+
 //  An operation's parameters: the path's, then, for a route without a
 //  body, the request's other scalar fields as query parameters.
 static json_t *
-s_parameters (json_t *schemas, const char *pattern, const ProtobufCMessageDescriptor *req,
+s_parameters (doc_t *doc, const char *pattern, const ProtobufCMessageDescriptor *req,
               unsigned flags)
 {
+    json_t *schemas = doc->schemas;
     json_t *params = json_array ();
     const char *p = pattern;
     char names [GW_PARAMS_MAX][64];
@@ -131,12 +178,14 @@ s_parameters (json_t *schemas, const char *pattern, const ProtobufCMessageDescri
         snprintf (names [n_names], sizeof names [n_names], "%.*s", (int) (end - p - 1), p + 1);
         const ProtobufCFieldDescriptor *f =
             req ? protobuf_c_message_descriptor_get_field_by_name (req, names [n_names]) : NULL;
-        json_t *schema = f ? s_field_schema (schemas, f, 0) : json_pack ("{s:s}", "type", "string");
+        json_t *schema = f ? s_field_schema (schemas, req, f, 0)
+                           : json_pack ("{s:s}", "type", "string");
         //  An example for tools that build requests (dredd): a number, or
-        //  an id-shaped word (a real id comes from the tool's hooks).
+        //  an id of the kind the path names (a real id comes from the
+        //  tool's hooks).
         const char *type = json_string_value (json_object_get (schema, "type"));
         json_t *example = type && strcmp (type, "integer") == 0 ? json_integer (1)
-                                                                 : json_string ("x1");
+                                                                 : s_path_example (pattern, p);
         json_array_append_new (params, json_pack ("{s:s,s:s,s:b,s:o,s:o}", "name", names [n_names],
             "in", "path", "required", 1, "schema", schema, "example", example));
         n_names++;
@@ -150,8 +199,10 @@ s_parameters (json_t *schemas, const char *pattern, const ProtobufCMessageDescri
                 is_path = is_path || strcmp (names [k], f->name) == 0;
             if (is_path || f->type == PROTOBUF_C_TYPE_MESSAGE)
                 continue;
-            json_array_append_new (params, json_pack ("{s:s,s:s,s:b,s:o}", "name", f->name,
-                "in", "query", "required", 0, "schema", s_field_schema (schemas, f, 0)));
+            json_t *param = json_pack ("{s:s,s:s,s:b,s:o}", "name", f->name, "in", "query",
+                                       "required", 0, "schema", s_field_schema (schemas, req, f, 0));
+            gw_openapi_meaning_parameter (param, doc->notes, req->name);
+            json_array_append_new (params, param);
         }
     return params;
 }
@@ -261,7 +312,7 @@ s_operation_id (json_t *ids, const char *rpc, const char *pattern, char *id, siz
 }
 
 static json_t *
-s_operation (json_t *schemas, const char *method, const char *pattern,
+s_operation (doc_t *doc, const char *method, const char *pattern,
              const ProtobufCMessageDescriptor *req, const ProtobufCMessageDescriptor *rep,
              unsigned flags, const char *summary, const char *id)
 {
@@ -271,7 +322,8 @@ s_operation (json_t *schemas, const char *method, const char *pattern,
     json_object_set_new (op, "description", json_sprintf ("%s %s: the `%s` method of the "
         "daemon that owns it%s", method, pattern, summary,
         (flags & GW_PUBLIC) ? "; no token needed" : "; the daemon decides which roles may"));
-    json_t *params = s_parameters (schemas, pattern, req, flags);
+    json_t *schemas = doc->schemas;
+    json_t *params = s_parameters (doc, pattern, req, flags);
     json_object_set_new (op, "parameters", params);
     if (req && (flags & GW_BODY)) {
         s_schema_add (schemas, req, 0);
@@ -285,12 +337,6 @@ s_operation (json_t *schemas, const char *method, const char *pattern,
         json_object_set_new (op, "security", json_array ());
     return op;
 }
-
-typedef struct {
-    json_t *paths;
-    json_t *schemas;
-    json_t *ids;                    //  operationIds used so far
-} doc_t;
 
 //  "POST" -> "post": the key of an operation in a path item.
 static void
@@ -316,7 +362,7 @@ s_add (doc_t *doc, const char *method, const char *pattern,
     s_lower (method, lower, sizeof lower);
     char id [OPERATION_ID_MAX];
     s_operation_id (doc->ids, summary, pattern, id, sizeof id);
-    json_object_set_new (item, lower, s_operation (doc->schemas, method, pattern, req, rep,
+    json_object_set_new (item, lower, s_operation (doc, method, pattern, req, rep,
                                                    flags, summary, id));
 }
 
@@ -376,6 +422,18 @@ s_describe_all (json_t *paths, const gw_route_doc *docs, size_t count)
         s_describe (paths, docs [i].http_method, docs [i].pattern, docs [i].description);
 }
 
+static void
+s_add_headers (const char *pattern, const char *method, json_t *op, void *arg)
+{
+    (void) arg;
+    json_t *params = json_object_get (op, "parameters");
+    json_array_append_new (params, json_pack ("{s:s}", "$ref",
+                                              "#/components/parameters/RequestId"));
+    if (strcmp (method, "post") == 0 && strcmp (pattern, "/v1/tokens") != 0)
+        json_array_append_new (params, json_pack ("{s:s}", "$ref",
+                               "#/components/parameters/IdempotencyKey"));
+}
+
 //  The headers every operation takes (X-Request-Id) and those of the
 //  routed POSTs (Idempotency-Key), as shared parameters.
 static void
@@ -395,35 +453,25 @@ s_add_header_parameters (json_t *doc)
         "with another body 409. 1 to 255 printable ASCII characters without blanks. A "
         "method whose body has its own key (idempotency_key, checkin_id) uses that one.",
         "schema", "type", "string", "minLength", 1, "maxLength", 255));
-    json_t *paths = json_object_get (doc, "paths");
-    const char *pattern;
-    json_t *item;
-    json_object_foreach (paths, pattern, item) {
-        const char *method;
-        json_t *op;
-        json_object_foreach (item, method, op) {
-            json_t *params = json_object_get (op, "parameters");
-            json_array_append_new (params, json_pack ("{s:s}", "$ref",
-                                                      "#/components/parameters/RequestId"));
-            if (strcmp (method, "post") == 0 && strcmp (pattern, "/v1/tokens") != 0)
-                json_array_append_new (params, json_pack ("{s:s}", "$ref",
-                                       "#/components/parameters/IdempotencyKey"));
-        }
-    }
+    gw_openapi_walk (json_object_get (doc, "paths"), s_add_headers, NULL);
 }
 
 char *
 gw_openapi_print (void)
 {
-    doc_t doc = { json_object (), json_object (), json_object () };
-    json_object_set_new (doc.schemas, "Error", s_error_schema ());
-    s_add_routes (&doc);
-    if (gw_openapi_meaning_apply (doc.schemas) != 0) {
+    doc_t doc = { json_object (), json_object (), json_object (), gw_openapi_meaning_notes () };
+    if (!doc.notes) {
         json_decref (doc.paths);
         json_decref (doc.schemas);
         json_decref (doc.ids);
         return NULL;
     }
+    json_object_set_new (doc.schemas, "Error", s_error_schema ());
+    s_add_routes (&doc);
+    gw_openapi_meaning_apply (doc.schemas, doc.notes);
+    gw_openapi_required_replies (doc.paths, doc.schemas);
+    gw_openapi_meaning_examples (doc.schemas);
+    json_decref (doc.notes);
     s_describe_all (doc.paths, gw_route_docs_ledger, gw_route_docs_ledger_count);
     s_describe_all (doc.paths, gw_route_docs_residents, gw_route_docs_residents_count);
     s_describe_all (doc.paths, gw_route_docs_merchants, gw_route_docs_merchants_count);

@@ -29,23 +29,44 @@ s_property (json_t *prop, json_t *note)
         target = json_object_get (prop, "items");
     const char *type = json_string_value (json_object_get (target, "type"));
     bool is_string = type && strcmp (type, "string") == 0;
+    bool is_integer = type && strcmp (type, "integer") == 0;
     json_t *values = json_object_get (note, "enum");
     if (values && is_string)
         json_object_set (target, "enum", values);
+    //  An example of the property's own type (a bytes field is a string
+    //  too, but its examples are base64: none is inferred for it).
     json_t *example = json_object_get (note, "example");
-    if (example && is_string && target == prop)
-        json_object_set (prop, "example", example);
+    bool fits = (is_string && json_is_string (example) && !json_object_get (target, "format"))
+             || (is_integer && json_is_integer (example));
+    if (example && fits)
+        json_object_set (target, "example", example);
     return prop;
 }
 
-//  An example value of a scalar property: its own, else one of its type
-//  (NULL for a message or a list: examples stay one level deep).
+#define EXAMPLE_DEPTH_MAX 6
+#define REF_PREFIX "#/components/schemas/"
+
+static json_t *s_schema_example (json_t *schemas, json_t *schema, int depth);
+
+//  An example value of a property: its own, else one of its type; a
+//  message's example; an empty list. NULL for a message nested too deep
+//  (a recursive type, which the gateway prints as null).
 static json_t *
-s_example_value (json_t *prop)
+s_example_value (json_t *schemas, json_t *prop, int depth)
 {
+    json_t *all = json_object_get (prop, "allOf");
+    if (all)
+        prop = json_array_get (all, 0);
+    const char *ref = json_string_value (json_object_get (prop, "$ref"));
+    if (ref && strncmp (ref, REF_PREFIX, strlen (REF_PREFIX)) == 0)
+        return s_schema_example (schemas, json_object_get (schemas, ref + strlen (REF_PREFIX)),
+                                 depth + 1);
     json_t *own = json_object_get (prop, "example");
     if (own)
         return json_incref (own);
+    json_t *values = json_object_get (prop, "enum");
+    if (values)
+        return json_incref (json_array_get (values, 0));
     const char *type = json_string_value (json_object_get (prop, "type"));
     const char *format = json_string_value (json_object_get (prop, "format"));
     if (!type)
@@ -56,23 +77,39 @@ s_example_value (json_t *prop)
         return json_integer (1);
     if (strcmp (type, "boolean") == 0)
         return json_false ();
+    if (strcmp (type, "array") == 0)
+        return json_array ();
+    if (strcmp (type, "object") == 0)
+        return json_object ();      //  a map
     return NULL;
 }
 
-//  An example of a whole schema: a value for each scalar property.
-static void
-s_schema_example (json_t *schema)
+//  An example of a whole schema: a value for each property.
+static json_t *
+s_schema_example (json_t *schemas, json_t *schema, int depth)
 {
-    json_t *props = json_object_get (schema, "properties");
+    if (!schema || depth > EXAMPLE_DEPTH_MAX)
+        return NULL;
     json_t *example = json_object ();
     const char *name;
     json_t *prop;
-    json_object_foreach (props, name, prop) {
-        json_t *value = s_example_value (prop);
+    json_object_foreach (json_object_get (schema, "properties"), name, prop) {
+        json_t *value = s_example_value (schemas, prop, depth);
         if (value)
             json_object_set_new (example, name, value);
     }
-    json_object_set_new (schema, "example", example);
+    return example;
+}
+
+void
+gw_openapi_meaning_examples (json_t *schemas)
+{
+    assert (schemas);
+    const char *name;
+    json_t *schema;
+    json_object_foreach (schemas, name, schema)
+        if (json_object_get (schema, "properties") && strchr (name, '.'))
+            json_object_set_new (schema, "example", s_schema_example (schemas, schema, 0));
 }
 
 static void
@@ -104,17 +141,19 @@ s_apply_one (const char *name, json_t *schema, json_t *note)
         json_object_set_new (schema, "required", required);
     else
         json_decref (required);
-    s_schema_example (schema);
 }
 
-int
-gw_openapi_meaning_apply (json_t *schemas)
+json_t *
+gw_openapi_meaning_notes (void)
 {
-    assert (schemas);
     json_error_t error;
-    json_t *notes = json_loadb (gw_openapi_notes, gw_openapi_notes_size, 0, &error);
-    if (!notes)
-        return -1;
+    return json_loadb (gw_openapi_notes, gw_openapi_notes_size, 0, &error);
+}
+
+void
+gw_openapi_meaning_apply (json_t *schemas, json_t *notes)
+{
+    assert (schemas && notes);
     json_t *by_name = json_object_get (notes, "schemas");
     const char *name;
     json_t *schema;
@@ -122,6 +161,56 @@ gw_openapi_meaning_apply (json_t *schemas)
     json_object_foreach (schemas, name, schema)
         if (json_object_get (schema, "properties") && strchr (name, '.'))
             s_apply_one (name, schema, json_object_get (by_name, name));
-    json_decref (notes);
-    return 0;
+}
+
+//  What the paging fields and the common filters mean on every list
+//  (SPEC section 4; ts_page.h), for the requests whose comments do not say.
+static const struct {
+    const char *field;
+    const char *text;
+} s_query_texts [] = {
+    { "page_size", "at most this many items in one answer: 1 to 1000; 0 or absent means 100" },
+    { "page_token", "where to continue: the next_page_token of the previous answer; absent "
+      "for the first page" },
+    { "include_archived", "true: archived records too (default: current ones only)" },
+    { "include_retired", "true: retired offers too (default: current ones only)" },
+    { "month", "a month, YYYY-MM (Asia/Shanghai); absent: this month" },
+    { "escalated", "true: only those escalated" },
+};
+
+//  A filter named for a field of the listed records: "only those whose
+//  <field> is this" (grid, kind, state, status, category, skill, *_id...).
+static json_t *
+s_query_text (const char *field)
+{
+    size_t n = sizeof s_query_texts / sizeof s_query_texts [0];
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (s_query_texts [i].field, field) == 0)
+            return json_string (s_query_texts [i].text);
+    return json_sprintf ("filter: only those whose %s is this (absent: all)", field);
+}
+
+void
+gw_openapi_meaning_parameter (json_t *param, json_t *notes, const char *message)
+{
+    assert (param && notes && message);
+    const char *field = json_string_value (json_object_get (param, "name"));
+    assert (field);
+    json_t *note = json_object_get (json_object_get (json_object_get (json_object_get (
+        notes, "schemas"), message), "properties"), field);
+    json_t *text = json_object_get (note, "description");
+    json_object_set_new (param, "description", text ? json_incref (text) : s_query_text (field));
+    json_t *schema = json_object_get (param, "schema");
+    json_t *values = json_object_get (note, "enum");
+    const char *type = json_string_value (json_object_get (schema, "type"));
+    if (values && type && strcmp (type, "string") == 0)
+        json_object_set (schema, "enum", values);
+    bool is_string = type && strcmp (type, "string") == 0;
+    bool is_integer = type && strcmp (type, "integer") == 0;
+    if (is_integer && strcmp (field, "page_size") == 0)
+        json_object_set_new (schema, "maximum", json_integer (1000));
+    json_t *example = json_object_get (note, "example");
+    if ((is_string && json_is_string (example) && json_string_length (example) > 0)
+        || (is_integer && json_is_integer (example)))
+        json_object_set (param, "example", example);
 }
