@@ -238,7 +238,7 @@ test_check_name_accepts_real_names (void **state)
         "王芳", "欧阳娜娜", "王", "李 小明", "Li Wei", "Jean-Luc O'Neil",
         "阿依古丽·买买提", "Zoë Ångström", "塔山社区 1号楼", "📚 读书会",
         "👩\xe2\x80\x8d👧 亲子圈",                //  ZWJ inside an emoji sequence
-        "مريم", "עברית", "Ab\xcc\x81" "c",           //  right-to-left scripts; a combining accent
+        "مريم", "עברית", ("Ab\xcc\x81" "c"),           //  right-to-left scripts; a combining accent
     };
     for (size_t i = 0; i < sizeof good / sizeof good [0]; i++) {
         ts_ctx ctx = s_ctx ();
