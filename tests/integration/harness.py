@@ -78,11 +78,32 @@ STOP_ORDER = ('gateway',) + tuple(reversed(DOMAIN_SERVICES))
 #  build/ of the repository this file is in.
 DEFAULT_BIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                '..', '..', 'build')
-STOP_TIMEOUT_S = 10
+#  A daemon stops in well under a second; the budget is for a sanitizer
+#  build (LeakSanitizer scans the heap at exit) on a loaded 2-core machine.
+STOP_TIMEOUT_S = 20
 REQUEST_TIMEOUT_S = 10
 LOG_TAIL_LINES = 40
 
 #  What a sanitizer prints when it finds something.
+def hang_report(pid):
+    """What a process that does not exit is doing: its state, the kernel
+    function it waits in, and each thread's (for the next one to read)."""
+    def read(path):
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except OSError:
+            return '?'
+    state = [l for l in read('/proc/%d/status' % pid).splitlines() if l.startswith('State:')]
+    threads = []
+    try:
+        for tid in sorted(os.listdir('/proc/%d/task' % pid))[:16]:
+            threads.append('%s:%s' % (tid, read('/proc/%d/task/%s/wchan' % (pid, tid))))
+    except OSError:
+        pass
+    return '%s; threads %s' % (state[0] if state else 'State: ?', ' '.join(threads))
+
+
 SANITIZER_MARKS = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer',
                    'runtime error:', 'SUMMARY: UndefinedBehaviorSanitizer')
 
@@ -508,8 +529,8 @@ class Harness:
                 d.popen.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self.problems.append('%s (pid %d) did not exit within %d s '
-                                     'of SIGTERM; killed'
-                                     % (d.svc, d.pid, STOP_TIMEOUT_S))
+                                     'of SIGTERM; killed (%s)'
+                                     % (d.svc, d.pid, STOP_TIMEOUT_S, hang_report(d.pid)))
                 d.popen.kill()
                 d.expected.add(int(signal.SIGKILL))
                 d.popen.wait()
