@@ -20,8 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "ts_config.h"
 #include "ts_status.h"
@@ -31,6 +35,8 @@
 #define TABLES_MAX 48
 #define MAP_SIZE_INITIAL ((size_t) 64 * 1024 * 1024)
 #define MAP_SIZE_MAX ((size_t) 1 << 40)
+#define PAGEMAP_ENTRIES 2048        //  pagemap entries read per pread (16 KiB)
+#define PAGEMAP_PRESENT ((uint64_t) 1 << 63)
 
 typedef struct {
     char name [33];                 //  table name
@@ -308,6 +314,117 @@ ts_store_used_bytes (ts_store *self)
     mdb_env_info (self->env, &info);
     mdb_env_stat (self->env, &stat);
     return (size_t) (info.me_last_pgno + 1) * stat.ms_psize;
+}
+
+//  Where LMDB mapped data.mdb: mdb_env_info gives the address only for
+//  MDB_FIXEDMAP, so it is looked up in /proc/self/maps by the file's
+//  device and inode. NULL when not found.
+static uint8_t *
+s_map_find (ts_store *self)
+{
+    int fd;
+    struct stat st;
+    if (mdb_env_get_fd (self->env, &fd) != 0 || fstat (fd, &st) != 0)
+        return NULL;
+    FILE *maps = fopen ("/proc/self/maps", "re");
+    if (!maps)
+        return NULL;
+    char line [512];
+    uint8_t *addr = NULL;
+    //  Bounded by the process's mappings (the kernel's limit).
+    while (!addr && fgets (line, sizeof line, maps)) {
+        unsigned long start, inode;
+        unsigned dev_major, dev_minor;
+        if (sscanf (line, "%lx-%*x %*s %*x %x:%x %lu", &start, &dev_major, &dev_minor,
+                    &inode) == 4
+        &&  inode == (unsigned long) st.st_ino
+        &&  dev_major == major (st.st_dev) && dev_minor == minor (st.st_dev))
+            addr = (uint8_t *) start;
+    }
+    fclose (maps);
+    return addr;
+}
+
+//  The used part of the map: its address and length in whole OS pages
+//  (0 when the map was not found). Looked up every time, not kept: LMDB
+//  maps the file anew when the map grows (here, or when a write txn
+//  finds that another process grew it), and a stale address given to
+//  madvise would drop someone else's memory.
+static size_t
+s_map_used (ts_store *self, uint8_t **addr_p, size_t page_bytes)
+{
+    *addr_p = s_map_find (self);
+    if (!*addr_p)
+        return 0;
+    assert (((uintptr_t) *addr_p % page_bytes) == 0);
+    size_t used = ts_store_used_bytes (self);
+    size_t map_bytes = ts_store_map_size (self);
+    if (used > map_bytes)
+        used = map_bytes;
+    return (used + page_bytes - 1) / page_bytes * page_bytes;
+}
+
+size_t
+ts_store_map_resident_bytes (ts_store *self)
+{
+    assert (self && self->magic == STORE_MAGIC);
+    size_t page_bytes = (size_t) sysconf (_SC_PAGESIZE);
+    uint8_t *addr;
+    size_t used = s_map_used (self, &addr, page_bytes);
+    size_t pages = used / page_bytes, resident = 0, done = 0;
+    int fd = addr ? open ("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0)
+        return ts_store_used_bytes (self);   //  unknown: the most it can be
+    uint64_t entries [PAGEMAP_ENTRIES];
+    off_t first = (off_t) ((uintptr_t) addr / page_bytes * sizeof (uint64_t));
+    //  Bounded: each pass reads at least one entry of the pages left.
+    while (done < pages) {
+        size_t want = pages - done < PAGEMAP_ENTRIES ? pages - done : PAGEMAP_ENTRIES;
+        ssize_t got = pread (fd, entries, want * sizeof (uint64_t),
+                             first + (off_t) (done * sizeof (uint64_t)));
+        if (got < (ssize_t) sizeof (uint64_t)) {
+            resident = pages;       //  unreadable: assume the most
+            break;
+        }
+        size_t count = (size_t) got / sizeof (uint64_t);
+        for (size_t i = 0; i < count; i++)
+            resident += (entries [i] & PAGEMAP_PRESENT) != 0;
+        done += count;
+    }
+    close (fd);
+    assert (resident <= pages);
+    return resident * page_bytes;
+}
+
+int
+ts_store_map_drop (ts_store *self)
+{
+    assert (self && self->magic == STORE_MAGIC);
+    //  Not needed for safety (a shared file mapping refaults the same
+    //  bytes), but a cursor walking the map would refault at once.
+    if (self->read_busy || self->open_writes > 0)
+        return EBUSY;
+    size_t page_bytes = (size_t) sysconf (_SC_PAGESIZE);
+    uint8_t *addr;
+    size_t used = s_map_used (self, &addr, page_bytes);
+    if (!addr)
+        return ENOENT;
+    if (used == 0)
+        return 0;
+    return madvise (addr, used, MADV_DONTNEED) == 0 ? 0 : errno;
+}
+
+size_t
+ts_store_map_trim (ts_store *self, size_t budget_bytes)
+{
+    assert (self && self->magic == STORE_MAGIC);
+    //  A store smaller than the budget cannot exceed it: no pagemap read.
+    if (ts_store_used_bytes (self) <= budget_bytes)
+        return 0;
+    size_t resident = ts_store_map_resident_bytes (self);
+    if (resident <= budget_bytes || ts_store_map_drop (self) != 0)
+        return 0;
+    return resident;
 }
 
 int

@@ -87,6 +87,28 @@ MDB_env *ts_store_env (ts_store *self);
 //  made when the store is created, kept by backups and restores.
 uint64_t ts_store_generation (ts_store *self);
 
+//  --------------------------------------------------------------------
+//  The map's resident pages. LMDB reads through a shared read-only
+//  mapping of data.mdb: every page a read (or a write's copy-on-write)
+//  touches stays mapped, and counts in the process's RSS, until the
+//  kernel reclaims it, and a fault maps its neighbours too (fault-around,
+//  large page-cache folios: up to 1 MiB a fault on kernel 6.18). These
+//  let a daemon hold its share of the page cache to a budget.
+
+//  Bytes of the map (its used part) mapped into this process now, read
+//  from /proc/self/pagemap's present bits; the used bytes when pagemap
+//  cannot be read (the most it can be).
+size_t ts_store_map_resident_bytes (ts_store *self);
+//  Unmap the map's pages from this process (madvise MADV_DONTNEED): they
+//  stay in the page cache, and the next read refaults them, with the
+//  same bytes (a shared file mapping loses nothing). For the loop
+//  thread between batches: returns EBUSY (and drops nothing) while a
+//  transaction of ts_txn_begin is open, else 0 or madvise's errno.
+int ts_store_map_drop (ts_store *self);
+//  Drop the map when more than budget_bytes of it are resident. Returns
+//  the bytes that were resident when it dropped them, 0 when it did not.
+size_t ts_store_map_trim (ts_store *self, size_t budget_bytes);
+
 //  Compacting copy of the environment to dir (which must exist and be
 //  empty). Consistent: runs in one read transaction. Safe from a thread
 //  other than the loop's.
