@@ -179,6 +179,21 @@ s_set_http (ts_config *self, const char *key, const char *value, char *err, size
     return 0;
 }
 
+//  store.map_resident_mib: a whole number of MiB, 0 for no bound.
+static int
+s_set_map_resident (ts_config *self, const char *value, char *err, size_t err_size)
+{
+    char *end;
+    unsigned long v = strtoul (value, &end, 10);
+    if (!*value || *end || value [0] == '-' || v > TS_CONFIG_MAP_RESIDENT_MIB_MAX) {
+        snprintf (err, err_size, "store.map_resident_mib must be a number of MiB from 0 "
+                  "(no bound) to %d, got '%s'", TS_CONFIG_MAP_RESIDENT_MIB_MAX, value);
+        return -1;
+    }
+    self->store_map_resident_mib = (unsigned) v;
+    return 0;
+}
+
 //  Apply one key = value setting (from the file or a flag).
 static int
 s_set (ts_config *self, const char *key, const char *value, char *err, size_t err_size)
@@ -226,6 +241,8 @@ s_set (ts_config *self, const char *key, const char *value, char *err, size_t er
             self->rate_public_per_s = (unsigned) v;
         return 0;
     }
+    if (strcmp (key, "store.map_resident_mib") == 0)
+        return s_set_map_resident (self, value, err, err_size);
     if (strcmp (key, "curve.clients_file") == 0)
         return s_copy (self->clients_file, sizeof self->clients_file, value, key, err, err_size);
     if (strcmp (key, "backup.root") == 0)
@@ -552,6 +569,7 @@ ts_config_parse (ts_config *self, int argc, char **argv, const char *program,
     self->rate_public_per_s = 2000;
     self->log_requests = TS_REQLOG_ALL;
     self->log_requests_sample = 1;
+    self->store_map_resident_mib = TS_CONFIG_MAP_RESIDENT_MIB;
     flags_t flags = { .count = 0 };
     ts_config_result result = s_collect_flags (self, argc, argv, program, summary,
                                                extra_usage, allow_positional, &flags);

@@ -28,6 +28,11 @@
         http.cors_origins = https://portal.school.example https://b.example
                                         # gateway: origins whose pages may
                                         # call the API (CORS); none by default
+        store.map_resident_mib = 8      # daemons: pages of the store's map
+                                        # (data.mdb) kept mapped, at most;
+                                        # above it they are dropped (they
+                                        # stay in the page cache). 0 = no
+                                        # bound, at most 1048576 (ts_memory.h)
     Flags (getopt_long: "--flag value" or "--flag=value", unambiguous
     prefixes accepted; parsing stops at the first argument that is not a
     flag): --data-dir DIR, --config FILE, --log-level L, --listen HOST:PORT,
@@ -51,6 +56,8 @@
 extern const char *const ts_service_names [TS_SERVICE_COUNT];
 
 #define TS_PATH_MAX 512
+#define TS_CONFIG_MAP_RESIDENT_MIB 8        //  store.map_resident_mib default
+#define TS_CONFIG_MAP_RESIDENT_MIB_MAX 1048576
 #define TS_ENDPOINT_MAX 256
 
 typedef struct {
@@ -72,6 +79,7 @@ typedef struct {
     unsigned http_max_per_address;  //  gateway: 0 = gw_http's default
     unsigned http_first_byte_ms;    //  gateway: 0 = gw_http's default
     char cors_origins [1024];       //  gateway: blank-separated, "" = none
+    unsigned store_map_resident_mib;//  daemons: map budget, 0 = unbounded
     //  Positional arguments left after the flags (tashanctl commands).
     int argc;
     char **argv;

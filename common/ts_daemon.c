@@ -33,6 +33,7 @@
 #include "ts_config.h"
 #include "ts_dispatch.h"
 #include "ts_log.h"
+#include "ts_memory.h"
 #include "ts_park.h"
 #include "ts_reqlog.h"
 #include "ts_valid.h"
@@ -258,6 +259,7 @@ s_on_sweep (uv_timer_t *timer)
     ts_daemon *self = timer->data;
     s_wake_waiters (self, true);
     ts_park_expire (self->park, uv_now (&self->loop), s_park_reply, self);
+    ts_memory_tick (ts_dispatch_store (self->dispatch), uv_now (&self->loop));
 }
 
 static void
@@ -1166,6 +1168,7 @@ ts_daemon_main (const ts_service *service, int argc, char **argv)
     }
     ts_log_init (service->name, self->cfg.log_level);
     ts_reqlog_set ((ts_reqlog_mode) self->cfg.log_requests, self->cfg.log_requests_sample);
+    ts_memory_setup (&self->cfg);
     signal (SIGPIPE, SIG_IGN);
     if (s_open (self) != 0) {
         free (self);

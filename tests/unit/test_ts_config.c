@@ -154,6 +154,34 @@ test_rate_limits (void **state)
     }
 }
 
+//  store.map_resident_mib: whole MiB from 0 (no bound) up; a bad value is
+//  refused with its key named and leaves the setting as it was.
+static void
+test_map_resident_budget (void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal (s_parse (f, false, NULL), TS_CONFIG_RUN);
+    assert_int_equal (f->cfg.store_map_resident_mib, TS_CONFIG_MAP_RESIDENT_MIB);
+    ts_config cfg;
+    char err [256];
+    assert_int_equal (s_load (&cfg, "store.map_resident_mib = 0\n", err, sizeof err), 0);
+    assert_int_equal (cfg.store_map_resident_mib, 0);
+    assert_int_equal (s_load (&cfg, "store.map_resident_mib = 1048576", err, sizeof err), 0);
+    assert_int_equal (cfg.store_map_resident_mib, TS_CONFIG_MAP_RESIDENT_MIB_MAX);
+    static const char *const bad [] = {
+        "store.map_resident_mib = 12\nstore.map_resident_mib = -1",
+        "store.map_resident_mib = 12\nstore.map_resident_mib = 8M",
+        "store.map_resident_mib = 12\nstore.map_resident_mib = 1048577",
+        "store.map_resident_mib = 12\nstore.map_resident_mib =",
+        "store.map_resident_mib = 12\nstore.map_resident_mib = 99999999999999999999",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        assert_int_equal (s_load (&cfg, bad [i], err, sizeof err), -1);
+        assert_non_null (strstr (err, "store.map_resident_mib must be a number of MiB"));
+        assert_int_equal (cfg.store_map_resident_mib, 12);
+    }
+}
+
 static void
 test_service_names_and_unknown_endpoint (void **state)
 {
@@ -622,6 +650,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         T (test_defaults),
         T (test_rate_limits),
+        T (test_map_resident_budget),
         T (test_service_names_and_unknown_endpoint),
         T (test_relative_data_dir_made_absolute),
         T (test_absolute_data_dir_kept),

@@ -1,0 +1,52 @@
+/*  =========================================================================
+    ts_memory - a domain daemon's memory held to a budget. See ts_memory.h.
+    =========================================================================
+*/
+#include "ts_memory.h"
+
+#include <assert.h>
+#include <malloc.h>
+#include <stdint.h>
+
+#include "ts_log.h"
+
+//  Free heap above this is handed back (malloc_trim): below it, a trim
+//  would only make the next batches fault the same pages in again.
+#define HEAP_FREE_MAX_BYTES ((size_t) 2 * 1024 * 1024)
+
+static size_t s_map_budget_bytes = (size_t) TS_CONFIG_MAP_RESIDENT_MIB * 1024 * 1024;
+static uint64_t s_next_check_ms;    //  loop time (ms) of the next trim
+
+void
+ts_memory_setup (const ts_config *cfg)
+{
+    assert (cfg);
+    s_map_budget_bytes = (size_t) cfg->store_map_resident_mib * 1024 * 1024;
+}
+
+//  Hand free heap back to the kernel when there is much of it.
+static void
+s_heap_trim (void)
+{
+    struct mallinfo2 info = mallinfo2 ();
+    if (info.fordblks <= HEAP_FREE_MAX_BYTES)
+        return;
+    malloc_trim (0);
+    ts_log_debug ("heap_trim", "free_bytes=%zu", info.fordblks);
+}
+
+void
+ts_memory_tick (ts_store *store, uint64_t now_ms)
+{
+    assert (store);
+    if (now_ms < s_next_check_ms)
+        return;
+    s_next_check_ms = now_ms + TS_MEMORY_CHECK_MS;
+    if (s_map_budget_bytes > 0) {
+        size_t dropped = ts_store_map_trim (store, s_map_budget_bytes);
+        if (dropped)
+            ts_log_debug ("map_trim", "resident_bytes=%zu budget_bytes=%zu", dropped,
+                          s_map_budget_bytes);
+    }
+    s_heap_trim ();
+}

@@ -1,0 +1,43 @@
+/*  =========================================================================
+    ts_memory - a domain daemon's memory held to a budget
+
+    Issue 16 asks all daemons together to stay under 64 MiB with the demo
+    loaded, during and after the benches. Measured after the demo, the
+    memory a daemon holds beyond its code was two things, both kept long
+    after the work that needed them:
+      - pages of its store's map (data.mdb, mapped shared read-only): the
+        demo's writes and the benches' reads touch every page of the
+        ledger's 22 MB store, and each fault maps up to 1 MiB around it;
+      - free heap glibc keeps: a big batch's arena chunks and protobuf
+        buffers, freed below live allocations, so never trimmed from the
+        top (the ledger held 11.6 MB anonymous, 2.0 MB after malloc_trim).
+    ts_memory_tick, on the loop thread between batches, drops the first
+    when it exceeds store.map_resident_mib (ts_store_map_trim) and returns
+    the second to the kernel when more than HEAP_FREE_MAX_BYTES is free.
+    =========================================================================
+*/
+#ifndef TS_MEMORY_H
+#define TS_MEMORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ts_config.h"
+#include "ts_store.h"
+
+//  At start: the map budget from the config (store.map_resident_mib).
+//  malloc's arenas are left as they are: the one thread arena besides
+//  the main one (ZeroMQ's I/O thread) held 0.4-0.6 MB, and M_ARENA_MAX 1
+//  would make that thread share the main thread's lock.
+void ts_memory_setup (const ts_config *cfg);
+
+//  Call often (every 100 ms) on the loop thread between batches, with a
+//  monotonic now_ms (uv_now): every TS_MEMORY_CHECK_MS at most, trims the
+//  store's map to the budget and the free heap. Cheap when nothing is
+//  over: /proc/self/maps and a pagemap read of the map's used part (none
+//  for a store smaller than the budget), and a mallinfo2.
+void ts_memory_tick (ts_store *store, uint64_t now_ms);
+
+#define TS_MEMORY_CHECK_MS 200
+
+#endif
