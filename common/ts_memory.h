@@ -12,8 +12,9 @@
         buffers, freed below live allocations, so never trimmed from the
         top (the ledger held 11.6 MB anonymous, 2.0 MB after malloc_trim).
     ts_memory_tick, on the loop thread between batches, drops the first
-    when it exceeds store.map_resident_mib (ts_store_map_trim) and returns
-    the second to the kernel when more than HEAP_FREE_MAX_BYTES is free.
+    when it exceeds store.map_resident_mib (ts_store_map_trim, checked
+    every 200 ms) and returns the second to the kernel when more than
+    2 MiB is free (malloc_trim, checked every 5 s).
     =========================================================================
 */
 #ifndef TS_MEMORY_H
@@ -33,9 +34,9 @@ void ts_memory_setup (const ts_config *cfg);
 
 //  Call often (every 100 ms) on the loop thread between batches, with a
 //  monotonic now_ms (uv_now): every TS_MEMORY_CHECK_MS at most, trims the
-//  store's map to the budget and the free heap. Cheap when nothing is
-//  over: /proc/self/maps and a pagemap read of the map's used part (none
-//  for a store smaller than the budget), and a mallinfo2.
+//  store's map to the budget; every 5 s, the free heap. Cheap when
+//  nothing is over: /proc/self/maps and a pagemap read of the map's used
+//  part (none for a store smaller than the budget), and a mallinfo2.
 void ts_memory_tick (ts_store *store, uint64_t now_ms);
 
 #define TS_MEMORY_CHECK_MS 200
