@@ -331,15 +331,20 @@ s_map_find (ts_store *self)
         return NULL;
     char line [512];
     uint8_t *addr = NULL;
+    bool line_start = true;         //  line holds the start of a line
     //  Bounded by the process's mappings (the kernel's limit).
     while (!addr && fgets (line, sizeof line, maps)) {
-        unsigned long start, inode;
+        unsigned long start, offset, inode;
         unsigned dev_major, dev_minor;
-        if (sscanf (line, "%lx-%*x %*s %*x %x:%x %lu", &start, &dev_major, &dev_minor,
-                    &inode) == 4
-        &&  inode == (unsigned long) st.st_ino
+        //  The mapping of the file from its first byte (LMDB maps it once,
+        //  whole); the rest of a long line (a long path) is no mapping.
+        if (line_start
+        &&  sscanf (line, "%lx-%*x %*s %lx %x:%x %lu", &start, &offset, &dev_major,
+                    &dev_minor, &inode) == 5
+        &&  offset == 0 && inode == (unsigned long) st.st_ino
         &&  dev_major == major (st.st_dev) && dev_minor == minor (st.st_dev))
             addr = (uint8_t *) start;
+        line_start = strchr (line, '\n') != NULL;
     }
     fclose (maps);
     return addr;
