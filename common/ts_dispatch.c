@@ -584,9 +584,38 @@ s_batch_failed (ts_dispatch *self, ts_job *jobs, size_t job_count, ts_arena *are
     }
 }
 
+//  After a batch: the service's batch_done (ts_service.h); when it
+//  fails, no read of the batch is answered as a success.
+static void
+s_batch_done (ts_dispatch *self, ts_job *jobs, size_t job_count)
+{
+    if (!self->service->batch_done)
+        return;
+    char why [200] = "";
+    unsigned code = self->service->batch_done (self->state, why, sizeof why);
+    if (code < 400)
+        return;
+    assert (code < 600);
+    for (size_t i = 0; i < job_count; i++) {
+        const ts_method *m = s_find_method (self, jobs [i].method);
+        if (m && !(m->flags & TS_METHOD_WRITE) && jobs [i].code < 400)
+            s_job_fail (&jobs [i], code, "%s", why [0] ? why : ts_status_word (code));
+    }
+}
+
+static int s_run_batch (ts_dispatch *self, ts_job *jobs, size_t job_count, ts_arena *arena);
+
 int
 ts_dispatch_run_batch (ts_dispatch *self, ts_job *jobs, size_t job_count,
                        ts_arena *arena)
+{
+    int commits = s_run_batch (self, jobs, job_count, arena);
+    s_batch_done (self, jobs, job_count);
+    return commits;
+}
+
+static int
+s_run_batch (ts_dispatch *self, ts_job *jobs, size_t job_count, ts_arena *arena)
 {
     assert (self && self->magic == DISPATCH_MAGIC);
     assert (job_count <= TS_BATCH_MAX * 4);

@@ -80,8 +80,9 @@ typedef struct {
 //  Run jobs as one group commit: writes share one LMDB write transaction
 //  (each job in its own nested child), reads run against it too; a store
 //  that fills is grown and the batch re-run. After it returns every job
-//  has its outcome and every success is durable. Returns the number of
-//  commits made (0 when only reads ran).
+//  has its outcome and every success is durable, and the service's
+//  batch_done has run (a failure there fails the batch's reads). Returns
+//  the number of commits made (0 when only reads ran).
 //
 //  Deadlines: a job whose deadline has passed is answered 504 and not
 //  run; when one that wrote is found past its deadline right before the

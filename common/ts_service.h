@@ -134,6 +134,13 @@ typedef struct {
     //  sys.Verify (ts_verify.h): check derived records against what they
     //  derive from, in a read transaction; NULL when there are none.
     void (*verify) (ts_ctx *ctx, ts_verify *verify);
+    //  Called once a batch of requests has run (its writes committed),
+    //  before any of its replies leaves: work the handlers queued in the
+    //  state for the batch as a whole (residents: one journal append for
+    //  all its audited reads). Returns 0, or a status >= 400 with why
+    //  filled: then every read of the batch that succeeded fails with it.
+    //  NULL when there is none.
+    unsigned (*batch_done) (void *state, char *why, size_t why_size);
 } ts_service;
 
 //  --------------------------------------------------------------------

@@ -10,6 +10,7 @@
 */
 #include "ledger_board.h"
 #include "ledger_months.h"
+#include "ledger_replies.h"
 #include "ts_valid.h"
 
 #include <assert.h>
@@ -308,19 +309,12 @@ s_honor_red (ts_ctx *ctx, const uint8_t month_key [4], uint32_t red_size,
     ts_cursor_close (&cur);
 }
 
-unsigned
-ledger_board_honor (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
-                    Tashan__Ledger__HonorBoard *rep)
+//  The board of month_index in view, built from the store.
+static unsigned
+s_honor_build (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r, int month_index,
+               uint32_t page_size, const s_view *view, Tashan__Ledger__HonorBoard *rep)
 {
     ledger_tables *t = ledger_tables_of (ctx);
-    unsigned rc;
-    int month_index;
-    uint32_t page_size;
-    if ((rc = ledger_board_month_arg (ctx, r->month, &month_index))
-    ||  (rc = ts_page_size (ctx, r->page_size, &page_size)))
-        return rc;
-    bool ops = strcmp (ctx->caller->role, "ops") == 0;
-    s_view view = { .mask = !ops, .minors_year = ops ? 0 : month_index / 12 };
     uint32_t red_size = ledger_settings_get (ctx)->red_list_size;
     assert (red_size >= 1 && red_size <= TS_PAGE_MAX);
     rep->month = ts_month_text (ctx->arena, month_index);
@@ -331,7 +325,7 @@ ledger_board_honor (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
 
     //  Red: only on the first page (the token pages the grey list).
     if (!r->page_token [0])
-        s_honor_red (ctx, month_key, red_size, &view, rep);
+        s_honor_red (ctx, month_key, red_size, view, rep);
 
     //  Grey: back from the month's last row while negative (most negative
     //  first), paged; the token is the next row's key after the month.
@@ -366,7 +360,7 @@ ledger_board_honor (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
         }
         bool hidden;
         Tashan__Ledger__BoardRow *row = s_board_row (
-            ctx, (const char *) cur.key.data + 12, points, &view, &hidden);
+            ctx, (const char *) cur.key.data + 12, points, view, &hidden);
         if (!row && !hidden)
             break;
         if (row)
@@ -375,4 +369,49 @@ ledger_board_honor (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
     }
     ts_cursor_close (&cur);
     return TS_OK;
+}
+
+//  The key of a board reply kept in ledger_replies: false when the
+//  request is not worth keeping (a page token longer than any we make).
+bool
+ledger_board_reply_key (ts_key *key, char kind, bool full_names, int month_index,
+                        uint32_t page_size, const char *page_token)
+{
+    assert (month_index >= 0);
+    if (strlen (page_token) > 2 * (8 + TS_ID_MAX_CHARS + 1))
+        return false;
+    ts_key_init (key);
+    ts_key_bytes (key, &kind, 1);
+    ts_key_bytes (key, full_names ? "f" : "m", 1);
+    ts_key_u32 (key, (uint32_t) month_index);
+    ts_key_u32 (key, page_size);
+    ts_key_str (key, page_token);
+    return true;
+}
+
+//  The board as the caller may see it: ops every listed person by name,
+//  the panel (and system) masked names and no minors. Served from
+//  ledger_replies while the store is the one it was built from.
+unsigned
+ledger_board_honor (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
+                    Tashan__Ledger__HonorBoard *rep)
+{
+    unsigned rc;
+    int month_index;
+    uint32_t page_size;
+    if ((rc = ledger_board_month_arg (ctx, r->month, &month_index))
+    ||  (rc = ts_page_size (ctx, r->page_size, &page_size)))
+        return rc;
+    bool ops = strcmp (ctx->caller->role, "ops") == 0;
+    s_view view = { .mask = !ops, .minors_year = ops ? 0 : month_index / 12 };
+    ledger_replies *replies = ledger_replies_of (ctx);
+    uint64_t snapshot = ledger_replies_snapshot (ctx);
+    ts_key key;
+    bool keep = ledger_board_reply_key (&key, 'h', ops, month_index, page_size, r->page_token);
+    if (keep && ledger_replies_get (replies, &key, snapshot, &rep->base))
+        return TS_OK;
+    rc = s_honor_build (ctx, r, month_index, page_size, &view, rep);
+    if (keep && rc < 400 && ts_txn_error (ctx->txn) == 0)
+        ledger_replies_put (replies, &key, snapshot, &rep->base);
+    return rc;
 }

@@ -53,7 +53,14 @@ char *ledger_mask_name (ts_arena *arena, const char *name);
 //  The month of a board request ("" = this month), or a 400.
 unsigned ledger_board_month_arg (ts_ctx *ctx, const char *month, int *month_index);
 
-//  Handler: the honour board (rankings: ledger_rankings.h).
+//  The key of a board read's reply in ledger_replies: kind ('h' honour
+//  board, 'H'/'B' rankings), full names or masked, month, page; false
+//  when the page token is longer than any the boards make (not kept).
+bool ledger_board_reply_key (ts_key *key, char kind, bool full_names, int month_index,
+                             uint32_t page_size, const char *page_token);
+
+//  Handler: the honour board (rankings: ledger_rankings.h). Its replies
+//  are kept per view and snapshot (ledger_replies.h).
 unsigned ledger_board_honor (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
                              Tashan__Ledger__HonorBoard *rep);
 

@@ -65,6 +65,7 @@ typedef struct {
     ts_table codes;
     ts_table person_codes;
     uint8_t code_master [32];       //  the card-code key file's secret
+    struct ledger_replies *replies; //  board replies kept (ledger_replies.c)
 } ledger_tables;
 
 //  Everything kept per subject lives in the subjects table under

@@ -8,6 +8,7 @@
 #include "ledger_rankings.h"
 #include "ledger_board.h"
 #include "ledger_months.h"
+#include "ledger_replies.h"
 #include "ts_log.h"
 #include "ts_valid.h"
 
@@ -306,6 +307,33 @@ s_frozen_page (ts_ctx *ctx, const s_ranked *r, int month_index, uint32_t offset,
 //  --------------------------------------------------------------------
 //  Handlers
 
+//  One page of a ranking from the store: the published one of a closed
+//  month (*published set: it never changes), else ranked as it stands.
+static unsigned
+s_ranking_build (ts_ctx *ctx, const s_ranked *r, int month_index, uint32_t offset,
+                 uint32_t page_size, Tashan__Ledger__Ranking *rep, bool *published)
+{
+    *published = false;
+    rep->month = ts_month_text (ctx->arena, month_index);
+    Tashan__Ledger__MonthClose *closed = ledger_month_closed (ctx, month_index);
+    rep->published_at = closed ? closed->published_at : "";
+    rep->rows = ts_arena_alloc (ctx->arena, page_size * sizeof *rep->rows);
+    if (closed && s_frozen_page (ctx, r, month_index, offset, page_size, rep)) {
+        *published = true;
+        return ts_txn_error (ctx->txn)
+            ? ts_fail (ctx, TS_INTERNAL, "store error reading the published ranking") : TS_OK;
+    }
+    size_t n;
+    Tashan__Ledger__RankingRow **rows = s_rows (ctx, r, month_index, &n);
+    for (size_t i = offset; i < n && rep->n_rows < page_size; i++)
+        rep->rows [rep->n_rows++] = rows [i];
+    rep->next_page_token = ts_page_offset_close (ctx->arena, offset, (uint32_t) rep->n_rows, n);
+    return TS_OK;
+}
+
+//  A ranking page, served from ledger_replies while the store is the one
+//  it was ranked from (a published one for good). Every role sees the
+//  same rankings (they name no person).
 static unsigned
 s_ranking (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *req, Tashan__Ledger__Ranking *rep,
            bool households)
@@ -318,19 +346,21 @@ s_ranking (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *req, Tashan__Ledger_
     ||  (rc = ts_page_offset_open (ctx, req->page_token, req->page_size, &offset, &page_size)))
         return rc;
     s_ranked r = s_ranked_of (ctx, households);
-    rep->month = ts_month_text (ctx->arena, month_index);
-    Tashan__Ledger__MonthClose *closed = ledger_month_closed (ctx, month_index);
-    rep->published_at = closed ? closed->published_at : "";
-    rep->rows = ts_arena_alloc (ctx->arena, page_size * sizeof *rep->rows);
-    if (closed && s_frozen_page (ctx, &r, month_index, offset, page_size, rep))
-        return ts_txn_error (ctx->txn)
-            ? ts_fail (ctx, TS_INTERNAL, "store error reading the published ranking") : TS_OK;
-    size_t n;
-    Tashan__Ledger__RankingRow **rows = s_rows (ctx, &r, month_index, &n);
-    for (size_t i = offset; i < n && rep->n_rows < page_size; i++)
-        rep->rows [rep->n_rows++] = rows [i];
-    rep->next_page_token = ts_page_offset_close (ctx->arena, offset, (uint32_t) rep->n_rows, n);
-    return TS_OK;
+    ledger_replies *replies = ledger_replies_of (ctx);
+    uint64_t snapshot = ledger_replies_snapshot (ctx);
+    ts_key key;
+    bool keep = ledger_board_reply_key (&key, r.kind == KIND_HOUSEHOLDS ? 'H' : 'B', false,
+                                        month_index, page_size, req->page_token);
+    if (keep && ledger_replies_get (replies, &key, snapshot, &rep->base))
+        return TS_OK;
+    bool published;
+    rc = s_ranking_build (ctx, &r, month_index, offset, page_size, rep, &published);
+    //  Kept for good only when read from a committed snapshot: inside a
+    //  write batch the month may have closed in a commit that never comes.
+    if (keep && rc < 400 && ts_txn_error (ctx->txn) == 0 && snapshot != 0)
+        ledger_replies_put (replies, &key, published ? LEDGER_REPLIES_FOREVER : snapshot,
+                            &rep->base);
+    return rc;
 }
 
 unsigned

@@ -24,6 +24,7 @@
 #include "ledger_cardcode.h"
 #include "ledger_redemption.h"
 #include "ledger_months.h"
+#include "ledger_replies.h"
 
 #define M(verb, req, rep, fn, flags, roles, idem) \
     { "ledger." verb, &tashan__ledger__##req##__descriptor, \
@@ -161,20 +162,25 @@ static const ts_method s_methods [] = {
        NULL),
 };
 
-//  open/close: the core's tables, the layout the rankings need, then the
-//  card-code keys.
+//  open/close: the core's tables, the layout the rankings need, the
+//  board replies' cache, then the card-code keys.
 static unsigned
 s_open (ts_ctx *ctx, void **state)
 {
     unsigned rc = ledger_core_open (ctx, state);
-    if (rc < 400)
-        ledger_rankings_open (ctx);
-    return rc >= 400 ? rc : ledger_cardcode_open (ctx);
+    if (rc >= 400)
+        return rc;
+    ledger_rankings_open (ctx);
+    ledger_tables_of (ctx)->replies = ledger_replies_new ();
+    return ledger_cardcode_open (ctx);
 }
 
 static void
 s_close (void *state)
 {
+    ledger_tables *t = state;
+    if (t)
+        ledger_replies_destroy (&t->replies);
     ledger_cardcode_close (state);
     ledger_core_close (state);
 }

@@ -4,11 +4,13 @@
 
     A read (GetHousehold, GetHistory, GetPerson) is a read method: it runs
     in a read transaction and never waits on a disk sync. Its audit record
-    is appended to a journal file, <store dir>/audit/journal, with one
-    write(2) before the handler returns, so before its reply is sent: once
-    a reply has left, its record is in the kernel's page cache and survives
-    a kill -9 of the daemon. When the append fails the read fails (500): no
-    answered read goes unrecorded.
+    is queued in memory, and the batch's records are appended to a journal
+    file, <store dir>/audit/journal, with one write(2) once the batch has
+    run and before any of its replies is sent (ts_service batch_done; a
+    full queue, RES_AUDIT_BATCH_BYTES, is appended at once): once a reply
+    has left, its record is in the kernel's page cache and survives a
+    kill -9 of the daemon. When the append fails every read of the batch
+    fails (500): no answered read goes unrecorded.
 
     The tick (every RES_AUDIT_TICK_MS) folds the journal into LMDB, at most
     RES_AUDIT_FOLD_MAX_BYTES of records in one write transaction, together
@@ -155,7 +157,10 @@ residents_audit_open (res_state *self, ts_txn *txn, const char *dir, char *err,
     snprintf (path, RES_PATH_MAX, "%s/%s/%s", dir, JOURNAL_DIR, JOURNAL_FILE);
     self->journal_fd = open (path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     self->fold_buf = malloc (RES_AUDIT_FOLD_MAX_BYTES);
-    if (self->journal_fd < 0 || !self->fold_buf) {
+    self->audit_buf = malloc (RES_AUDIT_BATCH_BYTES);
+    self->audit_used = 0;
+    self->audit_failed = false;
+    if (self->journal_fd < 0 || !self->fold_buf || !self->audit_buf) {
         snprintf (err, err_size, "cannot open %s: %s", path, strerror (errno));
         return -1;
     }
@@ -189,15 +194,42 @@ void
 residents_audit_close (res_state *self)
 {
     assert (self);
+    //  Between batches the queue is empty: every batch appends its own.
+    assert (self->audit_used == 0);
     if (self->journal_fd >= 0)
         close (self->journal_fd);
     self->journal_fd = -1;
     free (self->fold_buf);
     self->fold_buf = NULL;
+    free (self->audit_buf);
+    self->audit_buf = NULL;
 }
 
 //  --------------------------------------------------------------------
-//  Recording a read: one append, before the reply.
+//  Recording a read: queued, then one append for the whole batch, before
+//  its replies.
+
+//  Append the queued records in one write. 0, or -1 (logged; a record cut
+//  short is cut off): then the batch's reads must fail (audit_failed).
+static int
+s_flush (res_state *st)
+{
+    assert (st->audit_used <= RES_AUDIT_BATCH_BYTES);
+    if (st->audit_used == 0)
+        return 0;
+    size_t size = st->audit_used;
+    st->audit_used = 0;
+    //  O_APPEND: one write lands whole at the end, never interleaved.
+    ssize_t written = write (st->journal_fd, st->audit_buf, size);
+    if (written == (ssize_t) size)
+        return 0;
+    ts_log_error ("audit_append_failed", "error=\"%s\" bytes=%zu",
+                  written < 0 ? strerror (errno) : "short write", size);
+    if (written > 0 && ftruncate (st->journal_fd, s_journal_size (st->journal_fd) - written))
+        ts_log_error ("audit_journal_cut_failed", "error=\"%s\"", strerror (errno));
+    st->audit_failed = true;
+    return -1;
+}
 
 unsigned
 residents_audit (ts_ctx *ctx, uint64_t household_id, const char *action)
@@ -213,20 +245,31 @@ residents_audit (ts_ctx *ctx, uint64_t household_id, const char *action)
     size_t n = 8 + protobuf_c_message_get_packed_size (&e.base);
     if (n > RECORD_MAX_BYTES)
         return ts_fail (ctx, TS_BAD_REQUEST, "caller names too long to audit");
-    uint8_t rec [RECORD_HEAD_BYTES + RECORD_MAX_BYTES];
+    //  A full queue is appended now (still before any reply of the batch).
+    if (st->audit_used + RECORD_HEAD_BYTES + n > RES_AUDIT_BATCH_BYTES)
+        s_flush (st);
+    if (st->audit_failed)
+        return ts_fail (ctx, TS_INTERNAL, "the read could not be audited");
+    uint8_t *rec = st->audit_buf + st->audit_used;
     ts_be32_put (rec, (uint32_t) n);
     ts_be64_put (rec + RECORD_HEAD_BYTES, household_id);
     protobuf_c_message_pack (&e.base, rec + RECORD_HEAD_BYTES + 8);
-    //  O_APPEND: one write is one record at the end, never interleaved.
-    ssize_t written = write (st->journal_fd, rec, RECORD_HEAD_BYTES + n);
-    if (written != (ssize_t) (RECORD_HEAD_BYTES + n)) {
-        ts_log_error ("audit_append_failed", "error=\"%s\"",
-                      written < 0 ? strerror (errno) : "short write");
-        if (written > 0 && ftruncate (st->journal_fd, s_journal_size (st->journal_fd) - written))
-            ts_log_error ("audit_journal_cut_failed", "error=\"%s\"", strerror (errno));
-        return ts_fail (ctx, TS_INTERNAL, "the read could not be audited");
-    }
+    st->audit_used += RECORD_HEAD_BYTES + n;
     return 0;
+}
+
+unsigned
+residents_audit_batch_done (void *state, char *why, size_t why_size)
+{
+    res_state *st = state;
+    assert (st && st->magic == RES_STATE_MAGIC);
+    s_flush (st);
+    bool failed = st->audit_failed;
+    st->audit_failed = false;
+    if (!failed)
+        return 0;
+    snprintf (why, why_size, "the read could not be audited");
+    return TS_INTERNAL;
 }
 
 //  --------------------------------------------------------------------
@@ -288,6 +331,9 @@ residents_audit_fold (ts_ctx *ctx, size_t max_chunks)
 {
     res_state *st = s_state (ctx);
     assert (ts_txn_writable (ctx->txn));
+    //  Reads queued earlier in this batch (ListAudit lists them too).
+    if (s_flush (st) != 0)
+        return ts_fail (ctx, TS_INTERNAL, "the audit journal cannot be appended to");
     uint64_t generation, offset;
     s_done_get (ctx->txn, st, &generation, &offset);
     uint64_t file_generation = s_generation (st);
@@ -385,6 +431,7 @@ unsigned
 residents_tick (ts_ctx *ctx)
 {
     res_state *st = s_state (ctx);
+    assert (st->audit_used == 0);   //  every batch appended its reads
     unsigned rc = s_rotate (ctx, st);
     if (!rc)
         rc = residents_audit_fold (ctx, 1);

@@ -87,6 +87,9 @@ typedef struct {
     int journal_fd;                 //  the audit journal (residents_audit.c)
     char journal_path [RES_PATH_MAX];   //  its path
     uint8_t *fold_buf;              //  RES_AUDIT_FOLD_MAX_BYTES, for folds
+    uint8_t *audit_buf;             //  RES_AUDIT_BATCH_BYTES: this batch's records
+    size_t audit_used;              //  bytes of them queued
+    bool audit_failed;              //  an append of this batch failed
 } res_state;
 #define RES_STATE_MAGIC 0x52455344u
 
@@ -152,14 +155,18 @@ void residents_household_commit (ts_ctx *ctx, res_household_rec *rec,
 #define RES_AUDIT_FOLD_CHUNKS_MAX 1024    //  bounds a whole fold (1 GiB of journal)
 #define RES_AUDIT_RAW_DAYS 180      //  raw rows kept; then daily counts
 #define RES_AUDIT_ROLLUP_MAX 1000   //  raw rows rolled up per tick
+#define RES_AUDIT_BATCH_BYTES (64u * 1024)  //  records queued for one append
 //  Open the journal in dir (the store's), repairing a cut end; 0 or -1.
 int residents_audit_open (res_state *self, ts_txn *txn, const char *dir, char *err,
                           size_t err_size);
 void residents_audit_close (res_state *self);
-//  Record a read of a household's personal data (one append to the
-//  journal, before the reply). Returns 0, or 500 when it cannot be
-//  recorded: the read must then fail.
+//  Record a read of a household's personal data (queued; the batch's
+//  records are appended to the journal at once, before its replies).
+//  Returns 0, or 500 when it cannot be recorded: the read must then fail.
 unsigned residents_audit (ts_ctx *ctx, uint64_t household_id, const char *action);
+//  The service's batch_done: append the batch's queued records in one
+//  write; 500 when that (or an append during the batch) failed.
+unsigned residents_audit_batch_done (void *state, char *why, size_t why_size);
 //  Fold up to max_chunks chunks of the journal into the audit table
 //  (write transaction).
 unsigned residents_audit_fold (ts_ctx *ctx, size_t max_chunks);

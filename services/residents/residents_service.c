@@ -4,9 +4,9 @@
     the domain core, whether it writes, and the roles that may call it.
 
     Reads of a household file (GetHousehold, GetHistory, GetPerson) are
-    read methods: each is recorded in the audit journal before its reply,
-    and the tick folds the journal into the audit table in batches
-    (residents_audit.c). ListAudit is a write method: it folds first.
+    read methods: each is recorded in the audit journal before its reply
+    (one append per batch of requests), and the tick folds the journal
+    into the audit table in batches (residents_audit.c). ListAudit is a write method: it folds first.
     Phones are shown unmasked to ops only.
     =========================================================================
 */
@@ -178,4 +178,5 @@ const ts_service residents_service = {
     .close = residents_close,
     .tick = residents_tick,
     .tick_ms = RES_AUDIT_TICK_MS,
+    .batch_done = residents_audit_batch_done,
 };

@@ -305,9 +305,13 @@ s_time_read (ts_dispatch *d, const char *method, const char *role)
             rows = ((Tashan__Ledger__Ranking *) reply)->n_rows;
         ts_arena_destroy (&arena);
     }
-    qsort (us, BOARD_RUNS, sizeof *us, s_cmp_u32);
-    printf ("%s (%s): best %.1f ms, median %.1f ms (red %zu, grey page %zu, rows %zu)\n",
-            method, role, us [0] / 1000.0, us [BOARD_RUNS / 2] / 1000.0, red, grey, rows);
+    //  The first run builds the reply; the others are served as kept
+    //  (ledger_replies: the store has not changed since).
+    uint32_t built_us = us [0];
+    qsort (us + 1, BOARD_RUNS - 1, sizeof *us, s_cmp_u32);
+    printf ("%s (%s): built %.1f ms; kept: best %.3f ms, median %.3f ms "
+            "(red %zu, grey page %zu, rows %zu)\n", method, role, built_us / 1000.0,
+            us [1] / 1000.0, us [1 + (BOARD_RUNS - 1) / 2] / 1000.0, red, grey, rows);
 }
 
 static int

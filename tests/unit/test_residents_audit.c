@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "test_fixture.h"
@@ -87,8 +89,8 @@ s_reads (fixture *f, const char *role, size_t n)
 }
 
 //  The audit of h1 (all of it: pages of 1,000), checking seqs ascend.
-static size_t
-s_audit_count (fixture *f)
+static Tashan__Residents__AuditReply *
+s_audit_list (fixture *f)
 {
     Tashan__Residents__PageRequest pr = TASHAN__RESIDENTS__PAGE_REQUEST__INIT;
     pr.id = "h1";
@@ -99,7 +101,13 @@ s_audit_count (fixture *f)
     for (size_t i = 1; i < a->n_entries; i++)
         assert_true (a->entries [i]->seq > a->entries [i - 1]->seq);
     assert_string_equal (a->next_page_token, "");
-    return a->n_entries;
+    return a;
+}
+
+static size_t
+s_audit_count (fixture *f)
+{
+    return s_audit_list (f)->n_entries;
 }
 
 static off_t
@@ -269,6 +277,145 @@ test_rollup_after_retention (void **state)
     assert_int_equal (rows, 3);                     //  plus ops on the second day
 }
 
+
+//  A batch of jobs: n reads of h1 by distinct principals (GetHousehold,
+//  GetHistory and GetPerson in turn), then, if list, ListAudit.
+#define BATCH_READS 24
+typedef struct {
+    ts_job jobs [BATCH_READS + 1];
+    Tashan__Caller callers [BATCH_READS + 1];
+    char principals [BATCH_READS][16];
+} s_batch_t;
+
+static size_t
+s_batch_fill (fixture *f, s_batch_t *b, size_t n, bool list)
+{
+    assert_true (n <= BATCH_READS);
+    memset (b, 0, sizeof *b);
+    Tashan__Residents__GetRequest hh = TASHAN__RESIDENTS__GET_REQUEST__INIT;
+    hh.id = "h1";
+    Tashan__Residents__GetRequest p = TASHAN__RESIDENTS__GET_REQUEST__INIT;
+    p.id = "p1";
+    Tashan__Residents__PageRequest pr = TASHAN__RESIDENTS__PAGE_REQUEST__INIT;
+    pr.id = "h1";
+    pr.page_size = 1000;
+    const char *methods [3] = { "residents.GetHousehold", "residents.GetHistory",
+                                "residents.GetPerson" };
+    const ProtobufCMessage *bodies [3] = { &hh.base, &pr.base, &p.base };
+    size_t count = list ? n + 1 : n;
+    for (size_t i = 0; i < count; i++) {
+        bool reading = i < n;
+        if (reading)
+            snprintf (b->principals [i], sizeof b->principals [i], "reader-%zu", i);
+        //  (GetHistory is ops' only)
+        b->callers [i] = ts_caller (reading && i % 3 == 2 ? "system" : "ops", "",
+                                    reading ? b->principals [i] : "lister");
+        const ProtobufCMessage *body = reading ? bodies [i % 3] : &pr.base;
+        b->jobs [i].method = reading ? methods [i % 3] : "residents.ListAudit";
+        b->jobs [i].caller = &b->callers [i];
+        b->jobs [i].body_size = protobuf_c_message_get_packed_size (body);
+        uint8_t *packed = ts_arena_alloc (f->arena, b->jobs [i].body_size + 1);
+        protobuf_c_message_pack (body, packed);
+        b->jobs [i].body = packed;
+    }
+    return count;
+}
+
+//  A batch's reads: appended together before the batch's replies, each
+//  recorded with who read and when; ListAudit in the same batch lists the
+//  reads before it.
+static void
+test_batch_reads_recorded (void **state)
+{
+    fixture *f = *state;
+    off_t before = s_journal_size (f);
+    s_batch_t b;
+    size_t count = s_batch_fill (f, &b, BATCH_READS, false);
+    ts_dispatch_run_batch (f->d, b.jobs, count, f->arena);
+    for (size_t i = 0; i < count; i++)
+        assert_int_equal (b.jobs [i].code, 200);
+    //  In the journal when the batch returns (before any reply leaves).
+    assert_true (s_journal_size (f) > before + BATCH_READS * 20);
+    Tashan__Residents__AuditReply *a = s_audit_list (f);
+    assert_int_equal (a->n_entries, BATCH_READS);
+    const char *actions [3] = { "read", "history", "read_person" };
+    for (size_t i = 0; i < a->n_entries; i++) {
+        Tashan__Residents__AuditEntry *e = a->entries [i];
+        assert_string_equal (e->principal, b.principals [i]);
+        assert_string_equal (e->role, i % 3 == 2 ? "system" : "ops");
+        assert_int_equal (e->at_ms, NOW_MS);
+        assert_string_equal (e->action, actions [i % 3]);
+    }
+    //  Reads and ListAudit in one batch: it lists them.
+    ts_dispatch_set_now (f->d, NOW_MS + 1000);
+    count = s_batch_fill (f, &b, 5, true);
+    ts_dispatch_run_batch (f->d, b.jobs, count, f->arena);
+    assert_int_equal (b.jobs [5].code, 200);
+    a = tashan__residents__audit_reply__unpack (ts_arena_pb (f->arena), b.jobs [5].reply_size,
+                                                b.jobs [5].reply);
+    assert_non_null (a);
+    assert_int_equal (a->n_entries, BATCH_READS + 5);
+    assert_int_equal (a->entries [BATCH_READS + 4]->at_ms, NOW_MS + 1000);
+    assert_int_equal (s_audit_count (f), BATCH_READS + 5);
+}
+
+//  When the batch's append fails, none of its reads is answered (500),
+//  and nothing half-written stays; reads work again once it can append.
+static void
+test_batch_append_fails (void **state)
+{
+    fixture *f = *state;
+    s_reads (f, "ops", 2);
+    res_state *st = ts_dispatch_state (f->d);
+    int saved = dup (st->journal_fd);
+    int full = open ("/dev/full", O_WRONLY);
+    assert_true (saved >= 0 && full >= 0);
+    assert_true (dup2 (full, st->journal_fd) >= 0);
+    s_batch_t b;
+    size_t count = s_batch_fill (f, &b, 6, false);
+    ts_dispatch_run_batch (f->d, b.jobs, count, f->arena);
+    for (size_t i = 0; i < count; i++) {
+        assert_int_equal (b.jobs [i].code, 500);
+        assert_null (b.jobs [i].reply);
+        assert_string_equal (b.jobs [i].message, "the read could not be audited");
+    }
+    assert_true (dup2 (saved, st->journal_fd) >= 0);
+    close (saved);
+    close (full);
+    s_reads (f, "ops", 1);
+    assert_int_equal (s_audit_count (f), 3);
+}
+
+//  More records than the queue holds in one batch: appended as it fills,
+//  every one recorded.
+static void
+test_batch_queue_fills (void **state)
+{
+    fixture *f = *state;
+    enum { READS = 150, NAME = 1000 };
+    static ts_job jobs [READS];
+    static Tashan__Caller callers [READS];
+    static char names [READS][NAME + 1];
+    Tashan__Residents__GetRequest hh = TASHAN__RESIDENTS__GET_REQUEST__INIT;
+    hh.id = "h1";
+    size_t size = protobuf_c_message_get_packed_size (&hh.base);
+    uint8_t *body = ts_arena_alloc (f->arena, size);
+    protobuf_c_message_pack (&hh.base, body);
+    assert_true (READS * NAME > 2 * RES_AUDIT_BATCH_BYTES);
+    memset (jobs, 0, sizeof jobs);
+    for (size_t i = 0; i < READS; i++) {
+        memset (names [i], 'a' + (char) (i % 26), NAME);
+        names [i][NAME] = 0;
+        callers [i] = ts_caller ("ops", "", names [i]);
+        jobs [i] = (ts_job) { .method = "residents.GetHousehold", .caller = &callers [i],
+                              .body = body, .body_size = size };
+    }
+    ts_dispatch_run_batch (f->d, jobs, READS, f->arena);
+    for (size_t i = 0; i < READS; i++)
+        assert_int_equal (jobs [i].code, 200);
+    assert_int_equal (s_audit_count (f), READS);
+}
+
 int
 main (void)
 {
@@ -278,6 +425,9 @@ main (void)
         T (test_journal_survives_restart_and_cuts),
         T (test_new_generation_never_folds_twice),
         T (test_rollup_after_retention),
+        T (test_batch_reads_recorded),
+        T (test_batch_append_fails),
+        T (test_batch_queue_fills),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
