@@ -24,6 +24,7 @@
 #include "ledger_cardcode.h"
 #include "ledger_redemption.h"
 #include "ledger_months.h"
+#include "ledger_keys.h"
 
 #define M(verb, req, rep, fn, flags, roles, idem) \
     { "ledger." verb, &tashan__ledger__##req##__descriptor, \
@@ -42,6 +43,7 @@
 //  The tables (key and value formats: the layout at the top of ledger_core.c).
 static const ts_table_def s_tables [] = {
     { "subjects", 0 }, { "pupils", 0 }, { "entries", 0 }, { "keys", 0 },
+    { "key_gens", 0 }, { "key_blooms", 0 },
     { "reversals", 0 }, { "rules", TS_TABLE_NOT_DATA }, { "config", TS_TABLE_NOT_DATA },
     { "board", 0 },
     { "hh_month", 0 }, { "bld_month", 0 }, { "households", 0 },
@@ -161,14 +163,17 @@ static const ts_method s_methods [] = {
        NULL),
 };
 
-//  open/close: the core's tables, the layout the rankings need, then the
+//  open/close: the core's tables, the idempotency records moved into
+//  generations (ledger_keys.c), the layout the rankings need, then the
 //  card-code keys.
 static unsigned
 s_open (ts_ctx *ctx, void **state)
 {
     unsigned rc = ledger_core_open (ctx, state);
-    if (rc < 400)
+    if (rc < 400) {
+        ledger_keys_migrate (ctx, ledger_keys_last_seq (ctx) + 1);
         ledger_rankings_open (ctx);
+    }
     return rc >= 400 ? rc : ledger_cardcode_open (ctx);
 }
 
