@@ -386,14 +386,25 @@ ledger_cache_key_claim (ts_ctx *ctx, ledger_cache *cache, const ts_key *k, uint6
     }
     ledger_key_hash hash;
     ledger_keys_hash (&hash, k);
-    uint64_t existing = ledger_keys_find (ctx, &cache->keys_view, &hash, seq);
-    if (existing || ts_txn_error (ctx->txn))
-        return existing;
+    //  The newest generation through the cursor: when the key is new, the
+    //  cursor then stands where it goes, and the put searches one page.
     ts_key record;
     ledger_keys_record_key (&record, &hash, seq);
+    ts_cursor *cur = s_keys_cursor (ctx, cache);
+    ts_val v;
+    uint64_t existing = 0;
+    if (s_cursor_get (cur, &record, &v)) {
+        existing = v.size == 8 ? ts_be64_get (v.data) : 0;
+        if (existing == 0)
+            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
+        return existing;
+    }
+    existing = ledger_keys_find_older (ctx, &cache->keys_view, &hash, seq);
+    if (existing || ts_txn_error (ctx->txn))
+        return existing;
     uint8_t value [8];
     ts_be64_put (value, seq);
-    ts_cursor_put (s_keys_cursor (ctx, cache), record.data, record.size, value, 8);
+    ts_cursor_put (cur, record.data, record.size, value, 8);
     return 0;
 }
 

@@ -45,6 +45,10 @@ typedef struct {
 //  next_seq is the seq the next entry will get.
 uint64_t ledger_keys_find (ts_ctx *ctx, ledger_keys_view *view, const ledger_key_hash *hash,
                            uint64_t next_seq);
+//  The same, leaving out the newest generation (next_seq's), which the
+//  caller looked up itself (through a cursor it will write with).
+uint64_t ledger_keys_find_older (ts_ctx *ctx, ledger_keys_view *view,
+                                 const ledger_key_hash *hash, uint64_t next_seq);
 
 //  Seal every generation below next_seq's that has no filter yet: its
 //  filter is built from its records and stored (once per generation).
