@@ -124,9 +124,9 @@ TS_HANDLER (h_months, ledger_months_list, L (ListMonthsRequest), L (MonthList))
 POSTING_APPLY (a_redemption, ledger_redemption_apply, Tashan__Events__RedemptionRequest)
 
 static const ts_method s_methods [] = {
-    //  Evaluate keeps its idempotency in the ledger's own keys table (the
-    //  entry is the stored reply), not in the runtime's: one record, one
-    //  page, per evaluation instead of two.
+    //  Evaluate keeps its idempotency in the ledger's own records
+    //  (ledger_keys.c; the entry is the stored reply), not in the
+    //  runtime's: one record, one page, per evaluation instead of two.
     M ("Evaluate", evaluate_request, entry, h_evaluate, W, OPS | TS_ROLE_PANEL, NULL),
     M ("EvaluateBatch", evaluate_batch_request, batch_reply, h_evaluate_batch, W,
        OPS | TS_ROLE_PANEL, NULL),
@@ -214,7 +214,10 @@ static const ts_subscription s_subscriptions [] = {
 const ts_service ledger_service = {
     .name = "ledger",
     .summary = "tashan ledger daemon: integrity index, shared card, honour board (SPEC §2 ledger)",
-    .schema_version = 2,            //  2: subject clusters re-tagged, month in the record
+    //  2: subject clusters re-tagged, month in the record; 3: idempotency
+    //  records in generations (ledger_keys.c, which migrates a store of 2)
+    .schema_version = 3,
+    .schema_migrates_from = 2,
     TS_TABLES (s_tables),
     TS_METHODS (s_methods),
     TS_SUBSCRIPTIONS (s_subscriptions),

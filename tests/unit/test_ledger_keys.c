@@ -132,6 +132,11 @@ s_make_old_layout (fx_t *f)
     assert_int_equal (mdb_drop (ts_txn_mdb (txn), gens, 0), 0);
     assert_int_equal (mdb_drop (ts_txn_mdb (txn), blooms, 0), 0);
     ts_txn_del (txn, config, "key_sealed", 10);
+    //  And the schema version of that layout.
+    MDB_dbi meta;
+    assert_int_equal (mdb_dbi_open (ts_txn_mdb (txn), "meta", 0, &meta), 0);
+    MDB_val k = { 14, "schema_version" }, v = { 4, "\0\0\0\2" };
+    assert_int_equal (mdb_put (ts_txn_mdb (txn), meta, &k, &v, 0), 0);
     assert_int_equal (ts_txn_commit (&txn), 0);
 }
 
@@ -146,6 +151,20 @@ s_records (fx_t *f, const char *table)
     return st.ms_entries;
 }
 
+static uint32_t
+s_schema (fx_t *f)
+{
+    ts_txn *txn = ts_txn_begin (ts_dispatch_store (f->d), false);
+    MDB_dbi meta;
+    MDB_val k = { 14, "schema_version" }, v;
+    assert_int_equal (mdb_dbi_open (ts_txn_mdb (txn), "meta", 0, &meta), 0);
+    assert_int_equal (mdb_get (ts_txn_mdb (txn), meta, &k, &v), 0);
+    assert_int_equal (v.mv_size, 4);
+    uint32_t version = ts_be32_get (v.mv_data);
+    ts_txn_abort (&txn);
+    return version;
+}
+
 static void
 test_migration (void **state)
 {
@@ -155,6 +174,7 @@ test_migration (void **state)
     assert_int_equal (s_records (f, "keys"), KEYS);
     assert_int_equal (s_records (f, "key_gens"), 0);
     fx_reopen (f);
+    assert_int_equal (s_schema (f), 3);
     assert_int_equal (s_records (f, "keys"), 0);
     assert_int_equal (s_records (f, "key_gens"), KEYS);
     assert_int_equal (s_records (f, "key_blooms"), (KEYS + 1) >> 2);
