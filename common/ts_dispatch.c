@@ -166,7 +166,10 @@ ts_dispatch_new (const ts_service *service, const char *data_dir, char *err,
     tables [n++] = (ts_table_def) { "inbox", TS_TABLE_NOT_DATA };
     char dir [1024];
     snprintf (dir, sizeof dir, "%s/%s", data_dir, service->name);
-    ts_store *store = ts_store_new (dir, tables, n, service->schema_version, err, err_size);
+    uint32_t migrates_from = service->schema_migrates_from ? service->schema_migrates_from
+                                                           : service->schema_version;
+    ts_store *store = ts_store_new_migrating (dir, tables, n, service->schema_version,
+                                              migrates_from, err, err_size);
     if (!store)
         return NULL;
     ts_dispatch *self = calloc (1, sizeof (ts_dispatch));

@@ -118,6 +118,9 @@ typedef struct {
     const char *name;               //  "ledger": data dir, endpoint key, logs
     const char *summary;            //  one line for --help
     uint32_t schema_version;
+    //  Stores of versions from this one up open too (0: none but
+    //  schema_version): open() migrates them.
+    uint32_t schema_migrates_from;
     const ts_table_def *tables;     //  the service's own tables
     size_t table_count;
     const ts_method *methods;

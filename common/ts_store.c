@@ -105,13 +105,19 @@ s_env_open (ts_store *self, const char *dir)
 //  Check the schema version in meta, or write it into a new store.
 //  Returns 0, an LMDB error, or SCHEMA_MISMATCH with err filled when the
 //  stored version is not ours.
+//  A store of a version from migrates_from up is taken and marked with
+//  schema_version: the service's open() migrates what it finds (it must
+//  do so whatever the stored version says, as the mark is written first).
 static int
-s_schema_check (ts_store *self, MDB_txn *txn, const char *dir,
-                uint32_t schema_version, char *err, size_t err_size)
+s_schema_check (ts_store *self, MDB_txn *txn, const char *dir, uint32_t schema_version,
+                uint32_t migrates_from, char *err, size_t err_size)
 {
+    assert (migrates_from <= schema_version);
     MDB_val key = { 14, "schema_version" }, val;
     int got = mdb_get (txn, self->meta, &key, &val);
-    if (got == MDB_NOTFOUND) {
+    uint32_t stored = got == 0 && val.mv_size == 4 ? ts_be32_get (val.mv_data) : 0;
+    if (got == MDB_NOTFOUND
+    ||  (got == 0 && stored < schema_version && stored >= migrates_from && stored > 0)) {
         uint8_t buf [4];
         ts_be32_put (buf, schema_version);
         MDB_val nv = { 4, buf };
@@ -119,7 +125,6 @@ s_schema_check (ts_store *self, MDB_txn *txn, const char *dir,
     }
     if (got != 0)
         return got;
-    uint32_t stored = val.mv_size == 4 ? ts_be32_get (val.mv_data) : 0;
     if (stored != schema_version) {
         snprintf (err, err_size,
                   "store %s has schema version %u, this build needs %u "
@@ -159,7 +164,8 @@ s_generation_load (ts_store *self, MDB_txn *txn)
 //  schema version. Returns 0, or -1 with err filled.
 static int
 s_tables_open (ts_store *self, const char *dir, const ts_table_def *tables,
-               size_t table_count, uint32_t schema_version, char *err, size_t err_size)
+               size_t table_count, uint32_t schema_version, uint32_t migrates_from,
+               char *err, size_t err_size)
 {
     //  A file bigger than our initial map keeps its own size (LMDB reads it
     //  from the meta page), so nothing to do for reopened stores.
@@ -178,7 +184,7 @@ s_tables_open (ts_store *self, const char *dir, const ts_table_def *tables,
         self->table_count = i + 1;
     }
     if (rc == 0)
-        rc = s_schema_check (self, txn, dir, schema_version, err, err_size);
+        rc = s_schema_check (self, txn, dir, schema_version, migrates_from, err, err_size);
     if (rc == 0)
         rc = s_generation_load (self, txn);
     if (rc == SCHEMA_MISMATCH) {
@@ -200,6 +206,15 @@ ts_store *
 ts_store_new (const char *dir, const ts_table_def *tables, size_t table_count,
               uint32_t schema_version, char *err, size_t err_size)
 {
+    return ts_store_new_migrating (dir, tables, table_count, schema_version, schema_version,
+                                   err, err_size);
+}
+
+ts_store *
+ts_store_new_migrating (const char *dir, const ts_table_def *tables, size_t table_count,
+                        uint32_t schema_version, uint32_t migrates_from, char *err,
+                        size_t err_size)
+{
     assert (dir);
     assert (table_count < TABLES_MAX);
     if (ts_mkdir_p (dir) != 0) {
@@ -217,7 +232,8 @@ ts_store_new (const char *dir, const ts_table_def *tables, size_t table_count,
         free (self);
         return NULL;
     }
-    if (s_tables_open (self, dir, tables, table_count, schema_version, err, err_size) != 0) {
+    if (s_tables_open (self, dir, tables, table_count, schema_version, migrates_from, err,
+                       err_size) != 0) {
         mdb_env_close (self->env);
         free (self);
         return NULL;

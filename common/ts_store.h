@@ -55,6 +55,12 @@ typedef struct {
 ts_store *ts_store_new (const char *dir, const ts_table_def *tables,
                         size_t table_count, uint32_t schema_version,
                         char *err, size_t err_size);
+//  The same, also taking a store of a version from migrates_from up to
+//  schema_version (marked schema_version at once: the caller migrates
+//  its data after opening, whatever the version said).
+ts_store *ts_store_new_migrating (const char *dir, const ts_table_def *tables,
+                                  size_t table_count, uint32_t schema_version,
+                                  uint32_t migrates_from, char *err, size_t err_size);
 void ts_store_destroy (ts_store **self_p);
 
 //  Map size a new environment starts with (default 64 MiB; it doubles as

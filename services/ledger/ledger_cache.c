@@ -369,7 +369,7 @@ static ts_cursor *
 s_keys_cursor (ts_ctx *ctx, ledger_cache *cache)
 {
     if (!cache->keys_cursor_open) {
-        ts_cursor_open (&cache->keys_cursor, ctx->txn, ledger_tables_of (ctx)->keys);
+        ts_cursor_open (&cache->keys_cursor, ctx->txn, ledger_tables_of (ctx)->key_gens);
         cache->keys_cursor_open = true;
     }
     assert (cache->keys_cursor.txn == ctx->txn);
@@ -380,27 +380,46 @@ uint64_t
 ledger_cache_key_claim (ts_ctx *ctx, ledger_cache *cache, const ts_key *k, uint64_t seq)
 {
     assert (seq > 0);
+    if (!cache->keys_sealed) {
+        ledger_keys_seal (ctx, &cache->keys_view, seq);
+        cache->keys_sealed = true;
+    }
+    ledger_key_hash hash;
+    ledger_keys_hash (&hash, k);
+    //  The newest generation through the cursor: when the key is new, the
+    //  cursor then stands where it goes, and the put searches one page.
+    ts_key record;
+    ledger_keys_record_key (&record, &hash, seq);
     ts_cursor *cur = s_keys_cursor (ctx, cache);
     ts_val v;
-    if (s_cursor_get (cur, k, &v)) {
-        uint64_t existing = v.size == 8 ? ts_be64_get (v.data) : 0;
+    uint64_t existing = 0;
+    if (s_cursor_get (cur, &record, &v)) {
+        existing = v.size == 8 ? ts_be64_get (v.data) : 0;
         if (existing == 0)
             ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
         return existing;
     }
+    existing = ledger_keys_find_older (ctx, &cache->keys_view, &hash, seq);
+    if (existing || ts_txn_error (ctx->txn))
+        return existing;
     uint8_t value [8];
     ts_be64_put (value, seq);
-    ts_cursor_put (cur, k->data, k->size, value, 8);
+    ts_cursor_put (cur, record.data, record.size, value, 8);
     return 0;
 }
 
 void
-ledger_cache_key_release (ts_ctx *ctx, ledger_cache *cache, const ts_key *k)
+ledger_cache_key_release (ts_ctx *ctx, ledger_cache *cache, const ts_key *k, uint64_t seq)
 {
+    ledger_key_hash hash;
+    ledger_keys_hash (&hash, k);
+    ts_key record;
+    ledger_keys_record_key (&record, &hash, seq);
     ts_cursor *cur = s_keys_cursor (ctx, cache);
     ts_val v;
-    bool found = s_cursor_get (cur, k, &v);
+    bool found = s_cursor_get (cur, &record, &v);
     assert (found || ts_txn_error (ctx->txn));
+    assert (!found || (v.size == 8 && ts_be64_get (v.data) == seq));
     if (found)
         ts_cursor_del (cur);
 }
@@ -414,16 +433,7 @@ s_seq_load (ts_ctx *ctx, ledger_cache *cache)
 {
     if (cache->seq_loaded)
         return;
-    ledger_tables *t = ledger_tables_of (ctx);
-    ts_cursor cur;
-    cache->last_seq = 0;
-    if (ts_cursor_open (&cur, ctx->txn, t->entries) && ts_cursor_seek_last (&cur, NULL, 0)) {
-        if (cur.key.size == 8)
-            cache->last_seq = ts_be64_get (cur.key.data);
-        else
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-    }
-    ts_cursor_close (&cur);
+    cache->last_seq = ledger_keys_last_seq (ctx);
     cache->seq_loaded = true;
 }
 

@@ -7,6 +7,7 @@
 #define LEDGER_CACHE_H
 
 #include "ledger_core.h"
+#include "ledger_keys.h"
 
 //  A request's working set (ledger_cache.c). A request that posts entries
 //  (one evaluation or a batch of a thousand) reads and writes the same few
@@ -47,8 +48,10 @@ typedef struct {
     ts_cursor cursor;               //  on the subjects table, while open
     bool cursor_open;
     ledger_held *cursor_at;         //  the subject whose cluster it stands in
-    ts_cursor keys_cursor;          //  on the keys table, while open
+    ts_cursor keys_cursor;          //  on the key_gens table, while open
     bool keys_cursor_open;
+    ledger_keys_view keys_view;     //  the sealed generations' filters
+    bool keys_sealed;               //  generations below the next seq's sealed
 } ledger_cache;
 
 //  The subject id as held by cache (loaded on first use), NULL when the
@@ -82,14 +85,14 @@ void ledger_cache_cap_set (ts_ctx *ctx, ledger_cache *cache,
 //  still stands in the subject's cluster, else at the flush.
 void ledger_cache_posted (ts_ctx *ctx, ledger_cache *cache,
                           const ledger_subject *subject, int month_index, uint64_t seq);
-//  Idempotency records (keys table, key k built by the caller): claim k
-//  for entry seq (0), or find the seq it already stands for; give a
-//  claimed key back (the request it was for was refused). Through a
-//  cursor: a batch's keys, when they come in order, cost a page-local
-//  search each.
+//  Idempotency records (ledger_keys.c; k from ledger_scope_key): claim k
+//  for entry seq (0), or find the seq it already stands for; give a key
+//  claimed for seq back (the request it was for was refused). The first
+//  claim of a request seals the generations below seq's.
 uint64_t ledger_cache_key_claim (ts_ctx *ctx, ledger_cache *cache, const ts_key *k,
                                  uint64_t seq);
-void ledger_cache_key_release (ts_ctx *ctx, ledger_cache *cache, const ts_key *k);
+void ledger_cache_key_release (ts_ctx *ctx, ledger_cache *cache, const ts_key *k,
+                               uint64_t seq);
 //  Entry sequence numbers: the next one (not yet handed out) / hand it out.
 uint64_t ledger_cache_seq_peek (ts_ctx *ctx, ledger_cache *cache);
 uint64_t ledger_cache_seq_next (ts_ctx *ctx, ledger_cache *cache);

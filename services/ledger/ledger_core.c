@@ -31,12 +31,20 @@
     pupils           pupil_no\0 school_id\0      -> person id (raw bytes)
     entries          u64 seq                     -> tashan.ledger.Entry ("e<seq>"),
                      append-only: the next seq follows the last key
-    keys             scope\0 key\0               -> u64 entry seq (idempotency
-                     per source: "panel", "ops", "volunteers"…, "school/<id>";
-                     also Evaluate's: the entry is its stored reply)
+    key_gens         u32 gen hash[16]            -> u64 entry seq: idempotency
+                     records in generations of 2^20 entries (ledger_keys.c);
+                     hash = BLAKE2b-128 of the (scope, key) key below
+                     (scope per source: "panel", "ops", "volunteers"…,
+                     "school/<id>"; also Evaluate's: the entry is its
+                     stored reply)
+    key_blooms       u32 gen                     -> the sealed generation's
+                                                    Bloom filter
+    keys             scope\0 key\0               -> u64 entry seq: the records
+                     before generations, moved to key_gens on open (empty)
     reversals        u64 seq (reversed)          -> u64 seq (its reversal)
     rules            code\0                      -> tashan.ledger.Rule
     config           "settings"                  -> tashan.ledger.Settings
+                     "key_sealed"                -> u32 generations sealed
                      "layout"                    -> "1" once known_* are kept
     board            u32 month u64 rank id\0     -> "" (rank = ~(points^2^63),
                      so the best month comes first; listed persons, net != 0)
@@ -182,6 +190,8 @@ ledger_core_open (ts_ctx *ctx, void **state)
     t->pupils = s_table (store, "pupils");
     t->entries = s_table (store, "entries");
     t->keys = s_table (store, "keys");
+    t->key_gens = s_table (store, "key_gens");
+    t->key_blooms = s_table (store, "key_blooms");
     t->reversals = s_table (store, "reversals");
     t->rules = s_table (store, "rules");
     t->config = s_table (store, "config");
@@ -379,16 +389,6 @@ ledger_scope_key (ts_key *k, const char *scope, const char *key)
     text [0] = 1;
     sodium_bin2hex (text + 1, sizeof text - 1, hash, sizeof hash);
     ts_key_str (k, text);
-}
-
-uint64_t
-ledger_key_get (ts_ctx *ctx, const char *scope, const char *key)
-{
-    ledger_tables *t = ledger_tables_of (ctx);
-    assert (scope && key);
-    ts_key k;
-    ledger_scope_key (&k, scope, key);
-    return ts_txn_get_u64 (ctx->txn, t->keys, k.data, k.size, 0);
 }
 
 void

@@ -47,7 +47,9 @@ typedef struct {
     ts_table subjects;              //  see the layout in ledger_core.c
     ts_table pupils;
     ts_table entries;
-    ts_table keys;
+    ts_table keys;                  //  before generations: emptied on open
+    ts_table key_gens;              //  idempotency records (ledger_keys.c)
+    ts_table key_blooms;
     ts_table reversals;
     ts_table rules;
     ts_table config;
@@ -122,10 +124,6 @@ bool ledger_rule_allows (const ledger_rule *rule, const char *source);
 
 //  Entries by sequence number (NULL when absent, or seq 0).
 ledger_entry *ledger_entry_get (ts_ctx *ctx, uint64_t seq);
-//  Idempotency records (scope, key) → entry seq; 0 when absent.
-uint64_t ledger_key_get (ts_ctx *ctx, const char *scope, const char *key);
-//  The keys table's key of (scope, key).
-void ledger_scope_key (ts_key *k, const char *scope, const char *key);
 
 //  A URL we accept as evidence: http(s)://, at most 1,000 characters.
 unsigned ledger_check_url (ts_ctx *ctx, const char *field, const char *url);
@@ -134,8 +132,9 @@ unsigned ledger_check_url (ts_ctx *ctx, const char *field, const char *url);
 unsigned ledger_check_id (ts_ctx *ctx, const char *field, const char *id);
 bool ledger_id_ok (const char *id);
 
-//  The key of an idempotency record (scope, key) in the keys table: keys
-//  longer than 200 bytes are stored as "\x01" + their BLAKE2b-256 in hex.
+//  The name of an idempotency record (scope, key), as the keys table of
+//  the layout before generations keyed it (ledger_keys.c hashes it): keys
+//  longer than 200 bytes are named "\x01" + their BLAKE2b-256 in hex.
 void ledger_scope_key (ts_key *k, const char *scope, const char *key);
 //  Emit standing.changed for subject (its index and tier).
 void ledger_emit_standing (ts_ctx *ctx, const ledger_subject *subject, const char *tier);

@@ -213,7 +213,7 @@ ledger_apply_rule (ts_ctx *ctx, ledger_cache *cache, const char *subject_id,
     }
     if (rc) {
         if (scope)
-            ledger_cache_key_release (ctx, cache, &scope_key);
+            ledger_cache_key_release (ctx, cache, &scope_key, seq_claimed);
         return rc;
     }
     ledger_posting posting = {

@@ -4,8 +4,9 @@
     services/merchants/merchants_offers.h for the whole saga.
 
     Applied once per event (the consumer position moves in the same
-    transaction) and keyed by the redemption id in the keys table, so the
-    card is debited at most once per redemption whatever is replayed. */
+    transaction) and keyed by the redemption id in the idempotency
+    records (ledger_keys.c), so the card is debited at most once per
+    redemption whatever is replayed. */
 #ifndef LEDGER_REDEMPTION_H
 #define LEDGER_REDEMPTION_H
 

@@ -25,6 +25,7 @@
 #include "ledger_redemption.h"
 #include "ledger_months.h"
 #include "ledger_replies.h"
+#include "ledger_keys.h"
 
 #define M(verb, req, rep, fn, flags, roles, idem) \
     { "ledger." verb, &tashan__ledger__##req##__descriptor, \
@@ -43,6 +44,7 @@
 //  The tables (key and value formats: the layout at the top of ledger_core.c).
 static const ts_table_def s_tables [] = {
     { "subjects", 0 }, { "pupils", 0 }, { "entries", 0 }, { "keys", 0 },
+    { "key_gens", 0 }, { "key_blooms", 0 },
     { "reversals", 0 }, { "rules", TS_TABLE_NOT_DATA }, { "config", TS_TABLE_NOT_DATA },
     { "board", 0 },
     { "hh_month", 0 }, { "bld_month", 0 }, { "households", 0 },
@@ -123,9 +125,9 @@ TS_HANDLER (h_months, ledger_months_list, L (ListMonthsRequest), L (MonthList))
 POSTING_APPLY (a_redemption, ledger_redemption_apply, Tashan__Events__RedemptionRequest)
 
 static const ts_method s_methods [] = {
-    //  Evaluate keeps its idempotency in the ledger's own keys table (the
-    //  entry is the stored reply), not in the runtime's: one record, one
-    //  page, per evaluation instead of two.
+    //  Evaluate keeps its idempotency in the ledger's own records
+    //  (ledger_keys.c; the entry is the stored reply), not in the
+    //  runtime's: one record, one page, per evaluation instead of two.
     M ("Evaluate", evaluate_request, entry, h_evaluate, W, OPS | TS_ROLE_PANEL, NULL),
     M ("EvaluateBatch", evaluate_batch_request, batch_reply, h_evaluate_batch, W,
        OPS | TS_ROLE_PANEL, NULL),
@@ -162,14 +164,16 @@ static const ts_method s_methods [] = {
        NULL),
 };
 
-//  open/close: the core's tables, the layout the rankings need, the
-//  board replies' cache, then the card-code keys.
+//  open/close: the core's tables, the idempotency records moved into
+//  generations (ledger_keys.c), the layout the rankings need, the board
+//  replies' cache, then the card-code keys.
 static unsigned
 s_open (ts_ctx *ctx, void **state)
 {
     unsigned rc = ledger_core_open (ctx, state);
     if (rc >= 400)
         return rc;
+    ledger_keys_migrate (ctx, ledger_keys_last_seq (ctx) + 1);
     ledger_rankings_open (ctx);
     ledger_tables_of (ctx)->replies = ledger_replies_new ();
     return ledger_cardcode_open (ctx);
@@ -215,7 +219,10 @@ static const ts_subscription s_subscriptions [] = {
 const ts_service ledger_service = {
     .name = "ledger",
     .summary = "tashan ledger daemon: integrity index, shared card, honour board (SPEC §2 ledger)",
-    .schema_version = 2,            //  2: subject clusters re-tagged, month in the record
+    //  2: subject clusters re-tagged, month in the record; 3: idempotency
+    //  records in generations (ledger_keys.c, which migrates a store of 2)
+    .schema_version = 3,
+    .schema_migrates_from = 2,
     TS_TABLES (s_tables),
     TS_METHODS (s_methods),
     TS_SUBSCRIPTIONS (s_subscriptions),

@@ -5,11 +5,14 @@
         card       = Σ card points of its entries
         entries    = how many entries name it
     One pass over the entries table (bounded), sorted by subject, then
-    each subject's record compared.
+    each subject's record compared. Then the idempotency records
+    (ledger_keys_verify): each names an entry, each sealed generation's
+    filter holds its keys.
     =========================================================================
 */
 #include "ledger_verify.h"
 #include "ledger_core.h"
+#include "ledger_keys.h"
 #include "ts_verify.h"
 
 #include <assert.h>
@@ -95,4 +98,6 @@ ledger_verify (ts_ctx *ctx, ts_verify *v)
         i = j;
     }
     free (parts);
+    if (ts_txn_error (ctx->txn) == 0)
+        ledger_keys_verify (ctx, v);
 }

@@ -7,6 +7,7 @@
 #include "test_ledger_fixture.h"
 #include "ts_verify.h"
 #include "ledger_core.h"
+#include "ledger_keys.h"
 
 static Tashan__VerifyReply *
 s_verify (fx_t *f)
@@ -44,12 +45,39 @@ test_clean_then_found (void **state)
     assert_int_equal (fx_evaluate (f, "p2", "parking.bad", "k3", NULL), 201);
     Tashan__VerifyReply *r = s_verify (f);
     assert_int_equal (r->n_findings, 0);
-    assert_int_equal (r->checked, 3);
+    assert_int_equal (r->checked, 6);     //  3 entries, their 3 idempotency records
     s_corrupt_card (f, "p1", 77);
     r = s_verify (f);
     assert_int_equal (r->n_findings, 1);
     assert_non_null (strstr (r->findings [0], "p1"));
     assert_non_null (strstr (r->findings [0], "card 77"));
+}
+
+//  An idempotency record that names no entry (as a lost write might
+//  leave) is found; so is one missing from its sealed generation's filter.
+static void
+test_keys_found (void **state)
+{
+    fx_t *f = *state;
+    fx_person (f, "p1", "王小明", "h1", "12");
+    assert_int_equal (fx_evaluate (f, "p1", "garbage_sorting.good", "k1", NULL), 201);
+    ts_store *store = ts_dispatch_store (f->d);
+    ts_txn *txn = ts_txn_begin (store, true);
+    ts_key k;
+    ledger_scope_key (&k, "panel", "k404");
+    ledger_key_hash hash;
+    ledger_keys_hash (&hash, &k);
+    ts_key record;
+    ledger_keys_record_key (&record, &hash, 5);
+    ts_txn_put_u64 (txn, ts_store_table (store, "key_gens"), record.data, record.size, 5);
+    uint8_t gen0 [4] = { 0 }, empty [64] = { 0 };
+    ts_txn_put (txn, ts_store_table (store, "key_blooms"), gen0, 4, empty, sizeof empty);
+    ts_txn_put (txn, ts_store_table (store, "config"), "key_sealed", 10, "\0\0\0\1", 4);
+    assert_int_equal (ts_txn_commit (&txn), 0);
+    Tashan__VerifyReply *r = s_verify (f);
+    assert_int_equal (r->n_findings, 2);
+    assert_non_null (strstr (r->findings [0], "e5"));
+    assert_non_null (strstr (r->findings [1], "filter of generation 0"));
 }
 
 static void
@@ -82,6 +110,7 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_clean_then_found, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown (test_keys_found, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_generations, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -848,6 +848,32 @@ test_schema_mismatch_refused (void **state)
     assert_true (s_has (f, f->a, "k"));
 }
 
+//  A store of an older version opens where the caller migrates from it,
+//  and is marked with the new version; one older than that is refused.
+static void
+test_schema_migrated (void **state)
+{
+    fx_t *f = *state;
+    s_put_str (f, f->a, "k", "v");
+    ts_store_destroy (&f->store);
+    char err [512] = "";
+    ts_store *other = ts_store_new_migrating (f->dir, s_tables, TABLE_COUNT, SCHEMA + 2,
+                                              SCHEMA + 1, err, sizeof err);
+    assert_null (other);
+    assert_non_null (strstr (err, "needs 9"));
+    other = ts_store_new_migrating (f->dir, s_tables, TABLE_COUNT, SCHEMA + 1, SCHEMA, err,
+                                    sizeof err);
+    assert_non_null (other);
+    ts_store_destroy (&other);
+    //  Marked: the old version no longer opens it.
+    other = ts_store_new (f->dir, s_tables, TABLE_COUNT, SCHEMA, err, sizeof err);
+    assert_null (other);
+    other = ts_store_new (f->dir, s_tables, TABLE_COUNT, SCHEMA + 1, err, sizeof err);
+    assert_non_null (other);
+    f->store = other;
+    assert_true (s_has (f, f->a, "k"));
+}
+
 static void
 test_new_table_added_on_reopen (void **state)
 {
@@ -1021,6 +1047,7 @@ test_copy_is_a_working_store (void **state)
     X (test_key_u32_and_composite_order) \
     X (test_key_strings_are_terminated) \
     X (test_schema_mismatch_refused) \
+    X (test_schema_migrated) \
     X (test_new_table_added_on_reopen) \
     X (test_map_grows_and_nothing_is_lost) \
     X (test_nested_map_full_poisons_parent) \

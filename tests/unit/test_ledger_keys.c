@@ -1,0 +1,193 @@
+/*  test_ledger_keys - idempotency records in generations (ledger_keys.c):
+    every key ever used answers with its first entry across sealed
+    generations and restarts, and a store written before generations (the
+    single keys table) is migrated on open. Generations of 4 entries here
+    (ledger_keys_set_gen_shift), so a few dozen entries seal many. */
+#include "test_ledger_fixture.h"
+#include "ledger_keys.h"
+
+#define KEYS 60
+
+static void
+s_key (char *key, size_t size, int i)
+{
+    //  Every tenth key is longer than 200 bytes: named by its hash.
+    if (i % 10 == 9)
+        snprintf (key, size, "%0240d", i);
+    else
+        snprintf (key, size, "k%d", i);
+}
+
+//  Evaluate KEYS keys in batches of 7 (a batch spans generations), then
+//  every key again, singly and in one batch: repeats, no second effect.
+static void
+s_evaluate_all (fx_t *f, int expect_accepted)
+{
+    static char keys [KEYS][256];
+    Tashan__Ledger__EvaluateRequest items [KEYS], *ptrs [KEYS];
+    for (int i = 0; i < KEYS; i++) {
+        s_key (keys [i], sizeof keys [i], i);
+        tashan__ledger__evaluate_request__init (&items [i]);
+        items [i].person_id = i % 2 ? "p1" : "p2";
+        items [i].rule = "civil_conduct.good";
+        items [i].idempotency_key = keys [i];
+        ptrs [i] = &items [i];
+    }
+    int accepted = 0, duplicates = 0;
+    for (int first = 0; first < KEYS; first += 7) {
+        Tashan__Ledger__EvaluateBatchRequest b = TASHAN__LEDGER__EVALUATE_BATCH_REQUEST__INIT;
+        b.evaluations = ptrs + first;
+        b.n_evaluations = first + 7 <= KEYS ? 7 : (size_t) (KEYS - first);
+        Tashan__Ledger__BatchReply *rep = NULL;
+        assert_int_equal (fx_call (f, "ledger.EvaluateBatch", "panel", "", &b.base, &rep), 200);
+        assert_int_equal (rep->n_rejected, 0);
+        accepted += (int) rep->accepted;
+        duplicates += (int) rep->duplicates;
+    }
+    assert_int_equal (accepted, expect_accepted);
+    assert_int_equal (duplicates, KEYS - expect_accepted);
+    for (int i = 0; i < KEYS; i += 3) {
+        Tashan__Ledger__Entry *e = NULL;
+        assert_int_equal (fx_call (f, "ledger.Evaluate", "panel", "", &items [i].base, &e), 200);
+        assert_string_equal (e->person_id, items [i].person_id);
+    }
+    Tashan__Ledger__EvaluateBatchRequest all = TASHAN__LEDGER__EVALUATE_BATCH_REQUEST__INIT;
+    all.evaluations = ptrs;
+    all.n_evaluations = KEYS;
+    Tashan__Ledger__BatchReply *rep = NULL;
+    assert_int_equal (fx_call (f, "ledger.EvaluateBatch", "panel", "", &all.base, &rep), 200);
+    assert_int_equal (rep->duplicates, KEYS);
+    assert_int_equal (rep->accepted, 0);
+}
+
+static int
+s_setup (void **state)
+{
+    ledger_keys_set_gen_shift (2);
+    int rc = fx_setup (state);
+    fx_t *f = *state;
+    ts_dispatch_set_now (f->d, T_MAR15);
+    fx_person (f, "p1", "褚四", "h1", "12");
+    fx_person (f, "p2", "卫五", "h2", "12");
+    //  No monthly cap: every evaluation moves the index.
+    Tashan__Ledger__PutRuleRequest pr = TASHAN__LEDGER__PUT_RULE_REQUEST__INIT;
+    char *roles [] = { "panel" };
+    pr.code = "civil_conduct.good";
+    pr.points = 3;
+    pr.n_roles = 1;
+    pr.roles = roles;
+    assert_int_equal (fx_call (f, "ledger.PutRule", "ops", "", &pr.base, NULL), 200);
+    return rc;
+}
+
+static int
+s_teardown (void **state)
+{
+    int rc = fx_teardown (state);
+    ledger_keys_set_gen_shift (LEDGER_KEYS_GEN_SHIFT);
+    return rc;
+}
+
+static int64_t
+s_index_sum (fx_t *f)
+{
+    return fx_credit (f, "p1")->index + fx_credit (f, "p2")->index;
+}
+
+static void
+test_generations (void **state)
+{
+    fx_t *f = *state;
+    s_evaluate_all (f, KEYS);
+    assert_int_equal (s_index_sum (f), 2000 + 3 * KEYS);
+    //  A key of an old generation (sealed: its filter) and of the newest.
+    Tashan__Ledger__Entry *e = NULL;
+    assert_int_equal (fx_evaluate (f, "p2", "civil_conduct.good", "k0", &e), 409);
+    fx_reopen (f);
+    s_evaluate_all (f, 0);
+    assert_int_equal (s_index_sum (f), 2000 + 3 * KEYS);
+    //  A new key after the restart is new.
+    assert_int_equal (fx_evaluate (f, "p2", "civil_conduct.good", "fresh", &e), 201);
+}
+
+//  Turn the store back into the layout before generations: the records
+//  in the keys table under ledger_scope_key, none in key_gens, no filters.
+static void
+s_make_old_layout (fx_t *f)
+{
+    ts_store *store = ts_dispatch_store (f->d);
+    ts_txn *txn = ts_txn_begin (store, true);
+    ts_table keys = ts_store_table (store, "keys");
+    ts_table gens = ts_store_table (store, "key_gens");
+    ts_table blooms = ts_store_table (store, "key_blooms");
+    ts_table config = ts_store_table (store, "config");
+    //  The entries are e1.. in the order posted (the batches of s_evaluate_all).
+    for (int i = 0; i < KEYS; i++) {
+        char key [256];
+        s_key (key, sizeof key, i);
+        ts_key k;
+        ledger_scope_key (&k, "panel", key);
+        ts_txn_put_u64 (txn, keys, k.data, k.size, (uint64_t) i + 1);
+    }
+    assert_int_equal (mdb_drop (ts_txn_mdb (txn), gens, 0), 0);
+    assert_int_equal (mdb_drop (ts_txn_mdb (txn), blooms, 0), 0);
+    ts_txn_del (txn, config, "key_sealed", 10);
+    //  And the schema version of that layout.
+    MDB_dbi meta;
+    assert_int_equal (mdb_dbi_open (ts_txn_mdb (txn), "meta", 0, &meta), 0);
+    MDB_val k = { 14, "schema_version" }, v = { 4, "\0\0\0\2" };
+    assert_int_equal (mdb_put (ts_txn_mdb (txn), meta, &k, &v, 0), 0);
+    assert_int_equal (ts_txn_commit (&txn), 0);
+}
+
+static size_t
+s_records (fx_t *f, const char *table)
+{
+    ts_store *store = ts_dispatch_store (f->d);
+    ts_txn *txn = ts_txn_begin (store, false);
+    MDB_stat st;
+    assert_int_equal (mdb_stat (ts_txn_mdb (txn), ts_store_table (store, table), &st), 0);
+    ts_txn_abort (&txn);
+    return st.ms_entries;
+}
+
+static uint32_t
+s_schema (fx_t *f)
+{
+    ts_txn *txn = ts_txn_begin (ts_dispatch_store (f->d), false);
+    MDB_dbi meta;
+    MDB_val k = { 14, "schema_version" }, v;
+    assert_int_equal (mdb_dbi_open (ts_txn_mdb (txn), "meta", 0, &meta), 0);
+    assert_int_equal (mdb_get (ts_txn_mdb (txn), meta, &k, &v), 0);
+    assert_int_equal (v.mv_size, 4);
+    uint32_t version = ts_be32_get (v.mv_data);
+    ts_txn_abort (&txn);
+    return version;
+}
+
+static void
+test_migration (void **state)
+{
+    fx_t *f = *state;
+    s_evaluate_all (f, KEYS);
+    s_make_old_layout (f);
+    assert_int_equal (s_records (f, "keys"), KEYS);
+    assert_int_equal (s_records (f, "key_gens"), 0);
+    fx_reopen (f);
+    assert_int_equal (s_schema (f), 3);
+    assert_int_equal (s_records (f, "keys"), 0);
+    assert_int_equal (s_records (f, "key_gens"), KEYS);
+    assert_int_equal (s_records (f, "key_blooms"), (KEYS + 1) >> 2);
+    s_evaluate_all (f, 0);
+    assert_int_equal (s_index_sum (f), 2000 + 3 * KEYS);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_generations, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_migration, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
