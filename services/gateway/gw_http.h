@@ -94,6 +94,9 @@ typedef struct {
     uint64_t read_pauses;           //  stop reading: in-flight or write bound
     uint64_t bytes_read;
     uint64_t bytes_written;
+    uint64_t socket_writes;         //  write syscalls (and queued writes):
+                                    //  the answers ready in one loop turn
+                                    //  share one per connection
 } gw_http_stats;
 
 //  Called once per complete request, on the loop thread. Must not block.

@@ -69,6 +69,7 @@ struct fixture {
     size_t body_len;
     size_t big_body_bytes;          //  handler answers this many bytes
     int respond_rc;
+    uint64_t writes_before;         //  socket_writes before answering
     //  client side
     char client_error [256];
     int64_t elapsed_ms;
@@ -774,6 +775,40 @@ test_inflight_bound (void **state)
     assert_int_equal (f->calls, 7);
     assert_int_equal (f->max_held_seen, 2);
     assert_true (f->stats.read_pauses >= 1);
+    fixture_destroy (&f);
+}
+
+//  Answers ready in one loop turn leave in one write: seven pipelined
+//  requests, held, then answered from one callback.
+static bool
+s_answer_all_seven (fixture *f)
+{
+    if (f->held_count < 7)
+        return false;
+    gw_http_stats st;
+    gw_http_stats_get (f->http, &st);
+    f->writes_before = st.socket_writes;
+    s_answer_held (f);
+    return true;
+}
+
+static void
+s_hold_and_poll_all (fixture *f, gw_http_request *req)
+{
+    hold (f, req);
+    if (!f->on_poll)
+        start_poll (f, s_answer_all_seven);
+}
+
+static void
+test_one_write_per_turn (void **state)
+{
+    fixture *f = fixture_new ();
+    f->on_req = s_hold_and_poll_all;
+    fixture_run (f, client_inflight_bound);
+    assert_int_equal (f->calls, 7);
+    assert_int_equal (f->stats.responses_sent, 7);
+    assert_int_equal (f->stats.socket_writes - f->writes_before, 1);
     fixture_destroy (&f);
 }
 
@@ -1696,6 +1731,7 @@ main (void)
         cmocka_unit_test (test_keep_alive),
         cmocka_unit_test (test_pipeline_in_order),
         cmocka_unit_test (test_inflight_bound),
+        cmocka_unit_test (test_one_write_per_turn),
         cmocka_unit_test (test_connection_close),
         cmocka_unit_test (test_http10),
         cmocka_unit_test (test_head_no_body),
