@@ -24,6 +24,7 @@
 #include "gw_openapi.h"
 #include "gw_ratelimit.h"
 #include "gw_router.h"
+#include "gw_text.h"
 #include "ts_log.h"
 #include "ts_reqlog.h"
 #include "ts_rpc.h"
@@ -33,6 +34,7 @@
 #define GATEWAY_MAGIC 0x47415457u
 #define QUERY_VALUE_MAX 4096
 #define ERR_MAX 512
+#define JSON_KEEP_BYTES (256 * 1024)    //  a larger print buffer is not kept
 
 struct gw_gateway {
     uint32_t magic;                 //  GATEWAY_MAGIC
@@ -52,6 +54,8 @@ struct gw_gateway {
     //  "a daemon is unavailable" warnings: at most one a second each
     uint64_t unavailable_logged_ms [TS_SERVICE_COUNT];
     uint64_t unavailable_suppressed [TS_SERVICE_COUNT];
+    char *json;                     //  replies are printed here (reused)
+    size_t json_cap;                //  bytes at json
 };
 
 //  One request on its way through a daemon.
@@ -94,13 +98,16 @@ static void
 s_respond_msg (gw_gateway *self, gw_http_request *req, const char *route_key, unsigned status,
                const ProtobufCMessage *msg)
 {
-    char *json = gw_json_print (msg);
-    if (!json) {
+    long len = gw_json_print_to (msg, &self->json, &self->json_cap);
+    if (len < 0)
         s_error (self, req, route_key, TS_INTERNAL, "cannot print the reply");
-        return;
+    else
+        s_respond (self, req, route_key, status, "application/json", self->json, (size_t) len);
+    if (self->json_cap > JSON_KEEP_BYTES) {
+        free (self->json);
+        self->json = NULL;
+        self->json_cap = 0;
     }
-    s_respond (self, req, route_key, status, "application/json", json, strlen (json));
-    free (json);
 }
 
 static void
@@ -750,7 +757,10 @@ s_routed (gw_gateway *self, gw_http_request *req, gw_match *match)
     call->arena = ts_arena_new ();
     call->access = gw_access_of (req);
     assert (call->access);
-    snprintf (call->route_key, sizeof call->route_key, "%s %s", route->http_method, route->pattern);
+    //  "METHOD /pattern", cut like snprintf would.
+    size_t at = gw_text_copy (call->route_key, sizeof call->route_key - 1, route->http_method);
+    call->route_key [at++] = ' ';
+    gw_text_copy (call->route_key + at, sizeof call->route_key - at, route->pattern);
 
     Tashan__Caller caller = TASHAN__CALLER__INIT;
     if (route->flags & GW_PUBLIC)
@@ -984,6 +994,8 @@ gw_gateway_destroy (gw_gateway **self_p)
     gw_metrics_destroy (&self->metrics);
     gw_ratelimit_destroy (&self->token_limit);
     gw_ratelimit_destroy (&self->public_limit);
+    free (self->json);
+    self->json = NULL;
     *self_p = NULL;
     if (self->port > 0 || uv_is_active ((uv_handle_t *) &self->health_timer)) {
         uv_timer_stop (&self->health_timer);
