@@ -35,6 +35,7 @@
 #define QUERY_VALUE_MAX 4096
 #define ERR_MAX 512
 #define JSON_KEEP_BYTES (256 * 1024)    //  a larger print buffer is not kept
+#define ARENA_POOL_MAX 32               //  spare call arenas (16 KiB each)
 
 struct gw_gateway {
     uint32_t magic;                 //  GATEWAY_MAGIC
@@ -56,6 +57,10 @@ struct gw_gateway {
     uint64_t unavailable_suppressed [TS_SERVICE_COUNT];
     char *json;                     //  replies are printed here (reused)
     size_t json_cap;                //  bytes at json
+    //  Arenas of finished calls, reset, for the next ones: a call then
+    //  allocates nothing (its call_t lives in its arena too).
+    ts_arena *arena_pool [ARENA_POOL_MAX];
+    uint32_t arena_pool_count;
 };
 
 //  One request on its way through a daemon.
@@ -110,11 +115,38 @@ s_respond_msg (gw_gateway *self, gw_http_request *req, const char *route_key, un
     }
 }
 
+//  An arena for a call: a spare one, else a new one.
+static ts_arena *
+s_arena_take (gw_gateway *self)
+{
+    assert (self->arena_pool_count <= ARENA_POOL_MAX);
+    if (self->arena_pool_count > 0)
+        return self->arena_pool [--self->arena_pool_count];
+    ts_arena *arena = ts_arena_new ();
+    assert (arena);
+    return arena;
+}
+
+//  A call is done with its arena: reset (its first chunk kept) and
+//  spare, or destroyed when the pool is full.
+static void
+s_arena_give (gw_gateway *self, ts_arena **arena_p)
+{
+    if (self->arena_pool_count < ARENA_POOL_MAX) {
+        ts_arena_reset (*arena_p);
+        self->arena_pool [self->arena_pool_count++] = *arena_p;
+        *arena_p = NULL;
+    }
+    else
+        ts_arena_destroy (arena_p);
+}
+
+//  The call (which lives in its arena) is over.
 static void
 s_call_free (call_t *call)
 {
-    ts_arena_destroy (&call->arena);
-    free (call);
+    ts_arena *arena = call->arena;
+    s_arena_give (call->gw, &arena);
 }
 
 //  --------------------------------------------------------------------
@@ -749,12 +781,12 @@ static void
 s_routed (gw_gateway *self, gw_http_request *req, gw_match *match)
 {
     const gw_route *route = match->route;
-    call_t *call = calloc (1, sizeof (call_t));
-    assert (call);
+    ts_arena *arena = s_arena_take (self);
+    call_t *call = ts_arena_alloc (arena, sizeof (call_t));
     call->gw = self;
     call->req = req;
     call->route = route;
-    call->arena = ts_arena_new ();
+    call->arena = arena;
     call->access = gw_access_of (req);
     assert (call->access);
     //  "METHOD /pattern", cut like snprintf would.
@@ -990,6 +1022,9 @@ gw_gateway_destroy (gw_gateway **self_p)
     gw_http_destroy (&self->http);
     for (int i = 0; i < TS_SERVICE_COUNT; i++)
         ts_rpc_destroy (&self->rpc [i]);
+    //  After the RPCs: their last callbacks give their arenas back.
+    while (self->arena_pool_count > 0)
+        ts_arena_destroy (&self->arena_pool [--self->arena_pool_count]);
     gw_auth_destroy (&self->auth);
     gw_metrics_destroy (&self->metrics);
     gw_ratelimit_destroy (&self->token_limit);
