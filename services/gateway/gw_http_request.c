@@ -45,6 +45,9 @@ gw_http__req_new (gw_http_conn *conn)
             .body = spare.body, .body_cap = spare.body_cap,
             .response = spare.response, .response_cap = spare.response_cap,
         };
+        //  The body reads as a string: no bytes of the last request.
+        if (req->body)
+            req->body [0] = '\0';
     }
     else
         req = calloc (1, sizeof *req);
