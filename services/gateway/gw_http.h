@@ -5,7 +5,9 @@
     single handler. The handler returns at once; the answer comes later
     (after a ZeroMQ round trip) through gw_http_respond. Responses leave in
     request order on each connection, whatever order the application
-    answers in, so pipelining is safe.
+    answers in, so pipelining is safe; they are written at the end of the
+    loop turn in which they are answered, all of a connection's ready
+    ones in one write (see socket_writes).
 
     Ownership, the one rule to remember:
       * The handler receives a request it now holds. The request stays
