@@ -3,10 +3,13 @@
 #include "gw_access.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
+#include "gw_text.h"
 #include "ts_log.h"
 #include "ts_reqlog.h"
 
@@ -20,6 +23,39 @@ struct gw_access {
     char route [ROUTE_MAX];         //  template or a fixed name, "" unknown
     char principal [PRINCIPAL_MAX]; //  token id, "" without a token
 };
+
+//  Request ids need not be secret, only unique and unguessable enough
+//  not to collide across restarts: one getrandom at the first request
+//  seeds them, then each id is splitmix64's mix of seed + a counter (a
+//  bijection of 64 bits, so no two ids of a run are equal), instead of
+//  a getrandom syscall per request. The loop thread is the only caller.
+static uint64_t s_id_seed;
+static uint64_t s_id_counter;
+static bool s_id_seeded;
+
+static uint64_t
+s_mix64 (uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+//  A fresh id: 16 lowercase hex characters (64 bits), as
+//  ts_request_id_make makes them.
+static void
+s_request_id_make (char out [17])
+{
+    if (!s_id_seeded) {
+        randombytes_buf (&s_id_seed, sizeof s_id_seed);
+        s_id_seeded = true;
+    }
+    uint64_t bits = s_mix64 (s_id_seed + 0x9e3779b97f4a7c15ull * ++s_id_counter);
+    static const char hex [] = "0123456789abcdef";
+    for (int i = 15; i >= 0; i--, bits >>= 4)
+        out [i] = hex [bits & 15];
+    out [16] = '\0';
+}
 
 //  The answer is leaving: log the request (if wanted) and drop the record.
 static void
@@ -52,9 +88,9 @@ gw_access_begin (gw_http_request *req)
     self->magic = ACCESS_MAGIC;
     const char *given = gw_http_request_header (req, "X-Request-Id");
     if (given && ts_request_id_header_ok (given))
-        snprintf (self->request_id, sizeof self->request_id, "%s", given);
+        gw_text_copy (self->request_id, sizeof self->request_id, given);
     else
-        ts_request_id_make (self->request_id, sizeof self->request_id);
+        s_request_id_make (self->request_id);
     gw_http_request_set_id (req, self->request_id);
     gw_http_request_set_user (req, self);
     gw_http_request_on_respond (req, s_on_respond, self);
@@ -78,7 +114,7 @@ gw_access_route (gw_access *self, const char *route_key)
     //  "POST /v1/households": the method is logged on its own.
     const char *blank = strchr (route_key, ' ');
     const char *route = blank && blank [1] == '/' ? blank + 1 : route_key;
-    snprintf (self->route, sizeof self->route, "%s", route);
+    gw_text_copy (self->route, sizeof self->route, route);
     //  A template has no blanks; keep the line one token per field.
     for (char *c = self->route; *c; c++)
         if (*c == ' ' || *c == '"')
@@ -91,7 +127,7 @@ gw_access_principal (gw_access *self, const char *principal)
     if (!self || !principal)
         return;
     assert (self->magic == ACCESS_MAGIC);
-    snprintf (self->principal, sizeof self->principal, "%s", principal);
+    gw_text_copy (self->principal, sizeof self->principal, principal);
 }
 
 const char *

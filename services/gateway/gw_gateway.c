@@ -24,6 +24,7 @@
 #include "gw_openapi.h"
 #include "gw_ratelimit.h"
 #include "gw_router.h"
+#include "gw_text.h"
 #include "ts_log.h"
 #include "ts_reqlog.h"
 #include "ts_rpc.h"
@@ -33,6 +34,8 @@
 #define GATEWAY_MAGIC 0x47415457u
 #define QUERY_VALUE_MAX 4096
 #define ERR_MAX 512
+#define JSON_KEEP_BYTES (256 * 1024)    //  a larger print buffer is not kept
+#define ARENA_POOL_MAX 32               //  spare call arenas (16 KiB each)
 
 struct gw_gateway {
     uint32_t magic;                 //  GATEWAY_MAGIC
@@ -52,6 +55,12 @@ struct gw_gateway {
     //  "a daemon is unavailable" warnings: at most one a second each
     uint64_t unavailable_logged_ms [TS_SERVICE_COUNT];
     uint64_t unavailable_suppressed [TS_SERVICE_COUNT];
+    char *json;                     //  replies are printed here (reused)
+    size_t json_cap;                //  bytes at json
+    //  Arenas of finished calls, reset, for the next ones: a call then
+    //  allocates nothing (its call_t lives in its arena too).
+    ts_arena *arena_pool [ARENA_POOL_MAX];
+    uint32_t arena_pool_count;
 };
 
 //  One request on its way through a daemon.
@@ -94,20 +103,50 @@ static void
 s_respond_msg (gw_gateway *self, gw_http_request *req, const char *route_key, unsigned status,
                const ProtobufCMessage *msg)
 {
-    char *json = gw_json_print (msg);
-    if (!json) {
+    long len = gw_json_print_to (msg, &self->json, &self->json_cap);
+    if (len < 0)
         s_error (self, req, route_key, TS_INTERNAL, "cannot print the reply");
-        return;
+    else
+        s_respond (self, req, route_key, status, "application/json", self->json, (size_t) len);
+    if (self->json_cap > JSON_KEEP_BYTES) {
+        free (self->json);
+        self->json = NULL;
+        self->json_cap = 0;
     }
-    s_respond (self, req, route_key, status, "application/json", json, strlen (json));
-    free (json);
 }
 
+//  An arena for a call: a spare one, else a new one.
+static ts_arena *
+s_arena_take (gw_gateway *self)
+{
+    assert (self->arena_pool_count <= ARENA_POOL_MAX);
+    if (self->arena_pool_count > 0)
+        return self->arena_pool [--self->arena_pool_count];
+    ts_arena *arena = ts_arena_new ();
+    assert (arena);
+    return arena;
+}
+
+//  A call is done with its arena: reset (its first chunk kept) and
+//  spare, or destroyed when the pool is full.
+static void
+s_arena_give (gw_gateway *self, ts_arena **arena_p)
+{
+    if (self->arena_pool_count < ARENA_POOL_MAX) {
+        ts_arena_reset (*arena_p);
+        self->arena_pool [self->arena_pool_count++] = *arena_p;
+        *arena_p = NULL;
+    }
+    else
+        ts_arena_destroy (arena_p);
+}
+
+//  The call (which lives in its arena) is over.
 static void
 s_call_free (call_t *call)
 {
-    ts_arena_destroy (&call->arena);
-    free (call);
+    ts_arena *arena = call->arena;
+    s_arena_give (call->gw, &arena);
 }
 
 //  --------------------------------------------------------------------
@@ -742,15 +781,18 @@ static void
 s_routed (gw_gateway *self, gw_http_request *req, gw_match *match)
 {
     const gw_route *route = match->route;
-    call_t *call = calloc (1, sizeof (call_t));
-    assert (call);
+    ts_arena *arena = s_arena_take (self);
+    call_t *call = ts_arena_alloc (arena, sizeof (call_t));
     call->gw = self;
     call->req = req;
     call->route = route;
-    call->arena = ts_arena_new ();
+    call->arena = arena;
     call->access = gw_access_of (req);
     assert (call->access);
-    snprintf (call->route_key, sizeof call->route_key, "%s %s", route->http_method, route->pattern);
+    //  "METHOD /pattern", cut like snprintf would.
+    size_t at = gw_text_copy (call->route_key, sizeof call->route_key - 1, route->http_method);
+    call->route_key [at++] = ' ';
+    gw_text_copy (call->route_key + at, sizeof call->route_key - at, route->pattern);
 
     Tashan__Caller caller = TASHAN__CALLER__INIT;
     if (route->flags & GW_PUBLIC)
@@ -980,10 +1022,15 @@ gw_gateway_destroy (gw_gateway **self_p)
     gw_http_destroy (&self->http);
     for (int i = 0; i < TS_SERVICE_COUNT; i++)
         ts_rpc_destroy (&self->rpc [i]);
+    //  After the RPCs: their last callbacks give their arenas back.
+    while (self->arena_pool_count > 0)
+        ts_arena_destroy (&self->arena_pool [--self->arena_pool_count]);
     gw_auth_destroy (&self->auth);
     gw_metrics_destroy (&self->metrics);
     gw_ratelimit_destroy (&self->token_limit);
     gw_ratelimit_destroy (&self->public_limit);
+    free (self->json);
+    self->json = NULL;
     *self_p = NULL;
     if (self->port > 0 || uv_is_active ((uv_handle_t *) &self->health_timer)) {
         uv_timer_stop (&self->health_timer);

@@ -28,9 +28,14 @@
     from leftover must not re-enter http-parser from inside a callback, so
     it is deferred to an idle handle (the resume list).
 
-    Performance: one shared 64 KiB read buffer per server (reads on a loop
-    are sequential); request bytes are copied once into per-request
-    buffers; ready responses leave in one uv_write of up to 16 buffers.
+    Performance (syscalls are the cost on a loaded or virtual machine):
+    one shared 64 KiB read buffer per server (reads on a loop are
+    sequential); request bytes are copied once into per-request buffers;
+    requests and their buffers are reused from a small pool, so a
+    keep-alive request allocates nothing; answers are formatted without
+    printf; the answers ready in one loop turn leave at its end in one
+    writev per connection (uv_try_write: no write request, no epoll
+    change), and only what the socket does not take is copied and queued.
     =========================================================================
 */
 //  Invariant asserts stay on in release builds (STYLE: broken invariants
@@ -48,6 +53,7 @@
 #include <time.h>
 
 #include "gw_http_internal.h"
+#include "gw_text.h"
 
 //  =========================================================================
 //  Small helpers
@@ -77,20 +83,18 @@ s_reason (unsigned status)
 
 
 //  --------------------------------------------------------------------------
-//  Write {"error":{"code":...,"message":...}} into a new buffer.
+//  Write {"error":{"code":...,"message":...}} into out; a message longer
+//  than out holds is cut (at a whole character or escape).
 
-char *
-gw_http__error_json (const char *code, const char *message, size_t *len)
+size_t
+gw_http__error_json (const char *code, const char *message, char *out, size_t out_size)
 {
     assert (code);
     assert (message);
     size_t code_len = strnlen (code, 64);
     size_t message_len = strnlen (message, GW_HTTP_ERROR_MESSAGE_BYTES);
-    //  Worst case every byte becomes \u00XX (6 bytes).
-    size_t cap = 40 + 6 * (code_len + message_len);
-    char *out = malloc (cap);
-    if (!out)
-        return NULL;
+    //  The frame and the code, each byte escaped at worst (6 bytes).
+    assert (out_size >= 40 + 6 * code_len);
     size_t n = 0;
     const char *parts [2] = { code, message };
     size_t lens [2] = { code_len, message_len };
@@ -101,13 +105,20 @@ gw_http__error_json (const char *code, const char *message, size_t *len)
         n += plen;
         for (size_t i = 0; i < lens [part]; i++) {
             unsigned char c = (unsigned char) parts [part][i];
+            //  Room for this character escaped and the closing "}} NUL.
+            if (n + 6 + 4 > out_size)
+                break;
             if (c == '"' || c == '\\') {
                 out [n++] = '\\';
                 out [n++] = (char) c;
             }
             else
             if (c < 0x20) {
-                n += (size_t) snprintf (out + n, cap - n, "\\u%04x", c);
+                static const char hex [] = "0123456789abcdef";
+                memcpy (out + n, "\\u00", 4);
+                out [n + 4] = hex [c >> 4];
+                out [n + 5] = hex [c & 15];
+                n += 6;
             }
             else
                 out [n++] = (char) c;
@@ -115,10 +126,9 @@ gw_http__error_json (const char *code, const char *message, size_t *len)
     }
     memcpy (out + n, "\"}}", 3);
     n += 3;
-    assert (n < cap);
+    assert (n < out_size);
     out [n] = '\0';
-    *len = n;
-    return out;
+    return n;
 }
 
 
@@ -179,62 +189,111 @@ s_server_date (gw_http *self)
 
 
 //  --------------------------------------------------------------------------
-//  Format a whole response (head and body) into one new buffer.
+//  Appending to a response without printf (a hot path: one response per
+//  request). With data NULL it only counts, so one function measures the
+//  head and then writes it into a buffer of exactly that size.
 
-char *
-gw_http__format_response (gw_http *server, unsigned status, const char *content_type,
-                   const void *body, size_t body_len,
-                   const char *const *extra, bool head_only, bool close,
-                   size_t *out_len)
+typedef struct {
+    char *data;                     //  NULL: count only
+    size_t len;                     //  bytes appended (or counted)
+    size_t cap;                     //  bytes at data
+} out_t;
+
+static void
+s_put (out_t *out, const char *text, size_t len)
+{
+    if (out->data) {
+        assert (out->len + len <= out->cap);
+        memcpy (out->data + out->len, text, len);
+    }
+    out->len += len;
+}
+
+static void
+s_puts (out_t *out, const char *text)
+{
+    s_put (out, text, strlen (text));
+}
+
+static void
+s_put_size (out_t *out, size_t value)
+{
+    char digits [24];
+    s_put (out, digits, gw_text_u64 (digits, value));
+}
+
+//  One header line "name: value".
+static void
+s_put_header (out_t *out, const char *name, const char *value)
+{
+    s_puts (out, name);
+    s_put (out, ": ", 2);
+    s_puts (out, value);
+    s_put (out, "\r\n", 2);
+}
+
+//  The status line and headers, up to and with the empty line.
+static void
+s_put_head (out_t *out, gw_http *server, unsigned status, const char *content_type,
+            size_t content_length, const char *const *extra, bool close)
+{
+    s_put (out, "HTTP/1.1 ", 9);
+    s_put_size (out, status);
+    s_put (out, " ", 1);
+    s_puts (out, s_reason (status));
+    s_put (out, "\r\n", 2);
+    s_put_header (out, "Date", s_server_date (server));
+    if (content_type)
+        s_put_header (out, "Content-Type", content_type);
+    if (status != 204) {
+        s_put (out, "Content-Length: ", 16);
+        s_put_size (out, content_length);
+        s_put (out, "\r\n", 2);
+    }
+    s_put_header (out, "Connection", close? "close": "keep-alive");
+    //  Every answer: browsers must not guess another type than ours.
+    s_put_header (out, "X-Content-Type-Options", "nosniff");
+    for (size_t i = 0; extra && extra [i]; i += 2) {
+        assert (extra [i + 1]);
+        s_put_header (out, extra [i], extra [i + 1]);
+    }
+    s_put (out, "\r\n", 2);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Format a whole response (head and body) into req->response.
+
+int
+gw_http__format_response (gw_http_request *req, gw_http *server, unsigned status,
+                          const char *content_type, const void *body, size_t body_len,
+                          const char *const *extra, bool head_only, bool close)
 {
     assert (status >= 200 && status <= 599);
     //  RFC 7230 3.3: these never carry a body, and 204 no Content-Length.
     bool no_body = status == 204 || status == 304;
     bool send_body = !no_body && !head_only && body_len > 0;
+    size_t content_length = no_body? 0: body_len;
 
-    size_t extra_bytes = 0;
-    for (size_t i = 0; extra && extra [i]; i += 2) {
-        assert (extra [i + 1]);
-        extra_bytes += strlen (extra [i]) + strlen (extra [i + 1]) + 4;
+    out_t count = { NULL, 0, 0 };
+    s_put_head (&count, server, status, content_type, content_length, extra, close);
+    size_t size = count.len + (send_body? body_len: 0);
+    if (size > req->response_cap) {
+        //  realloc would copy the old answer for nothing.
+        free (req->response);
+        req->response_cap = 0;
+        req->response = malloc (size);
+        if (!req->response)
+            return -ENOMEM;
+        req->response_cap = size;
     }
-    size_t ctype_bytes = content_type? strlen (content_type) + 16: 0;
-    //  status line 64 (reason <= 32) + Date 40 + Content-Length 40 +
-    //  Connection 30 + X-Content-Type-Options 40 + final CRLF.
-    size_t head_cap = 64 + 40 + 40 + 30 + 40 + 2 + ctype_bytes + extra_bytes + 16;
-    size_t cap = head_cap + (send_body? body_len: 0);
-    char *out = malloc (cap);
-    if (!out)
-        return NULL;
-
-    size_t n = 0;
-    n += (size_t) snprintf (out + n, head_cap - n, "HTTP/1.1 %u %s\r\n",
-                            status, s_reason (status));
-    n += (size_t) snprintf (out + n, head_cap - n, "Date: %s\r\n",
-                            s_server_date (server));
-    if (content_type)
-        n += (size_t) snprintf (out + n, head_cap - n, "Content-Type: %s\r\n",
-                                content_type);
-    if (status != 204)
-        n += (size_t) snprintf (out + n, head_cap - n,
-                                "Content-Length: %zu\r\n",
-                                no_body? (size_t) 0: body_len);
-    n += (size_t) snprintf (out + n, head_cap - n, "Connection: %s\r\n",
-                            close? "close": "keep-alive");
-    //  Every answer: browsers must not guess another type than ours.
-    n += (size_t) snprintf (out + n, head_cap - n, "X-Content-Type-Options: nosniff\r\n");
-    for (size_t i = 0; extra && extra [i]; i += 2)
-        n += (size_t) snprintf (out + n, head_cap - n, "%s: %s\r\n",
-                                extra [i], extra [i + 1]);
-    assert (n + 2 < head_cap);
-    memcpy (out + n, "\r\n", 2);
-    n += 2;
-    if (send_body) {
-        memcpy (out + n, body, body_len);
-        n += body_len;
-    }
-    assert (n <= cap);
-    *out_len = n;
-    return out;
+    out_t out = { req->response, 0, req->response_cap };
+    s_put_head (&out, server, status, content_type, content_length, extra, close);
+    assert (out.len == count.len);
+    if (send_body)
+        s_put (&out, body, body_len);
+    req->response_len = out.len;
+    return 0;
 }
 
 
@@ -358,7 +417,13 @@ gw_http_new (uv_loop_t *loop, const gw_http_config *cfg,
     int rc = uv_idle_init (loop, &self->idle);
     assert (rc == 0);
     self->idle.data = self;
-    self->handles_open = 1;
+    rc = uv_idle_init (loop, &self->flush_idle);
+    assert (rc == 0);
+    self->flush_idle.data = self;
+    rc = uv_check_init (loop, &self->flush_check);
+    assert (rc == 0);
+    self->flush_check.data = self;
+    self->handles_open = 3;
     self->date_s = (time_t) -1;
     return self;
 }
@@ -374,8 +439,9 @@ gw_http__server_maybe_free (gw_http *self)
     if (!self->destroyed || self->handles_open > 0 || self->conn_count > 0)
         return;
     assert (self->conns == NULL);
-    assert (self->resume_head == NULL);
+    assert (self->resume_head == NULL && self->flush_head == NULL);
     assert (self->live_count == 0 && self->idle_head == NULL);
+    gw_http__req_pool_free (self);
     gw_http__limits_free (self);
     self->magic = 0;
     free (self);
@@ -412,12 +478,16 @@ gw_http_destroy (gw_http **self_p)
         uv_close ((uv_handle_t *) &self->listener, s_on_server_handle_close);
     uv_idle_stop (&self->idle);
     uv_close ((uv_handle_t *) &self->idle, s_on_server_handle_close);
+    uv_idle_stop (&self->flush_idle);
+    uv_close ((uv_handle_t *) &self->flush_idle, s_on_server_handle_close);
+    uv_check_stop (&self->flush_check);
+    uv_close ((uv_handle_t *) &self->flush_check, s_on_server_handle_close);
     uint32_t seen = 0;
     for (gw_http_conn *conn = self->conns; conn; conn = conn->next) {
         assert (++seen <= self->conn_count);
         gw_http__conn_close (conn);
     }
-    assert (self->resume_head == NULL);
+    assert (self->resume_head == NULL && self->flush_head == NULL);
     gw_http__server_maybe_free (self);
 }
 

@@ -5,7 +5,9 @@
     single handler. The handler returns at once; the answer comes later
     (after a ZeroMQ round trip) through gw_http_respond. Responses leave in
     request order on each connection, whatever order the application
-    answers in, so pipelining is safe.
+    answers in, so pipelining is safe; they are written at the end of the
+    loop turn in which they are answered, all of a connection's ready
+    ones in one write (see socket_writes).
 
     Ownership, the one rule to remember:
       * The handler receives a request it now holds. The request stays
@@ -94,6 +96,9 @@ typedef struct {
     uint64_t read_pauses;           //  stop reading: in-flight or write bound
     uint64_t bytes_read;
     uint64_t bytes_written;
+    uint64_t socket_writes;         //  write syscalls (and queued writes):
+                                    //  the answers ready in one loop turn
+                                    //  share one per connection
 } gw_http_stats;
 
 //  Called once per complete request, on the loop thread. Must not block.

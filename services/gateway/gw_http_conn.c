@@ -72,6 +72,51 @@ resume_list_remove (gw_http_conn *conn)
 
 
 //  --------------------------------------------------------------------------
+//  Add or remove conn from the server's flush list (answers to write at
+//  the end of the loop turn). While the list is not empty the check
+//  handle writes it after this turn's poll, and the idle handle keeps
+//  the loop from blocking in poll first.
+
+static void s_on_flush_check (uv_check_t *check);
+static void s_on_flush_idle (uv_idle_t *idle);
+
+static void
+flush_list_add (gw_http_conn *conn)
+{
+    gw_http *server = conn->server;
+    if (conn->in_flush_list)
+        return;
+    assert (!server->destroyed);
+    conn->fprev = NULL;
+    conn->fnext = server->flush_head;
+    if (server->flush_head)
+        server->flush_head->fprev = conn;
+    server->flush_head = conn;
+    conn->in_flush_list = true;
+    if (!uv_is_active ((uv_handle_t *) &server->flush_check)) {
+        uv_check_start (&server->flush_check, s_on_flush_check);
+        uv_idle_start (&server->flush_idle, s_on_flush_idle);
+    }
+}
+
+static void
+flush_list_remove (gw_http_conn *conn)
+{
+    gw_http *server = conn->server;
+    if (!conn->in_flush_list)
+        return;
+    if (conn->fprev)
+        conn->fprev->fnext = conn->fnext;
+    else
+        server->flush_head = conn->fnext;
+    if (conn->fnext)
+        conn->fnext->fprev = conn->fprev;
+    conn->fprev = conn->fnext = NULL;
+    conn->in_flush_list = false;
+}
+
+
+//  --------------------------------------------------------------------------
 //  Link a new connection into the server's list.
 
 static void
@@ -117,11 +162,14 @@ gw_http__conn_blocked (gw_http_conn *conn)
 
 
 //  --------------------------------------------------------------------------
-//  Hand buffers to the socket (or the in-memory sink); takes ownership of every
-//  bufs[i].base. Returns 0 or a negative errno (the connection is closed).
+//  Hand buffers to the socket (or the in-memory sink). The caller keeps
+//  its buffers: what the socket takes at once (uv_try_write: one writev,
+//  no write request, no change to the loop's epoll set) is done; the
+//  rest is copied into one queued uv_write. Returns 0 or a negative errno
+//  (the connection is closed).
 
 int
-gw_http__conn_write (gw_http_conn *conn, uv_buf_t *bufs, unsigned count)
+gw_http__conn_write (gw_http_conn *conn, const uv_buf_t *bufs, unsigned count)
 {
     assert (count > 0 && count <= GW_HTTP_WRITE_BATCH);
     assert (conn->state != CONN_CLOSED);
@@ -137,29 +185,44 @@ gw_http__conn_write (gw_http_conn *conn, uv_buf_t *bufs, unsigned count)
                 memcpy (conn->sink + conn->sink_len, bufs [i].base, take);
                 conn->sink_len += take;
             }
-            free (bufs [i].base);
         }
         conn->server->stats.bytes_written += size;
         return 0;
     }
-    write_op *op = malloc (sizeof *op);
+    size_t done = 0;
+    conn->server->stats.socket_writes++;
+    //  Behind a queued write, libuv answers UV_EAGAIN: order is kept.
+    int n = uv_try_write ((uv_stream_t *) &conn->tcp, bufs, count);
+    if (n < 0 && n != UV_EAGAIN) {
+        gw_http__conn_close (conn);
+        return n;
+    }
+    if (n > 0)
+        done = (size_t) n;
+    assert (done <= size);
+    conn->server->stats.bytes_written += done;
+    if (done == size)
+        return 0;
+    write_op *op = malloc (sizeof *op + (size - done));
     if (!op) {
-        for (unsigned i = 0; i < count; i++)
-            free (bufs [i].base);
         gw_http__conn_close (conn);
         return -ENOMEM;
     }
     op->conn = conn;
-    op->size_bytes = size;
-    op->buf_count = count;
-    memcpy (op->bufs, bufs, count * sizeof *bufs);
-    conn->write_pending_bytes += size;
-    int rc = uv_write (&op->req, (uv_stream_t *) &conn->tcp, op->bufs, count,
-                       s_on_write);
+    op->size_bytes = 0;
+    size_t skip = done;
+    for (unsigned i = 0; i < count; i++) {
+        size_t from = skip < bufs [i].len? skip: bufs [i].len;
+        skip -= from;
+        memcpy (op->data + op->size_bytes, bufs [i].base + from, bufs [i].len - from);
+        op->size_bytes += bufs [i].len - from;
+    }
+    assert (op->size_bytes == size - done);
+    op->buf = uv_buf_init (op->data, (unsigned) op->size_bytes);
+    conn->write_pending_bytes += op->size_bytes;
+    int rc = uv_write (&op->req, (uv_stream_t *) &conn->tcp, &op->buf, 1, s_on_write);
     if (rc < 0) {
-        conn->write_pending_bytes -= size;
-        for (unsigned i = 0; i < count; i++)
-            free (op->bufs [i].base);
+        conn->write_pending_bytes -= op->size_bytes;
         free (op);
         gw_http__conn_close (conn);
         return rc;
@@ -175,8 +238,6 @@ s_on_write (uv_write_t *wreq, int status)
     assert (conn->magic == GW_HTTP_CONN_MAGIC);
     assert (conn->write_pending_bytes >= op->size_bytes);
     conn->write_pending_bytes -= op->size_bytes;
-    for (unsigned i = 0; i < op->buf_count; i++)
-        free (op->bufs [i].base);
     if (status == 0)
         conn->server->stats.bytes_written += op->size_bytes;
     free (op);
@@ -203,7 +264,7 @@ s_conn_free (gw_http_conn *conn)
     gw_http *server = conn->server;
     assert (conn->state == CONN_CLOSED);
     assert (conn->queue_head == NULL && conn->req == NULL);
-    assert (!conn->in_resume_list);
+    assert (!conn->in_resume_list && !conn->in_flush_list);
     assert (conn->write_pending_bytes == 0);
     s_conn_unlink (conn);
     free (conn->sink);
@@ -264,6 +325,7 @@ gw_http__conn_close (gw_http_conn *conn)
     conn->leftover = NULL;
     conn->leftover_len = conn->leftover_off = 0;
     resume_list_remove (conn);
+    flush_list_remove (conn);
     conn->reading = false;
     conn->timer_purpose = TIMER_NONE;
     if (conn->in_memory)
@@ -458,11 +520,40 @@ conn_update (gw_http_conn *conn)
 
 
 //  --------------------------------------------------------------------------
+//  Take up to GW_HTTP_WRITE_BATCH answered requests off the head of the
+//  queue, in order, stopping after one that closes. Returns how many.
+
+static unsigned
+s_take_ready (gw_http_conn *conn, gw_http_request **reqs, uv_buf_t *bufs,
+              bool *close_after)
+{
+    unsigned count = 0;
+    *close_after = false;
+    while (conn->queue_head && conn->queue_head->state == REQ_RESPONDED
+    &&     count < GW_HTTP_WRITE_BATCH && !*close_after) {
+        gw_http_request *req = conn->queue_head;
+        conn->queue_head = req->next;
+        if (!conn->queue_head)
+            conn->queue_tail = NULL;
+        req->next = NULL;
+        assert (conn->inflight > 0);
+        conn->inflight--;
+        bufs [count] = uv_buf_init (req->response, (unsigned) req->response_len);
+        reqs [count++] = req;
+        *close_after = req->close_after;
+        conn->server->stats.responses_sent++;
+    }
+    return count;
+}
+
+
+//  --------------------------------------------------------------------------
 //  Write out the ready prefix of the queue, in order.
 
 void
 gw_http__conn_flush (gw_http_conn *conn)
 {
+    flush_list_remove (conn);
     if (conn->state == CONN_CLOSED || conn->state == CONN_SHUTDOWN)
         return;
     gw_http *server = conn->server;
@@ -470,23 +561,10 @@ gw_http__conn_flush (gw_http_conn *conn)
     //  Each round takes at least one request off a queue bounded by
     //  max_inflight (+1 for an error entry).
     for (uint32_t round = 0; round <= server->cfg.max_inflight + 1; round++) {
+        gw_http_request *reqs [GW_HTTP_WRITE_BATCH];
         uv_buf_t bufs [GW_HTTP_WRITE_BATCH];
-        unsigned count = 0;
-        bool close_after = false;
-        while (conn->queue_head && conn->queue_head->state == REQ_RESPONDED
-        &&     count < GW_HTTP_WRITE_BATCH && !close_after) {
-            gw_http_request *req = conn->queue_head;
-            conn->queue_head = req->next;
-            if (!conn->queue_head)
-                conn->queue_tail = NULL;
-            assert (conn->inflight > 0);
-            conn->inflight--;
-            bufs [count++] = uv_buf_init (req->response, (unsigned) req->response_len);
-            req->response = NULL;
-            close_after = req->close_after;
-            gw_http__req_free (req);
-            server->stats.responses_sent++;
-        }
+        bool close_after;
+        unsigned count = s_take_ready (conn, reqs, bufs, &close_after);
         if (count == 0)
             break;
         wrote = true;
@@ -496,7 +574,11 @@ gw_http__conn_flush (gw_http_conn *conn)
             assert (conn->queue_head == NULL);
             conn->state = CONN_DRAINING;
         }
-        if (gw_http__conn_write (conn, bufs, count) < 0)
+        int rc = gw_http__conn_write (conn, bufs, count);
+        //  Written or copied: the requests (and their buffers) are free.
+        for (unsigned i = 0; i < count; i++)
+            gw_http__req_free (reqs [i]);
+        if (rc < 0)
             return;
         if (close_after)
             break;
@@ -507,6 +589,48 @@ gw_http__conn_flush (gw_http_conn *conn)
     }
     if (wrote)
         conn_update (conn);
+}
+
+
+//  --------------------------------------------------------------------------
+//  An answer is ready: write at the end of the loop turn.
+
+void
+gw_http__conn_flush_soon (gw_http_conn *conn)
+{
+    if (conn->in_memory) {
+        gw_http__conn_flush (conn);
+        return;
+    }
+    flush_list_add (conn);
+}
+
+static void
+s_on_flush_check (uv_check_t *check)
+{
+    gw_http__flush_all (check->data);
+}
+
+static void
+s_on_flush_idle (uv_idle_t *idle)
+{
+    //  An answer made after this turn's check (a close or check callback
+    //  of someone else): write it before the loop polls again.
+    gw_http__flush_all (idle->data);
+}
+
+void
+gw_http__flush_all (gw_http *server)
+{
+    assert (server->magic == GW_HTTP_MAGIC);
+    //  Bounded: each connection is taken off the list before it is
+    //  written, and writing adds none back.
+    uint32_t budget = server->conn_count;
+    while (server->flush_head && budget-- > 0)
+        gw_http__conn_flush (server->flush_head);
+    assert (server->flush_head == NULL);
+    uv_check_stop (&server->flush_check);
+    uv_idle_stop (&server->flush_idle);
 }
 
 
@@ -531,14 +655,10 @@ conn_fail (gw_http_conn *conn, unsigned status, const char *code,
     conn->state = CONN_DRAINING;
 
     gw_http_request *req = gw_http__req_new (conn);
-    size_t body_len = 0;
-    char *body = gw_http__error_json (code, message, &body_len);
-    if (req && body)
-        req->response = gw_http__format_response (server, status, "application/json",
-                                           body, body_len, NULL, false, true,
-                                           &req->response_len);
-    free (body);
-    if (!req || !req->response) {
+    char body [GW_HTTP_ERROR_JSON_BYTES];
+    size_t body_len = gw_http__error_json (code, message, body, sizeof body);
+    if (!req || gw_http__format_response (req, server, status, "application/json", body,
+                                          body_len, NULL, false, true) != 0) {
         if (req)
             gw_http__req_free (req);
         gw_http__conn_close (conn);

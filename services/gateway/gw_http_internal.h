@@ -36,11 +36,15 @@
 #define GW_HTTP_REQ_MAGIC   0x67774852u     //  "gwHR"
 
 #define GW_HTTP_READ_BUF_BYTES  (64 * 1024)
-#define GW_HTTP_WRITE_BATCH     16          //  responses per uv_write
+#define GW_HTTP_WRITE_BATCH     16          //  responses per writev
+#define GW_HTTP_REQ_POOL_MAX    64          //  spare requests kept for reuse
+#define GW_HTTP_POOL_BUF_BYTES  (16 * 1024) //  a spare keeps buffers this small
 #define GW_HTTP_MEMORY_SINK_BYTES (64 * 1024)
 #define GW_HTTP_MAX_EXTRA_HEADERS 32        //  name/value pairs per response
 #define GW_HTTP_REMOTE_BYTES    64
 #define GW_HTTP_ERROR_MESSAGE_BYTES 1024    //  JSON error message, truncated
+//  The JSON error of a 64-byte code and such a message, each byte escaped
+#define GW_HTTP_ERROR_JSON_BYTES (40 + 6 * (64 + GW_HTTP_ERROR_MESSAGE_BYTES))
 #define GW_HTTP_REQUEST_ID_BYTES 65         //  64 characters and a NUL
 #define GW_HTTP_DEFAULT_HEADERS 12          //  pairs gw_http respond may add
 #define GW_HTTP_CORS_BYTES      4096        //  the configured origin list
@@ -107,6 +111,7 @@ struct _gw_http_request {
     size_t body_cap;
     char *response;                 //  formatted response, until written
     size_t response_len;
+    size_t response_cap;            //  bytes allocated at response
     void *user;                     //  the application's pointer
     char id [GW_HTTP_REQUEST_ID_BYTES]; //  X-Request-Id of the answer, "" none
     gw_http_respond_fn on_respond;  //  the application's, at the answer
@@ -155,6 +160,9 @@ struct _gw_http_conn {
     uint32_t addr_hash;             //  of remote_ip
     gw_http_conn *rprev;            //  server's resume list
     gw_http_conn *rnext;
+    bool in_flush_list;
+    gw_http_conn *fprev;            //  server's flush list: answers to
+    gw_http_conn *fnext;            //  write at the end of the loop turn
     char remote [GW_HTTP_REMOTE_BYTES];
     char remote_ip [GW_HTTP_REMOTE_BYTES];
     char *sink;                     //  in memory: what would have been written
@@ -170,12 +178,18 @@ struct _gw_http {
     uv_tcp_t listener;
     bool listener_inited;           //  listener is a live handle
     uv_idle_t idle;                 //  runs the resume list
-    unsigned handles_open;          //  listener + idle not yet closed
+    uv_check_t flush_check;         //  writes the flush list after poll
+    uv_idle_t flush_idle;           //  while the flush list is not empty:
+                                    //  the loop must not block in poll
+    unsigned handles_open;          //  listener + 3 loop handles not closed
     bool destroyed;                 //  waiting for close callbacks
     gw_http_conn *conns;            //  every connection, in-memory ones included
     uint32_t conn_count;
     uint32_t memory_count;
     gw_http_conn *resume_head;      //  connections with leftover to parse
+    gw_http_conn *flush_head;       //  connections with answers to write
+    gw_http_request *req_pool;      //  spare requests (linked by next)
+    uint32_t req_pool_count;        //  <= GW_HTTP_REQ_POOL_MAX
     uint32_t live_count;            //  connections not yet CLOSED
     gw_http_conn **addr_buckets;    //  per-address table (chains)
     uint32_t addr_bucket_count;     //  a power of two
@@ -189,12 +203,14 @@ struct _gw_http {
     char read_buf [GW_HTTP_READ_BUF_BYTES];
 };
 
+//  What the socket did not take at once, copied: the rare case (a full
+//  socket buffer) pays a copy so the common one needs no allocation.
 typedef struct {
     uv_write_t req;                 //  libuv write request
     gw_http_conn *conn;
-    size_t size_bytes;              //  sum of buffer lengths
-    unsigned buf_count;
-    uv_buf_t bufs [GW_HTTP_WRITE_BATCH]; //  each base malloc'd, freed here
+    size_t size_bytes;              //  bytes in data
+    uv_buf_t buf;                   //  over data
+    char data [];
 } write_op;
 
 //  A live request whose head is complete (what the accessors may read).
@@ -207,8 +223,10 @@ typedef struct {
 //  --------------------------------------------------------------------------
 //  gw_http.c: formatting shared by connections and requests
 
-//  Write {"error":{"code":...,"message":...}} into a new buffer.
-char *gw_http__error_json (const char *code, const char *message, size_t *len);
+//  Write {"error":{"code":...,"message":...}} into out (NUL-terminated;
+//  GW_HTTP_ERROR_JSON_BYTES always hold it whole); returns its length.
+size_t gw_http__error_json (const char *code, const char *message, char *out,
+                            size_t out_size);
 
 //  True when s holds no CR, LF or other control byte (header injection).
 bool gw_http__header_text_ok (const char *s);
@@ -216,11 +234,11 @@ bool gw_http__header_text_ok (const char *s);
 //  True when s is a header field name (RFC 7230 token).
 bool gw_http__header_name_ok (const char *s);
 
-//  Format a whole response (head and body) into one new buffer.
-char *gw_http__format_response (gw_http *server, unsigned status, const char *content_type,
-                                const void *body, size_t body_len,
-                                const char *const *extra, bool head_only, bool close,
-                                size_t *out_len);
+//  Format a whole response (head and body) into req->response (grown
+//  as needed, kept across reuses of req). 0 or -ENOMEM.
+int gw_http__format_response (gw_http_request *req, gw_http *server, unsigned status,
+                              const char *content_type, const void *body, size_t body_len,
+                              const char *const *extra, bool head_only, bool close);
 
 //  A peer address as "ip:port" or "[ip6]:port".
 void gw_http__format_addr (const struct sockaddr_storage *ss, char *out, size_t size);
@@ -240,8 +258,10 @@ void gw_http__on_connection (uv_stream_t *listener, int status);
 //  Run bytes through http-parser and act on how it stopped.
 void gw_http__conn_parse (gw_http_conn *conn, const char *data, size_t len);
 
-//  Hand buffers to the socket (or the in-memory sink); takes ownership.
-int gw_http__conn_write (gw_http_conn *conn, uv_buf_t *bufs, unsigned count);
+//  Hand buffers to the socket (or the in-memory sink): written at once
+//  when the socket takes them, else copied and queued; the caller keeps
+//  its buffers. 0, or a negative errno (the connection is closed).
+int gw_http__conn_write (gw_http_conn *conn, const uv_buf_t *bufs, unsigned count);
 
 //  True while the connection must not take more requests.
 bool gw_http__conn_blocked (gw_http_conn *conn);
@@ -252,17 +272,30 @@ void gw_http__conn_close (gw_http_conn *conn);
 //  Write out the ready prefix of the queue, in order.
 void gw_http__conn_flush (gw_http_conn *conn);
 
+//  An answer is ready: write it at the end of this loop turn, with the
+//  others ready by then (one write per connection per turn). In-memory
+//  connections write at once.
+void gw_http__conn_flush_soon (gw_http_conn *conn);
+
+//  Write every connection of the flush list (the loop turn ends).
+void gw_http__flush_all (gw_http *server);
+
 //  --------------------------------------------------------------------------
 //  gw_http_request.c: requests
 
 //  The parser callbacks that build a request (http_parser_settings).
 extern const http_parser_settings gw_http__parser_settings;
 
-//  Create an empty request for conn.
+//  Create an empty request for conn (a spare one of the server's pool
+//  when there is one).
 gw_http_request *gw_http__req_new (gw_http_conn *conn);
 
-//  Free a request and everything it holds.
+//  Give up a request: back to its server's pool while it has a live
+//  connection and the pool has room (small buffers kept), else freed.
 void gw_http__req_free (gw_http_request *req);
+
+//  Free the server's spare requests.
+void gw_http__req_pool_free (gw_http *server);
 
 //  Append the request to the connection's queue.
 void gw_http__conn_enqueue (gw_http_conn *conn, gw_http_request *req);

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "gw_http_internal.h"
+#include "gw_text.h"
 
 //  =========================================================================
 //  Requests
@@ -30,7 +31,26 @@
 gw_http_request *
 gw_http__req_new (gw_http_conn *conn)
 {
-    gw_http_request *req = calloc (1, sizeof *req);
+    gw_http *server = conn->server;
+    gw_http_request *req = server->req_pool;
+    if (req) {
+        //  A spare: keep its buffers, forget the rest.
+        assert (req->magic == 0 && server->req_pool_count > 0);
+        server->req_pool = req->next;
+        server->req_pool_count--;
+        gw_http_request spare = *req;
+        *req = (gw_http_request) {
+            .head = spare.head, .head_cap = spare.head_cap,
+            .headers = spare.headers, .header_cap = spare.header_cap,
+            .body = spare.body, .body_cap = spare.body_cap,
+            .response = spare.response, .response_cap = spare.response_cap,
+        };
+        //  The body reads as a string: no bytes of the last request.
+        if (req->body)
+            req->body [0] = '\0';
+    }
+    else
+        req = calloc (1, sizeof *req);
     if (!req)
         return NULL;
     req->magic = GW_HTTP_REQ_MAGIC;
@@ -47,18 +67,59 @@ gw_http__req_new (gw_http_conn *conn)
 //  --------------------------------------------------------------------------
 //  Free a request and everything it holds.
 
+//  Free a buffer a spare should not keep (a large one).
+static void
+s_trim (void **buf, size_t *cap, size_t unit_bytes)
+{
+    if (*cap * unit_bytes > GW_HTTP_POOL_BUF_BYTES) {
+        free (*buf);
+        *buf = NULL;
+        *cap = 0;
+    }
+}
+
 void
 gw_http__req_free (gw_http_request *req)
 {
     assert (req);
     assert (req->magic == GW_HTTP_REQ_MAGIC);
+    //  A stale pointer used after this fails the magic check at once.
+    req->magic = 0;
+    //  A detached request may outlive its server: only one with a live
+    //  connection goes back to the pool.
+    gw_http *server = req->conn? req->conn->server: NULL;
+    if (server && !server->destroyed && server->req_pool_count < GW_HTTP_REQ_POOL_MAX) {
+        s_trim ((void **) &req->head, &req->head_cap, 1);
+        s_trim ((void **) &req->headers, &req->header_cap, sizeof *req->headers);
+        s_trim ((void **) &req->body, &req->body_cap, 1);
+        s_trim ((void **) &req->response, &req->response_cap, 1);
+        req->next = server->req_pool;
+        server->req_pool = req;
+        server->req_pool_count++;
+        return;
+    }
     free (req->head);
     free (req->headers);
     free (req->body);
     free (req->response);
-    //  A stale pointer used after this fails the magic check at once.
-    req->magic = 0;
     free (req);
+}
+
+void
+gw_http__req_pool_free (gw_http *server)
+{
+    uint32_t freed = 0;
+    while (server->req_pool) {
+        gw_http_request *req = server->req_pool;
+        assert (++freed <= GW_HTTP_REQ_POOL_MAX);
+        server->req_pool = req->next;
+        free (req->head);
+        free (req->headers);
+        free (req->body);
+        free (req->response);
+        free (req);
+    }
+    server->req_pool_count = 0;
 }
 
 
@@ -321,11 +382,7 @@ s_maybe_continue (gw_http_conn *conn, gw_http_request *req, http_parser *parser)
     ||  conn->queue_head != NULL || conn->write_pending_bytes != 0)
         return 0;
     static const char cont [] = "HTTP/1.1 100 Continue\r\n\r\n";
-    char *copy = malloc (sizeof cont - 1);
-    if (!copy)
-        return 0;
-    memcpy (copy, cont, sizeof cont - 1);
-    uv_buf_t buf = uv_buf_init (copy, sizeof cont - 1);
+    uv_buf_t buf = uv_buf_init ((char *) cont, sizeof cont - 1);
     if (gw_http__conn_write (conn, &buf, 1) < 0)
         return -1;                  //  closed; gw_http__conn_parse sees CONN_CLOSED
     return 0;
@@ -625,7 +682,7 @@ gw_http_request_set_id (gw_http_request *req, const char *id)
 {
     REQ_CHECK (req);
     assert (id && strlen (id) < sizeof req->id);
-    snprintf (req->id, sizeof req->id, "%s", id);
+    gw_text_copy (req->id, sizeof req->id, id);
 }
 
 void
@@ -706,7 +763,7 @@ gw_http__respond_raw (gw_http_request *req, unsigned status,
             valid = false;
     }
     int rc = 0;
-    char *fallback = NULL;
+    char fallback [512];
     if (!valid) {
         //  A programming error in the application; the client still gets
         //  an answer and the connection stays in order.
@@ -714,19 +771,16 @@ gw_http__respond_raw (gw_http_request *req, unsigned status,
         status = 500;
         content_type = "application/json";
         extra_headers = NULL;
-        body_len = 0;
-        fallback = gw_http__error_json ("internal", "invalid response", &body_len);
+        body_len = gw_http__error_json ("internal", "invalid response", fallback,
+                                        sizeof fallback);
         body = fallback;
     }
     req->close_after = !req->keep_alive;
     const char *with_id [2 * GW_HTTP_MAX_EXTRA_HEADERS + 3];
     extra_headers = s_with_request_id (req, extra_headers, with_id);
-    req->response = gw_http__format_response (conn->server, status, content_type,
-                                       body, body_len, extra_headers,
-                                       req->method == HTTP_HEAD,
-                                       req->close_after, &req->response_len);
-    free (fallback);
-    if (!req->response) {
+    if (gw_http__format_response (req, conn->server, status, content_type, body, body_len,
+                                  extra_headers, req->method == HTTP_HEAD,
+                                  req->close_after) != 0) {
         //  Later responses must not overtake this one: give up the
         //  connection (which detaches req), then free req.
         gw_http__conn_close (conn);
@@ -734,7 +788,7 @@ gw_http__respond_raw (gw_http_request *req, unsigned status,
         return -ENOMEM;
     }
     req->state = REQ_RESPONDED;
-    gw_http__conn_flush (conn);
+    gw_http__conn_flush_soon (conn);
     return rc;
 }
 
@@ -748,11 +802,9 @@ gw_http_respond_error (gw_http_request *req, unsigned status,
 {
     REQ_CHECK (req);
     assert (code);
-    size_t len = 0;
-    char *body = gw_http__error_json (code, message? message: "", &len);
-    int rc = gw_http_respond (req, status, "application/json", body, len, NULL);
-    free (body);
-    return rc;
+    char body [GW_HTTP_ERROR_JSON_BYTES];
+    size_t len = gw_http__error_json (code, message? message: "", body, sizeof body);
+    return gw_http_respond (req, status, "application/json", body, len, NULL);
 }
 
 

@@ -102,6 +102,14 @@ int
 char *
     gw_json_print (const ProtobufCMessage *msg);
 
+//  Print into *buf, a malloc'd buffer of *cap bytes the caller keeps
+//  across calls (NULL and 0 at first; grown with realloc; the caller
+//  frees it), so a busy caller allocates nothing per message. Returns
+//  the length of the NUL-terminated text, or -1 (same failures as
+//  gw_json_print; *buf stays valid).
+long
+    gw_json_print_to (const ProtobufCMessage *msg, char **buf, size_t *cap);
+
 #define GW_JSON_MAX_PRINT_DEPTH 64      //  messages nested when printing
 
 #endif

@@ -3,8 +3,11 @@
 
     Printing does not use jansson: it writes the text itself so that it
     controls number formatting (shortest round-trip floats, exact 64-bit
-    integers). The text grows in one malloc'd buffer; any failure (memory,
-    nesting) drops it and gw_json_print returns NULL.
+    integers), and writes integers without printf (every reply has some;
+    printf's format parsing showed in the gateway's profile). The text
+    grows in one malloc'd buffer, which gw_json_print_to leaves to the
+    caller to reuse; on any failure (memory, nesting) gw_json_print
+    returns NULL.
     =========================================================================
 */
 #include "gw_json.h"
@@ -12,6 +15,7 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_text.h"
 #include "ts_valid.h"
 
 //  --------------------------------------------------------------------------
@@ -78,6 +83,21 @@ s_printf (printer_t *self, const char *format, ...)
     va_end (args);
     assert (len >= 0 && (size_t) len < sizeof (text));
     s_put (self, text, (size_t) len);
+}
+
+//  Integers in decimal.
+static void
+s_print_int (printer_t *self, int64_t value)
+{
+    char text [24];
+    s_put (self, text, gw_text_i64 (text, value));
+}
+
+static void
+s_print_uint (printer_t *self, uint64_t value)
+{
+    char text [24];
+    s_put (self, text, gw_text_u64 (text, value));
 }
 
 //  A JSON string. Bad UTF-8 (not from our parser, but a daemon could send
@@ -204,14 +224,18 @@ s_print_sub_message (printer_t *self, const ProtobufCFieldDescriptor *field,
             s_puts (self, "null");
             return;
         }
-    ProtobufCMessage *defaults = malloc (desc->sizeof_message);
+    //  Most messages fit on the stack; a large one is malloc'd.
+    max_align_t local [64];
+    ProtobufCMessage *defaults = desc->sizeof_message <= sizeof local
+                               ? (ProtobufCMessage *) local: malloc (desc->sizeof_message);
     if (!defaults) {
         self->failed = true;
         return;
     }
     protobuf_c_message_init (desc, defaults);
     s_print_message (self, defaults);
-    free (defaults);            //  holds nothing but defaults
+    if (defaults != (ProtobufCMessage *) local)
+        free (defaults);        //  holds nothing but defaults
 }
 
 //  One value of a field (singular, array element, map value).
@@ -223,16 +247,16 @@ s_print_value (printer_t *self, const ProtobufCFieldDescriptor *field,
         case PROTOBUF_C_TYPE_INT32:
         case PROTOBUF_C_TYPE_SINT32:
         case PROTOBUF_C_TYPE_SFIXED32:
-            s_printf (self, "%" PRId32, *(const int32_t *) slot);
+            s_print_int (self, *(const int32_t *) slot);
             break;
         case PROTOBUF_C_TYPE_UINT32:
         case PROTOBUF_C_TYPE_FIXED32:
-            s_printf (self, "%" PRIu32, *(const uint32_t *) slot);
+            s_print_uint (self, *(const uint32_t *) slot);
             break;
         case PROTOBUF_C_TYPE_INT64:
         case PROTOBUF_C_TYPE_SINT64:
         case PROTOBUF_C_TYPE_SFIXED64:
-            s_printf (self, "%" PRId64, *(const int64_t *) slot);
+            s_print_int (self, *(const int64_t *) slot);
             break;
         case PROTOBUF_C_TYPE_UINT64:
         case PROTOBUF_C_TYPE_FIXED64: {
@@ -240,9 +264,10 @@ s_print_value (printer_t *self, const ProtobufCFieldDescriptor *field,
             //  Past INT64_MAX a JSON number would not read back (jansson
             //  and most readers hold integers in int64): print a string.
             if (value > INT64_MAX)
-                s_printf (self, "\"%" PRIu64 "\"", value);
-            else
-                s_printf (self, "%" PRIu64, value);
+                s_put (self, "\"", 1);
+            s_print_uint (self, value);
+            if (value > INT64_MAX)
+                s_put (self, "\"", 1);
             break;
         }
         case PROTOBUF_C_TYPE_FLOAT:
@@ -295,7 +320,7 @@ s_print_map_key (printer_t *self, const ProtobufCFieldDescriptor *field,
     s_put (self, "\"", 1);
     if (field->type == PROTOBUF_C_TYPE_UINT64
     ||  field->type == PROTOBUF_C_TYPE_FIXED64)
-        s_printf (self, "%" PRIu64, *(const uint64_t *) slot);   //  no quotes
+        s_print_uint (self, *(const uint64_t *) slot);   //  no quotes
     else
         s_print_value (self, field, slot);
     s_put (self, "\"", 1);
@@ -383,19 +408,35 @@ s_print_message (printer_t *self, const ProtobufCMessage *msg)
 //  --------------------------------------------------------------------------
 //  Print a message as compact JSON; the caller frees the result.
 
-char *
-gw_json_print (const ProtobufCMessage *msg)
+long
+gw_json_print_to (const ProtobufCMessage *msg, char **buf, size_t *cap)
 {
     assert (msg);
     assert (msg->descriptor);
+    assert (buf && cap && (*buf || *cap == 0));
     printer_t printer;
     memset (&printer, 0, sizeof (printer));
+    printer.data = *buf;
+    printer.capacity = *cap;
     s_print_message (&printer, msg);
     assert (printer.depth == 0 || printer.failed);
-    if (printer.failed) {
-        free (printer.data);
+    //  Grown or not, the buffer is the caller's again.
+    *buf = printer.data;
+    *cap = printer.capacity;
+    if (printer.failed)
+        return -1;
+    assert (printer.data && printer.len > 0 && printer.len < LONG_MAX);
+    return (long) printer.len;
+}
+
+char *
+gw_json_print (const ProtobufCMessage *msg)
+{
+    char *buf = NULL;
+    size_t cap = 0;
+    if (gw_json_print_to (msg, &buf, &cap) < 0) {
+        free (buf);
         return NULL;
     }
-    assert (printer.data && printer.len > 0);
-    return printer.data;
+    return buf;
 }

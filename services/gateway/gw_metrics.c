@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gw_process.h"
+#include "gw_text.h"
 
 #ifndef TASHAN_COMMIT
 #define TASHAN_COMMIT "unknown"
@@ -117,7 +118,7 @@ gw_metrics_request (gw_metrics *self, const char *route_in, unsigned status,
     assert (self && self->magic == METRICS_MAGIC);
     //  Compare what would be stored: a long label is cut, never doubled.
     char route [ROUTE_MAX];
-    snprintf (route, sizeof route, "%s", route_in);
+    gw_text_copy (route, sizeof route, route_in);
     series_t *hit = s_series_find (self, route, status);
     //  The last slots are kept for "other", so overflow is still counted.
     if (!hit && self->series_count >= GW_METRICS_SERIES_MAX - GW_METRICS_OTHER_SLOTS) {
@@ -126,7 +127,7 @@ gw_metrics_request (gw_metrics *self, const char *route_in, unsigned status,
     }
     if (!hit && self->series_count < GW_METRICS_SERIES_MAX) {
         hit = &self->series [self->series_count++];
-        snprintf (hit->route, sizeof hit->route, "%s", route);
+        gw_text_copy (hit->route, sizeof hit->route, route);
         hit->status = status;
     }
     assert (hit);

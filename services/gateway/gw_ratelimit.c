@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_text.h"
 #include "ts_hash.h"
 
 #define RATELIMIT_MAGIC 0x524c494du
@@ -53,7 +54,7 @@ gw_ratelimit_allow (gw_ratelimit *self, const char *key_in, uint64_t now_ms)
     if (self->rate_per_s == 0)
         return true;
     char key [GW_RATELIMIT_KEY_MAX];
-    snprintf (key, sizeof key, "%s", key_in);
+    gw_text_copy (key, sizeof key, key_in);
     //  FNV-1a: the keys are token ids and addresses, not adversarial inputs
     //  an attacker can choose freely (a token needs ops to create it).
     uint32_t start = ts_hash_text (key, sizeof key) % GW_RATELIMIT_SLOTS;

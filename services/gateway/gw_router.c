@@ -50,6 +50,22 @@ s_match (const char *pattern, const char *path, gw_match *match)
             return GW_ROUTER_NOT_FOUND;
         p++;
         q++;
+        //  Most patterns differ from the path in their first bytes: a
+        //  literal segment is compared as it is scanned (every request
+        //  tries the routes in turn).
+        if (*p != '{') {
+            while (*p && *p != '/' && *p == *q) {
+                p++;
+                q++;
+            }
+            if ((*p && *p != '/') || (*q && *q != '/'))
+                return GW_ROUTER_NOT_FOUND;
+            if (*p == 0 && *q == 0)
+                return GW_ROUTER_FOUND;
+            if (*p == 0 || *q == 0)
+                return GW_ROUTER_NOT_FOUND;
+            continue;
+        }
         const char *p_end = strchr (p, '/');
         const char *q_end = strchr (q, '/');
         size_t p_len = p_end ? (size_t) (p_end - p) : strlen (p);

@@ -69,6 +69,7 @@ struct fixture {
     size_t body_len;
     size_t big_body_bytes;          //  handler answers this many bytes
     int respond_rc;
+    uint64_t writes_before;         //  socket_writes before answering
     //  client side
     char client_error [256];
     int64_t elapsed_ms;
@@ -452,6 +453,57 @@ s_memory_handler (gw_http_request *req, void *arg)
     gw_http_respond (req, 204, NULL, NULL, 0, NULL);
 }
 
+//  Requests are reused from a pool: the second request on a connection
+//  must show nothing of the first (body, headers, id, user pointer).
+static void
+s_reuse_handler (gw_http_request *req, void *arg)
+{
+    fixture *f = arg;
+    size_t len = 0;
+    const char *body = gw_http_request_body (req, &len);
+    if (f->calls++ == 0) {
+        assert_string_equal (body, "hello");
+        gw_http_request_set_id (req, "first-id");
+        gw_http_request_set_user (req, f);
+    }
+    else {
+        assert_int_equal (len, 0);
+        assert_string_equal (body, "");
+        assert_string_equal (gw_http_request_path (req), "/b");
+        assert_int_equal (gw_http_request_header_count (req), 1);
+        assert_null (gw_http_request_header (req, "X-One"));
+        assert_null (gw_http_request_user (req));
+    }
+    gw_http_respond (req, 200, "text/plain", "ok", 2, NULL);
+}
+
+static void
+test_reused_request_is_clean (void **state)
+{
+    fixture *f = fixture_new ();
+    gw_http *http = gw_http_new (&f->loop, NULL, s_reuse_handler, f);
+    assert_non_null (http);
+    gw_http_conn *conn = gw_http__conn_new_memory (http);
+    assert_non_null (conn);
+    const char *first = "POST /a HTTP/1.1\r\nHost: h\r\nX-One: 1\r\n"
+                        "Content-Length: 5\r\n\r\nhello";
+    const char *second = "GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+    assert_int_equal (gw_http__feed (conn, first, strlen (first)), 0);
+    const char *out = NULL;
+    size_t first_len = gw_http__memory_output (conn, &out);
+    assert_non_null (memmem (out, first_len, "X-Request-Id: first-id", 22));
+    assert_int_equal (gw_http__feed (conn, second, strlen (second)), 0);
+    assert_int_equal (f->calls, 2);
+    size_t all_len = gw_http__memory_output (conn, &out);
+    assert_true (all_len > first_len);
+    assert_null (memmem (out + first_len, all_len - first_len, "X-Request-Id", 12));
+    gw_http__conn_destroy_memory (&conn);
+    gw_http_destroy (&http);
+    uv_run (&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal (uv_loop_close (&f->loop), 0);
+    free (f);
+}
+
 static void
 test_url_helpers (void **state)
 {
@@ -774,6 +826,40 @@ test_inflight_bound (void **state)
     assert_int_equal (f->calls, 7);
     assert_int_equal (f->max_held_seen, 2);
     assert_true (f->stats.read_pauses >= 1);
+    fixture_destroy (&f);
+}
+
+//  Answers ready in one loop turn leave in one write: seven pipelined
+//  requests, held, then answered from one callback.
+static bool
+s_answer_all_seven (fixture *f)
+{
+    if (f->held_count < 7)
+        return false;
+    gw_http_stats st;
+    gw_http_stats_get (f->http, &st);
+    f->writes_before = st.socket_writes;
+    s_answer_held (f);
+    return true;
+}
+
+static void
+s_hold_and_poll_all (fixture *f, gw_http_request *req)
+{
+    hold (f, req);
+    if (!f->on_poll)
+        start_poll (f, s_answer_all_seven);
+}
+
+static void
+test_one_write_per_turn (void **state)
+{
+    fixture *f = fixture_new ();
+    f->on_req = s_hold_and_poll_all;
+    fixture_run (f, client_inflight_bound);
+    assert_int_equal (f->calls, 7);
+    assert_int_equal (f->stats.responses_sent, 7);
+    assert_int_equal (f->stats.socket_writes - f->writes_before, 1);
     fixture_destroy (&f);
 }
 
@@ -1686,6 +1772,7 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_url_helpers),
+        cmocka_unit_test (test_reused_request_is_clean),
         cmocka_unit_test (test_rfc_musts),
         cmocka_unit_test (test_full_table_of_busy_refuses),
         cmocka_unit_test (test_per_address_cap_and_first_byte),
@@ -1696,6 +1783,7 @@ main (void)
         cmocka_unit_test (test_keep_alive),
         cmocka_unit_test (test_pipeline_in_order),
         cmocka_unit_test (test_inflight_bound),
+        cmocka_unit_test (test_one_write_per_turn),
         cmocka_unit_test (test_connection_close),
         cmocka_unit_test (test_http10),
         cmocka_unit_test (test_head_no_body),

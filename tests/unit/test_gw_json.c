@@ -919,6 +919,30 @@ test_round_trip_through_protobuf (void **state)
     s_free_msg (msg);
 }
 
+//  One buffer serves message after message: the long one grows it, the
+//  short one after it prints into it whole (no stale tail), and the
+//  text is what gw_json_print gives.
+static void
+test_print_to_reuses_the_buffer (void **state)
+{
+    all_types_t *full = s_parse_ok (s_full_json);
+    all_types_t empty = TASHAN__TEST__ALL_TYPES__INIT;
+    char *buf = NULL;
+    size_t cap = 0;
+    long len = gw_json_print_to (&full->base, &buf, &cap);
+    assert_int_equal (len, strlen (s_full_json));
+    assert_string_equal (buf, s_full_json);
+    char *grown = buf;
+    size_t grown_cap = cap;
+    len = gw_json_print_to (&empty.base, &buf, &cap);
+    assert_int_equal (len, strlen (s_defaults_json));
+    assert_string_equal (buf, s_defaults_json);
+    assert_ptr_equal (buf, grown);          //  fitted: not reallocated
+    assert_int_equal (cap, grown_cap);
+    free (buf);
+    s_free_msg (full);
+}
+
 static void
 test_print_nests_at_most_max_depth (void **state)
 {
@@ -1289,6 +1313,7 @@ main (void)
         T (test_error_messages_one_line_and_bounded),
         T (test_print_includes_every_zero_value),
         T (test_round_trip_through_protobuf),
+        T (test_print_to_reuses_the_buffer),
         T (test_print_nests_at_most_max_depth),
         T (test_set_field_each_scalar_type),
         T (test_set_field_appends_to_repeated),
