@@ -333,9 +333,8 @@ s_on_readable (void *arg)
 //  sent (or tried to). A failed send fails those calls: with
 //  ZMQ_IMMEDIATE, EAGAIN means the daemon is not connected.
 static bool
-s_flush (void *arg)
+s_flush (ts_rpc *self)
 {
-    ts_rpc *self = arg;
     if (ts_batch_count (self->out) == 0)
         return false;
     uint64_t batch_id = self->out_id;
@@ -352,6 +351,19 @@ s_flush (void *arg)
         s_arm_timer (self);
     }
     return true;
+}
+
+//  ts_zwatch's flush hook: the loop is about to block. Calls made by the
+//  callbacks of a failed send leave too (they fail the same way; a few
+//  rounds at most, as each round fails every call it sends).
+static bool
+s_on_flush (void *arg)
+{
+    ts_rpc *self = arg;
+    bool sent = false;
+    for (int round = 0; round < 4 && ts_batch_count (self->out) > 0; round++)
+        sent |= s_flush (self);
+    return sent;
 }
 
 //  The daemon went away: what it had not answered never will be (its
@@ -435,7 +447,7 @@ ts_rpc_new (uv_loop_t *loop, const char *endpoint, const ts_config *cfg,
     snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
     self->watch = ts_zwatch_new (loop, zsock, s_on_readable, self);
     assert (self->watch);
-    ts_zwatch_set_flush (self->watch, s_flush);
+    ts_zwatch_set_flush (self->watch, s_on_flush);
     s_monitor_start (self);
     uv_timer_init (loop, &self->deadline_timer);
     self->deadline_timer.data = self;
@@ -516,6 +528,11 @@ ts_rpc_call_meta (ts_rpc *self, const char *method, const Tashan__Caller *caller
 {
     assert (self && self->magic == RPC_MAGIC);
     assert (method && fn);
+    //  A full batch leaves first (bounded in count and bytes; the envelope
+    //  and meta take well under 1 KiB), before a slot is picked: a failed
+    //  send's callbacks may make calls of their own.
+    if (ts_batch_full (self->out, body_size + 1024))
+        s_flush (self);
     if (self->free_head >= self->max_in_flight) {
         self->errors++;
         fn (arg, TS_UNAVAILABLE, "too many requests in flight", NULL, 0);
@@ -527,9 +544,6 @@ ts_rpc_call_meta (ts_rpc *self, const char *method, const Tashan__Caller *caller
     uint64_t corr_id = (++self->generation << 16) | index;
     Tashan__Request req = TASHAN__REQUEST__INIT;
     s_envelope (&req, corr_id, method, caller, meta, body, body_size, timeout_ms);
-    //  A full batch leaves first: bounded in count and bytes.
-    if (ts_batch_full (self->out, protobuf_c_message_get_packed_size (&req.base) + 11))
-        s_flush (self);
     self->free_head = slot->next_free;
     slot->corr_id = corr_id;
     slot->deadline_ms = uv_now (self->loop) + timeout_ms + TS_RPC_DEADLINE_GRACE_MS;
