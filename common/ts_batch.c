@@ -11,6 +11,7 @@
 #define BATCH_MAGIC 0x42415443u
 #define ENTRY_TAG 0x0a              //  field 1, length-delimited
 #define VARINT_MAX_BYTES 10
+#define KEEP_BYTES_MAX (64u * 1024)  //  capacity kept across clears
 
 struct ts_batch {
     uint32_t magic;                 //  BATCH_MAGIC
@@ -168,6 +169,13 @@ ts_batch_clear (ts_batch *self)
 {
     assert (self && self->magic == BATCH_MAGIC);
     self->size = self->count = self->first_at = self->first_size = 0;
+    //  A burst of large entries does not keep its memory: a daemon holds
+    //  16 builders and every client one per daemon.
+    if (self->capacity > KEEP_BYTES_MAX) {
+        free (self->data);
+        self->data = NULL;
+        self->capacity = 0;
+    }
 }
 
 unsigned

@@ -40,6 +40,18 @@ s_seal (ts_batch *batch, uint64_t corr_id, ts_arena *arena, size_t *size)
     return out;
 }
 
+//  Seal batch and unpack the frame as desc (a Request or a Reply).
+static void *
+s_unpack_sealed (ts_batch *batch, uint64_t corr_id, ts_arena *arena,
+                 const ProtobufCMessageDescriptor *desc)
+{
+    size_t size;
+    uint8_t *frame = s_seal (batch, corr_id, arena, &size);
+    void *msg = protobuf_c_message_unpack (desc, ts_arena_pb (arena), size, frame);
+    assert_non_null (msg);
+    return msg;
+}
+
 static void
 test_one_entry_goes_alone (void **state)
 {
@@ -74,11 +86,7 @@ test_requests_round_trip_in_order (void **state)
     ts_batch *batch = ts_batch_new (false);
     for (uint64_t i = 1; i <= 300; i++)
         s_add_request (batch, i, i % 2 ? "ledger.Evaluate" : "sys.Health", (size_t) i);
-    size_t size;
-    uint8_t *frame = s_seal (batch, 4242, arena, &size);
-    Tashan__Request *outer = (Tashan__Request *) protobuf_c_message_unpack (
-        &tashan__request__descriptor, ts_arena_pb (arena), size, frame);
-    assert_non_null (outer);
+    Tashan__Request *outer = s_unpack_sealed (batch, 4242, arena, &tashan__request__descriptor);
     assert_string_equal (outer->method, TS_BATCH_METHOD);
     assert_int_equal (outer->corr_id, 4242);
     assert_int_equal (outer->body.len, ts_batch_bytes (batch));
@@ -114,11 +122,7 @@ test_replies_round_trip (void **state)
         rep.status = &status;
         ts_batch_add (batch, &rep.base);
     }
-    size_t size;
-    uint8_t *frame = s_seal (batch, 7, arena, &size);
-    Tashan__Reply *outer = (Tashan__Reply *) protobuf_c_message_unpack (
-        &tashan__reply__descriptor, ts_arena_pb (arena), size, frame);
-    assert_non_null (outer);
+    Tashan__Reply *outer = s_unpack_sealed (batch, 7, arena, &tashan__reply__descriptor);
     assert_int_equal (outer->corr_id, 7);
     assert_int_equal (outer->status->code, TS_OK);
     Tashan__ReplyBatch *replies = ts_batch_replies (outer, arena);
@@ -151,6 +155,17 @@ test_bounds (void **state)
     }
     assert_int_equal (ts_batch_count (batch), TS_BATCH_MAX);
     assert_true (ts_batch_full (batch, 0));
+    //  A large entry, cleared (its memory given back), then a small one.
+    ts_batch_clear (batch);
+    s_add_request (batch, 1, "m.M", TS_BATCH_FLUSH_BYTES - 100);
+    assert_true (ts_batch_bytes (batch) > TS_BATCH_FLUSH_BYTES - 100);
+    ts_batch_clear (batch);
+    s_add_request (batch, 2, "m.M", 3);
+    assert_int_equal (ts_batch_count (batch), 1);
+    ts_arena *arena = ts_arena_new ();
+    Tashan__Request *alone = s_unpack_sealed (batch, 0, arena, &tashan__request__descriptor);
+    assert_int_equal (alone->corr_id, 2);
+    ts_arena_destroy (&arena);
     ts_batch_destroy (&batch);
 }
 
@@ -186,11 +201,7 @@ test_refused_whole (void **state)
     ts_batch *batch = ts_batch_new (false);
     s_add_request (batch, 1, "ledger.Evaluate", 0);
     s_add_request (batch, 2, TS_BATCH_METHOD, 0);
-    size_t size;
-    uint8_t *frame = s_seal (batch, 9, arena, &size);
-    Tashan__Request *sealed = (Tashan__Request *) protobuf_c_message_unpack (
-        &tashan__request__descriptor, ts_arena_pb (arena), size, frame);
-    assert_non_null (sealed);
+    Tashan__Request *sealed = s_unpack_sealed (batch, 9, arena, &tashan__request__descriptor);
     assert_int_equal (ts_batch_requests (sealed, arena, &entries, &why), TS_BAD_REQUEST);
     assert_non_null (strstr (why, "may not be a batch"));
     //  More than TS_BATCH_MAX entries (a builder will not make one: the
