@@ -6,6 +6,13 @@
                                     (and TS_BATCH_MAX_BYTES of them)
                                  -> ts_dispatch_run_batch (group commit)
                                  -> one reply per request
+      sys.Batch messages         many requests in one message (ts_batch.h):
+                                 each entry becomes a job of the same
+                                 group commit (the jobs drained before it
+                                 are run first when it would not fit);
+                                 the answers to one batch leave as one
+                                 ReplyBatch message (more when they pass
+                                 TS_BATCH_FLUSH_BYTES)
       built-in methods           sys.Health, sys.Fetch (long-poll outbox
                                  reads for consumers), sys.Backup
       subscriptions              one DEALER per producer: fetch after our
@@ -30,6 +37,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "ts_batch.h"
 #include "ts_config.h"
 #include "ts_dispatch.h"
 #include "ts_log.h"
@@ -59,6 +67,7 @@
 //  (TS_BATCH_MAX) requests.
 #define TS_BATCH_SIZE_BUCKETS 10
 #define PAUSE_HOLD_MAX_MS 600000     //  sys.Pause: ten minutes at most
+#define ANSWERS_MAX 16              //  sys.Batch messages answered per drain
 
 typedef struct {
     uint8_t identity [IDENTITY_MAX];//  ROUTER identity of the consumer
@@ -90,7 +99,16 @@ typedef struct {
     uint64_t corr_id;
     uint64_t start_ns;              //  uv_hrtime when it was dequeued
     const char *request_id;         //  the caller's, "" when none (batch arena)
+    uint32_t answer;                //  1 + its batch's index in answers, 0 alone
 } origin_t;
+
+//  The answers to one sys.Batch message, collected while it is served.
+typedef struct {
+    uint8_t identity [IDENTITY_MAX];
+    size_t identity_size;
+    uint64_t corr_id;               //  the batch's
+    ts_batch *replies;              //  ReplyBatch builder, kept for reuse
+} answer_t;
 
 //  What s_recv_request read of one message.
 typedef enum {
@@ -127,9 +145,12 @@ struct ts_daemon {
     ts_arena *arena;                //  per batch
     ts_job jobs [TS_BATCH_MAX];
     origin_t origins [TS_BATCH_MAX];
+    answer_t answers [ANSWERS_MAX]; //  sys.Batch messages of this drain
+    size_t answer_count;
     ts_park *park;                  //  requests whose outcome is not final yet
     uint64_t start_ms;
     uint64_t requests_total;
+    uint64_t batch_messages_total;  //  sys.Batch messages received
     uint64_t batches_total;
     uint64_t batch_jobs_total;      //  requests run in batches
     uint64_t batch_sizes [TS_BATCH_SIZE_BUCKETS];   //  see HealthReply
@@ -169,6 +190,7 @@ s_send_reply (ts_daemon *self, const uint8_t *identity, size_t identity_size,
     zmq_msg_t msg;
     zmq_msg_init_size (&msg, size);
     protobuf_c_message_pack (&reply.base, zmq_msg_data (&msg));
+    ts_zwatch_touch (self->watch);  //  sent from timers too: look again
     //  A peer that vanished (EHOSTUNREACH) or is flooded (EAGAIN) loses
     //  this reply; its own deadline tells it.
     if (zmq_send (self->router, identity, identity_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
@@ -177,6 +199,64 @@ s_send_reply (ts_daemon *self, const uint8_t *identity, size_t identity_size,
         ts_log_debug ("reply_dropped", "corr_id=%llu error=\"%s\"",
                       (unsigned long long) corr_id, zmq_strerror (errno));
     }
+}
+
+//  Send what a batch's answer holds: one Reply alone, more as a
+//  ReplyBatch in a Reply with the batch's corr_id.
+static void
+s_answer_flush (ts_daemon *self, answer_t *answer)
+{
+    if (ts_batch_count (answer->replies) == 0)
+        return;
+    size_t size = ts_batch_sealed_size (answer->replies, answer->corr_id);
+    zmq_msg_t msg;
+    zmq_msg_init_size (&msg, size);
+    ts_batch_seal (answer->replies, answer->corr_id, zmq_msg_data (&msg));
+    ts_zwatch_touch (self->watch);
+    if (zmq_send (self->router, answer->identity, answer->identity_size,
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+    ||  zmq_msg_send (&msg, self->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&msg);
+        ts_log_debug ("reply_dropped", "batch_corr_id=%llu replies=%zu error=\"%s\"",
+                      (unsigned long long) answer->corr_id, ts_batch_count (answer->replies),
+                      zmq_strerror (errno));
+    }
+    ts_batch_clear (answer->replies);
+}
+
+//  Every batch answered in this drain leaves; the table is free again.
+static void
+s_answers_flush (ts_daemon *self)
+{
+    for (size_t i = 0; i < self->answer_count; i++)
+        s_answer_flush (self, &self->answers [i]);
+    self->answer_count = 0;
+}
+
+//  Answer a request: alone, or into its batch's answer (which leaves
+//  early when the next reply would make it too big for one frame).
+static void
+s_answer (ts_daemon *self, const origin_t *to, unsigned code, const char *message,
+          const uint8_t *body, size_t body_size)
+{
+    if (to->answer == 0) {
+        s_send_reply (self, to->identity, to->identity_size, to->corr_id, code, message,
+                      body, body_size);
+        return;
+    }
+    assert (to->answer <= self->answer_count);
+    answer_t *answer = &self->answers [to->answer - 1];
+    Tashan__Status status = TASHAN__STATUS__INIT;
+    status.code = code;
+    status.message = (char *) (message ? message : "");
+    Tashan__Reply reply = TASHAN__REPLY__INIT;
+    reply.corr_id = to->corr_id;
+    reply.status = &status;
+    reply.body.data = (uint8_t *) body;
+    reply.body.len = body_size;
+    if (ts_batch_full (answer->replies, protobuf_c_message_get_packed_size (&reply.base) + 11))
+        s_answer_flush (self, answer);
+    ts_batch_add (answer->replies, &reply.base);
 }
 
 //  ts_park's reply callback.
@@ -207,7 +287,7 @@ s_reply_msg (ts_daemon *self, const origin_t *to, unsigned code, const char *mes
         assert (buf);
         protobuf_c_message_pack (body, buf);
     }
-    s_send_reply (self, to->identity, to->identity_size, to->corr_id, code, message, buf, size);
+    s_answer (self, to, code, message, buf, size);
     free (buf);
 }
 
@@ -226,7 +306,7 @@ s_answer_fetch (ts_daemon *self, const uint8_t *identity, size_t identity_size,
     reply.n_events = n;
     reply.head_seq = ts_dispatch_outbox_head (self->dispatch);
     reply.generation = ts_store_generation (ts_dispatch_store (self->dispatch));
-    origin_t to;
+    origin_t to = { .answer = 0 };
     assert (identity_size <= IDENTITY_MAX);
     memcpy (to.identity, identity, identity_size);
     to.identity_size = identity_size;
@@ -324,6 +404,7 @@ s_handle_health (ts_daemon *self, const origin_t *from)
     reply.holds_data = ts_store_holds_data (store);
     reply.outbox_generation = ts_store_generation (store);
     reply.schema_version = self->service->schema_version;
+    reply.batch_messages_total = self->batch_messages_total;
     Tashan__ConsumerPosition positions [SUBS_MAX];
     Tashan__ConsumerPosition *ptrs [SUBS_MAX];
     for (size_t i = 0; i < self->sub_count; i++) {
@@ -535,6 +616,7 @@ s_handle_backup (ts_daemon *self, const origin_t *from, const Tashan__Request *r
     }
     self->backup_busy = true;
     self->backup_origin = *from;
+    self->backup_origin.answer = 0;     //  answered alone, after this drain
     self->backup_work.data = self;
     uv_queue_work (&self->loop, &self->backup_work, s_backup_work, s_backup_done);
 }
@@ -561,6 +643,7 @@ s_send_bad (ts_daemon *self, const origin_t *to, bool req_envelope, unsigned cod
     uint8_t buf [512];
     assert (protobuf_c_message_get_packed_size (&reply.base) <= sizeof buf);
     size_t size = protobuf_c_message_pack (&reply.base, buf);
+    ts_zwatch_touch (self->watch);
     if (zmq_send (self->router, to->identity, to->identity_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
     ||  zmq_send (self->router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
     ||  zmq_send (self->router, buf, size, ZMQ_DONTWAIT) < 0)
@@ -613,6 +696,7 @@ s_recv_request (ts_daemon *self, origin_t *from, incoming_t *in)
     memset (in, 0, sizeof *in);
     in->err_code = TS_BAD_REQUEST;
     from->corr_id = 0;
+    from->answer = 0;
     bool more = zmq_msg_more (&id_msg);
     from->identity_size = zmq_msg_size (&id_msg);
     assert (from->identity_size <= IDENTITY_MAX);   //  libzmq's limit is 255
@@ -742,13 +826,12 @@ s_run_jobs (ts_daemon *self, size_t job_count)
         else
         if (job->code == TS_ACCEPTED) {
             sent = TS_UNAVAILABLE;
-            s_send_reply (self, o->identity, o->identity_size, o->corr_id, TS_UNAVAILABLE,
-                          "too many requests are waiting for an outcome: retry", NULL, 0);
+            s_answer (self, o, TS_UNAVAILABLE,
+                      "too many requests are waiting for an outcome: retry", NULL, 0);
         }
         else
-            s_send_reply (self, o->identity, o->identity_size, o->corr_id, job->code,
-                          job->message, job->code < 400 ? job->reply : NULL,
-                          job->code < 400 ? job->reply_size : 0);
+            s_answer (self, o, job->code, job->message, job->code < 400 ? job->reply : NULL,
+                      job->code < 400 ? job->reply_size : 0);
         //  After the reply: the line costs the caller nothing.
         s_log_request (job->method, job->caller, o, sent);
     }
@@ -829,15 +912,69 @@ s_take_request (ts_daemon *self, origin_t *from, incoming_t *in, size_t *job_cou
     return req->body.len;
 }
 
+//  What s_on_router has drained so far: jobs for one group commit.
+typedef struct {
+    size_t job_count;
+    size_t bytes;                   //  request bodies queued
+} drain_t;
+
+//  Run what was drained and send its answers: the group commit is full.
+static void
+s_drain_run (ts_daemon *self, drain_t *drain)
+{
+    if (drain->job_count > 0)
+        s_run_jobs (self, drain->job_count);
+    s_answers_flush (self);
+    drain->job_count = 0;
+    drain->bytes = 0;
+}
+
+//  A sys.Batch message: its entries become jobs of one group commit (the
+//  one being drained, or, when they would not fit, the next one: what was
+//  drained before runs first). Refused whole (one error reply, nothing
+//  applied) when ts_batch_requests says so.
+static void
+s_take_batch (ts_daemon *self, const origin_t *batch_from, incoming_t *in, drain_t *drain)
+{
+    Tashan__RequestBatch *batch;
+    const char *why;
+    self->batch_messages_total++;
+    unsigned code = ts_batch_requests (in->req, self->arena, &batch, &why);
+    if (code != 0) {
+        ts_warnlimit_log (&self->warn_limit, "bad_batch", "reason=\"%s\"", why);
+        s_reply_msg (self, batch_from, code, why, NULL);
+        return;
+    }
+    origin_t origin = *batch_from;  //  origins [] is reused below
+    if (drain->job_count + batch->n_requests > TS_BATCH_MAX
+    ||  drain->bytes + in->req->body.len > TS_BATCH_MAX_BYTES
+    ||  self->answer_count == ANSWERS_MAX)
+        s_drain_run (self, drain);
+    answer_t *answer = &self->answers [self->answer_count++];
+    memcpy (answer->identity, origin.identity, origin.identity_size);
+    answer->identity_size = origin.identity_size;
+    answer->corr_id = origin.corr_id;
+    origin.answer = (uint32_t) self->answer_count;
+    self->requests_total += batch->n_requests - 1;
+    for (size_t i = 0; i < batch->n_requests; i++) {
+        assert (drain->job_count < TS_BATCH_MAX);
+        origin_t *from = &self->origins [drain->job_count];
+        *from = origin;
+        from->corr_id = batch->requests [i]->corr_id;
+        incoming_t entry = *in;
+        entry.req = batch->requests [i];
+        drain->bytes += s_take_request (self, from, &entry, &drain->job_count);
+    }
+}
+
 static void
 s_on_router (void *arg)
 {
     ts_daemon *self = arg;
-    size_t job_count = 0;
-    size_t batch_bytes = 0;
-    for (size_t i = 0; i < TS_BATCH_MAX && batch_bytes < TS_BATCH_MAX_BYTES
+    drain_t drain = { 0, 0 };
+    for (size_t i = 0; i < TS_BATCH_MAX && drain.bytes < TS_BATCH_MAX_BYTES
                        && !self->stopping; i++) {
-        origin_t *from = &self->origins [job_count];
+        origin_t *from = &self->origins [drain.job_count];
         incoming_t in;
         recv_result_t got = s_recv_request (self, from, &in);
         if (got == RECV_NONE)
@@ -846,10 +983,12 @@ s_on_router (void *arg)
         if (got == RECV_BAD)
             s_send_bad (self, from, in.req_envelope, in.err_code, in.err_text);
         else
-            batch_bytes += s_take_request (self, from, &in, &job_count);
+        if (strcmp (in.req->method, TS_BATCH_METHOD) == 0)
+            s_take_batch (self, from, &in, &drain);
+        else
+            drain.bytes += s_take_request (self, from, &in, &drain.job_count);
     }
-    if (job_count > 0)
-        s_run_jobs (self, job_count);
+    s_drain_run (self, &drain);
     ts_arena_reset (self->arena);
 }
 
@@ -1099,6 +1238,8 @@ s_start_loop (ts_daemon *self)
     self->start_ms = uv_now (&self->loop);
     self->arena = ts_arena_new ();
     self->park = ts_park_new ();
+    for (size_t i = 0; i < ANSWERS_MAX; i++)
+        self->answers [i].replies = ts_batch_new (true);
     self->watch = ts_zwatch_new (&self->loop, self->router, s_on_router, self);
     if (self->zap)
         ts_zap_watch (self->zap, &self->loop);
@@ -1149,6 +1290,8 @@ s_close (ts_daemon *self)
     ts_dispatch_destroy (&self->dispatch);
     ts_arena_destroy (&self->arena);
     ts_park_destroy (&self->park);
+    for (size_t i = 0; i < ANSWERS_MAX; i++)
+        ts_batch_destroy (&self->answers [i].replies);
 }
 
 int

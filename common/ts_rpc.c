@@ -15,6 +15,15 @@
     RECV_PER_TURN messages and RECV_BYTES_PER_TURN bytes, extra frames of
     a message at most RECV_EXTRA_FRAMES_MAX; the rest waits for the next
     turn of the loop.
+
+    Batches (ts_batch.h): a call is packed at once into the outgoing
+    batch and sent when the loop is about to block (ts_zwatch's flush
+    hook, after every callback of the turn has made its calls), or at
+    once when the batch is full. One call goes alone, as a plain Request;
+    more go as one sys.Batch message, whose corr_id has BATCH_BIT set so
+    its answer (a ReplyBatch, or one error for the whole batch) is told
+    from a call's. Each slot remembers the batch it went in, for that
+    error and for a send that fails.
     =========================================================================
 */
 #include "ts_rpc.h"
@@ -26,6 +35,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "ts_batch.h"
 #include "ts_log.h"
 #include "ts_service.h"
 #include "ts_status.h"
@@ -40,6 +50,8 @@
 #define RECV_EXTRA_FRAMES_MAX 64
 #define MONITOR_EVENTS_PER_TURN 64
 #define HEAP_NONE UINT32_MAX        //  slot not in the deadline heap
+//  A batch's corr_id; a call's is generation << 16 | slot, far below.
+#define BATCH_BIT (UINT64_C (1) << 63)
 
 typedef struct {
     uint64_t corr_id;               //  0 when the slot is free
@@ -48,6 +60,7 @@ typedef struct {
     void *arg;
     uint32_t next_free;             //  free list link
     uint32_t heap_pos;              //  index in self->heap, HEAP_NONE if free
+    uint64_t batch_id;              //  corr_id of the batch it went in
 } slot_t;
 
 struct ts_rpc {
@@ -67,6 +80,8 @@ struct ts_rpc {
     uint64_t generation;            //  bumps on every call
     uint64_t errors;                //  503/504 given
     ts_arena *scratch;              //  for unpacking replies
+    ts_batch *out;                  //  calls of this turn, not sent yet
+    uint64_t out_id;                //  the corr_id that batch will carry
     char endpoint [TS_ENDPOINT_MAX];
 };
 
@@ -179,8 +194,27 @@ s_complete (ts_rpc *self, uint32_t index, unsigned code, const char *message,
 static void
 s_fail_all (ts_rpc *self, const char *message)
 {
+    //  The calls not sent yet are failed below: they must never leave.
+    ts_batch_clear (self->out);
     for (uint32_t n = self->in_flight; n > 0 && self->in_flight > 0; n--)
         s_complete (self, self->heap [0], TS_UNAVAILABLE, message, NULL, 0);
+}
+
+//  Fail the calls of one batch (its send failed, or the daemon refused it
+//  whole: none of them was applied). Collected first: completing
+//  reorders the heap, and a callback may make new calls.
+static void
+s_fail_batch (ts_rpc *self, uint64_t batch_id, unsigned code, const char *message)
+{
+    uint32_t found [TS_BATCH_MAX];
+    uint32_t count = 0;
+    for (uint32_t pos = 0; pos < self->in_flight && count < TS_BATCH_MAX; pos++)
+        if (self->slots [self->heap [pos]].batch_id == batch_id)
+            found [count++] = self->heap [pos];
+    for (uint32_t i = 0; i < count; i++)
+        if (self->slots [found [i]].corr_id != 0
+        &&  self->slots [found [i]].batch_id == batch_id)
+            s_complete (self, found [i], code, message, NULL, 0);
 }
 
 //  The timer: expire, earliest first, every call whose deadline passed.
@@ -238,8 +272,41 @@ s_recv_reply (ts_rpc *self, Tashan__Reply **reply, size_t *size_bytes)
     return true;
 }
 
+//  Hand one call's reply to its call.
+static void
+s_deliver (ts_rpc *self, const Tashan__Reply *reply)
+{
+    uint32_t index = (uint32_t) (reply->corr_id & 0xffff);
+    if (index >= self->max_in_flight || self->slots [index].corr_id != reply->corr_id)
+        return;                     //  late reply: its caller already got 504
+    unsigned code = reply->status ? reply->status->code : TS_INTERNAL;
+    const char *message = reply->status ? reply->status->message : "reply without status";
+    s_complete (self, index, code, message, reply->body.data, reply->body.len);
+}
+
+//  A batch's answer: its calls' replies, or one error for all of them.
+static void
+s_deliver_batch (ts_rpc *self, const Tashan__Reply *reply)
+{
+    unsigned code = reply->status ? reply->status->code : TS_INTERNAL;
+    if (code != TS_OK) {
+        ts_log_warn ("rpc_batch_refused", "endpoint=%s code=%u reason=\"%s\"", self->endpoint,
+                     code, reply->status ? reply->status->message : "-");
+        s_fail_batch (self, reply->corr_id, code, reply->status ? reply->status->message
+                                                                : "reply without status");
+        return;
+    }
+    Tashan__ReplyBatch *batch = ts_batch_replies (reply, self->scratch);
+    if (!batch) {
+        ts_log_warn ("rpc_bad_reply", "endpoint=%s batch=1", self->endpoint);
+        return;                     //  its calls meet their deadlines
+    }
+    for (size_t i = 0; i < batch->n_replies; i++)
+        s_deliver (self, batch->replies [i]);
+}
+
 //  The DEALER is readable: hand replies to their calls, at most
-//  RECV_PER_TURN of them and RECV_BYTES_PER_TURN bytes per turn.
+//  RECV_PER_TURN messages and RECV_BYTES_PER_TURN bytes per turn.
 static void
 s_on_readable (void *arg)
 {
@@ -251,18 +318,52 @@ s_on_readable (void *arg)
         if (!s_recv_reply (self, &reply, &size_bytes))
             break;
         bytes += size_bytes;
-        if (!reply) {
+        if (!reply)
             ts_log_warn ("rpc_bad_reply", "endpoint=%s", self->endpoint);
-            continue;
-        }
-        uint32_t index = (uint32_t) (reply->corr_id & 0xffff);
-        if (index >= self->max_in_flight || self->slots [index].corr_id != reply->corr_id)
-            continue;               //  late reply: its caller already got 504
-        unsigned code = reply->status ? reply->status->code : TS_INTERNAL;
-        const char *message = reply->status ? reply->status->message : "reply without status";
-        s_complete (self, index, code, message, reply->body.data, reply->body.len);
+        else
+        if (reply->corr_id & BATCH_BIT)
+            s_deliver_batch (self, reply);
+        else
+            s_deliver (self, reply);
     }
     s_arm_timer (self);
+}
+
+//  Send the calls collected so far as one message. Returns true when it
+//  sent (or tried to). A failed send fails those calls: with
+//  ZMQ_IMMEDIATE, EAGAIN means the daemon is not connected.
+static bool
+s_flush (ts_rpc *self)
+{
+    if (ts_batch_count (self->out) == 0)
+        return false;
+    uint64_t batch_id = self->out_id;
+    self->out_id = BATCH_BIT | ((self->out_id + 1) & ~BATCH_BIT);
+    size_t size = ts_batch_sealed_size (self->out, batch_id);
+    zmq_msg_t msg;
+    zmq_msg_init_size (&msg, size);
+    ts_batch_seal (self->out, batch_id, zmq_msg_data (&msg));
+    ts_batch_clear (self->out);
+    ts_zwatch_touch (self->watch);  //  the send may take the fd's edge
+    if (zmq_msg_send (&msg, self->zsock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&msg);
+        s_fail_batch (self, batch_id, TS_UNAVAILABLE, "service unreachable");
+        s_arm_timer (self);
+    }
+    return true;
+}
+
+//  ts_zwatch's flush hook: the loop is about to block. Calls made by the
+//  callbacks of a failed send leave too (they fail the same way; a few
+//  rounds at most, as each round fails every call it sends).
+static bool
+s_on_flush (void *arg)
+{
+    ts_rpc *self = arg;
+    bool sent = false;
+    for (int round = 0; round < 4 && ts_batch_count (self->out) > 0; round++)
+        sent |= s_flush (self);
+    return sent;
 }
 
 //  The daemon went away: what it had not answered never will be (its
@@ -341,9 +442,12 @@ ts_rpc_new (uv_loop_t *loop, const char *endpoint, const ts_config *cfg,
     }
     self->free_head = 0;
     self->scratch = ts_arena_new ();
+    self->out = ts_batch_new (false);
+    self->out_id = BATCH_BIT | 1;
     snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
     self->watch = ts_zwatch_new (loop, zsock, s_on_readable, self);
     assert (self->watch);
+    ts_zwatch_set_flush (self->watch, s_on_flush);
     s_monitor_start (self);
     uv_timer_init (loop, &self->deadline_timer);
     self->deadline_timer.data = self;
@@ -376,6 +480,7 @@ ts_rpc_destroy (ts_rpc **self_p)
     zmq_setsockopt (self->zsock, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
     zmq_close (self->zsock);
     ts_arena_destroy (&self->scratch);
+    ts_batch_destroy (&self->out);
     free (self->slots);
     free (self->heap);
     self->magic = 0;
@@ -423,6 +528,11 @@ ts_rpc_call_meta (ts_rpc *self, const char *method, const Tashan__Caller *caller
 {
     assert (self && self->magic == RPC_MAGIC);
     assert (method && fn);
+    //  A full batch leaves first (bounded in count and bytes; the envelope
+    //  and meta take well under 1 KiB), before a slot is picked: a failed
+    //  send's callbacks may make calls of their own.
+    if (ts_batch_full (self->out, body_size + 1024))
+        s_flush (self);
     if (self->free_head >= self->max_in_flight) {
         self->errors++;
         fn (arg, TS_UNAVAILABLE, "too many requests in flight", NULL, 0);
@@ -434,24 +544,17 @@ ts_rpc_call_meta (ts_rpc *self, const char *method, const Tashan__Caller *caller
     uint64_t corr_id = (++self->generation << 16) | index;
     Tashan__Request req = TASHAN__REQUEST__INIT;
     s_envelope (&req, corr_id, method, caller, meta, body, body_size, timeout_ms);
-    size_t size = protobuf_c_message_get_packed_size (&req.base);
-    zmq_msg_t msg;
-    zmq_msg_init_size (&msg, size);
-    protobuf_c_message_pack (&req.base, zmq_msg_data (&msg));
-    if (zmq_msg_send (&msg, self->zsock, ZMQ_DONTWAIT) < 0) {
-        //  ZMQ_IMMEDIATE: EAGAIN means the daemon is not connected.
-        zmq_msg_close (&msg);
-        self->errors++;
-        fn (arg, TS_UNAVAILABLE, "service unreachable", NULL, 0);
-        return 0;
-    }
     self->free_head = slot->next_free;
     slot->corr_id = corr_id;
     slot->deadline_ms = uv_now (self->loop) + timeout_ms + TS_RPC_DEADLINE_GRACE_MS;
     slot->fn = fn;
     slot->arg = arg;
+    slot->batch_id = self->out_id;
     s_heap_push (self, index);
+    ts_batch_add (self->out, &req.base);
     s_arm_timer (self);
+    if (ts_batch_full (self->out, 0))
+        s_flush (self);
     return 0;
 }
 

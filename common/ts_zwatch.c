@@ -16,6 +16,8 @@ struct ts_zwatch {
     uv_prepare_t prepare;           //  before blocking: anything waiting?
     uv_check_t check;               //  after polling: dispatch
     uv_idle_t idle;                 //  keeps the loop from blocking
+    ts_zwatch_flush_fn flush;       //  before blocking, or NULL
+    bool stirred;                   //  may have messages: look before blocking
     int closing;                    //  handles still to close
 };
 
@@ -32,8 +34,9 @@ s_readable (ts_zwatch *self)
 static void
 s_on_poll (uv_poll_t *handle, int status, int events)
 {
-    //  Only here to wake the loop; the check handle does the work.
-    (void) handle;
+    //  Wakes the loop; the check handle does the work.
+    ts_zwatch *self = handle->data;
+    self->stirred = true;
     (void) status;
     (void) events;
 }
@@ -48,8 +51,14 @@ static void
 s_on_prepare (uv_prepare_t *handle)
 {
     ts_zwatch *self = handle->data;
+    if (self->flush && self->flush (self->arg))
+        self->stirred = true;
+    if (!self->stirred)
+        return;                     //  quiet: its fd fires when that changes
     if (s_readable (self))
         uv_idle_start (&self->idle, s_on_idle);
+    else
+        self->stirred = false;      //  ZMQ_EVENTS re-armed the fd's edge
 }
 
 static void
@@ -57,8 +66,23 @@ s_on_check (uv_check_t *handle)
 {
     ts_zwatch *self = handle->data;
     uv_idle_stop (&self->idle);
-    if (s_readable (self))
+    //  Stays stirred: the prepare handle looks once more before blocking.
+    if (self->stirred)
         self->fn (self->arg);
+}
+
+void
+ts_zwatch_set_flush (ts_zwatch *self, ts_zwatch_flush_fn flush)
+{
+    assert (self && self->magic == ZWATCH_MAGIC);
+    self->flush = flush;
+}
+
+void
+ts_zwatch_touch (ts_zwatch *self)
+{
+    if (self)
+        self->stirred = true;
 }
 
 ts_zwatch *
@@ -83,6 +107,8 @@ ts_zwatch_new (uv_loop_t *loop, void *zsock, ts_zwatch_fn fn, void *arg)
     uv_poll_start (&self->poll, UV_READABLE, s_on_poll);
     uv_prepare_start (&self->prepare, s_on_prepare);
     uv_check_start (&self->check, s_on_check);
+    //  Messages may have come before the fd was watched.
+    self->stirred = true;
     return self;
 }
 

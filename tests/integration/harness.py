@@ -738,6 +738,16 @@ class Harness:
 _ROUTES = None
 
 
+def zmq_call_lines(stdout):
+    """tashan-zmq-call's output: a list of (code, message, reply) a
+    request (reply parsed from JSON, None when empty)."""
+    out = []
+    for line in stdout.splitlines():
+        code, message, reply = line.split('\t', 2)
+        out.append((int(code), message, json.loads(reply) if reply else None))
+    return out
+
+
 def _load_routes():
     global _ROUTES
     if _ROUTES is not None:

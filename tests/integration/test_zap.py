@@ -83,11 +83,7 @@ def zmq_call(conf, service, script):
     (code, message, reply) a request."""
     cp = run([CALL, '--config', conf, service], input=script)
     assert cp.returncode == 0, cp.stderr
-    out = []
-    for line in cp.stdout.splitlines():
-        code, message, reply = line.split('\t', 2)
-        out.append((int(code), message, json.loads(reply) if reply else None))
-    return out
+    return harness.zmq_call_lines(cp.stdout)
 
 
 def test_keys_file_lists_the_clients(h):

@@ -74,7 +74,9 @@ main (void)
             "| method | request | reply | roles |\n|---|---|---|---|\n"
             "| `sys.Health` | `tashan.Empty` | `tashan.HealthReply` | any authenticated client |\n"
             "| `sys.Fetch` | `tashan.FetchRequest` | `tashan.FetchReply` | system |\n"
-            "| `sys.Backup` | `tashan.BackupRequest` | `tashan.BackupReply` | system |\n");
+            "| `sys.Backup` | `tashan.BackupRequest` | `tashan.BackupReply` | system |\n"
+            "| `sys.Batch` | `tashan.RequestBatch` | `tashan.ReplyBatch` | any client: each "
+            "entry is authorised on its own |\n");
 #define S_PRINT(svc) s_service (&svc##_service, gw_routes_##svc, gw_routes_##svc##_count);
     TS_SERVICES (S_PRINT)
 #undef S_PRINT

@@ -3,7 +3,9 @@
     callers, deadlines expire in deadline order, a late reply to a reused
     slot is dropped, the in-flight bound answers 503, a lost connection and
     destroy fail what is in flight, and a flood of replies is read over
-    several bounded turns. */
+    several bounded turns. Batches (ts_batch.h): the calls of one loop turn
+    leave as one message, a full batch leaves at once, a ReplyBatch reaches
+    each call, and a batch refused whole fails each of its calls. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -16,6 +18,7 @@
 #include <zmq.h>
 
 #include "test_fixture.h"
+#include "ts_batch.h"
 #include "ts_log.h"
 #include "ts_rpc.h"
 #include "ts_status.h"
@@ -37,6 +40,7 @@ typedef struct {
     uint8_t identity [256];
     size_t identity_size;
     uint64_t corr_id;
+    uint64_t batch_corr_id;         //  the sys.Batch it came in, 0 alone
 } got_t;
 
 typedef struct {
@@ -48,6 +52,7 @@ typedef struct {
     outcome_t out [CALLS_MAX];
     got_t got [CALLS_MAX];
     size_t got_count;
+    size_t messages;                //  messages the ROUTER received
 } fx_t;
 
 static fx_t *s_fx;                  //  for the callback's clock
@@ -106,24 +111,49 @@ s_teardown (void **state)
     return 0;
 }
 
-//  Requests waiting at the ROUTER go into f->got.
+//  One request as got, from identity.
+static void
+s_got (fx_t *f, const uint8_t *identity, size_t identity_size, uint64_t corr_id,
+       uint64_t batch_corr_id)
+{
+    assert_true (f->got_count < CALLS_MAX);
+    got_t *g = &f->got [f->got_count++];
+    memcpy (g->identity, identity, identity_size);
+    g->identity_size = identity_size;
+    g->corr_id = corr_id;
+    g->batch_corr_id = batch_corr_id;
+}
+
+//  Requests waiting at the ROUTER go into f->got (a batch's entries one
+//  by one).
 static void
 s_router_drain (fx_t *f)
 {
     for (int i = 0; i < CALLS_MAX && f->got_count < CALLS_MAX; i++) {
-        got_t *g = &f->got [f->got_count];
-        int size = zmq_recv (f->router, g->identity, sizeof g->identity, ZMQ_DONTWAIT);
+        uint8_t identity [256];
+        int size = zmq_recv (f->router, identity, sizeof identity, ZMQ_DONTWAIT);
         if (size < 0)
             return;
-        g->identity_size = (size_t) size;
-        uint8_t buf [4096];
-        int len = zmq_recv (f->router, buf, sizeof buf, 0);
-        assert_true (len > 0);
-        Tashan__Request *req = tashan__request__unpack (NULL, (size_t) len, buf);
+        f->messages++;
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        assert_true (zmq_msg_recv (&msg, f->router, 0) > 0);
+        ts_arena *arena = ts_arena_new ();
+        Tashan__Request *req = (Tashan__Request *) protobuf_c_message_unpack (
+            &tashan__request__descriptor, ts_arena_pb (arena), zmq_msg_size (&msg),
+            zmq_msg_data (&msg));
         assert_non_null (req);
-        g->corr_id = req->corr_id;
-        tashan__request__free_unpacked (req, NULL);
-        f->got_count++;
+        if (strcmp (req->method, TS_BATCH_METHOD) == 0) {
+            Tashan__RequestBatch *batch;
+            const char *why;
+            assert_int_equal (ts_batch_requests (req, arena, &batch, &why), 0);
+            for (size_t e = 0; e < batch->n_requests; e++)
+                s_got (f, identity, (size_t) size, batch->requests [e]->corr_id, req->corr_id);
+        }
+        else
+            s_got (f, identity, (size_t) size, req->corr_id, 0);
+        ts_arena_destroy (&arena);
+        zmq_msg_close (&msg);
     }
 }
 
@@ -300,6 +330,7 @@ s_call_when_connected (fx_t *f, size_t i, uint32_t timeout_ms)
     for (int attempt = 0; attempt < 200; attempt++) {
         memset (&f->out [i], 0, sizeof f->out [i]);
         s_call (f, i, timeout_ms);
+        uv_run (&f->loop, UV_RUN_NOWAIT);   //  sent when the turn ends
         if (f->out [i].calls == 0)
             return;
         assert_string_equal (f->out [i].message, "service unreachable");
@@ -373,6 +404,114 @@ test_flood_read_over_bounded_turns (void **state)
     assert_int_equal (ts_rpc_in_flight (f->rpc), 0);
 }
 
+//  Answer the requests got [from, to) in one ReplyBatch (last first),
+//  under corr_id, each with its index as body.
+static void
+s_router_reply_batch (fx_t *f, size_t from, size_t to, uint64_t corr_id)
+{
+    ts_batch *replies = ts_batch_new (true);
+    for (size_t i = to; i-- > from; ) {
+        char body [16];
+        snprintf (body, sizeof body, "%zu", i);
+        Tashan__Status status = TASHAN__STATUS__INIT;
+        status.code = TS_OK;
+        status.message = "";
+        Tashan__Reply rep = TASHAN__REPLY__INIT;
+        rep.corr_id = f->got [i].corr_id;
+        rep.status = &status;
+        rep.body.data = (uint8_t *) body;
+        rep.body.len = strlen (body);
+        ts_batch_add (replies, &rep.base);
+    }
+    size_t size = ts_batch_sealed_size (replies, corr_id);
+    zmq_msg_t msg;
+    zmq_msg_init_size (&msg, size);
+    ts_batch_seal (replies, corr_id, zmq_msg_data (&msg));
+    assert_int_equal (zmq_send (f->router, f->got [from].identity, f->got [from].identity_size,
+                                ZMQ_SNDMORE), (int) f->got [from].identity_size);
+    assert_true (zmq_msg_send (&msg, f->router, 0) >= 0);
+    ts_batch_destroy (&replies);
+}
+
+static void
+test_calls_of_one_turn_leave_as_one_batch (void **state)
+{
+    fx_t *f = *state;
+    s_open (f, "inproc://test-rpc-batch", 64);
+    for (size_t i = 0; i < 10; i++)
+        s_call (f, i, 2000);
+    //  Nothing leaves before the loop turn ends.
+    s_router_drain (f);
+    assert_int_equal (f->got_count, 0);
+    size_t want = 10;
+    s_run_until (f, s_got_at_least, &want, 2000);
+    assert_int_equal (f->got_count, 10);
+    assert_int_equal (f->messages, 1);
+    assert_true (f->got [0].batch_corr_id != 0);
+    //  Nine answered in one ReplyBatch (out of order), one alone.
+    s_router_reply_batch (f, 1, 10, f->got [0].batch_corr_id);
+    s_router_reply (f, &f->got [0], f->got [0].corr_id, TS_CREATED, "alone");
+    s_run_until (f, s_outcomes_at_least, &want, 2000);
+    for (size_t i = 1; i < 10; i++) {
+        char body [16];
+        snprintf (body, sizeof body, "%zu", i);
+        assert_int_equal (f->out [i].calls, 1);
+        assert_int_equal (f->out [i].code, TS_OK);
+        assert_string_equal (f->out [i].body, body);
+    }
+    assert_int_equal (f->out [0].code, TS_CREATED);
+    assert_int_equal (ts_rpc_in_flight (f->rpc), 0);
+    //  A call alone in its turn leaves as a plain Request.
+    s_call (f, 10, 2000);
+    want = 11;
+    s_run_until (f, s_got_at_least, &want, 2000);
+    assert_int_equal (f->messages, 2);
+    assert_int_equal (f->got [10].batch_corr_id, 0);
+}
+
+static void
+test_full_batch_leaves_at_once (void **state)
+{
+    fx_t *f = *state;
+    s_open (f, "inproc://test-rpc-full", 1024);
+    for (size_t i = 0; i < TS_BATCH_MAX + 1; i++)
+        s_call (f, i, 5000);
+    //  The first TS_BATCH_MAX left when the batch filled, in one message.
+    for (int i = 0; i < 200 && f->got_count < TS_BATCH_MAX; i++) {
+        s_router_drain (f);
+        usleep (1000);
+    }
+    assert_int_equal (f->got_count, TS_BATCH_MAX);
+    assert_int_equal (f->messages, 1);
+    size_t want = TS_BATCH_MAX + 1;
+    s_run_until (f, s_got_at_least, &want, 2000);
+    assert_int_equal (f->messages, 2);
+    assert_int_equal (f->got [TS_BATCH_MAX].batch_corr_id, 0);
+}
+
+static void
+test_batch_refused_whole_fails_its_calls (void **state)
+{
+    fx_t *f = *state;
+    s_open (f, "inproc://test-rpc-refused", 64);
+    for (size_t i = 0; i < 3; i++)
+        s_call (f, i, 5000);
+    size_t want = 3;
+    s_run_until (f, s_got_at_least, &want, 2000);
+    s_call (f, 3, 5000);            //  another batch: not touched
+    want = 4;
+    s_run_until (f, s_got_at_least, &want, 2000);
+    s_router_reply (f, &f->got [0], f->got [0].batch_corr_id, TS_BAD_REQUEST, "no");
+    want = 3;
+    s_run_until (f, s_outcomes_at_least, &want, 2000);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal (f->out [i].calls, 1);
+        assert_int_equal (f->out [i].code, TS_BAD_REQUEST);
+    }
+    assert_int_equal (f->out [3].calls, 0);
+    assert_int_equal (ts_rpc_in_flight (f->rpc), 1);
+}
+
 static int
 s_group_teardown (void **state)
 {
@@ -394,6 +533,9 @@ main (void)
         T (test_disconnect_fails_in_flight),
         T (test_destroy_fails_in_flight),
         T (test_flood_read_over_bounded_turns),
+        T (test_calls_of_one_turn_leave_as_one_batch),
+        T (test_full_batch_leaves_at_once),
+        T (test_batch_refused_whole_fails_its_calls),
     };
     return cmocka_run_group_tests (tests, NULL, s_group_teardown);
 }

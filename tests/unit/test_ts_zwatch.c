@@ -2,7 +2,9 @@
     (a PAIR over inproc): a blocked loop wakes for a message, messages a
     bounded callback leaves behind are delivered on later turns without new
     traffic, a send on the watched socket (which can consume the ZMQ_FD
-    edge) loses no wake-up, and destroy stops the callbacks. */
+    edge) loses no wake-up when the owner says so (ts_zwatch_touch), the
+    flush hook runs before the loop blocks, a quiet socket gets no
+    callback, and destroy stops the callbacks. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -157,10 +159,40 @@ test_send_on_watched_socket_loses_no_wakeup (void **state)
     //  A send on the watched socket processes its commands and can take
     //  the ZMQ_FD edge that announced "in".
     s_send (f->b, "out");
+    ts_zwatch_touch (f->watch);
     s_run_until_received (f, 1, 2000);
     assert_int_equal (f->received, 1);
     char buf [16];
     assert_int_equal (zmq_recv (f->a, buf, sizeof buf, 0), 3);
+}
+
+static int s_flushes;
+
+//  The flush hook: sends one message on the watched socket.
+static bool
+s_flush_once (void *arg)
+{
+    fx_t *f = arg;
+    if (s_flushes++ > 0)
+        return false;
+    s_send (f->b, "flushed");
+    return true;
+}
+
+static void
+test_flush_hook_runs_before_blocking (void **state)
+{
+    fx_t *f = *state;
+    s_flushes = 0;
+    ts_zwatch_set_flush (f->watch, s_flush_once);
+    uv_run (&f->loop, UV_RUN_NOWAIT);
+    assert_true (s_flushes >= 1);
+    char buf [16];
+    assert_int_equal (zmq_recv (f->a, buf, sizeof buf, ZMQ_DONTWAIT), 7);
+    //  A reply to what the hook sent wakes the loop as usual.
+    s_send (f->a, "back");
+    s_run_until_received (f, 1, 2000);
+    assert_int_equal (f->received, 1);
 }
 
 static void
@@ -198,6 +230,7 @@ main (void)
 #define T(name) cmocka_unit_test_setup_teardown (name, s_setup, s_teardown)
     const struct CMUnitTest tests [] = {
         T (test_blocked_loop_wakes_for_a_message),
+        T (test_flush_hook_runs_before_blocking),
         T (test_leftover_messages_come_on_later_turns),
         T (test_send_on_watched_socket_loses_no_wakeup),
         T (test_nothing_waiting_no_callback),
