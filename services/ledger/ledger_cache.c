@@ -162,6 +162,25 @@ s_find (ledger_cache *cache, const char *id, uint32_t hash)
     return NULL;
 }
 
+const ledger_rule *
+ledger_cache_rule (ts_ctx *ctx, ledger_cache *cache, const char *code)
+{
+    assert (cache && cache->rule_count <= LEDGER_CACHE_RULES_MAX);
+    for (size_t i = 0; i < cache->rule_count; i++)
+        if (strcmp (cache->rules [i]->code, code) == 0)
+            return cache->rules [i];
+    const ledger_rule *rule = ledger_rule_get (ctx, code);
+    //  When full, the oldest gives way (a request rarely mixes more).
+    if (rule && cache->rule_count == LEDGER_CACHE_RULES_MAX) {
+        memmove (cache->rules, cache->rules + 1,
+                 (LEDGER_CACHE_RULES_MAX - 1) * sizeof cache->rules [0]);
+        cache->rule_count--;
+    }
+    if (rule)
+        cache->rules [cache->rule_count++] = rule;
+    return rule;
+}
+
 ledger_subject *
 ledger_cache_subject (ts_ctx *ctx, ledger_cache *cache, const char *id)
 {

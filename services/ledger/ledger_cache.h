@@ -28,9 +28,21 @@
 //  frees the cache's cursors). Valid for that request's transaction only.
 typedef struct ledger_held ledger_held;
 typedef struct ledger_sum ledger_sum;
+//  Rules a request keeps once read (a batch mixes a few rules; reading
+//  the rule again on every switch was 4 % of a batch's CPU).
+#define LEDGER_CACHE_RULES_MAX 8
 typedef struct {
     const ledger_settings *settings;
-    const ledger_rule *rule;        //  the last rule looked up
+    const ledger_rule *rules [LEDGER_CACHE_RULES_MAX];  //  read so far
+    size_t rule_count;
+    //  Set by a handler that only counts what it posts (EvaluateBatch):
+    //  ledger_post then builds each entry in entry/entry_id, valid until
+    //  the next posting, instead of the arena (an entry and its id were
+    //  a quarter of a batch's arena, refaulted on every group commit).
+    bool entries_transient;
+    ledger_entry entry;
+    char entry_id [TS_ID_TEXT_MAX];
+    const char *evaluator;          //  the caller's principal, arena copy
     const char *created_at;         //  ctx->now_ms as text
     int month_index;                //  month_text is for this month index
     const char *month_text;
@@ -80,6 +92,9 @@ int64_t ledger_cache_cap_used (ts_ctx *ctx, ledger_cache *cache,
 void ledger_cache_cap_set (ts_ctx *ctx, ledger_cache *cache,
                            const ledger_subject *subject, int month_index,
                            const char *rule, int64_t used_points);
+//  The rule with code (read on first use, then kept for the request),
+//  NULL when there is none.
+const ledger_rule *ledger_cache_rule (ts_ctx *ctx, ledger_cache *cache, const char *code);
 //  An entry seq was posted for subject (its record changed): its
 //  statement key and the record are written now when the cache's cursor
 //  still stands in the subject's cluster, else at the flush.

@@ -121,9 +121,15 @@ ledger_post (ts_ctx *ctx, ledger_cache *cache, ledger_subject *subject,
         return NULL;
 
     uint64_t seq = ledger_cache_seq_next (ctx, cache);
-    ledger_entry *e = ts_arena_alloc (ctx->arena, sizeof *e);
+    ledger_entry *e = cache->entries_transient ? &cache->entry
+                                               : ts_arena_alloc (ctx->arena, sizeof *e);
     tashan__ledger__entry__init (e);
-    e->id = ts_id_text (ctx->arena, 'e', seq);
+    if (cache->entries_transient) {
+        ts_id_format ('e', seq, cache->entry_id);
+        e->id = cache->entry_id;
+    }
+    else
+        e->id = ts_id_text (ctx->arena, 'e', seq);
     e->kind = (char *) eff.kind;
     e->rule = (char *) posting->rule;
     e->points = posting->points;
@@ -139,8 +145,12 @@ ledger_post (ts_ctx *ctx, ledger_cache *cache, ledger_subject *subject,
     e->reverses = (char *) (posting->reverses ? posting->reverses : "");
     e->evaluator = (char *) "";
     if (posting->kind == LEDGER_SCORED && ctx->caller && ctx->caller->principal
-    &&  (strcmp (posting->source, "panel") == 0 || strcmp (posting->source, "ops") == 0))
-        e->evaluator = ts_arena_strdup (ctx->arena, ctx->caller->principal);
+    &&  (strcmp (posting->source, "panel") == 0 || strcmp (posting->source, "ops") == 0)) {
+        //  One copy per request: the principal is the same for every entry.
+        if (!cache->evaluator)
+            cache->evaluator = ts_arena_strdup (ctx->arena, ctx->caller->principal);
+        e->evaluator = (char *) cache->evaluator;
+    }
     uint8_t seq_key [8];
     ts_be64_put (seq_key, seq);
     ts_txn_append_msg (ctx->txn, t->entries, seq_key, 8, &e->base);
@@ -192,14 +202,12 @@ ledger_apply_rule (ts_ctx *ctx, ledger_cache *cache, const char *subject_id,
             return TS_OK;
         }
     }
-    const ledger_rule *rule = cache->rule && strcmp (cache->rule->code, rule_code) == 0
-                            ? cache->rule : ledger_rule_get (ctx, rule_code);
+    const ledger_rule *rule = ledger_cache_rule (ctx, cache, rule_code);
     ledger_subject *subject = NULL;
     unsigned rc = 0;
     if (!rule)
         rc = ts_fail (ctx, TS_UNPROCESSABLE, "rule '%s' does not exist", rule_code);
     else {
-        cache->rule = rule;
         if (!ledger_rule_allows (rule, source))
             rc = ts_fail (ctx, TS_FORBIDDEN, "rule %s cannot be applied by %s",
                           rule_code, source);
@@ -363,6 +371,8 @@ ledger_posting_evaluate_batch (ts_ctx *ctx, ledger_cache *cache,
         return ts_fail (ctx, TS_BAD_REQUEST, "evaluations is required");
     const char *source = ctx->caller->role;
     rep->rejected = ts_arena_alloc (ctx->arena, r->n_evaluations * sizeof *rep->rejected);
+    //  The batch only counts its entries: each is built in the cache.
+    cache->entries_transient = true;
     for (size_t i = 0; i < r->n_evaluations; i++) {
         const Tashan__Ledger__EvaluateRequest *item = r->evaluations [i];
         ledger_entry *e = NULL;

@@ -646,6 +646,95 @@ s_list_all (fx_t *f, const char *person, const char *month, uint32_t page_size,
     return n;
 }
 
+//  A batch posts as single evaluations do (its entries are built in the
+//  cache, its rules kept for the request, more than it keeps at once):
+//  500 evaluations of one person in one batch, cycling through the 9
+//  rules ops may apply (caps reached, a key repeated), leave the same
+//  credit and the same entries, byte for byte but the id and person, as
+//  the same 500 given one by one to another person.
+#define AS_SINGLES_N 500
+
+static const char *
+s_ops_rule (int i)
+{
+    static const char *const rules [] = {
+        "garbage_sorting.good", "garbage_sorting.bad", "parking.good", "parking.bad",
+        "civil_conduct.good", "civil_conduct.bad", "volunteer.hour", "proposal.adopted",
+        "programme.attended" };
+    return rules [i % 9];
+}
+
+static Tashan__Ledger__Entry *
+s_entry_packed_as (fx_t *f, const char *id, uint8_t *buf, size_t *size)
+{
+    Tashan__Ledger__GetEntryRequest g = TASHAN__LEDGER__GET_ENTRY_REQUEST__INIT;
+    g.id = (char *) id;
+    Tashan__Ledger__Entry *e = NULL;
+    assert_int_equal (fx_call (f, "ledger.GetEntry", "ops", "", &g.base, &e), 200);
+    e->id = "";
+    e->person_id = "";
+    *size = protobuf_c_message_pack (&e->base, buf);
+    return e;
+}
+
+static void
+test_batch_as_singles (void **state)
+{
+    static Tashan__Ledger__EvaluateRequest items [AS_SINGLES_N];
+    static Tashan__Ledger__EvaluateRequest *ptrs [AS_SINGLES_N];
+    static char keys [AS_SINGLES_N][16];
+    fx_t *f = *state;
+    fx_person (f, "p1", "褚四", "h1", "12");
+    fx_person (f, "p2", "卫五", "h2", "12");
+    for (int i = 0; i < AS_SINGLES_N; i++) {
+        tashan__ledger__evaluate_request__init (&items [i]);
+        items [i].person_id = "p1";
+        items [i].rule = (char *) s_ops_rule (i * 7 / 3);
+        items [i].note = "seen";
+        snprintf (keys [i], sizeof keys [i], "k%d", i == 250 ? 3 : i);
+        items [i].idempotency_key = keys [i];
+        ptrs [i] = &items [i];
+    }
+    items [250] = items [3];
+    Tashan__Ledger__EvaluateBatchRequest b = TASHAN__LEDGER__EVALUATE_BATCH_REQUEST__INIT;
+    b.evaluations = ptrs;
+    b.n_evaluations = AS_SINGLES_N;
+    Tashan__Ledger__BatchReply *rep = NULL;
+    assert_int_equal (fx_call (f, "ledger.EvaluateBatch", "ops", "", &b.base, &rep), 200);
+    assert_int_equal (rep->accepted, AS_SINGLES_N - 1);
+    assert_int_equal (rep->duplicates, 1);
+    for (int i = 0; i < AS_SINGLES_N; i++) {
+        Tashan__Ledger__EvaluateRequest one = items [i];
+        char key [16];
+        snprintf (key, sizeof key, "s%d", i == 250 ? 3 : i);
+        one.person_id = "p2";
+        one.idempotency_key = key;
+        assert_int_equal (fx_call (f, "ledger.Evaluate", "ops", "", &one.base, NULL),
+                          i == 250 ? 200 : 201);
+        ts_arena_reset (f->arena);
+    }
+    Tashan__Ledger__PersonCredit *c1 = fx_credit (f, "p1"), *c2 = fx_credit (f, "p2");
+    assert_int_equal (c1->index, c2->index);
+    assert_int_equal (c1->card, c2->card);
+    assert_int_equal (c1->month_points, c2->month_points);
+    assert_string_equal (c1->tier, c2->tier);
+    static char ids1 [AS_SINGLES_N][16], ids2 [AS_SINGLES_N][16];
+    assert_int_equal (s_list_all (f, "p1", "", 100, ids1, AS_SINGLES_N), AS_SINGLES_N - 1);
+    assert_int_equal (s_list_all (f, "p2", "", 100, ids2, AS_SINGLES_N), AS_SINGLES_N - 1);
+    int capped = 0;
+    for (int i = 0; i < AS_SINGLES_N - 1; i++) {
+        uint8_t buf1 [1024], buf2 [1024];
+        size_t n1, n2;
+        Tashan__Ledger__Entry *e = s_entry_packed_as (f, ids1 [i], buf1, &n1);
+        capped += e->reason [0] != 0;
+        s_entry_packed_as (f, ids2 [i], buf2, &n2);
+        assert_int_equal (n1, n2);
+        assert_memory_equal (buf1, buf2, n1);
+        ts_arena_reset (f->arena);
+    }
+    assert_true (capped > 0);
+}
+
 static void
 test_statement_chunks (void **state)
 {
@@ -863,6 +952,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_consent, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_credit_events, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_evaluate_batch, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown (test_batch_as_singles, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_rules_as_data, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
