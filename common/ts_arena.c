@@ -10,6 +10,8 @@
 #define ARENA_MAGIC 0x41524e41u
 #define CHUNK_MIN_BYTES (16u * 1024)
 #define ALIGN 16u
+#define KEEP_DEFAULT_BYTES (4u * CHUNK_MIN_BYTES)
+#define KEEP_MAX_BYTES ((size_t) 16 * 1024 * 1024)
 
 typedef struct chunk {
     struct chunk *next;             //  older chunk
@@ -22,6 +24,7 @@ struct ts_arena {
     uint32_t magic;                 //  ARENA_MAGIC while alive
     chunk *head;                    //  newest chunk
     size_t used_total;              //  bytes handed out since reset
+    size_t keep_bytes;              //  the largest chunk a reset keeps
     ProtobufCAllocator pb;          //  allocator view for protobuf-c
 };
 
@@ -61,6 +64,7 @@ ts_arena_new (void)
         return NULL;
     self->magic = ARENA_MAGIC;
     self->head = s_chunk_new (CHUNK_MIN_BYTES);
+    self->keep_bytes = KEEP_DEFAULT_BYTES;
     self->pb.alloc = s_pb_alloc;
     self->pb.free = s_pb_free;
     self->pb.allocator_data = self;
@@ -87,22 +91,36 @@ ts_arena_destroy (ts_arena **self_p)
 }
 
 void
+ts_arena_keep (ts_arena *self, size_t keep_bytes)
+{
+    assert (self && self->magic == ARENA_MAGIC);
+    assert (keep_bytes >= CHUNK_MIN_BYTES && keep_bytes <= KEEP_MAX_BYTES);
+    self->keep_bytes = keep_bytes;
+}
+
+void
 ts_arena_reset (ts_arena *self)
 {
     assert (self && self->magic == ARENA_MAGIC);
-    //  Keep the oldest chunk (the first, usually the small one) for reuse.
+    //  Keep the largest chunk within keep_bytes for the next unit of work:
+    //  a chunk freed and allocated again comes back as fresh pages after
+    //  glibc trims its heap, and a page fault costs more than the work.
+    chunk *keep = NULL;
     chunk *c = self->head;
-    while (c->next) {
+    for (size_t i = 0; c && i < 64; i++) {      //  sizes double: few chunks
         chunk *next = c->next;
-        free (c);
+        if (!keep && c->size <= self->keep_bytes)
+            keep = c;
+        else
+            free (c);
         c = next;
     }
-    if (c->size > 4 * CHUNK_MIN_BYTES) {
-        free (c);
-        c = s_chunk_new (CHUNK_MIN_BYTES);
-    }
-    c->used = 0;
-    self->head = c;
+    assert (c == NULL);
+    if (!keep)
+        keep = s_chunk_new (CHUNK_MIN_BYTES);
+    keep->next = NULL;
+    keep->used = 0;
+    self->head = keep;
     self->used_total = 0;
 }
 

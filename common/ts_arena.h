@@ -20,8 +20,13 @@ typedef struct ts_arena ts_arena;
 ts_arena *ts_arena_new (void);
 void ts_arena_destroy (ts_arena **self_p);
 
-//  Forget every allocation but keep the first chunk for reuse.
+//  Forget every allocation; the largest chunk of at most keep_bytes
+//  (default 64 KiB) stays for reuse.
 void ts_arena_reset (ts_arena *self);
+//  How much a reset may keep: 16 KiB to 16 MiB. An arena reset after
+//  every batch keeps its usual batch's memory instead of faulting it in
+//  again; the bound is memory the process holds while idle.
+void ts_arena_keep (ts_arena *self, size_t keep_bytes);
 
 //  Zeroed memory, 16-byte aligned. Aborts the process on OOM (as malloc
 //  failure in a daemon is not recoverable per request).

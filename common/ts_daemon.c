@@ -63,6 +63,7 @@
 #define WAITER_SWEEP_MS 100
 #define FRAMES_MAX (1 << 20)        //  frames read of one message, at most
                                     //  (it is in memory already: drain it)
+#define BATCH_ARENA_KEEP_BYTES (1024u * 1024)  //  a batch's memory kept for the next
 //  Batch size buckets of HealthReply.batch_sizes: at most 1, 2, 4 ... 512
 //  (TS_BATCH_MAX) requests.
 #define TS_BATCH_SIZE_BUCKETS 10
@@ -1237,6 +1238,7 @@ s_start_loop (ts_daemon *self)
     uv_loop_init (&self->loop);
     self->start_ms = uv_now (&self->loop);
     self->arena = ts_arena_new ();
+    ts_arena_keep (self->arena, BATCH_ARENA_KEEP_BYTES);
     self->park = ts_park_new ();
     for (size_t i = 0; i < ANSWERS_MAX; i++)
         self->answers [i].replies = ts_batch_new (true);
