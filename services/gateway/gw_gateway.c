@@ -20,6 +20,7 @@
 #include "gw_disclose.h"
 #include "gw_http.h"
 #include "gw_json.h"
+#include "gw_memo.h"
 #include "gw_metrics.h"
 #include "gw_openapi.h"
 #include "gw_ratelimit.h"
@@ -57,6 +58,7 @@ struct gw_gateway {
     uint64_t unavailable_suppressed [TS_SERVICE_COUNT];
     char *json;                     //  replies are printed here (reused)
     size_t json_cap;                //  bytes at json
+    gw_memo *memo;                  //  routes' last replies as JSON
     //  Arenas of finished calls, reset, for the next ones: a call then
     //  allocates nothing (its call_t lives in its arena too).
     ts_arena *arena_pool [ARENA_POOL_MAX];
@@ -588,13 +590,13 @@ s_on_reply (void *arg, unsigned code, const char *message, const uint8_t *body, 
     else
     if (code >= 400)
         s_error (self, call->req, call->route_key, code, message);
-    else {
+    else
+    if (route->flags & GW_RAW) {
         ProtobufCMessage *reply = protobuf_c_message_unpack (route->reply,
                                                              ts_arena_pb (call->arena), size, body);
         if (!reply)
             s_error (self, call->req, call->route_key, TS_INTERNAL, "malformed reply from the service");
-        else
-        if (route->flags & GW_RAW) {
+        else {
             const ProtobufCFieldDescriptor *ct =
                 protobuf_c_message_descriptor_get_field_by_name (route->reply, "content_type");
             const ProtobufCFieldDescriptor *data =
@@ -605,8 +607,19 @@ s_on_reply (void *arg, unsigned code, const char *message, const uint8_t *body, 
             ProtobufCBinaryData *bytes = (ProtobufCBinaryData *) ((char *) reply + data->offset);
             s_respond (self, call->req, call->route_key, code, type, bytes->data, bytes->len);
         }
+    }
+    else {
+        //  The same bytes as the route's last reply: the same JSON.
+        const char *json;
+        long len = gw_memo_render (self->memo, route, route->reply, body, size,
+                                   ts_arena_pb (call->arena), &json);
+        if (len == GW_MEMO_MALFORMED)
+            s_error (self, call->req, call->route_key, TS_INTERNAL, "malformed reply from the service");
         else
-            s_respond_msg (self, call->req, call->route_key, code, reply);
+        if (len < 0)
+            s_error (self, call->req, call->route_key, TS_INTERNAL, "cannot print the reply");
+        else
+            s_respond (self, call->req, call->route_key, code, "application/json", json, (size_t) len);
     }
     s_call_free (call);
 }
@@ -957,6 +970,8 @@ gw_gateway_new (uv_loop_t *loop, const ts_config *cfg, char *err, size_t err_siz
     self->metrics = gw_metrics_new ();
     self->token_limit = gw_ratelimit_new (cfg->rate_token_per_s);
     self->public_limit = gw_ratelimit_new (cfg->rate_public_per_s);
+    self->memo = gw_memo_new ();
+    assert (self->memo);
     self->auth = gw_auth_new (cfg->data_dir, err, err_size);
     if (!self->auth) {
         gw_gateway_destroy (&self);
@@ -1029,6 +1044,7 @@ gw_gateway_destroy (gw_gateway **self_p)
     gw_metrics_destroy (&self->metrics);
     gw_ratelimit_destroy (&self->token_limit);
     gw_ratelimit_destroy (&self->public_limit);
+    gw_memo_destroy (&self->memo);
     free (self->json);
     self->json = NULL;
     *self_p = NULL;

@@ -1,0 +1,249 @@
+/*  test_gw_memo - the routes' reply memo: what it returns is always what a
+    fresh unpack and print of the same bytes gives, it answers from memory
+    only for the same route, type and bytes, misses on any changed byte or
+    length, keeps nothing over its entry bound, and two routes sharing a
+    slot take turns without mixing their replies. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_json.h"
+#include "gw_memo.h"
+#include "testmsg.pb-c.h"
+
+typedef Tashan__Test__AllTypes all_types_t;
+
+static const char *s_json =
+    "{\"f_int32\":-1,\"f_string\":\"\\\"\xe4\xbd\xa0\\n\",\"f_bytes\":\"AP8=\","
+    "\"f_enum\":\"INFRARED\",\"r_string\":[\"\",\"x\"],\"r_double\":[1e+100],"
+    "\"members\":[{\"name\":\"A\",\"birth_year\":1990,\"tags\":[\"t\"]}],"
+    "\"m_counts\":{\"a\":1}}";
+
+//  Two distinct route keys (the gateway uses its route table's entries).
+static char s_routes [2];
+
+//  The packed message of a JSON text (the caller frees it).
+static uint8_t *
+s_pack (const char *json, size_t *size_p)
+{
+    char err [256];
+    ProtobufCMessage *msg = gw_json_parse (&tashan__test__all_types__descriptor, json,
+                                           strlen (json), NULL, err, sizeof err);
+    assert_non_null (msg);
+    size_t size = protobuf_c_message_get_packed_size (msg);
+    uint8_t *wire = malloc (size + 1);
+    assert_non_null (wire);
+    assert_int_equal (protobuf_c_message_pack (msg, wire), size);
+    protobuf_c_message_free_unpacked (msg, NULL);
+    *size_p = size;
+    return wire;
+}
+
+//  What the gateway printed before the memo: unpack, print. NULL when the
+//  bytes do not unpack.
+static char *
+s_fresh (const ProtobufCMessageDescriptor *desc, const uint8_t *wire, size_t size)
+{
+    ProtobufCMessage *msg = protobuf_c_message_unpack (desc, NULL, size, wire);
+    if (!msg)
+        return NULL;
+    char *json = gw_json_print (msg);
+    assert_non_null (json);
+    protobuf_c_message_free_unpacked (msg, NULL);
+    return json;
+}
+
+//  Render through the memo and check the text against a fresh render.
+static void
+s_render_equals_fresh (gw_memo *memo, const void *key, const ProtobufCMessageDescriptor *desc,
+                       const uint8_t *wire, size_t size)
+{
+    const char *json = NULL;
+    long len = gw_memo_render (memo, key, desc, wire, size, NULL, &json);
+    char *fresh = s_fresh (desc, wire, size);
+    if (!fresh) {
+        assert_int_equal (len, GW_MEMO_MALFORMED);
+        assert_null (json);
+        return;
+    }
+    assert_true (len > 0);
+    assert_non_null (json);
+    assert_int_equal ((size_t) len, strlen (fresh));
+    assert_memory_equal (json, fresh, (size_t) len);
+    free (fresh);
+}
+
+static void
+test_same_bytes_hit_with_the_same_text (void **state)
+{
+    (void) state;
+    gw_memo *memo = gw_memo_new ();
+    assert_non_null (memo);
+    size_t size;
+    uint8_t *wire = s_pack (s_json, &size);
+    s_render_equals_fresh (memo, &s_routes [0], &tashan__test__all_types__descriptor, wire, size);
+    assert_int_equal (gw_memo_hits (memo), 0);
+    assert_int_equal (gw_memo_misses (memo), 1);
+    //  A copy of the bytes (not the same buffer) still hits.
+    uint8_t *copy = malloc (size);
+    memcpy (copy, wire, size);
+    for (int i = 0; i < 3; i++)
+        s_render_equals_fresh (memo, &s_routes [0], &tashan__test__all_types__descriptor,
+                               copy, size);
+    assert_int_equal (gw_memo_hits (memo), 3);
+    assert_int_equal (gw_memo_misses (memo), 1);
+    free (copy);
+    free (wire);
+    gw_memo_destroy (&memo);
+    assert_null (memo);
+    gw_memo_destroy (&memo);            //  safe twice
+}
+
+//  Each byte changed in turn: never the remembered text, always what a
+//  fresh render of the changed bytes gives (or malformed, as it would be).
+static void
+test_any_changed_byte_misses (void **state)
+{
+    (void) state;
+    gw_memo *memo = gw_memo_new ();
+    size_t size;
+    uint8_t *wire = s_pack (s_json, &size);
+    const ProtobufCMessageDescriptor *desc = &tashan__test__all_types__descriptor;
+    assert_true (size > 20 && size < 4096);
+    for (size_t at = 0; at < size; at++) {
+        s_render_equals_fresh (memo, &s_routes [0], desc, wire, size);
+        uint64_t misses = gw_memo_misses (memo);
+        wire [at] ^= 0x01;
+        s_render_equals_fresh (memo, &s_routes [0], desc, wire, size);
+        assert_int_equal (gw_memo_misses (memo), misses + 1);
+        wire [at] ^= 0x01;
+    }
+    //  Shorter or longer bytes (a prefix is often a valid message too).
+    s_render_equals_fresh (memo, &s_routes [0], desc, wire, size);
+    uint64_t misses = gw_memo_misses (memo);
+    s_render_equals_fresh (memo, &s_routes [0], desc, wire, size - 2);
+    wire [size] = 0;
+    s_render_equals_fresh (memo, &s_routes [0], desc, wire, size + 1);
+    assert_int_equal (gw_memo_misses (memo), misses + 2);
+    free (wire);
+    gw_memo_destroy (&memo);
+}
+
+//  The same bytes for another route, or read as another type, miss.
+static void
+test_other_route_or_type_misses (void **state)
+{
+    (void) state;
+    gw_memo *memo = gw_memo_new ();
+    size_t size;
+    uint8_t *wire = s_pack ("{\"f_sint32\":5}", &size);
+    s_render_equals_fresh (memo, &s_routes [0], &tashan__test__all_types__descriptor, wire, size);
+    s_render_equals_fresh (memo, &s_routes [1], &tashan__test__all_types__descriptor, wire, size);
+    assert_int_equal (gw_memo_misses (memo), 2);
+    //  Field 2 read as a Member: birth_year, not f_sint32.
+    s_render_equals_fresh (memo, &s_routes [0], &tashan__test__member__descriptor, wire, size);
+    assert_int_equal (gw_memo_misses (memo), 3);
+    s_render_equals_fresh (memo, &s_routes [0], &tashan__test__member__descriptor, wire, size);
+    assert_int_equal (gw_memo_hits (memo), 1);
+    free (wire);
+    gw_memo_destroy (&memo);
+}
+
+//  Every route key that lands in one slot takes turns with the others:
+//  each render is still its own route's text.
+static void
+test_routes_sharing_a_slot_do_not_mix (void **state)
+{
+    (void) state;
+    gw_memo *memo = gw_memo_new ();
+    enum { KEYS = 4 * GW_MEMO_SLOTS };
+    static char keys [KEYS];
+    size_t size_a, size_b;
+    uint8_t *a = s_pack ("{\"f_string\":\"a\"}", &size_a);
+    uint8_t *b = s_pack ("{\"f_string\":\"b\"}", &size_b);
+    //  More keys than slots: some share one.
+    for (int round = 0; round < 3; round++)
+        for (size_t k = 0; k < KEYS; k++)
+            s_render_equals_fresh (memo, &keys [k], &tashan__test__all_types__descriptor,
+                                   k % 2? a: b, k % 2? size_a: size_b);
+    assert_true (gw_memo_misses (memo) >= KEYS);
+    //  A key at a time: the second render hits.
+    uint64_t hits = gw_memo_hits (memo);
+    s_render_equals_fresh (memo, &keys [7], &tashan__test__all_types__descriptor, a, size_a);
+    s_render_equals_fresh (memo, &keys [7], &tashan__test__all_types__descriptor, a, size_a);
+    assert_true (gw_memo_hits (memo) >= hits + 1);
+    free (a);
+    free (b);
+    gw_memo_destroy (&memo);
+}
+
+//  A reply over the entry bound is rendered every time (right each time).
+static void
+test_large_reply_not_kept (void **state)
+{
+    (void) state;
+    gw_memo *memo = gw_memo_new ();
+    size_t big = GW_MEMO_ENTRY_MAX_BYTES;
+    char *json = malloc (big + 64);
+    int at = snprintf (json, 64, "{\"f_string\":\"");
+    memset (json + at, 'z', big);
+    strcpy (json + at + big, "\"}");
+    size_t size;
+    uint8_t *wire = s_pack (json, &size);
+    for (int i = 0; i < 3; i++)
+        s_render_equals_fresh (memo, &s_routes [0], &tashan__test__all_types__descriptor,
+                               wire, size);
+    assert_int_equal (gw_memo_hits (memo), 0);
+    assert_int_equal (gw_memo_misses (memo), 3);
+    //  A small reply of the same route is kept again.
+    free (wire);
+    wire = s_pack ("{\"f_int32\":3}", &size);
+    for (int i = 0; i < 2; i++)
+        s_render_equals_fresh (memo, &s_routes [0], &tashan__test__all_types__descriptor,
+                               wire, size);
+    assert_int_equal (gw_memo_hits (memo), 1);
+    free (wire);
+    free (json);
+    gw_memo_destroy (&memo);
+}
+
+//  Malformed bytes: an error, nothing kept; empty bytes: the defaults.
+static void
+test_malformed_and_empty (void **state)
+{
+    (void) state;
+    gw_memo *memo = gw_memo_new ();
+    const uint8_t bad [] = { 0x72, 0x10, 'x' };     //  field 14, length 16, 1 byte
+    const char *json = "?";
+    for (int i = 0; i < 2; i++)
+        assert_int_equal (gw_memo_render (memo, &s_routes [0],
+                                          &tashan__test__all_types__descriptor, bad,
+                                          sizeof bad, NULL, &json), GW_MEMO_MALFORMED);
+    assert_null (json);
+    assert_int_equal (gw_memo_hits (memo), 0);
+    for (int i = 0; i < 2; i++)
+        s_render_equals_fresh (memo, &s_routes [0], &tashan__test__all_types__descriptor,
+                               NULL, 0);
+    assert_int_equal (gw_memo_hits (memo), 1);
+    gw_memo_destroy (&memo);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_same_bytes_hit_with_the_same_text),
+        cmocka_unit_test (test_any_changed_byte_misses),
+        cmocka_unit_test (test_other_route_or_type_misses),
+        cmocka_unit_test (test_routes_sharing_a_slot_do_not_mix),
+        cmocka_unit_test (test_large_reply_not_kept),
+        cmocka_unit_test (test_malformed_and_empty),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
