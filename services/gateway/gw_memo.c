@@ -23,19 +23,26 @@ typedef struct {
     size_t body_len;                    //  bytes of reply at data
     size_t json_len;                    //  bytes of JSON after them
     size_t capacity;                    //  bytes allocated at data
+    uint64_t used_tick;                 //  last kept or hit (LRU in its set)
 } slot_t;
 
 struct gw_memo {
     uint32_t magic;                     //  MEMO_MAGIC
-    slot_t slots [GW_MEMO_SLOTS];
+    slot_t slots [GW_MEMO_SLOTS];       //  GW_MEMO_WAYS per set
     char *print;                        //  a miss is printed here (reused)
     size_t print_cap;                   //  bytes at print
+    uint64_t tick;                      //  LRU clock
     uint64_t hits;                      //  renders answered from a slot
     uint64_t misses;                    //  renders unpacked and printed
 };
 
-_Static_assert ((GW_MEMO_SLOTS & (GW_MEMO_SLOTS - 1)) == 0, "slots: a power of two");
-
+#define SETS (GW_MEMO_SLOTS / GW_MEMO_WAYS)
+_Static_assert ((SETS & (SETS - 1)) == 0 && SETS * GW_MEMO_WAYS == GW_MEMO_SLOTS,
+                "sets: a power of two");
+//  A route keeps at most this many replies (views) in its set, so a route
+//  whose every reply differs (a person's page) cannot push out the
+//  others' replies that do come again.
+#define ROUTE_WAYS_MAX (GW_MEMO_WAYS / 2)
 
 //  --------------------------------------------------------------------------
 //  Constructor and destructor
@@ -68,22 +75,44 @@ gw_memo_destroy (gw_memo **self_p)
 
 
 //  --------------------------------------------------------------------------
-//  The slot of a route: routes are static descriptors, so their addresses
+//  The set of a route: routes are static descriptors, so their addresses
 //  differ in the low bits after the alignment; a multiplicative hash
 //  spreads them.
 
 static slot_t *
-s_slot (gw_memo *self, const void *key)
+s_set (gw_memo *self, const void *key)
 {
     uint64_t hash = ((uint64_t) (uintptr_t) key >> 3) * 0x9e3779b97f4a7c15ull;
-    size_t index = (size_t) (hash >> 40) & (GW_MEMO_SLOTS - 1);
-    return &self->slots [index];
+    size_t index = (size_t) (hash >> 40) & (SETS - 1);
+    return &self->slots [index * GW_MEMO_WAYS];
+}
+
+//  The slot a miss of key fills: the least recently used of the key's own
+//  once it holds ROUTE_WAYS_MAX, else an empty one, else the least
+//  recently used of the set.
+static slot_t *
+s_victim (slot_t *set, const void *key)
+{
+    slot_t *own = NULL, *any = NULL;
+    size_t owned = 0;
+    for (size_t way = 0; way < GW_MEMO_WAYS; way++) {
+        slot_t *slot = &set [way];
+        if (slot->key == key) {
+            owned++;
+            if (!own || slot->used_tick < own->used_tick)
+                own = slot;
+        }
+        if (!any || (any->key && (!slot->key || slot->used_tick < any->used_tick)))
+            any = slot;
+    }
+    assert (any && owned <= ROUTE_WAYS_MAX);
+    return owned == ROUTE_WAYS_MAX? own: any;
 }
 
 //  Keep body and its JSON in the route's slot (replacing what it held);
 //  a pair larger than an entry may hold empties the slot instead.
 static void
-s_keep (slot_t *slot, const void *key, const ProtobufCMessageDescriptor *desc,
+s_keep (slot_t *slot, uint64_t tick, const void *key, const ProtobufCMessageDescriptor *desc,
         const uint8_t *body, size_t size, const char *json, size_t json_len)
 {
     slot->key = NULL;                   //  empty until filled in full
@@ -110,6 +139,7 @@ s_keep (slot_t *slot, const void *key, const ProtobufCMessageDescriptor *desc,
     slot->desc = desc;
     slot->body_len = size;
     slot->json_len = json_len;
+    slot->used_tick = tick;
 }
 
 
@@ -132,13 +162,18 @@ gw_memo_render (gw_memo *self, const void *key, const ProtobufCMessageDescriptor
         self->print = NULL;
         self->print_cap = 0;
     }
-    slot_t *slot = s_slot (self, key);
-    if (slot->key == key && slot->desc == desc && slot->body_len == size
-    &&  (size == 0 || memcmp (slot->data, body, size) == 0)) {
-        self->hits++;
-        assert (slot->json_len > 0);
-        *json_p = (const char *) slot->data + slot->body_len;
-        return (long) slot->json_len;
+    slot_t *set = s_set (self, key);
+    self->tick++;
+    for (size_t way = 0; way < GW_MEMO_WAYS; way++) {
+        slot_t *slot = &set [way];
+        if (slot->key == key && slot->desc == desc && slot->body_len == size
+        &&  (size == 0 || memcmp (slot->data, body, size) == 0)) {
+            self->hits++;
+            slot->used_tick = self->tick;
+            assert (slot->json_len > 0);
+            *json_p = (const char *) slot->data + slot->body_len;
+            return (long) slot->json_len;
+        }
     }
     self->misses++;
     ProtobufCMessage *msg = protobuf_c_message_unpack (desc, allocator, size, body);
@@ -148,7 +183,7 @@ gw_memo_render (gw_memo *self, const void *key, const ProtobufCMessageDescriptor
     protobuf_c_message_free_unpacked (msg, allocator);
     if (len < 0)
         return GW_MEMO_UNPRINTABLE;
-    s_keep (slot, key, desc, body, size, self->print, (size_t) len);
+    s_keep (s_victim (set, key), self->tick, key, desc, body, size, self->print, (size_t) len);
     *json_p = self->print;
     return len;
 }

@@ -13,10 +13,13 @@
     and reuse cannot show one caller what another was meant to see: a
     caller whose view differs gets different bytes, and a miss.
 
-    Bounded: GW_MEMO_SLOTS entries, direct-mapped by the route's key (two
-    routes in one slot take turns), each at most GW_MEMO_ENTRY_MAX_BYTES of
-    reply plus JSON; a larger reply is rendered every time. Not thread-safe
-    (the gateway's loop thread only).
+    Bounded: GW_MEMO_SLOTS entries in sets of GW_MEMO_WAYS, a route's set
+    chosen by its key, least recently used out first; a route keeps at
+    most half of its set (so a few views of one route, as the honour
+    board's per role, each stay, and a route whose replies never repeat
+    cannot push out those that do). Each entry holds at most
+    GW_MEMO_ENTRY_MAX_BYTES of reply plus JSON; a larger reply is rendered
+    every time. Not thread-safe (the gateway's loop thread only).
     =========================================================================
 */
 #ifndef GW_MEMO_H
@@ -26,7 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GW_MEMO_SLOTS 64                    //  a power of two
+#define GW_MEMO_SLOTS 64                    //  entries in all
+#define GW_MEMO_WAYS 4                      //  entries per set (a power of two)
 #define GW_MEMO_ENTRY_MAX_BYTES (32 * 1024) //  reply + JSON kept per slot
 
 //  gw_memo_render's failures.

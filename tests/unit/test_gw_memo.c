@@ -1,8 +1,9 @@
 /*  test_gw_memo - the routes' reply memo: what it returns is always what a
     fresh unpack and print of the same bytes gives, it answers from memory
     only for the same route, type and bytes, misses on any changed byte or
-    length, keeps nothing over its entry bound, and two routes sharing a
-    slot take turns without mixing their replies. */
+    length, keeps nothing over its entry bound, keeps a few views of one
+    route, does not let a route whose replies never repeat push out the
+    others, and routes sharing a set never mix their replies. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -163,7 +164,7 @@ test_routes_sharing_a_slot_do_not_mix (void **state)
     (void) state;
     gw_memo *memo = gw_memo_new ();
     enum { KEYS = 4 * GW_MEMO_SLOTS };
-    static char keys [KEYS];
+    static uint64_t keys [KEYS];     //  8 bytes apart, as routes are
     size_t size_a, size_b;
     uint8_t *a = s_pack ("{\"f_string\":\"a\"}", &size_a);
     uint8_t *b = s_pack ("{\"f_string\":\"b\"}", &size_b);
@@ -234,6 +235,59 @@ test_malformed_and_empty (void **state)
     gw_memo_destroy (&memo);
 }
 
+//  Two views of one route (the board per role) taking turns both stay.
+static void
+test_views_of_a_route_both_stay (void **state)
+{
+    (void) state;
+    gw_memo *memo = gw_memo_new ();
+    size_t size_a, size_b;
+    uint8_t *a = s_pack ("{\"f_string\":\"public view\"}", &size_a);
+    uint8_t *b = s_pack ("{\"f_string\":\"ops view\"}", &size_b);
+    for (int i = 0; i < 10; i++) {
+        s_render_equals_fresh (memo, &s_routes [0], &tashan__test__all_types__descriptor,
+                               a, size_a);
+        s_render_equals_fresh (memo, &s_routes [0], &tashan__test__all_types__descriptor,
+                               b, size_b);
+    }
+    assert_int_equal (gw_memo_misses (memo), 2);
+    assert_int_equal (gw_memo_hits (memo), 18);
+    free (a);
+    free (b);
+    gw_memo_destroy (&memo);
+}
+
+//  A route whose replies never repeat (a person's page) does not push
+//  out another route's reply, whichever set the two share.
+static void
+test_unique_replies_do_not_push_out_others (void **state)
+{
+    (void) state;
+    gw_memo *memo = gw_memo_new ();
+    enum { KEYS = 2 * GW_MEMO_SLOTS };
+    static uint64_t keys [KEYS];     //  8 bytes apart, as routes are
+    static char flood;
+    size_t size;
+    uint8_t *hot = s_pack ("{\"f_string\":\"board\"}", &size);
+    for (size_t k = 0; k < KEYS; k++) {
+        s_render_equals_fresh (memo, &keys [k], &tashan__test__all_types__descriptor, hot, size);
+        for (int i = 0; i < 3 * GW_MEMO_WAYS; i++) {
+            char json [64];
+            snprintf (json, sizeof json, "{\"f_int64\":%zu}", k * 100 + (size_t) i);
+            size_t unique_size;
+            uint8_t *unique = s_pack (json, &unique_size);
+            s_render_equals_fresh (memo, &flood, &tashan__test__all_types__descriptor,
+                                   unique, unique_size);
+            free (unique);
+        }
+        uint64_t hits = gw_memo_hits (memo);
+        s_render_equals_fresh (memo, &keys [k], &tashan__test__all_types__descriptor, hot, size);
+        assert_int_equal (gw_memo_hits (memo), hits + 1);
+    }
+    free (hot);
+    gw_memo_destroy (&memo);
+}
+
 int
 main (void)
 {
@@ -242,6 +296,8 @@ main (void)
         cmocka_unit_test (test_any_changed_byte_misses),
         cmocka_unit_test (test_other_route_or_type_misses),
         cmocka_unit_test (test_routes_sharing_a_slot_do_not_mix),
+        cmocka_unit_test (test_views_of_a_route_both_stay),
+        cmocka_unit_test (test_unique_replies_do_not_push_out_others),
         cmocka_unit_test (test_large_reply_not_kept),
         cmocka_unit_test (test_malformed_and_empty),
     };
