@@ -14,8 +14,8 @@
 #define MEMO_MAGIC 0x4d454d4fu
 #define PRINT_KEEP_BYTES (256 * 1024)   //  a larger print buffer is not kept
 
-//  One route's last reply and its JSON, in one buffer: the reply's bytes
-//  at [0, body_len), the JSON after them.
+//  A reply of a route and its JSON, in one buffer: the reply's bytes at
+//  [0, body_len), the JSON after them.
 typedef struct {
     const void *key;                    //  the route; NULL: slot empty
     const ProtobufCMessageDescriptor *desc;     //  the reply's type
@@ -109,15 +109,21 @@ s_victim (slot_t *set, const void *key)
     return owned == ROUTE_WAYS_MAX? own: any;
 }
 
-//  Keep body and its JSON in the route's slot (replacing what it held);
-//  a pair larger than an entry may hold empties the slot instead.
+//  Does a reply of size bytes and its JSON fit in an entry?
+static bool
+s_fits (size_t size, size_t json_len)
+{
+    return size <= GW_MEMO_ENTRY_MAX_BYTES && json_len <= GW_MEMO_ENTRY_MAX_BYTES - size;
+}
+
+//  Keep body and its JSON in slot (replacing what it held); when memory
+//  runs out the slot is left empty.
 static void
 s_keep (slot_t *slot, uint64_t tick, const void *key, const ProtobufCMessageDescriptor *desc,
         const uint8_t *body, size_t size, const char *json, size_t json_len)
 {
+    assert (s_fits (size, json_len));
     slot->key = NULL;                   //  empty until filled in full
-    if (size > GW_MEMO_ENTRY_MAX_BYTES || json_len > GW_MEMO_ENTRY_MAX_BYTES - size)
-        return;
     size_t need = size + json_len;
     if (need > slot->capacity) {
         //  Grown in steps so a route whose reply grows by a few bytes
@@ -183,7 +189,10 @@ gw_memo_render (gw_memo *self, const void *key, const ProtobufCMessageDescriptor
     protobuf_c_message_free_unpacked (msg, allocator);
     if (len < 0)
         return GW_MEMO_UNPRINTABLE;
-    s_keep (s_victim (set, key), self->tick, key, desc, body, size, self->print, (size_t) len);
+    //  A reply too large to keep does not push out one that fits.
+    if (s_fits (size, (size_t) len))
+        s_keep (s_victim (set, key), self->tick, key, desc, body, size, self->print,
+                (size_t) len);
     *json_p = self->print;
     return len;
 }

@@ -184,7 +184,8 @@ test_routes_sharing_a_slot_do_not_mix (void **state)
     gw_memo_destroy (&memo);
 }
 
-//  A reply over the entry bound is rendered every time (right each time).
+//  A reply over the entry bound is rendered every time (right each time)
+//  and pushes out nothing.
 static void
 test_large_reply_not_kept (void **state)
 {
@@ -197,18 +198,36 @@ test_large_reply_not_kept (void **state)
     strcpy (json + at + big, "\"}");
     size_t size;
     uint8_t *wire = s_pack (json, &size);
-    for (int i = 0; i < 3; i++)
-        s_render_equals_fresh (memo, &s_routes [0], &tashan__test__all_types__descriptor,
-                               wire, size);
+    //  A full set (four keys in one 8-byte word: one set) keeps its
+    //  entries while the big reply is rendered again and again.
+    static uint64_t word;
+    const char *keys = (const char *) &word;
+    uint8_t *small [GW_MEMO_WAYS];
+    size_t small_size [GW_MEMO_WAYS];
+    assert_true (GW_MEMO_WAYS <= sizeof word);
+    for (size_t k = 0; k < GW_MEMO_WAYS; k++) {
+        char text [64];
+        snprintf (text, sizeof text, "{\"f_int32\":%zu}", k);
+        small [k] = s_pack (text, &small_size [k]);
+        s_render_equals_fresh (memo, keys + k, &tashan__test__all_types__descriptor,
+                               small [k], small_size [k]);
+    }
+    for (int i = 0; i < 3 * GW_MEMO_WAYS; i++)
+        s_render_equals_fresh (memo, keys, &tashan__test__all_types__descriptor, wire, size);
     assert_int_equal (gw_memo_hits (memo), 0);
-    assert_int_equal (gw_memo_misses (memo), 3);
+    assert_int_equal (gw_memo_misses (memo), GW_MEMO_WAYS + 3 * GW_MEMO_WAYS);
+    for (size_t k = 0; k < GW_MEMO_WAYS; k++) {
+        s_render_equals_fresh (memo, keys + k, &tashan__test__all_types__descriptor,
+                               small [k], small_size [k]);
+        free (small [k]);
+    }
+    assert_int_equal (gw_memo_hits (memo), GW_MEMO_WAYS);
     //  A small reply of the same route is kept again.
     free (wire);
     wire = s_pack ("{\"f_int32\":3}", &size);
     for (int i = 0; i < 2; i++)
-        s_render_equals_fresh (memo, &s_routes [0], &tashan__test__all_types__descriptor,
-                               wire, size);
-    assert_int_equal (gw_memo_hits (memo), 1);
+        s_render_equals_fresh (memo, keys, &tashan__test__all_types__descriptor, wire, size);
+    assert_int_equal (gw_memo_hits (memo), GW_MEMO_WAYS + 1);
     free (wire);
     free (json);
     gw_memo_destroy (&memo);
