@@ -66,6 +66,15 @@ ts_ctx_table (ts_ctx *ctx, const char *name)
     return ts_store_table (ts_txn_store (ctx->txn), name);
 }
 
+void
+ts_reply_packed (ts_ctx *ctx, const uint8_t *bytes, size_t size)
+{
+    assert (ctx);
+    assert (bytes || size == 0);
+    ctx->reply_bytes = bytes ? bytes : (const uint8_t *) "";
+    ctx->reply_size = size;
+}
+
 unsigned
 ts_fail (ts_ctx *ctx, unsigned code, const char *fmt, ...)
 {
@@ -446,6 +455,13 @@ s_job_execute (ts_job *job, const ts_method *m, const ProtobufCMessage *req,
         }
     }
     job->code = code;
+    if (ctx->reply_bytes) {
+        //  Copied: a service's kept reply may go before the job's is sent.
+        job->reply_size = ctx->reply_size;
+        job->reply = ts_arena_alloc (ctx->arena, job->reply_size ? job->reply_size : 1);
+        memcpy (job->reply, ctx->reply_bytes, job->reply_size);
+        return write;
+    }
     job->reply_size = protobuf_c_message_get_packed_size (rep);
     job->reply = ts_arena_alloc (ctx->arena, job->reply_size ? job->reply_size : 1);
     protobuf_c_message_pack (rep, job->reply);

@@ -55,12 +55,21 @@ typedef struct {
     char message [256];             //  set by ts_fail
     uint32_t events_emitted;        //  count of ts_emit calls
     uint64_t last_event_seq;        //  outbox seq of the last ts_emit
+    const uint8_t *reply_bytes;     //  ts_reply_packed: the reply, packed
+    size_t reply_size;              //  its size
 } ts_ctx;
 
 //  Record an error for the reply and return its code, so a handler can
 //  write: return ts_fail (ctx, TS_NOT_FOUND, "no person %s", id);
 unsigned ts_fail (ts_ctx *ctx, unsigned code, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
+
+//  The reply of a successful handler given as bytes already packed (a
+//  reply kept by the service): the dispatcher copies them instead of
+//  packing the handler's rep, which it then ignores. The bytes must be
+//  a packed message of the method's reply type, valid until the handler
+//  returns.
+void ts_reply_packed (ts_ctx *ctx, const uint8_t *bytes, size_t size);
 
 //  A table of this daemon's store by name (opened at start; asserts).
 ts_table ts_ctx_table (ts_ctx *ctx, const char *name);

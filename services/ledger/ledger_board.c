@@ -408,10 +408,10 @@ ledger_board_honor (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *r,
     uint64_t snapshot = ledger_replies_snapshot (ctx);
     ts_key key;
     bool keep = ledger_board_reply_key (&key, 'h', ops, month_index, page_size, r->page_token);
-    if (keep && ledger_replies_get (replies, &key, snapshot, &rep->base))
+    if (keep && ledger_replies_serve (replies, &key, snapshot, ctx))
         return TS_OK;
     rc = s_honor_build (ctx, r, month_index, page_size, &view, rep);
     if (keep && rc < 400 && ts_txn_error (ctx->txn) == 0)
-        ledger_replies_put (replies, &key, snapshot, &rep->base);
+        ledger_replies_keep (replies, &key, snapshot, &rep->base, ctx);
     return rc;
 }

@@ -351,15 +351,15 @@ s_ranking (ts_ctx *ctx, const Tashan__Ledger__BoardRequest *req, Tashan__Ledger_
     ts_key key;
     bool keep = ledger_board_reply_key (&key, r.kind == KIND_HOUSEHOLDS ? 'H' : 'B', false,
                                         month_index, page_size, req->page_token);
-    if (keep && ledger_replies_get (replies, &key, snapshot, &rep->base))
+    if (keep && ledger_replies_serve (replies, &key, snapshot, ctx))
         return TS_OK;
     bool published;
     rc = s_ranking_build (ctx, &r, month_index, offset, page_size, rep, &published);
     //  Kept for good only when read from a committed snapshot: inside a
     //  write batch the month may have closed in a commit that never comes.
     if (keep && rc < 400 && ts_txn_error (ctx->txn) == 0 && snapshot != 0)
-        ledger_replies_put (replies, &key, published ? LEDGER_REPLIES_FOREVER : snapshot,
-                            &rep->base);
+        ledger_replies_keep (replies, &key, published ? LEDGER_REPLIES_FOREVER : snapshot,
+                             &rep->base, ctx);
     return rc;
 }
 

@@ -16,20 +16,20 @@
 #define REPLIES_MAGIC 0x4c525053u
 //  A reply above this is built each time: a few huge pages must not push
 //  out every other view.
-#define REPLY_MAX_BYTES (LEDGER_REPLIES_MAX_BYTES / 4)
+#define REPLY_MAX_BYTES (LEDGER_REPLIES_MAX_BYTES / 16)
 
 typedef struct {
     ts_key key;                     //  what was asked (kind, view, month, page)
     uint64_t snapshot;              //  read at; LEDGER_REPLIES_FOREVER: for good
     uint64_t used_tick;             //  last served or kept (LRU)
-    size_t bytes;                   //  the memory it holds (the bound counts these)
-    ProtobufCMessage *message;      //  unpacked (s_counted allocator); NULL: a free slot
+    size_t bytes;                   //  size of packed (the bound counts these)
+    uint8_t *packed;                //  the reply as the wire carries it; NULL: a free slot
 } s_reply;
 
 struct ledger_replies {
     uint32_t magic;                 //  REPLIES_MAGIC
     s_reply replies [LEDGER_REPLIES_MAX];
-    size_t count;                   //  slots holding a message
+    size_t count;                   //  slots holding a reply
     size_t bytes;                   //  their bytes summed
     uint64_t tick;                  //  LRU clock
     uint64_t hits;                  //  replies served from here
@@ -44,40 +44,13 @@ ledger_replies_new (void)
     return self;
 }
 
-//  A protobuf-c allocator that counts what it hands out (allocator_data:
-//  a size_t), each block prefixed with its size.
-static void *
-s_counted_alloc (void *data, size_t size)
-{
-    max_align_t *block = malloc (sizeof (max_align_t) + size);
-    assert (block);
-    *(size_t *) block = size;
-    *(size_t *) data += sizeof (max_align_t) + size;
-    return block + 1;
-}
-
-static void
-s_counted_free (void *data, void *ptr)
-{
-    if (!ptr)
-        return;
-    max_align_t *block = (max_align_t *) ptr - 1;
-    size_t *total = data;
-    assert (*total >= sizeof (max_align_t) + *(size_t *) block);
-    *total -= sizeof (max_align_t) + *(size_t *) block;
-    free (block);
-}
-
 static void
 s_drop (ledger_replies *self, s_reply *r)
 {
-    if (!r->message)
+    if (!r->packed)
         return;
     assert (self->count > 0 && self->bytes >= r->bytes);
-    size_t held = r->bytes;
-    ProtobufCAllocator counted = { s_counted_alloc, s_counted_free, &held };
-    protobuf_c_message_free_unpacked (r->message, &counted);
-    assert (held == 0);
+    free (r->packed);
     self->count--;
     self->bytes -= r->bytes;
     memset (r, 0, sizeof *r);
@@ -116,7 +89,7 @@ s_find (ledger_replies *self, const ts_key *key)
 {
     for (size_t i = 0; i < LEDGER_REPLIES_MAX; i++) {
         s_reply *r = &self->replies [i];
-        if (r->message && r->key.size == key->size
+        if (r->packed && r->key.size == key->size
         &&  memcmp (r->key.data, key->data, key->size) == 0)
             return r;
     }
@@ -124,11 +97,11 @@ s_find (ledger_replies *self, const ts_key *key)
 }
 
 bool
-ledger_replies_get (ledger_replies *self, const ts_key *key, uint64_t snapshot,
-                    ProtobufCMessage *rep)
+ledger_replies_serve (ledger_replies *self, const ts_key *key, uint64_t snapshot,
+                      ts_ctx *ctx)
 {
     assert (self && self->magic == REPLIES_MAGIC);
-    assert (key && rep);
+    assert (key && ctx);
     s_reply *r = s_find (self, key);
     if (!r)
         return false;
@@ -140,8 +113,7 @@ ledger_replies_get (ledger_replies *self, const ts_key *key, uint64_t snapshot,
             s_drop (self, r);
         return false;
     }
-    assert (r->message->descriptor == rep->descriptor);
-    memcpy (rep, r->message, rep->descriptor->sizeof_message);
+    ts_reply_packed (ctx, r->packed, r->bytes);
     r->used_tick = ++self->tick;
     self->hits++;
     return true;
@@ -155,7 +127,7 @@ s_slot (ledger_replies *self)
     s_reply *oldest = &self->replies [0];
     for (size_t i = 0; i < LEDGER_REPLIES_MAX; i++) {
         s_reply *r = &self->replies [i];
-        if (!r->message)
+        if (!r->packed)
             return r;
         if (r->used_tick < oldest->used_tick)
             oldest = r;
@@ -173,7 +145,7 @@ s_make_room (ledger_replies *self, size_t size_bytes)
         s_reply *oldest = NULL;
         for (size_t i = 0; i < LEDGER_REPLIES_MAX; i++) {
             s_reply *r = &self->replies [i];
-            if (r->message && (!oldest || r->used_tick < oldest->used_tick))
+            if (r->packed && (!oldest || r->used_tick < oldest->used_tick))
                 oldest = r;
         }
         if (!oldest)
@@ -184,29 +156,19 @@ s_make_room (ledger_replies *self, size_t size_bytes)
 }
 
 void
-ledger_replies_put (ledger_replies *self, const ts_key *key, uint64_t snapshot,
-                    const ProtobufCMessage *rep)
+ledger_replies_keep (ledger_replies *self, const ts_key *key, uint64_t snapshot,
+                     const ProtobufCMessage *rep, ts_ctx *ctx)
 {
     assert (self && self->magic == REPLIES_MAGIC);
-    assert (key && rep);
+    assert (key && rep && ctx);
     if (snapshot == 0)
         return;
-    size_t packed_size = protobuf_c_message_get_packed_size (rep);
-    if (packed_size > REPLY_MAX_BYTES / 4)
-        return;                     //  unpacked it would take about 4 times that
-    uint8_t *packed = malloc (packed_size ? packed_size : 1);
+    size_t size = protobuf_c_message_get_packed_size (rep);
+    if (size > REPLY_MAX_BYTES)
+        return;
+    uint8_t *packed = malloc (size ? size : 1);
     assert (packed);
     protobuf_c_message_pack (rep, packed);
-    size_t size = 0;
-    ProtobufCAllocator counted = { s_counted_alloc, s_counted_free, &size };
-    ProtobufCMessage *copy = protobuf_c_message_unpack (rep->descriptor, &counted,
-                                                        packed_size, packed);
-    free (packed);
-    assert (copy);                  //  we packed it: only memory can fail
-    if (size > REPLY_MAX_BYTES) {
-        protobuf_c_message_free_unpacked (copy, &counted);
-        return;
-    }
     s_reply *r = s_find (self, key);
     if (r)
         s_drop (self, r);
@@ -216,10 +178,12 @@ ledger_replies_put (ledger_replies *self, const ts_key *key, uint64_t snapshot,
     r->snapshot = snapshot;
     r->used_tick = ++self->tick;
     r->bytes = size;
-    r->message = copy;
+    r->packed = packed;
     self->count++;
     self->bytes += size;
     assert (self->count <= LEDGER_REPLIES_MAX && self->bytes <= LEDGER_REPLIES_MAX_BYTES);
+    //  Packed once: this request's reply is these bytes too.
+    ts_reply_packed (ctx, r->packed, r->bytes);
 }
 
 size_t
