@@ -23,6 +23,7 @@
 static size_t s_map_budget_bytes = (size_t) TS_CONFIG_MAP_RESIDENT_MIB * 1024 * 1024;
 static uint64_t s_next_check_ms;    //  loop time (ms) of the next map check
 static uint64_t s_next_heap_ms;     //  loop time (ms) of the next heap check
+static size_t s_map_hand;           //  the map trims' clock hand (a page)
 
 void
 ts_memory_setup (const ts_config *cfg)
@@ -53,7 +54,7 @@ ts_memory_tick (ts_store *store, uint64_t now_ms)
         return;
     s_next_check_ms = now_ms + TS_MEMORY_CHECK_MS;
     if (s_map_budget_bytes > 0) {
-        size_t dropped = ts_store_map_trim (store, s_map_budget_bytes);
+        size_t dropped = ts_store_map_trim (store, s_map_budget_bytes, &s_map_hand);
         if (dropped)
             ts_log_debug ("map_trim", "resident_bytes=%zu budget_bytes=%zu", dropped,
                           s_map_budget_bytes);

@@ -12,8 +12,9 @@
         buffers, freed below live allocations, so never trimmed from the
         top (the ledger held 11.6 MB anonymous, 2.0 MB after malloc_trim).
     ts_memory_tick, on the loop thread between batches, drops the first
-    when it exceeds store.map_resident_mib (ts_store_map_trim, checked
-    every 200 ms) and returns the second to the kernel when more than
+    down to 7/8 of store.map_resident_mib when it exceeds it
+    (ts_store_map_trim, checked every 200 ms, a stretch at a time round
+    the map) and returns the second to the kernel when more than
     2 MiB is free (malloc_trim, checked every 5 s).
     =========================================================================
 */

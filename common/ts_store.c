@@ -37,6 +37,8 @@
 #define MAP_SIZE_MAX ((size_t) 1 << 40)
 #define PAGEMAP_ENTRIES 2048        //  pagemap entries read per pread (16 KiB)
 #define PAGEMAP_PRESENT ((uint64_t) 1 << 63)
+#define MAP_META_PAGES 2            //  LMDB's meta pages, first in the file
+#define TRIM_SLACK_PARTS 8          //  a map trim leaves budget - budget/8 mapped
 
 typedef struct {
     char name [33];                 //  table name
@@ -385,6 +387,34 @@ s_map_used (ts_store *self, uint8_t **addr_p, size_t page_bytes)
     return (used + page_bytes - 1) / page_bytes * page_bytes;
 }
 
+//  How many pages of the map's pages [from, to) are mapped, read from
+//  pagemap (fd), stopping at the one that makes stop_after: *end_p is the
+//  page after the last one looked at. SIZE_MAX when pagemap cannot be read.
+static size_t
+s_mapped_in (int fd, const uint8_t *addr, size_t page_bytes, size_t from, size_t to,
+             size_t stop_after, size_t *end_p)
+{
+    assert (from <= to && stop_after > 0);
+    uint64_t entries [PAGEMAP_ENTRIES];
+    off_t first = (off_t) ((uintptr_t) addr / page_bytes * sizeof (uint64_t));
+    size_t mapped = 0, done = from;
+    //  Bounded: each pass reads at least one entry of the pages left.
+    while (done < to && mapped < stop_after) {
+        size_t want = to - done < PAGEMAP_ENTRIES ? to - done : PAGEMAP_ENTRIES;
+        ssize_t got = pread (fd, entries, want * sizeof (uint64_t),
+                             first + (off_t) (done * sizeof (uint64_t)));
+        if (got < (ssize_t) sizeof (uint64_t))
+            return SIZE_MAX;
+        size_t count = (size_t) got / sizeof (uint64_t), i = 0;
+        for (; i < count && mapped < stop_after; i++)
+            mapped += (entries [i] & PAGEMAP_PRESENT) != 0;
+        done += i;
+    }
+    *end_p = done;
+    assert (mapped <= to - from && done <= to);
+    return mapped;
+}
+
 size_t
 ts_store_map_resident_bytes (ts_store *self)
 {
@@ -392,29 +422,14 @@ ts_store_map_resident_bytes (ts_store *self)
     size_t page_bytes = (size_t) sysconf (_SC_PAGESIZE);
     uint8_t *addr;
     size_t used = s_map_used (self, &addr, page_bytes);
-    size_t pages = used / page_bytes, resident = 0, done = 0;
     int fd = addr ? open ("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
     if (fd < 0)
         return ts_store_used_bytes (self);   //  unknown: the most it can be
-    uint64_t entries [PAGEMAP_ENTRIES];
-    off_t first = (off_t) ((uintptr_t) addr / page_bytes * sizeof (uint64_t));
-    //  Bounded: each pass reads at least one entry of the pages left.
-    while (done < pages) {
-        size_t want = pages - done < PAGEMAP_ENTRIES ? pages - done : PAGEMAP_ENTRIES;
-        ssize_t got = pread (fd, entries, want * sizeof (uint64_t),
-                             first + (off_t) (done * sizeof (uint64_t)));
-        if (got < (ssize_t) sizeof (uint64_t)) {
-            resident = pages;       //  unreadable: assume the most
-            break;
-        }
-        size_t count = (size_t) got / sizeof (uint64_t);
-        for (size_t i = 0; i < count; i++)
-            resident += (entries [i] & PAGEMAP_PRESENT) != 0;
-        done += count;
-    }
+    size_t end, pages = used / page_bytes;
+    size_t resident = s_mapped_in (fd, addr, page_bytes, 0, pages, SIZE_MAX, &end);
     close (fd);
-    assert (resident <= pages);
-    return resident * page_bytes;
+    //  Unreadable: assume the most.
+    return (resident == SIZE_MAX ? pages : resident) * page_bytes;
 }
 
 int
@@ -435,17 +450,60 @@ ts_store_map_drop (ts_store *self)
     return madvise (addr, used, MADV_DONTNEED) == 0 ? 0 : errno;
 }
 
+//  Unmap the map's pages [from, to). 0 or madvise's errno.
+static int
+s_map_unmap (uint8_t *addr, size_t page_bytes, size_t from, size_t to)
+{
+    assert (from <= to);
+    if (from == to)
+        return 0;
+    return madvise (addr + from * page_bytes, (to - from) * page_bytes, MADV_DONTNEED) == 0
+         ? 0 : errno;
+}
+
 size_t
-ts_store_map_trim (ts_store *self, size_t budget_bytes)
+ts_store_map_trim (ts_store *self, size_t budget_bytes, size_t *hand_p)
 {
     assert (self && self->magic == STORE_MAGIC);
+    assert (hand_p);
     //  A store smaller than the budget cannot exceed it: no pagemap read.
     if (ts_store_used_bytes (self) <= budget_bytes)
         return 0;
-    size_t resident = ts_store_map_resident_bytes (self);
-    if (resident <= budget_bytes || ts_store_map_drop (self) != 0)
+    if (self->read_busy || self->open_writes > 0)
         return 0;
-    return resident;
+    size_t page_bytes = (size_t) sysconf (_SC_PAGESIZE);
+    uint8_t *addr;
+    size_t pages = s_map_used (self, &addr, page_bytes) / page_bytes;
+    int fd = addr ? open ("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0)
+        return 0;
+    size_t end, budget_pages = budget_bytes / page_bytes;
+    size_t mapped = s_mapped_in (fd, addr, page_bytes, 0, pages, SIZE_MAX, &end);
+    if (mapped == SIZE_MAX || mapped <= budget_pages) {
+        close (fd);
+        return 0;
+    }
+    //  Down to 7/8 of the budget, not to nothing: every dropped page that
+    //  the load reads again costs a fault (and a fault maps the page's
+    //  whole folio, 64 KiB to 2 MiB, so a load over the whole store maps
+    //  it all again within one check): the fewer dropped, the fewer
+    //  faults. The pages go in one stretch from the clock hand on (two
+    //  when it wraps), as each madvise costs a TLB shootdown on every
+    //  CPU (an IPI each: 100 madvise calls a trim took 14 % of the
+    //  ledger's CPU), and round the clock no page is always the one
+    //  dropped.
+    size_t need = mapped - (budget_pages - budget_pages / TRIM_SLACK_PARTS);
+    //  LMDB's two meta pages are left out: every transaction reads one.
+    size_t hand = *hand_p >= MAP_META_PAGES && *hand_p < pages ? *hand_p : MAP_META_PAGES;
+    size_t got = s_mapped_in (fd, addr, page_bytes, hand, pages, need, &end);
+    int rc = got == SIZE_MAX ? EIO : s_map_unmap (addr, page_bytes, hand, end);
+    if (rc == 0 && got < need) {
+        got = s_mapped_in (fd, addr, page_bytes, MAP_META_PAGES, hand, need - got, &end);
+        rc = got == SIZE_MAX ? EIO : s_map_unmap (addr, page_bytes, MAP_META_PAGES, end);
+    }
+    close (fd);
+    *hand_p = end;
+    return rc == 0 ? mapped * page_bytes : 0;
 }
 
 int

@@ -111,9 +111,13 @@ size_t ts_store_map_resident_bytes (ts_store *self);
 //  thread between batches: returns EBUSY (and drops nothing) while a
 //  transaction of ts_txn_begin is open, else 0 or madvise's errno.
 int ts_store_map_drop (ts_store *self);
-//  Drop the map when more than budget_bytes of it are resident. Returns
-//  the bytes that were resident when it dropped them, 0 when it did not.
-size_t ts_store_map_trim (ts_store *self, size_t budget_bytes);
+//  When more than budget_bytes of the map are resident, unmap pages down
+//  to 7/8 of the budget (not all of them, so that a steady load refaults
+//  only what is over the budget), in one stretch from *hand_p on (round
+//  the map, wrapping: a clock the caller keeps, 0 at first). Returns the
+//  bytes that were resident when it dropped some, 0 when it did not.
+//  Does nothing while a transaction of ts_txn_begin is open.
+size_t ts_store_map_trim (ts_store *self, size_t budget_bytes, size_t *hand_p);
 
 //  Compacting copy of the environment to dir (which must exist and be
 //  empty). Consistent: runs in one read transaction. Safe from a thread

@@ -384,17 +384,6 @@ ledger_cache_cap_set (ts_ctx *ctx, ledger_cache *cache, const ledger_subject *su
 //  --------------------------------------------------------------------
 //  Idempotency keys
 
-static ts_cursor *
-s_keys_cursor (ts_ctx *ctx, ledger_cache *cache)
-{
-    if (!cache->keys_cursor_open) {
-        ts_cursor_open (&cache->keys_cursor, ctx->txn, ledger_tables_of (ctx)->key_gens);
-        cache->keys_cursor_open = true;
-    }
-    assert (cache->keys_cursor.txn == ctx->txn);
-    return &cache->keys_cursor;
-}
-
 uint64_t
 ledger_cache_key_claim (ts_ctx *ctx, ledger_cache *cache, const ts_key *k, uint64_t seq)
 {
@@ -405,42 +394,20 @@ ledger_cache_key_claim (ts_ctx *ctx, ledger_cache *cache, const ts_key *k, uint6
     }
     ledger_key_hash hash;
     ledger_keys_hash (&hash, k);
-    //  The newest generation through the cursor: when the key is new, the
-    //  cursor then stands where it goes, and the put searches one page.
-    ts_key record;
-    ledger_keys_record_key (&record, &hash, seq);
-    ts_cursor *cur = s_keys_cursor (ctx, cache);
-    ts_val v;
-    uint64_t existing = 0;
-    if (s_cursor_get (cur, &record, &v)) {
-        existing = v.size == 8 ? ts_be64_get (v.data) : 0;
-        if (existing == 0)
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-        return existing;
-    }
-    existing = ledger_keys_find_older (ctx, &cache->keys_view, &hash, seq);
+    uint64_t existing = ledger_keys_find (ctx, &cache->keys_view, &hash, seq);
     if (existing || ts_txn_error (ctx->txn))
         return existing;
-    uint8_t value [8];
-    ts_be64_put (value, seq);
-    ts_cursor_put (cur, record.data, record.size, value, 8);
+    ledger_keys_put (ctx, &hash, seq);
     return 0;
 }
 
 void
 ledger_cache_key_release (ts_ctx *ctx, ledger_cache *cache, const ts_key *k, uint64_t seq)
 {
+    (void) cache;
     ledger_key_hash hash;
     ledger_keys_hash (&hash, k);
-    ts_key record;
-    ledger_keys_record_key (&record, &hash, seq);
-    ts_cursor *cur = s_keys_cursor (ctx, cache);
-    ts_val v;
-    bool found = s_cursor_get (cur, &record, &v);
-    assert (found || ts_txn_error (ctx->txn));
-    assert (!found || (v.size == 8 && ts_be64_get (v.data) == seq));
-    if (found)
-        ts_cursor_del (cur);
+    ledger_keys_del (ctx, &hash, seq);
 }
 
 //  --------------------------------------------------------------------
@@ -819,10 +786,6 @@ ledger_cache_flush (ts_ctx *ctx, ledger_cache *cache)
         cache->cursor_open = false;
         cache->cursor_at = NULL;
     }
-    if (cache->keys_cursor_open) {
-        ts_cursor_close (&cache->keys_cursor);
-        cache->keys_cursor_open = false;
-    }
     s_flush_rows (ctx, cache);
     s_flush_sums (ctx, cache);
     //  Forget the working set; the lookups stay valid.
@@ -843,5 +806,5 @@ ledger_cache_clean (const ledger_cache *cache)
 {
     assert (cache);
     return cache->held_count == 0 && cache->sum_count == 0
-        && !cache->cursor_open && !cache->keys_cursor_open;
+        && !cache->cursor_open;
 }

@@ -60,8 +60,6 @@ typedef struct {
     ts_cursor cursor;               //  on the subjects table, while open
     bool cursor_open;
     ledger_held *cursor_at;         //  the subject whose cluster it stands in
-    ts_cursor keys_cursor;          //  on the key_gens table, while open
-    bool keys_cursor_open;
     ledger_keys_view keys_view;     //  the sealed generations' filters
     bool keys_sealed;               //  generations below the next seq's sealed
 } ledger_cache;

@@ -39,6 +39,12 @@
                      stored reply)
     key_blooms       u32 gen                     -> the sealed generation's
                                                     Bloom filter
+    key_log          u64 seq                     -> hash[16]: the idempotency
+                     records of the generations not sealed yet, in the
+                     order of their entries (appended: a batch dirties
+                     one leaf), found through an index in memory; moved
+                     into key_gens in hash order when their generation is
+                     sealed
     keys             scope\0 key\0               -> u64 entry seq: the records
                      before generations, moved to key_gens on open (empty)
     reversals        u64 seq (reversed)          -> u64 seq (its reversal)
@@ -192,6 +198,7 @@ ledger_core_open (ts_ctx *ctx, void **state)
     t->keys = s_table (store, "keys");
     t->key_gens = s_table (store, "key_gens");
     t->key_blooms = s_table (store, "key_blooms");
+    t->key_log = s_table (store, "key_log");
     t->reversals = s_table (store, "reversals");
     t->rules = s_table (store, "rules");
     t->config = s_table (store, "config");

@@ -50,6 +50,8 @@ typedef struct {
     ts_table keys;                  //  before generations: emptied on open
     ts_table key_gens;              //  idempotency records (ledger_keys.c)
     ts_table key_blooms;
+    ts_table key_log;               //  the unsealed generations' records, by seq
+    struct ledger_key_index *key_index; //  their hashes in memory (ledger_keys.c)
     ts_table reversals;
     ts_table rules;
     ts_table config;

@@ -16,6 +16,9 @@
 //  entries) so that sealing is exercised with a few entries. A store must
 //  always be opened with the shift it was written with.
 void ledger_keys_set_gen_shift (unsigned shift);
+//  Tests only: a smaller bound on the index of key_log (slots, a power of
+//  two, at least 1024), so that records past it go to key_gens.
+void ledger_keys_set_index_max (size_t slots);
 #define LEDGER_KEYS_HASH_BYTES 16
 //  A record's key: u32 generation, then the hash of (scope, key).
 #define LEDGER_KEYS_RECORD_BYTES (4 + LEDGER_KEYS_HASH_BYTES)
@@ -45,13 +48,21 @@ typedef struct {
 //  next_seq is the seq the next entry will get.
 uint64_t ledger_keys_find (ts_ctx *ctx, ledger_keys_view *view, const ledger_key_hash *hash,
                            uint64_t next_seq);
-//  The same, leaving out the newest generation (next_seq's), which the
-//  caller looked up itself (through a cursor it will write with).
-uint64_t ledger_keys_find_older (ts_ctx *ctx, ledger_keys_view *view,
-                                 const ledger_key_hash *hash, uint64_t next_seq);
+
+//  Record that hash stands for entry seq (not recorded yet): appended to
+//  key_log and indexed in memory (into key_gens when the index is full).
+void ledger_keys_put (ts_ctx *ctx, const ledger_key_hash *hash, uint64_t seq);
+//  Take back the record of ledger_keys_put (a refused request).
+void ledger_keys_del (ts_ctx *ctx, const ledger_key_hash *hash, uint64_t seq);
+
+//  open(), after ledger_keys_migrate: index key_log's records in memory.
+//  close(): free the index.
+void ledger_keys_open (ts_ctx *ctx);
+void ledger_keys_close (ledger_tables *t);
 
 //  Seal every generation below next_seq's that has no filter yet: its
-//  filter is built from its records and stored (once per generation).
+//  records move from key_log into key_gens, in hash order, and its
+//  filter is built from them and stored (once per generation).
 void ledger_keys_seal (ts_ctx *ctx, ledger_keys_view *view, uint64_t next_seq);
 
 //  open(): move the records of the layout before generations (the keys

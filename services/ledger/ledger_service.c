@@ -44,7 +44,7 @@
 //  The tables (key and value formats: the layout at the top of ledger_core.c).
 static const ts_table_def s_tables [] = {
     { "subjects", 0 }, { "pupils", 0 }, { "entries", 0 }, { "keys", 0 },
-    { "key_gens", 0 }, { "key_blooms", 0 },
+    { "key_gens", 0 }, { "key_blooms", 0 }, { "key_log", 0 },
     { "reversals", 0 }, { "rules", TS_TABLE_NOT_DATA }, { "config", TS_TABLE_NOT_DATA },
     { "board", 0 },
     { "hh_month", 0 }, { "bld_month", 0 }, { "households", 0 },
@@ -174,6 +174,7 @@ s_open (ts_ctx *ctx, void **state)
     if (rc >= 400)
         return rc;
     ledger_keys_migrate (ctx, ledger_keys_last_seq (ctx) + 1);
+    ledger_keys_open (ctx);
     ledger_rankings_open (ctx);
     ledger_tables_of (ctx)->replies = ledger_replies_new ();
     return ledger_cardcode_open (ctx);
@@ -185,6 +186,8 @@ s_close (void *state)
     ledger_tables *t = state;
     if (t)
         ledger_replies_destroy (&t->replies);
+    if (t)
+        ledger_keys_close (t);
     ledger_cardcode_close (state);
     ledger_core_close (state);
 }
@@ -220,8 +223,10 @@ const ts_service ledger_service = {
     .name = "ledger",
     .summary = "tashan ledger daemon: integrity index, shared card, honour board (SPEC §2 ledger)",
     //  2: subject clusters re-tagged, month in the record; 3: idempotency
-    //  records in generations (ledger_keys.c, which migrates a store of 2)
-    .schema_version = 3,
+    //  records in generations (ledger_keys.c, which migrates a store of 2);
+    //  4: the unsealed generations' records in key_log (a build of 3 would
+    //  not look there: it must not open a store of 4)
+    .schema_version = 4,
     .schema_migrates_from = 2,
     TS_TABLES (s_tables),
     TS_METHODS (s_methods),

@@ -270,8 +270,8 @@ s_pages_freed_last (ts_dispatch *d)
 static void
 s_print_tables (ts_dispatch *d)
 {
-    static const char *const names [] = { "entries", "subjects", "key_gens", "key_blooms",
-                                          "keys", "board", "hh_month", "bld_month" };
+    static const char *const names [] = { "entries", "subjects", "key_gens", "key_log",
+                                          "key_blooms", "keys", "board", "hh_month", "bld_month" };
     ts_store *store = ts_dispatch_store (d);
     MDB_txn *txn = NULL;
     if (mdb_txn_begin (ts_store_env (store), NULL, MDB_RDONLY, &txn) != 0)

@@ -94,12 +94,18 @@ s_index_sum (fx_t *f)
     return fx_credit (f, "p1")->index + fx_credit (f, "p2")->index;
 }
 
+static size_t s_records (fx_t *f, const char *table);
+
 static void
 test_generations (void **state)
 {
     fx_t *f = *state;
     s_evaluate_all (f, KEYS);
     assert_int_equal (s_index_sum (f), 2000 + 3 * KEYS);
+    //  The generation taking writes (e60..e63) keeps its records in
+    //  key_log; the sealed ones were moved into key_gens.
+    assert_int_equal (s_records (f, "key_log"), 1);
+    assert_int_equal (s_records (f, "key_gens"), KEYS - 1);
     //  A key of an old generation (sealed: its filter) and of the newest.
     Tashan__Ledger__Entry *e = NULL;
     assert_int_equal (fx_evaluate (f, "p2", "civil_conduct.good", "k0", &e), 409);
@@ -174,12 +180,108 @@ test_migration (void **state)
     assert_int_equal (s_records (f, "keys"), KEYS);
     assert_int_equal (s_records (f, "key_gens"), 0);
     fx_reopen (f);
-    assert_int_equal (s_schema (f), 3);
+    assert_int_equal (s_schema (f), 4);
     assert_int_equal (s_records (f, "keys"), 0);
     assert_int_equal (s_records (f, "key_gens"), KEYS);
     assert_int_equal (s_records (f, "key_blooms"), (KEYS + 1) >> 2);
     s_evaluate_all (f, 0);
     assert_int_equal (s_index_sum (f), 2000 + 3 * KEYS);
+}
+
+//  A refused evaluation gives its key back, and the next entry takes its
+//  seq: the index's slot of the refused key then names another key's
+//  record, which does not count. Every key has its effect exactly once.
+static void
+test_refused_key_reused_seq (void **state)
+{
+    fx_t *f = *state;
+    ledger_keys_set_gen_shift (LEDGER_KEYS_GEN_SHIFT);
+    Tashan__Ledger__Entry *e = NULL;
+    for (int round = 0; round < 3; round++) {
+        int64_t before = s_index_sum (f);
+        char a [32], b [32];
+        snprintf (a, sizeof a, "a%d", round);
+        snprintf (b, sizeof b, "b%d", round);
+        assert_int_equal (fx_evaluate (f, "p1", "no.such.rule", a, &e), 422);
+        assert_int_equal (fx_evaluate (f, "p1", "civil_conduct.good", b, &e), 201);
+        assert_int_equal (fx_evaluate (f, "p1", "civil_conduct.good", a, &e), 201);
+        assert_int_equal (fx_evaluate (f, "p1", "civil_conduct.good", a, &e), 200);
+        assert_int_equal (fx_evaluate (f, "p1", "civil_conduct.good", b, &e), 200);
+        assert_int_equal (s_index_sum (f), before + 6);
+    }
+    assert_int_equal (s_records (f, "key_log"), 6);
+    fx_reopen (f);
+    assert_int_equal (fx_evaluate (f, "p1", "civil_conduct.good", "a1", &e), 200);
+    assert_int_equal (fx_evaluate (f, "p1", "civil_conduct.good", "b2", &e), 200);
+}
+
+enum { MANY = 1000, BATCH = 100 };
+
+//  MANY new keys in batches of BATCH, then twice again (a restart between):
+//  every key has its effect once. Checks key_log holds first_log records
+//  after the first pass, log_records after the others, and key_gens the
+//  rest.
+static void
+s_evaluate_many (fx_t *f, size_t first_log, size_t log_records)
+{
+    static char keys [MANY][16];
+    static Tashan__Ledger__EvaluateRequest items [MANY];
+    static Tashan__Ledger__EvaluateRequest *ptrs [MANY];
+    for (int i = 0; i < MANY; i++) {
+        snprintf (keys [i], sizeof keys [i], "m%d", i);
+        tashan__ledger__evaluate_request__init (&items [i]);
+        items [i].person_id = i % 2 ? "p1" : "p2";
+        items [i].rule = "civil_conduct.good";
+        items [i].idempotency_key = keys [i];
+        ptrs [i] = &items [i];
+    }
+    for (int pass = 0; pass < 3; pass++) {
+        int accepted = 0, duplicates = 0;
+        for (int first = 0; first < MANY; first += BATCH) {
+            Tashan__Ledger__EvaluateBatchRequest b = TASHAN__LEDGER__EVALUATE_BATCH_REQUEST__INIT;
+            b.evaluations = ptrs + first;
+            b.n_evaluations = BATCH;
+            Tashan__Ledger__BatchReply *rep = NULL;
+            assert_int_equal (fx_call (f, "ledger.EvaluateBatch", "panel", "", &b.base, &rep),
+                              200);
+            accepted += (int) rep->accepted;
+            duplicates += (int) rep->duplicates;
+        }
+        assert_int_equal (accepted, pass == 0 ? MANY : 0);
+        assert_int_equal (duplicates, pass == 0 ? 0 : MANY);
+        size_t logged = pass == 0 ? first_log : log_records;
+        assert_int_equal (s_records (f, "key_log"), logged);
+        assert_int_equal (s_records (f, "key_gens"), MANY - logged);
+        if (pass == 1)
+            fx_reopen (f);
+    }
+    assert_int_equal (s_index_sum (f), 2000 + 3 * MANY);
+}
+
+//  Past the index's bound, records go to key_gens and are found there,
+//  before and after a restart; the keys in key_log are found too.
+static void
+test_index_bound (void **state)
+{
+    ledger_keys_set_gen_shift (LEDGER_KEYS_GEN_SHIFT);
+    ledger_keys_set_index_max (1024);
+    //  3/4 of 1024 slots in key_log, the rest in key_gens.
+    s_evaluate_many (*state, 768, 768);
+    ledger_keys_set_index_max (1u << 21);
+}
+
+//  A sealed generation's slots leave the index once its seal committed:
+//  through 250 generations of 4 entries, an index of 1024 slots (768
+//  records) never fills. A request seals the generations below its
+//  first entry's, so after the first pass the last batch's 101 records
+//  (e900..e1000) are still in key_log (none went to key_gens: the index
+//  had room), after the next ones only the newest generation's (e1000).
+static void
+test_index_tidied_after_seal (void **state)
+{
+    ledger_keys_set_index_max (1024);
+    s_evaluate_many (*state, 101, 1);
+    ledger_keys_set_index_max (1u << 21);
 }
 
 int
@@ -188,6 +290,9 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_generations, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_migration, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_refused_key_reused_seq, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_index_bound, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_index_tidied_after_seal, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

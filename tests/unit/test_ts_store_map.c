@@ -1,7 +1,8 @@
 /*  test_ts_store_map - the store's map held to a budget: the resident
     bytes counted from pagemap, ts_store_map_drop (reads after it return
     the same bytes, also through a pointer a read transaction took before
-    it), and ts_store_map_trim against a budget. Each test fills a store
+    it), and ts_store_map_trim against a budget: down to 7/8 of it, in a
+    stretch that goes round the map trim after trim. Each test fills a store
     of about 8 MiB in its own temp dir. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +29,7 @@ typedef struct {
     char dir [64];                  //  temp dir of this test
     ts_store *store;
     ts_table blobs;
+    size_t hand;                    //  the map trims' clock hand
 } fx_t;
 
 //  The value of key i: bytes that differ from key to key and within one.
@@ -142,7 +144,7 @@ test_drop_refused_while_a_txn_is_open (void **state)
     size_t before = ts_store_map_resident_bytes (f->store);
     ts_txn *txn = ts_txn_begin (f->store, false);
     assert_int_equal (ts_store_map_drop (f->store), EBUSY);
-    assert_int_equal (ts_store_map_trim (f->store, MIB), 0);
+    assert_int_equal (ts_store_map_trim (f->store, MIB, &f->hand), 0);
     ts_txn_abort (&txn);
     txn = ts_txn_begin (f->store, true);
     assert_int_equal (ts_store_map_drop (f->store), EBUSY);
@@ -159,17 +161,45 @@ test_trim_against_budget (void **state)
     s_read_all (f);
     size_t resident = ts_store_map_resident_bytes (f->store);
     //  A budget above the store: nothing to do, nothing counted.
-    assert_int_equal (ts_store_map_trim (f->store, used + MIB), 0);
+    assert_int_equal (ts_store_map_trim (f->store, used + MIB, &f->hand), 0);
     assert_true (ts_store_map_resident_bytes (f->store) >= resident - resident / 8);
     //  A budget above what is resident: nothing dropped either.
-    assert_int_equal (ts_store_map_trim (f->store, used), 0);
-    //  Over a 4 MiB budget: dropped, the bytes it found returned.
-    size_t dropped = ts_store_map_trim (f->store, 4 * MIB);
+    assert_int_equal (ts_store_map_trim (f->store, used, &f->hand), 0);
+    assert_int_equal (f->hand, 0);
+    //  Over a 4 MiB budget: dropped down to 7/8 of it (3.5 MiB), not to
+    //  nothing, and the bytes it found returned.
+    size_t dropped = ts_store_map_trim (f->store, 4 * MIB, &f->hand);
     assert_true (dropped > 4 * MIB);
-    assert_true (ts_store_map_resident_bytes (f->store) <= 2 * MIB);
+    resident = ts_store_map_resident_bytes (f->store);
+    assert_true (resident <= 4 * MIB - MIB / 2);
+    assert_true (resident >= 3 * MIB);
+    //  One stretch from the start of the map.
+    assert_true (f->hand > 0 && f->hand < used / 4096);
     //  Now under the budget: no drop.
-    assert_int_equal (ts_store_map_trim (f->store, 4 * MIB), 0);
+    assert_int_equal (ts_store_map_trim (f->store, 4 * MIB, &f->hand), 0);
     s_read_all (f);
+}
+
+//  Trim after trim, the stretch dropped moves on round the map: the hand
+//  advances, wraps within a few turns, and every read still sees the
+//  bytes written.
+static void
+test_trim_goes_round (void **state)
+{
+    fx_t *f = *state;
+    size_t pages = ts_store_used_bytes (f->store) / 4096;
+    size_t last = f->hand, wraps = 0;
+    for (int round = 0; round < 12; round++) {
+        s_read_all (f);
+        assert_true (ts_store_map_trim (f->store, 2 * MIB, &f->hand) > 2 * MIB);
+        assert_true (ts_store_map_resident_bytes (f->store) <= 2 * MIB - MIB / 4);
+        assert_true (f->hand <= pages);
+        assert_int_not_equal (f->hand, last);
+        wraps += f->hand < last;
+        last = f->hand;
+    }
+    //  Each trim drops about 6 of the 8 MiB: round the map in 2 trims.
+    assert_true (wraps >= 3);
 }
 
 int
@@ -180,6 +210,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_drop_under_a_held_pointer, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_drop_refused_while_a_txn_is_open, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_trim_against_budget, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_trim_goes_round, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
