@@ -4,9 +4,6 @@
     One thread, one libuv loop:
       ROUTER socket (ts_zwatch)  -> drain up to TS_BATCH_MAX requests
                                     (and TS_BATCH_MAX_BYTES of them)
-                                 -> under load, wait a little for the
-                                    clients just answered (s_gather,
-                                    ts_dispatch_gather_ns)
                                  -> ts_dispatch_run_batch (group commit)
                                  -> one reply per request
       sys.Batch messages         many requests in one message (ts_batch.h):
@@ -36,9 +33,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -74,7 +69,6 @@
 #define TS_BATCH_SIZE_BUCKETS 10
 #define PAUSE_HOLD_MAX_MS 600000     //  sys.Pause: ten minutes at most
 #define ANSWERS_MAX 16              //  sys.Batch messages answered per drain
-#define GATHER_WAITS_MAX 64         //  ppoll wake-ups of one gathering, at most
 
 typedef struct {
     uint8_t identity [IDENTITY_MAX];//  ROUTER identity of the consumer
@@ -161,12 +155,6 @@ struct ts_daemon {
     uint64_t batches_total;
     uint64_t batch_jobs_total;      //  requests run in batches
     uint64_t batch_sizes [TS_BATCH_SIZE_BUCKETS];   //  see HealthReply
-    //  Group-commit gathering (s_gather)
-    int router_fd;                  //  ZMQ_FD of the ROUTER, for ppoll
-    size_t last_batch_jobs;         //  jobs of the last batch run
-    uint64_t last_run_ns;           //  its run, 0 when it committed nothing
-    uint64_t last_batch_end_ns;     //  uv_hrtime when it ended
-    bool after_batch;               //  no router callback since that batch
     bool stopping;
     //  sys.Backup runs on a worker thread
     uv_work_t backup_work;
@@ -816,13 +804,8 @@ s_admit_job (ts_daemon *self, origin_t *from, const Tashan__Request *req, ts_job
 static void
 s_run_jobs (ts_daemon *self, size_t job_count)
 {
-    uint64_t run_start_ns = uv_hrtime ();
-    int commits = ts_dispatch_run_batch (self->dispatch, self->jobs, job_count, self->arena);
-    self->last_batch_end_ns = uv_hrtime ();
-    self->last_run_ns = commits > 0 ? self->last_batch_end_ns - run_start_ns : 0;
-    self->last_batch_jobs = job_count;
-    self->after_batch = true;
-    self->batches_total += (uint64_t) commits;
+    self->batches_total += ts_dispatch_run_batch (self->dispatch, self->jobs, job_count,
+                                                   self->arena);
     self->batch_jobs_total += job_count;
     size_t bucket = 0;
     assert (job_count > 0);
@@ -985,15 +968,14 @@ s_take_batch (ts_daemon *self, const origin_t *batch_from, incoming_t *in, drain
     }
 }
 
-//  Read what waits on the ROUTER into the drain: at most TS_BATCH_MAX
-//  messages, TS_BATCH_MAX_BYTES of requests and TS_BATCH_MAX jobs (a
-//  sys.Batch that would not fit runs what was drained first).
 static void
-s_drain_some (ts_daemon *self, drain_t *drain)
+s_on_router (void *arg)
 {
-    for (size_t i = 0; i < TS_BATCH_MAX && drain->bytes < TS_BATCH_MAX_BYTES
-                       && drain->job_count < TS_BATCH_MAX && !self->stopping; i++) {
-        origin_t *from = &self->origins [drain->job_count];
+    ts_daemon *self = arg;
+    drain_t drain = { 0, 0 };
+    for (size_t i = 0; i < TS_BATCH_MAX && drain.bytes < TS_BATCH_MAX_BYTES
+                       && !self->stopping; i++) {
+        origin_t *from = &self->origins [drain.job_count];
         incoming_t in;
         recv_result_t got = s_recv_request (self, from, &in);
         if (got == RECV_NONE)
@@ -1003,68 +985,10 @@ s_drain_some (ts_daemon *self, drain_t *drain)
             s_send_bad (self, from, in.req_envelope, in.err_code, in.err_text);
         else
         if (strcmp (in.req->method, TS_BATCH_METHOD) == 0)
-            s_take_batch (self, from, &in, drain);
+            s_take_batch (self, from, &in, &drain);
         else
-            drain->bytes += s_take_request (self, from, &in, &drain->job_count);
+            drain.bytes += s_take_request (self, from, &in, &drain.job_count);
     }
-}
-
-//  Hold the drained jobs a little for more (ts_dispatch_gather_ns says
-//  whether, and how long at most): until as many jobs wait as are
-//  expected, the time is up, or the stream of arrivals has dried up
-//  (half the wait without one, once one came). Expected: the clients
-//  of the last batch, whose replies have just left, and, when these
-//  jobs were already waiting as it ended (the first look after it),
-//  these too (which counts twice a client that was back before the
-//  first look: hence the dry-up rule). It blocks the loop in ppoll on the ROUTER's fd (libuv's timers have
-//  only millisecond resolution), for at most TS_GATHER_MAX_NS, and only
-//  when the loop's next work is that batch's commit.
-static void
-s_gather (ts_daemon *self, drain_t *drain, bool first_look)
-{
-    if (drain->job_count == 0)
-        return;
-    uint64_t start_ns = uv_hrtime ();
-    uint64_t wait_ns = ts_dispatch_gather_ns (self->last_batch_jobs, self->last_run_ns,
-                                              start_ns - self->last_batch_end_ns);
-    if (wait_ns == 0)
-        return;
-    assert (wait_ns <= TS_GATHER_MAX_NS);
-    size_t target = first_look ? drain->job_count + self->last_batch_jobs
-                               : self->last_batch_jobs;
-    if (target > TS_BATCH_MAX)
-        target = TS_BATCH_MAX;
-    uint64_t deadline_ns = start_ns + wait_ns;
-    uint64_t gap_ns = wait_ns / 2;
-    for (int i = 0; i < GATHER_WAITS_MAX && drain->job_count > 0 && drain->job_count < target
-                    && drain->bytes < TS_BATCH_MAX_BYTES && !self->stopping; i++) {
-        uint64_t now_ns = uv_hrtime ();
-        if (now_ns >= deadline_ns)
-            break;
-        if (i > 0 && deadline_ns - now_ns > gap_ns)
-            deadline_ns = now_ns + gap_ns;  //  one came: the rest come soon or not
-        //  ZMQ_FD is edge-triggered: our last recv found nothing, so the
-        //  next message signals it. It may also fire for a command
-        //  alone: the recv then finds nothing and we wait again.
-        uint64_t left_ns = deadline_ns - now_ns;
-        struct timespec left = { (time_t) (left_ns / 1000000000u),
-                                 (long) (left_ns % 1000000000u) };
-        struct pollfd pfd = { self->router_fd, POLLIN, 0 };
-        if (ppoll (&pfd, 1, &left, NULL) <= 0)
-            break;
-        s_drain_some (self, drain);
-    }
-}
-
-static void
-s_on_router (void *arg)
-{
-    ts_daemon *self = arg;
-    bool first_look = self->after_batch;
-    self->after_batch = false;
-    drain_t drain = { 0, 0 };
-    s_drain_some (self, &drain);
-    s_gather (self, &drain, first_look);
     s_drain_run (self, &drain);
     ts_arena_reset (self->arena);
 }
@@ -1319,9 +1243,6 @@ s_start_loop (ts_daemon *self)
     for (size_t i = 0; i < ANSWERS_MAX; i++)
         self->answers [i].replies = ts_batch_new (true);
     self->watch = ts_zwatch_new (&self->loop, self->router, s_on_router, self);
-    size_t fd_size = sizeof self->router_fd;
-    int rc = zmq_getsockopt (self->router, ZMQ_FD, &self->router_fd, &fd_size);
-    assert (rc == 0);
     if (self->zap)
         ts_zap_watch (self->zap, &self->loop);
     uv_signal_init (&self->loop, &self->sigint);

@@ -694,19 +694,6 @@ s_run_batch (ts_dispatch *self, ts_job *jobs, size_t job_count, ts_arena *arena)
     return 0;
 }
 
-uint64_t
-ts_dispatch_gather_ns (size_t last_jobs, uint64_t last_run_ns, uint64_t idle_ns)
-{
-    if (last_jobs < TS_GATHER_MIN_JOBS || last_run_ns == 0 || idle_ns >= 2 * last_run_ns)
-        return 0;
-    //  Half a run: a batch twice the size saves a whole run, so waiting
-    //  up to half of one for the other half still pays (measured on
-    //  durable evaluations: a third of a run, at most 250 us, gathered
-    //  batches of ~21 of 32 in flight; half, at most 1 ms, ~30).
-    uint64_t wait_ns = last_run_ns / 2;
-    return wait_ns < TS_GATHER_MAX_NS ? wait_ns : TS_GATHER_MAX_NS;
-}
-
 unsigned
 ts_dispatch_call (ts_dispatch *self, const char *method, const Tashan__Caller *caller,
                   const ProtobufCMessage *request, ts_arena *arena,

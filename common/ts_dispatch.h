@@ -96,26 +96,6 @@ typedef struct {
 int ts_dispatch_run_batch (ts_dispatch *self, ts_job *jobs, size_t job_count,
                            ts_arena *arena);
 
-//  Group-commit gathering. Under load the batches alternate: while
-//  commit N runs, the clients of batch N-1 send again, and they are
-//  committed without the clients of batch N, whose replies have only
-//  just left; each commit serves half the requests in flight. Waiting a
-//  little for those before running the drained jobs lets a batch
-//  approach the number in flight, so one commit (its page writes and
-//  two device flushes) serves twice as many.
-//
-//  How long the daemon may wait (ns) before running what it drained,
-//  given the last batch: its jobs, how long its run took (0 when it
-//  committed nothing: reads are never held) and how long ago it ended.
-//  0 (no wait) unless the load is high: the last batch committed at
-//  least TS_GATHER_MIN_JOBS jobs and ended less than two of its runs
-//  ago, so a lone request, or one after a pause, is never held. Else
-//  half the last run, at most TS_GATHER_MAX_NS.
-#define TS_GATHER_MIN_JOBS 4
-#define TS_GATHER_MAX_NS (1000u * 1000)
-uint64_t ts_dispatch_gather_ns (size_t last_jobs, uint64_t last_run_ns,
-                                uint64_t idle_ns);
-
 //  Apply a run of fetched events from producer in one transaction
 //  (exactly once: the position is saved with them). Returns 0, or -1
 //  when the store failed (nothing applied; retry later).

@@ -1092,33 +1092,7 @@ test_idempotency_key_header_and_body_keys_apart (void **state)
     X (test_open_failure_refuses_to_start) \
     X (test_schema_change_refuses_to_start) \
     X (test_reopen_keeps_outbox_head) \
-    X (test_role_bits_and_callers) \
-    X (test_gather_waits_only_under_load)
-
-//  The group-commit gathering policy: no wait for a lone request, after
-//  a pause, or after a batch of reads; under load half the last run,
-//  bounded.
-static void
-test_gather_waits_only_under_load (void **state)
-{
-    (void) state;
-    uint64_t run_ns = 1800 * 1000;  //  a commit cycle on the reference disk
-    //  A lone request (the last batch was small): answered at once.
-    assert_int_equal (ts_dispatch_gather_ns (1, run_ns, 0), 0);
-    assert_int_equal (ts_dispatch_gather_ns (TS_GATHER_MIN_JOBS - 1, run_ns, 0), 0);
-    //  After a pause: the load is gone, whatever the last batch was.
-    assert_int_equal (ts_dispatch_gather_ns (32, run_ns, 2 * run_ns), 0);
-    assert_int_equal (ts_dispatch_gather_ns (32, run_ns, 1000u * 1000 * 1000), 0);
-    //  A batch that committed nothing (reads): nothing to share.
-    assert_int_equal (ts_dispatch_gather_ns (32, 0, 0), 0);
-    //  Under load: half the last run ...
-    assert_int_equal (ts_dispatch_gather_ns (TS_GATHER_MIN_JOBS, run_ns, 0), run_ns / 2);
-    assert_int_equal (ts_dispatch_gather_ns (16, run_ns, run_ns), run_ns / 2);
-    //  ... never more than the bound, however slow the disk.
-    assert_int_equal (ts_dispatch_gather_ns (512, 50 * run_ns, 0), TS_GATHER_MAX_NS);
-    for (uint64_t ns = 1; ns < 100u * 1000 * 1000; ns *= 3)
-        assert_true (ts_dispatch_gather_ns (64, ns, 0) <= TS_GATHER_MAX_NS);
-}
+    X (test_role_bits_and_callers)
 
 #define WRAP(name) \
     static void name##_run (void **state) { name (state); ((fx_t *) *state)->finished = true; }
