@@ -28,7 +28,7 @@
         http.cors_origins = https://portal.school.example https://b.example
                                         # gateway: origins whose pages may
                                         # call the API (CORS); none by default
-        store.map_resident_mib = 16     # daemons: pages of the store's map
+        store.map_resident_mib = 8      # daemons: pages of the store's map
                                         # (data.mdb) kept mapped, at most;
                                         # above it they are dropped (they
                                         # stay in the page cache). 0 = no
@@ -56,7 +56,7 @@
 extern const char *const ts_service_names [TS_SERVICE_COUNT];
 
 #define TS_PATH_MAX 512
-#define TS_CONFIG_MAP_RESIDENT_MIB 16       //  store.map_resident_mib default
+#define TS_CONFIG_MAP_RESIDENT_MIB 8        //  store.map_resident_mib default
 #define TS_CONFIG_MAP_RESIDENT_MIB_MAX 1048576
 #define TS_ENDPOINT_MAX 256
 
