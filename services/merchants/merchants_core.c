@@ -18,7 +18,12 @@
     enrolments    u64 market no, u64 merchant no  -> i64 enrolled_at_ms
     attended      u64 merchant no, u64 market no  -> "" (served someone there)
     served        u64 market no, person_id\0      -> "" (distinct residents)
-    checkins      u64 check-in no                 -> Checkin
+    checkins      u64 check-in no                 -> Checkin (appended; it is the
+                                                     check-in's idempotency record)
+    checkin_keys  hash[16]                        -> u64 check-in no, only for
+                                                     check-ins the index in memory
+                                                     could not hold
+                                                     (merchants_checkin_keys.c)
     counters      name\0, u64 no [, sub\0]        -> u64 count, names:
                     m.checkins  merchant: services given
                     m.markets   merchant: markets attended
@@ -213,6 +218,7 @@ merchants_open (ts_ctx *ctx, void **state_p)
     self->standings = ts_store_table (store, "standings");
     self->settings = ts_store_table (store, "settings");
     self->notices = ts_store_table (store, "notices");
+    self->checkin_keys = ts_store_table (store, "checkin_keys");
 
     //  A key that differs from the one the store was started with would
     //  silently void every printed code: refuse to start instead.
@@ -226,8 +232,13 @@ merchants_open (ts_ctx *ctx, void **state_p)
     if (!known)
         ts_txn_put (ctx->txn, self->settings, FINGERPRINT_KEY,
                     sizeof FINGERPRINT_KEY - 1, print, sizeof print);
-    if ((known && !matches) || ts_txn_error (ctx->txn)) {
+    if (!known || matches)
+        self->keys = merchants_checkin_keys_new (ctx, self->checkins, self->checkin_keys);
+    if ((known && !matches) || !self->keys || ts_txn_error (ctx->txn)) {
+        bool no_memory = !self->keys && !ts_txn_error (ctx->txn) && (!known || matches);
         merchants_close (self);
+        if (no_memory)
+            return ts_fail (ctx, TS_INTERNAL, "out of memory for the check-in index");
         return ts_fail (ctx, TS_INTERNAL, known && !matches
                         ? "code.key does not match this store: restore the key "
                           "this store was created with"
@@ -244,6 +255,7 @@ merchants_close (void *state)
     if (!self)
         return;
     assert (self->magic == MERCHANTS_STATE_MAGIC);
+    merchants_checkin_keys_destroy (&self->keys);
     sodium_memzero (self->key, sizeof self->key);
     self->magic = 0;
     free (self);

@@ -30,6 +30,7 @@
 #include "events.pb-c.h"
 #include "merchants.pb-c.h"
 #include "merchants_code.h"
+#include "merchants_checkin_keys.h"
 
 #define MERCHANTS_STATE_MAGIC 0x4d524348u
 #define MERCHANTS_SERVICES_MAX 64           //  per list (services, free_services)
@@ -59,6 +60,8 @@ typedef struct {
     ts_table standings;
     ts_table settings;
     ts_table notices;
+    ts_table checkin_keys;          //  merchants_checkin_keys.c
+    merchants_checkin_keys *keys;   //  check-ins by (merchant, checkin_id)
 } merchants_state;
 
 //  A person of the community (mirrored from residents' events) who has

@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sodium.h>
 
 #include "ts_valid.h"
 
@@ -357,7 +358,7 @@ s_checkin_at_market (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
     }
     if (free) {
         merchants_count_add (ctx, "k.free", market_no, NULL, 1);
-        //  The runtime answers a repeated checkin_id from its store,
+        //  A repeated checkin_id is answered from its record (s_repeat),
         //  so this runs once per check-in; the key makes the ledger's
         //  side exactly-once too.
         Tashan__Events__CreditRequest credit = TASHAN__EVENTS__CREDIT_REQUEST__INIT;
@@ -429,11 +430,13 @@ s_served (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req, uint64_t me
 
 //  Keep the check-in: what was served to whom, when, at which tier, and
 //  what proved it (the code's serial, or the ops override and its reason).
+//  The record is the check-in's idempotency record too: it holds the
+//  reply and request_hash, and is found by (merchant, checkin_id).
 static void
 s_checkin_record (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
                   const Tashan__Merchants__Merchant *m, const char *person_id,
                   const char *tier, uint32_t discount, bool free, int64_t served_ms,
-                  uint64_t serial)
+                  uint64_t serial, uint8_t *request_hash)
 {
     Tashan__Merchants__Checkin rec = TASHAN__MERCHANTS__CHECKIN__INIT;
     rec.checkin_id = req->checkin_id;
@@ -451,10 +454,79 @@ s_checkin_record (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
         rec.override_by = (char *) ctx->caller->principal;
         rec.override_reason = req->override_reason;
     }
+    rec.request_hash.data = request_hash;
+    rec.request_hash.len = MERCHANTS_CHECKIN_HASH_BYTES;
+    merchants_state *self = merchants_state_of (ctx);
+    uint64_t no = ts_txn_next_id (ctx->txn, "checkin");
     ts_key k;
     ts_key_init (&k);
-    ts_key_u64 (&k, ts_txn_next_id (ctx->txn, "checkin"));
-    ts_txn_put_msg (ctx->txn, merchants_state_of (ctx)->checkins, k.data, k.size, &rec.base);
+    ts_key_u64 (&k, no);
+    //  Numbers only grow (a rolled-back one is handed out again), so the
+    //  record goes at the end of the table: no search, one leaf a batch.
+    ts_txn_append_msg (ctx->txn, self->checkins, k.data, k.size, &rec.base);
+    uint8_t key_hash [MERCHANTS_CHECKIN_HASH_BYTES];
+    merchants_checkin_keys_hash (key_hash, m->id, req->checkin_id);
+    merchants_checkin_keys_put (self->keys, ctx, key_hash, no);
+}
+
+//  What a repeat must match: BLAKE2b-128 of the caller (role, binding) and
+//  the request as packed (the runtime scoped its records by caller and
+//  compared the request's bytes, so this answers as it did).
+static void
+s_request_hash (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
+                uint8_t hash [MERCHANTS_CHECKIN_HASH_BYTES])
+{
+    size_t size = protobuf_c_message_get_packed_size (&req->base);
+    uint8_t *packed = ts_arena_alloc (ctx->arena, size ? size : 1);
+    protobuf_c_message_pack (&req->base, packed);
+    crypto_generichash_state st;
+    crypto_generichash_init (&st, NULL, 0, MERCHANTS_CHECKIN_HASH_BYTES);
+    crypto_generichash_update (&st, (const uint8_t *) ctx->caller->role,
+                               strlen (ctx->caller->role) + 1);
+    crypto_generichash_update (&st, (const uint8_t *) ctx->caller->binding,
+                               strlen (ctx->caller->binding) + 1);
+    crypto_generichash_update (&st, packed, size);
+    crypto_generichash_final (&st, hash, MERCHANTS_CHECKIN_HASH_BYTES);
+}
+
+//  A record of schema 1 (no request_hash) against a repeat: the fields
+//  it holds must match (the card code is not kept, only its serial).
+static bool
+s_legacy_matches (const Tashan__Merchants__CheckinRequest *req,
+                  const Tashan__Merchants__Checkin *c, int64_t served_ms)
+{
+    return strcmp (req->service, c->service) == 0
+        && strcmp (req->market_id, c->market_id) == 0
+        && strcmp (req->override_reason, c->override_reason) == 0
+        && (!req->person_id [0] || strcmp (req->person_id, c->person_id) == 0)
+        && (!req->served_at [0] || served_ms == c->served_ms);
+}
+
+//  A check-in already recorded under (merchant, checkin_id): 200 and its
+//  first reply, or 409 for another request. 0 when it is new.
+static unsigned
+s_repeat (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req, int64_t served_ms,
+          const uint8_t hash [MERCHANTS_CHECKIN_HASH_BYTES],
+          Tashan__Merchants__CheckinReply *rep)
+{
+    merchants_state *self = merchants_state_of (ctx);
+    Tashan__Merchants__Checkin *c = merchants_checkin_keys_find (self->keys, ctx,
+                                                                 req->merchant_id,
+                                                                 req->checkin_id);
+    if (!c)
+        return ts_txn_error (ctx->txn)
+             ? ts_fail (ctx, TS_INTERNAL, "store error finding check-in %s", req->checkin_id)
+             : 0;
+    bool same = c->request_hash.len == 0
+              ? s_legacy_matches (req, c, served_ms)
+              : c->request_hash.len == MERCHANTS_CHECKIN_HASH_BYTES
+             && memcmp (c->request_hash.data, hash, MERCHANTS_CHECKIN_HASH_BYTES) == 0;
+    if (!same)
+        return ts_fail (ctx, TS_CONFLICT, "checkin_id '%s' was already used for a "
+                        "different request", req->checkin_id);
+    rep->discount_percent = c->discount_percent;
+    rep->tier = c->tier;
+    return TS_OK;
 }
 
 //  served_at (default now), never in the future beyond an app's clock skew.
@@ -509,6 +581,10 @@ merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
     &&  strcmp (ctx->caller->binding, req->merchant_id) != 0)
         return ts_fail (ctx, TS_FORBIDDEN, "this token may post check-ins only for merchant %s",
                         ctx->caller->binding [0] ? ctx->caller->binding : "(none)");
+    uint8_t request_hash [MERCHANTS_CHECKIN_HASH_BYTES];
+    s_request_hash (ctx, req, request_hash);
+    if ((rc = s_repeat (ctx, req, served_ms, request_hash, rep)))
+        return rc;
     uint64_t merchant_no;
     Tashan__Merchants__Merchant *m = NULL;
     if (ts_id_parse (req->merchant_id, 'm', &merchant_no))
@@ -531,7 +607,8 @@ merchants_checkin (ts_ctx *ctx, const Tashan__Merchants__CheckinRequest *req,
     uint32_t discount = merchants_discount (rules, m, tier);
     assert (discount <= 100);
 
-    s_checkin_record (ctx, req, m, person_id, tier, discount, free, served_ms, serial);
+    s_checkin_record (ctx, req, m, person_id, tier, discount, free, served_ms, serial,
+                      request_hash);
     merchants_count_add (ctx, "m.checkins", merchant_no, NULL, 1);
     if (market_no)
         s_checkin_at_market (ctx, req, person_id, m, merchant_no, market_no, free);

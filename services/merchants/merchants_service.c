@@ -83,6 +83,7 @@ static const ts_table_def s_tables [] = {
     { "code_keys", TS_TABLE_NOT_DATA }, { "revoked_codes", 0 },     //  merchants_cardcode.c
     { "offers", 0 }, { "offers_by_merch", 0 }, { "redemptions", 0 },  //  merchants_offers.c
     { "red_keys", 0 }, { "red_by_merch", 0 }, { "red_month", 0 },
+    { "checkin_keys", 0 },                                          //  merchants_checkin_keys.c
 };
 
 #define D(x) &tashan__merchants__##x##__descriptor
@@ -122,8 +123,11 @@ static const ts_method s_methods [] = {
       STAFF_OR_MERCHANT, NULL },
     { "merchants.ListMarkets", D (list_markets_request), D (list_markets_reply),
       h_market_list, R, STAFF, NULL },
+    //  Checkin keeps its idempotency in its own record (checkin_id,
+    //  merchants_checkin_keys.c), not in the runtime's: the record is
+    //  appended, the runtime's landed on a random leaf per check-in.
     { "merchants.Checkin", D (checkin_request), D (checkin_reply), h_checkin, W,
-      TS_ROLE_MERCHANT | TS_ROLE_OPS, "checkin_id" },
+      TS_ROLE_MERCHANT | TS_ROLE_OPS, NULL },
     //  Card offers and their redemptions (merchants_offers.c)
     { "merchants.CreateOffer", D (create_offer_request), D (offer), h_offer_create, W,
       STAFF_OR_MERCHANT, NULL },
@@ -197,7 +201,10 @@ s_open (ts_ctx *ctx, void **state)
 const ts_service merchants_service = {
     .name = "merchants",
     .summary = "tashan merchants daemon: registry, merchant codes, market, check-ins",
-    .schema_version = 1,
+    //  2: a check-in's record is its idempotency record (request_hash,
+    //  checkin_keys); records of 1 have no hash and are compared by field.
+    .schema_version = 2,
+    .schema_migrates_from = 1,
     TS_TABLES (s_tables),
     TS_METHODS (s_methods),
     TS_SUBSCRIPTIONS (s_subscriptions),

@@ -89,4 +89,16 @@ test_call (ts_dispatch *d, ts_arena *arena, const char *method, const char *role
     return code;
 }
 
+//  Records in a table of the daemon's store (SIZE_MAX if it cannot be read).
+static inline size_t
+test_table_entries (ts_dispatch *d, const char *table)
+{
+    ts_store *store = ts_dispatch_store (d);
+    ts_txn *txn = ts_txn_begin (store, false);
+    MDB_stat st;
+    int rc = mdb_stat (ts_txn_mdb (txn), ts_store_table (store, table), &st);
+    ts_txn_abort (&txn);
+    return rc == 0 ? st.ms_entries : SIZE_MAX;
+}
+
 #endif

@@ -21,6 +21,7 @@
 #include "events.pb-c.h"
 #include "merchants.pb-c.h"
 #include "merchants_cardcode.h"
+#include "merchants_checkin_keys.h"
 #include "merchants_code.h"
 #include "merchants_service.h"
 
@@ -1378,6 +1379,141 @@ test_offer_invariant_random_walk (void **state)
     }
 }
 
+//  --------------------------------------------------------------------
+//  A check-in's record is its idempotency record (merchants_checkin_keys.c)
+
+static void
+s_reopen (fixture *f)
+{
+    ts_dispatch_destroy (&f->d);
+    char err [256] = "";
+    f->d = ts_dispatch_new (&merchants_service, f->dir, err, sizeof err);
+    if (!f->d)
+        fail_msg ("dispatch: %s", err);
+    ts_dispatch_set_now (f->d, NOW_MS);
+}
+
+static size_t
+s_entries (fixture *f, const char *table)
+{
+    return test_table_entries (f->d, table);
+}
+
+static uint32_t
+s_services_given (fixture *f, const Tashan__Merchants__Merchant *m)
+{
+    Tashan__Merchants__CodeRequest creq = TASHAN__MERCHANTS__CODE_REQUEST__INIT;
+    creq.code = m->code;
+    Tashan__Merchants__Disclosure *d;
+    assert_int_equal (s_call (f, "merchants.Disclose", &f->public_, &creq, &d), 200);
+    return d->services_given;
+}
+
+//  Past the index's bound keys go to checkin_keys; either way, and after
+//  a restart (the index is rebuilt from the records), a repeat answers
+//  200 with the first reply and another request 409, with no second effect.
+static void
+test_checkin_keys_bound_and_reopen (void **state)
+{
+    fixture *f = *state;
+    enum { COUNT = 900 };           //  1024 slots hold 768 keys
+    merchants_checkin_keys_set_max (1024);
+    s_reopen (f);
+    Tashan__Merchants__Merchant *m = s_merchant (f, "A", "");
+    s_person (f, "p1", false);
+    s_person (f, "p2", false);
+    Tashan__Merchants__CheckinReply *r;
+    char id [32];
+    for (int i = 1; i <= COUNT; i++) {
+        snprintf (id, sizeof id, "c%d", i);
+        assert_int_equal (s_checkin (f, id, "m1", "p1", "haircut", NULL, &r), 201);
+    }
+    assert_int_equal (s_entries (f, "checkin_keys"), COUNT - 768);
+    assert_int_equal (s_entries (f, "idem"), 0);
+    for (int round = 0; round < 2; round++) {
+        const char *ids [] = { "c1", "c768", "c769", "c900" };
+        for (size_t i = 0; i < 4; i++) {
+            assert_int_equal (s_checkin (f, ids [i], "m1", "p1", "haircut", NULL, &r), 200);
+            assert_int_equal (r->discount_percent, 5);
+            assert_string_equal (r->tier, "A");
+            assert_int_equal (s_checkin (f, ids [i], "m1", "p2", "haircut", NULL, &r), 409);
+        }
+        assert_int_equal (s_checkin (f, "c901", "m1", "p2", "haircut", NULL, &r), round ? 200 : 201);
+        assert_int_equal (s_services_given (f, m), COUNT + 1);
+        s_reopen (f);
+    }
+    assert_int_equal (s_entries (f, "checkin_keys"), COUNT + 1 - 768);
+    merchants_checkin_keys_set_max ((size_t) 1 << 20);
+}
+
+//  The same checkin_id from another caller (ops, for the merchant) is
+//  another request: 409, as when the runtime scoped its records by caller.
+static void
+test_checkin_repeat_by_another_caller (void **state)
+{
+    fixture *f = *state;
+    s_merchant (f, "A", "");
+    s_person (f, "p1", false);
+    Tashan__Merchants__CheckinRequest req = TASHAN__MERCHANTS__CHECKIN_REQUEST__INIT;
+    req.checkin_id = "c1";
+    req.merchant_id = "m1";
+    req.resident_code = s_code (f, "p1");
+    req.service = "haircut";
+    Tashan__Caller merchant = s_merchant_caller ("m1");
+    Tashan__Merchants__CheckinReply *r;
+    assert_int_equal (s_call (f, "merchants.Checkin", &merchant, &req, &r), 201);
+    assert_int_equal (s_call (f, "merchants.Checkin", &f->ops, &req, &r), 409);
+    assert_int_equal (s_call (f, "merchants.Checkin", &merchant, &req, &r), 200);
+}
+
+//  A store of schema 1: check-in records without request_hash (their
+//  idempotency was the runtime's). Opened by schema 2, a repeat is
+//  compared by the fields the record holds.
+static void
+test_checkin_migration_from_schema_1 (void **state)
+{
+    fixture *f = *state;
+    s_merchant (f, "A", "");
+    s_person (f, "p1", false);
+    s_person (f, "p2", false);
+    Tashan__Merchants__CheckinReply *r;
+    assert_int_equal (s_checkin (f, "c1", "m1", "p1", "haircut", NULL, &r), 201);
+    //  Make it a record of schema 1.
+    ts_store *store = ts_dispatch_store (f->d);
+    ts_txn *txn = ts_txn_begin (store, true);
+    ts_table checkins = ts_store_table (store, "checkins");
+    ts_key k;
+    ts_key_init (&k);
+    ts_key_u64 (&k, 1);
+    ts_arena *arena = ts_arena_new ();
+    Tashan__Merchants__Checkin *c = ts_txn_get_msg (txn, checkins, k.data, k.size,
+                                                    &tashan__merchants__checkin__descriptor,
+                                                    arena);
+    assert_non_null (c);
+    assert_int_equal (c->request_hash.len, MERCHANTS_CHECKIN_HASH_BYTES);
+    c->request_hash.len = 0;
+    ts_txn_put_msg (txn, checkins, k.data, k.size, &c->base);
+    MDB_dbi meta;
+    assert_int_equal (mdb_dbi_open (ts_txn_mdb (txn), "meta", 0, &meta), 0);
+    MDB_val mk = { 14, "schema_version" }, mv = { 4, "\0\0\0\1" };
+    assert_int_equal (mdb_put (ts_txn_mdb (txn), meta, &mk, &mv, 0), 0);
+    assert_int_equal (ts_txn_commit (&txn), 0);
+    ts_arena_destroy (&arena);
+
+    s_reopen (f);
+    txn = ts_txn_begin (ts_dispatch_store (f->d), false);
+    assert_int_equal (mdb_dbi_open (ts_txn_mdb (txn), "meta", 0, &meta), 0);
+    assert_int_equal (mdb_get (ts_txn_mdb (txn), meta, &mk, &mv), 0);
+    assert_int_equal (ts_be32_get (mv.mv_data), 2);
+    ts_txn_abort (&txn);
+    assert_int_equal (s_checkin (f, "c1", "m1", "p1", "haircut", NULL, &r), 200);
+    assert_int_equal (r->discount_percent, 5);
+    assert_string_equal (r->tier, "A");
+    assert_int_equal (s_checkin (f, "c1", "m1", "p1", "repair", NULL, &r), 409);
+    assert_int_equal (s_checkin (f, "c2", "m1", "p2", "haircut", NULL, &r), 201);
+    assert_int_equal (s_checkin (f, "c2", "m1", "p2", "haircut", NULL, &r), 200);
+}
+
 int
 main (void)
 {
@@ -1405,6 +1541,9 @@ main (void)
         T (test_cardcode_no_code_no_tier),
         T (test_cardcode_refusals_rate_limited),
         T (test_checkin_idempotent_and_credit_once),
+        T (test_checkin_keys_bound_and_reopen),
+        T (test_checkin_repeat_by_another_caller),
+        T (test_checkin_migration_from_schema_1),
         T (test_market_totals_by_range),
         T (test_bad_events_are_skipped),
         T (test_notices_since),

@@ -1,0 +1,276 @@
+/*  =========================================================================
+    merchants_checkin_keys - find a check-in by (merchant, checkin_id)
+
+    Why: a check-in is idempotent by checkin_id. The runtime kept each
+    reply in its idem table under a hash of the key, so every check-in
+    dirtied a leaf of its own at a random place in a big tree (and, as
+    the tree grew, a branch page): about one of the 1.8 pages (pwrite
+    calls) a check-in wrote. Here the check-in record itself is the
+    stored reply: it holds the reply's fields (tier, discount) and a
+    hash of the caller and the request, so a repeat answers 200 with the
+    first reply and another request under the same id gets 409, as the
+    runtime did; the records are appended by check-in number, so a batch
+    of check-ins fills one leaf.
+
+    A lookup finds the record through an index in memory: open
+    addressing, linear probing, a slot is the check-in number << 24 |
+    the key hash's first 24 bits (0 when free). A slot only names a
+    candidate: the record is read in the request's transaction and
+    counts only if it holds the same merchant and checkin_id, so a slot
+    of a check-in that was rolled back (it stays) answers nothing. The
+    index is built from the checkins table at open and grows by
+    doubling; 8 bytes a slot, a quarter free at least: 1.4 MiB for the
+    demo's and a bench run's 100,000 check-ins. Past MAX_SLOTS (8 MiB,
+    786,432 check-ins) a key goes to the checkin_keys table instead (the
+    hash -> the number), where a lookup also looks once the index is full.
+
+    Layout (merchants_core.c lists every table):
+    checkin_keys  hash[16] (merchant_id\0checkin_id) -> u64 check-in no,
+                  only for check-ins the index could not hold
+    =========================================================================
+*/
+#include "merchants_checkin_keys.h"
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "ts_store.h"
+
+#define KEYS_MAGIC 0x434b4559u
+#define SLOTS_MIN 1024u                     //  power of two
+#define MAX_SLOTS_DEFAULT ((size_t) 1 << 20)    //  8 MiB of slots
+#define TAG_BITS 24u
+#define TAG_MASK ((UINT64_C (1) << TAG_BITS) - 1)
+#define NO_MAX ((UINT64_C (1) << (64 - TAG_BITS)) - 1)
+#define OPEN_SCAN_MAX ((uint64_t) 1 << 36)  //  records read at open, at most
+
+struct merchants_checkin_keys {
+    uint32_t magic;                 //  KEYS_MAGIC
+    uint64_t *slots;                //  slot_count slots, 0 = free
+    size_t slot_count;              //  a power of two
+    size_t used;                    //  slots taken (stale ones too)
+    size_t max_slots;               //  the bound on slot_count
+    bool full;                      //  keys have gone to the spill table
+    ts_table checkins;              //  check-in no -> Checkin
+    ts_table spill;                 //  checkin_keys
+};
+
+static size_t s_max_slots = MAX_SLOTS_DEFAULT;
+
+void
+merchants_checkin_keys_set_max (size_t slots)
+{
+    assert (slots >= SLOTS_MIN && (slots & (slots - 1)) == 0);
+    s_max_slots = slots;
+}
+
+void
+merchants_checkin_keys_hash (uint8_t hash [MERCHANTS_CHECKIN_HASH_BYTES],
+                             const char *merchant_id, const char *checkin_id)
+{
+    crypto_generichash_state st;
+    crypto_generichash_init (&st, NULL, 0, MERCHANTS_CHECKIN_HASH_BYTES);
+    crypto_generichash_update (&st, (const uint8_t *) merchant_id, strlen (merchant_id) + 1);
+    crypto_generichash_update (&st, (const uint8_t *) checkin_id, strlen (checkin_id));
+    crypto_generichash_final (&st, hash, MERCHANTS_CHECKIN_HASH_BYTES);
+}
+
+//  The tag of a key: the first 24 bits of its hash (never all 0 in a
+//  slot, whose number is at least 1).
+static uint64_t
+s_tag (const uint8_t hash [MERCHANTS_CHECKIN_HASH_BYTES])
+{
+    return (uint64_t) hash [0] << 16 | (uint64_t) hash [1] << 8 | hash [2];
+}
+
+//  The home slot of a tag: from the tag alone (spread by a multiply), so
+//  a table can grow without reading the records again.
+static size_t
+s_home (uint64_t tag, size_t slot_count)
+{
+    return (size_t) ((tag * UINT64_C (0x9E3779B97F4A7C15)) >> 32) & (slot_count - 1);
+}
+
+//  Put a slot into a table of slot_count slots (which has a free one).
+static void
+s_slot_put (uint64_t *slots, size_t slot_count, uint64_t slot)
+{
+    assert (slot >> TAG_BITS > 0);
+    size_t mask = slot_count - 1;
+    size_t at = s_home (slot & TAG_MASK, slot_count);
+    for (size_t probe = 0; probe < slot_count; probe++, at = (at + 1) & mask)
+        if (slots [at] == 0) {
+            slots [at] = slot;
+            return;
+        }
+    assert (false);                 //  callers keep a quarter free
+}
+
+//  Room for one more slot with a quarter free: grow by doubling (false
+//  when at the bound or out of memory: the key goes to the table).
+static bool
+s_room (merchants_checkin_keys *self)
+{
+    if ((self->used + 1) * 4 <= self->slot_count * 3)
+        return true;
+    if (self->slot_count >= self->max_slots)
+        return false;
+    size_t count = self->slot_count * 2;
+    uint64_t *slots = calloc (count, sizeof *slots);
+    if (!slots)
+        return false;
+    for (size_t i = 0; i < self->slot_count; i++)
+        if (self->slots [i])
+            s_slot_put (slots, count, self->slots [i]);
+    free (self->slots);
+    self->slots = slots;
+    self->slot_count = count;
+    return true;
+}
+
+//  Record the key: a slot in the index, or when it is full the table.
+static void
+s_add (merchants_checkin_keys *self, ts_txn *txn,
+       const uint8_t hash [MERCHANTS_CHECKIN_HASH_BYTES], uint64_t no)
+{
+    assert (no > 0 && no <= NO_MAX);
+    if (s_room (self)) {
+        s_slot_put (self->slots, self->slot_count, no << TAG_BITS | s_tag (hash));
+        self->used++;
+        return;
+    }
+    self->full = true;
+    uint8_t val [8];
+    ts_be64_put (val, no);
+    ts_txn_put (txn, self->spill, hash, MERCHANTS_CHECKIN_HASH_BYTES, val, sizeof val);
+}
+
+//  Check-in number no, if it is (merchant_id, checkin_id).
+static Tashan__Merchants__Checkin *
+s_candidate (merchants_checkin_keys *self, ts_ctx *ctx, uint64_t no,
+             const char *merchant_id, const char *checkin_id)
+{
+    ts_key k;
+    ts_key_init (&k);
+    ts_key_u64 (&k, no);
+    Tashan__Merchants__Checkin *c = ts_txn_get_msg (
+        ctx->txn, self->checkins, k.data, k.size,
+        &tashan__merchants__checkin__descriptor, ctx->arena);
+    if (c && strcmp (c->merchant_id, merchant_id) == 0
+    &&  strcmp (c->checkin_id, checkin_id) == 0)
+        return c;
+    return NULL;
+}
+
+Tashan__Merchants__Checkin *
+merchants_checkin_keys_find (merchants_checkin_keys *self, ts_ctx *ctx,
+                             const char *merchant_id, const char *checkin_id)
+{
+    assert (self && self->magic == KEYS_MAGIC);
+    uint8_t hash [MERCHANTS_CHECKIN_HASH_BYTES];
+    merchants_checkin_keys_hash (hash, merchant_id, checkin_id);
+    uint64_t tag = s_tag (hash);
+    size_t mask = self->slot_count - 1;
+    size_t at = s_home (tag, self->slot_count);
+    for (size_t probe = 0; probe < self->slot_count; probe++, at = (at + 1) & mask) {
+        uint64_t slot = self->slots [at];
+        if (slot == 0)
+            break;
+        if ((slot & TAG_MASK) != tag)
+            continue;
+        Tashan__Merchants__Checkin *c = s_candidate (self, ctx, slot >> TAG_BITS,
+                                                     merchant_id, checkin_id);
+        if (c)
+            return c;
+    }
+    ts_val val;
+    if (self->full
+    &&  ts_txn_get (ctx->txn, self->spill, hash, sizeof hash, &val)) {
+        if (val.size != 8) {
+            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
+            return NULL;
+        }
+        return s_candidate (self, ctx, ts_be64_get (val.data), merchant_id, checkin_id);
+    }
+    return NULL;
+}
+
+void
+merchants_checkin_keys_put (merchants_checkin_keys *self, ts_ctx *ctx,
+                            const uint8_t hash [MERCHANTS_CHECKIN_HASH_BYTES], uint64_t no)
+{
+    assert (self && self->magic == KEYS_MAGIC);
+    s_add (self, ctx->txn, hash, no);
+}
+
+merchants_checkin_keys *
+merchants_checkin_keys_new (ts_ctx *ctx, ts_table checkins, ts_table spill)
+{
+    merchants_checkin_keys *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->magic = KEYS_MAGIC;
+    self->checkins = checkins;
+    self->spill = spill;
+    self->max_slots = s_max_slots;
+    self->slot_count = SLOTS_MIN;
+    self->slots = calloc (self->slot_count, sizeof *self->slots);
+    if (!self->slots) {
+        merchants_checkin_keys_destroy (&self);
+        return NULL;
+    }
+    ts_cursor cur;
+    self->full = ts_cursor_open (&cur, ctx->txn, spill) && ts_cursor_seek (&cur, NULL, 0);
+    ts_cursor_close (&cur);
+    //  Every check-in, in number order: the same order they were added
+    //  in, so the ones past the bound are those the table holds (put
+    //  again if absent: a store of schema 1 had no table).
+    bool more = ts_cursor_open (&cur, ctx->txn, checkins) && ts_cursor_seek (&cur, NULL, 0);
+    for (uint64_t n = 0; more && n < OPEN_SCAN_MAX; n++, more = ts_cursor_next (&cur)) {
+        if (cur.key.size != 8) {
+            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
+            break;
+        }
+        uint64_t no = ts_be64_get (cur.key.data);
+        Tashan__Merchants__Checkin *c = tashan__merchants__checkin__unpack (
+            NULL, cur.value.size, cur.value.data);
+        if (!c || no == 0 || no > NO_MAX) {
+            if (c)
+                tashan__merchants__checkin__free_unpacked (c, NULL);
+            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
+            break;
+        }
+        uint8_t hash [MERCHANTS_CHECKIN_HASH_BYTES];
+        merchants_checkin_keys_hash (hash, c->merchant_id, c->checkin_id);
+        tashan__merchants__checkin__free_unpacked (c, NULL);
+        ts_val val;
+        if (s_room (self)) {
+            s_slot_put (self->slots, self->slot_count, no << TAG_BITS | s_tag (hash));
+            self->used++;
+        }
+        else
+        if (!ts_txn_get (ctx->txn, spill, hash, sizeof hash, &val))
+            s_add (self, ctx->txn, hash, no);
+        else
+            self->full = true;
+    }
+    ts_cursor_close (&cur);
+    return self;
+}
+
+void
+merchants_checkin_keys_destroy (merchants_checkin_keys **self_p)
+{
+    assert (self_p);
+    merchants_checkin_keys *self = *self_p;
+    if (!self)
+        return;
+    assert (self->magic == KEYS_MAGIC);
+    free (self->slots);
+    self->magic = 0;
+    free (self);
+    *self_p = NULL;
+}
