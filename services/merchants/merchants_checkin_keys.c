@@ -4,13 +4,16 @@
     Why: a check-in is idempotent by checkin_id. The runtime kept each
     reply in its idem table under a hash of the key, so every check-in
     dirtied a leaf of its own at a random place in a big tree (and, as
-    the tree grew, a branch page): about one of the 1.8 pages (pwrite
-    calls) a check-in wrote. Here the check-in record itself is the
+    the tree grew, a branch page, and once it outgrew the resident map a
+    page fault). Here the check-in record itself is the
     stored reply: it holds the reply's fields (tier, discount) and a
     hash of the caller and the request, so a repeat answers 200 with the
     first reply and another request under the same id gets 409, as the
     runtime did; the records are appended by check-in number, so a batch
-    of check-ins fills one leaf.
+    of check-ins fills one leaf. A/B, same load (32 connections): per
+    check-in 2.75-2.96 pwrite calls, 83-94 us CPU and 0.55-0.71 page
+    faults in the merchants daemon before; 0.55-0.62, 33-34 us and 0.06
+    after.
 
     A lookup finds the record through an index in memory: open
     addressing, linear probing, a slot is the check-in number << 24 |

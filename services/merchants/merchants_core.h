@@ -15,6 +15,8 @@
         merchants_registry.c    the registry and the merchant's code
         merchants_complaints.c  complaints
         merchants_market.c      markets and check-ins
+        merchants_checkin_keys.c  check-ins by (merchant, checkin_id):
+                                the record is the idempotency record
         merchants_notice.c      notices
     =========================================================================
 */
