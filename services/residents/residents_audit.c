@@ -12,21 +12,14 @@
     kill -9 of the daemon. When the append fails every read of the batch
     fails (500): no answered read goes unrecorded.
 
-    The tick (every RES_AUDIT_TICK_MS) makes what was appended since the
-    last tick durable with one fdatasync of the journal, and folds the
-    journal into LMDB once every RES_AUDIT_FOLD_MS (sooner when a whole
-    chunk is waiting), at most RES_AUDIT_FOLD_MAX_BYTES of records in one
-    write transaction, together with how far it got (journal generation,
-    offset): a crash between the commit and anything after it folds
-    nothing twice. Folding seldom is what makes reads cheap: a fold
-    dirties about one audit page per household read since the last one,
-    so folding every 100 ms wrote ten times the pages of folding once a
-    second (then the fold was a third of the daemon's CPU under reads),
-    while the sync appends nothing but the journal's own tail. Once a committed fold
+    The tick (every RES_AUDIT_TICK_MS) folds the journal into LMDB, at most
+    RES_AUDIT_FOLD_MAX_BYTES of records in one write transaction, together
+    with how far it got (journal generation, offset): a crash between the
+    commit and anything after it folds nothing twice. Once a committed fold
     has reached the end, the next tick starts a new generation (truncate,
     new header); a fold that sees a newer file generation than the one it
     stored knows the old file was folded whole. A power cut (not a kill -9)
-    may lose the records of reads answered since the last sync (at most a
+    may lose the records of reads answered since the last fold (at most a
     tick). ListAudit folds first, so it lists every read answered before it.
     A read that runs in a batch that is run again (the map grew) is
     recorded twice: the audit may over-record, never under-record.
@@ -228,8 +221,6 @@ s_flush (res_state *st)
     st->audit_used = 0;
     //  O_APPEND: one write lands whole at the end, never interleaved.
     ssize_t written = write (st->journal_fd, st->audit_buf, size);
-    if (written > 0)
-        st->journal_unsynced = true;
     if (written == (ssize_t) size)
         return 0;
     ts_log_error ("audit_append_failed", "error=\"%s\" bytes=%zu",
@@ -434,49 +425,16 @@ residents_audit_rollup (ts_ctx *ctx, size_t max_rows)
     return 0;
 }
 
-//  Make the journal's appends since the last call durable (a power cut
-//  then loses no answered read). Returns false when that failed (logged):
-//  the records are then made durable by folding them now.
-static bool
-s_sync (res_state *st)
-{
-    if (!st->journal_unsynced)
-        return true;
-    if (fdatasync (st->journal_fd) != 0) {
-        ts_log_error ("audit_journal_sync", "error=\"%s\"", strerror (errno));
-        return false;
-    }
-    st->journal_unsynced = false;
-    return true;
-}
-
-//  Is a fold due: RES_AUDIT_FOLD_MS since the last one (or the clock went
-//  back), a whole chunk waiting, or a journal of another generation?
-static bool
-s_fold_due (ts_ctx *ctx, res_state *st)
-{
-    if (ctx->now_ms - st->fold_at_ms >= RES_AUDIT_FOLD_MS || ctx->now_ms < st->fold_at_ms)
-        return true;
-    uint64_t generation, offset;
-    s_done_get (ctx->txn, st, &generation, &offset);
-    int64_t size = s_journal_size (st->journal_fd);
-    return generation != s_generation (st) || size < 0
-        || (uint64_t) size >= offset + RES_AUDIT_FOLD_MAX_BYTES;
-}
-
-//  The residents' tick: start a new journal when all is folded, sync it,
-//  fold when due, roll up what is past the retention.
+//  The residents' tick: fold, start a new journal when all is folded,
+//  roll up what is past the retention.
 unsigned
 residents_tick (ts_ctx *ctx)
 {
     res_state *st = s_state (ctx);
     assert (st->audit_used == 0);   //  every batch appended its reads
     unsigned rc = s_rotate (ctx, st);
-    bool synced = s_sync (st);
-    if (!rc && (!synced || s_fold_due (ctx, st))) {
+    if (!rc)
         rc = residents_audit_fold (ctx, 1);
-        st->fold_at_ms = ctx->now_ms;
-    }
     if (!rc)
         rc = residents_audit_rollup (ctx, RES_AUDIT_ROLLUP_MAX);
     return rc;

@@ -90,8 +90,6 @@ typedef struct {
     uint8_t *audit_buf;             //  RES_AUDIT_BATCH_BYTES: this batch's records
     size_t audit_used;              //  bytes of them queued
     bool audit_failed;              //  an append of this batch failed
-    bool journal_unsynced;          //  appended to since its last fdatasync
-    int64_t fold_at_ms;             //  when the tick last folded (0: never)
 } res_state;
 #define RES_STATE_MAGIC 0x52455344u
 
@@ -152,8 +150,7 @@ res_household *residents_household_file (ts_ctx *ctx, const res_household_rec *r
 void residents_household_commit (ts_ctx *ctx, res_household_rec *rec,
                                  const char *action);
 //  The read audit (residents_audit.c, where the policy is written).
-#define RES_AUDIT_TICK_MS 100       //  how often the journal is synced
-#define RES_AUDIT_FOLD_MS 1000      //  how often the tick folds (or a full chunk waits)
+#define RES_AUDIT_TICK_MS 100       //  how often the journal is folded
 #define RES_AUDIT_FOLD_MAX_BYTES (1u << 20)     //  journal bytes per fold chunk
 #define RES_AUDIT_FOLD_CHUNKS_MAX 1024    //  bounds a whole fold (1 GiB of journal)
 #define RES_AUDIT_RAW_DAYS 180      //  raw rows kept; then daily counts
@@ -175,7 +172,7 @@ unsigned residents_audit_batch_done (void *state, char *why, size_t why_size);
 unsigned residents_audit_fold (ts_ctx *ctx, size_t max_chunks);
 //  Roll up to max_rows raw rows older than RES_AUDIT_RAW_DAYS into daily counts.
 unsigned residents_audit_rollup (ts_ctx *ctx, size_t max_rows);
-//  The service's tick: new journal generation, sync, fold when due, roll-up.
+//  The service's tick: fold, new journal generation, roll-up.
 unsigned residents_tick (ts_ctx *ctx);
 //  Emit a person.* event with the person's full state.
 void residents_person_emit (ts_ctx *ctx, const char *topic, const res_person_rec *p);

@@ -226,56 +226,6 @@ test_new_generation_never_folds_twice (void **state)
     assert_int_equal (s_audit_count (f), 5);
 }
 
-//  Rows of a table as committed (ListAudit would fold first), at most 1000.
-static size_t
-s_rows (fixture *f, const char *table)
-{
-    ts_store *store = ts_dispatch_store (f->d);
-    ts_txn *txn = ts_txn_begin (store, false);
-    ts_cursor c;
-    size_t rows = 0;
-    bool more = ts_cursor_open (&c, txn, ts_store_table (store, table))
-             && ts_cursor_seek (&c, NULL, 0);
-    for (; more && rows < 1000; rows++)
-        more = ts_cursor_next (&c);
-    ts_cursor_close (&c);
-    ts_txn_abort (&txn);
-    return rows;
-}
-
-//  Every tick syncs the journal, but a fold comes once per
-//  RES_AUDIT_FOLD_MS (a fold dirties a page per household read since the
-//  last: folding seldom is what keeps reads cheap); a restart in between
-//  loses nothing.
-static void
-test_tick_folds_once_per_period (void **state)
-{
-    fixture *f = *state;
-    s_reads (f, "ops", 2);
-    assert_true (ts_dispatch_tick (f->d) < 400);       //  never folded: due
-    assert_int_equal (s_rows (f, "audit"), 2);
-    s_reads (f, "ops", 3);
-    off_t size = s_journal_size (f);
-    ts_dispatch_set_now (f->d, NOW_MS + RES_AUDIT_FOLD_MS - 1);
-    assert_true (ts_dispatch_tick (f->d) < 400);
-    assert_int_equal (s_rows (f, "audit"), 2);         //  not due yet
-    assert_int_equal (s_journal_size (f), size);
-    ts_dispatch_set_now (f->d, NOW_MS + RES_AUDIT_FOLD_MS);
-    assert_true (ts_dispatch_tick (f->d) < 400);
-    assert_int_equal (s_rows (f, "audit"), 5);
-    assert_int_equal (s_rows (f, "audit_seq"), 5);
-    //  Journalled, not folded, then restarted: folded once, in order.
-    s_reads (f, "system", 4);
-    ts_dispatch_set_now (f->d, NOW_MS + RES_AUDIT_FOLD_MS + RES_AUDIT_TICK_MS);
-    assert_true (ts_dispatch_tick (f->d) < 400);
-    assert_int_equal (s_rows (f, "audit"), 5);
-    ts_dispatch_destroy (&f->d);
-    s_open (f);
-    assert_true (ts_dispatch_tick (f->d) < 400);
-    assert_int_equal (s_rows (f, "audit"), 9);
-    assert_int_equal (s_audit_count (f), 9);
-}
-
 //  The daily counts of h1: sum of every audit_days row, and the rows.
 static uint64_t
 s_rollup_sum (fixture *f, size_t *rows)
@@ -473,7 +423,6 @@ main (void)
     const struct CMUnitTest tests [] = {
         T (test_reads_are_folded_once_in_order),
         T (test_journal_survives_restart_and_cuts),
-        T (test_tick_folds_once_per_period),
         T (test_new_generation_never_folds_twice),
         T (test_rollup_after_retention),
         T (test_batch_reads_recorded),
