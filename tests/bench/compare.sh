@@ -55,6 +55,7 @@ CONNECTIONS=32
 RUNS=1
 KEEP=0
 PG_CLIENTS=8
+SETTLE_S=1
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 BIN_DIR=${TASHAN_BIN_DIR:-$TS_REPO_ROOT/build}
 BASE_DIR=""
@@ -367,8 +368,19 @@ print(f"{name} {rate:.0f} {p50:.2f} {p99:.2f} {errors}")
 EOF
 }
 
+#  Before each load: write back every dirty page on the machine and let
+#  the disk's queue drain, so that one load's leftovers (PostgreSQL's
+#  table files and pgbench's log, the last load's pages) are not flushed
+#  by the kernel during the next load's fdatasyncs. Every load, the
+#  yardsticks included, starts from the same quiet disk.
+settle () {
+    sync
+    sleep "$SETTLE_S"
+}
+
 run_wrk () {
     local name=$1 url=$2 script=${3:-}
+    settle
     local out="$TMP/wrk-$name.txt" args=(-t 2 -c "$CONNECTIONS" -d "${SECONDS_PER_LOAD}s" --latency)
     [[ -n "$script" ]] && args+=(-s "$script")
     wrk "${args[@]}" "$url" >"$out" 2>&1 || ts_die "wrk $name failed (see $out; --keep)"
@@ -381,6 +393,7 @@ run_wrk () {
 
 run_pgbench () {
     local out="$TMP/pgbench.txt"
+    settle
     rm -f "$TMP"/pg/pgbench_log.*
     (cd "$TMP/pg" && s_pg "$PG_BIN/pgbench" -n -h "$TMP/pg" -p "$PORT_PG" -U bench \
         -c "$PG_CLIENTS" -j 2 -T "$SECONDS_PER_LOAD" -f "$TMP/pg/insert.sql" \
