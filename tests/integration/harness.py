@@ -98,10 +98,31 @@ def hang_report(pid):
     threads = []
     try:
         for tid in sorted(os.listdir('/proc/%d/task' % pid))[:16]:
-            threads.append('%s:%s' % (tid, read('/proc/%d/task/%s/wchan' % (pid, tid))))
+            #  stat fields 14 and 15: user and system CPU ticks, to tell a
+            #  spin from a wait.
+            stat = read('/proc/%d/task/%s/stat' % (pid, tid)).rsplit(')', 1)[-1].split()
+            cpu = '%s+%s ticks' % (stat[11], stat[12]) if len(stat) > 12 else '?'
+            threads.append('%s:%s (%s)' % (tid, read('/proc/%d/task/%s/wchan' % (pid, tid)), cpu))
     except OSError:
         pass
-    return '%s; threads %s' % (state[0] if state else 'State: ?', ' '.join(threads))
+    return '%s; threads %s; stacks: %s' % (state[0] if state else 'State: ?',
+                                           ' '.join(threads), hang_stacks(pid))
+
+
+def hang_stacks(pid):
+    """Each thread's user-space stack (gdb, when the machine has it): where
+    a process that does not exit is, for whoever reads the failure."""
+    gdb = shutil.which('gdb')
+    if not gdb:
+        return 'no gdb'
+    try:
+        out = subprocess.run([gdb, '-p', str(pid), '-batch', '-nx',
+                              '-ex', 'thread apply all bt 24'],
+                             capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return 'gdb failed: %s' % e
+    frames = [l.strip() for l in out.splitlines() if l.startswith(('#', 'Thread'))]
+    return ' | '.join(frames[:80]) or 'gdb printed no frames'
 
 
 SANITIZER_MARKS = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer',
@@ -381,9 +402,9 @@ class Harness:
         try:
             d.popen.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            self.problems.append('%s (pid %d) did not exit within %d s of %s'
+            self.problems.append('%s (pid %d) did not exit within %d s of %s (%s)'
                                  % (svc, d.pid, STOP_TIMEOUT_S,
-                                    signal.Signals(sig).name))
+                                    signal.Signals(sig).name, hang_report(d.pid)))
             os.kill(d.pid, signal.SIGKILL)
             d.expected.add(int(signal.SIGKILL))
             d.popen.wait()
