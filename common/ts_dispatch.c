@@ -19,6 +19,9 @@
 #define TABLES_MAX 40
 #define BATCH_ATTEMPTS_MAX 12       //  map doublings before we give up
 #define IDEM_HASH_BYTES 32
+//  s_job_execute's word that a TS_METHOD_FLAT job failed: neither an
+//  LMDB code (errno values, MDB_* below -30000) nor TS_STORE_CORRUPT.
+#define FLAT_FAILED (-40101)
 #define LATE_RERUNS_MAX 4           //  batches re-run for jobs past deadline
 
 struct ts_dispatch {
@@ -433,6 +436,12 @@ s_job_execute (ts_job *job, const ts_method *m, const ProtobufCMessage *req,
     assert (code >= 200 && code < 600);
     bool write = (m->flags & TS_METHOD_WRITE) != 0;
     int rc = ts_txn_error (ctx->txn);
+    if (!nested && write && (code >= 400 || (rc != 0 && rc != TS_STORE_MAP_FULL))) {
+        //  A flat job failed: what it wrote is in the batch's own
+        //  transaction, so the batch runs again with every job nested.
+        *store_err = FLAT_FAILED;
+        return false;
+    }
     if (rc != 0) {
         if (nested)
             ts_txn_abort (&ctx->txn);
@@ -472,7 +481,7 @@ s_job_execute (ts_job *job, const ts_method *m, const ProtobufCMessage *req,
 //  commit its nested transaction into the batch.
 static void
 s_job_store (ts_dispatch *self, ts_job *job, const idem_t *idem, ts_ctx *ctx,
-             int *store_err, uint64_t *last_seq)
+             bool nested, int *store_err, uint64_t *last_seq)
 {
     //  A 202 is not an outcome: the request runs again until it has one,
     //  and only that is stored for repeats.
@@ -484,7 +493,7 @@ s_job_store (ts_dispatch *self, ts_job *job, const idem_t *idem, ts_ctx *ctx,
         memcpy (rec + 4 + IDEM_HASH_BYTES, job->reply, job->reply_size);
         ts_txn_put (ctx->txn, self->idem, idem->key.data, idem->key.size, rec, size);
     }
-    int rc = ts_txn_commit (&ctx->txn);
+    int rc = nested ? ts_txn_commit (&ctx->txn) : ts_txn_error (ctx->txn);
     if (rc != 0) {
         *store_err = rc;
         return;
@@ -540,7 +549,8 @@ s_batch_fail_writes (ts_dispatch *self, ts_job *jobs, size_t job_count)
 //  error that must abort (or, map full, retry) the whole batch.
 static void
 s_run_job (ts_dispatch *self, ts_txn *batch_txn, ts_job *job, ts_arena *arena,
-           int64_t now_ms, int64_t expire_ms, int *store_err, uint64_t *last_seq)
+           int64_t now_ms, int64_t expire_ms, bool flat_ok, int *store_err,
+           uint64_t *last_seq)
 {
     job->message [0] = 0;
     job->reply = NULL;
@@ -558,8 +568,11 @@ s_run_job (ts_dispatch *self, ts_txn *batch_txn, ts_job *job, ts_arena *arena,
         return;
 
     //  Writes (and reads inside a write batch, so they see the batch's
-    //  earlier writes) run in a child that can be dropped on its own.
+    //  earlier writes) run in a child that can be dropped on its own;
+    //  a TS_METHOD_FLAT write runs in the batch's transaction itself.
     bool nested = ts_txn_writable (batch_txn);
+    if (nested && flat_ok && (m->flags & TS_METHOD_FLAT))
+        nested = false;
     ts_ctx ctx = { 0 };
     ctx.txn = nested ? ts_txn_begin_nested (batch_txn) : batch_txn;
     ctx.caller = job->caller;
@@ -568,7 +581,7 @@ s_run_job (ts_dispatch *self, ts_txn *batch_txn, ts_job *job, ts_arena *arena,
     ctx.state = self->state;
     ctx.dispatch = self;
     if (s_job_execute (job, m, req, &ctx, nested, store_err))
-        s_job_store (self, job, &idem, &ctx, store_err, last_seq);
+        s_job_store (self, job, &idem, &ctx, nested, store_err, last_seq);
 }
 
 //  Whether any job of the batch is a write (else it runs in a read
@@ -641,14 +654,24 @@ s_run_batch (ts_dispatch *self, ts_job *jobs, size_t job_count, ts_arena *arena)
     bool any_write = s_batch_writes (self, jobs, job_count);
     int late_reruns = 0;
     int64_t margin_ms = 0;          //  after a late write: what a run takes, twice
+    bool flat_ok = true;            //  until a flat job fails (once a batch)
     for (int attempt = 0; attempt < BATCH_ATTEMPTS_MAX; attempt++) {
         int64_t now_ms = ts_dispatch_now (self);
         ts_txn *txn = ts_txn_begin (self->store, any_write);
         int store_err = ts_txn_error (txn);
         uint64_t last_seq = 0;
         for (size_t i = 0; i < job_count && store_err == 0; i++)
-            s_run_job (self, txn, &jobs [i], arena, now_ms, now_ms + margin_ms, &store_err,
-                       &last_seq);
+            s_run_job (self, txn, &jobs [i], arena, now_ms, now_ms + margin_ms, flat_ok,
+                       &store_err, &last_seq);
+        if (store_err == FLAT_FAILED) {
+            //  Not a map attempt: the same jobs again, each in a child, so
+            //  the failed one changes nothing and the others still commit.
+            assert (flat_ok);
+            ts_txn_abort (&txn);
+            flat_ok = false;
+            attempt--;
+            continue;
+        }
         if (store_err == 0)
             store_err = ts_txn_error (txn);
         int64_t checked_ms = ts_dispatch_now (self);

@@ -128,7 +128,10 @@ static const ts_method s_methods [] = {
     //  Evaluate keeps its idempotency in the ledger's own records
     //  (ledger_keys.c; the entry is the stored reply), not in the
     //  runtime's: one record, one page, per evaluation instead of two.
-    M ("Evaluate", evaluate_request, entry, h_evaluate, W, OPS | TS_ROLE_PANEL, NULL),
+    //  Flat (TS_METHOD_FLAT): an evaluation checks everything before it
+    //  writes, so it nearly always succeeds.
+    M ("Evaluate", evaluate_request, entry, h_evaluate, W | TS_METHOD_FLAT,
+       OPS | TS_ROLE_PANEL, NULL),
     M ("EvaluateBatch", evaluate_batch_request, batch_reply, h_evaluate_batch, W,
        OPS | TS_ROLE_PANEL, NULL),
     M ("Redeem", redeem_request, entry, h_redeem, W, OPS, "idempotency_key"),

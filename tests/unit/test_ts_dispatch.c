@@ -174,6 +174,10 @@ static const ts_method s_methods [] = {
     { "dt.Emit", REQ, REP, s_emit, TS_METHOD_WRITE,
       TS_ROLE_OPS | TS_ROLE_SCHOOL | TS_ROLE_SYSTEM, "key" },
     { "dt.EmitFail", REQ, REP, s_emit_fail, TS_METHOD_WRITE, TS_ROLE_ANY, NULL },
+    //  The same two, run flat (in the batch's own transaction).
+    { "dt.FlatEmit", REQ, REP, s_emit, TS_METHOD_WRITE | TS_METHOD_FLAT, TS_ROLE_ANY, "key" },
+    { "dt.FlatFail", REQ, REP, s_emit_fail, TS_METHOD_WRITE | TS_METHOD_FLAT, TS_ROLE_ANY,
+      NULL },
     { "dt.Get", REQ, REP, s_get, TS_METHOD_READ, TS_ROLE_ANY, NULL },
     { "dt.Now", REQ, REP, s_now, TS_METHOD_READ, TS_ROLE_ANY, NULL },
     { "dt.State", REQ, REP, s_state, TS_METHOD_READ, TS_ROLE_ANY, NULL },
@@ -615,6 +619,78 @@ test_failing_handler_rolled_back_others_commit (void **state)
     assert_int_equal (evs [1]->seq, 2);
     assert_string_equal (s_event_key (f, evs [1]), "k3");
     assert_int_equal (ts_dispatch_outbox_head (f->d), 2);
+}
+
+//  A flat job that fails has written into the batch's own transaction:
+//  the batch runs again with every job nested, and the outcome is the
+//  nested one's (the failed job changed nothing, no gap in the events),
+//  still in one commit.
+//  Run jobs (created, failed, [a read,] created) on keys <prefix>1..3 as
+//  one batch: one commit, the failed job's item absent, the others'
+//  present, two events.
+static void
+s_flat_batch (fx_t *f, ts_job *jobs, size_t job_count, char prefix)
+{
+    assert_true (job_count == 3 || job_count == 4);
+    size_t before = s_last_txnid (f);
+    assert_int_equal (ts_dispatch_run_batch (f->d, jobs, job_count, f->arena), 1);
+    assert_int_equal (s_last_txnid (f), before + 1);
+    ts_job *first = &jobs [0], *failed = &jobs [1], *last = &jobs [job_count - 1];
+    assert_int_equal (first->code, TS_CREATED);
+    assert_int_equal (failed->code, TS_UNPROCESSABLE);
+    assert_null (failed->reply);
+    assert_int_equal (last->code, TS_CREATED);
+    char keys [3][3];
+    for (int i = 0; i < 3; i++)
+        snprintf (keys [i], sizeof keys [i], "%c%d", prefix, i + 1);
+    assert_true (s_item_exists (f, keys [0]));
+    assert_false (s_item_exists (f, keys [1]));
+    assert_true (s_item_exists (f, keys [2]));
+    Tashan__Event **evs;
+    assert_int_equal (s_events (f, 0, &evs), 2);
+    assert_int_equal (ts_dispatch_outbox_head (f->d), 2);
+}
+
+static void
+test_flat_failure_reruns_nested (void **state)
+{
+    fx_t *f = *state;
+    ts_job jobs [4] = {
+        s_job (f, "dt.FlatEmit", &f->ops, "k1"),
+        s_job (f, "dt.FlatFail", &f->ops, "k2"),
+        s_job (f, "dt.Get", &f->ops, "k1"),
+        s_job (f, "dt.FlatEmit", &f->ops, "k3"),
+    };
+    s_flat_batch (f, jobs, 4, 'k');
+    assert_string_equal (jobs [1].message, "nope k2");
+    assert_int_equal (jobs [2].code, TS_OK);    //  the read saw k1
+    Tashan__Event **evs;
+    assert_int_equal (s_events (f, 0, &evs), 2);
+    assert_string_equal (s_event_key (f, evs [0]), "k1");
+    assert_int_equal (evs [1]->seq, 2);
+    assert_string_equal (s_event_key (f, evs [1]), "k3");
+    //  A flat job's outcome is kept for repeats like a nested one's.
+    ts_job again = s_job (f, "dt.FlatEmit", &f->ops, "k1");
+    ts_dispatch_run_batch (f->d, &again, 1, f->arena);
+    assert_int_equal (again.code, TS_OK);
+    assert_int_equal (again.reply_size, jobs [0].reply_size);
+    assert_memory_equal (again.reply, jobs [0].reply, jobs [0].reply_size);
+    assert_int_equal (s_events (f, 0, &evs), 2);
+}
+
+//  Flat jobs that succeed: one commit, each job's writes and events kept,
+//  a nested failure between them dropped on its own.
+static void
+test_flat_jobs_commit_with_the_batch (void **state)
+{
+    fx_t *f = *state;
+    ts_job jobs [3] = {
+        s_job (f, "dt.FlatEmit", &f->ops, "a1"),
+        s_job (f, "dt.EmitFail", &f->ops, "a2"),
+        s_job (f, "dt.FlatEmit", &f->ops, "a3"),
+    };
+    s_flat_batch (f, jobs, 3, 'a');
+    assert_string_equal (jobs [1].message, "nope a2");
 }
 
 static void
@@ -1076,6 +1152,8 @@ test_idempotency_key_header_and_body_keys_apart (void **state)
     X (test_read_in_write_batch_sees_earlier_jobs) \
     X (test_read_only_batch_makes_no_commit) \
     X (test_failing_handler_rolled_back_others_commit) \
+    X (test_flat_failure_reruns_nested) \
+    X (test_flat_jobs_commit_with_the_batch) \
     X (test_batch_is_one_commit_events_in_order) \
     X (test_events_after_and_max) \
     X (test_apply_same_event_twice_applies_once) \
