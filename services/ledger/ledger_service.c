@@ -132,7 +132,7 @@ static const ts_method s_methods [] = {
     //  writes, so it nearly always succeeds.
     M ("Evaluate", evaluate_request, entry, h_evaluate, W | TS_METHOD_FLAT,
        OPS | TS_ROLE_PANEL, NULL),
-    M ("EvaluateBatch", evaluate_batch_request, batch_reply, h_evaluate_batch, W,
+    M ("EvaluateBatch", evaluate_batch_request, batch_reply, h_evaluate_batch, W | TS_METHOD_FLAT,
        OPS | TS_ROLE_PANEL, NULL),
     M ("Redeem", redeem_request, entry, h_redeem, W, OPS, "idempotency_key"),
     M ("GetEntry", get_entry_request, entry, h_get_entry, R, OPS | SYS, NULL),

@@ -121,6 +121,18 @@ fx_call (fx_t *f, const char *method, const char *role, const char *binding,
                       sizeof f->message);
 }
 
+//  One item of an EvaluateBatch (the strings are the caller's).
+static inline Tashan__Ledger__EvaluateRequest *
+fx_batch_item (Tashan__Ledger__EvaluateRequest *item, const char *person, const char *rule,
+               const char *key)
+{
+    tashan__ledger__evaluate_request__init (item);
+    item->person_id = (char *) person;
+    item->rule = (char *) rule;
+    item->idempotency_key = (char *) key;
+    return item;
+}
+
 //  Evaluate rule for person as the panel; returns the status.
 static inline unsigned
 fx_evaluate (fx_t *f, const char *person, const char *rule, const char *key,

@@ -284,6 +284,61 @@ test_index_tidied_after_seal (void **state)
     ledger_keys_set_index_max (1u << 21);
 }
 
+//  Evaluate keys <prefix>from..to-1 in batches of up to BATCH; each is
+//  new (expect_new) or a repeat.
+static void
+s_keys_batch (fx_t *f, char prefix, int from, int to, bool expect_new)
+{
+    static char keys [BATCH][16];
+    Tashan__Ledger__EvaluateRequest items [BATCH], *ptrs [BATCH];
+    for (int first = from; first < to; first += BATCH) {
+        size_t n = to - first < BATCH ? (size_t) (to - first) : BATCH;
+        for (size_t i = 0; i < n; i++) {
+            snprintf (keys [i], sizeof keys [i], "%c%d", prefix, first + (int) i);
+            ptrs [i] = fx_batch_item (&items [i], i % 2 ? "p1" : "p2", "civil_conduct.good",
+                                      keys [i]);
+        }
+        Tashan__Ledger__EvaluateBatchRequest b = TASHAN__LEDGER__EVALUATE_BATCH_REQUEST__INIT;
+        b.evaluations = ptrs;
+        b.n_evaluations = n;
+        Tashan__Ledger__BatchReply *rep = NULL;
+        assert_int_equal (fx_call (f, "ledger.EvaluateBatch", "panel", "", &b.base, &rep), 200);
+        assert_int_equal (rep->n_rejected, 0);
+        assert_int_equal (rep->accepted, expect_new ? n : 0);
+        assert_int_equal (rep->duplicates, expect_new ? 0 : n);
+    }
+}
+
+//  A generation sealed while records of it are in key_gens already (they
+//  went there past the index's bound): the seal merges the moved ones
+//  with them, and its filter takes both; every key is found after the
+//  seal and after a restart. (A generation alone in key_gens is appended
+//  there: test_generations.)
+static void
+test_seal_beside_spilled_records (void **state)
+{
+    fx_t *f = *state;
+    ledger_keys_set_gen_shift (10);
+    ledger_keys_set_index_max (1024);
+    //  900 keys of generation 0: 768 in key_log (the index's bound), the
+    //  rest in key_gens.
+    s_keys_batch (f, 'a', 0, 900, true);
+    assert_int_equal (s_records (f, "key_gens"), 900 - 768);
+    assert_int_equal (s_records (f, "key_blooms"), 0);
+    //  Past entry 1023: generation 0 is sealed.
+    s_keys_batch (f, 'b', 0, 300, true);
+    assert_int_equal (s_records (f, "key_blooms"), 1);
+    assert_true (s_records (f, "key_log") < 300);
+    assert_int_equal (s_records (f, "key_log") + s_records (f, "key_gens"), 1200);
+    for (int round = 0; round < 2; round++) {
+        s_keys_batch (f, 'a', 0, 900, false);
+        s_keys_batch (f, 'b', 0, 300, false);
+        fx_reopen (f);
+    }
+    s_keys_batch (f, 'c', 0, 10, true);
+    ledger_keys_set_index_max (1u << 21);
+}
+
 int
 main (void)
 {
@@ -293,6 +348,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_refused_key_reused_seq, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_index_bound, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_index_tidied_after_seal, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_seal_beside_spilled_records, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
