@@ -31,16 +31,15 @@
     the demo and the benches, 16 MiB (INDEX_SLOTS_MAX) for a full one;
     past that bound records go to key_gens as before (found there too).
     Sealing moves a generation's records into key_gens, sorted (one pass,
-    at most 2^20 records, 32 MiB to sort them), and the index drops their
+    at most 2^20 records, 24 MiB to sort them), and the index drops their
     slots once that has committed (s_index_tidy). The generation is newer
     than any in key_gens, so its records are appended (no descent from
     the root per record) and its filter is built from the sorted array,
     not read back; only when records of it (or later) went to key_gens
     past the index's bound are they put and read back. The sort compares
     the hashes' first 64 bits as integers. bench_ledger board
-    --random-keys, 10 million entries, same machine: slowest million
-    180k -> 218k entries/s, all ten 222k -> 242k (the first, which holds
-    no seal, 310k -> 319k). bench_ledger board
+    --random-keys, 10 million entries, before and after side by side:
+    227k -> 256k entries/s in all, slowest million 183k -> 228k. bench_ledger board
     --random-keys, 2.1 million entries, same machine: main 56.3k and
     54.0k entries per CPU second in its two millions, this 73.7k and
     54.9k (the second holds the first seal).
@@ -519,19 +518,20 @@ s_gen_count (ts_ctx *ctx, ts_cursor *cur, uint32_t gen)
 }
 
 typedef struct {
-    uint64_t order;                 //  the hash's first 8 bytes, big-endian
     ledger_key_hash hash;
     uint64_t seq;
 } s_moved;
 
 //  memcmp's order of the hashes (the order of key_gens), decided by one
-//  integer compare but for ties of 64 bits; equal hashes by seq.
+//  integer compare of their first 8 bytes read big-endian but for ties
+//  of 64 bits; equal hashes by seq.
 static int
 s_moved_cmp (const void *a, const void *b)
 {
     const s_moved *x = a, *y = b;
-    if (x->order != y->order)
-        return x->order < y->order ? -1 : 1;
+    uint64_t x_order = ts_be64_get (x->hash.bytes), y_order = ts_be64_get (y->hash.bytes);
+    if (x_order != y_order)
+        return x_order < y_order ? -1 : 1;
     int rc = memcmp (x->hash.bytes, y->hash.bytes, LEDGER_KEYS_HASH_BYTES);
     if (rc != 0)
         return rc;
@@ -587,7 +587,6 @@ s_log_move (ts_ctx *ctx, uint32_t gen, size_t *count, bool *alone)
             assert (moved);
         }
         memcpy (moved [n].hash.bytes, cur.value.data, LEDGER_KEYS_HASH_BYTES);
-        moved [n].order = ts_be64_get (moved [n].hash.bytes);
         moved [n++].seq = seq;
         //  Deleted in passing (the next step lands on the record after
         //  it), not by a descent from the root each.
