@@ -575,6 +575,7 @@ s_run_job (ts_dispatch *self, ts_txn *batch_txn, ts_job *job, ts_arena *arena,
         nested = false;
     ts_ctx ctx = { 0 };
     ctx.txn = nested ? ts_txn_begin_nested (batch_txn) : batch_txn;
+    ctx.flat = !nested && ts_txn_writable (batch_txn);
     ctx.caller = job->caller;
     ctx.now_ms = now_ms;
     ctx.arena = arena;

@@ -57,6 +57,10 @@ typedef struct {
     uint64_t last_event_seq;        //  outbox seq of the last ts_emit
     const uint8_t *reply_bytes;     //  ts_reply_packed: the reply, packed
     size_t reply_size;              //  its size
+    //  A TS_METHOD_FLAT request in the batch's own transaction: should it
+    //  fail, the batch runs again with it nested, so whatever it counts
+    //  in memory on failure (a brake on refusals) it counts then, not now.
+    bool flat;
 } ts_ctx;
 
 //  Record an error for the reply and return its code, so a handler can

@@ -67,13 +67,14 @@ s_slot_of (uint64_t merchant_no, int64_t now_ms)
     return slot;
 }
 
-//  Record a refusal and return its code.
+//  Record a refusal and return its code. A flat check-in that fails is
+//  run again nested (ts_ctx.flat): the refusal is counted in that run.
 static unsigned
 s_refuse (ts_ctx *ctx, uint64_t merchant_no, const char *fmt, const char *field,
           const char *detail)
 {
     s_slot *slot = s_slot_of (merchant_no, ctx->now_ms);
-    if (slot->refused < UINT32_MAX)
+    if (!ctx->flat && slot->refused < UINT32_MAX)
         slot->refused++;
     return ts_fail (ctx, TS_UNPROCESSABLE, fmt, field, detail);
 }

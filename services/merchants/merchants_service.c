@@ -126,7 +126,10 @@ static const ts_method s_methods [] = {
     //  Checkin keeps its idempotency in its own record (checkin_id,
     //  merchants_checkin_keys.c), not in the runtime's: the record is
     //  appended, the runtime's landed on a random leaf per check-in.
-    { "merchants.Checkin", D (checkin_request), D (checkin_reply), h_checkin, W,
+    //  Flat (TS_METHOD_FLAT): refusals are decided before anything is
+    //  written, and the brake on refused codes counts in the nested re-run.
+    { "merchants.Checkin", D (checkin_request), D (checkin_reply), h_checkin,
+      W | TS_METHOD_FLAT,
       TS_ROLE_MERCHANT | TS_ROLE_OPS, NULL },
     //  Card offers and their redemptions (merchants_offers.c)
     { "merchants.CreateOffer", D (create_offer_request), D (offer), h_offer_create, W,
