@@ -18,7 +18,9 @@
       subscriptions              one DEALER per producer: fetch after our
                                  position, apply the events with the new
                                  position in one transaction, repeat
-      tick timer                 the service's periodic work
+      tick (ts_ticker)           the service's periodic work, on the
+                                 loop or on a worker thread: then a
+                                 write waits for it, reads do not
       SIGINT/SIGTERM             close every handle; the loop ends
     =========================================================================
 */
@@ -47,6 +49,7 @@
 #include "ts_valid.h"
 #include "ts_verify.h"
 #include "ts_rpc.h"
+#include "ts_ticker.h"
 #include "ts_warnlimit.h"
 #include "ts_zap.h"
 #include "ts_zmq.h"
@@ -138,7 +141,7 @@ struct ts_daemon {
     ts_zap *zap;                    //  CURVE: client authentication, else NULL
     ts_warnlimit warn_limit;        //  bad frames, refused clients
     uv_signal_t sigint, sigterm;
-    uv_timer_t tick;                //  service tick
+    ts_ticker *ticker;              //  the service's tick, or NULL
     uv_timer_t sweep;               //  long-poll deadlines
     waiter_t waiters [TS_FETCH_WAITERS_MAX];
     sub_t subs [SUBS_MAX];
@@ -1128,13 +1131,23 @@ s_sub_fetch (sub_t *sub)
 //  --------------------------------------------------------------------
 //  Start and stop
 
+//  ts_ticker's callback: a tick has run.
 static void
-s_on_tick (uv_timer_t *timer)
+s_on_ticked (void *arg)
 {
-    ts_daemon *self = timer->data;
-    ts_dispatch_tick (self->dispatch);
+    ts_daemon *self = arg;
     s_wake_waiters (self, false);
-    s_park_rerun (self);
+    if (!self->stopping)
+        s_park_rerun (self);
+}
+
+//  The dispatch's write gate.
+static void
+s_tick_wait (void *arg)
+{
+    ts_daemon *self = arg;
+    if (self->ticker)
+        ts_ticker_wait (self->ticker);
 }
 
 static void
@@ -1157,7 +1170,8 @@ s_stop (ts_daemon *self)
     }
     uv_close ((uv_handle_t *) &self->sigint, NULL);
     uv_close ((uv_handle_t *) &self->sigterm, NULL);
-    uv_close ((uv_handle_t *) &self->tick, NULL);
+    if (self->ticker)
+        ts_ticker_stop (self->ticker);
     uv_close ((uv_handle_t *) &self->sweep, NULL);
 }
 
@@ -1250,11 +1264,13 @@ s_start_loop (ts_daemon *self)
     self->sigint.data = self->sigterm.data = self;
     uv_signal_start (&self->sigint, s_on_signal, SIGINT);
     uv_signal_start (&self->sigterm, s_on_signal, SIGTERM);
-    uv_timer_init (&self->loop, &self->tick);
     uv_timer_init (&self->loop, &self->sweep);
-    self->tick.data = self->sweep.data = self;
-    if (service->tick && service->tick_ms > 0)
-        uv_timer_start (&self->tick, s_on_tick, service->tick_ms, service->tick_ms);
+    self->sweep.data = self;
+    if (service->tick && service->tick_ms > 0) {
+        self->ticker = ts_ticker_new (&self->loop, self->dispatch, s_on_ticked, self);
+        ts_dispatch_set_write_gate (self->dispatch, s_tick_wait, self);
+        ts_ticker_start (self->ticker);
+    }
     uv_timer_start (&self->sweep, s_on_sweep, WAITER_SWEEP_MS, WAITER_SWEEP_MS);
     assert (service->subscription_count <= SUBS_MAX);
     for (size_t i = 0; i < service->subscription_count; i++) {
@@ -1289,6 +1305,7 @@ s_close (ts_daemon *self)
     int rc = uv_loop_close (&self->loop);
     if (rc != 0)
         ts_log_warn ("loop_close", "error=\"%s\"", uv_strerror (rc));
+    ts_ticker_destroy (&self->ticker);
     ts_dispatch_destroy (&self->dispatch);
     ts_arena_destroy (&self->arena);
     ts_park_destroy (&self->park);

@@ -34,6 +34,8 @@ struct ts_dispatch {
     ts_table inbox;                 //  producer -> position
     int64_t fixed_now_ms;           //  tests: frozen clock, 0 = real
     uint64_t outbox_head;           //  newest committed seq
+    ts_dispatch_gate_fn *write_gate;//  before a write on the loop, or NULL
+    void *write_gate_arg;
 };
 
 static const char *const s_role_names [] = {
@@ -264,6 +266,23 @@ uint64_t
 ts_dispatch_outbox_head (ts_dispatch *self)
 {
     return self->outbox_head;
+}
+
+void
+ts_dispatch_set_write_gate (ts_dispatch *self, ts_dispatch_gate_fn *gate, void *arg)
+{
+    assert (self && self->magic == DISPATCH_MAGIC);
+    self->write_gate = gate;
+    self->write_gate_arg = arg;
+}
+
+//  Every write transaction the loop begins: through the gate first.
+static ts_txn *
+s_write_begin (ts_dispatch *self)
+{
+    if (self->write_gate)
+        self->write_gate (self->write_gate_arg);
+    return ts_txn_begin (self->store, true);
 }
 
 //  --------------------------------------------------------------------
@@ -658,7 +677,7 @@ s_run_batch (ts_dispatch *self, ts_job *jobs, size_t job_count, ts_arena *arena)
     bool flat_ok = true;            //  until a flat job fails (once a batch)
     for (int attempt = 0; attempt < BATCH_ATTEMPTS_MAX; attempt++) {
         int64_t now_ms = ts_dispatch_now (self);
-        ts_txn *txn = ts_txn_begin (self->store, any_write);
+        ts_txn *txn = any_write ? s_write_begin (self) : ts_txn_begin (self->store, false);
         int store_err = ts_txn_error (txn);
         uint64_t last_seq = 0;
         for (size_t i = 0; i < job_count && store_err == 0; i++)
@@ -868,7 +887,7 @@ ts_dispatch_apply_batch (ts_dispatch *self, const char *producer,
     for (int attempt = 0; attempt < BATCH_ATTEMPTS_MAX; attempt++) {
         ts_arena *arena = ts_arena_new ();
         int64_t now_ms = ts_dispatch_now (self);
-        ts_txn *txn = ts_txn_begin (self->store, true);
+        ts_txn *txn = s_write_begin (self);
         uint64_t applied, head, last_seq = 0;
         s_position_get (self, txn, producer, &applied, &head);
         for (size_t i = 0; i < event_count && ts_txn_error (txn) == 0; i++) {
@@ -933,7 +952,7 @@ ts_dispatch_adopt_generation (ts_dispatch *self, const char *producer, uint64_t 
     assert (self && self->magic == DISPATCH_MAGIC);
     assert (generation != 0);
     for (int attempt = 0; attempt < BATCH_ATTEMPTS_MAX; attempt++) {
-        ts_txn *txn = ts_txn_begin (self->store, true);
+        ts_txn *txn = s_write_begin (self);
         uint64_t applied, head;
         s_position_get (self, txn, producer, &applied, &head);
         s_position_write (self, txn, producer, applied, head, generation);
@@ -995,39 +1014,61 @@ ts_dispatch_events (ts_dispatch *self, uint64_t after_seq, size_t max,
 //  The service's periodic work, in its own write transaction.
 
 unsigned
+ts_dispatch_tick_once (ts_dispatch *self, int *rc_out, uint64_t *last_event_seq_out)
+{
+    assert (self && self->magic == DISPATCH_MAGIC && self->service->tick);
+    assert (rc_out && last_event_seq_out);
+    ts_arena *arena = ts_arena_new ();
+    Tashan__Caller caller = ts_caller ("system", "", "tick");
+    ts_ctx ctx = { 0 };
+    ctx.txn = ts_txn_begin (self->store, true);
+    ctx.caller = &caller;
+    ctx.now_ms = ts_dispatch_now (self);
+    ctx.arena = arena;
+    ctx.state = self->state;
+    ctx.dispatch = self;
+    unsigned code = self->service->tick (&ctx);
+    int rc;
+    if (code >= 400) {
+        ts_txn_abort (&ctx.txn);
+        ts_log_warn ("tick_failed", "code=%u reason=\"%s\"", code, ctx.message);
+        rc = 0;
+    }
+    else
+        rc = ts_txn_commit (&ctx.txn);
+    ts_arena_destroy (&arena);
+    *rc_out = rc;
+    *last_event_seq_out = rc == 0 && code < 400 ? ctx.last_event_seq : 0;
+    return code;
+}
+
+void
+ts_dispatch_tick_committed (ts_dispatch *self, uint64_t last_event_seq)
+{
+    assert (self && self->magic == DISPATCH_MAGIC);
+    if (last_event_seq > self->outbox_head)
+        self->outbox_head = last_event_seq;
+}
+
+unsigned
 ts_dispatch_tick (ts_dispatch *self)
 {
     assert (self && self->magic == DISPATCH_MAGIC);
     if (!self->service->tick)
         return TS_OK;
     for (int attempt = 0; attempt < BATCH_ATTEMPTS_MAX; attempt++) {
-        ts_arena *arena = ts_arena_new ();
-        Tashan__Caller caller = ts_caller ("system", "", "tick");
-        ts_ctx ctx = { 0 };
-        ctx.txn = ts_txn_begin (self->store, true);
-        ctx.caller = &caller;
-        ctx.now_ms = ts_dispatch_now (self);
-        ctx.arena = arena;
-        ctx.state = self->state;
-        ctx.dispatch = self;
-        unsigned code = self->service->tick (&ctx);
         int rc;
-        if (code >= 400) {
-            ts_txn_abort (&ctx.txn);
-            ts_log_warn ("tick_failed", "code=%u reason=\"%s\"", code, ctx.message);
-            rc = 0;
-        }
-        else
-            rc = ts_txn_commit (&ctx.txn);
-        ts_arena_destroy (&arena);
+        uint64_t last_event_seq;
+        if (self->write_gate)
+            self->write_gate (self->write_gate_arg);
+        unsigned code = ts_dispatch_tick_once (self, &rc, &last_event_seq);
         if (rc == TS_STORE_MAP_FULL && ts_store_grow (self->store) == 0)
             continue;
         if (rc != 0) {
             ts_log_error ("tick_failed", "error=\"%s\"", mdb_strerror (rc));
             return TS_INTERNAL;
         }
-        if (code < 400 && ctx.last_event_seq > self->outbox_head)
-            self->outbox_head = ctx.last_event_seq;
+        ts_dispatch_tick_committed (self, last_event_seq);
         return code;
     }
     return TS_INTERNAL;

@@ -31,6 +31,12 @@ ts_store *ts_dispatch_store (ts_dispatch *self);
 const ts_service *ts_dispatch_service (ts_dispatch *self);
 void *ts_dispatch_state (ts_dispatch *self);
 
+//  Called before each write transaction the dispatch begins for the loop
+//  (batches with writes, applied events): ts_ticker_wait, when a tick may
+//  hold the store's writer on a worker thread. NULL: none.
+typedef void (ts_dispatch_gate_fn) (void *arg);
+void ts_dispatch_set_write_gate (ts_dispatch *self, ts_dispatch_gate_fn *gate, void *arg);
+
 //  Fix the clock for tests (unix ms); 0 goes back to the real clock.
 void ts_dispatch_set_now (ts_dispatch *self, int64_t now_ms);
 int64_t ts_dispatch_now (ts_dispatch *self);
@@ -103,8 +109,21 @@ int ts_dispatch_apply_batch (ts_dispatch *self, const char *producer,
                              Tashan__Event **events, size_t event_count,
                              uint64_t producer_head_seq);
 
-//  Run the service's tick in its own write transaction.
+//  Run the service's tick in its own write transaction (the map grows
+//  and it runs again when the store is full). On the loop.
 unsigned ts_dispatch_tick (ts_dispatch *self);
+
+//  One run of the tick, as ts_dispatch_tick without growing the map: for
+//  a worker thread (ts_ticker), while the loop opens no write
+//  transaction. Returns the tick's status; *rc_out is the commit's rc
+//  (0, TS_STORE_MAP_FULL: grow on the loop and run it again next time, or
+//  another error), *last_event_seq_out the last event it emitted (0 none).
+unsigned ts_dispatch_tick_once (ts_dispatch *self, int *rc_out,
+                                uint64_t *last_event_seq_out);
+
+//  On the loop, after ts_dispatch_tick_once committed elsewhere: the
+//  outbox head moves to the events it emitted.
+void ts_dispatch_tick_committed (ts_dispatch *self, uint64_t last_event_seq);
 
 //  Newest outbox seq (0 when empty).
 uint64_t ts_dispatch_outbox_head (ts_dispatch *self);

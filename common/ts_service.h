@@ -156,6 +156,11 @@ typedef struct {
     //  Called every tick_ms inside a write transaction (escalations...).
     unsigned (*tick) (ts_ctx *ctx);
     uint32_t tick_ms;
+    //  Run the tick on a worker thread (ts_ticker.h): the loop answers
+    //  reads while the tick's transaction commits (a disk sync); a write
+    //  waits for it. The tick may then touch only its transaction and
+    //  state it guards itself against the loop (ctx->state is shared).
+    bool tick_off_loop;
     //  sys.Verify (ts_verify.h): check derived records against what they
     //  derive from, in a read transaction; NULL when there are none.
     void (*verify) (ts_ctx *ctx, ts_verify *verify);

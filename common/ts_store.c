@@ -17,6 +17,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,8 +55,10 @@ struct ts_store {
     size_t table_count;
     MDB_txn *read_txn;              //  reusable read txn (reset when idle)
     bool read_busy;                 //  read_txn is handed out now
-    int open_writes;                //  top-level write txns open (0 or 1)
-    int full_errno;                 //  ENOSPC/EDQUOT of the last write, else 0
+    //  These two are atomic: a service's tick may write from a worker
+    //  thread (ts_ticker) while the loop reads them.
+    atomic_int open_writes;         //  top-level write txns open (0 or 1)
+    atomic_int full_errno;          //  ENOSPC/EDQUOT of the last write, else 0
     uint64_t generation;            //  meta "generation", never 0
 };
 

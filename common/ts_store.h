@@ -129,6 +129,9 @@ int ts_store_copy (ts_store *self, const char *dir);
 
 //  Begin a top-level transaction. Read transactions reuse one handle per
 //  store (only one read txn may be open at a time from ts_txn_begin).
+//  Threads: read transactions belong to the loop's thread; one write
+//  transaction may be open at a time, on the loop or on a worker thread
+//  (ts_ticker) while the loop opens none: its reads go on meanwhile.
 ts_txn *ts_txn_begin (ts_store *self, bool write);
 //  Begin a child of a write transaction: its effects vanish if aborted.
 ts_txn *ts_txn_begin_nested (ts_txn *parent);

@@ -156,11 +156,14 @@ residents_audit_open (res_state *self, ts_txn *txn, const char *dir, char *err,
     }
     snprintf (path, RES_PATH_MAX, "%s/%s/%s", dir, JOURNAL_DIR, JOURNAL_FILE);
     self->journal_fd = open (path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (!self->journal_lock_ready)
+        self->journal_lock_ready = pthread_mutex_init (&self->journal_lock, NULL) == 0;
     self->fold_buf = malloc (RES_AUDIT_FOLD_MAX_BYTES);
     self->audit_buf = malloc (RES_AUDIT_BATCH_BYTES);
     self->audit_used = 0;
     self->audit_failed = false;
-    if (self->journal_fd < 0 || !self->fold_buf || !self->audit_buf) {
+    if (self->journal_fd < 0 || !self->fold_buf || !self->audit_buf
+    ||  !self->journal_lock_ready) {
         snprintf (err, err_size, "cannot open %s: %s", path, strerror (errno));
         return -1;
     }
@@ -203,6 +206,9 @@ residents_audit_close (res_state *self)
     self->fold_buf = NULL;
     free (self->audit_buf);
     self->audit_buf = NULL;
+    if (self->journal_lock_ready)
+        pthread_mutex_destroy (&self->journal_lock);
+    self->journal_lock_ready = false;
 }
 
 //  --------------------------------------------------------------------
@@ -219,13 +225,18 @@ s_flush (res_state *st)
         return 0;
     size_t size = st->audit_used;
     st->audit_used = 0;
+    pthread_mutex_lock (&st->journal_lock);
     //  O_APPEND: one write lands whole at the end, never interleaved.
     ssize_t written = write (st->journal_fd, st->audit_buf, size);
+    int write_errno = errno;
+    bool cut_failed = written > 0 && written != (ssize_t) size
+                   && ftruncate (st->journal_fd, s_journal_size (st->journal_fd) - written) != 0;
+    pthread_mutex_unlock (&st->journal_lock);
     if (written == (ssize_t) size)
         return 0;
     ts_log_error ("audit_append_failed", "error=\"%s\" bytes=%zu",
-                  written < 0 ? strerror (errno) : "short write", size);
-    if (written > 0 && ftruncate (st->journal_fd, s_journal_size (st->journal_fd) - written))
+                  written < 0 ? strerror (write_errno) : "short write", size);
+    if (cut_failed)
         ts_log_error ("audit_journal_cut_failed", "error=\"%s\"", strerror (errno));
     st->audit_failed = true;
     return -1;
@@ -326,14 +337,11 @@ s_fold_chunk (ts_ctx *ctx, res_state *st, uint64_t *offset)
     return records > 0 && got == RES_AUDIT_FOLD_MAX_BYTES;
 }
 
-unsigned
-residents_audit_fold (ts_ctx *ctx, size_t max_chunks)
+//  The fold itself (the tick's part: no queue of the loop's touched).
+static unsigned
+s_fold (ts_ctx *ctx, res_state *st, size_t max_chunks)
 {
-    res_state *st = s_state (ctx);
     assert (ts_txn_writable (ctx->txn));
-    //  Reads queued earlier in this batch (ListAudit lists them too).
-    if (s_flush (st) != 0)
-        return ts_fail (ctx, TS_INTERNAL, "the audit journal cannot be appended to");
     uint64_t generation, offset;
     s_done_get (ctx->txn, st, &generation, &offset);
     uint64_t file_generation = s_generation (st);
@@ -353,20 +361,38 @@ residents_audit_fold (ts_ctx *ctx, size_t max_chunks)
     return 0;
 }
 
+unsigned
+residents_audit_fold (ts_ctx *ctx, size_t max_chunks)
+{
+    res_state *st = s_state (ctx);
+    //  Reads queued earlier in this batch (ListAudit lists them too).
+    if (s_flush (st) != 0)
+        return ts_fail (ctx, TS_INTERNAL, "the audit journal cannot be appended to");
+    return s_fold (ctx, st, max_chunks);
+}
+
 //  A new generation when the committed fold has reached the end of the
 //  file: the journal stays small.
+//  Under the journal lock: an append between the size check and the new
+//  file would land in the old one, unfolded.
 static unsigned
 s_rotate (ts_ctx *ctx, res_state *st)
 {
     uint64_t generation, offset;
     s_done_get (ctx->txn, st, &generation, &offset);
+    pthread_mutex_lock (&st->journal_lock);
     uint64_t file_generation = s_generation (st);
     int64_t size = s_journal_size (st->journal_fd);
-    if (file_generation != generation || size <= HEADER_BYTES || (uint64_t) size != offset)
-        return 0;
-    if (s_journal_new (st, generation + 1) != 0)
-        return ts_fail (ctx, TS_INTERNAL, "cannot start a new audit journal: %s", strerror (errno));
-    s_done_put (ctx->txn, st, generation + 1, HEADER_BYTES);
+    int rc = 0;
+    if (file_generation == generation && size > HEADER_BYTES && (uint64_t) size == offset)
+        rc = s_journal_new (st, generation + 1) == 0 ? 1 : -1;
+    int new_errno = errno;
+    pthread_mutex_unlock (&st->journal_lock);
+    if (rc < 0)
+        return ts_fail (ctx, TS_INTERNAL, "cannot start a new audit journal: %s",
+                        strerror (new_errno));
+    if (rc > 0)
+        s_done_put (ctx->txn, st, generation + 1, HEADER_BYTES);
     return 0;
 }
 
@@ -426,15 +452,18 @@ residents_audit_rollup (ts_ctx *ctx, size_t max_rows)
 }
 
 //  The residents' tick: fold, start a new journal when all is folded,
-//  roll up what is past the retention.
+//  roll up what is past the retention. On a worker thread (tick_off_loop)
+//  while the loop answers reads and appends their records: it touches
+//  only its transaction, the fold buffer (no fold runs on the loop
+//  meanwhile: ListAudit is a write, and writes wait for the tick) and the
+//  journal (reads of complete records; a new generation under the lock).
 unsigned
 residents_tick (ts_ctx *ctx)
 {
     res_state *st = s_state (ctx);
-    assert (st->audit_used == 0);   //  every batch appended its reads
     unsigned rc = s_rotate (ctx, st);
     if (!rc)
-        rc = residents_audit_fold (ctx, 1);
+        rc = s_fold (ctx, st, 1);
     if (!rc)
         rc = residents_audit_rollup (ctx, RES_AUDIT_ROLLUP_MAX);
     return rc;

@@ -26,6 +26,7 @@
 #ifndef RESIDENTS_CORE_H
 #define RESIDENTS_CORE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "ts_service.h"
@@ -85,6 +86,10 @@ typedef struct {
     ts_table demo;
     uint8_t id_key [RES_ID_KEY_BYTES];  //  key of the ID-number hash
     int journal_fd;                 //  the audit journal (residents_audit.c)
+    //  The tick folds on a worker thread (tick_off_loop) while the loop
+    //  appends: an append and a new generation never interleave.
+    pthread_mutex_t journal_lock;
+    bool journal_lock_ready;
     char journal_path [RES_PATH_MAX];   //  its path
     uint8_t *fold_buf;              //  RES_AUDIT_FOLD_MAX_BYTES, for folds
     uint8_t *audit_buf;             //  RES_AUDIT_BATCH_BYTES: this batch's records

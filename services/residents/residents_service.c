@@ -178,5 +178,6 @@ const ts_service residents_service = {
     .close = residents_close,
     .tick = residents_tick,
     .tick_ms = RES_AUDIT_TICK_MS,
+    .tick_off_loop = true,          //  a fold's disk sync never holds up a read
     .batch_done = residents_audit_batch_done,
 };
