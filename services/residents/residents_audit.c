@@ -12,7 +12,8 @@
     kill -9 of the daemon. When the append fails every read of the batch
     fails (500): no answered read goes unrecorded.
 
-    The tick (every RES_AUDIT_TICK_MS) folds the journal into LMDB, at most
+    The tick (every RES_AUDIT_TICK_MS, on a worker thread: ts_ticker, so
+    that its disk sync holds up no read) folds the journal into LMDB, at most
     RES_AUDIT_FOLD_MAX_BYTES of records in one write transaction, together
     with how far it got (journal generation, offset): a crash between the
     commit and anything after it folds nothing twice. Once a committed fold
