@@ -14,8 +14,9 @@
       right after its subject was read, the cursor still stands there and
       they are written at once; otherwise (a subject met again later in
       the request) at the flush, sorted by key;
-    - board rows and household/building month sums are written once per
-      request, at the flush, sorted by key, one cursor per table.
+    - board rows are written once per request, at the flush, sorted by
+      key, one cursor; household/building month sums go to the sums' log
+      as one record (ledger_sums.h), folded by the tick.
     Entries and idempotency keys are written at once (the entries table is
     append-only).
 
@@ -33,6 +34,7 @@
 */
 #include "ledger_cache.h"
 #include "ledger_board.h"
+#include "ledger_sums.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -659,17 +661,6 @@ s_held_cmp (const void *a, const void *b)
     return strcmp (x->subject->id, y->subject->id);
 }
 
-static int
-s_sum_cmp (const void *a, const void *b)
-{
-    const ledger_sum *x = *(ledger_sum *const *) a, *y = *(ledger_sum *const *) b;
-    if (x->table != y->table)
-        return x->table < y->table ? -1 : 1;
-    if (x->month_index != y->month_index)
-        return x->month_index < y->month_index ? -1 : 1;
-    return strcmp (x->name, y->name);
-}
-
 static void
 s_flush_rows (ts_ctx *ctx, ledger_cache *cache)
 {
@@ -719,51 +710,18 @@ s_flush_rows (ts_ctx *ctx, ledger_cache *cache)
     ts_cursor_close (&cur);
 }
 
+//  The request's sum deltas: one record of the sums' log (ledger_sums.h).
 static void
 s_flush_sums (ts_ctx *ctx, ledger_cache *cache)
 {
     if (cache->sum_count == 0)
         return;
-    ledger_sum **sums = ts_arena_alloc (ctx->arena, cache->sum_count * sizeof *sums);
+    ledger_sum_delta *deltas = ts_arena_alloc (ctx->arena, cache->sum_count * sizeof *deltas);
     size_t n = 0;
     for (ledger_sum *s = cache->sums_first; s; s = s->order_next)
-        sums [n++] = s;
+        deltas [n++] = (ledger_sum_delta) { s->table, s->month_index, s->name, s->delta_points };
     assert (n == cache->sum_count);
-    qsort (sums, n, sizeof *sums, s_sum_cmp);
-    ts_cursor cur = { 0 };
-    ts_table table = 0;
-    for (size_t i = 0; i < n; i++) {
-        const ledger_sum *s = sums [i];
-        if (s->delta_points == 0)
-            continue;
-        if (!cur.txn || s->table != table) {
-            if (cur.txn)
-                ts_cursor_close (&cur);
-            ts_cursor_open (&cur, ctx->txn, s->table);
-            table = s->table;
-        }
-        ts_key k;
-        ledger_board_sum_key (&k, s->month_index, s->name);
-        ts_val v;
-        int64_t sum = 0;
-        bool found = s_cursor_get (&cur, &k, &v);
-        if (found && v.size == 8)
-            sum = (int64_t) ts_be64_get (v.data);
-        else
-        if (found)
-            ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
-        sum += s->delta_points;
-        if (sum != 0) {
-            uint8_t value [8];
-            ts_be64_put (value, (uint64_t) sum);
-            ts_cursor_put (&cur, k.data, k.size, value, 8);
-        }
-        else
-        if (found)
-            ts_cursor_del (&cur);
-    }
-    if (cur.txn)
-        ts_cursor_close (&cur);
+    ledger_sums_log (ctx, deltas, n);
 }
 
 void

@@ -56,6 +56,9 @@
                      so the best month comes first; listed persons, net != 0)
     hh_month         u32 month household\0       -> i64 listed members' points
     bld_month        u32 month building\0        -> i64 listed persons' points
+                     (both as folded: add what sum_log still holds)
+    sum_log          u64 id                      -> deltas of hh_month and
+                     bld_month not folded yet (appended; ledger_sums.c)
     households       household\0                 -> u64 listed members, then
                                                     the building number
     buildings        building\0                  -> u64 listed persons
@@ -205,6 +208,7 @@ ledger_core_open (ts_ctx *ctx, void **state)
     t->board = s_table (store, "board");
     t->hh_month = s_table (store, "hh_month");
     t->bld_month = s_table (store, "bld_month");
+    t->sum_log = s_table (store, "sum_log");
     t->households = s_table (store, "households");
     t->buildings = s_table (store, "buildings");
     t->appeals = s_table (store, "appeals");

@@ -58,6 +58,7 @@ typedef struct {
     ts_table board;
     ts_table hh_month;
     ts_table bld_month;
+    ts_table sum_log;               //  their deltas not folded yet (ledger_sums.c)
     ts_table households;
     ts_table buildings;
     ts_table appeals;

@@ -1,7 +1,8 @@
 /*  ledger_rankings - households and buildings ranked. See ledger_rankings.h.
 
     Tables (layout in ledger_core.c): known_households, known_buildings
-    (the community), hh_month / bld_month (listed members' month sums),
+    (the community), hh_month / bld_month (listed members' month sums,
+    plus what sum_log holds: ledger_sums.h),
     households / buildings (listed member counts), frozen (published
     rankings of closed months: u32 month, u8 kind, u32 rank -> RankingRow).
 */
@@ -9,6 +10,7 @@
 #include "ledger_board.h"
 #include "ledger_months.h"
 #include "ledger_replies.h"
+#include "ledger_sums.h"
 #include "ts_log.h"
 #include "ts_valid.h"
 
@@ -175,7 +177,7 @@ s_row_cmp (const void *left, const void *right)
 //  members; building is the household's building ("" for a building).
 static Tashan__Ledger__RankingRow *
 s_row (ts_ctx *ctx, const s_ranked *r, int month_index, const char *name,
-       const char *building, size_t building_len)
+       const char *building, size_t building_len, const ledger_sums_pending *pending)
 {
     Tashan__Ledger__RankingRow *row = ts_arena_alloc (ctx->arena, sizeof *row);
     tashan__ledger__ranking_row__init (row);
@@ -187,6 +189,7 @@ s_row (ts_ctx *ctx, const s_ranked *r, int month_index, const char *name,
     ts_val v;
     if (ts_txn_get (ctx->txn, r->sums, k.data, k.size, &v) && v.size == 8)
         row->month_points = (int64_t) ts_be64_get (v.data);
+    row->month_points += ledger_sums_pending_points (pending, name);
     ts_key_init (&k);
     ts_key_str (&k, name);
     if (ts_txn_get (ctx->txn, r->members, k.data, k.size, &v) && v.size >= 8)
@@ -203,6 +206,8 @@ s_rows (ts_ctx *ctx, const s_ranked *r, int month_index, size_t *row_count)
 {
     size_t cap = ROWS_FIRST_CAP, n = 0;
     Tashan__Ledger__RankingRow **rows = ts_arena_alloc (ctx->arena, cap * sizeof *rows);
+    //  The stored sums plus the deltas the tick has not folded yet.
+    const ledger_sums_pending *pending = ledger_sums_pending_of (ctx, r->sums, month_index);
     ts_cursor cur;
     bool more = ts_cursor_open (&cur, ctx->txn, r->known) && ts_cursor_seek (&cur, NULL, 0);
     for (; more && n < LEDGER_RANKING_ROWS_MAX; more = ts_cursor_next (&cur)) {
@@ -222,7 +227,7 @@ s_rows (ts_ctx *ctx, const s_ranked *r, int month_index, size_t *row_count)
             rows = bigger;
             cap *= 2;
         }
-        rows [n++] = s_row (ctx, r, month_index, name, building, building_len);
+        rows [n++] = s_row (ctx, r, month_index, name, building, building_len, pending);
     }
     ts_cursor_close (&cur);
     qsort (rows, n, sizeof *rows, s_row_cmp);

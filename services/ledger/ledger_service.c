@@ -17,6 +17,7 @@
 #include "ledger_posting.h"
 #include "ledger_rules.h"
 #include "ledger_subjects.h"
+#include "ledger_sums.h"
 #include "ledger_board.h"
 #include "ledger_rankings.h"
 #include "ledger_appeal.h"
@@ -47,7 +48,7 @@ static const ts_table_def s_tables [] = {
     { "key_gens", 0 }, { "key_blooms", 0 }, { "key_log", 0 },
     { "reversals", 0 }, { "rules", TS_TABLE_NOT_DATA }, { "config", TS_TABLE_NOT_DATA },
     { "board", 0 },
-    { "hh_month", 0 }, { "bld_month", 0 }, { "households", 0 },
+    { "hh_month", 0 }, { "bld_month", 0 }, { "sum_log", 0 }, { "households", 0 },
     { "buildings", 0 }, { "appeals", 0 }, { "entry_appeal", 0 },
     { "code_keys", TS_TABLE_NOT_DATA }, { "codes", 0 }, { "person_codes", 0 }, { "months", 0 },
     { "known_households", 0 }, { "known_buildings", 0 }, { "frozen", 0 },
@@ -222,14 +223,23 @@ static const ts_subscription s_subscriptions [] = {
     TS_SUBSCRIPTION ("proposals", s_credit_topics),
 };
 
+//  The tick, on a worker thread: it touches only its transaction.
+static unsigned
+s_tick (ts_ctx *ctx)
+{
+    ledger_sums_fold (ctx, LEDGER_SUMS_FOLD_MAX);
+    return TS_OK;
+}
+
 const ts_service ledger_service = {
     .name = "ledger",
     .summary = "tashan ledger daemon: integrity index, shared card, honour board (SPEC §2 ledger)",
     //  2: subject clusters re-tagged, month in the record; 3: idempotency
     //  records in generations (ledger_keys.c, which migrates a store of 2);
     //  4: the unsealed generations' records in key_log (a build of 3 would
-    //  not look there: it must not open a store of 4)
-    .schema_version = 4,
+    //  not look there: it must not open a store of 4); 5: month sums'
+    //  deltas in sum_log (a build of 4 would not add them)
+    .schema_version = 5,
     .schema_migrates_from = 2,
     TS_TABLES (s_tables),
     TS_METHODS (s_methods),
@@ -237,4 +247,8 @@ const ts_service ledger_service = {
     .open = s_open,
     .close = s_close,
     .verify = ledger_verify,
+    //  Folds the month sums' log (ledger_sums.h) off the loop.
+    .tick = s_tick,
+    .tick_ms = LEDGER_SUMS_TICK_MS,
+    .tick_off_loop = true,
 };

@@ -271,7 +271,8 @@ static void
 s_print_tables (ts_dispatch *d)
 {
     static const char *const names [] = { "entries", "subjects", "key_gens", "key_log",
-                                          "key_blooms", "keys", "board", "hh_month", "bld_month" };
+                                          "key_blooms", "keys", "board", "hh_month", "bld_month",
+                                          "sum_log" };
     ts_store *store = ts_dispatch_store (d);
     MDB_txn *txn = NULL;
     if (mdb_txn_begin (ts_store_env (store), NULL, MDB_RDONLY, &txn) != 0)

@@ -211,6 +211,56 @@ test_rankings (void **state)
 }
 
 static void
+s_expect_same_ranking (const Tashan__Ledger__Ranking *a, const Tashan__Ledger__Ranking *b)
+{
+    assert_int_equal (a->n_rows, b->n_rows);
+    for (size_t i = 0; i < a->n_rows; i++) {
+        assert_string_equal (a->rows [i]->id, b->rows [i]->id);
+        assert_int_equal (a->rows [i]->month_points, b->rows [i]->month_points);
+        assert_int_equal (a->rows [i]->rank, b->rows [i]->rank);
+    }
+}
+
+//  Month sums go through a log the tick folds (ledger_sums.h): rankings
+//  are the same before the fold, after it, and with part of the deltas
+//  folded and part logged; consent withdrawn while deltas are logged
+//  takes the person's points out exactly once.
+static void
+test_rankings_through_the_sums_log (void **state)
+{
+    fx_t *f = *state;
+    s_community (f);
+    assert_true (fx_records (f, "sum_log") > 0);
+    assert_int_equal (fx_records (f, "hh_month"), 0);
+    Tashan__Ledger__Ranking *hh = s_rank (f, "ledger.RankHouseholds", "2026-03");
+    Tashan__Ledger__Ranking *bld = s_rank (f, "ledger.RankBuildings", "2026-03");
+    assert_int_equal (hh->rows [0]->month_points, 13);
+    assert_int_equal (ts_dispatch_tick (f->d), TS_OK);
+    assert_int_equal (fx_records (f, "sum_log"), 0);
+    assert_int_equal (fx_records (f, "hh_month"), 3);
+    assert_int_equal (fx_records (f, "bld_month"), 2);
+    s_expect_same_ranking (hh, s_rank (f, "ledger.RankHouseholds", "2026-03"));
+    s_expect_same_ranking (bld, s_rank (f, "ledger.RankBuildings", "2026-03"));
+    //  Half folded, half logged: h1 (+5 -2 +3 = 6) gains 20 and leads.
+    s_points (f, "p3", 20);
+    assert_true (fx_records (f, "sum_log") > 0);
+    hh = s_rank (f, "ledger.RankHouseholds", "2026-03");
+    assert_string_equal (hh->rows [0]->id, "h1");
+    assert_int_equal (hh->rows [0]->month_points, 26);
+    //  p3 withdraws consent with its +20 still in the log: h1 loses its
+    //  18 (-2 + 20), the log's delta and the stored sum together.
+    fx_person_full (f, "person.updated", "p3", "张伟", "h1", "1", "", "", false, false);
+    hh = s_rank (f, "ledger.RankHouseholds", "2026-03");
+    assert_string_equal (hh->rows [0]->id, "h2");
+    for (size_t i = 0; i < hh->n_rows; i++)
+        if (strcmp (hh->rows [i]->id, "h1") == 0)
+            assert_int_equal (hh->rows [i]->month_points, 8);
+    assert_int_equal (ts_dispatch_tick (f->d), TS_OK);
+    assert_int_equal (fx_records (f, "sum_log"), 0);
+    s_expect_same_ranking (hh, s_rank (f, "ledger.RankHouseholds", "2026-03"));
+}
+
+static void
 s_building_event (fx_t *f, const char *topic, const char *number, bool archived)
 {
     Tashan__Events__Building b = TASHAN__EVENTS__BUILDING__INIT;
@@ -427,6 +477,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_honor_board, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_rankings, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_rankings_every_building, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown (test_rankings_through_the_sums_log, fx_setup,
+                                         fx_teardown),
         cmocka_unit_test_setup_teardown (test_minors_on_board, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_listing_changes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_zero_rows, fx_setup, fx_teardown),

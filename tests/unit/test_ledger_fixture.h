@@ -88,6 +88,18 @@ fx_event (fx_t *f, int producer, const char *topic, const ProtobufCMessage *payl
                        payload);
 }
 
+//  Records in one of the store's tables.
+static inline size_t
+fx_records (fx_t *f, const char *table)
+{
+    ts_store *store = ts_dispatch_store (f->d);
+    ts_txn *txn = ts_txn_begin (store, false);
+    MDB_stat st;
+    assert_int_equal (mdb_stat (ts_txn_mdb (txn), ts_store_table (store, table), &st), 0);
+    ts_txn_abort (&txn);
+    return st.ms_entries;
+}
+
 //  A person as residents announces it.
 static inline void
 fx_person_full (fx_t *f, const char *topic, const char *id, const char *name,

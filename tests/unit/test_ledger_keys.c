@@ -94,7 +94,6 @@ s_index_sum (fx_t *f)
     return fx_credit (f, "p1")->index + fx_credit (f, "p2")->index;
 }
 
-static size_t s_records (fx_t *f, const char *table);
 
 static void
 test_generations (void **state)
@@ -104,8 +103,8 @@ test_generations (void **state)
     assert_int_equal (s_index_sum (f), 2000 + 3 * KEYS);
     //  The generation taking writes (e60..e63) keeps its records in
     //  key_log; the sealed ones were moved into key_gens.
-    assert_int_equal (s_records (f, "key_log"), 1);
-    assert_int_equal (s_records (f, "key_gens"), KEYS - 1);
+    assert_int_equal (fx_records (f, "key_log"), 1);
+    assert_int_equal (fx_records (f, "key_gens"), KEYS - 1);
     //  A key of an old generation (sealed: its filter) and of the newest.
     Tashan__Ledger__Entry *e = NULL;
     assert_int_equal (fx_evaluate (f, "p2", "civil_conduct.good", "k0", &e), 409);
@@ -146,17 +145,6 @@ s_make_old_layout (fx_t *f)
     assert_int_equal (ts_txn_commit (&txn), 0);
 }
 
-static size_t
-s_records (fx_t *f, const char *table)
-{
-    ts_store *store = ts_dispatch_store (f->d);
-    ts_txn *txn = ts_txn_begin (store, false);
-    MDB_stat st;
-    assert_int_equal (mdb_stat (ts_txn_mdb (txn), ts_store_table (store, table), &st), 0);
-    ts_txn_abort (&txn);
-    return st.ms_entries;
-}
-
 static uint32_t
 s_schema (fx_t *f)
 {
@@ -177,13 +165,13 @@ test_migration (void **state)
     fx_t *f = *state;
     s_evaluate_all (f, KEYS);
     s_make_old_layout (f);
-    assert_int_equal (s_records (f, "keys"), KEYS);
-    assert_int_equal (s_records (f, "key_gens"), 0);
+    assert_int_equal (fx_records (f, "keys"), KEYS);
+    assert_int_equal (fx_records (f, "key_gens"), 0);
     fx_reopen (f);
-    assert_int_equal (s_schema (f), 4);
-    assert_int_equal (s_records (f, "keys"), 0);
-    assert_int_equal (s_records (f, "key_gens"), KEYS);
-    assert_int_equal (s_records (f, "key_blooms"), (KEYS + 1) >> 2);
+    assert_int_equal (s_schema (f), 5);
+    assert_int_equal (fx_records (f, "keys"), 0);
+    assert_int_equal (fx_records (f, "key_gens"), KEYS);
+    assert_int_equal (fx_records (f, "key_blooms"), (KEYS + 1) >> 2);
     s_evaluate_all (f, 0);
     assert_int_equal (s_index_sum (f), 2000 + 3 * KEYS);
 }
@@ -209,7 +197,7 @@ test_refused_key_reused_seq (void **state)
         assert_int_equal (fx_evaluate (f, "p1", "civil_conduct.good", b, &e), 200);
         assert_int_equal (s_index_sum (f), before + 6);
     }
-    assert_int_equal (s_records (f, "key_log"), 6);
+    assert_int_equal (fx_records (f, "key_log"), 6);
     fx_reopen (f);
     assert_int_equal (fx_evaluate (f, "p1", "civil_conduct.good", "a1", &e), 200);
     assert_int_equal (fx_evaluate (f, "p1", "civil_conduct.good", "b2", &e), 200);
@@ -250,8 +238,8 @@ s_evaluate_many (fx_t *f, size_t first_log, size_t log_records)
         assert_int_equal (accepted, pass == 0 ? MANY : 0);
         assert_int_equal (duplicates, pass == 0 ? 0 : MANY);
         size_t logged = pass == 0 ? first_log : log_records;
-        assert_int_equal (s_records (f, "key_log"), logged);
-        assert_int_equal (s_records (f, "key_gens"), MANY - logged);
+        assert_int_equal (fx_records (f, "key_log"), logged);
+        assert_int_equal (fx_records (f, "key_gens"), MANY - logged);
         if (pass == 1)
             fx_reopen (f);
     }
@@ -323,13 +311,13 @@ test_seal_beside_spilled_records (void **state)
     //  900 keys of generation 0: 768 in key_log (the index's bound), the
     //  rest in key_gens.
     s_keys_batch (f, 'a', 0, 900, true);
-    assert_int_equal (s_records (f, "key_gens"), 900 - 768);
-    assert_int_equal (s_records (f, "key_blooms"), 0);
+    assert_int_equal (fx_records (f, "key_gens"), 900 - 768);
+    assert_int_equal (fx_records (f, "key_blooms"), 0);
     //  Past entry 1023: generation 0 is sealed.
     s_keys_batch (f, 'b', 0, 300, true);
-    assert_int_equal (s_records (f, "key_blooms"), 1);
-    assert_true (s_records (f, "key_log") < 300);
-    assert_int_equal (s_records (f, "key_log") + s_records (f, "key_gens"), 1200);
+    assert_int_equal (fx_records (f, "key_blooms"), 1);
+    assert_true (fx_records (f, "key_log") < 300);
+    assert_int_equal (fx_records (f, "key_log") + fx_records (f, "key_gens"), 1200);
     for (int round = 0; round < 2; round++) {
         s_keys_batch (f, 'a', 0, 900, false);
         s_keys_batch (f, 'b', 0, 300, false);
