@@ -58,6 +58,7 @@
 #include "ts_dispatch.h"
 #include "ts_rpc.h"
 #include "ledger_service.h"
+#include "ledger_sums.h"
 #include "ledger.pb-c.h"
 #include "events.pb-c.h"
 #include "residents.pb-c.h"
@@ -332,7 +333,14 @@ s_load_entries (ts_dispatch *d, uint64_t persons, uint64_t entries)
     double t0 = s_now_s (), last = t0;
     static s_million million;
     million = (s_million) { .next = 1000000, .at_s = t0, .cpu_at_s = s_cpu_s () };
+    double tick_at = t0;
     while (done < entries) {
+        //  The daemon's tick (the month sums' fold, ledger_sums.h), here
+        //  in line, between group commits, as often as the daemon runs it.
+        if (s_now_s () - tick_at >= LEDGER_SUMS_TICK_MS / 1000.0) {
+            ts_dispatch_tick (d);
+            tick_at = s_now_s ();
+        }
         size_t job_count = 0;
         for (; job_count < BOARD_JOBS_PER_COMMIT && done < entries; job_count++) {
             size_t n = 0;
