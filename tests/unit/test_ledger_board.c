@@ -4,6 +4,7 @@
     moving out and moving house change them. */
 #include "test_ledger_fixture.h"
 #include "ledger_board.h"
+#include "ledger_sums.h"
 
 //  Give person net points this month through batches of ±1 rules.
 static void
@@ -260,6 +261,36 @@ test_rankings_through_the_sums_log (void **state)
     s_expect_same_ranking (hh, s_rank (f, "ledger.RankHouseholds", "2026-03"));
 }
 
+//  A fold bounded by deltas takes whole records, at least one, oldest
+//  first; the rest stays logged and the rankings do not move.
+static void
+test_sums_fold_is_bounded (void **state)
+{
+    fx_t *f = *state;
+    s_community (f);
+    size_t records = fx_records (f, "sum_log");
+    assert_true (records >= 3);
+    Tashan__Ledger__Ranking *hh = s_rank (f, "ledger.RankHouseholds", "2026-03");
+    for (size_t i = 1; i <= 2; i++) {
+        ts_ctx ctx = { 0 };
+        ctx.txn = ts_txn_begin (ts_dispatch_store (f->d), true);
+        ctx.state = ts_dispatch_state (f->d);
+        ctx.arena = f->arena;
+        assert_int_equal (ledger_sums_fold (&ctx, 1), 1);
+        assert_int_equal (ts_txn_commit (&ctx.txn), 0);
+        assert_int_equal (fx_records (f, "sum_log"), records - i);
+        s_expect_same_ranking (hh, s_rank (f, "ledger.RankHouseholds", "2026-03"));
+    }
+    ts_ctx ctx = { 0 };
+    ctx.txn = ts_txn_begin (ts_dispatch_store (f->d), true);
+    ctx.state = ts_dispatch_state (f->d);
+    ctx.arena = f->arena;
+    assert_int_equal (ledger_sums_fold (&ctx, LEDGER_SUMS_FOLD_MAX), records - 2);
+    assert_int_equal (ts_txn_commit (&ctx.txn), 0);
+    assert_int_equal (fx_records (f, "sum_log"), 0);
+    s_expect_same_ranking (hh, s_rank (f, "ledger.RankHouseholds", "2026-03"));
+}
+
 static void
 s_building_event (fx_t *f, const char *topic, const char *number, bool archived)
 {
@@ -479,6 +510,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_rankings_every_building, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_rankings_through_the_sums_log, fx_setup,
                                          fx_teardown),
+        cmocka_unit_test_setup_teardown (test_sums_fold_is_bounded, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_minors_on_board, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_listing_changes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown (test_zero_rows, fx_setup, fx_teardown),
