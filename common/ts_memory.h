@@ -27,10 +27,11 @@
 #include "ts_config.h"
 #include "ts_store.h"
 
-//  At start: the map budget from the config (store.map_resident_mib).
-//  malloc's arenas are left as they are: the one thread arena besides
-//  the main one (ZeroMQ's I/O thread) held 0.4-0.6 MB, and M_ARENA_MAX 1
-//  would make that thread share the main thread's lock.
+//  At start: the map budget from the config (store.map_resident_mib), and
+//  malloc's arenas to two: the main thread's, and one that every other
+//  thread shares (ZeroMQ's I/O thread, the pool threads of ts_ticker and
+//  sys.Backup); M_ARENA_MAX 1 would make the I/O thread share the main
+//  thread's lock.
 void ts_memory_setup (const ts_config *cfg);
 
 //  Call often (every 100 ms) on the loop thread between batches, with a
