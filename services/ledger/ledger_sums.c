@@ -14,6 +14,10 @@
 #define MONTH_INDEX_MIN (2000 * 12)         //  ts_month_index: 2000-01 ..
 #define MONTH_INDEX_MAX (2100 * 12 + 11)    //  .. 2100-12
 
+//  Household ids and building numbers are ids (the ledger refuses longer
+//  ones from residents' events): a delta's name always fits its byte.
+_Static_assert (TS_ID_MAX_CHARS <= NAME_MAX_BYTES, "a name's length is one byte");
+
 #define KIND_HOUSEHOLD 'h'
 #define KIND_BUILDING 'b'
 
