@@ -628,16 +628,25 @@ s_txn_release (ts_txn *self, bool commit, int *rc_out)
 {
     ts_store *store = self->store;
     int rc = self->err;
+    bool wrote = false;
     if (self->reused_read) {
         mdb_txn_reset (self->mdb);
         store->read_busy = false;
     }
     else
     if (self->mdb) {
+        //  A commit wrote when the environment's last txn id is its own
+        //  after it (LMDB commits a transaction that changed nothing
+        //  without writing: a tick with nothing to do).
+        size_t txn_id = self->write && !self->parent ? mdb_txn_id (self->mdb) : 0;
         if (commit && rc == 0)
             rc = mdb_txn_commit (self->mdb);
         else
             mdb_txn_abort (self->mdb);
+        if (commit && rc == 0 && txn_id) {
+            MDB_envinfo info;
+            wrote = mdb_env_info (store->env, &info) == 0 && info.me_last_txnid == txn_id;
+        }
         //  A failed child poisons its parent for MAP_FULL: the parent's
         //  pages may be inconsistent, so it must abort too.
         if (self->parent && rc == MDB_MAP_FULL)
@@ -645,11 +654,12 @@ s_txn_release (ts_txn *self, bool commit, int *rc_out)
     }
     if (self->write && !self->parent && self->mdb) {
         store->open_writes--;
-        //  Degraded from a write that found no space until one commits.
+        //  Degraded from a write that found no space until one commits
+        //  something (an empty commit proves nothing about the disk).
         if (commit && s_is_full (rc))
             store->full_errno = rc;
         else
-        if (commit && rc == 0)
+        if (wrote)
             store->full_errno = 0;
     }
     if (rc_out)

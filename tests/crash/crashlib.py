@@ -41,11 +41,12 @@ def run(scenario, **harness_kwargs):
 
 
 def kill_while_working(h, threads, stop, services, rng, pause_s=(0.05, 0.3),
-                       deadline_s=240):
+                       deadline_s=240, until=None):
     """Start the client threads, SIGKILL a daemon picked from services
     (a name may be listed more than once to weigh it) at random moments
-    and restart it, until the clients finish (or deadline_s); then stop
-    and join them and wait until the system is healthy again. Returns the
+    and restart it, until the clients finish, or until(kills) says enough
+    (clients that run until stop is set), or deadline_s; then stop and
+    join them and wait until the system is healthy again. Returns the
     kills per daemon."""
     import signal
     import time
@@ -53,7 +54,8 @@ def kill_while_working(h, threads, stop, services, rng, pause_s=(0.05, 0.3),
         t.start()
     kills = {svc: 0 for svc in services}
     deadline = time.time() + deadline_s
-    while any(t.is_alive() for t in threads) and time.time() < deadline:
+    while (any(t.is_alive() for t in threads) and time.time() < deadline
+           and not (until is not None and until(kills))):
         time.sleep(rng.uniform(*pause_s))
         svc = rng.choice(services)
         h.kill(svc, signal.SIGKILL)
