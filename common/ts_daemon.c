@@ -1342,6 +1342,11 @@ ts_daemon_main (const ts_service *service, int argc, char **argv)
                  TASHAN_VERSION);
     uv_run (&self->loop, UV_RUN_DEFAULT);
     s_close (self);
+    //  Join libuv's pool threads (ts_ticker's ticks, sys.Backup) now,
+    //  while nothing runs, rather than leave them parked until exit: a
+    //  process that ends with threads asleep in futex waits could hang
+    //  AddressSanitizer's exit-time leak check (it stops every thread).
+    uv_library_shutdown ();
     ts_log_info ("stopped", "%s", "");
     self->magic = 0;
     free (self);
