@@ -76,7 +76,8 @@ struct ts_rpc {
     uint32_t *heap;                 //  slot indices, min-heap by deadline
     uint32_t max_in_flight;
     uint32_t in_flight;             //  = entries in heap
-    uint32_t free_head;             //  first free slot, max_in_flight = none
+    uint32_t free_head;             //  first freed slot, max_in_flight = none
+    uint32_t fresh;                 //  slots [fresh..] never used yet
     uint64_t generation;            //  bumps on every call
     uint64_t errors;                //  503/504 given
     ts_arena *scratch;              //  for unpacking replies
@@ -433,14 +434,16 @@ ts_rpc_new (uv_loop_t *loop, const char *endpoint, const ts_config *cfg,
     self->loop = loop;
     self->zsock = zsock;
     self->max_in_flight = max_in_flight;
+    //  Both tables stay untouched beyond the most calls ever in flight at
+    //  once: calloc's zero pages are not resident until written, so the
+    //  gateway's five tables of 16,384 slots (4 MiB) cost what a load
+    //  uses (the slots of a few hundred calls), not their bound. A slot
+    //  is taken from the freed ones first, then from the fresh ones.
     self->slots = calloc (max_in_flight, sizeof (slot_t));
     self->heap = calloc (max_in_flight, sizeof (uint32_t));
     assert (self->slots && self->heap);
-    for (uint32_t i = 0; i < max_in_flight; i++) {
-        self->slots [i].next_free = i + 1;
-        self->slots [i].heap_pos = HEAP_NONE;
-    }
-    self->free_head = 0;
+    self->free_head = max_in_flight;
+    self->fresh = 0;
     self->scratch = ts_arena_new ();
     self->out = ts_batch_new (false);
     self->out_id = BATCH_BIT | 1;
@@ -533,18 +536,25 @@ ts_rpc_call_meta (ts_rpc *self, const char *method, const Tashan__Caller *caller
     //  send's callbacks may make calls of their own.
     if (ts_batch_full (self->out, body_size + 1024))
         s_flush (self);
-    if (self->free_head >= self->max_in_flight) {
+    if (self->free_head >= self->max_in_flight && self->fresh >= self->max_in_flight) {
         self->errors++;
         fn (arg, TS_UNAVAILABLE, "too many requests in flight", NULL, 0);
         return 0;
     }
-    uint32_t index = self->free_head;
+    uint32_t index;
+    if (self->free_head < self->max_in_flight) {
+        index = self->free_head;
+        self->free_head = self->slots [index].next_free;
+    }
+    else {
+        index = self->fresh++;
+        self->slots [index].heap_pos = HEAP_NONE;
+    }
     slot_t *slot = &self->slots [index];
-    assert (slot->corr_id == 0);
+    assert (slot->corr_id == 0 && slot->heap_pos == HEAP_NONE);
     uint64_t corr_id = (++self->generation << 16) | index;
     Tashan__Request req = TASHAN__REQUEST__INIT;
     s_envelope (&req, corr_id, method, caller, meta, body, body_size, timeout_ms);
-    self->free_head = slot->next_free;
     slot->corr_id = corr_id;
     slot->deadline_ms = uv_now (self->loop) + timeout_ms + TS_RPC_DEADLINE_GRACE_MS;
     slot->fn = fn;
@@ -578,6 +588,13 @@ uint32_t
 ts_rpc_in_flight (ts_rpc *self)
 {
     return self->in_flight;
+}
+
+uint32_t
+ts_rpc_slots_used (ts_rpc *self)
+{
+    assert (self && self->magic == RPC_MAGIC);
+    return self->fresh;
 }
 
 uint64_t

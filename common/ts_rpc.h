@@ -65,6 +65,9 @@ int ts_rpc_call_msg (ts_rpc *self, const char *method,
 
 uint32_t ts_rpc_in_flight (ts_rpc *self);
 uint64_t ts_rpc_errors (ts_rpc *self);      //  503/504 given so far
+//  Slots ever used: the most calls in flight at once (the table's pages
+//  beyond them are never touched).
+uint32_t ts_rpc_slots_used (ts_rpc *self);
 
 //  Blocking call for tools and benchmarks (own socket, no loop). On
 //  success *reply is unpacked into arena. Returns the status code.

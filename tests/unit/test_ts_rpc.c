@@ -316,10 +316,11 @@ test_in_flight_bound (void **state)
     size_t done = 2;
     s_run_until (f, s_outcomes_at_least, &done, 2000);
     assert_int_equal (f->out [0].code, TS_OK);
-    //  Room again.
+    //  Room again, in the slot just freed: no third slot is touched.
     s_call (f, 3, 2000);
     assert_int_equal (f->out [3].calls, 0);
     assert_int_equal (ts_rpc_in_flight (f->rpc), 2);
+    assert_int_equal (ts_rpc_slots_used (f->rpc), 2);
 }
 
 //  A call that fails with "service unreachable" is retried until the ipc
