@@ -1139,6 +1139,7 @@ s_on_ticked (void *arg)
     s_wake_waiters (self, false);
     if (!self->stopping)
         s_park_rerun (self);
+    ts_memory_after_tick (ts_dispatch_store (self->dispatch));
 }
 
 //  The dispatch's write gate.

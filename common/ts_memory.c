@@ -56,6 +56,17 @@ s_heap_trim (uint64_t now_ms)
     ts_log_debug ("heap_trim", "free_bytes=%zu", info.fordblks);
 }
 
+static void
+s_map_trim (ts_store *store)
+{
+    if (s_map_budget_bytes == 0)
+        return;
+    size_t dropped = ts_store_map_trim (store, s_map_budget_bytes, &s_map_hand);
+    if (dropped)
+        ts_log_debug ("map_trim", "resident_bytes=%zu budget_bytes=%zu", dropped,
+                      s_map_budget_bytes);
+}
+
 void
 ts_memory_tick (ts_store *store, uint64_t now_ms)
 {
@@ -63,11 +74,13 @@ ts_memory_tick (ts_store *store, uint64_t now_ms)
     if (now_ms < s_next_check_ms)
         return;
     s_next_check_ms = now_ms + TS_MEMORY_CHECK_MS;
-    if (s_map_budget_bytes > 0) {
-        size_t dropped = ts_store_map_trim (store, s_map_budget_bytes, &s_map_hand);
-        if (dropped)
-            ts_log_debug ("map_trim", "resident_bytes=%zu budget_bytes=%zu", dropped,
-                          s_map_budget_bytes);
-    }
+    s_map_trim (store);
     s_heap_trim (now_ms);
+}
+
+void
+ts_memory_after_tick (ts_store *store)
+{
+    assert (store);
+    s_map_trim (store);
 }

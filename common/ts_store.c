@@ -472,7 +472,14 @@ ts_store_map_trim (ts_store *self, size_t budget_bytes, size_t *hand_p)
     //  A store smaller than the budget cannot exceed it: no pagemap read.
     if (ts_store_used_bytes (self) <= budget_bytes)
         return 0;
-    if (self->read_busy || self->open_writes > 0)
+    //  Only the loop's own read is waited for (a cursor of it would
+    //  refault at once). A write open on the ticker's thread does not stop
+    //  a trim: the shared file mapping refaults the same bytes, the map
+    //  does not move while it is open (only the loop grows it, after the
+    //  tick), and its pages come from pwrite, not from the map. Skipping
+    //  then let a store with a tick always in flight (the residents'
+    //  audit fold under reads) keep twice its budget mapped.
+    if (self->read_busy)
         return 0;
     size_t page_bytes = (size_t) sysconf (_SC_PAGESIZE);
     uint8_t *addr;

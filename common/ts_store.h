@@ -116,7 +116,8 @@ int ts_store_map_drop (ts_store *self);
 //  only what is over the budget), in one stretch from *hand_p on (round
 //  the map, wrapping: a clock the caller keeps, 0 at first). Returns the
 //  bytes that were resident when it dropped some, 0 when it did not.
-//  Does nothing while a transaction of ts_txn_begin is open.
+//  On the loop thread: does nothing while its read transaction is handed
+//  out; a write open on the ticker's thread does not stop it.
 size_t ts_store_map_trim (ts_store *self, size_t budget_bytes, size_t *hand_p);
 
 //  Compacting copy of the environment to dir (which must exist and be
