@@ -6,7 +6,9 @@
 
 #include <assert.h>
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <sys/resource.h>
 
 #include "ts_log.h"
 
@@ -23,7 +25,15 @@
 static size_t s_map_budget_bytes = (size_t) TS_CONFIG_MAP_RESIDENT_MIB * 1024 * 1024;
 static uint64_t s_next_check_ms;    //  loop time (ms) of the next map check
 static uint64_t s_next_heap_ms;     //  loop time (ms) of the next heap check
-static size_t s_map_hand;           //  the map trims' clock hand (a page)
+//  The map trims' clock hand (a page): the loop's trims and a tick's
+//  (ts_memory_step, on its worker) may both move it.
+static atomic_size_t s_map_hand;
+//  What one page fault maps: the fault's page and its neighbours already
+//  in the page cache (fault-around, 64 KiB on this kernel).
+#define FAULT_MAPS_BYTES ((size_t) 64 * 1024)
+//  The faults this thread had taken at its last trim from ts_memory_step,
+//  -1 before its first call.
+static _Thread_local long s_faults_at_step = -1;
 
 //  malloc arenas: the loop's, and one for every other thread (ZeroMQ's I/O
 //  thread, the ticker's and backup's pool threads). glibc gives each new
@@ -61,7 +71,9 @@ s_map_trim (ts_store *store)
 {
     if (s_map_budget_bytes == 0)
         return;
-    size_t dropped = ts_store_map_trim (store, s_map_budget_bytes, &s_map_hand);
+    size_t hand = atomic_load_explicit (&s_map_hand, memory_order_relaxed);
+    size_t dropped = ts_store_map_trim (store, s_map_budget_bytes, &hand);
+    atomic_store_explicit (&s_map_hand, hand, memory_order_relaxed);
     if (dropped)
         ts_log_debug ("map_trim", "resident_bytes=%zu budget_bytes=%zu", dropped,
                       s_map_budget_bytes);
@@ -82,5 +94,25 @@ void
 ts_memory_after_tick (ts_store *store)
 {
     assert (store);
+    s_map_trim (store);
+}
+
+void
+ts_memory_step (ts_store *store)
+{
+    assert (store);
+    if (s_map_budget_bytes == 0)
+        return;
+    struct rusage usage;
+    if (getrusage (RUSAGE_THREAD, &usage) != 0)
+        return;
+    long faults = usage.ru_minflt;
+    if (s_faults_at_step < 0 || faults < s_faults_at_step) {
+        s_faults_at_step = faults;
+        return;
+    }
+    if ((size_t) (faults - s_faults_at_step) * FAULT_MAPS_BYTES < s_map_budget_bytes / 8)
+        return;
+    s_faults_at_step = faults;
     s_map_trim (store);
 }

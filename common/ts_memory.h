@@ -49,6 +49,13 @@ void ts_memory_tick (ts_store *store, uint64_t now_ms);
 //  budget under household reads.
 void ts_memory_after_tick (ts_store *store);
 
+//  From a long loop inside a tick (the audit fold: every 64 records), on
+//  whatever thread runs it: trims the map once this thread has taken
+//  page faults worth an eighth of the budget since its last trim here
+//  (each maps 64 KiB around its page), so the map stays near its budget
+//  while the tick runs, not only after it. A getrusage when under that.
+void ts_memory_step (ts_store *store);
+
 #define TS_MEMORY_CHECK_MS 200
 
 #endif

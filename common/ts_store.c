@@ -54,7 +54,8 @@ struct ts_store {
     table_entry tables [TABLES_MAX];//  tables opened at start
     size_t table_count;
     MDB_txn *read_txn;              //  reusable read txn (reset when idle)
-    bool read_busy;                 //  read_txn is handed out now
+    atomic_bool read_busy;          //  read_txn is handed out now (a trim
+                                    //  on a tick's thread reads it)
     //  These two are atomic: a service's tick may write from a worker
     //  thread (ts_ticker) while the loop reads them.
     atomic_int open_writes;         //  top-level write txns open (0 or 1)

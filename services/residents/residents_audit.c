@@ -44,6 +44,7 @@
 */
 #include "residents_core.h"
 #include "ts_log.h"
+#include "ts_memory.h"
 #include "ts_time.h"
 
 #include <assert.h>
@@ -61,6 +62,7 @@
 #define RECORD_HEAD_BYTES 4
 #define RECORD_MAX_BYTES 4096       //  household id + entry; callers' strings are short
 #define DAY_MS (24 * 60 * 60 * 1000LL)
+#define FOLD_STEP_RECORDS 64         //  records between two ts_memory_step
 
 //  Where the fold has got to, in table audit_meta.
 static const char s_done_key [] = "journal_done";
@@ -332,7 +334,10 @@ s_fold_chunk (ts_ctx *ctx, res_state *st, uint64_t *offset)
             break;                  //  the rest next chunk
         s_fold_record (ctx, st, st->fold_buf + at + RECORD_HEAD_BYTES, n);
         at += RECORD_HEAD_BYTES + n;
-        records++;
+        //  Each record may fault in the page of its household's rows:
+        //  the map is held near its budget during the fold, not after.
+        if (++records % FOLD_STEP_RECORDS == 0)
+            ts_memory_step (ts_txn_store (ctx->txn));
     }
     *offset += at;
     return records > 0 && got == RES_AUDIT_FOLD_MAX_BYTES;
