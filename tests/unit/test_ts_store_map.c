@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts_config.h"
+#include "ts_memory.h"
 #include "ts_store.h"
 
 static const ts_table_def s_tables [] = { { "blobs", 0 } };
@@ -186,6 +188,30 @@ test_trim_beside_a_write (void **state)
     ts_txn_abort (&txn);
 }
 
+//  ts_memory_step trims once this thread's faults since its last trim
+//  there map an eighth of the budget, again and again.
+static void
+test_step_trims_after_faults (void **state)
+{
+    fx_t *f = *state;
+    ts_config cfg;
+    char err [128];
+    memset (&cfg, 0, sizeof cfg);
+    assert_int_equal (ts_config_load_text (&cfg, "store.map_resident_mib = 2\n", err,
+                                           sizeof err), 0);
+    ts_memory_setup (&cfg);
+    ts_memory_step (f->store);          //  this thread's first call: counts from here
+    s_read_all (f);
+    assert_true (ts_store_map_resident_bytes (f->store) > 6 * MIB);
+    ts_memory_step (f->store);
+    size_t resident = ts_store_map_resident_bytes (f->store);
+    assert_true (resident <= 2 * MIB);
+    //  A whole read again: trimmed again.
+    s_read_all (f);
+    ts_memory_step (f->store);
+    assert_true (ts_store_map_resident_bytes (f->store) <= 2 * MIB);
+}
+
 static void
 test_trim_against_budget (void **state)
 {
@@ -244,6 +270,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_drop_refused_while_a_txn_is_open, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_trim_beside_a_write, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_trim_against_budget, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_step_trims_after_faults, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_trim_goes_round, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
