@@ -810,9 +810,6 @@ s_run_jobs (ts_daemon *self, size_t job_count)
     self->batches_total += ts_dispatch_run_batch (self->dispatch, self->jobs, job_count,
                                                    self->arena);
     self->batch_jobs_total += job_count;
-    //  A batch reads its rows through the store's map: held near the
-    //  budget between batches, not only at the 200 ms check.
-    ts_memory_step (ts_dispatch_store (self->dispatch));
     size_t bucket = 0;
     assert (job_count > 0);
     while (bucket < TS_BATCH_SIZE_BUCKETS - 1 && ((size_t) 1 << bucket) < job_count)
