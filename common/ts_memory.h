@@ -15,7 +15,10 @@
     down to 7/8 of store.map_resident_mib when it exceeds it
     (ts_store_map_trim, checked every 200 ms, a stretch at a time round
     the map) and returns the second to the kernel when more than
-    2 MiB is free (malloc_trim, checked every 5 s).
+    2 MiB is free (malloc_trim, checked every 5 s). A tick's writes read
+    cold rows through the map: the map is trimmed after each tick, and
+    a long tick (the residents' audit fold) trims as it goes
+    (ts_memory_step).
     =========================================================================
 */
 #ifndef TS_MEMORY_H
