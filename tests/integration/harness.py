@@ -105,8 +105,18 @@ def hang_report(pid):
             threads.append('%s:%s (%s)' % (tid, read('/proc/%d/task/%s/wchan' % (pid, tid)), cpu))
     except OSError:
         pass
-    return '%s; threads %s; stacks: %s' % (state[0] if state else 'State: ?',
-                                           ' '.join(threads), hang_stacks(pid))
+    #  Its children: LeakSanitizer's exit-time tracer is one (a task that
+    #  shares its memory but is not one of its threads).
+    children = []
+    try:
+        out = subprocess.run(['ps', '--ppid', str(pid), '-o', 'pid=,stat=,time=,comm='],
+                             capture_output=True, text=True, timeout=10).stdout
+        children = [' '.join(l.split()) for l in out.splitlines() if l.strip()]
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return '%s; threads %s; children %s; stacks: %s' % (
+        state[0] if state else 'State: ?', ' '.join(threads),
+        ', '.join(children) or 'none', hang_stacks(pid))
 
 
 def hang_stacks(pid):
@@ -402,13 +412,41 @@ class Harness:
         try:
             d.popen.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            self.problems.append('%s (pid %d) did not exit within %d s of %s (%s)'
-                                 % (svc, d.pid, STOP_TIMEOUT_S,
-                                    signal.Signals(sig).name, hang_report(d.pid)))
-            os.kill(d.pid, signal.SIGKILL)
-            d.expected.add(int(signal.SIGKILL))
-            d.popen.wait()
+            self._stop_overdue(d, signal.Signals(sig).name)
         return d.popen.returncode
+
+    def _ran_to_its_end(self, svc):
+        """Whether the service's last process logged 'stopped': its own
+        code had finished (main was returning)."""
+        log = self.read_log(svc)
+        last_start = log.rfind('event=harness_start')
+        return 'event=stopped' in log[max(0, last_start):]
+
+    def _stop_overdue(self, d, sig_name):
+        """A process that did not exit within STOP_TIMEOUT_S of sig_name:
+        a problem, reported with what it was doing; then SIGKILL.
+
+        One case is not: under the sanitizers (ASAN_OPTIONS set), a process
+        that logged 'stopped' has run all of its own code, and what keeps
+        it is LeakSanitizer's exit-time check. Its main thread spins in
+        sched_yield until the check's tracer task is done. Rarely on
+        the loaded 2-core CI machine (about once in three CI runs of some
+        thousand daemon exits each) it never is: the process stays
+        running with no other thread (google/sanitizers#777 is the same
+        spin, its tracer killed). The sanitizer's own stall is reported on stderr, not
+        failed; a hang before 'stopped', or in a build without the
+        sanitizers, still fails."""
+        report = hang_report(d.pid)
+        if 'ASAN_OPTIONS' in self.env and self._ran_to_its_end(d.svc):
+            print('harness: %s (pid %d) logged "stopped" but did not exit within %d s '
+                  'of %s: the sanitizer\'s exit-time leak check stalled; killed (%s)'
+                  % (d.svc, d.pid, STOP_TIMEOUT_S, sig_name, report), file=sys.stderr)
+        else:
+            self.problems.append('%s (pid %d) did not exit within %d s of %s; killed (%s)'
+                                 % (d.svc, d.pid, STOP_TIMEOUT_S, sig_name, report))
+        d.popen.kill()
+        d.expected.add(int(signal.SIGKILL))
+        d.popen.wait()
 
     def restart(self, svc):
         """Stop a service cleanly (SIGTERM), start it, wait for health."""
@@ -549,12 +587,7 @@ class Harness:
             try:
                 d.popen.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                self.problems.append('%s (pid %d) did not exit within %d s '
-                                     'of SIGTERM; killed (%s)'
-                                     % (d.svc, d.pid, STOP_TIMEOUT_S, hang_report(d.pid)))
-                d.popen.kill()
-                d.expected.add(int(signal.SIGKILL))
-                d.popen.wait()
+                self._stop_overdue(d, 'SIGTERM')
         for svc in SERVICES:
             if self._daemons[svc] is not None:
                 self._reap_into_problems(svc)
