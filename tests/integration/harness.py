@@ -437,13 +437,16 @@ class Harness:
         failed; a hang before 'stopped', or in a build without the
         sanitizers, still fails."""
         report = hang_report(d.pid)
-        if 'ASAN_OPTIONS' in self.env and self._ran_to_its_end(d.svc):
+        ended = self._ran_to_its_end(d.svc)
+        if 'ASAN_OPTIONS' in self.env and ended:
             print('harness: %s (pid %d) logged "stopped" but did not exit within %d s '
                   'of %s: the sanitizer\'s exit-time leak check stalled; killed (%s)'
                   % (d.svc, d.pid, STOP_TIMEOUT_S, sig_name, report), file=sys.stderr)
         else:
-            self.problems.append('%s (pid %d) did not exit within %d s of %s; killed (%s)'
-                                 % (d.svc, d.pid, STOP_TIMEOUT_S, sig_name, report))
+            self.problems.append('%s (pid %d) did not exit within %d s of %s; killed '
+                                 '(%s "stopped"; %s)'
+                                 % (d.svc, d.pid, STOP_TIMEOUT_S, sig_name,
+                                    'had logged' if ended else 'had not logged', report))
         d.popen.kill()
         d.expected.add(int(signal.SIGKILL))
         d.popen.wait()
