@@ -21,12 +21,17 @@
     a tree of a thousand leaves, its branch page: 2 of the 4.6 pages an
     evaluation wrote (A/B without those writes: 2.3-2.7 pwrite calls and
     50-56 us CPU per evaluation instead of 4.6 and 102-127). A lookup
-    finds its record through an index in memory (the hash's first 24
+    finds its record through an index in memory (the hash's first 28
     bits and the seq, 8 bytes a slot, a quarter of the slots free at
     least), built from key_log at open and added to by every put; it
     only names candidates: each is read from key_log in the request's
     transaction and counts only if that record holds the whole hash, so
-    a put that was rolled back (its slot stays) answers nothing. Its
+    a put that was rolled back (its slot stays) answers nothing. A
+    candidate of another key is a read of a random key_log page, often
+    a page fault: with 24 bits, one lookup in 16 at a full generation
+    (2^20 / 2^24) read one, and the ZeroMQ ingest took 70 faults per
+    thousand evaluations; with 28 bits (seqs up to 2^36, beyond which
+    records go to key_gens) one in 256, and 52 faults. Its
     memory grows with the generation: 2 MiB for the 190,000 records of
     the demo and the benches, 16 MiB (INDEX_SLOTS_MAX) for a full one;
     past that bound records go to key_gens as before (found there too).
@@ -76,11 +81,12 @@
 #define MIGRATE_MAX 100000000u          //  records of a store before generations
 #define INDEX_SLOTS_MIN 1024u           //  power of two
 #define INDEX_SLOTS_MAX ((size_t) 1 << 21)  //  16 MiB: 1,572,864 records
-#define INDEX_HASH_BITS 24u             //  of a slot: the hash's first bits
+#define INDEX_HASH_BITS 28u             //  of a slot: the hash's first bits
+#define INDEX_HASH_MASK ((1u << INDEX_HASH_BITS) - 1)
 #define INDEX_SEQ_MAX (((uint64_t) 1 << (64 - INDEX_HASH_BITS)) - 1)
 
 //  The unsealed generations' records (key_log) by hash: open addressing,
-//  linear probing; a slot is seq << 24 | the hash's first 24 bits, 0 when
+//  linear probing; a slot is seq << 28 | the hash's first 28 bits, 0 when
 //  free. Slots are only added (stale ones, of rolled-back puts, go at the
 //  next open): a record in key_log always has its slot.
 typedef struct ledger_key_index {
@@ -247,8 +253,7 @@ s_get (ts_ctx *ctx, const ledger_key_hash *hash, uint32_t gen)
 static uint32_t
 s_hash_bits (const ledger_key_hash *hash)
 {
-    return ((uint32_t) hash->bytes [0] << 16) | ((uint32_t) hash->bytes [1] << 8)
-         | hash->bytes [2];
+    return ts_be32_get (hash->bytes) >> (32 - INDEX_HASH_BITS);
 }
 
 static size_t
@@ -262,7 +267,7 @@ static void
 s_index_place (ledger_key_index *index, uint64_t slot)
 {
     size_t mask = index->slot_count - 1;
-    size_t i = s_home (index, (uint32_t) (slot & ((1u << INDEX_HASH_BITS) - 1)));
+    size_t i = s_home (index, (uint32_t) (slot & INDEX_HASH_MASK));
     //  Bounded: a quarter of the slots at least are free.
     for (size_t n = 0; n < index->slot_count && index->slots [i]; n++)
         i = (i + 1) & mask;
@@ -341,7 +346,7 @@ s_log_get (ts_ctx *ctx, const ledger_key_hash *hash, uint32_t gen)
     for (size_t n = 0; n < index->slot_count && index->slots [i]; n++, i = (i + 1) & mask) {
         uint64_t slot = index->slots [i];
         uint64_t seq = slot >> INDEX_HASH_BITS;
-        if ((slot & ((1u << INDEX_HASH_BITS) - 1)) != bits || s_gen (seq) != gen)
+        if ((slot & INDEX_HASH_MASK) != bits || s_gen (seq) != gen)
             continue;
         uint8_t k [8];
         ts_be64_put (k, seq);
