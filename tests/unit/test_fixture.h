@@ -19,6 +19,8 @@
 #define TEST_FIXTURE_H
 
 #include <ftw.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +101,42 @@ test_table_entries (ts_dispatch *d, const char *table)
     int rc = mdb_stat (ts_txn_mdb (txn), ts_store_table (store, table), &st);
     ts_txn_abort (&txn);
     return rc == 0 ? st.ms_entries : SIZE_MAX;
+}
+
+//  Two keys "<prefix><n>" whose tag_of values are equal (an index's few
+//  bits of a key's hash), tried in order: writes them into a and b (size
+//  bytes each) and returns true, false when none of the first tries_max
+//  collide. With 28-bit tags a pair turns up after about 20,000 tries.
+#define TEST_TWINS_SLOTS ((uint32_t) 1 << 20)
+static inline bool
+test_find_twins (const char *prefix, uint32_t (*tag_of) (const char *key),
+                 uint32_t tries_max, char *a, char *b, size_t size)
+{
+    uint32_t *seen = calloc (TEST_TWINS_SLOTS, sizeof *seen);    //  try + 1, 0 free
+    if (!seen)
+        return false;
+    bool found = false;
+    for (uint32_t i = 0; i < tries_max && i + 1 < TEST_TWINS_SLOTS && !found; i++) {
+        char key [64];
+        snprintf (key, sizeof key, "%s%u", prefix, i);
+        uint32_t tag = tag_of (key);
+        uint32_t slot = tag & (TEST_TWINS_SLOTS - 1);
+        //  Open addressing on the tag; a slot's tag is computed again.
+        for (; seen [slot]; slot = (slot + 1) & (TEST_TWINS_SLOTS - 1)) {
+            char other [64];
+            snprintf (other, sizeof other, "%s%u", prefix, seen [slot] - 1);
+            if (tag_of (other) == tag) {
+                snprintf (a, size, "%s", other);
+                snprintf (b, size, "%s", key);
+                found = true;
+                break;
+            }
+        }
+        if (!found)
+            seen [slot] = i + 1;
+    }
+    free (seen);
+    return found;
 }
 
 #endif

@@ -333,46 +333,23 @@ test_seal_beside_spilled_records (void **state)
 //  key_log, so the second key is a new evaluation, not a repeat (or a
 //  conflict) of the first, before and after a restart (the index is
 //  rebuilt from key_log).
-#define TWIN_TRIES 400000
-#define TWIN_SLOTS (1u << 20)
+static uint32_t
+s_index_tag (const char *key)
+{
+    ts_key k;
+    ledger_scope_key (&k, "panel", key);
+    ledger_key_hash h;
+    ledger_keys_hash (&h, &k);
+    return ts_be32_get (h.bytes) >> 4;
+}
+
 static void
 test_index_twins (void **state)
 {
     fx_t *f = *state;
     ledger_keys_set_gen_shift (LEDGER_KEYS_GEN_SHIFT);
-    uint32_t *seen = calloc (TWIN_SLOTS, sizeof *seen);      //  try + 1, 0 free
-    assert_non_null (seen);
-    char a [32] = "", b [32] = "";
-    for (uint32_t i = 0; i < TWIN_TRIES && !a [0]; i++) {
-        char key [32];
-        snprintf (key, sizeof key, "twin-%u", i);
-        ts_key k;
-        ledger_scope_key (&k, "panel", key);
-        ledger_key_hash h;
-        ledger_keys_hash (&h, &k);
-        uint32_t bits = ts_be32_get (h.bytes) >> 4;
-        //  Open addressing on the bits; each slot holds a try whose bits
-        //  are compared again from its key.
-        for (uint32_t slot = bits & (TWIN_SLOTS - 1);; slot = (slot + 1) & (TWIN_SLOTS - 1)) {
-            if (seen [slot] == 0) {
-                seen [slot] = i + 1;
-                break;
-            }
-            char other [32];
-            snprintf (other, sizeof other, "twin-%u", seen [slot] - 1);
-            ts_key ko;
-            ledger_scope_key (&ko, "panel", other);
-            ledger_key_hash ho;
-            ledger_keys_hash (&ho, &ko);
-            if (ts_be32_get (ho.bytes) >> 4 == bits) {
-                assert_memory_not_equal (ho.bytes, h.bytes, sizeof h.bytes);
-                snprintf (a, sizeof a, "%s", other);
-                snprintf (b, sizeof b, "%s", key);
-                break;
-            }
-        }
-    }
-    free (seen);
+    char a [64] = "", b [64] = "";
+    assert_true (test_find_twins ("twin-", s_index_tag, 400000, a, b, sizeof a));
     assert_true (a [0] && b [0]);
     int64_t before = s_index_sum (f);
     Tashan__Ledger__Entry *e = NULL;

@@ -1446,6 +1446,39 @@ test_checkin_keys_bound_and_reopen (void **state)
     merchants_checkin_keys_set_max ((size_t) 1 << 20);
 }
 
+//  Two check-in ids whose hashes share their first 28 bits (the index's
+//  tag) name each other's record as a candidate: each is its own
+//  check-in, before and after a restart.
+static uint32_t
+s_checkin_tag (const char *checkin_id)
+{
+    uint8_t hash [MERCHANTS_CHECKIN_HASH_BYTES];
+    merchants_checkin_keys_hash (hash, "m1", checkin_id);
+    return ts_be32_get (hash) >> 4;
+}
+
+static void
+test_checkin_keys_twins (void **state)
+{
+    fixture *f = *state;
+    char a [64], b [64];
+    assert_true (test_find_twins ("twin-", s_checkin_tag, 400000, a, b, sizeof a));
+    Tashan__Merchants__Merchant *m = s_merchant (f, "A", "");
+    s_person (f, "p1", false);
+    s_person (f, "p2", false);
+    Tashan__Merchants__CheckinReply *r;
+    assert_int_equal (s_checkin (f, a, "m1", "p1", "haircut", NULL, &r), 201);
+    assert_int_equal (s_checkin (f, b, "m1", "p2", "haircut", NULL, &r), 201);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal (s_checkin (f, a, "m1", "p1", "haircut", NULL, &r), 200);
+        assert_int_equal (s_checkin (f, b, "m1", "p2", "haircut", NULL, &r), 200);
+        assert_int_equal (s_checkin (f, a, "m1", "p2", "haircut", NULL, &r), 409);
+        assert_int_equal (s_checkin (f, b, "m1", "p1", "haircut", NULL, &r), 409);
+        s_reopen (f);
+    }
+    assert_int_equal (s_services_given (f, m), 2);
+}
+
 //  The same checkin_id from another caller (ops, for the merchant) is
 //  another request: 409, as when the runtime scoped its records by caller.
 static void
@@ -1541,6 +1574,7 @@ main (void)
         T (test_cardcode_no_code_no_tier),
         T (test_cardcode_refusals_rate_limited),
         T (test_checkin_idempotent_and_credit_once),
+        T (test_checkin_keys_twins),
         T (test_checkin_keys_bound_and_reopen),
         T (test_checkin_repeat_by_another_caller),
         T (test_checkin_migration_from_schema_1),
