@@ -21,17 +21,17 @@
     a tree of a thousand leaves, its branch page: 2 of the 4.6 pages an
     evaluation wrote (A/B without those writes: 2.3-2.7 pwrite calls and
     50-56 us CPU per evaluation instead of 4.6 and 102-127). A lookup
-    finds its record through an index in memory (the hash's first 28
-    bits and the seq, 8 bytes a slot, a quarter of the slots free at
-    least), built from key_log at open and added to by every put; it
-    only names candidates: each is read from key_log in the request's
-    transaction and counts only if that record holds the whole hash, so
-    a put that was rolled back (its slot stays) answers nothing. A
-    candidate of another key is a read of a random key_log page, often
-    a page fault: with 24 bits, one lookup in 16 at a full generation
-    (2^20 / 2^24) read one, and the ZeroMQ ingest took 70 faults per
-    thousand evaluations; with 28 bits (seqs up to 2^36, beyond which
-    records go to key_gens) one in 256, and 52 faults. Its
+    finds its record through an index in memory (common/ts_tag_index.h:
+    the hash's first 28 bits and the seq, 8 bytes a slot), built from
+    key_log at open and added to by every put; it only names candidates:
+    each is read from key_log in the request's transaction and counts
+    only if that record holds the whole hash, so a put that was rolled
+    back (its slot stays) answers nothing. A candidate of another key is
+    a read of a random key_log page, often a page fault: with 24 bits,
+    one lookup in 16 at a full generation (2^20 / 2^24) read one, and
+    the ZeroMQ ingest took 70 faults per thousand evaluations; with 28
+    bits (seqs up to 2^36, beyond which records go to key_gens) one in
+    256, and 52 faults. Its
     memory grows with the generation: 2 MiB for the 190,000 records of
     the demo and the benches, 16 MiB (INDEX_SLOTS_MAX) for a full one;
     past that bound records go to key_gens as before (found there too).
@@ -66,6 +66,7 @@
     =========================================================================
 */
 #include "ledger_keys.h"
+#include "ts_tag_index.h"
 #include "ts_verify.h"
 
 #include <assert.h>
@@ -79,20 +80,17 @@
 #define BLOOM_PROBES 7                  //  9-bit positions in one block
 #define GENS_MAX (1u << 24)             //  2^44 entries: far beyond any store
 #define MIGRATE_MAX 100000000u          //  records of a store before generations
-#define INDEX_SLOTS_MIN 1024u           //  power of two
 #define INDEX_SLOTS_MAX ((size_t) 1 << 21)  //  16 MiB: 1,572,864 records
-#define INDEX_HASH_BITS 28u             //  of a slot: the hash's first bits
-#define INDEX_HASH_MASK ((1u << INDEX_HASH_BITS) - 1)
-#define INDEX_SEQ_MAX (((uint64_t) 1 << (64 - INDEX_HASH_BITS)) - 1)
+//  At open every record of key_log is indexed, whatever the bound.
+#define INDEX_SLOTS_OPEN ((size_t) 1 << TS_TAG_BITS)
+#define INDEX_SEQ_MAX TS_TAG_VALUE_MAX
 
-//  The unsealed generations' records (key_log) by hash: open addressing,
-//  linear probing; a slot is seq << 28 | the hash's first 28 bits, 0 when
-//  free. Slots are only added (stale ones, of rolled-back puts, go at the
-//  next open): a record in key_log always has its slot.
+//  The unsealed generations' records (key_log) by hash (ts_tag_index:
+//  the seq of each record under its hash's tag). Slots are only added
+//  (stale ones, of rolled-back puts, go at the next open): a record in
+//  key_log always has its slot.
 typedef struct ledger_key_index {
-    uint64_t *slots;
-    size_t slot_count;              //  power of two, <= 2^INDEX_HASH_BITS
-    size_t used;                    //  slots taken
+    ts_tag_index *tags;
     bool in_gens;                   //  key_gens may hold unsealed records too
     size_t seal_txn_id;             //  the write txn that sealed, 0 when none
     uint32_t sealed_end;            //  generations below it it sealed
@@ -105,7 +103,7 @@ static size_t s_index_max = INDEX_SLOTS_MAX;
 void
 ledger_keys_set_index_max (size_t slots)
 {
-    assert (slots >= INDEX_SLOTS_MIN && slots <= INDEX_SLOTS_MAX);
+    assert (slots >= TS_TAG_INDEX_SLOTS_MIN && slots <= INDEX_SLOTS_MAX);
     assert ((slots & (slots - 1)) == 0);
     s_index_max = slots;
 }
@@ -250,59 +248,11 @@ s_get (ts_ctx *ctx, const ledger_key_hash *hash, uint32_t gen)
 //  --------------------------------------------------------------------
 //  The index of key_log
 
-static uint32_t
-s_hash_bits (const ledger_key_hash *hash)
-{
-    return ts_be32_get (hash->bytes) >> (32 - INDEX_HASH_BITS);
-}
-
-static size_t
-s_home (const ledger_key_index *index, uint32_t bits)
-{
-    unsigned shift = INDEX_HASH_BITS - (unsigned) __builtin_ctzll (index->slot_count);
-    return bits >> shift;
-}
-
-static void
-s_index_place (ledger_key_index *index, uint64_t slot)
-{
-    size_t mask = index->slot_count - 1;
-    size_t i = s_home (index, (uint32_t) (slot & INDEX_HASH_MASK));
-    //  Bounded: a quarter of the slots at least are free.
-    for (size_t n = 0; n < index->slot_count && index->slots [i]; n++)
-        i = (i + 1) & mask;
-    assert (index->slots [i] == 0);
-    index->slots [i] = slot;
-    index->used++;
-}
-
-//  Room for one more slot: false when the index is at its bound.
+//  Whether seq's generation is at least *(uint32_t *) arg.
 static bool
-s_index_room (ledger_key_index *index, size_t slots_max)
+s_gen_kept (uint64_t seq, void *arg)
 {
-    if ((index->used + 1) * 4 <= index->slot_count * 3)
-        return true;
-    if (index->slot_count * 2 > slots_max)
-        return false;
-    ledger_key_index bigger = { 0 };
-    bigger.slot_count = index->slot_count * 2;
-    bigger.slots = calloc (bigger.slot_count, sizeof (uint64_t));
-    assert (bigger.slots);
-    for (size_t i = 0; i < index->slot_count; i++)
-        if (index->slots [i])
-            s_index_place (&bigger, index->slots [i]);
-    assert (bigger.used == index->used);
-    free (index->slots);
-    index->slots = bigger.slots;
-    index->slot_count = bigger.slot_count;
-    return true;
-}
-
-static void
-s_index_add (ledger_key_index *index, const ledger_key_hash *hash, uint64_t seq)
-{
-    assert (seq > 0 && seq <= INDEX_SEQ_MAX);
-    s_index_place (index, (seq << INDEX_HASH_BITS) | s_hash_bits (hash));
+    return s_gen (seq) >= *(const uint32_t *) arg;
 }
 
 //  Drop the slots of the generations a committed seal moved out of
@@ -316,37 +266,25 @@ s_index_tidy (ts_ctx *ctx, ledger_key_index *index)
     if (index->seal_txn_id == 0 || mdb_txn_id (ts_txn_mdb (ctx->txn)) <= index->seal_txn_id
     ||  s_sealed (ctx) < index->sealed_end)
         return;
-    ledger_key_index kept = { 0 };
-    kept.slot_count = index->slot_count;
-    kept.slots = calloc (kept.slot_count, sizeof (uint64_t));
-    assert (kept.slots);
-    for (size_t i = 0; i < index->slot_count; i++) {
-        uint64_t slot = index->slots [i];
-        if (slot && s_gen (slot >> INDEX_HASH_BITS) >= index->sealed_end)
-            s_index_place (&kept, slot);
-    }
-    free (index->slots);
-    index->slots = kept.slots;
-    index->used = kept.used;
+    bool kept = ts_tag_index_retain (index->tags, s_gen_kept, &index->sealed_end);
+    assert (kept);
     index->seal_txn_id = 0;
 }
 
-//  The record of hash in key_log for generation gen: each slot whose bits
-//  match names a candidate, which counts only if key_log holds it (in
+//  The record of hash in key_log for generation gen: each slot whose tag
+//  matches names a candidate, which counts only if key_log holds it (in
 //  this transaction) with the whole hash.
 static uint64_t
 s_log_get (ts_ctx *ctx, const ledger_key_hash *hash, uint32_t gen)
 {
     ledger_tables *t = ledger_tables_of (ctx);
     ledger_key_index *index = t->key_index;
-    assert (index && index->slots);
-    uint32_t bits = s_hash_bits (hash);
-    size_t mask = index->slot_count - 1, i = s_home (index, bits);
-    //  Bounded: a quarter of the slots at least are free.
-    for (size_t n = 0; n < index->slot_count && index->slots [i]; n++, i = (i + 1) & mask) {
-        uint64_t slot = index->slots [i];
-        uint64_t seq = slot >> INDEX_HASH_BITS;
-        if ((slot & INDEX_HASH_MASK) != bits || s_gen (seq) != gen)
+    assert (index && index->tags);
+    ts_tag_probe probe;
+    ts_tag_index_probe (index->tags, ts_tag_of (hash->bytes), &probe);
+    uint64_t seq;
+    while (ts_tag_probe_next (&probe, &seq)) {
+        if (s_gen (seq) != gen)
             continue;
         uint8_t k [8];
         ts_be64_put (k, seq);
@@ -421,11 +359,12 @@ ledger_keys_put (ts_ctx *ctx, const ledger_key_hash *hash, uint64_t seq)
     ledger_key_index *index = t->key_index;
     assert (index && seq > 0);
     s_index_tidy (ctx, index);
-    if (seq <= INDEX_SEQ_MAX && s_index_room (index, s_index_max)) {
+    //  The bound as it is now (tests change it on an open store).
+    ts_tag_index_set_max (index->tags, s_index_max);
+    if (seq <= INDEX_SEQ_MAX && ts_tag_index_add (index->tags, ts_tag_of (hash->bytes), seq)) {
         uint8_t k [8];
         ts_be64_put (k, seq);
         ts_txn_put (ctx->txn, t->key_log, k, 8, hash->bytes, sizeof hash->bytes);
-        s_index_add (index, hash, seq);
     }
     else {
         ts_key k;
@@ -460,9 +399,8 @@ ledger_keys_open (ts_ctx *ctx)
     assert (!t->key_index);
     ledger_key_index *index = calloc (1, sizeof *index);
     assert (index);
-    index->slot_count = INDEX_SLOTS_MIN;
-    index->slots = calloc (index->slot_count, sizeof (uint64_t));
-    assert (index->slots);
+    index->tags = ts_tag_index_new (INDEX_SLOTS_OPEN);
+    assert (index->tags);
     t->key_index = index;
     //  key_gens holds records of unsealed generations when a store of
     //  schema 3 put them there (or an index at its bound did, before).
@@ -483,11 +421,8 @@ ledger_keys_open (ts_ctx *ctx)
             ts_txn_fail (ctx->txn, TS_STORE_CORRUPT);
             break;
         }
-        ledger_key_hash hash;
-        memcpy (hash.bytes, cur.value.data, sizeof hash.bytes);
-        bool room = s_index_room (index, (size_t) 1 << INDEX_HASH_BITS);
-        assert (room);
-        s_index_add (index, &hash, seq);
+        bool added = ts_tag_index_add (index->tags, ts_tag_of (cur.value.data), seq);
+        assert (added);
     }
     if (ts_txn_error (ctx->txn) == 0)
         ts_cursor_close (&cur);
@@ -498,7 +433,7 @@ ledger_keys_close (ledger_tables *t)
 {
     assert (t);
     if (t->key_index)
-        free (t->key_index->slots);
+        ts_tag_index_destroy (&t->key_index->tags);
     free (t->key_index);
     t->key_index = NULL;
 }

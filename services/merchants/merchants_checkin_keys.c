@@ -15,15 +15,14 @@
     faults in the merchants daemon before; 0.55-0.62, 33-34 us and 0.06
     after.
 
-    A lookup finds the record through an index in memory: open
-    addressing, linear probing, a slot is the check-in number << 28 |
-    the key hash's first 28 bits (0 when free). A slot only names a
-    candidate: the record is read in the request's transaction and
-    counts only if it holds the same merchant and checkin_id, so a slot
-    of a check-in that was rolled back (it stays) answers nothing. A
-    candidate of another key costs a read of a random record: with 28
-    bits one lookup in 341 at the index's bound (786,432 / 2^28), with
-    24 one in 21 (numbers up to 2^36 fit beside 28 bits). The
+    A lookup finds the record through an index in memory
+    (common/ts_tag_index.h: the check-in number under the key hash's
+    first 28 bits). A slot only names a candidate: the record is read in
+    the request's transaction and counts only if it holds the same
+    merchant and checkin_id, so a slot of a check-in that was rolled
+    back (it stays) answers nothing. A candidate of another key costs a
+    read of a random record: with 28 bits one lookup in 341 at the
+    index's bound (786,432 / 2^28), with 24 one in 21. The
     index is built from the checkins table at open and grows by
     doubling; 8 bytes a slot, a quarter free at least: 1.4 MiB for the
     demo's and a bench run's 100,000 check-ins. Past MAX_SLOTS (8 MiB,
@@ -44,21 +43,16 @@
 #include <sodium.h>
 
 #include "ts_store.h"
+#include "ts_tag_index.h"
 
 #define KEYS_MAGIC 0x434b4559u
-#define SLOTS_MIN 1024u                     //  power of two
 #define MAX_SLOTS_DEFAULT ((size_t) 1 << 20)    //  8 MiB of slots
-#define TAG_BITS 28u
-#define TAG_MASK ((UINT64_C (1) << TAG_BITS) - 1)
-#define NO_MAX ((UINT64_C (1) << (64 - TAG_BITS)) - 1)
+#define NO_MAX TS_TAG_VALUE_MAX
 #define OPEN_SCAN_MAX ((uint64_t) 1 << 36)  //  records read at open, at most
 
 struct merchants_checkin_keys {
     uint32_t magic;                 //  KEYS_MAGIC
-    uint64_t *slots;                //  slot_count slots, 0 = free
-    size_t slot_count;              //  a power of two
-    size_t used;                    //  slots taken (stale ones too)
-    size_t max_slots;               //  the bound on slot_count
+    ts_tag_index *tags;             //  check-in no by its key's tag
     bool full;                      //  keys have gone to the spill table
     ts_table checkins;              //  check-in no -> Checkin
     ts_table spill;                 //  checkin_keys
@@ -69,7 +63,7 @@ static size_t s_max_slots = MAX_SLOTS_DEFAULT;
 void
 merchants_checkin_keys_set_max (size_t slots)
 {
-    assert (slots >= SLOTS_MIN && (slots & (slots - 1)) == 0);
+    assert (slots >= TS_TAG_INDEX_SLOTS_MIN && (slots & (slots - 1)) == 0);
     s_max_slots = slots;
 }
 
@@ -84,70 +78,14 @@ merchants_checkin_keys_hash (uint8_t hash [MERCHANTS_CHECKIN_HASH_BYTES],
     crypto_generichash_final (&st, hash, MERCHANTS_CHECKIN_HASH_BYTES);
 }
 
-//  The tag of a key: the first 28 bits of its hash (never all 0 in a
-//  slot, whose number is at least 1).
-static uint64_t
-s_tag (const uint8_t hash [MERCHANTS_CHECKIN_HASH_BYTES])
-{
-    return ts_be32_get (hash) >> (32 - TAG_BITS);
-}
-
-//  The home slot of a tag: from the tag alone (spread by a multiply), so
-//  a table can grow without reading the records again.
-static size_t
-s_home (uint64_t tag, size_t slot_count)
-{
-    return (size_t) ((tag * UINT64_C (0x9E3779B97F4A7C15)) >> 32) & (slot_count - 1);
-}
-
-//  Put a slot into a table of slot_count slots (which has a free one).
-static void
-s_slot_put (uint64_t *slots, size_t slot_count, uint64_t slot)
-{
-    assert (slot >> TAG_BITS > 0);
-    size_t mask = slot_count - 1;
-    size_t at = s_home (slot & TAG_MASK, slot_count);
-    for (size_t probe = 0; probe < slot_count; probe++, at = (at + 1) & mask)
-        if (slots [at] == 0) {
-            slots [at] = slot;
-            return;
-        }
-    assert (false);                 //  callers keep a quarter free
-}
-
-//  Room for one more slot with a quarter free: grow by doubling (false
-//  when at the bound or out of memory: the key goes to the table).
-static bool
-s_room (merchants_checkin_keys *self)
-{
-    if ((self->used + 1) * 4 <= self->slot_count * 3)
-        return true;
-    if (self->slot_count >= self->max_slots)
-        return false;
-    size_t count = self->slot_count * 2;
-    uint64_t *slots = calloc (count, sizeof *slots);
-    if (!slots)
-        return false;
-    for (size_t i = 0; i < self->slot_count; i++)
-        if (self->slots [i])
-            s_slot_put (slots, count, self->slots [i]);
-    free (self->slots);
-    self->slots = slots;
-    self->slot_count = count;
-    return true;
-}
-
 //  Record the key: a slot in the index, or when it is full the table.
 static void
 s_add (merchants_checkin_keys *self, ts_txn *txn,
        const uint8_t hash [MERCHANTS_CHECKIN_HASH_BYTES], uint64_t no)
 {
     assert (no > 0 && no <= NO_MAX);
-    if (s_room (self)) {
-        s_slot_put (self->slots, self->slot_count, no << TAG_BITS | s_tag (hash));
-        self->used++;
+    if (ts_tag_index_add (self->tags, ts_tag_of (hash), no))
         return;
-    }
     self->full = true;
     uint8_t val [8];
     ts_be64_put (val, no);
@@ -178,17 +116,11 @@ merchants_checkin_keys_find (merchants_checkin_keys *self, ts_ctx *ctx,
     assert (self && self->magic == KEYS_MAGIC);
     uint8_t hash [MERCHANTS_CHECKIN_HASH_BYTES];
     merchants_checkin_keys_hash (hash, merchant_id, checkin_id);
-    uint64_t tag = s_tag (hash);
-    size_t mask = self->slot_count - 1;
-    size_t at = s_home (tag, self->slot_count);
-    for (size_t probe = 0; probe < self->slot_count; probe++, at = (at + 1) & mask) {
-        uint64_t slot = self->slots [at];
-        if (slot == 0)
-            break;
-        if ((slot & TAG_MASK) != tag)
-            continue;
-        Tashan__Merchants__Checkin *c = s_candidate (self, ctx, slot >> TAG_BITS,
-                                                     merchant_id, checkin_id);
+    ts_tag_probe probe;
+    ts_tag_index_probe (self->tags, ts_tag_of (hash), &probe);
+    uint64_t no;
+    while (ts_tag_probe_next (&probe, &no)) {
+        Tashan__Merchants__Checkin *c = s_candidate (self, ctx, no, merchant_id, checkin_id);
         if (c)
             return c;
     }
@@ -221,10 +153,8 @@ merchants_checkin_keys_new (ts_ctx *ctx, ts_table checkins, ts_table spill)
     self->magic = KEYS_MAGIC;
     self->checkins = checkins;
     self->spill = spill;
-    self->max_slots = s_max_slots;
-    self->slot_count = SLOTS_MIN;
-    self->slots = calloc (self->slot_count, sizeof *self->slots);
-    if (!self->slots) {
+    self->tags = ts_tag_index_new (s_max_slots);
+    if (!self->tags) {
         merchants_checkin_keys_destroy (&self);
         return NULL;
     }
@@ -252,16 +182,13 @@ merchants_checkin_keys_new (ts_ctx *ctx, ts_table checkins, ts_table spill)
         uint8_t hash [MERCHANTS_CHECKIN_HASH_BYTES];
         merchants_checkin_keys_hash (hash, c->merchant_id, c->checkin_id);
         tashan__merchants__checkin__free_unpacked (c, NULL);
+        if (ts_tag_index_add (self->tags, ts_tag_of (hash), no))
+            continue;
+        //  Past the bound: in the table already, or put there now.
+        self->full = true;
         ts_val val;
-        if (s_room (self)) {
-            s_slot_put (self->slots, self->slot_count, no << TAG_BITS | s_tag (hash));
-            self->used++;
-        }
-        else
         if (!ts_txn_get (ctx->txn, spill, hash, sizeof hash, &val))
             s_add (self, ctx->txn, hash, no);
-        else
-            self->full = true;
     }
     ts_cursor_close (&cur);
     return self;
@@ -275,7 +202,7 @@ merchants_checkin_keys_destroy (merchants_checkin_keys **self_p)
     if (!self)
         return;
     assert (self->magic == KEYS_MAGIC);
-    free (self->slots);
+    ts_tag_index_destroy (&self->tags);
     self->magic = 0;
     free (self);
     *self_p = NULL;
