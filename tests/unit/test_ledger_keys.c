@@ -4,6 +4,7 @@
     single keys table) is migrated on open. Generations of 4 entries here
     (ledger_keys_set_gen_shift), so a few dozen entries seal many. */
 #include "test_ledger_fixture.h"
+#include "ts_tag_index.h"
 #include "ledger_keys.h"
 
 #define KEYS 60
@@ -340,7 +341,7 @@ s_index_tag (const char *key)
     ledger_scope_key (&k, "panel", key);
     ledger_key_hash h;
     ledger_keys_hash (&h, &k);
-    return ts_be32_get (h.bytes) >> 4;
+    return ts_tag_of (h.bytes);
 }
 
 static void

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include "test_fixture.h"
+#include "ts_tag_index.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1454,7 +1455,7 @@ s_checkin_tag (const char *checkin_id)
 {
     uint8_t hash [MERCHANTS_CHECKIN_HASH_BYTES];
     merchants_checkin_keys_hash (hash, "m1", checkin_id);
-    return ts_be32_get (hash) >> 4;
+    return ts_tag_of (hash);
 }
 
 static void
