@@ -13,7 +13,8 @@
       - a store's schema version differs from the live store's (the
         build in place could not open it).
     Only then is the live data moved aside into
-    <data-dir>/before-restore-<time>/ and the backup copied in place.
+    <data-dir>/before-restore-<time>/ (-<time>-<n>/ when a restore of the
+    same second made that one) and the backup copied in place.
     Refusals are logged (ctl_log_event).
     =========================================================================
 */
@@ -193,6 +194,29 @@ s_put_store (ctl_t *ctl, const char *dir, const char *aside, const ctl_store_inf
     return 0;
 }
 
+//  A new directory for the live data: <data-dir>/before-restore-<time>,
+//  or -<time>-<n> when that one exists (a second restore within the same
+//  second moved its stores into the first one's and failed midway).
+//  Created here, never reused. 0, or -1 with errno (path holds the last
+//  name tried).
+#define ASIDE_TRIES_MAX 1000
+static int
+s_make_aside (const char *data_dir, char *path, size_t path_size)
+{
+    long now_s = (long) time (NULL);
+    for (int n = 1; n <= ASIDE_TRIES_MAX; n++) {
+        if (n == 1)
+            snprintf (path, path_size, "%s/before-restore-%ld", data_dir, now_s);
+        else
+            snprintf (path, path_size, "%s/before-restore-%ld-%d", data_dir, now_s, n);
+        if (mkdir (path, 0700) == 0)
+            return 0;
+        if (errno != EEXIST)
+            return -1;
+    }
+    return -1;                      //  errno is EEXIST
+}
+
 int
 ctl_restore (ctl_t *ctl, int argc, char **argv)
 {
@@ -210,8 +234,7 @@ ctl_restore (ctl_t *ctl, int argc, char **argv)
     ctl_manifest *m = calloc (1, sizeof *m);
     int rc = ctl_manifest_read (dir, m, why, sizeof why);
     char aside [TS_PATH_MAX + 64];
-    snprintf (aside, sizeof aside, "%s/before-restore-%ld", ctl->cfg.data_dir, (long) time (NULL));
-    if (rc == 0 && ts_mkdir_p (aside) != 0) {
+    if (rc == 0 && s_make_aside (ctl->cfg.data_dir, aside, sizeof aside) != 0) {
         fprintf (stderr, "tashanctl: cannot create %s: %s\n", aside, strerror (errno));
         rc = -1;
     }

@@ -53,7 +53,8 @@ static const ctl_command s_commands [] = {
       "Checks every store of the backup first (complete manifest, checksums,\n"
       "opens read-only, schema version, key files) and refuses while up.sh, the\n"
       "gateway or any daemon runs; only then moves the live data aside into\n"
-      "DATA-DIR/before-restore-<time>/ and puts the backup in place.\n",
+      "DATA-DIR/before-restore-<time>/ (or -<time>-<n>/ when that exists) and\n"
+      "puts the backup in place.\n",
       ctl_restore },
     { "verify", "", "check consumer positions and derived balances (exit 1: findings)",
       "Checks every consumer position against its producer (same outbox\n"

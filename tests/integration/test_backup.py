@@ -333,7 +333,9 @@ def test_restore_refused_while_up_sh_holds_the_data_dir(h):
     good = take_backup(h, 'uplock')
     h.stop_daemons()
     lock = os.path.join(h.data_dir, 'run', 'up.lock')
-    holder = subprocess.Popen(['flock', '-n', lock, 'sleep', '30'])
+    # Its own process group: flock's child (sleep) holds the lock too, and
+    # killing flock alone left it held for the tests after this one.
+    holder = subprocess.Popen(['flock', '-n', lock, 'sleep', '30'], start_new_session=True)
     try:
         time.sleep(0.3)
         before, moved = live_digest(h), asides(h)
@@ -341,10 +343,45 @@ def test_restore_refused_while_up_sh_holds_the_data_dir(h):
         assert cp.returncode == 1 and 'up.sh' in cp.stderr, cp.stderr
         assert live_digest(h) == before and asides(h) == moved
     finally:
-        holder.kill()
+        os.killpg(holder.pid, signal.SIGKILL)
         holder.wait()
         h.start_all()
         h.wait_healthy()
+
+
+def test_restores_in_one_second_keep_their_asides_apart(h):
+    """A restore whose before-restore-<time> dir exists already (another
+    restore in the same second) moves the live data into a new dir of its
+    own (-<time>-<n>), not into the other one: it used to fail midway
+    ("cannot move ... aside: Directory not empty"), seen in CI."""
+    good = take_backup(h, 'samesecond')
+    h.stop_daemons()
+    try:
+        now = int(time.time())
+        taken = []
+        for t in range(now, now + 5):       # whichever second it runs in
+            d = os.path.join(h.data_dir, 'before-restore-%d' % t)
+            os.makedirs(os.path.join(d, 'residents'))
+            with open(os.path.join(d, 'residents', 'mark'), 'w') as f:
+                f.write('another restore')
+            taken.append(os.path.basename(d))
+        moved = set(asides(h))
+        cp = h.tashanctl('restore', good)
+        assert cp.returncode == 0, cp.stdout + cp.stderr
+        new = set(asides(h)) - moved
+        assert len(new) == 1, new
+        aside = new.pop()
+        assert re.fullmatch(r'before-restore-\d+-2', aside), aside
+        assert aside in cp.stdout, cp.stdout
+        assert os.path.isfile(os.path.join(h.data_dir, aside, 'residents', 'data.mdb'))
+        for d in taken:
+            with open(os.path.join(h.data_dir, d, 'residents', 'mark')) as f:
+                assert f.read() == 'another restore'
+            assert os.listdir(os.path.join(h.data_dir, d, 'residents')) == ['mark'], d
+    finally:
+        h.start_all()
+        h.wait_healthy()
+    verify_clean(h)
 
 
 # ----------------------------------------------------------------------
